@@ -1,0 +1,22 @@
+# Build description for the sediment native addon (plain C, Node-API only).
+# Hardware CRC paths are compiled per function with __attribute__((target(...))) and chosen at
+# run time, so no -msse4.2 / -mpclmul here: the .node file stays loadable on any x86-64 CPU.
+{
+  "targets": [
+    {
+      "target_name": "sediment_native",
+      "sources": [
+        "src/addon.c",
+        "src/cpu-features.c",
+        "src/crc32c.c",
+        "src/crc64nvme.c",
+        "src/file-lock.c"
+      ],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_c": ["-std=gnu11", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "xcode_settings": {
+        "OTHER_CFLAGS": ["-std=gnu11", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+      }
+    }
+  ]
+}

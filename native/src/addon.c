@@ -1,0 +1,281 @@
+/* Node-API glue for sediment_native: argument checking, conversion, exports.
+ *
+ * Exports (see src/native/index.ts for the TypeScript view):
+ *   crc32c(buf: Uint8Array, prev?: number): number          fastest path (SSE4.2 or tables)
+ *   crc64nvme(buf: Uint8Array, prev?: bigint): bigint       fastest path (PCLMULQDQ or tables)
+ *   crc32cTable / crc64nvmeTable                            portable tables only, for tests
+ *   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean
+ *   cpuFeatures(): { sse42: boolean, pclmul: boolean }
+ *
+ * Every Node-API status is checked. A wrong argument type throws TypeError (code
+ * ERR_INVALID_ARG_TYPE), an out-of-range value RangeError (ERR_OUT_OF_RANGE); nothing here may
+ * crash the process on bad input. The CRC functions read the caller's bytes synchronously and
+ * keep no reference to them after returning.
+ */
+#include <node_api.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include "cpu-features.h"
+#include "crc32c.h"
+#include "crc64nvme.h"
+#include "file-lock.h"
+
+static struct sediment_cpu_features cpu;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* Module init may run once per worker thread; the tables are built exactly once. */
+static void init_tables(void) {
+  sediment_cpu_detect(&cpu);
+  sediment_crc32c_init(cpu.sse42);
+  sediment_crc64nvme_init(cpu.pclmul && cpu.sse41);
+}
+
+/* Turns a failed Node-API status into a JS exception unless one is already pending. */
+static void throw_napi_failure(napi_env env) {
+  const napi_extended_error_info *info = NULL;
+  const char *message = "Node-API call failed";
+  if (napi_get_last_error_info(env, &info) == napi_ok && info != NULL && info->error_message != NULL) {
+    message = info->error_message;
+  }
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
+  napi_throw_error(env, "ERR_SEDIMENT_NAPI", message);
+}
+
+#define NAPI_CHECK(env, call)        \
+  do {                               \
+    if ((call) != napi_ok) {         \
+      throw_napi_failure(env);       \
+      return NULL;                   \
+    }                                \
+  } while (0)
+
+/* Same, for helpers that report failure with false. */
+#define NAPI_CHECK_BOOL(env, call)   \
+  do {                               \
+    if ((call) != napi_ok) {         \
+      throw_napi_failure(env);       \
+      return false;                  \
+    }                                \
+  } while (0)
+
+static bool throw_type(napi_env env, const char *message) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+  return false;
+}
+
+static bool throw_range(napi_env env, const char *message) {
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message);
+  return false;
+}
+
+static bool get_args(napi_env env, napi_callback_info info, size_t count, napi_value *argv) {
+  size_t argc = count;
+  NAPI_CHECK_BOOL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  return true; /* missing arguments are filled with undefined */
+}
+
+static bool get_type(napi_env env, napi_value v, napi_valuetype *type) {
+  NAPI_CHECK_BOOL(env, napi_typeof(env, v, type));
+  return true;
+}
+
+/* A Uint8Array (Buffer included). data may be NULL when len is 0. */
+static bool get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *len) {
+  bool is_typed_array = false;
+  NAPI_CHECK_BOOL(env, napi_is_typedarray(env, v, &is_typed_array));
+  if (!is_typed_array) return throw_type(env, "The \"buf\" argument must be a Uint8Array");
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *ptr = NULL;
+  napi_value array_buffer;
+  size_t byte_offset = 0;
+  NAPI_CHECK_BOOL(env, napi_get_typedarray_info(env, v, &type, &length, &ptr, &array_buffer, &byte_offset));
+  if (type != napi_uint8_array) return throw_type(env, "The \"buf\" argument must be a Uint8Array");
+  /* ptr already includes byte_offset. */
+  *data = (const uint8_t *)ptr;
+  *len = length;
+  return true;
+}
+
+/* An optional uint32 (undefined means 0); non-integers and values outside 0..2^32-1 are refused. */
+static bool get_optional_u32(napi_env env, napi_value v, const char *name, uint32_t *out) {
+  napi_valuetype type;
+  if (!get_type(env, v, &type)) return false;
+  if (type == napi_undefined) {
+    *out = 0;
+    return true;
+  }
+  char message[96];
+  if (type != napi_number) {
+    snprintf(message, sizeof message, "The \"%s\" argument must be a number", name);
+    return throw_type(env, message);
+  }
+  double d = 0;
+  NAPI_CHECK_BOOL(env, napi_get_value_double(env, v, &d));
+  if (!(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) {
+    snprintf(message, sizeof message, "The \"%s\" argument must be an integer in 0..2^32-1", name);
+    return throw_range(env, message);
+  }
+  *out = (uint32_t)d;
+  return true;
+}
+
+/* An optional unsigned 64-bit bigint (undefined means 0n). */
+static bool get_optional_u64(napi_env env, napi_value v, const char *name, uint64_t *out) {
+  napi_valuetype type;
+  if (!get_type(env, v, &type)) return false;
+  if (type == napi_undefined) {
+    *out = 0;
+    return true;
+  }
+  char message[96];
+  if (type != napi_bigint) {
+    snprintf(message, sizeof message, "The \"%s\" argument must be a bigint", name);
+    return throw_type(env, message);
+  }
+  bool lossless = false;
+  NAPI_CHECK_BOOL(env, napi_get_value_bigint_uint64(env, v, out, &lossless));
+  if (!lossless) {
+    snprintf(message, sizeof message, "The \"%s\" argument must be in 0n..2n**64n-1n", name);
+    return throw_range(env, message);
+  }
+  return true;
+}
+
+static bool get_bool(napi_env env, napi_value v, const char *name, bool *out) {
+  napi_valuetype type;
+  if (!get_type(env, v, &type)) return false;
+  if (type != napi_boolean) {
+    char message[96];
+    snprintf(message, sizeof message, "The \"%s\" argument must be a boolean", name);
+    return throw_type(env, message);
+  }
+  NAPI_CHECK_BOOL(env, napi_get_value_bool(env, v, out));
+  return true;
+}
+
+static bool get_fd(napi_env env, napi_value v, int *out) {
+  napi_valuetype type;
+  if (!get_type(env, v, &type)) return false;
+  if (type != napi_number) return throw_type(env, "The \"fd\" argument must be a number");
+  double d = 0;
+  NAPI_CHECK_BOOL(env, napi_get_value_double(env, v, &d));
+  if (!(d >= 0 && d <= 2147483647.0) || d != (double)(int)d) {
+    return throw_range(env, "The \"fd\" argument must be an integer in 0..2^31-1");
+  }
+  *out = (int)d;
+  return true;
+}
+
+typedef uint32_t (*crc32_fn)(uint32_t, const uint8_t *, size_t);
+typedef uint64_t (*crc64_fn)(uint64_t, const uint8_t *, size_t);
+
+static napi_value call_crc32(napi_env env, napi_callback_info info, crc32_fn fn) {
+  napi_value argv[2];
+  const uint8_t *data = NULL;
+  size_t len = 0;
+  uint32_t prev = 0;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!get_bytes(env, argv[0], &data, &len)) return NULL;
+  if (!get_optional_u32(env, argv[1], "prev", &prev)) return NULL;
+  napi_value result;
+  NAPI_CHECK(env, napi_create_uint32(env, fn(prev, data, len), &result));
+  return result;
+}
+
+static napi_value call_crc64(napi_env env, napi_callback_info info, crc64_fn fn) {
+  napi_value argv[2];
+  const uint8_t *data = NULL;
+  size_t len = 0;
+  uint64_t prev = 0;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!get_bytes(env, argv[0], &data, &len)) return NULL;
+  if (!get_optional_u64(env, argv[1], "prev", &prev)) return NULL;
+  napi_value result;
+  NAPI_CHECK(env, napi_create_bigint_uint64(env, fn(prev, data, len), &result));
+  return result;
+}
+
+static napi_value js_crc32c(napi_env env, napi_callback_info info) {
+  return call_crc32(env, info, sediment_crc32c);
+}
+
+static napi_value js_crc32c_table(napi_env env, napi_callback_info info) {
+  return call_crc32(env, info, sediment_crc32c_table);
+}
+
+static napi_value js_crc64nvme(napi_env env, napi_callback_info info) {
+  return call_crc64(env, info, sediment_crc64nvme);
+}
+
+static napi_value js_crc64nvme_table(napi_env env, napi_callback_info info) {
+  return call_crc64(env, info, sediment_crc64nvme_table);
+}
+
+/* Throws Error{code: "EBADF", errno: -9, syscall: "flock"}, the shape of Node's own fs errors. */
+static void throw_errno(napi_env env, int err, int fd, bool exclusive, bool non_blocking) {
+  char message[160];
+  const char *name = sediment_errno_name(err);
+  snprintf(message, sizeof message, "flock(fd=%d, %s%s) failed: %s (%s)", fd, exclusive ? "LOCK_EX" : "LOCK_SH",
+           non_blocking ? "|LOCK_NB" : "", sediment_errno_text(err), name);
+  napi_value code, msg, error, errno_value, syscall;
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) != napi_ok ||
+      napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+      napi_create_error(env, code, msg, &error) != napi_ok ||
+      napi_create_int32(env, -err, &errno_value) != napi_ok ||
+      napi_set_named_property(env, error, "errno", errno_value) != napi_ok ||
+      napi_create_string_utf8(env, "flock", NAPI_AUTO_LENGTH, &syscall) != napi_ok ||
+      napi_set_named_property(env, error, "syscall", syscall) != napi_ok) {
+    throw_napi_failure(env);
+    return;
+  }
+  if (napi_throw(env, error) != napi_ok) throw_napi_failure(env);
+}
+
+static napi_value js_flock(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int fd = -1;
+  bool exclusive = false, non_blocking = false;
+  if (!get_args(env, info, 3, argv)) return NULL;
+  if (!get_fd(env, argv[0], &fd)) return NULL;
+  if (!get_bool(env, argv[1], "exclusive", &exclusive)) return NULL;
+  if (!get_bool(env, argv[2], "nonBlocking", &non_blocking)) return NULL;
+  int err = 0;
+  enum sediment_flock_result r = sediment_flock(fd, exclusive, non_blocking, &err);
+  if (r == SEDIMENT_FLOCK_FAILED) {
+    throw_errno(env, err, fd, exclusive, non_blocking);
+    return NULL;
+  }
+  napi_value result;
+  NAPI_CHECK(env, napi_get_boolean(env, r == SEDIMENT_FLOCK_ACQUIRED, &result));
+  return result;
+}
+
+static napi_value js_cpu_features(napi_env env, napi_callback_info info) {
+  napi_value result, sse42, pclmul;
+  NAPI_CHECK(env, napi_create_object(env, &result));
+  NAPI_CHECK(env, napi_get_boolean(env, cpu.sse42, &sse42));
+  NAPI_CHECK(env, napi_get_boolean(env, cpu.pclmul, &pclmul));
+  NAPI_CHECK(env, napi_set_named_property(env, result, "sse42", sse42));
+  NAPI_CHECK(env, napi_set_named_property(env, result, "pclmul", pclmul));
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  if (pthread_once(&init_once, init_tables) != 0) {
+    napi_throw_error(env, "ERR_SEDIMENT_NAPI", "sediment_native: initialisation failed");
+    return NULL;
+  }
+  napi_property_descriptor props[] = {
+      {"crc32c", NULL, js_crc32c, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"crc32cTable", NULL, js_crc32c_table, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"crc64nvme", NULL, js_crc64nvme, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"crc64nvmeTable", NULL, js_crc64nvme_table, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"cpuFeatures", NULL, js_cpu_features, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  NAPI_CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}

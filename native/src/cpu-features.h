@@ -1,0 +1,16 @@
+/* CPU feature detection for the hardware CRC paths. Detection happens once, at module load;
+ * on non-x86-64 targets every flag is false and the portable table code is used. */
+#ifndef SEDIMENT_CPU_FEATURES_H
+#define SEDIMENT_CPU_FEATURES_H
+
+#include <stdbool.h>
+
+struct sediment_cpu_features {
+  bool sse42;  /* CRC32 instruction (CRC-32C) */
+  bool sse41;  /* needed alongside PCLMULQDQ by the CRC-64 folding code */
+  bool pclmul; /* carry-less multiply (CRC-64/NVME folding) */
+};
+
+void sediment_cpu_detect(struct sediment_cpu_features *out);
+
+#endif

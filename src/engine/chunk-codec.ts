@@ -1,0 +1,60 @@
+// Building and opening CHUNK frames (docs/FORMAT.md §2.3): zstd unless it does not pay, then framed and
+// hashed. Pure functions, used on the main thread for small chunks and in chunk-worker.ts for large ones.
+import zstd from 'zstd-napi';
+import { CODEC_MASK, CODEC_RAW, CODEC_ZSTD, RecordType } from '../format/constants.js';
+import { encodeFrame, type Frame } from '../format/frame.js';
+import { decodeChunkMeta, encodeChunkMeta, type ChunkMeta } from '../format/records.js';
+import { CorruptionError } from '../util/errors.js';
+
+/** Store compressed only if it saves at least this share of the raw bytes. */
+export const MIN_SAVINGS = 1 / 32;
+
+const compressors = new Map<number, zstd.Compressor>();
+let decompressor: zstd.Decompressor | undefined;
+
+function compressorFor(level: number): zstd.Compressor {
+  let c = compressors.get(level);
+  if (!c) {
+    c = new zstd.Compressor();
+    c.setParameters({ compressionLevel: level });
+    compressors.set(level, c);
+  }
+  return c;
+}
+
+/** Returns a complete CHUNK frame for `raw`. `level` 0 means "store raw". */
+export function buildChunkFrame(raw: Uint8Array, meta: ChunkMeta, level: number): Buffer {
+  const metaBytes = encodeChunkMeta(meta);
+  if (level > 0 && raw.length >= 64) {
+    const packed = compressorFor(level).compress(raw);
+    if (packed.length <= raw.length * (1 - MIN_SAVINGS)) {
+      return encodeFrame(RecordType.CHUNK, CODEC_ZSTD, metaBytes, packed);
+    }
+  }
+  return encodeFrame(RecordType.CHUNK, CODEC_RAW, metaBytes, raw);
+}
+
+/** Decodes a verified CHUNK frame to its raw bytes; any inconsistency is corruption. */
+export function openChunkFrame(frame: Frame, segmentId: number, offset: number): { meta: ChunkMeta; raw: Buffer } {
+  let meta: ChunkMeta;
+  try {
+    meta = decodeChunkMeta(frame.meta);
+  } catch (err) {
+    throw new CorruptionError(segmentId, offset, 'bad chunk meta', { cause: err });
+  }
+  let raw: Buffer;
+  if ((frame.flags & CODEC_MASK) === CODEC_ZSTD) {
+    decompressor ??= new zstd.Decompressor();
+    try {
+      raw = decompressor.decompress(frame.payload);
+    } catch (err) {
+      throw new CorruptionError(segmentId, offset, 'zstd payload does not decompress', { cause: err });
+    }
+  } else {
+    raw = frame.payload;
+  }
+  if (raw.length !== meta.rawLen) {
+    throw new CorruptionError(segmentId, offset, `chunk holds ${raw.length} bytes, meta says ${meta.rawLen}`);
+  }
+  return { meta, raw };
+}

@@ -1,0 +1,60 @@
+// The worker pool for chunk framing. Chunks below `poolMinBytes` are framed inline (a thread hop costs
+// more than it saves); larger ones go to piscina workers with the raw buffer transferred. If the
+// compiled worker file is missing (running from sources without a build), everything is framed inline.
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { ChunkMeta } from '../format/records.js';
+import { buildChunkFrame } from './chunk-codec.js';
+
+function workerPath(): string | undefined {
+  const here = fileURLToPath(import.meta.url);
+  const candidates = here.endsWith('.ts')
+    ? [here.replace(/\/src\/engine\/chunk-pool\.ts$/, '/dist/src/engine/chunk-worker.js')]
+    : [here.replace(/chunk-pool\.js$/, 'chunk-worker.js')];
+  return candidates.find((p) => existsSync(p));
+}
+
+export class ChunkPool {
+  private pool: Piscina | undefined;
+  readonly threads: number;
+
+  constructor(
+    threads: number,
+    readonly level: number,
+    readonly poolMinBytes = 128 * 1024,
+  ) {
+    this.threads = threads;
+    if (threads > 0) {
+      const filename = workerPath();
+      if (filename) {
+        this.pool = new Piscina({ filename, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
+      }
+    }
+  }
+
+  get usingWorkers(): boolean {
+    return this.pool !== undefined;
+  }
+
+  /**
+   * Frames `raw`. When it goes to a worker the buffer is transferred: the caller must not touch `raw`
+   * afterwards (pass a buffer that owns its whole ArrayBuffer, or it is copied first).
+   */
+  async frame(raw: Uint8Array, meta: ChunkMeta): Promise<Buffer> {
+    if (!this.pool || raw.length < this.poolMinBytes) return buildChunkFrame(raw, meta, this.level);
+    const owned = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && !(raw.buffer instanceof SharedArrayBuffer) ? raw : new Uint8Array(raw);
+    const out = (await this.pool.run({ raw: owned, meta, level: this.level }, { transferList: [owned.buffer as ArrayBuffer] })) as Uint8Array;
+    return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+    this.pool = undefined;
+  }
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
+}

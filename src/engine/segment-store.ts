@@ -1,0 +1,115 @@
+// Read side of the hot segments: positional reads of whole frames with verification, over a bounded
+// cache of read handles. Wrong bytes never leave this module: every frame is checked (magic, length,
+// xxh64) and a failure is a CorruptionError carrying the segment id and offset.
+import { FormatError } from '../format/binary.js';
+import { decodeFrame, type Frame } from '../format/frame.js';
+import type { FileHandle, FileSystem } from '../io/types.js';
+import { CorruptionError, ioError } from '../util/errors.js';
+import { segmentFileName } from './segment-files.js';
+
+interface OpenSegment {
+  fh: Promise<FileHandle>;
+  reads: number;
+}
+
+export class SegmentStore {
+  private open = new Map<number, OpenSegment>();
+
+  constructor(
+    private readonly fs: FileSystem,
+    readonly dir: string,
+    private readonly handlesMax = 128,
+  ) {}
+
+  pathOf(segmentId: number): string {
+    return `${this.dir}/${segmentFileName(segmentId)}`;
+  }
+
+  private acquire(segmentId: number): OpenSegment {
+    let s = this.open.get(segmentId);
+    if (s) {
+      // refresh LRU position
+      this.open.delete(segmentId);
+      this.open.set(segmentId, s);
+    } else {
+      s = { fh: this.fs.open(this.pathOf(segmentId), 'read'), reads: 0 };
+      s.fh.catch(() => this.open.delete(segmentId));
+      this.open.set(segmentId, s);
+      this.evict();
+    }
+    s.reads++;
+    return s;
+  }
+
+  private evict(): void {
+    if (this.open.size <= this.handlesMax) return;
+    for (const [id, s] of this.open) {
+      if (this.open.size <= this.handlesMax) break;
+      if (s.reads === 0) {
+        this.open.delete(id);
+        void s.fh.then((fh) => fh.close()).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Reads `length` bytes at `offset` into a fresh buffer; a short read is corruption (truncated file). */
+  async readRaw(segmentId: number, offset: number, length: number): Promise<Buffer> {
+    const s = this.acquire(segmentId);
+    try {
+      let fh: FileHandle;
+      try {
+        fh = await s.fh;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new CorruptionError(segmentId, offset, 'segment file is missing', { cause: err });
+        }
+        throw ioError(err, `opening segment ${segmentId}`);
+      }
+      const buf = Buffer.allocUnsafe(length);
+      let n: number;
+      try {
+        n = await fh.read(buf, 0, length, offset);
+      } catch (err) {
+        throw ioError(err, `reading segment ${segmentId} at ${offset}`);
+      }
+      if (n !== length) throw new CorruptionError(segmentId, offset, `short read: ${n} of ${length} bytes (truncated segment)`);
+      return buf;
+    } finally {
+      s.reads--;
+    }
+  }
+
+  /** Reads and verifies one frame; `expectType` guards against an index pointing at the wrong record. */
+  async readFrame(segmentId: number, offset: number, frameLen: number, expectType?: number): Promise<Frame> {
+    const buf = await this.readRaw(segmentId, offset, frameLen);
+    return verifyFrame(buf, segmentId, offset, expectType);
+  }
+
+  /** Forgets a handle (segment deleted or rewritten). */
+  async forget(segmentId: number): Promise<void> {
+    const s = this.open.get(segmentId);
+    if (!s) return;
+    this.open.delete(segmentId);
+    await s.fh.then((fh) => fh.close()).catch(() => undefined);
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(all.map((s) => s.fh.then((fh) => fh.close()).catch(() => undefined)));
+  }
+}
+
+export function verifyFrame(buf: Buffer, segmentId: number, offset: number, expectType?: number): Frame {
+  let frame: Frame;
+  try {
+    frame = decodeFrame(buf);
+  } catch (err) {
+    if (err instanceof FormatError) throw new CorruptionError(segmentId, offset, err.message, { cause: err });
+    throw err;
+  }
+  if (expectType !== undefined && frame.type !== expectType) {
+    throw new CorruptionError(segmentId, offset, `record type ${frame.type}, expected ${expectType}`);
+  }
+  return frame;
+}

@@ -1,0 +1,302 @@
+// The single appender of the active segment, with group commit.
+//
+// Contracts:
+// - append() assigns the frame's (segmentId, offset) synchronously, so log order = call order.
+// - Writes are issued one batch at a time (writev), strictly in log order, so "written" always means
+//   "this frame and every frame before it are written".
+// - A durable append resolves after an fdatasync that started after its write completed; concurrent
+//   appends share one fdatasync. Its onDurable callback runs just before, in log order, which is how the
+//   index only ever reflects a durable prefix of the log.
+// - Rolling to a new segment first seals the old one (footer + tail, fdatasync), then creates the new one
+//   (header fdatasync + directory fsync).
+// - Any write or sync failure is fatal for this writer (no retry could prove lost pages were not dropped):
+//   every pending and later append rejects with SEDIMENT_WRITER_FAILED. Reads are unaffected.
+import { RecordType, SEGMENT_HEADER_BYTES } from '../format/constants.js';
+import { encodeFrame } from '../format/frame.js';
+import { encodeFooterPayload, encodeTail, type FooterEntry } from '../format/footer.js';
+import type { Clock, FileHandle, FileSystem } from '../io/types.js';
+import { SedimentError, ioError } from '../util/errors.js';
+import { createSegment } from './segment-files.js';
+
+export type Durability = 'fsync' | 'none';
+
+export interface AppendResult {
+  segmentId: number;
+  offset: number;
+  /** Resolves when written (and, for durable appends in fsync mode, synced). */
+  done: Promise<void>;
+}
+
+interface FrameItem {
+  kind: 'frame';
+  segmentId: number;
+  offset: number;
+  end: number;
+  frame: Buffer;
+  durable: boolean;
+  onDurable?: () => void;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface RollItem {
+  kind: 'roll';
+  entries: FooterEntry[];
+  segmentId: number;
+  nextId: number;
+  done?: { resolve: () => void; reject: (err: Error) => void };
+}
+
+export interface SegmentWriterOptions {
+  fs: FileSystem;
+  segmentsDir: string;
+  clock: Clock;
+  durability: Durability;
+  segmentBytesMax: number;
+  /** Called after a segment is sealed durably, with its footer entries. */
+  onSealed?: (segmentId: number, entries: FooterEntry[], sizeBytes: number) => void;
+  /** Called after a new segment is created. */
+  onCreated?: (segmentId: number) => void;
+}
+
+const BATCH_BYTES_MAX = 32 << 20;
+
+export class SegmentWriter {
+  private queue: Array<FrameItem | RollItem> = [];
+  private pumping = false;
+  private syncWaiters: FrameItem[] = [];
+  private syncing: Promise<void> | undefined;
+  private failure: SedimentError | undefined;
+  private idleWaiters: Array<() => void> = [];
+
+  // Assignment state (runs ahead of the writes).
+  private assignId: number;
+  private assignSize: number;
+  private assignEntries: FooterEntry[];
+
+  // Write state.
+  private fh: FileHandle;
+  private writeId: number;
+  /** Position just after the last frame whose durability callbacks have run. */
+  durableSegmentId: number;
+  durableOffset: number;
+
+  constructor(
+    private readonly opts: SegmentWriterOptions,
+    active: { segmentId: number; fh: FileHandle; size: number; entries: FooterEntry[] },
+  ) {
+    this.assignId = active.segmentId;
+    this.assignSize = active.size;
+    this.assignEntries = active.entries;
+    this.fh = active.fh;
+    this.writeId = active.segmentId;
+    this.durableSegmentId = active.segmentId;
+    this.durableOffset = active.size;
+  }
+
+  get failed(): SedimentError | undefined {
+    return this.failure;
+  }
+
+  get activeSegmentId(): number {
+    return this.assignId;
+  }
+
+  /** Bytes assigned in the active segment (header included). */
+  get activeSize(): number {
+    return this.assignSize;
+  }
+
+  append(frame: Buffer, entry: Omit<FooterEntry, 'offset' | 'frameLen'>, durable: boolean, onDurable?: () => void): AppendResult {
+    if (this.failure) throw this.failure;
+    if (this.assignSize + frame.length > this.opts.segmentBytesMax && this.assignSize > SEGMENT_HEADER_BYTES) {
+      this.enqueueRoll();
+    }
+    const segmentId = this.assignId;
+    const offset = this.assignSize;
+    this.assignSize += frame.length;
+    this.assignEntries.push({ ...entry, offset, frameLen: frame.length });
+    let resolve!: () => void;
+    let reject!: (err: Error) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.queue.push({ kind: 'frame', segmentId, offset, end: offset + frame.length, frame, durable, onDurable, resolve, reject });
+    this.kick();
+    return { segmentId, offset, done };
+  }
+
+  /** Seals the active segment (if it holds any record) and starts a new one. */
+  sealActive(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.assignSize <= SEGMENT_HEADER_BYTES) return this.drain();
+    return new Promise<void>((resolve, reject) => {
+      this.enqueueRoll({ resolve, reject });
+      this.kick();
+    });
+  }
+
+  private enqueueRoll(done?: RollItem['done']): void {
+    const item: RollItem = { kind: 'roll', entries: this.assignEntries, segmentId: this.assignId, nextId: this.assignId + 1, done };
+    this.queue.push(item);
+    this.assignId += 1;
+    this.assignSize = SEGMENT_HEADER_BYTES;
+    this.assignEntries = [];
+  }
+
+  /** Resolves when everything appended so far is written and (fsync mode) synced. */
+  drain(): Promise<void> {
+    if (!this.pumping && this.queue.length === 0 && !this.syncing && this.syncWaiters.length === 0) {
+      return this.failure ? Promise.reject(this.failure) : Promise.resolve();
+    }
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => {
+      if (this.failure) throw this.failure;
+    });
+  }
+
+  /** Drains, makes everything durable (also in 'none' mode) and closes the file. Does not seal. */
+  async close(): Promise<void> {
+    await this.drain().catch(() => undefined);
+    if (!this.failure) {
+      try {
+        await this.fh.datasync();
+      } catch (err) {
+        this.fail(err, 'syncing on close');
+      }
+    }
+    await this.fh.close().catch(() => undefined);
+    if (this.failure) throw this.failure;
+  }
+
+  private kick(): void {
+    if (!this.pumping) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && !this.failure) {
+        const head = this.queue[0];
+        if (head.kind === 'roll') {
+          this.queue.shift();
+          await this.roll(head);
+          continue;
+        }
+        const batch: FrameItem[] = [];
+        let bytes = 0;
+        while (this.queue.length > 0 && this.queue[0].kind === 'frame' && bytes < BATCH_BYTES_MAX) {
+          const item = this.queue.shift() as FrameItem;
+          batch.push(item);
+          bytes += item.frame.length;
+        }
+        try {
+          await this.fh.writev(batch.map((b) => b.frame), batch[0].offset);
+        } catch (err) {
+          for (const b of batch) b.reject(this.fail(err, `writing segment ${this.writeId}`));
+          break;
+        }
+        for (const item of batch) {
+          item.frame = EMPTY; // the buffer is no longer needed; let it be collected
+          if (item.durable && this.opts.durability === 'fsync') this.syncWaiters.push(item);
+          else if (this.syncWaiters.length > 0) this.syncWaiters.push(item); // keep callbacks in log order
+          else this.complete(item);
+        }
+        this.kickSync();
+      }
+    } finally {
+      this.pumping = false;
+      if (this.failure) this.rejectAll();
+      this.maybeIdle();
+    }
+  }
+
+  private complete(item: FrameItem): void {
+    this.durableSegmentId = item.segmentId;
+    this.durableOffset = item.end;
+    item.onDurable?.();
+    item.resolve();
+  }
+
+  private kickSync(): void {
+    if (this.syncing || this.syncWaiters.length === 0) return;
+    this.syncing = this.syncLoop().finally(() => {
+      this.syncing = undefined;
+      this.maybeIdle();
+    });
+  }
+
+  private async syncLoop(): Promise<void> {
+    while (this.syncWaiters.length > 0 && !this.failure) {
+      const waiters = this.syncWaiters;
+      this.syncWaiters = [];
+      const needSync = waiters.some((w) => w.durable) && this.opts.durability === 'fsync';
+      if (needSync) {
+        try {
+          await this.fh.datasync();
+        } catch (err) {
+          const e = this.fail(err, `syncing segment ${this.writeId}`);
+          for (const w of waiters) w.reject(e);
+          return;
+        }
+      }
+      for (const w of waiters) this.complete(w);
+    }
+  }
+
+  private async roll(item: RollItem): Promise<void> {
+    try {
+      while (this.syncing) await this.syncing;
+      if (this.failure) throw this.failure;
+      const footerOffset = item.entries.length > 0 ? item.entries[item.entries.length - 1].offset + item.entries[item.entries.length - 1].frameLen : SEGMENT_HEADER_BYTES;
+      const footer = encodeFrame(RecordType.FOOTER, 0, EMPTY, encodeFooterPayload(item.entries));
+      const tail = encodeTail(footerOffset);
+      await this.fh.writev([footer, tail], footerOffset);
+      await this.fh.datasync();
+      await this.fh.close();
+      this.opts.onSealed?.(item.segmentId, item.entries, footerOffset + footer.length + tail.length);
+      this.fh = await createSegment(this.opts.fs, this.opts.segmentsDir, item.nextId, this.opts.clock.now());
+      this.writeId = item.nextId;
+      this.durableSegmentId = item.nextId;
+      this.durableOffset = SEGMENT_HEADER_BYTES;
+      this.opts.onCreated?.(item.nextId);
+      item.done?.resolve();
+    } catch (err) {
+      const e = err instanceof SedimentError ? err : this.fail(err, `sealing segment ${item.segmentId}`);
+      item.done?.reject(e);
+      this.fail(e, 'sealing');
+    }
+  }
+
+  private fail(err: unknown, what: string): SedimentError {
+    if (!this.failure) {
+      const cause = ioError(err, what);
+      this.failure = new SedimentError(
+        'SEDIMENT_WRITER_FAILED',
+        `writes stopped after an I/O failure (${cause.message}); reads continue; restart to recover`,
+        { cause: err },
+      );
+    }
+    return this.failure;
+  }
+
+  private rejectAll(): void {
+    const e = this.failure as SedimentError;
+    for (const item of this.queue) {
+      if (item.kind === 'frame') item.reject(e);
+      else item.done?.reject(e);
+    }
+    this.queue = [];
+    for (const w of this.syncWaiters) w.reject(e);
+    this.syncWaiters = [];
+  }
+
+  private maybeIdle(): void {
+    if (this.pumping || this.queue.length > 0 || this.syncing || this.syncWaiters.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,113 @@
+// Index checkpoint files (docs/FORMAT.md §4).
+import { BinaryReader, BinaryWriter, FormatError } from './binary.js';
+import { CHECKPOINT_MAGIC, CHECKPOINT_VERSION } from './constants.js';
+import { checkHashAt, writeHashAt } from './hash.js';
+
+export interface CheckpointHeader {
+  seq: number;
+  replaySegmentId: number;
+  replayOffset: number;
+  createdMs: number;
+}
+
+export interface CheckpointBucket {
+  name: string;
+  createdMs: number;
+  region: string;
+  flags: number;
+  seq: number;
+}
+
+/** One index entry as stored in a checkpoint (and held by the engine's object table). */
+export interface IndexEntry {
+  seq: number;
+  segmentId: number;
+  commitOffset: number;
+  commitLen: number;
+  size: number;
+  mtimeMs: number;
+  md5: Buffer;
+  partCount: number;
+  storageClass: number;
+  flags: number;
+  versionId: string;
+}
+
+export interface CheckpointSource {
+  bucket: CheckpointBucket;
+  objectCount: number;
+  /** Must yield exactly objectCount entries, keys in UTF-8 byte order. */
+  objects: Iterable<[string, IndexEntry]>;
+}
+
+export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[]): Buffer {
+  let estimate = 64;
+  for (const b of buckets) estimate += 64 + b.objectCount * 96;
+  const w = new BinaryWriter(estimate);
+  w.bytes(CHECKPOINT_MAGIC).u16(CHECKPOINT_VERSION).u16(0).u32(0);
+  w.u64(h.seq).u64(h.replaySegmentId).u64(h.replayOffset).f64(h.createdMs);
+  w.u32(buckets.length);
+  for (const { bucket: b, objectCount, objects } of buckets) {
+    w.str8(b.name).f64(b.createdMs).str8(b.region).u8(b.flags).u64(b.seq).u32(objectCount);
+    let n = 0;
+    for (const [key, e] of objects) {
+      w.str16(key).str8(e.versionId).u64(e.seq).u64(e.segmentId).u64(e.commitOffset).u32(e.commitLen);
+      w.u64(e.size).f64(e.mtimeMs).bytes(e.md5).u16(e.partCount).u8(e.storageClass).u8(e.flags);
+      n++;
+    }
+    if (n !== objectCount) throw new RangeError(`bucket ${b.name}: ${n} objects yielded, ${objectCount} announced`);
+  }
+  w.zeros(8);
+  const buf = w.finish();
+  writeHashAt(buf, 0, buf.length - 8);
+  return buf;
+}
+
+export interface CheckpointVisitor {
+  bucket(b: CheckpointBucket, objectCount: number): void;
+  /** `e` is a scratch object reused between calls, and `e.md5` a view: copy what you keep. */
+  object(key: string, e: IndexEntry): void;
+}
+
+export function decodeCheckpointHeader(buf: Buffer): CheckpointHeader {
+  if (buf.length < 56 || !buf.subarray(0, 8).equals(CHECKPOINT_MAGIC)) throw new FormatError('bad checkpoint magic');
+  const r = new BinaryReader(buf, 8);
+  const version = r.u16();
+  if (version > CHECKPOINT_VERSION) throw new FormatError(`checkpoint version ${version} is newer than supported`);
+  r.u16();
+  r.u32();
+  return { seq: r.u64(), replaySegmentId: r.u64(), replayOffset: r.u64(), createdMs: r.f64() };
+}
+
+/** Verifies the hash and structure, streaming entries to the visitor. Throws FormatError. */
+export function decodeCheckpoint(buf: Buffer, visitor: CheckpointVisitor): CheckpointHeader {
+  const header = decodeCheckpointHeader(buf);
+  if (!checkHashAt(buf, 0, buf.length - 8)) throw new FormatError('checkpoint checksum mismatch');
+  const r = new BinaryReader(buf, 48, buf.length - 8);
+  const scratch: IndexEntry = {
+    seq: 0, segmentId: 0, commitOffset: 0, commitLen: 0, size: 0, mtimeMs: 0, md5: buf.subarray(0, 16),
+    partCount: 0, storageClass: 0, flags: 0, versionId: '',
+  };
+  for (let nb = r.u32(); nb > 0; nb--) {
+    const b: CheckpointBucket = { name: r.str8(), createdMs: r.f64(), region: r.str8(), flags: r.u8(), seq: r.u64() };
+    const count = r.u32();
+    visitor.bucket(b, count);
+    for (let i = 0; i < count; i++) {
+      const key = r.str16();
+      scratch.versionId = r.str8();
+      scratch.seq = r.u64();
+      scratch.segmentId = r.u64();
+      scratch.commitOffset = r.u64();
+      scratch.commitLen = r.u32();
+      scratch.size = r.u64();
+      scratch.mtimeMs = r.f64();
+      scratch.md5 = r.bytes(16);
+      scratch.partCount = r.u16();
+      scratch.storageClass = r.u8();
+      scratch.flags = r.u8();
+      visitor.object(key, scratch);
+    }
+  }
+  r.expectEnd('checkpoint');
+  return header;
+}

@@ -1,0 +1,54 @@
+// Constants of the on-disk format; each names its section in docs/FORMAT.md.
+
+/** §1.1 */
+export const DATA_DIR_FORMAT_VERSION = 1;
+export const FORMAT_FILE_PREFIX = 'sediment-data-dir ';
+
+/** §2.1 segment header */
+export const SEGMENT_MAGIC = Buffer.from('SEDSEG\r\n', 'latin1');
+export const SEGMENT_FORMAT_VERSION = 1;
+export const SEGMENT_HEADER_BYTES = 64;
+export const TIER_HOT = 0;
+export const TIER_COLD = 1;
+
+/** §2.2 record frame */
+export const FRAME_MAGIC = 0x43455253; // "SREC" read as u32 LE
+export const FRAME_HEADER_BYTES = 12;
+export const FRAME_HASH_BYTES = 8;
+export const FRAME_MIN_BYTES = FRAME_HEADER_BYTES + FRAME_HASH_BYTES;
+export const CODEC_RAW = 0;
+export const CODEC_ZSTD = 1;
+export const CODEC_MASK = 0x03;
+
+/** §2.3 record types */
+export const RecordType = {
+  CHUNK: 1,
+  COMMIT: 2,
+  DELETE: 3,
+  BUCKET_CREATE: 4,
+  BUCKET_DELETE: 5,
+  BUCKET_CONFIG: 6,
+  FOOTER: 15,
+} as const;
+export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];
+export const CHUNK_META_BYTES = 20;
+
+/** §2.4 tail */
+export const TAIL_MAGIC = Buffer.from('SEDEND\r\n', 'latin1');
+export const TAIL_BYTES = 24;
+export const FOOTER_VERSION = 1;
+
+/** §3 payload versions */
+export const PAYLOAD_VERSION = 1;
+
+/** §3.1 checksum algorithm ids */
+export const ChecksumAlg = { CRC32: 1, CRC32C: 2, CRC64NVME: 3, SHA1: 4, SHA256: 5 } as const;
+export type ChecksumAlgName = keyof typeof ChecksumAlg;
+
+/** §3.1 lock modes and storage classes */
+export const LockMode = { NONE: 0, GOVERNANCE: 1, COMPLIANCE: 2 } as const;
+export const StorageClass = { STANDARD: 0, COLD: 1 } as const;
+
+/** §4 checkpoint */
+export const CHECKPOINT_MAGIC = Buffer.from('SEDCKPT\n', 'latin1');
+export const CHECKPOINT_VERSION = 1;

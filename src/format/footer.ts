@@ -1,0 +1,68 @@
+// Footer and tail of a sealed segment (docs/FORMAT.md §2.4).
+import { BinaryReader, BinaryWriter, FormatError } from './binary.js';
+import { FOOTER_VERSION, RecordType, TAIL_BYTES, TAIL_MAGIC } from './constants.js';
+import { checkHashAt, writeHashAt } from './hash.js';
+import { decodeChunkMeta, encodeChunkMeta, type ChunkMeta } from './records.js';
+
+export interface FooterEntry {
+  type: number;
+  offset: number;
+  frameLen: number;
+  /** CHUNK records only. */
+  chunk?: ChunkMeta;
+  /** Non-chunk records: a copy of the record payload. */
+  payload?: Buffer;
+}
+
+export function encodeFooterPayload(entries: FooterEntry[]): Buffer {
+  const w = new BinaryWriter(64 + entries.length * 40);
+  w.u8(FOOTER_VERSION).u32(entries.length);
+  for (const e of entries) {
+    w.u8(e.type).u64(e.offset).u32(e.frameLen);
+    if (e.type === RecordType.CHUNK) {
+      if (e.chunk === undefined) throw new RangeError('chunk footer entry without chunk meta');
+      w.bytes(encodeChunkMeta(e.chunk));
+    } else {
+      const p = e.payload ?? Buffer.alloc(0);
+      w.u32(p.length).bytes(p);
+    }
+  }
+  return w.finish();
+}
+
+export function decodeFooterPayload(buf: Buffer): FooterEntry[] {
+  const r = new BinaryReader(buf);
+  const v = r.u8();
+  if (v !== FOOTER_VERSION) throw new FormatError(`footer version ${v} unknown`);
+  const count = r.u32();
+  if (count * 13 > r.remaining) throw new FormatError('footer entry count exceeds payload');
+  const entries: FooterEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const type = r.u8();
+    const offset = r.u64();
+    const frameLen = r.u32();
+    if (type === RecordType.CHUNK) {
+      entries.push({ type, offset, frameLen, chunk: decodeChunkMeta(r.bytes(20)) });
+    } else {
+      entries.push({ type, offset, frameLen, payload: r.bytes(r.u32()) });
+    }
+  }
+  r.expectEnd('FOOTER');
+  return entries;
+}
+
+export function encodeTail(footerOffset: number): Buffer {
+  const w = new BinaryWriter(TAIL_BYTES);
+  w.bytes(TAIL_MAGIC).u64(footerOffset).zeros(8);
+  const buf = w.finish();
+  writeHashAt(buf, 0, 16);
+  return buf;
+}
+
+/** Returns the footer offset, or undefined if `buf` (the last 24 bytes of a file) is not a valid tail. */
+export function decodeTail(buf: Buffer): number | undefined {
+  if (buf.length !== TAIL_BYTES) return undefined;
+  if (!buf.subarray(0, 8).equals(TAIL_MAGIC)) return undefined;
+  if (!checkHashAt(buf, 0, 16)) return undefined;
+  return new BinaryReader(buf, 8, 16).u64();
+}

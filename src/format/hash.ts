@@ -1,0 +1,29 @@
+// XXH64 (seed 0) for frames, headers, tails and checkpoints (docs/FORMAT.md preamble).
+// xxhash-wasm must be instantiated once per thread: call `initHash()` (idempotent) before `xxh64`.
+import xxhash from 'xxhash-wasm';
+
+let h64Raw: ((input: Uint8Array, seed?: bigint) => bigint) | undefined;
+let initPromise: Promise<void> | undefined;
+
+export function initHash(): Promise<void> {
+  initPromise ??= xxhash().then((api) => {
+    h64Raw = api.h64Raw;
+  });
+  return initPromise;
+}
+
+/** XXH64 of `data`; throws if `initHash()` has not completed (a bug, not a fault). */
+export function xxh64(data: Uint8Array): bigint {
+  if (h64Raw === undefined) throw new Error('assertion failed: initHash() must complete before xxh64()');
+  return h64Raw(data, 0n);
+}
+
+/** Writes xxh64(buf[start, end)) as u64 LE at `end`. */
+export function writeHashAt(buf: Buffer, start: number, end: number): void {
+  buf.writeBigUInt64LE(xxh64(buf.subarray(start, end)), end);
+}
+
+/** True when the u64 LE at `end` equals xxh64(buf[start, end)). */
+export function checkHashAt(buf: Buffer, start: number, end: number): boolean {
+  return buf.readBigUInt64LE(end) === xxh64(buf.subarray(start, end));
+}

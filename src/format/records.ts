@@ -1,0 +1,204 @@
+// Payload encoders/decoders for the record types of docs/FORMAT.md §2.3 and §3.
+import { BinaryReader, BinaryWriter, FormatError } from './binary.js';
+import { CHUNK_META_BYTES, PAYLOAD_VERSION } from './constants.js';
+
+export interface ChunkMeta {
+  uploadId: number;
+  partNumber: number;
+  chunkIndex: number;
+  rawLen: number;
+}
+
+/** Where one chunk frame lives and how many object bytes it holds. */
+export interface ChunkRef {
+  segmentId: number;
+  offset: number;
+  frameLen: number;
+  rawLen: number;
+}
+
+export interface PartEntry {
+  partNumber: number;
+  size: number;
+  md5: Buffer;
+  chunkCount: number;
+}
+
+export interface ChecksumEntry {
+  alg: number;
+  value: Buffer;
+}
+
+/** §3.1 — everything the commit of one object version says. */
+export interface ObjectManifest {
+  seq: number;
+  bucket: string;
+  key: string;
+  versionId: string;
+  uploadId: number;
+  mtimeMs: number;
+  size: number;
+  md5: Buffer;
+  partCount: number;
+  storageClass: number;
+  flags: number;
+  contentType: string;
+  headers: Array<[string, string]>;
+  userMetadata: Array<[string, string]>;
+  checksums: ChecksumEntry[];
+  lockMode: number;
+  retainUntilMs: number;
+  legalHold: boolean;
+  tags: Array<[string, string]>;
+  chunks: ChunkRef[];
+  parts: PartEntry[];
+}
+
+export interface DeleteRecord {
+  seq: number;
+  bucket: string;
+  key: string;
+  versionId: string;
+  mtimeMs: number;
+  flags: number;
+}
+
+export interface BucketCreateRecord {
+  seq: number;
+  name: string;
+  createdMs: number;
+  region: string;
+  flags: number;
+}
+
+export interface BucketDeleteRecord {
+  seq: number;
+  name: string;
+}
+
+export function encodeChunkMeta(m: ChunkMeta): Buffer {
+  const w = new BinaryWriter(CHUNK_META_BYTES);
+  return w.u64(m.uploadId).u32(m.partNumber).u32(m.chunkIndex).u32(m.rawLen).finish();
+}
+
+export function decodeChunkMeta(buf: Buffer): ChunkMeta {
+  if (buf.length !== CHUNK_META_BYTES) throw new FormatError(`chunk meta of ${buf.length} bytes`);
+  const r = new BinaryReader(buf);
+  return { uploadId: r.u64(), partNumber: r.u32(), chunkIndex: r.u32(), rawLen: r.u32() };
+}
+
+function checkVersion(r: BinaryReader, what: string): void {
+  const v = r.u8();
+  if (v !== PAYLOAD_VERSION) throw new FormatError(`${what} payload version ${v} unknown`);
+}
+
+export function encodeManifest(m: ObjectManifest): Buffer {
+  if (m.md5.length !== 16) throw new RangeError('md5 must be 16 bytes');
+  const w = new BinaryWriter(256 + m.chunks.length * 24);
+  w.u8(PAYLOAD_VERSION).u64(m.seq).str16(m.bucket).str16(m.key).str8(m.versionId).u64(m.uploadId);
+  w.f64(m.mtimeMs).u64(m.size).bytes(m.md5).u16(m.partCount).u8(m.storageClass).u8(m.flags);
+  w.str16(m.contentType);
+  w.u8(m.headers.length);
+  for (const [k, v] of m.headers) w.str8(k).str16(v);
+  w.u16(m.userMetadata.length);
+  for (const [k, v] of m.userMetadata) w.str8(k).str16(v);
+  w.u8(m.checksums.length);
+  for (const c of m.checksums) w.u8(c.alg).u8(c.value.length).bytes(c.value);
+  w.u8(m.lockMode).f64(m.retainUntilMs).u8(m.legalHold ? 1 : 0);
+  w.u16(m.tags.length);
+  for (const [k, v] of m.tags) w.str16(k).str16(v);
+  w.u32(m.chunks.length);
+  for (const c of m.chunks) w.u64(c.segmentId).u64(c.offset).u32(c.frameLen).u32(c.rawLen);
+  w.u32(m.parts.length);
+  for (const p of m.parts) w.u32(p.partNumber).u64(p.size).bytes(p.md5).u32(p.chunkCount);
+  return w.finish();
+}
+
+export function decodeManifest(buf: Buffer): ObjectManifest {
+  const r = new BinaryReader(buf);
+  checkVersion(r, 'COMMIT');
+  const seq = r.u64();
+  const bucket = r.str16();
+  const key = r.str16();
+  const versionId = r.str8();
+  const uploadId = r.u64();
+  const mtimeMs = r.f64();
+  const size = r.u64();
+  const md5 = Buffer.from(r.bytes(16));
+  const partCount = r.u16();
+  const storageClass = r.u8();
+  const flags = r.u8();
+  const contentType = r.str16();
+  const headers: Array<[string, string]> = [];
+  for (let n = r.u8(); n > 0; n--) headers.push([r.str8(), r.str16()]);
+  const userMetadata: Array<[string, string]> = [];
+  for (let n = r.u16(); n > 0; n--) userMetadata.push([r.str8(), r.str16()]);
+  const checksums: ChecksumEntry[] = [];
+  for (let n = r.u8(); n > 0; n--) {
+    const alg = r.u8();
+    checksums.push({ alg, value: Buffer.from(r.bytes(r.u8())) });
+  }
+  const lockMode = r.u8();
+  const retainUntilMs = r.f64();
+  const legalHold = r.u8() !== 0;
+  const tags: Array<[string, string]> = [];
+  for (let n = r.u16(); n > 0; n--) tags.push([r.str16(), r.str16()]);
+  const chunkCount = r.u32();
+  if (chunkCount * 24 > r.remaining) throw new FormatError('chunk table truncated');
+  const chunks: ChunkRef[] = new Array(chunkCount);
+  let sum = 0;
+  for (let i = 0; i < chunkCount; i++) {
+    chunks[i] = { segmentId: r.u64(), offset: r.u64(), frameLen: r.u32(), rawLen: r.u32() };
+    sum += chunks[i].rawLen;
+  }
+  if (sum !== size) throw new FormatError(`chunks hold ${sum} bytes, manifest says ${size}`);
+  const parts: PartEntry[] = [];
+  for (let n = r.u32(); n > 0; n--) {
+    parts.push({ partNumber: r.u32(), size: r.u64(), md5: Buffer.from(r.bytes(16)), chunkCount: r.u32() });
+  }
+  r.expectEnd('COMMIT');
+  return {
+    seq, bucket, key, versionId, uploadId, mtimeMs, size, md5, partCount, storageClass, flags, contentType,
+    headers, userMetadata, checksums, lockMode, retainUntilMs, legalHold, tags, chunks, parts,
+  };
+}
+
+export function encodeDelete(d: DeleteRecord): Buffer {
+  return new BinaryWriter(64)
+    .u8(PAYLOAD_VERSION).u64(d.seq).str16(d.bucket).str16(d.key).str8(d.versionId).f64(d.mtimeMs).u8(d.flags)
+    .finish();
+}
+
+export function decodeDelete(buf: Buffer): DeleteRecord {
+  const r = new BinaryReader(buf);
+  checkVersion(r, 'DELETE');
+  const d = { seq: r.u64(), bucket: r.str16(), key: r.str16(), versionId: r.str8(), mtimeMs: r.f64(), flags: r.u8() };
+  r.expectEnd('DELETE');
+  return d;
+}
+
+export function encodeBucketCreate(b: BucketCreateRecord): Buffer {
+  return new BinaryWriter(64)
+    .u8(PAYLOAD_VERSION).u64(b.seq).str8(b.name).f64(b.createdMs).str8(b.region).u8(b.flags)
+    .finish();
+}
+
+export function decodeBucketCreate(buf: Buffer): BucketCreateRecord {
+  const r = new BinaryReader(buf);
+  checkVersion(r, 'BUCKET_CREATE');
+  const b = { seq: r.u64(), name: r.str8(), createdMs: r.f64(), region: r.str8(), flags: r.u8() };
+  r.expectEnd('BUCKET_CREATE');
+  return b;
+}
+
+export function encodeBucketDelete(b: BucketDeleteRecord): Buffer {
+  return new BinaryWriter(32).u8(PAYLOAD_VERSION).u64(b.seq).str8(b.name).finish();
+}
+
+export function decodeBucketDelete(buf: Buffer): BucketDeleteRecord {
+  const r = new BinaryReader(buf);
+  checkVersion(r, 'BUCKET_DELETE');
+  const b = { seq: r.u64(), name: r.str8() };
+  r.expectEnd('BUCKET_DELETE');
+  return b;
+}

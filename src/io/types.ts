@@ -1,0 +1,53 @@
+// The file-system interface: the only way the engine touches storage. Implementations: real-fs.ts
+// (node:fs), memory-fs.ts (keeps synced and unsynced bytes apart to simulate crashes) and
+// fault-fs.ts (injects errors). Paths are '/'-separated and absolute within the implementation.
+
+export interface FileHandle {
+  readonly path: string;
+  /** Positional read; returns bytes read (short only at end of file). */
+  read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<number>;
+  /** Writes all of `buffers` contiguously at `position`. Not durable until datasync/sync resolves. */
+  writev(buffers: Buffer[], position: number): Promise<void>;
+  /** Resolves once every write that completed before the call is durable (fdatasync). */
+  datasync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export type OpenMode = 'read' | 'readwrite' | 'create' | 'create-new';
+
+export interface DirLock {
+  release(): Promise<void>;
+}
+
+export interface FileSystem {
+  open(path: string, mode: OpenMode): Promise<FileHandle>;
+  readFile(path: string): Promise<Buffer>;
+  /** Writes a whole file (not durable by itself: follow with syncFile/rename/syncDir as needed). */
+  writeFile(path: string, data: Buffer, mode?: number): Promise<void>;
+  /** fsync of a file by path. */
+  syncFile(path: string): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  mkdir(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  fileSize(path: string): Promise<number>;
+  /** fsync of a directory: makes creations, renames and unlinks in it durable. */
+  syncDir(path: string): Promise<void>;
+  /** Exclusive lock on `path` (created if missing); rejects with code 'ELOCKED' and the holder's note if held. */
+  lock(path: string, note: string): Promise<DirLock>;
+  /** Free bytes available on the file system holding `path`. */
+  freeBytes(path: string): Promise<number>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export function joinPath(...parts: string[]): string {
+  return parts.join('/').replace(/\/+/g, '/');
+}

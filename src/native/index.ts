@@ -1,0 +1,179 @@
+// The one door to native code. Loads the sediment_native addon (native/binding.gyp) and exposes
+// checksums and the directory lock through a single interface; when the addon cannot be loaded
+// the checksums fall back to the pure-JS versions in crc-js.ts (same results, slower) and
+// `nativeLoaded` / `nativeLoadError` say why. `flock` has no fallback: without the addon it
+// throws, because a data directory must never be opened unlocked.
+//
+// The addon path is found from the package root (the nearest ancestor directory holding the
+// package.json named "sediment"), so this works both from src/native/ (vitest) and from
+// dist/src/native/ (built). The package.json is read through require() so this layer needs no
+// node:fs (only src/io/ touches the file system).
+
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { SedimentError } from '../util/errors.js';
+import * as js from './crc-js.js';
+
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME';
+export const checksumAlgorithms: readonly ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME'];
+
+export interface CpuFeatures {
+  sse42: boolean;
+  pclmul: boolean;
+}
+
+/** The addon's exports, as built from native/src/addon.c. */
+export interface NativeAddon {
+  crc32c(buf: Uint8Array, prev?: number): number;
+  crc64nvme(buf: Uint8Array, prev?: bigint): bigint;
+  /** Portable slice-by-8 paths, bypassing hardware acceleration; for cross-checking. */
+  crc32cTable(buf: Uint8Array, prev?: number): number;
+  crc64nvmeTable(buf: Uint8Array, prev?: bigint): bigint;
+  flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
+  cpuFeatures(): CpuFeatures;
+}
+
+const addonExports = ['crc32c', 'crc64nvme', 'crc32cTable', 'crc64nvmeTable', 'flock', 'cpuFeatures'] as const;
+
+const require = createRequire(import.meta.url);
+
+function findPackageRoot(startDir: string): string {
+  for (let dir = startDir; ; dir = dirname(dir)) {
+    let name: unknown;
+    try {
+      name = (require(join(dir, 'package.json')) as { name?: unknown }).name;
+    } catch {
+      name = undefined; // no package.json here (or unreadable): keep walking up
+    }
+    if (name === 'sediment') return dir;
+    if (dirname(dir) === dir) {
+      throw new Error(`no package.json named "sediment" above ${startDir}`);
+    }
+  }
+}
+
+function loadAddon(): { addon: NativeAddon | null; path: string | null; error: Error | null } {
+  let path: string | null = null;
+  try {
+    path = join(findPackageRoot(dirname(fileURLToPath(import.meta.url))), 'native', 'build', 'Release', 'sediment_native.node');
+    const addon = require(path) as Partial<NativeAddon>;
+    const missing = addonExports.filter((name) => typeof addon[name] !== 'function');
+    if (missing.length > 0) {
+      throw new Error(`addon ${path} lacks ${missing.join(', ')} (stale build? run npm run install)`);
+    }
+    return { addon: addon as NativeAddon, path, error: null };
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    return { addon: null, path, error };
+  }
+}
+
+const loaded = loadAddon();
+
+/** True when the native addon is in use; false means the JS fallbacks are. */
+export const nativeLoaded: boolean = loaded.addon !== null;
+/** Why the addon could not be loaded (null when it was). */
+export const nativeLoadError: Error | null = loaded.error;
+/** Where the addon was looked for (null if the package root was not found). */
+export const nativeAddonPath: string | null = loaded.path;
+/** The raw addon, for tests and benchmarks that compare implementations. */
+export const nativeAddon: NativeAddon | null = loaded.addon;
+
+/** CRC-32C; `prev` is the previous result (0 to start). See crc-js.ts for the contract. */
+export const crc32c: (buf: Uint8Array, prev?: number) => number = loaded.addon?.crc32c ?? js.crc32c;
+/** CRC-64/NVME; `prev` is the previous result (0n to start). */
+export const crc64nvme: (buf: Uint8Array, prev?: bigint) => bigint = loaded.addon?.crc64nvme ?? js.crc64nvme;
+/** CRC-32 (zlib polynomial), always node:zlib. */
+export const crc32: (buf: Uint8Array, prev?: number) => number = js.crc32;
+
+function flockUnavailable(): never {
+  throw new SedimentError(
+    'SEDIMENT_IO',
+    `cannot lock the data directory: native addon sediment_native is not loaded (${loaded.error?.message ?? 'unknown reason'})`,
+    { cause: loaded.error },
+  );
+}
+
+/**
+ * flock(2) on `fd`: exclusive (LOCK_EX) or shared (LOCK_SH), optionally non-blocking (LOCK_NB).
+ * Returns true when the lock is held, false when LOCK_NB was refused (EWOULDBLOCK); any other
+ * failure throws an Error whose `code` is the errno name (e.g. 'EBADF'). The lock belongs to the
+ * open file description and is released when it is closed or the process dies, even by SIGKILL.
+ * Blocking mode blocks the event loop until granted; the data-directory lock uses nonBlocking.
+ */
+export const flock: (fd: number, exclusive: boolean, nonBlocking: boolean) => boolean =
+  loaded.addon?.flock ?? flockUnavailable;
+
+/** Which hardware CRC paths the addon uses (all false when running on the JS fallback). */
+export function cpuFeatures(): CpuFeatures {
+  return loaded.addon?.cpuFeatures() ?? { sse42: false, pclmul: false };
+}
+
+function checkAlgorithm(alg: unknown): asserts alg is ChecksumAlgorithm {
+  if (!checksumAlgorithms.includes(alg as ChecksumAlgorithm)) {
+    throw Object.assign(new TypeError(`unknown checksum algorithm ${String(alg)}`), { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+}
+
+/**
+ * The form S3 uses in x-amz-checksum-* headers: the CRC's big-endian bytes (4 for CRC32 and
+ * CRC32C, 8 for CRC64NVME), base64-encoded.
+ */
+export function checksumBase64(alg: 'CRC32' | 'CRC32C', value: number): string;
+export function checksumBase64(alg: 'CRC64NVME', value: bigint): string;
+export function checksumBase64(alg: ChecksumAlgorithm, value: number | bigint): string;
+export function checksumBase64(alg: ChecksumAlgorithm, value: number | bigint): string {
+  checkAlgorithm(alg);
+  if (alg === 'CRC64NVME') {
+    if (typeof value !== 'bigint') throw new TypeError('a CRC64NVME value must be a bigint');
+    const out = Buffer.allocUnsafe(8);
+    out.writeBigUInt64BE(value); // throws RangeError outside 0..2^64-1
+    return out.toString('base64');
+  }
+  if (typeof value !== 'number') throw new TypeError(`a ${alg} value must be a number`);
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32BE(value); // throws RangeError outside 0..2^32-1
+  return out.toString('base64');
+}
+
+/**
+ * Incremental checksum of a streamed body. Digests do not end the hasher: more updates may
+ * follow and the next digest covers everything so far.
+ */
+export class CrcHasher {
+  readonly algorithm: ChecksumAlgorithm;
+  #crc32 = 0;
+  #crc64 = 0n;
+
+  constructor(algorithm: ChecksumAlgorithm) {
+    checkAlgorithm(algorithm);
+    this.algorithm = algorithm;
+  }
+
+  /** Feeds `buf`; it is read during the call only. */
+  update(buf: Uint8Array): this {
+    switch (this.algorithm) {
+      case 'CRC32':
+        this.#crc32 = crc32(buf, this.#crc32);
+        break;
+      case 'CRC32C':
+        this.#crc32 = crc32c(buf, this.#crc32);
+        break;
+      case 'CRC64NVME':
+        this.#crc64 = crc64nvme(buf, this.#crc64);
+        break;
+    }
+    return this;
+  }
+
+  /** The CRC so far: a number for CRC32/CRC32C, a bigint for CRC64NVME. */
+  digest(): number | bigint {
+    return this.algorithm === 'CRC64NVME' ? this.#crc64 : this.#crc32;
+  }
+
+  digestBase64(): string {
+    return checksumBase64(this.algorithm, this.digest());
+  }
+}
