@@ -1,0 +1,53 @@
+// Preparing a data directory at open (docs/FORMAT.md §1): layout, FORMAT file, lock, tmp cleanup.
+import { DATA_DIR_FORMAT_VERSION, FORMAT_FILE_PREFIX } from '../format/constants.js';
+import type { DirLock, FileSystem } from '../io/types.js';
+import { SedimentError, ioError } from '../util/errors.js';
+
+/** Creates or checks the layout and takes the exclusive lock. */
+export async function prepareDataDir(fs: FileSystem, dir: string): Promise<DirLock> {
+  try {
+    await fs.mkdir(dir);
+  } catch (err) {
+    throw ioError(err, `creating data directory ${dir}`);
+  }
+  let lock: DirLock;
+  try {
+    lock = await fs.lock(`${dir}/LOCK`, `pid ${process.pid}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw new SedimentError('SEDIMENT_LOCKED', `data directory ${dir} is in use by another process (${(err as Error).message})`, { cause: err });
+    }
+    throw ioError(err, `locking data directory ${dir}`);
+  }
+  try {
+    await checkFormatFile(fs, dir);
+    for (const sub of ['segments', 'checkpoints', 'tmp']) await fs.mkdir(`${dir}/${sub}`);
+    for (const name of await fs.readdir(`${dir}/tmp`)) await fs.unlink(`${dir}/tmp/${name}`);
+  } catch (err) {
+    await lock.release();
+    throw err instanceof SedimentError ? err : ioError(err, `preparing data directory ${dir}`);
+  }
+  return lock;
+}
+
+async function checkFormatFile(fs: FileSystem, dir: string): Promise<void> {
+  const path = `${dir}/FORMAT`;
+  if (await fs.exists(path)) {
+    const text = (await fs.readFile(path)).toString('utf8');
+    const m = /^sediment-data-dir (\d+)\n?$/.exec(text);
+    if (!m) throw new SedimentError('SEDIMENT_FORMAT_VERSION', `${path} is not a sediment FORMAT file`);
+    const v = Number(m[1]);
+    if (v > DATA_DIR_FORMAT_VERSION) {
+      throw new SedimentError('SEDIMENT_FORMAT_VERSION', `data directory format ${v} is newer than this sediment supports (${DATA_DIR_FORMAT_VERSION}); upgrade sediment`);
+    }
+    return;
+  }
+  if ((await fs.exists(`${dir}/segments`)) && (await fs.readdir(`${dir}/segments`)).length > 0) {
+    throw new SedimentError('SEDIMENT_FORMAT_VERSION', `${dir} has segments but no FORMAT file: not a sediment data directory, or damaged`);
+  }
+  await fs.mkdir(`${dir}/tmp`);
+  await fs.writeFile(`${dir}/tmp/FORMAT`, Buffer.from(`${FORMAT_FILE_PREFIX}${DATA_DIR_FORMAT_VERSION}\n`));
+  await fs.syncFile(`${dir}/tmp/FORMAT`);
+  await fs.rename(`${dir}/tmp/FORMAT`, path);
+  await fs.syncDir(dir);
+}

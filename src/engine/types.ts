@@ -1,0 +1,155 @@
+// Public types of the engine API (re-exported from src/index.ts).
+import type { Readable } from 'node:stream';
+import type { Clock, FileSystem } from '../io/types.js';
+import type { Durability } from './segment-writer.js';
+import type { Damage } from './segment-scan.js';
+
+export interface EngineOptions {
+  /** Data directory (created if missing). */
+  dir: string;
+  fs?: FileSystem;
+  clock?: Clock;
+  /** 'fsync' (default): a write resolves after fdatasync. 'none': for benchmarks only — not durable. */
+  durability?: Durability;
+  /** A segment is sealed once it would grow past this many bytes. Default 128 MiB; max 4 GiB - 1. */
+  segmentBytesMax?: number;
+  /** Object bytes per chunk. Default 1 MiB; 64 KiB .. 8 MiB. */
+  chunkBytes?: number;
+  /** zstd level for the hot tier (0 = store raw). Default 1. */
+  compressionLevel?: number;
+  /** Worker threads for chunk compression; 0 = inline on the calling thread. Default: available cores. */
+  workerThreads?: number;
+  /** Write a checkpoint after this many applied mutations. Default 200,000. */
+  checkpointEveryOps?: number;
+  /** Region recorded for buckets created without one. Default us-east-1. */
+  defaultRegion?: string;
+  /** Called with warnings (damage found at open, ignored checkpoints). Default: console.warn. */
+  onWarning?: (message: string) => void;
+}
+
+export interface BucketInfo {
+  name: string;
+  createdMs: number;
+  region: string;
+}
+
+export interface StandardHeaders {
+  contentEncoding?: string;
+  contentDisposition?: string;
+  cacheControl?: string;
+  contentLanguage?: string;
+  expires?: string;
+}
+
+export interface ObjectChecksum {
+  algorithm: 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
+  /** Raw digest bytes (S3 shows them base64-encoded). */
+  value: Buffer;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  userMetadata?: Record<string, string>;
+  headers?: StandardHeaders;
+  /** When given, a body of any other length fails with SEDIMENT_INCOMPLETE_BODY (shorter) or SEDIMENT_ENTITY_TOO_LARGE (longer) and nothing is stored. */
+  expectedSize?: number;
+  /** When given, a body whose MD5 differs fails with SEDIMENT_BAD_DIGEST and nothing is stored. */
+  expectedMd5?: Buffer;
+  checksums?: ObjectChecksum[];
+  tags?: Record<string, string>;
+  /**
+   * Runs after the whole body was read and before the commit record is written: throwing here stores
+   * nothing (used by the S3 adapter to check trailing checksums).
+   */
+  beforeCommit?: (info: { size: number; md5: Buffer }) => void | Promise<void>;
+  /** Aborts the write: nothing is stored. */
+  signal?: AbortSignal;
+}
+
+export interface ObjectInfo {
+  bucket: string;
+  key: string;
+  size: number;
+  /** Unquoted ETag: MD5 hex, or MD5-of-MD5s hex + "-N" for multipart objects. */
+  etag: string;
+  lastModifiedMs: number;
+  contentType: string;
+  userMetadata: Record<string, string>;
+  headers: StandardHeaders;
+  checksums: ObjectChecksum[];
+  tags: Record<string, string>;
+  storageClass: 'STANDARD' | 'COLD';
+  versionId: string;
+  partCount: number;
+}
+
+export interface ListEntry {
+  key: string;
+  size: number;
+  etag: string;
+  lastModifiedMs: number;
+  storageClass: 'STANDARD' | 'COLD';
+}
+
+export interface ListOptions {
+  prefix?: string;
+  delimiter?: string;
+  /** List keys after this one (S3 start-after / V1 marker). */
+  startAfter?: string;
+  /** Opaque token from a previous truncated result; takes precedence over startAfter. */
+  continuationToken?: string;
+  /** 0..1000, default 1000. */
+  maxKeys?: number;
+}
+
+export interface ListResult {
+  contents: ListEntry[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** Present when truncated. */
+  nextContinuationToken?: string;
+  /** The last key or common prefix returned (V1 NextMarker), present when truncated. */
+  nextMarker?: string;
+}
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+export interface GetOptions {
+  range?: ByteRange;
+}
+
+export interface GetResult {
+  info: ObjectInfo;
+  /** The range actually served (undefined for a whole-object read). */
+  range?: ByteRange;
+  /** Streams exactly the requested bytes; every chunk is verified before it is pushed. */
+  body: Readable;
+}
+
+export interface EngineStats {
+  buckets: number;
+  objects: number;
+  logicalBytes: number;
+  storedBytes: number;
+  segments: number;
+  activeSegmentId: number;
+  durability: Durability;
+  workerThreads: number;
+  damage: Damage[];
+}
+
+export interface VerifyReport {
+  segmentsChecked: number;
+  recordsChecked: number;
+  bytesChecked: number;
+  damage: Damage[];
+  /** Objects whose bytes cannot be read correctly. */
+  damagedObjects: Array<{ bucket: string; key: string; reason: string }>;
+}
+
+export type Body = Readable | AsyncIterable<Uint8Array> | Uint8Array | string;
