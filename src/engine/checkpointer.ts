@@ -7,7 +7,8 @@ import {
   type CheckpointBucket,
   type CheckpointHeader,
   type CheckpointSource,
-  type IndexEntry,
+  type CheckpointUpload,
+  type CheckpointVisitor,
 } from '../format/checkpoint.js';
 import type { FileSystem } from '../io/types.js';
 import { SedimentError } from '../util/errors.js';
@@ -16,8 +17,14 @@ function checkpointName(seq: number): string {
   return String(seq).padStart(12, '0') + '.ckpt';
 }
 
-export async function writeCheckpoint(fs: FileSystem, dir: string, header: CheckpointHeader, sources: CheckpointSource[]): Promise<void> {
-  const bytes = encodeCheckpoint(header, sources);
+export async function writeCheckpoint(
+  fs: FileSystem,
+  dir: string,
+  header: CheckpointHeader,
+  sources: CheckpointSource[],
+  uploads: CheckpointUpload[],
+): Promise<void> {
+  const bytes = encodeCheckpoint(header, sources, uploads);
   const name = checkpointName(header.seq);
   const tmp = `${dir}/tmp/${name}`;
   await fs.writeFile(tmp, bytes);
@@ -29,10 +36,7 @@ export async function writeCheckpoint(fs: FileSystem, dir: string, header: Check
   }
 }
 
-export interface CheckpointSink {
-  bucket(b: CheckpointBucket, objectCount: number): void;
-  /** `e` is reused between calls and `e.md5` is a view: copy what you keep. */
-  object(key: string, e: IndexEntry): void;
+export interface CheckpointSink extends CheckpointVisitor {
   warn(message: string): void;
 }
 

@@ -22,8 +22,16 @@ import {
   encodeBucketDelete,
   encodeDelete,
   encodeManifest,
+  decodeUploadAbort,
+  decodeUploadCreate,
+  decodeUploadPart,
+  encodeUploadAbort,
+  encodeUploadCreate,
+  encodeUploadPart,
   type ChunkRef,
   type ObjectManifest,
+  type UploadCreateRecord,
+  type UploadPartRecord,
 } from '../format/records.js';
 import { FormatError } from '../format/binary.js';
 import { NewerFormatError } from '../format/segment-header.js';
@@ -35,6 +43,7 @@ import { openChunkFrame } from './chunk-codec.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpointer.js';
 import { prepareDataDir } from './data-dir.js';
 import { KeyIndex } from './key-index.js';
+import { compareUtf8 } from './utf8-order.js';
 import { listKeys } from './list.js';
 import { checkBucketName, checkKey, checkUserMetadata } from './names.js';
 import { ObjectTable, type ObjectEntry } from './object-table.js';
@@ -55,6 +64,11 @@ import type {
   ObjectInfo,
   PutOptions,
   VerifyReport,
+  CreateUploadOptions,
+  UploadPartOptions,
+  PartInfo,
+  UploadInfo,
+  CompletePart,
 } from './types.js';
 
 interface Bucket {
@@ -68,6 +82,23 @@ interface Bucket {
   inflight: number;
   deleting: boolean;
 }
+
+interface UploadState {
+  create: UploadCreateRecord;
+  createPayload: Buffer;
+  parts: Map<number, { rec: UploadPartRecord; payload: Buffer }>;
+  /** Set while a Complete is being written: further parts and a second Complete are refused. */
+  completing: boolean;
+}
+
+interface ContentFields {
+  contentType: string;
+  headers: Array<[string, string]>;
+  userMetadata: Array<[string, string]>;
+  tags: Array<[string, string]>;
+}
+
+export const PART_NUMBER_MAX = 10_000;
 
 interface SegmentInfo {
   id: number;
@@ -97,6 +128,9 @@ function toBuffer(piece: Uint8Array | string): Buffer {
 
 export class Engine {
   private readonly buckets = new Map<string, Bucket>();
+  private readonly uploads = new Map<number, UploadState>();
+  /** `bucket/key` of commits appended but not yet durable, for atomic conditional writes. */
+  private readonly committing = new Map<string, number>();
   private readonly table = new ObjectTable();
   private readonly segments = new Map<number, SegmentInfo>();
   private writer!: SegmentWriter;
@@ -181,6 +215,16 @@ export class Engine {
         l.slots[l.n++] = this.table.alloc(e);
         this.logicalBytes += e.size;
         if (l.n === l.keys.length) l.bucket.keys.loadSorted(l.keys, l.slots);
+      },
+      upload: (u) => {
+        const create = decodeUploadCreate(Buffer.from(u.create));
+        const state: UploadState = { create, createPayload: Buffer.from(u.create), parts: new Map(), completing: false };
+        for (const p of u.parts) {
+          const payload = Buffer.from(p);
+          const rec = decodeUploadPart(payload);
+          state.parts.set(rec.partNumber, { rec, payload });
+        }
+        this.uploads.set(create.uploadId, state);
       },
       warn: this.warn,
     });
@@ -278,6 +322,18 @@ export class Engine {
         }
         case RecordType.BUCKET_CONFIG:
           break;
+        case RecordType.UPLOAD_CREATE:
+          this.applyUploadCreate(decodeUploadCreate(payload), payload);
+          break;
+        case RecordType.UPLOAD_PART:
+          this.applyUploadPart(decodeUploadPart(payload), payload);
+          break;
+        case RecordType.UPLOAD_ABORT: {
+          const a = decodeUploadAbort(payload);
+          this.noteSeq(a.seq);
+          this.uploads.delete(a.uploadId);
+          break;
+        }
         default:
           throw new FormatError(`unknown record type ${e.type}`);
       }
@@ -311,11 +367,28 @@ export class Engine {
       this.logicalBytes -= this.table.sizeOf(slot);
       this.table.release(slot);
     }
+    for (const [id, u] of this.uploads) if (u.create.bucket === name) this.uploads.delete(id);
     this.buckets.delete(name);
+  }
+
+  private applyUploadCreate(u: UploadCreateRecord, payload: Buffer): void {
+    this.noteSeq(u.seq);
+    if (!this.buckets.has(u.bucket)) return;
+    this.uploads.set(u.uploadId, { create: u, createPayload: payload, parts: new Map(), completing: false });
+  }
+
+  private applyUploadPart(p: UploadPartRecord, payload: Buffer): void {
+    this.noteSeq(p.seq);
+    const u = this.uploads.get(p.uploadId);
+    if (!u) return;
+    const old = u.parts.get(p.partNumber);
+    if (old && old.rec.seq >= p.seq) return;
+    u.parts.set(p.partNumber, { rec: p, payload });
   }
 
   private applyCommit(m: ObjectManifest, segmentId: number, offset: number, frameLen: number): void {
     this.noteSeq(m.seq);
+    if (m.partCount > 0) this.uploads.delete(m.uploadId);
     const b = this.buckets.get(m.bucket);
     if (!b || b.seq > m.seq) return; // the bucket was deleted (and maybe re-created) after this commit
     const entry: ObjectEntry = {
@@ -380,7 +453,14 @@ export class Engine {
           })(this.table),
         };
       });
-    await writeCheckpoint(this.fs, this.dir, { seq, replaySegmentId: position.segmentId, replayOffset: position.offset, createdMs: this.clock.now() }, sources);
+    const uploads = [...this.uploads.values()].map((u) => ({ create: u.createPayload, parts: [...u.parts.values()].map((p) => p.payload) }));
+    await writeCheckpoint(
+      this.fs,
+      this.dir,
+      { seq, replaySegmentId: position.segmentId, replayOffset: position.offset, createdMs: this.clock.now() },
+      sources,
+      uploads,
+    );
   }
 
   // ---------------------------------------------------------------- guards
@@ -470,46 +550,22 @@ export class Engine {
     const bucket = this.bucketOrThrow(bucketName);
     if (bucket.seq === 0 || bucket.deleting) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${bucketName}" does not exist`);
     checkKey(key);
-    const userMetadata = Object.entries(opts.userMetadata ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]);
-    checkUserMetadata(userMetadata);
-    const headers: Array<[string, string]> = [];
-    for (const [field, name] of HEADER_NAMES) {
-      const v = opts.headers?.[field];
-      if (v !== undefined) headers.push([name, v]);
-    }
-    const contentType = opts.contentType ?? 'binary/octet-stream';
-    if (Buffer.byteLength(contentType) > 1024) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'content-type is too long');
-    const checksums = (opts.checksums ?? []).map((c) => {
-      const alg = ChecksumAlg[c.algorithm];
-      if (alg === undefined) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `unknown checksum algorithm ${c.algorithm}`);
-      return { alg, value: c.value };
-    });
-    const tags = Object.entries(opts.tags ?? {});
-    if (tags.length > 10) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'at most 10 tags per object');
-
+    const content = this.contentFields(opts);
+    const checksums = this.checksumEntries(opts.checksums ?? []);
     bucket.inflight++;
     try {
       const uploadId = ++this.uploadCounter;
-      const { chunks, size, md5 } = await this.writeChunks(body, uploadId, opts.signal);
-      if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
-        throw size < opts.expectedSize
-          ? new SedimentError('SEDIMENT_INCOMPLETE_BODY', `body ended after ${size} of ${opts.expectedSize} bytes`)
-          : new SedimentError('SEDIMENT_ENTITY_TOO_LARGE', `body is longer than the declared ${opts.expectedSize} bytes`);
-      }
-      if (opts.expectedMd5 && !opts.expectedMd5.equals(md5)) {
-        throw new SedimentError('SEDIMENT_BAD_DIGEST', 'the MD5 of the body does not match the expected digest');
-      }
-      await opts.beforeCommit?.({ size, md5 });
-      opts.signal?.throwIfAborted();
-      this.checkWritable();
+      const { chunks, size, md5, checksums: late } = await this.writeChecked(body, uploadId, 0, opts);
+      if (late) checksums.splice(0, checksums.length, ...this.checksumEntries(late));
       if (this.buckets.get(bucketName) !== bucket || bucket.deleting) {
         throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${bucketName}" was deleted during the upload`);
       }
       const manifest: ObjectManifest = {
         seq: this.nextSeq(), bucket: bucketName, key, versionId: '', uploadId, mtimeMs: this.clock.now(), size, md5,
-        partCount: 0, storageClass: StorageClass.STANDARD, flags: 0, contentType, headers, userMetadata, checksums,
-        lockMode: 0, retainUntilMs: 0, legalHold: false, tags, chunks, parts: [],
+        partCount: 0, storageClass: StorageClass.STANDARD, flags: 0, ...content, checksums,
+        lockMode: 0, retainUntilMs: 0, legalHold: false, chunks, parts: [],
       };
+      if (opts.condition) this.checkCondition(bucket, key, opts.condition);
       await this.commit(manifest);
       return this.infoFromManifest(manifest);
     } finally {
@@ -517,18 +573,91 @@ export class Engine {
     }
   }
 
+  /** Synchronous, so nothing can commit between this check and the append that follows it. */
+  private checkCondition(bucket: Bucket, key: string, c: NonNullable<PutOptions['condition']>): void {
+    const slot = bucket.keys.get(key);
+    const pending = this.committing.has(`${bucket.name}/${key}`);
+    if (c.ifNoneMatch && (slot >= 0 || pending)) {
+      throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `object "${bucket.name}/${key}" already exists`);
+    }
+    if (c.ifMatch !== undefined) {
+      if (slot < 0) throw new SedimentError('SEDIMENT_NO_SUCH_KEY', `object "${bucket.name}/${key}" does not exist`);
+      const want = c.ifMatch.split(',').map((t) => t.trim().replace(/"/g, ''));
+      if (pending || !(want.includes('*') || want.includes(this.table.etag(slot)))) {
+        throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `the ETag of "${bucket.name}/${key}" does not match`);
+      }
+    }
+  }
+
+  private checksumEntries(list: ObjectChecksum[]): Array<{ alg: number; value: Buffer }> {
+    return list.map((c) => {
+      const alg = ChecksumAlg[c.algorithm];
+      if (alg === undefined) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `unknown checksum algorithm ${c.algorithm}`);
+      return { alg, value: c.value };
+    });
+  }
+
+  private contentFields(opts: { contentType?: string; userMetadata?: Record<string, string>; headers?: PutOptions['headers']; tags?: Record<string, string> }): ContentFields {
+    const userMetadata = Object.entries(opts.userMetadata ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]);
+    checkUserMetadata(userMetadata);
+    const headers: Array<[string, string]> = [];
+    for (const [field, name] of HEADER_NAMES) {
+      const v = opts.headers?.[field];
+      if (v !== undefined) {
+        if (Buffer.byteLength(v) > 8192) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `${name} is too long`);
+        headers.push([name, v]);
+      }
+    }
+    const contentType = opts.contentType ?? 'binary/octet-stream';
+    if (Buffer.byteLength(contentType) > 1024) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'content-type is too long');
+    const tags = Object.entries(opts.tags ?? {});
+    if (tags.length > 10) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'at most 10 tags per object');
+    return { contentType, headers, userMetadata, tags };
+  }
+
+  /** Writes the body's chunks and checks size, MD5 and the caller's hook before anything is committed. */
+  private async writeChecked(
+    body: Body,
+    uploadId: number,
+    partNumber: number,
+    opts: UploadPartOptions,
+  ): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer; checksums?: ObjectChecksum[] }> {
+    const written = await this.writeChunks(body, uploadId, partNumber, opts.signal);
+    const { size, md5 } = written;
+    if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
+      throw size < opts.expectedSize
+        ? new SedimentError('SEDIMENT_INCOMPLETE_BODY', `body ended after ${size} of ${opts.expectedSize} bytes`)
+        : new SedimentError('SEDIMENT_ENTITY_TOO_LARGE', `body is longer than the declared ${opts.expectedSize} bytes`);
+    }
+    if (opts.expectedMd5 && !opts.expectedMd5.equals(md5)) {
+      throw new SedimentError('SEDIMENT_BAD_DIGEST', 'the MD5 of the body does not match the expected digest');
+    }
+    const checksums = (await opts.beforeCommit?.({ size, md5 })) ?? undefined;
+    opts.signal?.throwIfAborted();
+    this.checkWritable();
+    return { ...written, checksums };
+  }
+
   private async commit(manifest: ObjectManifest): Promise<void> {
     const payload = encodeManifest(manifest);
     const frame = encodeFrame(RecordType.COMMIT, 0, EMPTY, payload);
+    const name = `${manifest.bucket}/${manifest.key}`;
     const r = this.writer.append(frame, { type: RecordType.COMMIT, payload }, true, () =>
       this.applyCommit(manifest, r.segmentId, r.offset, frame.length),
     );
-    await r.done;
+    this.committing.set(name, (this.committing.get(name) ?? 0) + 1);
+    try {
+      await r.done;
+    } finally {
+      const n = (this.committing.get(name) ?? 1) - 1;
+      if (n === 0) this.committing.delete(name);
+      else this.committing.set(name, n);
+    }
     this.afterMutation();
   }
 
   /** Splits the body into chunks, frames them (workers for large ones) and appends them, in bounded memory. */
-  private async writeChunks(body: Body, uploadId: number, signal?: AbortSignal): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer }> {
+  private async writeChunks(body: Body, uploadId: number, partNumber: number, signal?: AbortSignal): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer }> {
     const md5 = createHash('md5');
     const chunks: ChunkRef[] = [];
     const inflight: Array<Promise<void>> = [];
@@ -540,7 +669,7 @@ export class Engine {
       const rawLen = raw.length;
       size += rawLen;
       chunks.push({ segmentId: 0, offset: 0, frameLen: 0, rawLen });
-      const meta = { uploadId, partNumber: 0, chunkIndex: index, rawLen };
+      const meta = { uploadId, partNumber, chunkIndex: index, rawLen };
       const p = this.pool.frame(raw, meta).then((frame) => {
         this.checkWritable();
         const r = this.writer.append(frame, { type: RecordType.CHUNK, chunk: meta }, false);
@@ -588,6 +717,177 @@ export class Engine {
     if (failure) throw failure;
     signal?.throwIfAborted();
     return { chunks, size, md5: md5.digest() };
+  }
+
+  // ---------------------------------------------------------------- multipart uploads
+
+  private uploadOrThrow(bucketName: string, key: string, uploadId: string): { bucket: Bucket; id: number; upload: UploadState } {
+    const bucket = this.bucketOrThrow(bucketName);
+    if (bucket.seq === 0 || bucket.deleting) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${bucketName}" does not exist`);
+    const id = /^[1-9]\d{0,15}$/.test(uploadId) ? Number(uploadId) : NaN;
+    const upload = Number.isSafeInteger(id) ? this.uploads.get(id) : undefined;
+    if (!upload || upload.create.bucket !== bucketName || upload.create.key !== key) {
+      throw new SedimentError('SEDIMENT_NO_SUCH_UPLOAD', `upload ${uploadId} of "${bucketName}/${key}" does not exist (it may have been completed or aborted)`);
+    }
+    return { bucket, id, upload };
+  }
+
+  async createMultipartUpload(bucketName: string, key: string, opts: CreateUploadOptions = {}): Promise<UploadInfo> {
+    this.checkWritable();
+    const bucket = this.bucketOrThrow(bucketName);
+    if (bucket.seq === 0 || bucket.deleting) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${bucketName}" does not exist`);
+    checkKey(key);
+    const content = this.contentFields(opts);
+    const checksumAlg = opts.checksumAlgorithm ? ChecksumAlg[opts.checksumAlgorithm] : 0;
+    if (checksumAlg === undefined) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `unknown checksum algorithm ${opts.checksumAlgorithm}`);
+    const rec: UploadCreateRecord = { seq: this.nextSeq(), uploadId: ++this.uploadCounter, bucket: bucketName, key, initiatedMs: this.clock.now(), ...content, checksumAlg };
+    const payload = encodeUploadCreate(rec);
+    await this.writer.append(encodeFrame(RecordType.UPLOAD_CREATE, 0, EMPTY, payload), { type: RecordType.UPLOAD_CREATE, payload }, true, () =>
+      this.applyUploadCreate(rec, payload),
+    ).done;
+    this.afterMutation();
+    return this.uploadInfo(rec);
+  }
+
+  private uploadInfo(c: UploadCreateRecord): UploadInfo {
+    return {
+      bucket: c.bucket,
+      key: c.key,
+      uploadId: String(c.uploadId),
+      initiatedMs: c.initiatedMs,
+      contentType: c.contentType,
+      userMetadata: Object.fromEntries(c.userMetadata),
+      checksumAlgorithm: c.checksumAlg ? CHECKSUM_NAMES.find((n) => ChecksumAlg[n] === c.checksumAlg) : undefined,
+    };
+  }
+
+  /** Stores one part (1..10000). Its bytes go straight into the log; Complete will not copy them. */
+  async uploadPart(bucketName: string, key: string, uploadId: string, partNumber: number, body: Body, opts: UploadPartOptions = {}): Promise<PartInfo> {
+    this.checkWritable();
+    checkKey(key);
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > PART_NUMBER_MAX) {
+      throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `part number must be an integer between 1 and ${PART_NUMBER_MAX}`);
+    }
+    const { bucket, id, upload } = this.uploadOrThrow(bucketName, key, uploadId);
+    bucket.inflight++;
+    try {
+      const { chunks, size, md5, checksums: late } = await this.writeChecked(body, id, partNumber, opts);
+      if (this.uploads.get(id) !== upload || upload.completing) {
+        throw new SedimentError('SEDIMENT_NO_SUCH_UPLOAD', `upload ${uploadId} was completed or aborted during the part upload`);
+      }
+      const checksums = this.checksumEntries(late ?? opts.checksums ?? []);
+      const rec: UploadPartRecord = { seq: this.nextSeq(), uploadId: id, partNumber, size, md5, mtimeMs: this.clock.now(), checksums, chunks };
+      const payload = encodeUploadPart(rec);
+      await this.writer.append(encodeFrame(RecordType.UPLOAD_PART, 0, EMPTY, payload), { type: RecordType.UPLOAD_PART, payload }, true, () =>
+        this.applyUploadPart(rec, payload),
+      ).done;
+      this.afterMutation();
+      return this.partInfo(rec);
+    } finally {
+      bucket.inflight--;
+    }
+  }
+
+  private partInfo(p: UploadPartRecord): PartInfo {
+    return {
+      partNumber: p.partNumber,
+      size: p.size,
+      etag: p.md5.toString('hex'),
+      lastModifiedMs: p.mtimeMs,
+      checksums: p.checksums.map((c) => ({ algorithm: CHECKSUM_NAMES.find((n) => ChecksumAlg[n] === c.alg) ?? 'CRC32', value: c.value }) as ObjectChecksum),
+    };
+  }
+
+  /**
+   * Commits the listed parts as one object: a single COMMIT record that references the parts' chunks
+   * where they already are. Parts must be ascending, exist, match their ETags when given, and all but
+   * the last must hold at least `partBytesMin` bytes.
+   */
+  async completeMultipartUpload(
+    bucketName: string,
+    key: string,
+    uploadId: string,
+    parts: CompletePart[],
+    opts: { partBytesMin?: number; checksums?: ObjectChecksum[] } = {},
+  ): Promise<ObjectInfo> {
+    this.checkWritable();
+    const { id, upload } = this.uploadOrThrow(bucketName, key, uploadId);
+    if (upload.completing) throw new SedimentError('SEDIMENT_NO_SUCH_UPLOAD', `upload ${uploadId} is already being completed`);
+    if (parts.length === 0) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'a multipart upload must be completed with at least one part');
+    if (parts.length > PART_NUMBER_MAX) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `at most ${PART_NUMBER_MAX} parts`);
+    const partBytesMin = opts.partBytesMin ?? 5 * 1024 * 1024;
+    const chosen: UploadPartRecord[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const want = parts[i];
+      if (i > 0 && want.partNumber <= parts[i - 1].partNumber) {
+        throw new SedimentError('SEDIMENT_INVALID_PART_ORDER', 'the list of parts was not in ascending order');
+      }
+      const have = upload.parts.get(want.partNumber);
+      if (!have || (want.etag !== undefined && want.etag.replace(/"/g, '').toLowerCase() !== have.rec.md5.toString('hex'))) {
+        throw new SedimentError('SEDIMENT_INVALID_PART', `part ${want.partNumber} was not uploaded or its ETag does not match`);
+      }
+      if (i < parts.length - 1 && have.rec.size < partBytesMin) {
+        throw new SedimentError('SEDIMENT_ENTITY_TOO_SMALL', `part ${want.partNumber} is ${have.rec.size} bytes; every part but the last must be at least ${partBytesMin} bytes`);
+      }
+      chosen.push(have.rec);
+    }
+    const c = upload.create;
+    const md5 = createHash('md5');
+    let size = 0;
+    const chunks: ChunkRef[] = [];
+    for (const p of chosen) {
+      md5.update(p.md5);
+      size += p.size;
+      for (const ch of p.chunks) chunks.push(ch);
+    }
+    const manifest: ObjectManifest = {
+      seq: this.nextSeq(), bucket: bucketName, key, versionId: '', uploadId: id, mtimeMs: this.clock.now(), size, md5: md5.digest(),
+      partCount: chosen.length, storageClass: StorageClass.STANDARD, flags: 0, contentType: c.contentType, headers: c.headers,
+      userMetadata: c.userMetadata, tags: c.tags,
+      checksums: this.checksumEntries(opts.checksums ?? []),
+      lockMode: 0, retainUntilMs: 0, legalHold: false, chunks,
+      parts: chosen.map((p) => ({ partNumber: p.partNumber, size: p.size, md5: p.md5, chunkCount: p.chunks.length })),
+    };
+    upload.completing = true;
+    try {
+      await this.commit(manifest);
+    } catch (err) {
+      upload.completing = false;
+      throw err;
+    }
+    return this.infoFromManifest(manifest);
+  }
+
+  async abortMultipartUpload(bucketName: string, key: string, uploadId: string): Promise<void> {
+    this.checkWritable();
+    const { id, upload } = this.uploadOrThrow(bucketName, key, uploadId);
+    if (upload.completing) throw new SedimentError('SEDIMENT_NO_SUCH_UPLOAD', `upload ${uploadId} is being completed`);
+    const seq = this.nextSeq();
+    const payload = encodeUploadAbort({ seq, uploadId: id });
+    await this.writer.append(encodeFrame(RecordType.UPLOAD_ABORT, 0, EMPTY, payload), { type: RecordType.UPLOAD_ABORT, payload }, true, () => {
+      this.noteSeq(seq);
+      this.uploads.delete(id);
+    }).done;
+    this.afterMutation();
+  }
+
+  /** The stored parts of an upload, ascending by part number. */
+  listParts(bucketName: string, key: string, uploadId: string): { upload: UploadInfo; parts: PartInfo[] } {
+    this.checkOpen();
+    const { upload } = this.uploadOrThrow(bucketName, key, uploadId);
+    const parts = [...upload.parts.values()].map((p) => this.partInfo(p.rec)).sort((a, b) => a.partNumber - b.partNumber);
+    return { upload: this.uploadInfo(upload.create), parts };
+  }
+
+  /** Open uploads of a bucket, by key (UTF-8 order) then initiation time. */
+  listMultipartUploads(bucketName: string): UploadInfo[] {
+    this.checkOpen();
+    const bucket = this.bucketOrThrow(bucketName);
+    if (bucket.seq === 0) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${bucketName}" does not exist`);
+    return [...this.uploads.values()]
+      .filter((u) => u.create.bucket === bucketName)
+      .map((u) => this.uploadInfo(u.create))
+      .sort((a, b) => compareUtf8(a.key, b.key) || a.initiatedMs - b.initiatedMs || Number(a.uploadId) - Number(b.uploadId));
   }
 
   // ---------------------------------------------------------------- read
@@ -649,9 +949,13 @@ export class Engine {
     let start = 0;
     let end = manifest.size - 1;
     if (opts.range) {
-      const r = opts.range;
-      if (!Number.isSafeInteger(r.start) || !Number.isSafeInteger(r.end) || r.start < 0 || r.end < r.start || r.start >= manifest.size) {
-        throw new SedimentError('SEDIMENT_INVALID_RANGE', `range ${r.start}-${r.end} is not satisfiable for an object of ${manifest.size} bytes`);
+      const r = 'suffix' in opts.range ? { start: Math.max(0, manifest.size - opts.range.suffix), end: manifest.size - 1, suffix: opts.range.suffix } : { ...opts.range, suffix: undefined };
+      const bad = r.suffix !== undefined
+        ? !Number.isSafeInteger(r.suffix) || r.suffix <= 0 || manifest.size === 0
+        : !Number.isSafeInteger(r.start) || !Number.isSafeInteger(r.end) || r.start < 0 || r.end < r.start || r.start >= manifest.size;
+      if (bad) {
+        const what = r.suffix !== undefined ? `the last ${r.suffix} bytes` : `range ${r.start}-${r.end}`;
+        throw new SedimentError('SEDIMENT_INVALID_RANGE', `${what} is not satisfiable for an object of ${manifest.size} bytes`);
       }
       start = r.start;
       end = Math.min(r.end, manifest.size - 1);

@@ -59,11 +59,18 @@ export interface PutOptions {
   tags?: Record<string, string>;
   /**
    * Runs after the whole body was read and before the commit record is written: throwing here stores
-   * nothing (used by the S3 adapter to check trailing checksums).
+   * nothing (used by the S3 adapter to check trailing checksums). Checksums it returns are stored with
+   * the object (in place of `checksums`).
    */
-  beforeCommit?: (info: { size: number; md5: Buffer }) => void | Promise<void>;
+  beforeCommit?: (info: { size: number; md5: Buffer }) => void | ObjectChecksum[] | Promise<void | ObjectChecksum[]>;
   /** Aborts the write: nothing is stored. */
   signal?: AbortSignal;
+  /**
+   * Conditional write, judged atomically at commit time: `ifNoneMatch` fails if the key exists (or
+   * another write of it is committing); `ifMatch` fails unless the current ETag equals it.
+   * Failure: SEDIMENT_PRECONDITION_FAILED (SEDIMENT_NO_SUCH_KEY for ifMatch on a missing key).
+   */
+  condition?: { ifNoneMatch?: boolean; ifMatch?: string };
 }
 
 export interface ObjectInfo {
@@ -120,7 +127,8 @@ export interface ByteRange {
 }
 
 export interface GetOptions {
-  range?: ByteRange;
+  /** Inclusive byte range; `end` past the object is clamped. `{ suffix: n }` means the last n bytes. */
+  range?: ByteRange | { suffix: number };
 }
 
 export interface GetResult {
@@ -153,3 +161,45 @@ export interface VerifyReport {
 }
 
 export type Body = Readable | AsyncIterable<Uint8Array> | Uint8Array | string;
+
+export interface CreateUploadOptions {
+  contentType?: string;
+  userMetadata?: Record<string, string>;
+  headers?: StandardHeaders;
+  tags?: Record<string, string>;
+  /** The checksum algorithm the client announced for its parts. */
+  checksumAlgorithm?: ObjectChecksum['algorithm'];
+}
+
+export interface UploadPartOptions {
+  expectedSize?: number;
+  expectedMd5?: Buffer;
+  checksums?: ObjectChecksum[];
+  beforeCommit?: PutOptions['beforeCommit'];
+  signal?: AbortSignal;
+}
+
+export interface PartInfo {
+  partNumber: number;
+  size: number;
+  /** Unquoted MD5 hex of the part. */
+  etag: string;
+  lastModifiedMs: number;
+  checksums: ObjectChecksum[];
+}
+
+export interface UploadInfo {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  initiatedMs: number;
+  contentType: string;
+  userMetadata: Record<string, string>;
+  checksumAlgorithm?: ObjectChecksum['algorithm'];
+}
+
+export interface CompletePart {
+  partNumber: number;
+  /** Unquoted ETag the client saw for the part; checked when given. */
+  etag?: string;
+}

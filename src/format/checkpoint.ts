@@ -40,7 +40,13 @@ export interface CheckpointSource {
   objects: Iterable<[string, IndexEntry]>;
 }
 
-export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[]): Buffer {
+/** An open multipart upload: its UPLOAD_CREATE payload and the UPLOAD_PART payloads of its live parts. */
+export interface CheckpointUpload {
+  create: Buffer;
+  parts: Buffer[];
+}
+
+export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[], uploads: CheckpointUpload[] = []): Buffer {
   let estimate = 64;
   for (const b of buckets) estimate += 64 + b.objectCount * 96;
   const w = new BinaryWriter(estimate);
@@ -57,6 +63,11 @@ export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[
     }
     if (n !== objectCount) throw new RangeError(`bucket ${b.name}: ${n} objects yielded, ${objectCount} announced`);
   }
+  w.u32(uploads.length);
+  for (const u of uploads) {
+    w.u32(u.create.length).bytes(u.create).u32(u.parts.length);
+    for (const p of u.parts) w.u32(p.length).bytes(p);
+  }
   w.zeros(8);
   const buf = w.finish();
   writeHashAt(buf, 0, buf.length - 8);
@@ -67,6 +78,8 @@ export interface CheckpointVisitor {
   bucket(b: CheckpointBucket, objectCount: number): void;
   /** `e` is a scratch object reused between calls, and `e.md5` a view: copy what you keep. */
   object(key: string, e: IndexEntry): void;
+  /** Buffers are views into the checkpoint file's bytes. */
+  upload(u: CheckpointUpload): void;
 }
 
 export function decodeCheckpointHeader(buf: Buffer): CheckpointHeader {
@@ -107,6 +120,12 @@ export function decodeCheckpoint(buf: Buffer, visitor: CheckpointVisitor): Check
       scratch.flags = r.u8();
       visitor.object(key, scratch);
     }
+  }
+  for (let nu = r.u32(); nu > 0; nu--) {
+    const create = r.bytes(r.u32());
+    const parts: Buffer[] = [];
+    for (let np = r.u32(); np > 0; np--) parts.push(r.bytes(r.u32()));
+    visitor.upload({ create, parts });
   }
   r.expectEnd('checkpoint');
   return header;

@@ -28,6 +28,9 @@ export const RecordType = {
   BUCKET_CREATE: 4,
   BUCKET_DELETE: 5,
   BUCKET_CONFIG: 6,
+  UPLOAD_CREATE: 7,
+  UPLOAD_PART: 8,
+  UPLOAD_ABORT: 9,
   FOOTER: 15,
 } as const;
 export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];

@@ -202,3 +202,125 @@ export function decodeBucketDelete(buf: Buffer): BucketDeleteRecord {
   r.expectEnd('BUCKET_DELETE');
   return b;
 }
+
+/** §3.5 UPLOAD_CREATE: a multipart upload begins. */
+export interface UploadCreateRecord {
+  seq: number;
+  uploadId: number;
+  bucket: string;
+  key: string;
+  initiatedMs: number;
+  contentType: string;
+  headers: Array<[string, string]>;
+  userMetadata: Array<[string, string]>;
+  tags: Array<[string, string]>;
+  /** ChecksumAlg id the client announced (0 = none). */
+  checksumAlg: number;
+}
+
+/** §3.6 UPLOAD_PART: one part of a multipart upload is stored. */
+export interface UploadPartRecord {
+  seq: number;
+  uploadId: number;
+  partNumber: number;
+  size: number;
+  md5: Buffer;
+  mtimeMs: number;
+  checksums: ChecksumEntry[];
+  chunks: ChunkRef[];
+}
+
+/** §3.7 UPLOAD_ABORT: a multipart upload is abandoned; its parts are garbage. */
+export interface UploadAbortRecord {
+  seq: number;
+  uploadId: number;
+}
+
+function writePairs8(w: BinaryWriter, pairs: Array<[string, string]>, countBytes: 1 | 2): void {
+  if (countBytes === 1) w.u8(pairs.length);
+  else w.u16(pairs.length);
+  for (const [k, v] of pairs) w.str8(k).str16(v);
+}
+
+function readPairs8(r: BinaryReader, countBytes: 1 | 2): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let n = countBytes === 1 ? r.u8() : r.u16(); n > 0; n--) out.push([r.str8(), r.str16()]);
+  return out;
+}
+
+export function encodeUploadCreate(u: UploadCreateRecord): Buffer {
+  const w = new BinaryWriter(256);
+  w.u8(PAYLOAD_VERSION).u64(u.seq).u64(u.uploadId).str16(u.bucket).str16(u.key).f64(u.initiatedMs).str16(u.contentType);
+  writePairs8(w, u.headers, 1);
+  writePairs8(w, u.userMetadata, 2);
+  w.u16(u.tags.length);
+  for (const [k, v] of u.tags) w.str16(k).str16(v);
+  w.u8(u.checksumAlg);
+  return w.finish();
+}
+
+export function decodeUploadCreate(buf: Buffer): UploadCreateRecord {
+  const r = new BinaryReader(buf);
+  checkVersion(r, 'UPLOAD_CREATE');
+  const seq = r.u64();
+  const uploadId = r.u64();
+  const bucket = r.str16();
+  const key = r.str16();
+  const initiatedMs = r.f64();
+  const contentType = r.str16();
+  const headers = readPairs8(r, 1);
+  const userMetadata = readPairs8(r, 2);
+  const tags: Array<[string, string]> = [];
+  for (let n = r.u16(); n > 0; n--) tags.push([r.str16(), r.str16()]);
+  const checksumAlg = r.u8();
+  r.expectEnd('UPLOAD_CREATE');
+  return { seq, uploadId, bucket, key, initiatedMs, contentType, headers, userMetadata, tags, checksumAlg };
+}
+
+export function encodeUploadPart(p: UploadPartRecord): Buffer {
+  const w = new BinaryWriter(64 + p.chunks.length * 24);
+  w.u8(PAYLOAD_VERSION).u64(p.seq).u64(p.uploadId).u32(p.partNumber).u64(p.size).bytes(p.md5).f64(p.mtimeMs);
+  w.u8(p.checksums.length);
+  for (const c of p.checksums) w.u8(c.alg).u8(c.value.length).bytes(c.value);
+  w.u32(p.chunks.length);
+  for (const c of p.chunks) w.u64(c.segmentId).u64(c.offset).u32(c.frameLen).u32(c.rawLen);
+  return w.finish();
+}
+
+export function decodeUploadPart(buf: Buffer): UploadPartRecord {
+  const r = new BinaryReader(buf);
+  checkVersion(r, 'UPLOAD_PART');
+  const seq = r.u64();
+  const uploadId = r.u64();
+  const partNumber = r.u32();
+  const size = r.u64();
+  const md5 = Buffer.from(r.bytes(16));
+  const mtimeMs = r.f64();
+  const checksums: ChecksumEntry[] = [];
+  for (let n = r.u8(); n > 0; n--) {
+    const alg = r.u8();
+    checksums.push({ alg, value: Buffer.from(r.bytes(r.u8())) });
+  }
+  const chunks: ChunkRef[] = [];
+  let sum = 0;
+  for (let n = r.u32(); n > 0; n--) {
+    const c = { segmentId: r.u64(), offset: r.u64(), frameLen: r.u32(), rawLen: r.u32() };
+    sum += c.rawLen;
+    chunks.push(c);
+  }
+  if (sum !== size) throw new FormatError(`part chunks hold ${sum} bytes, record says ${size}`);
+  r.expectEnd('UPLOAD_PART');
+  return { seq, uploadId, partNumber, size, md5, mtimeMs, checksums, chunks };
+}
+
+export function encodeUploadAbort(a: UploadAbortRecord): Buffer {
+  return new BinaryWriter(24).u8(PAYLOAD_VERSION).u64(a.seq).u64(a.uploadId).finish();
+}
+
+export function decodeUploadAbort(buf: Buffer): UploadAbortRecord {
+  const r = new BinaryReader(buf);
+  checkVersion(r, 'UPLOAD_ABORT');
+  const a = { seq: r.u64(), uploadId: r.u64() };
+  r.expectEnd('UPLOAD_ABORT');
+  return a;
+}

@@ -28,6 +28,8 @@ export const S3_ERROR_DEFAULTS = {
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
   InvalidDigest: { status: 400, message: 'The Content-MD5 you specified is not valid.' },
+  InvalidLocationConstraint: { status: 400, message: 'The specified location-constraint is not valid.' },
+  NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
   InvalidPart: {
     status: 400,
     message: 'One or more of the specified parts could not be found. The part may not have been uploaded.',

@@ -1,0 +1,592 @@
+// The engine macro bench of issue 2 item 8: every engine workload runs next to its reference in the same
+// run, on the same bytes, each on a fresh directory under the bench dir:
+//   (a) N small (4 KiB) log-like puts at concurrency C, durable  vs  one file per object + fdatasync each
+//   (b) 1 GiB of large log-like objects and 1 GiB of random bytes, streamed  vs  a plain sequential
+//       write + fdatasync of the same bytes, and vs the zstd CLI (-1 -T1) on the same bytes
+//   (c) reading all of it back (large: MB/s; small: ops/s, vs reading the per-object files back)
+//   (d) reopen time and index memory with 1,000,000 small objects, measured in a fresh child process
+// Engine writes use durability 'fsync' except the FILL of (d), which uses 'none' (the measured reopen
+// does not depend on how the data was made durable; close() syncs and checkpoints).
+//
+// Run: npm run build && node dist/bench/run-all.js engine [--quick] [--only=small,large,reopen]
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { Engine, type EngineOptions } from '../src/index.js';
+import { logKey, objectMd5, objectPieces, objectStream, piecePool, smallObject } from './data.js';
+import type { ReopenMeasurement } from './reopen-child.js';
+import {
+  prepareDirs,
+  readFilePerObject,
+  writeFilePerObject,
+  writeSequential,
+  zstdCompressFile,
+  zstdVersion,
+} from './references.js';
+import {
+  describeMachine,
+  fmt,
+  forEachConcurrent,
+  GiB,
+  machineInfo,
+  markdownTable,
+  mbPerS,
+  MiB,
+  quickMode,
+  removeDir,
+  saveResults,
+  scratchDir,
+  timed,
+  type MachineInfo,
+} from './setup.js';
+
+export type EnginePart = 'small' | 'large' | 'reopen';
+export const ENGINE_PARTS: EnginePart[] = ['small', 'large', 'reopen'];
+
+export interface EngineBenchSizes {
+  smallCount: number;
+  smallBytes: number;
+  smallConcurrency: number;
+  largeObjects: number;
+  largeObjectBytes: number;
+  /** Concurrent uploads in the extra (b) row; the main row streams one object at a time. */
+  largeConcurrencyExtra: number;
+  pieceBytes: number;
+  /** Distinct generated pieces the inputs cycle through. */
+  poolPieces: number;
+  zstdLevel: number;
+  reopenCount: number;
+  reopenValueBytes: number;
+  reopenConcurrency: number;
+}
+
+const FULL: EngineBenchSizes = {
+  smallCount: 100_000,
+  smallBytes: 4096,
+  smallConcurrency: 64,
+  largeObjects: 16,
+  largeObjectBytes: 64 * MiB,
+  largeConcurrencyExtra: 2,
+  pieceBytes: MiB,
+  poolPieces: 96,
+  zstdLevel: 1,
+  reopenCount: 1_000_000,
+  reopenValueBytes: 64,
+  reopenConcurrency: 256,
+};
+
+const QUICK: EngineBenchSizes = {
+  ...FULL,
+  smallCount: 5_000,
+  largeObjects: 4,
+  largeObjectBytes: 16 * MiB,
+  poolPieces: 24,
+  reopenCount: 50_000,
+};
+
+export interface ResultRow {
+  id: string;
+  bench: string;
+  sediment: number;
+  unit: string;
+  reference?: string;
+  referenceValue?: number;
+  /** sediment / reference, or for "lower is better" targets the measured value itself. */
+  ratio?: number;
+  target?: string;
+  pass?: boolean;
+  /** CPU cores busy on average in this process during the sediment run (all threads). */
+  cores?: number;
+  note?: string;
+}
+
+export interface EngineBenchReport {
+  machine: MachineInfo;
+  quick: boolean;
+  sizes: EngineBenchSizes;
+  engineOptions: Record<string, unknown>;
+  zstdCli?: string;
+  rows: ResultRow[];
+  extra: Record<string, unknown>;
+  warnings: string[];
+  markdown: string;
+}
+
+const BUCKET = 'bench';
+const warnings: string[] = [];
+
+function engineOptions(dir: string, extra: Partial<EngineOptions> = {}): EngineOptions {
+  return { dir, durability: 'fsync', onWarning: (m) => warnings.push(m), ...extra };
+}
+
+/** Lets earlier phases' dirty pages reach the disk so they do not slow the next phase. */
+function settleDisk(): void {
+  spawnSync('sync');
+}
+
+async function consume(body: AsyncIterable<Buffer>, md5?: ReturnType<typeof createHash>): Promise<number> {
+  let n = 0;
+  for await (const piece of body) {
+    n += piece.length;
+    md5?.update(piece);
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------- (a) + (c) small objects
+
+async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[], extra: Record<string, unknown>): Promise<void> {
+  const names = Array.from({ length: s.smallCount }, (_, i) => logKey(i));
+  const body = (i: number) => smallObject(pool, i, s.smallBytes);
+  const logical = s.smallCount * s.smallBytes;
+  const label = `${fmt(s.smallCount)} × ${s.smallBytes / 1024} KiB log-like`;
+
+  // sediment
+  const dir = await scratchDir('small');
+  let put: Awaited<ReturnType<typeof timed>>;
+  let read: Awaited<ReturnType<typeof timed>>;
+  let verify: Awaited<ReturnType<typeof timed>>;
+  let storedRatio: number;
+  try {
+    const engine = await Engine.open(engineOptions(dir));
+    try {
+      await engine.createBucket(BUCKET);
+      put = await timed(() => forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => void (await engine.putObject(BUCKET, names[i], body(i)))));
+      const st = engine.stats();
+      extra.small = { storedBytes: st.storedBytes, logicalBytes: st.logicalBytes, segments: st.segments, workerThreads: st.workerThreads };
+      read = await timed(async () => {
+        let bytes = 0;
+        await forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => {
+          const n = await consume((await engine.getObject(BUCKET, names[i])).body);
+          bytes += n; // not `bytes += await …`: that would read `bytes` before the await
+        });
+        if (bytes !== logical) throw new Error(`read ${bytes} bytes, expected ${logical}`);
+      });
+      verify = await timed(() =>
+        forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => {
+          const r = await engine.getObject(BUCKET, names[i]);
+          const h = createHash('md5');
+          await consume(r.body, h);
+          const got = h.digest('hex');
+          const want = createHash('md5').update(body(i)).digest('hex');
+          if (got !== want || r.info.etag !== want) throw new Error(`object ${names[i]}: MD5 ${got}, ETag ${r.info.etag}, expected ${want}`);
+        }),
+      );
+      storedRatio = st.storedBytes / st.logicalBytes;
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    await removeDir(dir);
+  }
+  settleDisk();
+
+  // reference: one file per object
+  const refDir = await scratchDir('files');
+  try {
+    const dirs = await prepareDirs(refDir, names);
+    const refPut = await timed(() => writeFilePerObject(refDir, names, dirs, body, s.smallConcurrency));
+    const refRead = await timed(async () => {
+      const bytes = await readFilePerObject(refDir, names, s.smallConcurrency);
+      if (bytes !== logical) throw new Error(`reference read ${bytes} bytes, expected ${logical}`);
+    });
+    const putOps = s.smallCount / (put.ms / 1000);
+    const refOps = s.smallCount / (refPut.ms / 1000);
+    rows.push({
+      id: 'a-small-put',
+      bench: `(a) put ${label}, concurrency ${s.smallConcurrency}, durable`,
+      sediment: putOps,
+      unit: 'ops/s',
+      reference: `one file per object: open, write, fdatasync, close (concurrency ${s.smallConcurrency}); dir fsyncs`,
+      referenceValue: refOps,
+      ratio: putOps / refOps,
+      target: '≥ 5×',
+      pass: putOps / refOps >= 5,
+      cores: put.cpuMs / put.ms,
+    });
+    rows.push({
+      id: 'a-small-stored',
+      bench: `(a) stored / logical bytes, ${label}`,
+      sediment: storedRatio,
+      unit: '×',
+      note: 'segment bytes (frames, commit records, footers) / object bytes',
+    });
+    const readOps = s.smallCount / (read.ms / 1000);
+    const refReadOps = s.smallCount / (refRead.ms / 1000);
+    rows.push({
+      id: 'c-small-get',
+      bench: `(c) get ${label}, concurrency ${s.smallConcurrency}, stream consumed`,
+      sediment: readOps,
+      unit: 'ops/s',
+      reference: 'fs.readFile of each per-object file (same concurrency)',
+      referenceValue: refReadOps,
+      ratio: readOps / refReadOps,
+      cores: read.cpuMs / read.ms,
+      note: 'warm page cache',
+    });
+    rows.push({
+      id: 'c-small-get-md5',
+      bench: `(c) get + MD5 check vs ETag and source, ${label}`,
+      sediment: s.smallCount / (verify.ms / 1000),
+      unit: 'ops/s',
+      cores: verify.cpuMs / verify.ms,
+      note: 'all objects verified',
+    });
+  } finally {
+    await removeDir(refDir);
+  }
+  settleDisk();
+}
+
+// ---------------------------------------------------------------- (b) + (c) large objects
+
+async function ingestLarge(
+  s: EngineBenchSizes,
+  pool: Buffer[],
+  pieces: number,
+  concurrency: number,
+  readBack: boolean,
+): Promise<{ put: Awaited<ReturnType<typeof timed>>; read?: Awaited<ReturnType<typeof timed>>; verify?: Awaited<ReturnType<typeof timed>>; storedBytes: number; logicalBytes: number; segments: number }> {
+  const dir = await scratchDir('large');
+  try {
+    const engine = await Engine.open(engineOptions(dir, { compressionLevel: s.zstdLevel }));
+    try {
+      await engine.createBucket(BUCKET);
+      const key = (i: number) => `archive/2026/11/25/bundle-${String(i).padStart(4, '0')}.log`;
+      const put = await timed(() => forEachConcurrent(s.largeObjects, concurrency, async (i) => void (await engine.putObject(BUCKET, key(i), objectStream(pool, i, pieces)))));
+      const st = engine.stats();
+      const out: Awaited<ReturnType<typeof ingestLarge>> = { put, storedBytes: st.storedBytes, logicalBytes: st.logicalBytes, segments: st.segments };
+      if (readBack) {
+        out.read = await timed(async () => {
+          for (let i = 0; i < s.largeObjects; i++) {
+            const n = await consume((await engine.getObject(BUCKET, key(i))).body);
+            if (n !== s.largeObjectBytes) throw new Error(`object ${i}: read ${n} bytes, expected ${s.largeObjectBytes}`);
+          }
+        });
+        out.verify = await timed(async () => {
+          for (let i = 0; i < s.largeObjects; i++) {
+            const r = await engine.getObject(BUCKET, key(i));
+            const h = createHash('md5');
+            await consume(r.body, h);
+            const got = h.digest('hex');
+            const want = objectMd5(pool, i, pieces);
+            if (got !== want || r.info.etag !== want) throw new Error(`object ${i}: MD5 ${got}, ETag ${r.info.etag}, expected ${want}`);
+          }
+        });
+      }
+      return out;
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    await removeDir(dir);
+    settleDisk();
+  }
+}
+
+async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', pool: Buffer[], rows: ResultRow[], extra: Record<string, unknown>, haveZstd: boolean): Promise<void> {
+  const pieces = s.largeObjectBytes / s.pieceBytes;
+  const total = s.largeObjects * s.largeObjectBytes;
+  const label = `${s.largeObjects} × ${s.largeObjectBytes / MiB} MiB ${kind === 'log' ? 'log-like' : 'random'} (${fmt(total / GiB, 2)} GiB)`;
+
+  const main = await ingestLarge(s, pool, pieces, 1, true);
+  const more = await ingestLarge(s, pool, pieces, s.largeConcurrencyExtra, false);
+
+  // references on the same bytes, in the same order
+  const refDir = await scratchDir(`plain-${kind}`);
+  let plainMs: number;
+  let cli: { ms: number; outBytes?: number } | undefined;
+  try {
+    const file = path.join(refDir, 'all.bin');
+    const allPieces = function* () {
+      for (let i = 0; i < s.largeObjects; i++) yield* objectPieces(pool, i, pieces);
+    };
+    const w = await timed(() => writeSequential(file, allPieces()));
+    plainMs = w.ms;
+    if (haveZstd) {
+      // Best of two timed runs from the page cache, then one run piped here to count the output.
+      const a = await zstdCompressFile(file, s.zstdLevel);
+      const b = await zstdCompressFile(file, s.zstdLevel);
+      const counted = await zstdCompressFile(file, s.zstdLevel, true);
+      cli = { ms: Math.min(a.ms, b.ms), outBytes: counted.outBytes };
+    }
+  } finally {
+    await removeDir(refDir);
+  }
+  settleDisk();
+
+  const ingest = mbPerS(total, main.put.ms);
+  const ingest2 = mbPerS(total, more.put.ms);
+  const plain = mbPerS(total, plainMs);
+  const cliMbs = cli ? mbPerS(total, cli.ms) : undefined;
+  const isLog = kind === 'log';
+  const base = {
+    bench: `(b) ingest ${label}, one object at a time, durable`,
+    sediment: ingest,
+    unit: 'MB/s',
+    cores: main.put.cpuMs / main.put.ms,
+  };
+  rows.push({
+    ...base,
+    id: `b-${kind}-vs-plain`,
+    reference: 'plain sequential write (1 MiB pieces) + fdatasync',
+    referenceValue: plain,
+    ratio: ingest / plain,
+    ...(isLog ? {} : { target: '≥ 0.6×', pass: ingest / plain >= 0.6 }),
+  });
+  if (cliMbs !== undefined) {
+    rows.push({
+      ...base,
+      id: `b-${kind}-vs-zstd`,
+      reference: `zstd -${s.zstdLevel} -T1 -c FILE > /dev/null (page cache, best of 2)`,
+      referenceValue: cliMbs,
+      ratio: ingest / cliMbs,
+      ...(isLog ? { target: '≥ 0.6×', pass: ingest / cliMbs >= 0.6 } : {}),
+    });
+  }
+  rows.push({
+    id: `b-${kind}-c${s.largeConcurrencyExtra}`,
+    bench: `(b) ingest ${label}, ${s.largeConcurrencyExtra} objects at a time, durable`,
+    sediment: ingest2,
+    unit: 'MB/s',
+    reference: isLog ? `zstd -${s.zstdLevel} -T1 CLI` : 'plain sequential write + fdatasync',
+    referenceValue: isLog ? cliMbs : plain,
+    ratio: isLog ? (cliMbs ? ingest2 / cliMbs : undefined) : ingest2 / plain,
+    cores: more.put.cpuMs / more.put.ms,
+  });
+  rows.push({
+    id: `b-${kind}-stored`,
+    bench: `(b) stored / logical bytes, ${label}`,
+    sediment: main.storedBytes / main.logicalBytes,
+    unit: '×',
+    reference: cli?.outBytes !== undefined ? `zstd -${s.zstdLevel} CLI output / input` : undefined,
+    referenceValue: cli?.outBytes !== undefined ? cli.outBytes / total : undefined,
+  });
+  const read = main.read as Awaited<ReturnType<typeof timed>>;
+  const verify = main.verify as Awaited<ReturnType<typeof timed>>;
+  const readMbs = mbPerS(total, read.ms);
+  rows.push({
+    id: `c-${kind}-get`,
+    bench: `(c) get ${label}, one stream at a time, bytes counted`,
+    sediment: readMbs,
+    unit: 'MB/s',
+    target: '≥ 400 MB/s',
+    pass: readMbs >= 400,
+    cores: read.cpuMs / read.ms,
+    note: 'warm page cache',
+  });
+  rows.push({
+    id: `c-${kind}-get-md5`,
+    bench: `(c) get + MD5 check vs ETag and source, ${label}`,
+    sediment: mbPerS(total, verify.ms),
+    unit: 'MB/s',
+    cores: verify.cpuMs / verify.ms,
+    note: 'all objects verified',
+  });
+  extra[`large-${kind}`] = {
+    putMs: main.put.ms,
+    putConcurrentMs: more.put.ms,
+    plainWriteMs: plainMs,
+    zstdCliMs: cli?.ms,
+    zstdCliOutBytes: cli?.outBytes,
+    storedBytes: main.storedBytes,
+    logicalBytes: main.logicalBytes,
+    segments: main.segments,
+  };
+}
+
+// ---------------------------------------------------------------- (d) reopen with 1M objects
+
+function runChild(dir: string, workerThreads: number | 'default'): Promise<ReopenMeasurement> {
+  const script = fileURLToPath(new URL('./reopen-child.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', script, dir, String(workerThreads)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => void (out += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`reopen child exited with ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() as string) as ReopenMeasurement);
+      } catch (err) {
+        reject(new Error(`reopen child printed no result: ${out}`, { cause: err }));
+      }
+    });
+  });
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) total += (await stat(path.join(e.parentPath ?? e.path, e.name))).size;
+  }
+  return total;
+}
+
+async function benchReopen(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[], extra: Record<string, unknown>): Promise<void> {
+  const dir = await scratchDir('reopen');
+  try {
+    let keyBytes = 0;
+    const engine = await Engine.open(engineOptions(dir, { durability: 'none' }));
+    let fill: Awaited<ReturnType<typeof timed>>;
+    let close: Awaited<ReturnType<typeof timed>>;
+    try {
+      await engine.createBucket(BUCKET);
+      fill = await timed(() =>
+        forEachConcurrent(s.reopenCount, s.reopenConcurrency, async (i) => {
+          const key = logKey(i);
+          keyBytes += Buffer.byteLength(key);
+          await engine.putObject(BUCKET, key, smallObject(pool, i, s.reopenValueBytes));
+        }),
+      );
+    } finally {
+      close = await timed(() => engine.close());
+    }
+    const onDisk = await dirBytes(dir);
+    const lean = await runChild(dir, 0);
+    const full = await runChild(dir, 'default');
+    if (lean.objects !== s.reopenCount) throw new Error(`reopened engine has ${lean.objects} objects, expected ${s.reopenCount}`);
+    const indexBytes = lean.heapDeltaBytes + lean.arrayBuffersDeltaBytes;
+    const perObject = (indexBytes - keyBytes) / s.reopenCount;
+    const label = `${fmt(s.reopenCount)} objects (${s.reopenValueBytes} B values, keys ~${Math.round(keyBytes / s.reopenCount)} B)`;
+    rows.push({
+      id: 'd-reopen-time',
+      bench: `(d) reopen (Engine.open) with ${label}, fresh process, workerThreads 0`,
+      sediment: lean.openMs / 1000,
+      unit: 's',
+      target: '≤ 3 s',
+      pass: lean.openMs <= 3000,
+      note: `with default worker threads: ${fmt(full.openMs / 1000, 2)} s`,
+    });
+    rows.push({
+      id: 'd-index-bytes',
+      bench: `(d) index memory per object excluding key bytes, ${label}`,
+      sediment: perObject,
+      unit: 'B/object',
+      target: '≤ 100 B + key',
+      pass: perObject <= 100,
+      note: `(heapUsed + arrayBuffers growth − ${fmt(keyBytes)} key bytes) / objects; RSS growth ${fmt(lean.rssDeltaBytes / s.reopenCount)} B/object`,
+    });
+    rows.push({
+      id: 'd-fill',
+      bench: `(d) fill: put ${label}, concurrency ${s.reopenConcurrency}, durability 'none' (fill only)`,
+      sediment: s.reopenCount / (fill.ms / 1000),
+      unit: 'ops/s',
+      cores: fill.cpuMs / fill.ms,
+      note: `close (drain + checkpoint) ${fmt(close.ms / 1000, 2)} s; data dir ${fmt(onDisk / MiB, 1)} MiB`,
+    });
+    extra.reopen = { lean, full, keyBytes, indexBytes, onDiskBytes: onDisk, fillMs: fill.ms, closeMs: close.ms };
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+function formatValue(v: number | undefined, unit: string): string {
+  if (v === undefined) return '—';
+  if (unit === '×') return v.toFixed(3);
+  if (unit === 's') return fmt(v, 2);
+  if (unit === 'B/object') return fmt(v, 1);
+  return fmt(v);
+}
+
+export function resultsTable(rows: ResultRow[]): string {
+  return markdownTable(
+    ['bench', 'sediment', 'unit', 'reference', 'reference value', 'ratio', 'target', 'result', 'cores busy', 'note'],
+    rows.map((r) => [
+      r.bench,
+      formatValue(r.sediment, r.unit),
+      r.unit,
+      r.reference ?? '—',
+      formatValue(r.referenceValue, r.unit),
+      r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`,
+      r.target ?? '—',
+      r.pass === undefined ? 'info' : r.pass ? '**pass**' : '**FAIL**',
+      r.cores === undefined ? '—' : r.cores.toFixed(2),
+      r.note ?? '',
+    ]),
+  );
+}
+
+export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart[] } = {}): Promise<EngineBenchReport> {
+  const quick = opts.quick ?? quickMode();
+  const parts = opts.parts ?? ENGINE_PARTS;
+  const s = quick ? QUICK : FULL;
+  const machine = machineInfo();
+  const zstdCli = await zstdVersion();
+  const probeDir = await scratchDir('probe');
+  let engineOpts: Record<string, unknown>;
+  try {
+    const probe = await Engine.open(engineOptions(probeDir));
+    engineOpts = {
+      durability: probe.durability,
+      chunkBytes: probe.chunkBytes,
+      segmentBytesMax: probe.segmentBytesMax,
+      compressionLevel: s.zstdLevel,
+      workerThreads: probe.stats().workerThreads,
+    };
+    await probe.close();
+  } finally {
+    await removeDir(probeDir);
+  }
+
+  const setup = [
+    describeMachine(machine),
+    `mode: ${quick ? 'quick (smoke sizes, not for the record)' : 'full'}; parts: ${parts.join(', ')}; bench dir: ${path.dirname(probeDir)}`,
+    `engine: ${JSON.stringify(engineOpts)} (defaults except durability/compressionLevel set explicitly)`,
+    `(a) ${fmt(s.smallCount)} puts of ${s.smallBytes} B log-like objects, concurrency ${s.smallConcurrency}, durability fsync`,
+    `(b) ${s.largeObjects} × ${s.largeObjectBytes / MiB} MiB objects per kind (log-like, random), streamed as Readable from ${s.pieceBytes / MiB} MiB pieces` +
+      ` cycling over ${s.poolPieces} distinct generated pieces; durability fsync; zstd level ${s.zstdLevel}; zstd CLI: ${zstdCli ?? 'NOT FOUND (reference skipped)'}`,
+    `(c) everything from (a) and (b) read back through getObject streams (warm page cache)`,
+    `(d) ${fmt(s.reopenCount)} puts of ${s.reopenValueBytes} B values, concurrency ${s.reopenConcurrency}, durability 'none' for the FILL only; close; then Engine.open in a fresh node --expose-gc process`,
+  ].join('\n');
+  console.log('## engine bench');
+  console.log(setup + '\n');
+
+  const rows: ResultRow[] = [];
+  const extra: Record<string, unknown> = {};
+  warnings.length = 0;
+  settleDisk();
+  if (parts.includes('small') || parts.includes('large')) {
+    const logPool = piecePool('log', s.poolPieces, s.pieceBytes, 1);
+    if (parts.includes('small')) {
+      const t = performance.now();
+      await benchSmall(s, logPool, rows, extra);
+      console.log(`small objects done in ${fmt((performance.now() - t) / 1000, 1)} s`);
+    }
+    if (parts.includes('large')) {
+      const t = performance.now();
+      await benchLarge(s, 'log', logPool, rows, extra, zstdCli !== undefined);
+      console.log(`large log-like objects done in ${fmt((performance.now() - t) / 1000, 1)} s`);
+    }
+  }
+  if (parts.includes('large')) {
+    const t = performance.now();
+    const randomPool = piecePool('random', s.poolPieces, s.pieceBytes, 2);
+    await benchLarge(s, 'random', randomPool, rows, extra, zstdCli !== undefined);
+    console.log(`large random objects done in ${fmt((performance.now() - t) / 1000, 1)} s`);
+  }
+  if (parts.includes('reopen')) {
+    const t = performance.now();
+    const valuePool = piecePool('log', 4, s.pieceBytes, 3);
+    await benchReopen(s, valuePool, rows, extra);
+    console.log(`reopen done in ${fmt((performance.now() - t) / 1000, 1)} s`);
+  }
+
+  rows.sort((x, y) => x.id.charCodeAt(0) - y.id.charCodeAt(0)); // by section (a)..(d), stable within
+  const markdown = resultsTable(rows);
+  console.log('\n' + markdown + '\n');
+  if (warnings.length > 0) console.log(`engine warnings:\n${warnings.map((w) => `  ${w}`).join('\n')}`);
+  const report: EngineBenchReport = { machine, quick, sizes: s, engineOptions: engineOpts, zstdCli, rows, extra, warnings: [...warnings], markdown: `${setup}\n\n${markdown}` };
+  console.log(`results: ${await saveResults('engine', report)}`);
+  return report;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  await runEngineBench();
+}

@@ -1,0 +1,36 @@
+// `npm run bench`: the micro benches, then the engine macro bench, in one process.
+//   node dist/bench/run-all.js [micro|engine|all] [--quick] [--only=small,large,reopen]
+// --quick (or SEDIMENT_BENCH_QUICK=1) uses smoke-test sizes; --only picks engine parts.
+// Temporary data goes under $SEDIMENT_BENCH_DIR (default: the OS temp dir) and is removed afterwards;
+// JSON results stay in <that dir>/sediment-bench-results/.
+import { ENGINE_PARTS, runEngineBench, type EnginePart } from './engine.bench.js';
+import { runMicroBench } from './micro.bench.js';
+import { quickMode } from './setup.js';
+
+function usage(problem: string): never {
+  console.error(`run-all: ${problem}\nusage: node dist/bench/run-all.js [micro|engine|all] [--quick] [--only=${ENGINE_PARTS.join(',')}]`);
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+const positional = args.filter((a) => !a.startsWith('--'));
+const which = positional[0] ?? 'all';
+if (positional.length > 1 || !['micro', 'engine', 'all'].includes(which)) usage(`unexpected arguments: ${positional.join(' ')}`);
+let parts: EnginePart[] | undefined;
+for (const a of args.filter((x) => x.startsWith('--'))) {
+  if (a === '--quick') continue;
+  if (a.startsWith('--only=')) {
+    const list = a.slice('--only='.length).split(',').filter(Boolean);
+    const bad = list.filter((p) => !(ENGINE_PARTS as string[]).includes(p));
+    if (bad.length > 0 || list.length === 0) usage(`unknown engine part(s): ${bad.join(', ') || '(none given)'}`);
+    parts = list as EnginePart[];
+    continue;
+  }
+  usage(`unknown option ${a}`);
+}
+
+const quick = quickMode(args);
+const started = performance.now();
+if (which === 'micro' || which === 'all') await runMicroBench({ quick });
+if (which === 'engine' || which === 'all') await runEngineBench({ quick, parts });
+console.log(`bench finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);

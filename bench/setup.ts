@@ -1,0 +1,113 @@
+// What every bench reports about where it ran, where its temporary data lives, and how its results are
+// printed (a markdown table) and saved (JSON next to the temporary data). Style rule 11: a bench states
+// its setup and compares side by side in one run.
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export interface MachineInfo {
+  cpu: string;
+  logicalCores: number;
+  availableParallelism: number;
+  memoryGiB: number;
+  platform: string;
+  node: string;
+  uvThreadpoolSize: string;
+}
+
+export function machineInfo(): MachineInfo {
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown CPU',
+    logicalCores: os.cpus().length,
+    availableParallelism: os.availableParallelism(),
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
+  };
+}
+
+export function describeMachine(m: MachineInfo = machineInfo()): string {
+  return (
+    `CPU: ${m.cpu}, ${m.logicalCores} logical cores (availableParallelism ${m.availableParallelism}), ${m.memoryGiB} GiB RAM\n` +
+    `OS: ${m.platform}; Node ${m.node}; UV_THREADPOOL_SIZE ${m.uvThreadpoolSize}`
+  );
+}
+
+/** True for the small smoke-test sizes: `--quick` on the command line or SEDIMENT_BENCH_QUICK=1. */
+export function quickMode(argv: string[] = process.argv): boolean {
+  return argv.includes('--quick') || process.env.SEDIMENT_BENCH_QUICK === '1';
+}
+
+/** Where bench data and result files go: $SEDIMENT_BENCH_DIR, else the OS temp dir. */
+export function benchBaseDir(): string {
+  return process.env.SEDIMENT_BENCH_DIR ?? os.tmpdir();
+}
+
+/** A fresh scratch directory under the bench base dir; remove it with `removeDir`. */
+export async function scratchDir(label: string): Promise<string> {
+  const base = benchBaseDir();
+  await mkdir(base, { recursive: true });
+  return mkdtemp(path.join(base, `sediment-bench-${label}-`));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Writes `data` as JSON under the bench base dir and returns the file path. */
+export async function saveResults(name: string, data: unknown): Promise<string> {
+  const dir = path.join(benchBaseDir(), 'sediment-bench-results');
+  await mkdir(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const file = path.join(dir, `${name}-${stamp}.json`);
+  await writeFile(file, JSON.stringify(data, null, 2) + '\n');
+  return file;
+}
+
+/** A GitHub-flavoured markdown table. */
+export function markdownTable(header: string[], rows: Array<Array<string | number>>): string {
+  const line = (cells: Array<string | number>) => `| ${cells.map((c) => String(c)).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** Formats a number with `digits` decimals and comma thousands separators. */
+export function fmt(n: number, digits = 0): string {
+  if (!Number.isFinite(n)) return String(n);
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export const MiB = 1 << 20;
+export const GiB = 1 << 30;
+/** MB/s throughout the benches is 10^6 bytes per second. */
+export function mbPerS(bytes: number, ms: number): number {
+  return bytes / 1e6 / (ms / 1000);
+}
+
+/** Runs `fn(i)` for i in [0, count) with at most `concurrency` calls in flight; rejects on the first failure. */
+export async function forEachConcurrent(count: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < count) {
+      const i = next++;
+      try {
+        await fn(i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+}
+
+/** Wall time and process CPU time (all threads) of `fn`. */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; cpuMs: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await fn();
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { value, ms, cpuMs: (cpu.user + cpu.system) / 1000 };
+}

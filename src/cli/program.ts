@@ -1,0 +1,44 @@
+// The command tree. Commander is configured so that none of its own output reaches the user unasked:
+// parse errors are thrown (exitOverride) and turned into one line by main.ts, and the help page it
+// would print for a missing command is replaced by a one-line hint. Settings are applied before the
+// commands are added so every subcommand inherits them. The global options (--data, --durability,
+// --quiet) are accepted before or after the command name and shown in every command's help.
+import { Command, Option } from 'commander';
+import { registerBucketCommands } from './commands/buckets.js';
+import { registerGetCommand } from './commands/get.js';
+import { registerInfoCommand } from './commands/info.js';
+import { registerLsCommand } from './commands/ls.js';
+import { registerPutCommand } from './commands/put.js';
+import { registerRmCommand } from './commands/rm.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerStatCommand } from './commands/stat.js';
+import { registerVerifyCommand } from './commands/verify.js';
+import { dataOption } from './context.js';
+
+const FOOTER = `
+Paths are BUCKET or BUCKET/KEY (an s3:// prefix is accepted).
+Exit status: 0 success, 1 the operation failed, 2 bad command line.`;
+
+export function buildProgram(): Command {
+  const program = new Command('sediment')
+    .description('log-structured archive storage: buckets and objects in a local data directory')
+    .addOption(dataOption())
+    .addOption(new Option('--durability <mode>', '"fsync": acknowledged writes are on disk; "none": benchmarks only').choices(['fsync', 'none']).default('fsync'))
+    .option('-q, --quiet', 'print only errors, warnings and the data asked for')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, outputError: () => undefined })
+    .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText('after', FOOTER);
+
+  registerBucketCommands(program);
+  registerLsCommand(program);
+  registerPutCommand(program);
+  registerGetCommand(program);
+  registerRmCommand(program);
+  registerStatCommand(program);
+  registerVerifyCommand(program);
+  registerInfoCommand(program);
+  registerServeCommand(program);
+  return program;
+}

@@ -1,0 +1,44 @@
+// The ONE table that maps engine error codes to S3 errors. Exhaustive by type: adding an ErrorCode
+// without a row here is a compile error. Anything that is not a SedimentError or S3Error becomes
+// InternalError (and is logged by the server, never shown to the client with internals).
+import { SedimentError, type ErrorCode } from '../util/errors.js';
+import { S3Error, type S3ErrorCode } from './s3-error.js';
+
+const TABLE: Record<ErrorCode, { code: S3ErrorCode; status?: number }> = {
+  SEDIMENT_NO_SUCH_BUCKET: { code: 'NoSuchBucket' },
+  SEDIMENT_NO_SUCH_KEY: { code: 'NoSuchKey' },
+  SEDIMENT_BUCKET_EXISTS: { code: 'BucketAlreadyOwnedByYou' },
+  SEDIMENT_BUCKET_NOT_EMPTY: { code: 'BucketNotEmpty' },
+  SEDIMENT_INVALID_BUCKET_NAME: { code: 'InvalidBucketName' },
+  SEDIMENT_INVALID_KEY: { code: 'InvalidArgument' },
+  SEDIMENT_KEY_TOO_LONG: { code: 'KeyTooLongError' },
+  SEDIMENT_METADATA_TOO_LARGE: { code: 'MetadataTooLarge' },
+  SEDIMENT_INVALID_RANGE: { code: 'InvalidRange' },
+  SEDIMENT_INVALID_ARGUMENT: { code: 'InvalidArgument' },
+  SEDIMENT_PRECONDITION_FAILED: { code: 'PreconditionFailed' },
+  SEDIMENT_BAD_DIGEST: { code: 'BadDigest' },
+  SEDIMENT_INCOMPLETE_BODY: { code: 'IncompleteBody' },
+  SEDIMENT_ENTITY_TOO_LARGE: { code: 'EntityTooLarge' },
+  SEDIMENT_ENTITY_TOO_SMALL: { code: 'EntityTooSmall' },
+  SEDIMENT_NO_SUCH_UPLOAD: { code: 'NoSuchUpload' },
+  SEDIMENT_INVALID_PART: { code: 'InvalidPart' },
+  SEDIMENT_INVALID_PART_ORDER: { code: 'InvalidPartOrder' },
+  SEDIMENT_CORRUPTION: { code: 'InternalError' },
+  SEDIMENT_LOCKED: { code: 'ServiceUnavailable' },
+  SEDIMENT_CLOSED: { code: 'ServiceUnavailable' },
+  SEDIMENT_FORMAT_VERSION: { code: 'InternalError' },
+  SEDIMENT_WRITER_FAILED: { code: 'ServiceUnavailable' },
+  SEDIMENT_NO_SPACE: { code: 'ServiceUnavailable' },
+  SEDIMENT_IO: { code: 'InternalError' },
+};
+
+/** The S3 error to answer for `err`. Messages of engine errors are safe to show (no paths or stacks). */
+export function toS3Error(err: unknown): S3Error {
+  if (err instanceof S3Error) return err;
+  if (err instanceof SedimentError) {
+    const row = TABLE[err.code];
+    const message = err.code === 'SEDIMENT_CORRUPTION' ? `stored data failed its checksum: ${err.message}` : err.message;
+    return new S3Error(row.code, message, { httpStatus: row.status, cause: err });
+  }
+  return new S3Error('InternalError', undefined, { cause: err });
+}

@@ -1,0 +1,107 @@
+// Request headers → engine put options, and object info → response headers (metadata round trip).
+import type { ObjectInfo, PutOptions, StandardHeaders } from '../engine/types.js';
+import { headerFor } from './checksums.js';
+import { httpDate, quoteEtag, type S3Request } from './http-util.js';
+import { S3Error } from './s3-error.js';
+
+const STANDARD: Array<[keyof StandardHeaders, string]> = [
+  ['contentEncoding', 'content-encoding'],
+  ['contentDisposition', 'content-disposition'],
+  ['cacheControl', 'cache-control'],
+  ['contentLanguage', 'content-language'],
+  ['expires', 'expires'],
+];
+
+/** Content type, standard headers, x-amz-meta-* and x-amz-tagging of a PUT / Create / Copy(REPLACE). */
+export function contentOptions(r: S3Request): Pick<PutOptions, 'contentType' | 'userMetadata' | 'headers' | 'tags'> {
+  const headers: StandardHeaders = {};
+  for (const [field, name] of STANDARD) {
+    let v = r.header(name);
+    // aws-chunked is transfer framing, not a content coding of the stored object.
+    if (name === 'content-encoding' && v !== undefined) {
+      v = v.split(',').map((s) => s.trim()).filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked').join(', ');
+      if (v === '') v = undefined;
+    }
+    if (v !== undefined) headers[field] = v;
+  }
+  const userMetadata: Record<string, string> = {};
+  for (let i = 0; i < r.req.rawHeaders.length; i += 2) {
+    const name = r.req.rawHeaders[i].toLowerCase();
+    if (name.startsWith('x-amz-meta-')) {
+      const k = name.slice('x-amz-meta-'.length);
+      userMetadata[k] = userMetadata[k] === undefined ? r.req.rawHeaders[i + 1] : `${userMetadata[k]},${r.req.rawHeaders[i + 1]}`;
+    }
+  }
+  const tags = parseTagging(r.header('x-amz-tagging'));
+  return { contentType: r.header('content-type'), userMetadata, headers, tags };
+}
+
+export function parseTagging(value: string | undefined): Record<string, string> | undefined {
+  if (value === undefined || value === '') return undefined;
+  const tags: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(value)) {
+    if (k === '' || k.length > 128 || v.length > 256) throw new S3Error('InvalidArgument', 'The tag provided was not a valid tag.');
+    tags[k] = v;
+  }
+  return tags;
+}
+
+/** Response headers describing an object (GET/HEAD). */
+export function objectHeaders(info: ObjectInfo, withChecksums: boolean): Record<string, string> {
+  const h: Record<string, string> = {
+    ETag: quoteEtag(info.etag),
+    'Last-Modified': httpDate(info.lastModifiedMs),
+    'Content-Type': info.contentType,
+    'Accept-Ranges': 'bytes',
+  };
+  for (const [field, name] of STANDARD) {
+    const v = info.headers[field];
+    if (v !== undefined) h[name] = v;
+  }
+  for (const [k, v] of Object.entries(info.userMetadata)) h[`x-amz-meta-${k}`] = v;
+  if (info.storageClass !== 'STANDARD') h['x-amz-storage-class'] = 'GLACIER_IR';
+  if (info.partCount > 0) h['x-amz-mp-parts-count'] = String(info.partCount);
+  const tagCount = Object.keys(info.tags).length;
+  if (tagCount > 0) h['x-amz-tagging-count'] = String(tagCount);
+  if (withChecksums) {
+    for (const c of info.checksums) {
+      h[headerFor(c.algorithm)] = c.value.toString('base64') + (info.partCount > 0 && c.algorithm !== 'CRC64NVME' ? `-${info.partCount}` : '');
+    }
+    if (info.checksums.length > 0) h['x-amz-checksum-type'] = info.partCount > 0 && !info.checksums.some((c) => c.algorithm === 'CRC64NVME') ? 'COMPOSITE' : 'FULL_OBJECT';
+  }
+  return h;
+}
+
+/** RFC 7232 evaluation as S3 does it. Returns 304/412 or undefined to proceed. */
+export function evaluateConditions(
+  get: (name: string) => string | undefined,
+  info: { etag: string; lastModifiedMs: number },
+  names = { ifMatch: 'if-match', ifNoneMatch: 'if-none-match', ifModifiedSince: 'if-modified-since', ifUnmodifiedSince: 'if-unmodified-since' },
+): 304 | 412 | undefined {
+  const etagMatches = (list: string): boolean =>
+    list.split(',').some((t) => {
+      const s = t.trim().replace(/^W\//, '');
+      return s === '*' || s.replace(/"/g, '') === info.etag;
+    });
+  const seconds = Math.floor(info.lastModifiedMs / 1000) * 1000;
+  const date = (v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? undefined : t;
+  };
+  const ifMatch = get(names.ifMatch);
+  const ifNoneMatch = get(names.ifNoneMatch);
+  const ims = date(get(names.ifModifiedSince));
+  const ius = date(get(names.ifUnmodifiedSince));
+  if (ifMatch !== undefined) {
+    if (!etagMatches(ifMatch)) return 412;
+  } else if (ius !== undefined && seconds > ius) {
+    return 412;
+  }
+  if (ifNoneMatch !== undefined) {
+    if (etagMatches(ifNoneMatch)) return 304;
+  } else if (ims !== undefined && seconds <= ims) {
+    return 304;
+  }
+  return undefined;
+}

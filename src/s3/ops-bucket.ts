@@ -1,0 +1,89 @@
+// Service and bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+// GetBucketLocation, and the read-only answers for settings sediment does not have yet.
+import { isoDate, sendEmpty, sendXml, type S3Request } from './http-util.js';
+import { readVerifiedBody } from './small-body.js';
+import { S3Error } from './s3-error.js';
+import { childText, element, elementWithAttrs, parseXml, S3_XMLNS } from './xml.js';
+
+export function owner(r: S3Request): ReturnType<typeof element> {
+  return element('Owner', element('ID', r.ctx.ownerId), element('DisplayName', r.ctx.ownerName));
+}
+
+export async function listBuckets(r: S3Request): Promise<void> {
+  const buckets = r.ctx.engine.listBuckets();
+  sendXml(
+    r,
+    200,
+    elementWithAttrs(
+      'ListAllMyBucketsResult',
+      { xmlns: S3_XMLNS },
+      owner(r),
+      element('Buckets', buckets.map((b) => element('Bucket', element('Name', b.name), element('CreationDate', isoDate(b.createdMs)), element('BucketRegion', b.region)))),
+    ),
+  );
+}
+
+export async function createBucket(r: S3Request): Promise<void> {
+  const body = await readVerifiedBody(r, 64 * 1024);
+  let region = r.ctx.region;
+  if (body.length > 0) {
+    const doc = parseXml(body, { maxBytes: 64 * 1024 });
+    if (doc.name.replace(/^.*:/, '') !== 'CreateBucketConfiguration') throw new S3Error('MalformedXML');
+    const lc = childText(doc, 'LocationConstraint');
+    if (lc !== undefined && lc !== '' && lc !== r.ctx.region) {
+      throw new S3Error('InvalidLocationConstraint', `The specified location-constraint is not valid: this server's region is ${r.ctx.region}`, {
+        httpStatus: 400,
+      });
+    }
+    if (lc) region = lc;
+  }
+  if (r.header('x-amz-bucket-object-lock-enabled')?.toLowerCase() === 'true') {
+    throw new S3Error('NotImplemented', 'Object Lock is not supported yet');
+  }
+  await r.ctx.engine.createBucket(r.bucket, { region });
+  sendEmpty(r, 200, { Location: `/${r.bucket}` });
+}
+
+export async function headBucket(r: S3Request): Promise<void> {
+  const b = r.ctx.engine.headBucket(r.bucket);
+  sendEmpty(r, 200, { 'x-amz-bucket-region': b.region });
+}
+
+export async function deleteBucket(r: S3Request): Promise<void> {
+  await r.ctx.engine.deleteBucket(r.bucket);
+  sendEmpty(r, 204);
+}
+
+export async function getBucketLocation(r: S3Request): Promise<void> {
+  const b = r.ctx.engine.headBucket(r.bucket);
+  // S3 answers an empty LocationConstraint for us-east-1.
+  sendXml(r, 200, elementWithAttrs('LocationConstraint', { xmlns: S3_XMLNS }, b.region === 'us-east-1' ? null : b.region));
+}
+
+export async function getBucketVersioning(r: S3Request): Promise<void> {
+  r.ctx.engine.headBucket(r.bucket);
+  // Versioning has never been enabled on any sediment bucket: S3 answers an empty configuration.
+  sendXml(r, 200, elementWithAttrs('VersioningConfiguration', { xmlns: S3_XMLNS }));
+}
+
+export async function getAcl(r: S3Request): Promise<void> {
+  if (r.key !== '') await r.ctx.engine.headObject(r.bucket, r.key);
+  else r.ctx.engine.headBucket(r.bucket);
+  sendXml(
+    r,
+    200,
+    elementWithAttrs(
+      'AccessControlPolicy',
+      { xmlns: S3_XMLNS },
+      owner(r),
+      element(
+        'AccessControlList',
+        element(
+          'Grant',
+          elementWithAttrs('Grantee', { 'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', 'xsi:type': 'CanonicalUser' }, element('ID', r.ctx.ownerId), element('DisplayName', r.ctx.ownerName)),
+          element('Permission', 'FULL_CONTROL'),
+        ),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,222 @@
+// Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
+// ListMultipartUploads. Parts go into the log as they arrive; Complete writes one commit record that
+// references them (no data is copied).
+import { compareUtf8 } from '../engine/utf8-order.js';
+import { awsUriEncode } from './aws-uri.js';
+import { parseAlgorithm } from './checksums.js';
+import { isoDate, quoteEtag, sendEmpty, sendXml, type S3Request } from './http-util.js';
+import { contentOptions } from './object-headers.js';
+import { owner } from './ops-bucket.js';
+import { copyConditions, parseCopySource, parseRange } from './ops-object.js';
+import { prepareBody } from './request-body.js';
+import { S3Error } from './s3-error.js';
+import { readVerifiedBody } from './small-body.js';
+import { childElements, childText, element, elementWithAttrs, localName, parseXml, S3_XMLNS } from './xml.js';
+
+function uploadIdOf(r: S3Request): string {
+  const id = r.query.get('uploadId');
+  if (id === undefined || id === '') throw new S3Error('NoSuchUpload');
+  return id;
+}
+
+function partNumberOf(r: S3Request): number {
+  const v = r.query.get('partNumber') ?? '';
+  if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > 10000) {
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { extra: { ArgumentName: 'partNumber', ArgumentValue: v } });
+  }
+  return Number(v);
+}
+
+export async function createMultipartUpload(r: S3Request): Promise<void> {
+  const c = contentOptions(r);
+  const upload = await r.ctx.engine.createMultipartUpload(r.bucket, r.key, {
+    ...c,
+    checksumAlgorithm: parseAlgorithm(r.header('x-amz-checksum-algorithm')),
+  });
+  const headers: Record<string, string> = {};
+  if (upload.checksumAlgorithm) headers['x-amz-checksum-algorithm'] = upload.checksumAlgorithm;
+  sendXml(
+    r,
+    200,
+    elementWithAttrs('InitiateMultipartUploadResult', { xmlns: S3_XMLNS }, element('Bucket', r.bucket), element('Key', r.key), element('UploadId', upload.uploadId)),
+    headers,
+  );
+}
+
+export async function uploadPart(r: S3Request): Promise<void> {
+  const uploadId = uploadIdOf(r);
+  const partNumber = partNumberOf(r);
+  if (r.header('x-amz-copy-source') !== undefined) return uploadPartCopy(r, uploadId, partNumber);
+  // Refuse early (before reading the body) if the upload does not exist.
+  r.ctx.engine.listParts(r.bucket, r.key, uploadId);
+  const body = prepareBody(r, { defaultChecksum: false });
+  const part = await r.ctx.engine.uploadPart(r.bucket, r.key, uploadId, partNumber, body.source, {
+    expectedSize: body.expectedSize,
+    expectedMd5: body.expectedMd5,
+    beforeCommit: () => body.verify(),
+  });
+  const headers: Record<string, string> = { ETag: quoteEtag(part.etag) };
+  for (const c of part.checksums) headers[`x-amz-checksum-${c.algorithm.toLowerCase()}`] = c.value.toString('base64');
+  sendEmpty(r, 200, headers);
+}
+
+async function uploadPartCopy(r: S3Request, uploadId: string, partNumber: number): Promise<void> {
+  const src = parseCopySource(r.header('x-amz-copy-source') as string);
+  r.ctx.engine.listParts(r.bucket, r.key, uploadId);
+  const rangeHeader = r.header('x-amz-copy-source-range');
+  const parsed = rangeHeader !== undefined ? parseRange(rangeHeader) : undefined;
+  const range = parsed && !('suffix' in parsed) ? parsed : undefined;
+  if (rangeHeader !== undefined && range === undefined) {
+    throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last', { extra: { ArgumentName: 'x-amz-copy-source-range' } });
+  }
+  const got = await r.ctx.engine.getObject(src.bucket, src.key, range ? { range } : {});
+  try {
+    copyConditions(r, got.info);
+    if (range && range.end >= got.info.size) throw new S3Error('InvalidRange');
+  } catch (err) {
+    got.body.destroy();
+    throw err;
+  }
+  const expectedSize = got.range ? got.range.end - got.range.start + 1 : got.info.size;
+  const part = await r.ctx.engine.uploadPart(r.bucket, r.key, uploadId, partNumber, got.body, { expectedSize });
+  sendXml(r, 200, element('CopyPartResult', element('LastModified', isoDate(part.lastModifiedMs)), element('ETag', quoteEtag(part.etag))));
+}
+
+export async function completeMultipartUpload(r: S3Request): Promise<void> {
+  const uploadId = uploadIdOf(r);
+  const body = await readVerifiedBody(r, 4 * 1024 * 1024);
+  const doc = parseXml(body, { maxBytes: 4 * 1024 * 1024 });
+  if (localName(doc.name) !== 'CompleteMultipartUpload') throw new S3Error('MalformedXML');
+  const parts = childElements(doc, 'Part').map((p) => {
+    const n = childText(p, 'PartNumber') ?? '';
+    if (!/^\d{1,5}$/.test(n.trim())) throw new S3Error('MalformedXML', 'PartNumber must be an integer');
+    return { partNumber: Number(n.trim()), etag: childText(p, 'ETag')?.trim() };
+  });
+  if (parts.length === 0) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+  const info = await r.ctx.engine.completeMultipartUpload(r.bucket, r.key, uploadId, parts, { partBytesMin: r.ctx.partBytesMin });
+  sendXml(
+    r,
+    200,
+    elementWithAttrs(
+      'CompleteMultipartUploadResult',
+      { xmlns: S3_XMLNS },
+      element('Location', `/${r.bucket}/${awsUriEncode(r.key, true)}`),
+      element('Bucket', r.bucket),
+      element('Key', r.key),
+      element('ETag', quoteEtag(info.etag)),
+    ),
+  );
+}
+
+export async function abortMultipartUpload(r: S3Request): Promise<void> {
+  await r.ctx.engine.abortMultipartUpload(r.bucket, r.key, uploadIdOf(r));
+  sendEmpty(r, 204);
+}
+
+function intParam(r: S3Request, name: string, dflt: number, max: number): number {
+  const v = r.query.get(name);
+  if (v === undefined || v === '') return dflt;
+  if (!/^\d{1,9}$/.test(v)) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer`, { extra: { ArgumentName: name, ArgumentValue: v } });
+  return Math.min(Number(v), max);
+}
+
+export async function listParts(r: S3Request): Promise<void> {
+  const uploadId = uploadIdOf(r);
+  const maxParts = intParam(r, 'max-parts', 1000, 1000);
+  const marker = intParam(r, 'part-number-marker', 0, 10000);
+  const { upload, parts } = r.ctx.engine.listParts(r.bucket, r.key, uploadId);
+  const after = parts.filter((p) => p.partNumber > marker);
+  const page = after.slice(0, maxParts);
+  const truncated = after.length > page.length;
+  sendXml(
+    r,
+    200,
+    elementWithAttrs(
+      'ListPartsResult',
+      { xmlns: S3_XMLNS },
+      element('Bucket', r.bucket),
+      element('Key', r.key),
+      element('UploadId', uploadId),
+      element('Initiator', element('ID', r.ctx.ownerId), element('DisplayName', r.ctx.ownerName)),
+      owner(r),
+      element('StorageClass', 'STANDARD'),
+      element('PartNumberMarker', marker),
+      element('NextPartNumberMarker', page.length > 0 ? page[page.length - 1].partNumber : marker),
+      element('MaxParts', maxParts),
+      element('IsTruncated', truncated),
+      upload.checksumAlgorithm ? element('ChecksumAlgorithm', upload.checksumAlgorithm) : null,
+      page.map((p) =>
+        element(
+          'Part',
+          element('PartNumber', p.partNumber),
+          element('LastModified', isoDate(p.lastModifiedMs)),
+          element('ETag', quoteEtag(p.etag)),
+          element('Size', p.size),
+          p.checksums.map((c) => element(`Checksum${c.algorithm}`, c.value.toString('base64'))),
+        ),
+      ),
+    ),
+  );
+}
+
+export async function listMultipartUploads(r: S3Request): Promise<void> {
+  const prefix = r.query.get('prefix') ?? '';
+  const delimiter = r.query.get('delimiter') ?? '';
+  const keyMarker = r.query.get('key-marker') ?? '';
+  const uploadIdMarker = r.query.get('upload-id-marker') ?? '';
+  const maxUploads = intParam(r, 'max-uploads', 1000, 1000);
+  const encode = r.query.get('encoding-type') === 'url' ? (s: string) => awsUriEncode(s, true) : (s: string) => s;
+  const all = r.ctx.engine.listMultipartUploads(r.bucket).filter((u) => {
+    if (!u.key.startsWith(prefix)) return false;
+    if (keyMarker === '') return true;
+    const c = compareUtf8(u.key, keyMarker);
+    return c > 0 || (c === 0 && uploadIdMarker !== '' && Number(u.uploadId) > Number(uploadIdMarker));
+  });
+  const uploads: typeof all = [];
+  const prefixes: string[] = [];
+  let truncated = false;
+  for (const u of all) {
+    let cp: string | undefined;
+    if (delimiter !== '') {
+      const at = u.key.indexOf(delimiter, prefix.length);
+      if (at !== -1) cp = u.key.slice(0, at + delimiter.length);
+    }
+    if (cp !== undefined && prefixes[prefixes.length - 1] === cp) continue;
+    if (uploads.length + prefixes.length >= maxUploads) {
+      truncated = true;
+      break;
+    }
+    if (cp !== undefined) prefixes.push(cp);
+    else uploads.push(u);
+  }
+  const last = uploads[uploads.length - 1];
+  sendXml(
+    r,
+    200,
+    elementWithAttrs(
+      'ListMultipartUploadsResult',
+      { xmlns: S3_XMLNS },
+      element('Bucket', r.bucket),
+      element('KeyMarker', encode(keyMarker)),
+      element('UploadIdMarker', uploadIdMarker),
+      truncated && last ? element('NextKeyMarker', encode(last.key)) : null,
+      truncated && last ? element('NextUploadIdMarker', last.uploadId) : null,
+      element('Prefix', encode(prefix)),
+      delimiter !== '' ? element('Delimiter', encode(delimiter)) : null,
+      element('MaxUploads', maxUploads),
+      element('IsTruncated', truncated),
+      uploads.map((u) =>
+        element(
+          'Upload',
+          element('Key', encode(u.key)),
+          element('UploadId', u.uploadId),
+          element('Initiator', element('ID', r.ctx.ownerId), element('DisplayName', r.ctx.ownerName)),
+          owner(r),
+          element('StorageClass', 'STANDARD'),
+          element('Initiated', isoDate(u.initiatedMs)),
+        ),
+      ),
+      prefixes.map((p) => element('CommonPrefixes', element('Prefix', encode(p)))),
+    ),
+  );
+}

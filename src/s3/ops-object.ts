@@ -1,0 +1,210 @@
+// Object operations: PutObject (incl. conditional writes), GetObject / HeadObject (ranges,
+// conditionals, response-* overrides), DeleteObject, CopyObject.
+import { pipeline } from 'node:stream/promises';
+import type { ObjectInfo } from '../engine/types.js';
+import { isSedimentError } from '../util/errors.js';
+import { decodeComponent } from './aws-uri.js';
+import { contentOptions, evaluateConditions, objectHeaders } from './object-headers.js';
+import { isoDate, quoteEtag, sendEmpty, sendXml, type S3Request } from './http-util.js';
+import { prepareBody } from './request-body.js';
+import { S3Error } from './s3-error.js';
+import { element } from './xml.js';
+
+async function currentInfo(r: S3Request, bucket: string, key: string): Promise<ObjectInfo | undefined> {
+  try {
+    return await r.ctx.engine.headObject(bucket, key);
+  } catch (err) {
+    if (isSedimentError(err, 'SEDIMENT_NO_SUCH_KEY')) return undefined;
+    throw err;
+  }
+}
+
+function writeCondition(r: S3Request): { ifNoneMatch?: boolean; ifMatch?: string } | undefined {
+  const ifNoneMatch = r.header('if-none-match');
+  const ifMatch = r.header('if-match');
+  if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
+  return { ifNoneMatch: ifNoneMatch !== undefined ? true : undefined, ifMatch };
+}
+
+/** If-None-Match: * and If-Match on PUT (conditional writes): an early check before the body is read; the engine checks again atomically at commit. */
+async function checkWriteConditions(r: S3Request): Promise<void> {
+  const ifNoneMatch = r.header('if-none-match');
+  const ifMatch = r.header('if-match');
+  if (ifNoneMatch === undefined && ifMatch === undefined) return;
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
+    throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only "*"');
+  }
+  const info = await currentInfo(r, r.bucket, r.key);
+  if (ifNoneMatch !== undefined && info) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { extra: { Condition: 'If-None-Match' } });
+  if (ifMatch !== undefined) {
+    if (!info) throw new S3Error('NoSuchKey');
+    const ok = ifMatch.split(',').some((t) => t.trim() === '*' || t.trim().replace(/"/g, '') === info.etag);
+    if (!ok) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { extra: { Condition: 'If-Match' } });
+  }
+}
+
+export async function putObject(r: S3Request): Promise<void> {
+  if (r.header('x-amz-copy-source') !== undefined) return copyObject(r);
+  await checkWriteConditions(r);
+  const body = prepareBody(r, { defaultChecksum: true });
+  const info = await r.ctx.engine.putObject(r.bucket, r.key, body.source, {
+    ...contentOptions(r),
+    expectedSize: body.expectedSize,
+    expectedMd5: body.expectedMd5,
+    beforeCommit: () => body.verify(),
+    condition: writeCondition(r),
+  });
+  const headers: Record<string, string> = { ETag: quoteEtag(info.etag) };
+  for (const c of info.checksums) headers[`x-amz-checksum-${c.algorithm.toLowerCase()}`] = c.value.toString('base64');
+  sendEmpty(r, 200, headers);
+}
+
+/** Parses a Range header; undefined means "serve the whole object" (absent or not a single byte range). */
+export function parseRange(value: string | undefined): { start: number; end: number } | { suffix: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(value);
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') return { suffix: Number(m[2]) };
+  const start = Number(m[1]);
+  const end = m[2] === '' ? Number.MAX_SAFE_INTEGER : Number(m[2]);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) return undefined;
+  return { start, end };
+}
+
+const OVERRIDES: Array<[string, string]> = [
+  ['response-content-type', 'Content-Type'],
+  ['response-content-language', 'Content-Language'],
+  ['response-expires', 'Expires'],
+  ['response-cache-control', 'Cache-Control'],
+  ['response-content-disposition', 'Content-Disposition'],
+  ['response-content-encoding', 'Content-Encoding'],
+];
+
+export async function getObject(r: S3Request): Promise<void> {
+  const head = r.method === 'HEAD';
+  if (r.query.has('partNumber')) throw new S3Error('NotImplemented', 'GetObject with partNumber is not supported');
+  const range = parseRange(r.header('range'));
+  const engine = r.ctx.engine;
+  const info = head ? await engine.headObject(r.bucket, r.key) : undefined;
+  let result;
+  if (!head) {
+    try {
+      result = await engine.getObject(r.bucket, r.key, { range });
+    } catch (err) {
+      if (isSedimentError(err, 'SEDIMENT_INVALID_RANGE')) {
+        const size = (await engine.headObject(r.bucket, r.key)).size;
+        throw new S3Error('InvalidRange', undefined, { extra: { RangeRequested: r.header('range') ?? '', ActualObjectSize: String(size) } });
+      }
+      throw err;
+    }
+  }
+  const obj = (info ?? result?.info) as ObjectInfo;
+  const cond = evaluateConditions((n) => r.header(n), obj);
+  if (cond !== undefined) {
+    result?.body.destroy();
+    if (cond === 304) {
+      r.res.writeHead(304, { ETag: quoteEtag(obj.etag), 'Last-Modified': new Date(obj.lastModifiedMs).toUTCString() });
+      r.res.end();
+      return;
+    }
+    throw new S3Error('PreconditionFailed');
+  }
+  let status = 200;
+  let length = obj.size;
+  let servedRange = result?.range;
+  if (head && range) {
+    // HEAD with Range answers with the range's headers and no body.
+    const start = 'suffix' in range ? Math.max(0, obj.size - range.suffix) : range.start;
+    const end = 'suffix' in range ? obj.size - 1 : Math.min(range.end, obj.size - 1);
+    if (start >= obj.size || ('suffix' in range && range.suffix === 0)) throw new S3Error('InvalidRange');
+    servedRange = { start, end };
+  }
+  const checksumMode = (r.header('x-amz-checksum-mode') ?? '').toUpperCase() === 'ENABLED';
+  const headers = objectHeaders(obj, checksumMode && servedRange === undefined);
+  if (servedRange) {
+    status = 206;
+    length = servedRange.end - servedRange.start + 1;
+    headers['Content-Range'] = `bytes ${servedRange.start}-${servedRange.end}/${obj.size}`;
+  }
+  for (const [q, h] of OVERRIDES) {
+    const v = r.query.get(q);
+    if (v !== undefined) headers[h] = v;
+  }
+  headers['Content-Length'] = String(length);
+  r.res.writeHead(status, headers);
+  if (head || !result) {
+    r.res.end();
+    return;
+  }
+  // Headers are sent: a failure from here on (e.g. a corrupt chunk) can only cut the connection,
+  // which the client sees as a short body — never as wrong bytes.
+  await pipeline(result.body, r.res);
+}
+
+export async function deleteObject(r: S3Request): Promise<void> {
+  await r.ctx.engine.deleteObject(r.bucket, r.key);
+  sendEmpty(r, 204);
+}
+
+/** Splits x-amz-copy-source (`[/]bucket/key[?versionId=…]`, URL-encoded) into bucket and key. */
+export function parseCopySource(value: string): { bucket: string; key: string } {
+  let v = value.trim();
+  const q = v.indexOf('?');
+  if (q !== -1) {
+    const params = new URLSearchParams(v.slice(q + 1));
+    const versionId = params.get('versionId');
+    if (versionId !== null && versionId !== 'null') throw new S3Error('NoSuchVersion', 'versioning is not supported');
+    v = v.slice(0, q);
+  }
+  const decoded = decodeComponent(v.replace(/\+/g, '%2B'));
+  if (decoded === undefined) throw new S3Error('InvalidArgument', 'Invalid copy source encoding', { extra: { ArgumentName: 'x-amz-copy-source' } });
+  const s = decoded.startsWith('/') ? decoded.slice(1) : decoded;
+  const slash = s.indexOf('/');
+  if (slash <= 0 || slash === s.length - 1) {
+    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { extra: { ArgumentName: 'x-amz-copy-source' } });
+  }
+  return { bucket: s.slice(0, slash), key: s.slice(slash + 1) };
+}
+
+export function copyConditions(r: S3Request, src: ObjectInfo): void {
+  const cond = evaluateConditions((n) => r.header(n), src, {
+    ifMatch: 'x-amz-copy-source-if-match',
+    ifNoneMatch: 'x-amz-copy-source-if-none-match',
+    ifModifiedSince: 'x-amz-copy-source-if-modified-since',
+    ifUnmodifiedSince: 'x-amz-copy-source-if-unmodified-since',
+  });
+  if (cond !== undefined) throw new S3Error('PreconditionFailed');
+}
+
+export async function copyObject(r: S3Request): Promise<void> {
+  const src = parseCopySource(r.header('x-amz-copy-source') as string);
+  const engine = r.ctx.engine;
+  const directive = (r.header('x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
+  const taggingDirective = (r.header('x-amz-tagging-directive') ?? 'COPY').toUpperCase();
+  const { info, body } = await engine.getObject(src.bucket, src.key);
+  try {
+    copyConditions(r, info);
+    if (src.bucket === r.bucket && src.key === r.key && directive === 'COPY' && r.header('x-amz-storage-class') === undefined) {
+      throw new S3Error(
+        'InvalidRequest',
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+      );
+    }
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
+  const replace = contentOptions(r);
+  const opts =
+    directive === 'REPLACE'
+      ? { ...replace, tags: taggingDirective === 'REPLACE' ? replace.tags : info.tags }
+      : {
+          contentType: info.contentType,
+          userMetadata: info.userMetadata,
+          headers: info.headers,
+          tags: taggingDirective === 'REPLACE' ? replace.tags : info.tags,
+        };
+  const out = await engine.putObject(r.bucket, r.key, body, { ...opts, expectedSize: info.size, checksums: info.partCount === 0 ? info.checksums : [] });
+  sendXml(r, 200, element('CopyObjectResult', element('LastModified', isoDate(out.lastModifiedMs)), element('ETag', quoteEtag(out.etag))));
+}

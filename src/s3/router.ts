@@ -1,0 +1,81 @@
+// Maps an authenticated request to its S3 operation. Anything not listed is NotImplemented — never
+// a guess at a similar operation.
+import type { S3Request } from './http-util.js';
+import * as b from './ops-bucket.js';
+import { deleteObjects } from './ops-delete-objects.js';
+import { listObjects } from './ops-list.js';
+import * as mp from './ops-multipart.js';
+import * as o from './ops-object.js';
+import { S3Error } from './s3-error.js';
+
+/** Sub-resources sediment does not implement; a request naming one gets NotImplemented. */
+const UNSUPPORTED = [
+  'policy', 'policyStatus', 'lifecycle', 'cors', 'tagging', 'encryption', 'object-lock', 'replication', 'website', 'logging',
+  'notification', 'requestPayment', 'accelerate', 'ownershipControls', 'publicAccessBlock', 'versions', 'analytics', 'metrics',
+  'inventory', 'intelligent-tiering', 'retention', 'legal-hold', 'attributes', 'torrent', 'restore', 'select', 'versionId',
+  'session', 'renameObject', 'metadataTable',
+];
+
+function unsupported(r: S3Request): string | undefined {
+  return UNSUPPORTED.find((name) => r.query.has(name));
+}
+
+function notImplemented(r: S3Request, what: string): never {
+  throw new S3Error('NotImplemented', `${r.method} ${what} is not implemented by sediment`);
+}
+
+export async function route(r: S3Request): Promise<void> {
+  const q = r.query;
+  if (r.bucket === '') {
+    if (r.method === 'GET') return b.listBuckets(r);
+    throw new S3Error('MethodNotAllowed');
+  }
+  const sub = unsupported(r);
+  if (sub !== undefined && !(sub === 'versionId' && q.get('versionId') === 'null')) notImplemented(r, `?${sub}`);
+  if (r.key === '') {
+    switch (r.method) {
+      case 'GET':
+        if (q.has('location')) return b.getBucketLocation(r);
+        if (q.has('uploads')) return mp.listMultipartUploads(r);
+        if (q.has('versioning')) return b.getBucketVersioning(r);
+        if (q.has('acl')) return b.getAcl(r);
+        return listObjects(r, q.get('list-type') === '2');
+      case 'HEAD':
+        return b.headBucket(r);
+      case 'PUT':
+        if (q.size > 0) notImplemented(r, `bucket ?${[...q.keys()][0]}`);
+        return b.createBucket(r);
+      case 'DELETE':
+        if (q.size > 0) notImplemented(r, `bucket ?${[...q.keys()][0]}`);
+        return b.deleteBucket(r);
+      case 'POST':
+        if (q.has('delete')) return deleteObjects(r);
+        notImplemented(r, 'on a bucket');
+      // falls through (never reached: notImplemented throws)
+      default:
+        throw new S3Error('MethodNotAllowed');
+    }
+  }
+  switch (r.method) {
+    case 'GET':
+      if (q.has('uploadId')) return mp.listParts(r);
+      if (q.has('acl')) return b.getAcl(r);
+      return o.getObject(r);
+    case 'HEAD':
+      return o.getObject(r);
+    case 'PUT':
+      if (q.has('uploadId') || q.has('partNumber')) return mp.uploadPart(r);
+      if (q.has('acl')) notImplemented(r, 'object ?acl');
+      return o.putObject(r);
+    case 'DELETE':
+      if (q.has('uploadId')) return mp.abortMultipartUpload(r);
+      return o.deleteObject(r);
+    case 'POST':
+      if (q.has('uploads')) return mp.createMultipartUpload(r);
+      if (q.has('uploadId')) return mp.completeMultipartUpload(r);
+      notImplemented(r, 'on an object');
+    // falls through
+    default:
+      throw new S3Error('MethodNotAllowed');
+  }
+}

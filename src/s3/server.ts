@@ -1,0 +1,188 @@
+// The S3 HTTP front: node:http, no framework. One handler per request: parse the target, verify
+// SigV4, route, and turn any failure into S3 error XML. The server never crashes on a request: every
+// error is caught here, and an error after the response headers went out cuts the connection (the
+// client sees a short body, never wrong bytes).
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Engine } from '../engine/engine.js';
+import { SedimentError } from '../util/errors.js';
+import { decodeRequestPath, parseRawQuery, splitRawUrl } from './aws-uri.js';
+import { renderS3ErrorXml } from './error-xml.js';
+import { toS3Error } from './errors.js';
+import { queryMap, type S3Request, type ServerContext } from './http-util.js';
+import { route } from './router.js';
+import { S3Error } from './s3-error.js';
+import { verifyRequest } from './sigv4.js';
+
+export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
+const LEVELS: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3, debug: 4 };
+
+export interface S3ServerOptions {
+  engine: Engine;
+  region?: string;
+  credentials: Array<{ accessKeyId: string; secretAccessKey: string }>;
+  logLevel?: LogLevel;
+  log?: (line: string) => void;
+  /** Allowed clock skew; default 15 minutes as S3. */
+  maxSkewMs?: number;
+  /** Minimum size of all parts but the last; default 5 MiB as S3 (tests lower it). */
+  partBytesMin?: number;
+  now?: () => number;
+}
+
+export interface S3Server {
+  server: Server;
+  /** Requests being handled right now. */
+  readonly inflight: number;
+  /** Stops accepting connections and resolves when in-flight requests have finished (or `timeoutMs` passed). */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+function requestId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+export function createS3Server(opts: S3ServerOptions): S3Server {
+  const level = LEVELS[opts.logLevel ?? 'info'];
+  const log = opts.log ?? ((line: string) => process.stdout.write(line + '\n'));
+  const now = opts.now ?? (() => Date.now());
+  const secrets = new Map(opts.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
+  const ownerKey = opts.credentials[0]?.accessKeyId ?? 'sediment';
+  const ctx: ServerContext = {
+    engine: opts.engine,
+    region: opts.region ?? 'us-east-1',
+    partBytesMin: opts.partBytesMin ?? 5 * 1024 * 1024,
+    ownerId: createHash('sha256').update(ownerKey).digest('hex'),
+    ownerName: 'sediment',
+  };
+  let inflight = 0;
+  let idleWaiters: Array<() => void> = [];
+
+  const sendError = (req: IncomingMessage, res: ServerResponse, id: string, err: unknown, resource: string): number => {
+    const e = toS3Error(err);
+    if (e.code === 'InternalError' && level >= LEVELS.error) {
+      const cause = e.cause ?? err;
+      log(`${new Date(now()).toISOString()} ERROR ${id} ${req.method} ${req.url}: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`);
+    }
+    if (res.headersSent) {
+      res.destroy(err instanceof Error ? err : new Error(String(err)));
+      return e.httpStatus;
+    }
+    const internal = e.code === 'InternalError' && !(e.cause instanceof SedimentError && e.cause.code === 'SEDIMENT_CORRUPTION');
+    const body = Buffer.from(renderS3ErrorXml(internal ? new S3Error('InternalError') : e, { resource, requestId: id }), 'utf8');
+    const headers: Record<string, string> = { 'Content-Type': 'application/xml', 'Content-Length': String(body.length) };
+    // An unread request body would otherwise be parsed as the next request: close instead.
+    if (!req.complete) headers.Connection = 'close';
+    res.writeHead(e.httpStatus, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return e.httpStatus;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const id = requestId();
+    const started = now();
+    res.setHeader('x-amz-request-id', id);
+    res.setHeader('x-amz-id-2', id);
+    res.setHeader('Server', 'sediment');
+    req.on('error', () => undefined); // surfaced to whoever reads the body
+    let resource = '/';
+    try {
+      const rawUrl = req.url ?? '/';
+      const { rawPath, rawQuery } = splitRawUrl(rawUrl);
+      if (rawPath === '/_sediment/health' && (req.method === 'GET' || req.method === 'HEAD')) {
+        const body = JSON.stringify({ status: 'ok', inflight });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
+      const path = decodeRequestPath(rawPath);
+      if (path === undefined || !path.startsWith('/')) throw new S3Error('InvalidArgument', 'The request path is not valid URI encoding');
+      resource = path;
+      const pairs = parseRawQuery(rawQuery);
+      const auth = verifyRequest(
+        { method: req.method ?? 'GET', rawUrl, headers: req.headersDistinct },
+        { region: ctx.region, lookupSecret: (ak) => secrets.get(ak), now: new Date(now()), maxSkewMs: opts.maxSkewMs },
+      );
+      const rest = path.slice(1);
+      const slash = rest.indexOf('/');
+      const bucket = slash === -1 ? rest : rest.slice(0, slash);
+      const key = slash === -1 ? '' : rest.slice(slash + 1);
+      const r: S3Request = {
+        req,
+        res,
+        ctx,
+        requestId: id,
+        method: req.method ?? 'GET',
+        bucket,
+        key,
+        query: queryMap(pairs),
+        rawQuery: pairs,
+        auth,
+        header: (name) => {
+          const v = req.headers[name];
+          return Array.isArray(v) ? v.join(',') : v;
+        },
+      };
+      await route(r);
+    } catch (err) {
+      sendError(req, res, id, err, resource);
+    } finally {
+      if (level >= LEVELS.info) {
+        const ms = now() - started;
+        log(`${new Date(started).toISOString()} ${id} ${req.method} ${req.url} ${res.statusCode} ${ms}ms`);
+      }
+    }
+  };
+
+  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    inflight++;
+    res.on('close', () => {
+      inflight--;
+      if (inflight === 0) {
+        const w = idleWaiters;
+        idleWaiters = [];
+        for (const f of w) f();
+      }
+    });
+    handle(req, res).catch((err) => {
+      // handle() catches everything; this is a last guard so that a bug cannot crash the server.
+      log(`${new Date().toISOString()} ERROR unhandled: ${(err as Error)?.stack ?? String(err)}`);
+      if (!res.headersSent) res.writeHead(500);
+      res.destroy();
+    });
+  });
+  server.maxHeadersCount = 200;
+  server.timeout = 120_000; // idle socket timeout
+  server.on('clientError', (err, socket) => {
+    if (socket.writable && !(err as NodeJS.ErrnoException).code?.startsWith('ECONN')) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    } else {
+      socket.destroy();
+    }
+  });
+
+  return {
+    server,
+    get inflight() {
+      return inflight;
+    },
+    shutdown(timeoutMs = 30_000): Promise<void> {
+      return new Promise<void>((resolve) => {
+        server.close();
+        server.closeIdleConnections();
+        if (inflight === 0) return resolve();
+        const t = setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, timeoutMs);
+        t.unref();
+        idleWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+export { runServer } from './run-server.js';

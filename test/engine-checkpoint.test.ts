@@ -1,0 +1,193 @@
+// Checkpoints (docs/FORMAT.md §4): the replay position a checkpoint records must never be ahead of what
+// is durable in the segment, or records acknowledged after a crash would be skipped by the next replay;
+// checkpoints must not race each other or outlive close(); and open = checkpoint + replay must give the
+// same index as a full replay.
+import { describe, expect, it } from 'vitest';
+import { Engine, MemoryFileSystem } from '../src/index.js';
+import { readAll, snapshot } from './helpers/engine-helpers.js';
+import { ProcessFs } from './helpers/process-fs.js';
+import { mulberry32, testSeed } from './helpers/prng.js';
+
+const CHUNK = 64 << 10;
+
+function opener(disk: MemoryFileSystem, extra: Record<string, unknown> = {}) {
+  let view: ProcessFs | undefined;
+  return {
+    async open(): Promise<Engine> {
+      view = new ProcessFs(disk);
+      return Engine.open({ dir: '/data', fs: view, workerThreads: 0, chunkBytes: CHUNK, segmentBytesMax: 1 << 20, onWarning: () => undefined, ...extra });
+    },
+    /** SIGKILL: the process dies, the page cache (unsynced bytes) survives. */
+    kill(): void {
+      view?.kill();
+    },
+    /** Power loss: the process dies and unsynced bytes and names are lost. */
+    crash(): void {
+      view?.kill();
+      disk.crash();
+    },
+  };
+}
+
+async function ticks(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+async function text(e: Engine, bucket: string, key: string): Promise<string> {
+  return (await readAll((await e.getObject(bucket, key)).body)).toString();
+}
+
+describe('checkpoint replay position', () => {
+  it('does not include chunk frames that were written but not yet synced', async () => {
+    const disk = new MemoryFileSystem();
+    const p = opener(disk);
+    const e1 = await p.open();
+    await e1.createBucket('bkt');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const body = (async function* () {
+      yield Buffer.alloc(3 * CHUNK, 1); // three chunks are framed and written, none is synced
+      await gate;
+    })();
+    const unacked = e1.putObject('bkt', 'in-flight', body);
+    unacked.catch(() => undefined);
+    await ticks(10);
+    await e1.checkpoint();
+    p.crash(); // the chunks were never synced: they are gone, the checkpoint is durable
+    release();
+
+    const e2 = await p.open();
+    await e2.putObject('bkt', 'acked', 'acknowledged after the first crash');
+    p.crash();
+
+    const e3 = await p.open();
+    try {
+      expect(await text(e3, 'bkt', 'acked')).toBe('acknowledged after the first crash');
+      await expect(e3.headObject('bkt', 'in-flight')).rejects.toMatchObject({ code: 'SEDIMENT_NO_SUCH_KEY' });
+    } finally {
+      await e3.close();
+    }
+  });
+
+  it('does not include records that survived a SIGKILL unsynced and were lost to a later power loss', async () => {
+    const disk = new MemoryFileSystem();
+    const p = opener(disk);
+    const e1 = await p.open();
+    await e1.createBucket('bkt');
+    await e1.putObject('bkt', 'first', 'one');
+    // A put whose records are written but not synced when the process is killed.
+    const pending = e1.putObject('bkt', 'unsynced', Buffer.alloc(2 * CHUNK, 3));
+    pending.catch(() => undefined);
+    await ticks(3);
+    p.kill(); // SIGKILL: the page cache keeps whatever was written
+
+    const e2 = await p.open();
+    await e2.checkpoint(); // may record a position that includes bytes that are still not durable
+    p.crash(); // power loss before anything else synced the segment
+
+    const e3 = await p.open();
+    await e3.putObject('bkt', 'acked', 'two');
+    p.crash();
+
+    const e4 = await p.open();
+    try {
+      expect(await text(e4, 'bkt', 'first')).toBe('one');
+      expect(await text(e4, 'bkt', 'acked')).toBe('two');
+    } finally {
+      await e4.close();
+    }
+  });
+});
+
+describe('checkpoint concurrency and close', () => {
+  it('concurrent checkpoint() calls both succeed and leave one, newest checkpoint', async () => {
+    const disk = new MemoryFileSystem();
+    const p = opener(disk);
+    const e = await p.open();
+    await e.createBucket('bkt');
+    await e.putObject('bkt', 'k', 'v');
+    await Promise.all([e.checkpoint(), e.checkpoint(), e.checkpoint()]);
+    await e.putObject('bkt', 'k2', 'v2');
+    const a = e.checkpoint();
+    const put = e.putObject('bkt', 'k3', 'v3');
+    const b = e.checkpoint();
+    await Promise.all([a, put, b, e.checkpoint()]);
+    expect((await disk.readdir('/data/checkpoints')).length).toBe(1);
+    await e.close();
+    const names = await disk.readdir('/data/checkpoints');
+    expect(names).toHaveLength(1);
+    expect(await disk.readdir('/data/tmp')).toEqual([]);
+    const e2 = await p.open();
+    expect(snapshot(e2).bkt.map((r) => r[0])).toEqual(['k', 'k2', 'k3']);
+    await e2.close();
+  });
+
+  it('close() with puts in flight that roll segments resolves, and nothing is written after it', async () => {
+    const disk = new MemoryFileSystem();
+    const p = opener(disk);
+    const e = await p.open();
+    await e.createBucket('bkt');
+    const puts = Array.from({ length: 24 }, (_, i) => e.putObject('bkt', `k${i}`, Buffer.alloc(200_000 + i, i)));
+    const settled = Promise.allSettled(puts);
+    await ticks(2);
+    await e.close();
+    const results = await settled;
+    const done = results.map((r, i) => (r.status === 'fulfilled' ? `k${i}` : undefined)).filter((k): k is string => k !== undefined);
+    // After close resolved, the directory must not change any more (the lock is released).
+    const files = async () => JSON.stringify([await disk.readdir('/data/checkpoints'), await disk.readdir('/data/segments'), await disk.readdir('/data/tmp')]);
+    const before = await files();
+    await ticks(20);
+    expect(await files()).toBe(before);
+    const e2 = await p.open();
+    try {
+      for (const k of done) expect((await e2.headObject('bkt', k)).size).toBe(200_000 + Number(k.slice(1)));
+      expect(e2.stats().damage).toEqual([]);
+    } finally {
+      await e2.close();
+    }
+  });
+});
+
+describe('open = checkpoint + replay', () => {
+  it('gives the same index as a full replay, at any checkpoint position', async () => {
+    const seed = testSeed();
+    const rng = mulberry32(seed);
+    const disk = new MemoryFileSystem();
+    const p = opener(disk, { checkpointEveryOps: 7 });
+    let e = await p.open();
+    const buckets = ['alpha', 'beta'];
+    for (const b of buckets) await e.createBucket(b);
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 25; i++) {
+        const b = rng.pick(buckets);
+        const key = `k${rng.int(0, 30)}`;
+        if (rng.bool(0.25)) await e.deleteObject(b, key);
+        else await e.putObject(b, key, rng.bytes(rng.int(0, 3 * CHUNK)));
+        if (rng.bool(0.05)) await e.sealActiveSegment();
+        if (rng.bool(0.05)) await e.checkpoint();
+      }
+      if (round === 3) {
+        await e.deleteObject('beta', 'k1');
+        for (const [key] of snapshot(e).beta) await e.deleteObject('beta', key);
+        await e.deleteBucket('beta');
+        await e.createBucket('beta');
+        await e.putObject('beta', 'k1', 'reborn');
+      }
+      const viaCheckpoint = { state: snapshot(e), stats: e.stats() };
+      p.crash();
+      e = await p.open();
+      const a = { state: snapshot(e), bytes: e.stats().logicalBytes, objects: e.stats().objects };
+      expect(a.state, `seed ${seed}`).toEqual(viaCheckpoint.state);
+      expect(a.bytes, `seed ${seed}`).toBe(viaCheckpoint.stats.logicalBytes);
+      await e.close();
+      // Now without any checkpoint: a full replay of every segment.
+      for (const n of await disk.readdir('/data/checkpoints')) await disk.unlink(`/data/checkpoints/${n}`);
+      e = await p.open();
+      expect(snapshot(e), `seed ${seed}: full replay`).toEqual(a.state);
+      expect(e.stats().logicalBytes, `seed ${seed}`).toBe(a.bytes);
+      expect(e.stats().objects, `seed ${seed}`).toBe(a.objects);
+    }
+    expect(await text(e, 'beta', 'k1')).toBe('reborn');
+    await e.close();
+  });
+});
