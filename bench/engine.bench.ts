@@ -40,7 +40,9 @@ import {
   saveResults,
   scratchDir,
   timed,
+  waitForQuiet,
   type MachineInfo,
+  type Timed,
 } from './setup.js';
 
 export type EnginePart = 'small' | 'large' | 'reopen';
@@ -100,6 +102,9 @@ export interface ResultRow {
   pass?: boolean;
   /** CPU cores busy on average in this process during the sediment run (all threads). */
   cores?: number;
+  /** Cores other processes kept busy during the sediment run and during the reference run. */
+  otherCores?: number;
+  referenceOtherCores?: number;
   note?: string;
 }
 
@@ -127,6 +132,12 @@ function settleDisk(): void {
   spawnSync('sync');
 }
 
+/** Times `fn` after waiting for the machine to be quiet (see waitForQuiet). */
+async function measure<T>(fn: () => Promise<T>): Promise<Timed<T>> {
+  await waitForQuiet();
+  return timed(fn);
+}
+
 async function consume(body: AsyncIterable<Buffer>, md5?: ReturnType<typeof createHash>): Promise<number> {
   let n = 0;
   for await (const piece of body) {
@@ -146,18 +157,18 @@ async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[]
 
   // sediment
   const dir = await scratchDir('small');
-  let put: Awaited<ReturnType<typeof timed>>;
-  let read: Awaited<ReturnType<typeof timed>>;
-  let verify: Awaited<ReturnType<typeof timed>>;
+  let put: Timed<unknown>;
+  let read: Timed<unknown>;
+  let verify: Timed<unknown>;
   let storedRatio: number;
   try {
     const engine = await Engine.open(engineOptions(dir));
     try {
       await engine.createBucket(BUCKET);
-      put = await timed(() => forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => void (await engine.putObject(BUCKET, names[i], body(i)))));
+      put = await measure(() => forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => void (await engine.putObject(BUCKET, names[i], body(i)))));
       const st = engine.stats();
       extra.small = { storedBytes: st.storedBytes, logicalBytes: st.logicalBytes, segments: st.segments, workerThreads: st.workerThreads };
-      read = await timed(async () => {
+      read = await measure(async () => {
         let bytes = 0;
         await forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => {
           const n = await consume((await engine.getObject(BUCKET, names[i])).body);
@@ -165,7 +176,7 @@ async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[]
         });
         if (bytes !== logical) throw new Error(`read ${bytes} bytes, expected ${logical}`);
       });
-      verify = await timed(() =>
+      verify = await measure(() =>
         forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => {
           const r = await engine.getObject(BUCKET, names[i]);
           const h = createHash('md5');
@@ -188,8 +199,8 @@ async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[]
   const refDir = await scratchDir('files');
   try {
     const dirs = await prepareDirs(refDir, names);
-    const refPut = await timed(() => writeFilePerObject(refDir, names, dirs, body, s.smallConcurrency));
-    const refRead = await timed(async () => {
+    const refPut = await measure(() => writeFilePerObject(refDir, names, dirs, body, s.smallConcurrency));
+    const refRead = await measure(async () => {
       const bytes = await readFilePerObject(refDir, names, s.smallConcurrency);
       if (bytes !== logical) throw new Error(`reference read ${bytes} bytes, expected ${logical}`);
     });
@@ -206,6 +217,8 @@ async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[]
       target: '≥ 5×',
       pass: putOps / refOps >= 5,
       cores: put.cpuMs / put.ms,
+      otherCores: put.otherCores,
+      referenceOtherCores: refPut.otherCores,
     });
     rows.push({
       id: 'a-small-stored',
@@ -225,6 +238,8 @@ async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[]
       referenceValue: refReadOps,
       ratio: readOps / refReadOps,
       cores: read.cpuMs / read.ms,
+      otherCores: read.otherCores,
+      referenceOtherCores: refRead.otherCores,
       note: 'warm page cache',
     });
     rows.push({
@@ -233,6 +248,7 @@ async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[]
       sediment: s.smallCount / (verify.ms / 1000),
       unit: 'ops/s',
       cores: verify.cpuMs / verify.ms,
+      otherCores: verify.otherCores,
       note: 'all objects verified',
     });
   } finally {
@@ -249,30 +265,31 @@ async function ingestLarge(
   pieces: number,
   concurrency: number,
   readBack: boolean,
-): Promise<{ put: Awaited<ReturnType<typeof timed>>; read?: Awaited<ReturnType<typeof timed>>; verify?: Awaited<ReturnType<typeof timed>>; storedBytes: number; logicalBytes: number; segments: number }> {
+): Promise<{ put: Timed<unknown>; read?: Timed<unknown>; verify?: Timed<unknown>; storedBytes: number; logicalBytes: number; segments: number }> {
   const dir = await scratchDir('large');
   try {
     const engine = await Engine.open(engineOptions(dir, { compressionLevel: s.zstdLevel }));
     try {
       await engine.createBucket(BUCKET);
       const key = (i: number) => `archive/2026/11/25/bundle-${String(i).padStart(4, '0')}.log`;
-      const put = await timed(() => forEachConcurrent(s.largeObjects, concurrency, async (i) => void (await engine.putObject(BUCKET, key(i), objectStream(pool, i, pieces)))));
+      const put = await measure(() => forEachConcurrent(s.largeObjects, concurrency, async (i) => void (await engine.putObject(BUCKET, key(i), objectStream(pool, i, pieces)))));
       const st = engine.stats();
       const out: Awaited<ReturnType<typeof ingestLarge>> = { put, storedBytes: st.storedBytes, logicalBytes: st.logicalBytes, segments: st.segments };
       if (readBack) {
-        out.read = await timed(async () => {
+        out.read = await measure(async () => {
           for (let i = 0; i < s.largeObjects; i++) {
             const n = await consume((await engine.getObject(BUCKET, key(i))).body);
             if (n !== s.largeObjectBytes) throw new Error(`object ${i}: read ${n} bytes, expected ${s.largeObjectBytes}`);
           }
         });
-        out.verify = await timed(async () => {
+        const expected = Array.from({ length: s.largeObjects }, (_, i) => objectMd5(pool, i, pieces));
+        out.verify = await measure(async () => {
           for (let i = 0; i < s.largeObjects; i++) {
             const r = await engine.getObject(BUCKET, key(i));
             const h = createHash('md5');
             await consume(r.body, h);
             const got = h.digest('hex');
-            const want = objectMd5(pool, i, pieces);
+            const want = expected[i];
             if (got !== want || r.info.etag !== want) throw new Error(`object ${i}: MD5 ${got}, ETag ${r.info.etag}, expected ${want}`);
           }
         });
@@ -297,21 +314,22 @@ async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', pool: Buf
 
   // references on the same bytes, in the same order
   const refDir = await scratchDir(`plain-${kind}`);
-  let plainMs: number;
-  let cli: { ms: number; outBytes?: number } | undefined;
+  let plainRun: Timed<number>;
+  let cli: { ms: number; outBytes?: number; otherCores?: number } | undefined;
   try {
     const file = path.join(refDir, 'all.bin');
     const allPieces = function* () {
       for (let i = 0; i < s.largeObjects; i++) yield* objectPieces(pool, i, pieces);
     };
-    const w = await timed(() => writeSequential(file, allPieces()));
-    plainMs = w.ms;
+    plainRun = await measure(() => writeSequential(file, allPieces()));
     if (haveZstd) {
       // Best of two timed runs from the page cache, then one run piped here to count the output.
-      const a = await zstdCompressFile(file, s.zstdLevel);
-      const b = await zstdCompressFile(file, s.zstdLevel);
+      const a = await measure(() => zstdCompressFile(file, s.zstdLevel));
+      const b = await measure(() => zstdCompressFile(file, s.zstdLevel));
       const counted = await zstdCompressFile(file, s.zstdLevel, true);
-      cli = { ms: Math.min(a.ms, b.ms), outBytes: counted.outBytes };
+      const best = a.value.ms <= b.value.ms ? a : b;
+      // The machine-wide load during the run includes zstd's own core.
+      cli = { ms: best.value.ms, outBytes: counted.outBytes, otherCores: best.otherCores === undefined ? undefined : Math.max(0, best.otherCores - 1) };
     }
   } finally {
     await removeDir(refDir);
@@ -320,7 +338,7 @@ async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', pool: Buf
 
   const ingest = mbPerS(total, main.put.ms);
   const ingest2 = mbPerS(total, more.put.ms);
-  const plain = mbPerS(total, plainMs);
+  const plain = mbPerS(total, plainRun.ms);
   const cliMbs = cli ? mbPerS(total, cli.ms) : undefined;
   const isLog = kind === 'log';
   const base = {
@@ -328,21 +346,24 @@ async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', pool: Buf
     sediment: ingest,
     unit: 'MB/s',
     cores: main.put.cpuMs / main.put.ms,
+    otherCores: main.put.otherCores,
   };
   rows.push({
     ...base,
     id: `b-${kind}-vs-plain`,
     reference: 'plain sequential write (1 MiB pieces) + fdatasync',
     referenceValue: plain,
+    referenceOtherCores: plainRun.otherCores,
     ratio: ingest / plain,
     ...(isLog ? {} : { target: '≥ 0.6×', pass: ingest / plain >= 0.6 }),
   });
-  if (cliMbs !== undefined) {
+  if (cli && cliMbs !== undefined) {
     rows.push({
       ...base,
       id: `b-${kind}-vs-zstd`,
       reference: `zstd -${s.zstdLevel} -T1 -c FILE > /dev/null (page cache, best of 2)`,
       referenceValue: cliMbs,
+      referenceOtherCores: cli.otherCores,
       ratio: ingest / cliMbs,
       ...(isLog ? { target: '≥ 0.6×', pass: ingest / cliMbs >= 0.6 } : {}),
     });
@@ -356,6 +377,7 @@ async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', pool: Buf
     referenceValue: isLog ? cliMbs : plain,
     ratio: isLog ? (cliMbs ? ingest2 / cliMbs : undefined) : ingest2 / plain,
     cores: more.put.cpuMs / more.put.ms,
+    otherCores: more.put.otherCores,
   });
   rows.push({
     id: `b-${kind}-stored`,
@@ -365,8 +387,8 @@ async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', pool: Buf
     reference: cli?.outBytes !== undefined ? `zstd -${s.zstdLevel} CLI output / input` : undefined,
     referenceValue: cli?.outBytes !== undefined ? cli.outBytes / total : undefined,
   });
-  const read = main.read as Awaited<ReturnType<typeof timed>>;
-  const verify = main.verify as Awaited<ReturnType<typeof timed>>;
+  const read = main.read as Timed<unknown>;
+  const verify = main.verify as Timed<unknown>;
   const readMbs = mbPerS(total, read.ms);
   rows.push({
     id: `c-${kind}-get`,
@@ -376,6 +398,7 @@ async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', pool: Buf
     target: '≥ 400 MB/s',
     pass: readMbs >= 400,
     cores: read.cpuMs / read.ms,
+    otherCores: read.otherCores,
     note: 'warm page cache',
   });
   rows.push({
@@ -384,12 +407,13 @@ async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', pool: Buf
     sediment: mbPerS(total, verify.ms),
     unit: 'MB/s',
     cores: verify.cpuMs / verify.ms,
+    otherCores: verify.otherCores,
     note: 'all objects verified',
   });
   extra[`large-${kind}`] = {
     putMs: main.put.ms,
     putConcurrentMs: more.put.ms,
-    plainWriteMs: plainMs,
+    plainWriteMs: plainRun.ms,
     zstdCliMs: cli?.ms,
     zstdCliOutBytes: cli?.outBytes,
     storedBytes: main.storedBytes,
@@ -431,11 +455,11 @@ async function benchReopen(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[
   try {
     let keyBytes = 0;
     const engine = await Engine.open(engineOptions(dir, { durability: 'none' }));
-    let fill: Awaited<ReturnType<typeof timed>>;
-    let close: Awaited<ReturnType<typeof timed>>;
+    let fill: Timed<unknown>;
+    let close: Timed<unknown>;
     try {
       await engine.createBucket(BUCKET);
-      fill = await timed(() =>
+      fill = await measure(() =>
         forEachConcurrent(s.reopenCount, s.reopenConcurrency, async (i) => {
           const key = logKey(i);
           keyBytes += Buffer.byteLength(key);
@@ -476,6 +500,7 @@ async function benchReopen(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[
       sediment: s.reopenCount / (fill.ms / 1000),
       unit: 'ops/s',
       cores: fill.cpuMs / fill.ms,
+      otherCores: fill.otherCores,
       note: `close (drain + checkpoint) ${fmt(close.ms / 1000, 2)} s; data dir ${fmt(onDisk / MiB, 1)} MiB`,
     });
     extra.reopen = { lean, full, keyBytes, indexBytes, onDiskBytes: onDisk, fillMs: fill.ms, closeMs: close.ms };
@@ -494,9 +519,16 @@ function formatValue(v: number | undefined, unit: string): string {
   return fmt(v);
 }
 
+/** Cores busy in other processes during the sediment run / the reference run. */
+function otherLoad(r: ResultRow): string {
+  const f = (v: number | undefined) => (v === undefined ? '?' : v.toFixed(2));
+  if (r.otherCores === undefined && r.referenceOtherCores === undefined) return '—';
+  return r.referenceOtherCores === undefined ? f(r.otherCores) : `${f(r.otherCores)} / ${f(r.referenceOtherCores)}`;
+}
+
 export function resultsTable(rows: ResultRow[]): string {
   return markdownTable(
-    ['bench', 'sediment', 'unit', 'reference', 'reference value', 'ratio', 'target', 'result', 'cores busy', 'note'],
+    ['bench', 'sediment', 'unit', 'reference', 'reference value', 'ratio', 'target', 'result', 'cores used', 'other load', 'note'],
     rows.map((r) => [
       r.bench,
       formatValue(r.sediment, r.unit),
@@ -507,6 +539,7 @@ export function resultsTable(rows: ResultRow[]): string {
       r.target ?? '—',
       r.pass === undefined ? 'info' : r.pass ? '**pass**' : '**FAIL**',
       r.cores === undefined ? '—' : r.cores.toFixed(2),
+      otherLoad(r),
       r.note ?? '',
     ]),
   );

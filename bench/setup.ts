@@ -1,6 +1,7 @@
 // What every bench reports about where it ran, where its temporary data lives, and how its results are
 // printed (a markdown table) and saved (JSON next to the temporary data). Style rule 11: a bench states
 // its setup and compares side by side in one run.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -102,12 +103,59 @@ export async function forEachConcurrent(count: number, concurrency: number, fn: 
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
 }
 
-/** Wall time and process CPU time (all threads) of `fn`. */
-export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; cpuMs: number }> {
+/** Whole-machine CPU counters (Linux /proc/stat, in clock ticks summed over all CPUs); undefined elsewhere. */
+export function systemCpu(): { busy: number; total: number } | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0);
+    const total = f.reduce((a, b) => a + b, 0) - (f[8] ?? 0) - (f[9] ?? 0); // guest time is inside user time
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cores busy machine-wide between two systemCpu() samples. */
+export function busyCores(a: ReturnType<typeof systemCpu>, b: ReturnType<typeof systemCpu>): number | undefined {
+  if (!a || !b || b.total <= a.total) return undefined;
+  return ((b.busy - a.busy) / (b.total - a.total)) * os.cpus().length;
+}
+
+/**
+ * Other sessions share this machine: before a timed phase, waits (at most $SEDIMENT_BENCH_QUIET_S seconds,
+ * default 0) until less than 0.3 cores are busy over one second. Returns the last load seen.
+ */
+export async function waitForQuiet(): Promise<number | undefined> {
+  const maxMs = Number(process.env.SEDIMENT_BENCH_QUIET_S ?? '0') * 1000;
+  const until = performance.now() + maxMs;
+  let load: number | undefined;
+  do {
+    const a = systemCpu();
+    await new Promise((r) => setTimeout(r, maxMs > 0 ? 1000 : 0));
+    load = busyCores(a, systemCpu());
+    if (load === undefined || load < 0.3) break;
+  } while (performance.now() < until);
+  return load;
+}
+
+export interface Timed<T> {
+  value: T;
+  ms: number;
+  /** CPU time of this process, all threads. */
+  cpuMs: number;
+  /** Average cores busy machine-wide minus this process's share: load from other processes. */
+  otherCores?: number;
+}
+
+/** Wall time and process CPU time (all threads) of `fn`, and how busy the rest of the machine was. */
+export async function timed<T>(fn: () => Promise<T>): Promise<Timed<T>> {
+  const sys0 = systemCpu();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const value = await fn();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  return { value, ms, cpuMs: (cpu.user + cpu.system) / 1000 };
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const machine = busyCores(sys0, systemCpu());
+  return { value, ms, cpuMs, otherCores: machine === undefined ? undefined : Math.max(0, machine - cpuMs / ms) };
 }

@@ -113,7 +113,7 @@ describe.concurrent('sediment CLI', () => {
     expect(rows.map((x) => x.key)).toEqual(['blobs/random.bin', 'notes/stdin.txt', 'top.txt']);
     expect(rows[0].size).toBe(OBJECT_BYTES);
     r = await sediment(['ls', ...d]);
-    expect(r.stdout.toString()).toMatch(/ photos\n$/);
+    expect(r.stdout.toString(), `code ${r.code} ${r.stderr}`).toMatch(/ photos\n$/);
 
     r = await sediment(['stat', 'photos/blobs/random.bin', ...d]);
     expect(r.code, r.stderr).toBe(0);

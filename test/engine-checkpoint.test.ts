@@ -75,10 +75,13 @@ describe('checkpoint replay position', () => {
     const e1 = await p.open();
     await e1.createBucket('bkt');
     await e1.putObject('bkt', 'first', 'one');
-    // A put whose records are written but not synced when the process is killed.
-    const pending = e1.putObject('bkt', 'unsynced', Buffer.alloc(2 * CHUNK, 3));
-    pending.catch(() => undefined);
-    await ticks(3);
+    // A put whose chunks are written but not synced when the process is killed.
+    const body = (async function* () {
+      yield Buffer.alloc(2 * CHUNK, 3);
+      await new Promise(() => undefined); // never ends
+    })();
+    e1.putObject('bkt', 'unsynced', body).catch(() => undefined);
+    await ticks(10);
     p.kill(); // SIGKILL: the page cache keeps whatever was written
 
     const e2 = await p.open();
@@ -171,7 +174,7 @@ describe('open = checkpoint + replay', () => {
         for (const [key] of snapshot(e).beta) await e.deleteObject('beta', key);
         await e.deleteBucket('beta');
         await e.createBucket('beta');
-        await e.putObject('beta', 'k1', 'reborn');
+        await e.putObject('beta', 'reborn', 'after the bucket was re-created');
       }
       const viaCheckpoint = { state: snapshot(e), stats: e.stats() };
       p.crash();
@@ -187,7 +190,7 @@ describe('open = checkpoint + replay', () => {
       expect(e.stats().logicalBytes, `seed ${seed}`).toBe(a.bytes);
       expect(e.stats().objects, `seed ${seed}`).toBe(a.objects);
     }
-    expect(await text(e, 'beta', 'k1')).toBe('reborn');
+    expect(await text(e, 'beta', 'reborn')).toBe('after the bucket was re-created');
     await e.close();
   });
 });

@@ -34,7 +34,7 @@ import {
   type UploadPartRecord,
 } from '../format/records.js';
 import { FormatError } from '../format/binary.js';
-import { NewerFormatError } from '../format/segment-header.js';
+import { decodeSegmentHeader, NewerFormatError } from '../format/segment-header.js';
 import { RealFileSystem } from '../io/real-fs.js';
 import { systemClock, type Clock, type DirLock, type FileSystem } from '../io/types.js';
 import { CorruptionError, SedimentError, assert, ioError } from '../util/errors.js';
@@ -141,6 +141,8 @@ export class Engine {
   private logicalBytes = 0;
   private opsSinceCheckpoint = 0;
   private checkpointing: Promise<void> | undefined;
+  /** Checkpoints run one at a time: two writers would race on the tmp/ name and on deleting old files. */
+  private checkpointQueue: Promise<void> = Promise.resolve();
   private closed = false;
   private lock!: DirLock;
   private readonly openDamage: Damage[] = [];
@@ -230,6 +232,7 @@ export class Engine {
     });
     if (ckpt) this.seq = ckpt.seq;
     const from = ckpt ? { segmentId: ckpt.replaySegmentId, offset: ckpt.replayOffset } : { segmentId: 0, offset: 0 };
+    if (ids.length > 0 && (await this.removeTornNewestSegment(ids[ids.length - 1]))) ids.pop();
 
     let active: { segmentId: number; size: number; entries: FooterEntry[] } | undefined;
     for (let i = 0; i < ids.length; i++) {
@@ -274,6 +277,9 @@ export class Engine {
     let fh;
     if (active) {
       fh = await this.fs.open(`${this.segmentsDir}/${segmentFileName(active.segmentId)}`, 'readwrite');
+      // After a process kill, the tail may still be only in the page cache. Sync it before the writer
+      // (and the checkpoints that record its position) treats those bytes as durable.
+      await fh.datasync();
     } else {
       const id = (ids.length > 0 ? ids[ids.length - 1] : 0) + 1;
       fh = await createSegment(this.fs, this.segmentsDir, id, this.clock.now());
@@ -295,6 +301,28 @@ export class Engine {
       },
       { ...active, fh },
     );
+  }
+
+  /**
+   * A crash while the newest segment was being created can leave it shorter than a header or with a
+   * torn header, on file systems that kept the name (a process kill, or a journal that committed the
+   * directory entry). It holds no record, so it is removed and its id reused rather than reported as
+   * damage. Returns true if it was removed.
+   */
+  private async removeTornNewestSegment(id: number): Promise<boolean> {
+    const path = `${this.segmentsDir}/${segmentFileName(id)}`;
+    if ((await this.fs.fileSize(path)) > SEGMENT_HEADER_BYTES) return false;
+    const head = await this.fs.readFile(path);
+    try {
+      decodeSegmentHeader(head);
+      return false;
+    } catch (err) {
+      if (err instanceof NewerFormatError) return false; // refused by the listing below
+    }
+    this.warn(`removing segment ${id}: ${head.length} bytes without a valid header (its creation was interrupted)`);
+    await this.fs.unlink(path);
+    await this.fs.syncDir(this.segmentsDir);
+    return true;
   }
 
   /** Applies one metadata record found in the log during open. */
@@ -436,8 +464,15 @@ export class Engine {
       });
   }
 
-  /** Writes a checkpoint of the index at the current durable position of the log. */
+  /** Writes a checkpoint of the index at the current durable position of the log, after any running one. */
   async checkpoint(): Promise<void> {
+    this.checkOpen();
+    const run = this.checkpointQueue.then(() => (this.closed ? undefined : this.writeCheckpointNow()));
+    this.checkpointQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeCheckpointNow(): Promise<void> {
     const position = { segmentId: this.writer.durableSegmentId, offset: this.writer.durableOffset };
     const seq = this.seq;
     this.opsSinceCheckpoint = 0;
@@ -1136,6 +1171,7 @@ export class Engine {
       failure = err;
     }
     this.closed = true;
+    await this.checkpointQueue; // a checkpoint scheduled during the drain must not write after the lock is gone
     await this.writer.close().catch((err) => {
       failure ??= err;
     });

@@ -77,7 +77,10 @@ export class SegmentWriter {
   // Write state.
   private fh: FileHandle;
   private writeId: number;
-  /** Position just after the last frame whose durability callbacks have run. */
+  /**
+   * Position just after the last frame known to be synced; every onDurable callback before it has run.
+   * Checkpoints record it as their replay position, so it must never pass bytes a crash can drop.
+   */
   durableSegmentId: number;
   durableOffset: number;
 
@@ -200,7 +203,7 @@ export class SegmentWriter {
           item.frame = EMPTY; // the buffer is no longer needed; let it be collected
           if (item.durable && this.opts.durability === 'fsync') this.syncWaiters.push(item);
           else if (this.syncWaiters.length > 0) this.syncWaiters.push(item); // keep callbacks in log order
-          else this.complete(item);
+          else this.complete(item, this.opts.durability === 'none');
         }
         this.kickSync();
       }
@@ -211,9 +214,15 @@ export class SegmentWriter {
     }
   }
 
-  private complete(item: FrameItem): void {
-    this.durableSegmentId = item.segmentId;
-    this.durableOffset = item.end;
+  /** `synced`: an fdatasync that started after the frame was written has completed (or durability is 'none'). */
+  private complete(item: FrameItem, synced: boolean): void {
+    // A chunk completes as soon as it is written. Moving the position over it would let a checkpoint
+    // point past bytes a crash can drop, and the next replay would then skip whatever is written at
+    // those offsets after the crash.
+    if (synced) {
+      this.durableSegmentId = item.segmentId;
+      this.durableOffset = item.end;
+    }
     item.onDurable?.();
     item.resolve();
   }
@@ -222,6 +231,10 @@ export class SegmentWriter {
     if (this.syncing || this.syncWaiters.length === 0) return;
     this.syncing = this.syncLoop().finally(() => {
       this.syncing = undefined;
+      // Waiters the pump added after the loop's last check (its kickSync saw `syncing` still set)
+      // would otherwise never be synced or rejected.
+      if (this.failure) this.rejectAll();
+      else this.kickSync();
       this.maybeIdle();
     });
   }
@@ -240,7 +253,7 @@ export class SegmentWriter {
           return;
         }
       }
-      for (const w of waiters) this.complete(w);
+      for (const w of waiters) this.complete(w, needSync || this.opts.durability === 'none');
     }
   }
 

@@ -7,16 +7,18 @@ import { loadCredentials } from './credentials.js';
 import { createS3Server, type LogLevel } from './server.js';
 
 export interface RunServerOptions {
-  data: string;
+  dataDir: string;
   host: string;
   port: number;
   region: string;
   durability?: Durability;
   logLevel?: LogLevel;
+  /** No per-request log lines (same as logLevel 'warn'). */
+  quiet?: boolean;
 }
 
 export async function runServer(opts: RunServerOptions): Promise<void> {
-  const engine = await Engine.open({ dir: opts.data, durability: opts.durability, defaultRegion: opts.region });
+  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region });
   let creds;
   try {
     creds = await loadCredentials(engine.fs, engine.dir, process.env);
@@ -28,7 +30,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     engine,
     region: opts.region,
     credentials: [creds],
-    logLevel: opts.logLevel ?? 'info',
+    logLevel: opts.logLevel ?? (opts.quiet ? 'warn' : 'info'),
   });
   await new Promise<void>((resolve, reject) => {
     s3.server.once('error', reject);
@@ -43,7 +45,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   const addr = s3.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const out = (s: string): boolean => process.stdout.write(s + '\n');
-  out(`sediment: serving S3 on http://${opts.host}:${port} (region ${opts.region}, data ${opts.data}, durability ${engine.durability})`);
+  out(`sediment: serving S3 on http://${opts.host}:${port} (region ${opts.region}, data ${opts.dataDir}, durability ${engine.durability})`);
   if (creds.source === 'generated') {
     out(`sediment: generated credentials (stored in ${creds.path}, mode 0600):`);
     out(`  AWS_ACCESS_KEY_ID=${creds.accessKeyId}`);
