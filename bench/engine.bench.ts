@@ -12,6 +12,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -121,6 +122,10 @@ export interface EngineBenchReport {
 }
 
 const BUCKET = 'bench';
+const LEGEND =
+  'ratio = sediment / reference. cores used = CPU time of the bench process (all threads) / wall time. ' +
+  'other load = cores kept busy by other processes on the machine during the sediment run / the reference run ' +
+  '(/proc/stat minus this process; for the zstd CLI minus its one core). MB/s = 10^6 B/s.';
 const warnings: string[] = [];
 
 function engineOptions(dir: string, extra: Partial<EngineOptions> = {}): EngineOptions {
@@ -569,7 +574,8 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
 
   const setup = [
     describeMachine(machine),
-    `mode: ${quick ? 'quick (smoke sizes, not for the record)' : 'full'}; parts: ${parts.join(', ')}; bench dir: ${path.dirname(probeDir)}`,
+    `mode: ${quick ? 'quick (smoke sizes, not for the record)' : 'full'}; parts: ${parts.join(', ')}; bench dir: ${path.dirname(probeDir)}; ` +
+      `load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
     `engine: ${JSON.stringify(engineOpts)} (defaults except durability/compressionLevel set explicitly)`,
     `(a) ${fmt(s.smallCount)} puts of ${s.smallBytes} B log-like objects, concurrency ${s.smallConcurrency}, durability fsync`,
     `(b) ${s.largeObjects} × ${s.largeObjectBytes / MiB} MiB objects per kind (log-like, random), streamed as Readable from ${s.pieceBytes / MiB} MiB pieces` +
@@ -611,7 +617,7 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
   }
 
   rows.sort((x, y) => x.id.charCodeAt(0) - y.id.charCodeAt(0)); // by section (a)..(d), stable within
-  const markdown = resultsTable(rows);
+  const markdown = `${resultsTable(rows)}\n\n${LEGEND}`;
   console.log('\n' + markdown + '\n');
   if (warnings.length > 0) console.log(`engine warnings:\n${warnings.map((w) => `  ${w}`).join('\n')}`);
   const report: EngineBenchReport = { machine, quick, sizes: s, engineOptions: engineOpts, zstdCli, rows, extra, warnings: [...warnings], markdown: `${setup}\n\n${markdown}` };

@@ -6,6 +6,7 @@
 // MB/s = 10^6 bytes / mean task latency. Inputs are generated before timing (bench/data.ts).
 // Run: npm run build && node dist/bench/run-all.js micro [--quick]
 import { createHash } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 
 import { Bench } from 'tinybench';
@@ -118,6 +119,7 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
   const machine = machineInfo();
   console.log('## micro benches');
   console.log(describeMachine(machine));
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other sessions may share this machine)`);
   console.log(`mode: ${quick ? 'quick' : 'full'}; inputs: log-like text (bench/data.ts) and AES-CTR random bytes; MB/s = 10^6 B / mean latency\n`);
 
   const rows = await runCodecBench(quick);

@@ -1,0 +1,20 @@
+import { it } from 'vitest';
+import { PutObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { startHarness } from './helpers/s3-server.js';
+import { mapLimit } from './helpers/s3-data.js';
+it('timing', async () => {
+  const h = await startHarness();
+  const s3 = h.client();
+  await s3.send(new CreateBucketCommand({ Bucket: 'bbb' }));
+  const keys = Array.from({ length: 500 }, (_, i) => `k${i}`);
+  let t = Date.now();
+  await mapLimit(keys, 32, (k) => h.engine.putObject('bbb', 'e' + k, k));
+  console.log('engine 500', Date.now() - t);
+  t = Date.now();
+  await mapLimit(keys, 32, (k) => s3.send(new PutObjectCommand({ Bucket: 'bbb', Key: k, Body: k })));
+  console.log('sdk 500 c32', Date.now() - t);
+  t = Date.now();
+  await mapLimit(keys, 1, (k) => s3.send(new PutObjectCommand({ Bucket: 'bbb', Key: 's' + k, Body: k })));
+  console.log('sdk 500 c1', Date.now() - t);
+  await h.close();
+}, 60000);
