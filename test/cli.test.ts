@@ -67,7 +67,7 @@ function scratch(name: string): { dir: string; data: string } {
   return { dir, data: join(dir, 'data') };
 }
 
-describe.concurrent('sediment CLI', () => {
+describe('sediment CLI', () => {
   it('round-trips objects through files and stdin/stdout, lists, stats, ranges, removes', async () => {
     const { dir, data } = scratch('roundtrip');
     const d = ['--data', data];
