@@ -447,12 +447,15 @@ function runChild(dir: string, workerThreads: number | 'default'): Promise<Reope
   });
 }
 
-async function dirBytes(dir: string): Promise<number> {
-  let total = 0;
+/** Sizes of the files under `dir`, by path relative to it. */
+async function dirFiles(dir: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
   for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) total += (await stat(path.join(e.parentPath ?? e.path, e.name))).size;
+    if (!e.isFile()) continue;
+    const full = path.join(e.parentPath ?? e.path, e.name);
+    out[path.relative(dir, full)] = (await stat(full)).size;
   }
-  return total;
+  return out;
 }
 
 async function benchReopen(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[], extra: Record<string, unknown>): Promise<void> {
@@ -474,7 +477,8 @@ async function benchReopen(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[
     } finally {
       close = await timed(() => engine.close());
     }
-    const onDisk = await dirBytes(dir);
+    const files = await dirFiles(dir);
+    const onDisk = Object.values(files).reduce((a, b) => a + b, 0);
     const lean = await runChild(dir, 0);
     const full = await runChild(dir, 'default');
     if (lean.objects !== s.reopenCount) throw new Error(`reopened engine has ${lean.objects} objects, expected ${s.reopenCount}`);
@@ -508,7 +512,7 @@ async function benchReopen(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[
       otherCores: fill.otherCores,
       note: `close (drain + checkpoint) ${fmt(close.ms / 1000, 2)} s; data dir ${fmt(onDisk / MiB, 1)} MiB`,
     });
-    extra.reopen = { lean, full, keyBytes, indexBytes, onDiskBytes: onDisk, fillMs: fill.ms, closeMs: close.ms };
+    extra.reopen = { lean, full, keyBytes, indexBytes, onDiskBytes: onDisk, files, fillMs: fill.ms, closeMs: close.ms };
   } finally {
     await removeDir(dir);
   }

@@ -19,7 +19,7 @@ import { encodeChunkMeta } from '../src/format/records.js';
 import { buildChunkFrame, openChunkFrame } from '../src/engine/chunk-codec.js';
 import { runCrcBench, type CrcBenchRow } from './crc.bench.js';
 import { logText, randomBytes } from './data.js';
-import { describeMachine, fmt, machineInfo, markdownTable, MiB, quickMode, saveResults, type MachineInfo } from './setup.js';
+import { describeMachine, fmt, machineInfo, markdownTable, MiB, quickMode, saveResults, waitForQuiet, type MachineInfo } from './setup.js';
 
 export interface MicroRow {
   task: string;
@@ -76,6 +76,8 @@ async function runCodecBench(quick: boolean): Promise<MicroRow[]> {
     bytesOf.set(name, bytes);
   };
   const meta = encodeChunkMeta({ uploadId: 1, partNumber: 0, chunkIndex: 0, rawLen: 0 });
+  const zstd1 = new zstd.Compressor();
+  zstd1.setParameters({ compressionLevel: 1 });
   for (const size of SIZES) {
     const log = logText(size.bytes, 11);
     const rnd = randomBytes(size.bytes, 12);
@@ -84,6 +86,7 @@ async function runCodecBench(quick: boolean): Promise<MicroRow[]> {
     add(`frame decode+verify ${size.label}`, size.bytes, () => void (sink ^= decodeFrame(frame).payload.length));
     add(`xxh64 ${size.label}`, size.bytes, () => void (sink ^= Number(xxh64(log) & 0xffn)));
     add(`md5 (node:crypto) ${size.label}`, size.bytes, () => void (sink ^= createHash('md5').update(log).digest()[0]));
+    add(`zstd-1 compress only, log ${size.label}`, size.bytes, () => void (sink ^= zstd1.compress(log).length));
     const chunkMeta = { uploadId: 1, partNumber: 0, chunkIndex: 0, rawLen: size.bytes };
     const logFrame = decodeFrame(buildChunkFrame(log, chunkMeta, 1));
     add(`chunk build zstd-1 log ${size.label}`, size.bytes, () => void (sink ^= buildChunkFrame(log, chunkMeta, 1).length));
@@ -116,10 +119,11 @@ async function runZstdBench(quick: boolean): Promise<ZstdRow[]> {
 export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<MicroReport> {
   const quick = opts.quick ?? quickMode();
   await initHash();
+  const load = await waitForQuiet();
   const machine = machineInfo();
   console.log('## micro benches');
   console.log(describeMachine(machine));
-  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other sessions may share this machine)`);
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; cores busy just before: ${load?.toFixed(2) ?? '?'} (other sessions may share this machine)`);
   console.log(`mode: ${quick ? 'quick' : 'full'}; inputs: log-like text (bench/data.ts) and AES-CTR random bytes; MB/s = 10^6 B / mean latency\n`);
 
   const rows = await runCodecBench(quick);

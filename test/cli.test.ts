@@ -67,7 +67,7 @@ function scratch(name: string): { dir: string; data: string } {
   return { dir, data: join(dir, 'data') };
 }
 
-describe('sediment CLI', () => {
+describe.concurrent('sediment CLI', () => {
   it('round-trips objects through files and stdin/stdout, lists, stats, ranges, removes', async () => {
     const { dir, data } = scratch('roundtrip');
     const d = ['--data', data];
@@ -135,7 +135,9 @@ describe('sediment CLI', () => {
     expect((await sediment(['rm', 'photos/top.txt', ...d])).code).toBe(0);
     expectOneLineFailure(await sediment(['rm', 'photos/top.txt', ...d]), 1, /does not exist/);
     expect((await sediment(['rm', 'photos/top.txt', '--force', ...d])).code).toBe(0);
-    expectOneLineFailure(await sediment(['stat', 'photos/top.txt', ...d]), 1, /does not exist/);
+    expect((await sediment(['rm', 'photos/blobs/random.bin', ...d])).code).toBe(0);
+    expect((await sediment(['rm', 'photos/notes/stdin.txt', ...d])).code).toBe(0);
+    expect((await sediment(['rb', 'photos', ...d])).code).toBe(0);
   });
 
   it('reports bad command lines and failed reads on one line, leaving no partial output', async () => {

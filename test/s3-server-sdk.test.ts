@@ -272,6 +272,11 @@ describe('PutObject / GetObject / HeadObject', () => {
     // If-None-Match false + If-Modified-Since true → 304.
     await ok({ IfMatch: `"${textEtag}"`, IfUnmodifiedSince: past });
     expect((await failure(get('alpha', key, { IfNoneMatch: `"${textEtag}"`, IfModifiedSince: past }))).status).toBe(304);
+    // Preconditions come before the range: an unsatisfiable range with a failed condition is 304/412, not 416.
+    const beyond = `bytes=${Buffer.byteLength(text) + 10}-`;
+    expect((await failure(get('alpha', key, { IfNoneMatch: `"${textEtag}"`, Range: beyond }))).status).toBe(304);
+    expect(await failure(get('alpha', key, { IfMatch: '"0123456789abcdef0123456789abcdef"', Range: beyond }))).toMatchObject({ status: 412 });
+    expect(await failure(get('alpha', key, { IfMatch: `"${textEtag}"`, Range: beyond }))).toMatchObject({ name: 'InvalidRange', status: 416 });
     // HEAD answers the same statuses (with no body).
     expect((await failure(s3.send(new HeadObjectCommand({ Bucket: 'alpha', Key: key, IfMatch: '"nope"' })))).status).toBe(412);
     expect((await failure(s3.send(new HeadObjectCommand({ Bucket: 'alpha', Key: key, IfNoneMatch: `"${textEtag}"` })))).status).toBe(304);
@@ -511,8 +516,12 @@ describe('listing 2,500 keys in UTF-8 byte order', () => {
     }
     keys.push(...specials);
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    // Through the SDK, 32 at a time (each PUT is a durable commit; group commit shares the fsyncs).
-    await mapLimit(keys, 32, (k, i) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: `#${i}` })));
+    // The awkward keys and a few hundred others go through the SDK; the bulk goes straight into the
+    // engine (the SDK costs ~4 ms of client CPU per PUT here, and the listing is what is under test).
+    const viaSdk = new Set([...specials, ...keys.slice(0, 300)]);
+    await mapLimit(keys, 32, (k, i) =>
+      viaSdk.has(k) ? s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: `#${i}` })) : h.engine.putObject(bucket, k, `#${i}`),
+    );
     keys.sort(compareUtf8Bytes);
   });
 
@@ -580,6 +589,25 @@ describe('listing 2,500 keys in UTF-8 byte order', () => {
     expect(nested.seen).toEqual([]);
   });
 
+  it('V1 with a delimiter pages by NextMarker: each common prefix exactly once', async () => {
+    const expectedTop = [...new Set(keys.filter((k) => k.includes('/')).map((k) => k.slice(0, k.indexOf('/') + 1)))].sort(compareUtf8Bytes);
+    for (const maxKeys of [1, 2, 1000]) {
+      const prefixes: string[] = [];
+      const seen: string[] = [];
+      let marker: string | undefined;
+      for (let page = 0; page < 100; page++) {
+        const out = await s3.send(new ListObjectsCommand({ Bucket: bucket, Delimiter: '/', MaxKeys: maxKeys, Marker: marker }));
+        prefixes.push(...(out.CommonPrefixes ?? []).map((p) => p.Prefix!));
+        seen.push(...(out.Contents ?? []).map((c) => c.Key!));
+        if (!out.IsTruncated) break;
+        expect(out.NextMarker).toBeTruthy();
+        marker = out.NextMarker;
+      }
+      expect({ maxKeys, prefixes }).toEqual({ maxKeys, prefixes: expectedTop });
+      expect(seen).toEqual(keys.filter((k) => !k.includes('/')));
+    }
+  });
+
   it('V2 fetch-owner and V1 owner; sizes and ETags in the entries', async () => {
     const without = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 3 }));
     expect(without.Contents?.[0].Owner).toBeUndefined();
@@ -627,6 +655,9 @@ describe('listing 2,500 keys in UTF-8 byte order', () => {
 
 // ------------------------------------------------------------------------------------ checksums
 
+/** key, algorithm, value: checked again after the restart. */
+const checksumsAfterRestart: Array<[string, ChecksumAlgorithm, string]> = [];
+
 describe('flexible checksums', () => {
   const algorithms: ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
   const field = (alg: ChecksumAlgorithm) => `Checksum${alg}` as const;
@@ -673,8 +704,6 @@ describe('flexible checksums', () => {
     expect(await failure(get('alpha', 'sums/wrong'))).toMatchObject({ name: 'NoSuchKey' });
   });
 });
-const checksumsAfterRestart: Array<[string, ChecksumAlgorithm, string]> = [];
-
 // ------------------------------------------------------------------------------------- awkward keys
 
 const oddKeys = [
@@ -741,7 +770,7 @@ describe('restart (phase 1 → 2)', () => {
   it('re-reads every object, header, checksum and listing after engine + server restart', async () => {
     await restart();
     const n = await verifyModel();
-    expect(n).toBeGreaterThan(40);
+    expect(n).toBeGreaterThan(30);
     expect((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual(['alpha', 'beta', 'listing']);
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'alpha', Key: 'docs/hello.txt' }));
     expect(head.ContentDisposition).toBe('attachment; filename="hello.txt"');
@@ -942,7 +971,7 @@ describe('multipart uploads (real 5 MiB minimum part size)', () => {
 describe('restart (phase 2 → end)', () => {
   it('re-reads everything again, including the multipart objects', async () => {
     await restart();
-    expect(await verifyModel()).toBeGreaterThan(40);
+    expect(await verifyModel()).toBeGreaterThan(30);
     const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'alpha' }));
     expect(uploads.Uploads ?? []).toEqual([]);
     const r = await get('alpha', 'mp/big object ü', { Range: `bytes=${5 * MiB - 2}-${5 * MiB + 1}` });

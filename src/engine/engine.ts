@@ -140,6 +140,7 @@ export class Engine {
   private uploadCounter: number;
   private logicalBytes = 0;
   private opsSinceCheckpoint = 0;
+  private hasCheckpoint = false;
   private checkpointing: Promise<void> | undefined;
   /** Checkpoints run one at a time: two writers would race on the tmp/ name and on deleting old files. */
   private checkpointQueue: Promise<void> = Promise.resolve();
@@ -231,6 +232,7 @@ export class Engine {
       warn: this.warn,
     });
     if (ckpt) this.seq = ckpt.seq;
+    this.hasCheckpoint = ckpt !== undefined;
     const from = ckpt ? { segmentId: ckpt.replaySegmentId, offset: ckpt.replayOffset } : { segmentId: 0, offset: 0 };
     if (ids.length > 0 && (await this.removeTornNewestSegment(ids[ids.length - 1]))) ids.pop();
 
@@ -489,6 +491,7 @@ export class Engine {
         };
       });
     const uploads = [...this.uploads.values()].map((u) => ({ create: u.createPayload, parts: [...u.parts.values()].map((p) => p.payload) }));
+    this.hasCheckpoint = true;
     await writeCheckpoint(
       this.fs,
       this.dir,
@@ -851,20 +854,24 @@ export class Engine {
     if (parts.length === 0) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'a multipart upload must be completed with at least one part');
     if (parts.length > PART_NUMBER_MAX) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `at most ${PART_NUMBER_MAX} parts`);
     const partBytesMin = opts.partBytesMin ?? 5 * 1024 * 1024;
-    const chosen: UploadPartRecord[] = [];
-    for (let i = 0; i < parts.length; i++) {
-      const want = parts[i];
-      if (i > 0 && want.partNumber <= parts[i - 1].partNumber) {
+    // Checked as S3 does, each over the whole list: order, then existence and ETags, then sizes (a
+    // misordered list must not be reported as a too-small part that merely sits in a non-last place).
+    for (let i = 1; i < parts.length; i++) {
+      if (parts[i].partNumber <= parts[i - 1].partNumber) {
         throw new SedimentError('SEDIMENT_INVALID_PART_ORDER', 'the list of parts was not in ascending order');
       }
+    }
+    const chosen: UploadPartRecord[] = parts.map((want) => {
       const have = upload.parts.get(want.partNumber);
       if (!have || (want.etag !== undefined && want.etag.replace(/"/g, '').toLowerCase() !== have.rec.md5.toString('hex'))) {
         throw new SedimentError('SEDIMENT_INVALID_PART', `part ${want.partNumber} was not uploaded or its ETag does not match`);
       }
-      if (i < parts.length - 1 && have.rec.size < partBytesMin) {
-        throw new SedimentError('SEDIMENT_ENTITY_TOO_SMALL', `part ${want.partNumber} is ${have.rec.size} bytes; every part but the last must be at least ${partBytesMin} bytes`);
+      return have.rec;
+    });
+    for (let i = 0; i < chosen.length - 1; i++) {
+      if (chosen[i].size < partBytesMin) {
+        throw new SedimentError('SEDIMENT_ENTITY_TOO_SMALL', `part ${chosen[i].partNumber} is ${chosen[i].size} bytes; every part but the last must be at least ${partBytesMin} bytes`);
       }
-      chosen.push(have.rec);
     }
     const c = upload.create;
     const md5 = createHash('md5');
@@ -1135,17 +1142,21 @@ export class Engine {
         await fh.close();
       }
     }
+    const missing = new Set<number>();
     for (const b of this.buckets.values()) {
       for (const [key, slot] of b.keys.scan()) {
         const entry = this.table.read(slot);
-        const reason = await this.objectProblem(entry, valid);
+        const reason = await this.objectProblem(entry, valid, missing);
         if (reason) report.damagedObjects.push({ bucket: b.name, key, reason });
       }
     }
+    // A segment the index points into that the directory does not have (deleted, lost) is damage too.
+    for (const id of missing) report.damage.push({ segmentId: id, offset: 0, length: 0, detail: 'segment file is missing but objects refer to it' });
     return report;
   }
 
-  private async objectProblem(entry: ObjectEntry, valid: Map<number, Set<number>>): Promise<string | undefined> {
+  private async objectProblem(entry: ObjectEntry, valid: Map<number, Set<number>>, missing: Set<number>): Promise<string | undefined> {
+    if (!valid.has(entry.segmentId) && !this.segments.has(entry.segmentId)) missing.add(entry.segmentId);
     if (!valid.get(entry.segmentId)?.has(entry.commitOffset)) return `commit record at segment ${entry.segmentId} offset ${entry.commitOffset} is damaged`;
     let manifest: ObjectManifest;
     try {
@@ -1154,6 +1165,7 @@ export class Engine {
       return (err as Error).message;
     }
     for (const c of manifest.chunks) {
+      if (!valid.has(c.segmentId) && !this.segments.has(c.segmentId)) missing.add(c.segmentId);
       if (!valid.get(c.segmentId)?.has(c.offset)) return `chunk at segment ${c.segmentId} offset ${c.offset} is damaged`;
     }
     return undefined;
@@ -1166,7 +1178,8 @@ export class Engine {
     let failure: unknown;
     try {
       await this.writer.drain();
-      await this.checkpoint();
+      // A read-only session (CLI ls/get/stat) leaves the existing checkpoint as it is.
+      if (this.opsSinceCheckpoint > 0 || !this.hasCheckpoint) await this.checkpoint();
     } catch (err) {
       failure = err;
     }

@@ -233,7 +233,9 @@ export class SegmentWriter {
       this.syncing = undefined;
       // Waiters the pump added after the loop's last check (its kickSync saw `syncing` still set)
       // would otherwise never be synced or rejected.
-      this.maybeIdle(); // TOGGLE
+      if (this.failure) this.rejectAll();
+      else this.kickSync();
+      this.maybeIdle();
     });
   }
 

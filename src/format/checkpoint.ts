@@ -94,8 +94,11 @@ export function decodeCheckpointHeader(buf: Buffer): CheckpointHeader {
 
 /** Verifies the hash and structure, streaming entries to the visitor. Throws FormatError. */
 export function decodeCheckpoint(buf: Buffer, visitor: CheckpointVisitor): CheckpointHeader {
-  const header = decodeCheckpointHeader(buf);
+  // The hash first: until it checks, no field can be trusted, not even the version (a flipped version
+  // byte is damage, not a newer format; a flipped u64 byte must not surface as a different error).
+  if (buf.length < 56 || !buf.subarray(0, 8).equals(CHECKPOINT_MAGIC)) throw new FormatError('bad checkpoint magic');
   if (!checkHashAt(buf, 0, buf.length - 8)) throw new FormatError('checkpoint checksum mismatch');
+  const header = decodeCheckpointHeader(buf);
   const r = new BinaryReader(buf, 48, buf.length - 8);
   const scratch: IndexEntry = {
     seq: 0, segmentId: 0, commitOffset: 0, commitLen: 0, size: 0, mtimeMs: 0, md5: buf.subarray(0, 16),

@@ -73,7 +73,8 @@ export class MemoryFileSystem implements FileSystem {
       read: async (buf, bufOffset, length, position) => {
         check();
         const n = Math.max(0, Math.min(length, inode.data.length - position));
-        inode.data.copy(buf, bufOffset, position, position + n);
+        // Like pread(2): at or past the end of the file, a read returns 0 bytes (Buffer.copy would throw).
+        if (n > 0) inode.data.copy(buf, bufOffset, position, position + n);
         return n;
       },
       writev: async (buffers, position) => {

@@ -85,17 +85,19 @@ export async function getObject(r: S3Request): Promise<void> {
   if (r.query.has('partNumber')) throw new S3Error('NotImplemented', 'GetObject with partNumber is not supported');
   const range = parseRange(r.header('range'));
   const engine = r.ctx.engine;
-  const info = head ? await engine.headObject(r.bucket, r.key) : undefined;
+  let info = head ? await engine.headObject(r.bucket, r.key) : undefined;
   let result;
   if (!head) {
     try {
       result = await engine.getObject(r.bucket, r.key, { range });
     } catch (err) {
-      if (isSedimentError(err, 'SEDIMENT_INVALID_RANGE')) {
-        const size = (await engine.headObject(r.bucket, r.key)).size;
-        throw new S3Error('InvalidRange', undefined, { extra: { RangeRequested: r.header('range') ?? '', ActualObjectSize: String(size) } });
+      if (!isSedimentError(err, 'SEDIMENT_INVALID_RANGE')) throw err;
+      // Preconditions are evaluated before the range (RFC 9110 §13.2.2): a failed one answers 304/412
+      // below; only a request whose conditions hold gets 416.
+      info = await engine.headObject(r.bucket, r.key);
+      if (evaluateConditions((n) => r.header(n), info) === undefined) {
+        throw new S3Error('InvalidRange', undefined, { extra: { RangeRequested: r.header('range') ?? '', ActualObjectSize: String(info.size) } });
       }
-      throw err;
     }
   }
   const obj = (info ?? result?.info) as ObjectInfo;

@@ -71,8 +71,11 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     const internal = e.code === 'InternalError' && !(e.cause instanceof SedimentError && e.cause.code === 'SEDIMENT_CORRUPTION');
     const body = Buffer.from(renderS3ErrorXml(internal ? new S3Error('InternalError') : e, { resource, requestId: id }), 'utf8');
     const headers: Record<string, string> = { 'Content-Type': 'application/xml', 'Content-Length': String(body.length) };
-    // An unread request body would otherwise be parsed as the next request: close instead.
-    if (!req.complete) headers.Connection = 'close';
+    // An unread request body would otherwise be parsed as the next request: close instead. A request
+    // without a body keeps its connection: `complete` is still false while an error thrown before the
+    // first await (e.g. a failed signature check) is answered, as the parser has not finished the message.
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+    if (hasBody && !req.complete) headers.Connection = 'close';
     res.writeHead(e.httpStatus, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
     return e.httpStatus;

@@ -3,6 +3,8 @@
 // node:http so that every header and byte is under the test's control.
 import { createHash } from 'node:crypto';
 import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { awsUriEncode } from '../../src/s3/aws-uri.js';
 import { signRequest, type SignedRequest } from '../../src/s3/sigv4-sign.js';
 import { ACCESS_KEY, REGION, SECRET_KEY } from './s3-server.js';
@@ -45,6 +47,43 @@ export function rawRequest(port: number, r: RawRequest): Promise<RawResponse> {
     );
     req.on('error', reject);
     req.end(r.body);
+  });
+}
+
+export interface StreamTarget {
+  port: number;
+  agent?: Agent | false;
+  accessKeyId?: string;
+  secretKey?: string;
+}
+
+/**
+ * PUTs `body` (a stream of `size` bytes) as UNSIGNED-PAYLOAD with a Content-Length, with backpressure:
+ * the body is never held whole. Resolves with the response once the server answered.
+ */
+export function streamPut(t: StreamTarget, path: string, body: Readable, size: number): Promise<RawResponse> {
+  const s = signHeaders({ method: 'PUT', path, port: t.port, payloadHash: 'UNSIGNED-PAYLOAD', headers: { 'content-length': String(size) }, accessKeyId: t.accessKeyId, secretKey: t.secretKey });
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: t.port, method: 'PUT', path, headers: s.headers, agent: t.agent ?? false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (p: Buffer) => parts.push(p));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    pipeline(body, req).catch(reject);
+  });
+}
+
+/** GETs `path` and hands the response stream to `consume` (which must read it to the end). */
+export function streamGet<T>(t: StreamTarget, path: string, consume: (res: AsyncIterable<Buffer>, status: number) => Promise<T>): Promise<T> {
+  const s = signHeaders({ method: 'GET', path, port: t.port, accessKeyId: t.accessKeyId, secretKey: t.secretKey });
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: t.port, method: 'GET', path, headers: s.headers, agent: t.agent ?? false }, (res) => {
+      consume(res, res.statusCode ?? 0).then(resolve, reject);
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 

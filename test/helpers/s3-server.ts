@@ -13,12 +13,18 @@ export const ACCESS_KEY = 'AKIDSEDIMENTTEST0001';
 export const SECRET_KEY = 'sediment/test+secret/Key0123456789abcdefgh';
 export const REGION = 'us-east-1';
 
+/** An SDK client (path style, default request checksums, no retries) for any sediment endpoint. */
+export function makeClient(endpoint: string, config: Partial<S3ClientConfig> = {}, credentials = { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }): S3Client {
+  return new S3Client({ endpoint, region: REGION, forcePathStyle: true, credentials, maxAttempts: 1, ...config });
+}
+
 export interface HarnessOptions {
   /** Minimum part size; default S3's 5 MiB. */
   partBytesMin?: number;
   now?: () => number;
   maxSkewMs?: number;
-  workerThreads?: number;
+  /** Chunk compression threads; default 0 (inline). 'default' leaves the engine's default (one per core). */
+  workerThreads?: number | 'default';
 }
 
 export interface S3Harness {
@@ -54,7 +60,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<S3Harness
   let port = 0;
 
   const open = async (): Promise<void> => {
-    engine = await Engine.open({ dir, workerThreads: opts.workerThreads ?? 0, onWarning: () => undefined });
+    const workerThreads = opts.workerThreads === 'default' ? undefined : (opts.workerThreads ?? 0);
+    engine = await Engine.open({ dir, workerThreads, onWarning: () => undefined });
     s3 = createS3Server({
       engine,
       credentials: [{ accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }],
@@ -89,14 +96,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<S3Harness
       return `http://127.0.0.1:${port}`;
     },
     client(config = {}) {
-      const c = new S3Client({
-        endpoint: `http://127.0.0.1:${port}`,
-        region: REGION,
-        forcePathStyle: true,
-        credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-        maxAttempts: 1,
-        ...config,
-      });
+      const c = makeClient(`http://127.0.0.1:${port}`, config);
       clients.push(c);
       return c;
     },

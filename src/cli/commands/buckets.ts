@@ -1,7 +1,9 @@
 // `mb BUCKET` and `rb BUCKET`: create and delete buckets. `mb` is the one command (besides serve)
 // that creates the data directory; `rb` refuses a bucket that still holds objects.
 import type { Command } from 'commander';
-import { contextOf, say, withEngine } from '../context.js';
+import { contextOf } from '../context.js';
+import { say } from '../output.js';
+import { withEngine } from '../with-engine.js';
 import { parseBucketOnly } from '../paths.js';
 
 export function registerBucketCommands(program: Command): void {

@@ -5,7 +5,8 @@
 // answering, so a missing or damaged object fails before any output is produced.
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { contextOf, withEngine } from '../context.js';
+import { contextOf } from '../context.js';
+import { withEngine } from '../with-engine.js';
 import { resolveOutputPath, writeAtomically } from '../local-files.js';
 import { parseObjectPath } from '../paths.js';
 import { parseRange, toByteRange } from '../range.js';

@@ -3,7 +3,8 @@
 // and any damage the engine found while opening the directory.
 import type { Command } from 'commander';
 import type { EngineStats } from '../../index.js';
-import { contextOf, jsonOption, withEngine } from '../context.js';
+import { contextOf, jsonOption } from '../context.js';
+import { withEngine } from '../with-engine.js';
 import { formatBytesExact, formatFields, toJson } from '../format.js';
 
 /** logical / stored: above 1 means compression saves space; undefined while nothing is stored. */

@@ -4,7 +4,9 @@
 // listing of any size runs in bounded memory. --json prints one JSON object per line (JSON Lines).
 import type { Command } from 'commander';
 import type { BucketInfo, Engine, ListEntry } from '../../index.js';
-import { contextOf, jsonOption, withEngine, writeOut, type CliContext } from '../context.js';
+import { contextOf, jsonOption, type CliContext } from '../context.js';
+import { writeOut } from '../output.js';
+import { withEngine } from '../with-engine.js';
 import { formatBytes, formatIsoTime, formatLocalTime, toJson } from '../format.js';
 import { parseBucketPath } from '../paths.js';
 
@@ -79,7 +81,7 @@ export function registerLsCommand(program: Command): void {
     .argument('[path]', 'BUCKET or BUCKET/PREFIX')
     .option('-r, --recursive', 'list every key under the prefix instead of grouping at "/"')
     .option('--summarize', 'print the number and total size of the listed objects')
-    .addOption(jsonOption())
+    .addOption(jsonOption('machine-readable output: one JSON object per line'))
     .action(async (arg: string | undefined, opts: LsOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       const target = arg === undefined ? undefined : parseBucketPath(arg);

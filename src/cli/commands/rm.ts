@@ -1,7 +1,9 @@
 // `rm BUCKET/KEY`: deletes one object. Unlike S3's idempotent DELETE, removing a key that does not
 // exist is an error (as with rm(1)) unless --force is given.
 import type { Command } from 'commander';
-import { contextOf, say, withEngine } from '../context.js';
+import { contextOf } from '../context.js';
+import { say } from '../output.js';
+import { withEngine } from '../with-engine.js';
 import { CliError } from '../errors.js';
 import { parseObjectPath } from '../paths.js';
 

@@ -2,11 +2,11 @@
 // loaded on demand, so the other commands never pay for (or depend on) the HTTP layer. Contract with
 // that module: it exports `runServer(opts: ServeOptions)`, which opens the engine, listens, and
 // resolves when the server has shut down (it owns signals and the engine's close).
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { Durability } from '../../index.js';
-import { contextOf, warnIfNotDurable } from '../context.js';
+import { RealFileSystem, type Durability } from '../../index.js';
+import { contextOf } from '../context.js';
+import { warnIfNotDurable } from '../output.js';
 import { CliError } from '../errors.js';
 
 export interface ServeOptions {
@@ -36,7 +36,7 @@ function parsePort(text: string): number {
 }
 
 async function loadRunServer(): Promise<RunServer> {
-  if (!existsSync(fileURLToPath(SERVER_MODULE))) throw new CliError('the S3 server is not part of this build (src/s3/server.ts is missing)');
+  if (!(await new RealFileSystem().exists(fileURLToPath(SERVER_MODULE)))) throw new CliError('the S3 server is not part of this build (src/s3/server.ts is missing)');
   const mod = (await import(SERVER_MODULE.href)) as { runServer?: unknown };
   if (typeof mod.runServer !== 'function') throw new CliError('the S3 server module does not export runServer');
   return mod.runServer as RunServer;

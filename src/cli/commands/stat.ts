@@ -2,7 +2,8 @@
 // storage class, version, user metadata, standard headers, checksums and tags.
 import type { Command } from 'commander';
 import type { ObjectInfo } from '../../index.js';
-import { contextOf, jsonOption, withEngine } from '../context.js';
+import { contextOf, jsonOption } from '../context.js';
+import { withEngine } from '../with-engine.js';
 import { formatBytesExact, formatFields, formatIsoTime, toJson } from '../format.js';
 import { parseObjectPath } from '../paths.js';
 

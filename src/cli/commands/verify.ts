@@ -3,7 +3,8 @@
 // `bucket/key: reason`. Exits 1 if anything is damaged, so it can gate scripts and cron jobs.
 import type { Command } from 'commander';
 import type { VerifyReport } from '../../index.js';
-import { contextOf, jsonOption, withEngine } from '../context.js';
+import { contextOf, jsonOption } from '../context.js';
+import { withEngine } from '../with-engine.js';
 import { CliError } from '../errors.js';
 import { formatBytes, toJson } from '../format.js';
 import { byteProgress } from '../progress.js';

@@ -1,0 +1,105 @@
+// Small, single-workload repros of the engine bench for profiling, e.g.
+//   node --cpu-prof --cpu-prof-dir=prof dist/bench/repro.js small 20000
+//   node --cpu-prof --cpu-prof-dir=prof dist/bench/repro.js large log 8
+//   node --cpu-prof --cpu-prof-dir=prof dist/bench/repro.js large random 8 --durability=none
+//   node dist/bench/repro.js fill DIR 50000          (keeps DIR; then profile the reopen with
+//   node --expose-gc --cpu-prof dist/bench/reopen-child.js DIR 0)
+// Inputs are generated before the timed region; one line reports throughput, CPU (all threads), page
+// faults and context switches of the timed region only. --cpu-prof profiles the main thread and every
+// worker thread into separate files.
+import { pathToFileURL } from 'node:url';
+
+import { Engine, type Durability } from '../src/index.js';
+import { logKey, objectStream, piecePool, smallObject } from './data.js';
+import { forEachConcurrent, MiB, removeDir, scratchDir, timed } from './setup.js';
+
+interface Flags {
+  durability: Durability;
+  concurrency?: number;
+  workerThreads?: number;
+}
+
+function parse(argv: string[]): { pos: string[]; flags: Flags } {
+  const flags: Flags = { durability: 'fsync' };
+  const pos: string[] = [];
+  for (const a of argv) {
+    const m = /^--(\w+)=(.*)$/.exec(a);
+    if (!m) {
+      pos.push(a);
+      continue;
+    }
+    if (m[1] === 'durability') flags.durability = m[2] as Durability;
+    else if (m[1] === 'concurrency') flags.concurrency = Number(m[2]);
+    else if (m[1] === 'workerThreads') flags.workerThreads = Number(m[2]);
+    else throw new Error(`unknown flag ${a}`);
+  }
+  return { pos, flags };
+}
+
+async function report(what: string, units: number, unitName: string, fn: () => Promise<void>): Promise<void> {
+  const ru0 = process.resourceUsage();
+  const t = await timed(fn);
+  const ru = process.resourceUsage();
+  console.log(
+    `${what}: ${(units / (t.ms / 1000)).toFixed(0)} ${unitName}/s in ${t.ms.toFixed(0)} ms; process CPU ${(t.cpuMs / t.ms).toFixed(2)} cores ` +
+      `(user ${((ru.userCPUTime - ru0.userCPUTime) / 1000).toFixed(0)} ms, sys ${((ru.systemCPUTime - ru0.systemCPUTime) / 1000).toFixed(0)} ms); ` +
+      `minor faults ${ru.minorPageFault - ru0.minorPageFault}; voluntary ctx switches ${ru.voluntaryContextSwitches - ru0.voluntaryContextSwitches}; ` +
+      `other load ${t.otherCores?.toFixed(2) ?? '?'} cores`,
+  );
+}
+
+async function small(count: number, f: Flags): Promise<void> {
+  const pool = piecePool('log', 8, MiB, 1);
+  const dir = await scratchDir('repro');
+  try {
+    const e = await Engine.open({ dir, durability: f.durability, workerThreads: f.workerThreads });
+    await e.createBucket('bench');
+    const c = f.concurrency ?? 64;
+    await report(`small puts, 4 KiB, concurrency ${c}, ${f.durability}`, count, 'put', () =>
+      forEachConcurrent(count, c, async (i) => void (await e.putObject('bench', logKey(i), smallObject(pool, i, 4096)))),
+    );
+    await e.close();
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+async function large(kind: 'log' | 'random', objects: number, f: Flags): Promise<void> {
+  const pool = piecePool(kind, 96, MiB, 2);
+  const dir = await scratchDir('repro');
+  try {
+    const e = await Engine.open({ dir, durability: f.durability, workerThreads: f.workerThreads });
+    await e.createBucket('bench');
+    const c = f.concurrency ?? 1;
+    await report(`large ${kind}, ${objects} × 64 MiB, concurrency ${c}, ${f.durability}`, objects * 64 * MiB, 'B', () =>
+      forEachConcurrent(objects, c, async (i) => void (await e.putObject('bench', `o${i}`, objectStream(pool, i, 64)))),
+    );
+    await e.close();
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+async function fill(dir: string, count: number, f: Flags): Promise<void> {
+  const pool = piecePool('log', 4, MiB, 3);
+  const e = await Engine.open({ dir, durability: f.durability === 'fsync' ? 'none' : f.durability, workerThreads: f.workerThreads });
+  await e.createBucket('bench');
+  const c = f.concurrency ?? 256;
+  await report(`fill ${count} × 64 B, concurrency ${c}`, count, 'put', () =>
+    forEachConcurrent(count, c, async (i) => void (await e.putObject('bench', logKey(i), smallObject(pool, i, 64)))),
+  );
+  await e.close();
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  const { pos, flags } = parse(process.argv.slice(2));
+  const [mode, a, b] = pos;
+  if (mode === 'small') await small(Number(a ?? 20_000), flags);
+  else if (mode === 'large' && (a === 'log' || a === 'random')) await large(a, Number(b ?? 8), flags);
+  else if (mode === 'fill' && a) await fill(a, Number(b ?? 50_000), flags);
+  else {
+    console.error('usage: repro.js small [COUNT] | large log|random [OBJECTS] | fill DIR [COUNT]  [--durability=fsync|none] [--concurrency=N] [--workerThreads=N]');
+    process.exit(2);
+  }
+}

@@ -1,0 +1,155 @@
+// The workloads of the S3 bench (issue 3 item 8) and how one is run against one server: the load
+// generator of src/loadgen, plus the server process's CPU time (from /proc) and the load the rest of
+// the machine put on it meanwhile.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { runWorkload, type WorkloadResult } from '../src/loadgen/run-workload.js';
+import type { DataKind } from '../src/loadgen/data.js';
+import type { RunningServer } from './servers/spawn.js';
+import { busyCores, MiB, systemCpu } from './setup.js';
+
+export interface S3BenchSizes {
+  smallBytes: number;
+  smallObjects: number;
+  smallDurationMs: number;
+  smallConcurrency: number;
+  largeBytes: number;
+  largeObjects: number;
+  largeConcurrency: number;
+}
+
+export const FULL_SIZES: S3BenchSizes = {
+  smallBytes: 4096,
+  smallObjects: 20_000,
+  smallDurationMs: 10_000,
+  smallConcurrency: 32,
+  largeBytes: 64 * MiB,
+  largeObjects: 16,
+  largeConcurrency: 4,
+};
+
+export const QUICK_SIZES: S3BenchSizes = {
+  ...FULL_SIZES,
+  smallObjects: 2_000,
+  smallDurationMs: 3_000,
+  largeBytes: 8 * MiB,
+  largeObjects: 4,
+};
+
+export interface PhaseSpec {
+  id: string;
+  label: string;
+  workload: 'put' | 'get';
+  kind: DataKind;
+  objectBytes: number;
+  /** Objects to write, or (get) to read: the ones its put phase wrote. */
+  objects: number;
+  /** Stop after this many operations (get: goes round the objects again). */
+  opsMax?: number;
+  durationMs?: number;
+  concurrency: number;
+  prefix: string;
+}
+
+/** Phases in run order; each get follows the put that wrote its objects. */
+export function phases(s: S3BenchSizes): PhaseSpec[] {
+  const small = (workload: 'put' | 'get'): PhaseSpec => ({
+    id: `small-${workload}`,
+    label: `${s.smallBytes / 1024} KiB ${workload.toUpperCase()}`,
+    workload,
+    kind: 'log',
+    objectBytes: s.smallBytes,
+    objects: s.smallObjects,
+    opsMax: s.smallObjects,
+    durationMs: s.smallDurationMs,
+    concurrency: s.smallConcurrency,
+    prefix: 'small/',
+  });
+  const large = (workload: 'put' | 'get', kind: DataKind): PhaseSpec => ({
+    id: `large-${kind}-${workload}`,
+    label: `${s.largeBytes / MiB} MiB ${kind} ${workload.toUpperCase()}`,
+    workload,
+    kind,
+    objectBytes: s.largeBytes,
+    objects: s.largeObjects,
+    concurrency: s.largeConcurrency,
+    prefix: `large-${kind}/`,
+  });
+  return [small('put'), small('get'), large('put', 'log'), large('get', 'log'), large('put', 'random'), large('get', 'random')];
+}
+
+export interface PhaseResult {
+  phase: string;
+  server: string;
+  result: WorkloadResult;
+  /** CPU cores the server process kept busy (all its threads). */
+  serverCores?: number;
+  /** Cores busy machine-wide that were neither the client nor the server. */
+  otherCores?: number;
+}
+
+let ticksPerSecond: number | undefined;
+
+/** utime + stime of a process in ms (Linux /proc); undefined elsewhere. */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    ticksPerSecond ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Apparent size of all files under `dir`. */
+export async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += await directoryBytes(p);
+    else if (e.isFile()) total += (await stat(p)).size;
+  }
+  return total;
+}
+
+export const BUCKET = 'bench';
+export const REGION = 'us-east-1';
+
+export interface PhaseRunOptions {
+  clientWorkers: number;
+  seed: number;
+  onProgress?: (line: string) => void;
+}
+
+export async function runPhase(server: RunningServer, p: PhaseSpec, o: PhaseRunOptions): Promise<PhaseResult> {
+  spawnSync('sync'); // earlier phases' dirty pages must not be written back during this one
+  const sys0 = systemCpu();
+  const srv0 = processCpuMs(server.pid);
+  const result = await runWorkload(
+    {
+      endpoint: server.endpoint,
+      accessKeyId: server.accessKeyId,
+      secretAccessKey: server.secretAccessKey,
+      region: REGION,
+      bucket: BUCKET,
+      prefix: p.prefix,
+      workload: p.workload,
+      objectBytes: p.objectBytes,
+      objects: p.objects,
+      durationMs: p.durationMs,
+      opsMax: p.opsMax,
+      concurrency: p.concurrency,
+      data: { kind: p.kind, seed: o.seed },
+      workers: Math.min(o.clientWorkers, p.concurrency),
+    },
+    o.onProgress ? { onProgress: (pr) => o.onProgress!(`  ${server.name} ${p.label}: ${pr.opsDone} ops, ${pr.errors} errors, ${(pr.elapsedMs / 1000).toFixed(0)} s`) } : {},
+  );
+  const srv1 = processCpuMs(server.pid);
+  const machine = busyCores(sys0, systemCpu());
+  const serverCores = srv0 !== undefined && srv1 !== undefined ? (srv1 - srv0) / result.elapsedMs : undefined;
+  const otherCores = machine === undefined ? undefined : Math.max(0, machine - result.cpu.cores - (serverCores ?? 0));
+  return { phase: p.id, server: server.name, result, serverCores, otherCores };
+}

@@ -1,0 +1,106 @@
+// The S3 bench's tables and its check against the acceptance targets of issue 3 (and, for information,
+// the stricter ones of issue 7).
+import type { PhaseResult, PhaseSpec } from './s3-phases.js';
+import { fmt, markdownTable } from './setup.js';
+
+export interface Target {
+  issue: 3 | 7;
+  text: string;
+  value: number | undefined;
+  min: number;
+  pass: boolean | undefined;
+}
+
+export function find(results: PhaseResult[], phase: string, server: string): PhaseResult | undefined {
+  return results.find((r) => r.phase === phase && r.server === server);
+}
+
+/** Throughput that ratios compare: ops/s for small objects, MB/s for large ones. */
+function rate(r: PhaseResult | undefined, small: boolean): number | undefined {
+  if (!r || r.result.errors > 0) return undefined;
+  return small ? r.result.opsPerS : r.result.mbPerS;
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+}
+
+const show = (v: number | undefined, digits: number, suffix = ''): string => (v === undefined ? '-' : `${fmt(v, digits)}${suffix}`);
+
+export function resultsTable(specs: PhaseSpec[], results: PhaseResult[], servers: string[]): string {
+  const rows: Array<Array<string | number>> = [];
+  for (const p of specs) {
+    for (const s of servers) {
+      const r = find(results, p.id, s);
+      if (!r) continue;
+      const w = r.result;
+      rows.push([
+        p.label,
+        s,
+        fmt(w.ops),
+        fmt(w.opsPerS, w.opsPerS < 100 ? 1 : 0),
+        fmt(w.mbPerS, 1),
+        fmt(w.latency.p50Ms, 1),
+        fmt(w.latency.p99Ms, 1),
+        fmt(w.latency.maxMs, 0),
+        w.errors === 0 ? '0' : `**${w.errors}**`,
+        fmt(w.cpu.cores, 2),
+        show(r.serverCores, 2),
+        show(r.otherCores, 2),
+      ]);
+    }
+  }
+  return markdownTable(
+    ['workload', 'server', 'ops', 'ops/s', 'MB/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'client cores', 'server cores', 'other load'],
+    rows,
+  );
+}
+
+export function ratioTable(specs: PhaseSpec[], results: PhaseResult[]): string {
+  const rows = specs.map((p) => {
+    const small = p.id.startsWith('small');
+    const sed = rate(find(results, p.id, 'sediment'), small);
+    return [
+      `${p.label} (${small ? 'ops/s' : 'MB/s'})`,
+      show(ratio(sed, rate(find(results, p.id, 's3rver'), small)), 2, '×'),
+      show(ratio(sed, rate(find(results, p.id, 'bare'), small)), 2, '×'),
+    ];
+  });
+  return markdownTable(['workload', 'sediment / s3rver', 'sediment / bare'], rows);
+}
+
+export function targets(results: PhaseResult[], storedRatio: number | undefined): Target[] {
+  const r = (phase: string, server: string, small: boolean): number | undefined => rate(find(results, phase, server), small);
+  const t = (issue: 3 | 7, text: string, value: number | undefined, min: number): Target => ({
+    issue,
+    text,
+    value,
+    min,
+    pass: value === undefined ? undefined : value >= min,
+  });
+  const sedPut = r('small-put', 'sediment', true);
+  const sedGet = r('small-get', 'sediment', true);
+  return [
+    t(3, '4 KiB PUT ≥ 3× s3rver', ratio(sedPut, r('small-put', 's3rver', true)), 3),
+    t(3, '4 KiB PUT ≥ 0.4× bare', ratio(sedPut, r('small-put', 'bare', true)), 0.4),
+    t(3, '4 KiB GET ≥ 0.5× bare', ratio(sedGet, r('small-get', 'bare', true)), 0.5),
+    t(3, '64 MiB log PUT ≥ 150 MB/s', r('large-log-put', 'sediment', false), 150),
+    t(3, '64 MiB log GET ≥ 400 MB/s', r('large-log-get', 'sediment', false), 400),
+    t(3, '64 MiB random GET ≥ 400 MB/s', r('large-random-get', 'sediment', false), 400),
+    t(7, '4 KiB PUT ≥ 0.6× bare', ratio(sedPut, r('small-put', 'bare', true)), 0.6),
+    t(7, '4 KiB GET ≥ 0.7× bare', ratio(sedGet, r('small-get', 'bare', true)), 0.7),
+    t(7, '4 KiB PUT ≥ 4× s3rver', ratio(sedPut, r('small-put', 's3rver', true)), 4),
+    t(7, '64 MiB log PUT ≥ 0.5× bare', ratio(r('large-log-put', 'sediment', false), r('large-log-put', 'bare', false)), 0.5),
+    t(7, '64 MiB log stored ≤ 1/8 (logical / stored ≥ 8)', storedRatio, 8),
+    t(7, '64 MiB log GET ≥ 0.7× bare', ratio(r('large-log-get', 'sediment', false), r('large-log-get', 'bare', false)), 0.7),
+    t(7, '64 MiB random GET ≥ 0.7× bare', ratio(r('large-random-get', 'sediment', false), r('large-random-get', 'bare', false)), 0.7),
+    t(7, 'client ≥ 8,000 4 KiB PUT/s against bare', r('small-put', 'bare', true), 8000),
+  ];
+}
+
+export function targetTable(list: Target[]): string {
+  return markdownTable(
+    ['issue', 'target', 'measured', 'result'],
+    list.map((x) => [`#${x.issue}`, x.text, show(x.value, x.value !== undefined && x.value < 20 ? 2 : 0), x.pass === undefined ? 'n/a' : x.pass ? 'pass' : '**FAIL**']),
+  );
+}

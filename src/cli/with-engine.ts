@@ -1,0 +1,44 @@
+// The engine lifecycle of a command: open the data directory, do the work, always close. Close drains
+// writes, writes a checkpoint and releases the directory lock, so a failed command leaves the directory
+// as consistent as a successful one, and the lock is free for the next command.
+import { Engine, RealFileSystem } from '../index.js';
+import type { CliContext } from './context.js';
+import { CliError } from './errors.js';
+import { warn, warnIfNotDurable } from './output.js';
+
+export interface OpenOptions {
+  /** Create the data directory if it does not exist (mb, serve). Otherwise a missing one is an error. */
+  create?: boolean;
+  /** Use compression worker threads (worth their start-up cost only for object uploads). */
+  workers?: boolean;
+}
+
+/** Refuses to turn an arbitrary or mistyped directory into a data directory behind the user's back. */
+async function checkExisting(dataDir: string): Promise<void> {
+  const fs = new RealFileSystem();
+  if (!(await fs.exists(dataDir))) {
+    throw new CliError(`data directory ${dataDir} does not exist (create a bucket with "sediment mb" first, or pass --data)`);
+  }
+  if (!(await fs.exists(`${dataDir}/FORMAT`))) throw new CliError(`${dataDir} is not a sediment data directory`);
+}
+
+/** Opens the engine, runs `work`, and always closes the engine; a failure of `work` wins over one of close. */
+export async function withEngine<T>(ctx: CliContext, opts: OpenOptions, work: (engine: Engine) => Promise<T>): Promise<T> {
+  warnIfNotDurable(ctx);
+  if (!opts.create) await checkExisting(ctx.dataDir);
+  const engine = await Engine.open({
+    dir: ctx.dataDir,
+    durability: ctx.durability,
+    workerThreads: opts.workers ? undefined : 0,
+    onWarning: (m) => warn(ctx, m),
+  });
+  let result: T;
+  try {
+    result = await work(engine);
+  } catch (err) {
+    await engine.close().catch(() => undefined);
+    throw err;
+  }
+  await engine.close();
+  return result;
+}

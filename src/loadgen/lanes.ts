@@ -1,0 +1,172 @@
+// The operation loop of one client thread: `lanes` loops, each with at most one request in flight, that
+// take operation numbers from a control block shared by all threads of a run, so that operation i is
+// issued exactly once whatever the number of threads (and a duration-limited put writes objects
+// 0..n-1 with no gaps).
+// Contract: runLanes resolves when no lane will issue another operation and every issued one has
+// finished; it never rejects for a failed operation (failures are counted in the returned stats).
+import { type DataSpec } from './data.js';
+import { LatencyHistogram, type HistogramSnapshot } from './histogram.js';
+import { objectKeySuffix, type ResolvedOptions } from './options.js';
+import { SeededRandom } from './prng.js';
+import { OperationError, S3LoadClient, type OperationErrorKind } from './s3-client.js';
+
+/** Slots of the shared control block (an Int32Array over a SharedArrayBuffer). */
+export const CONTROL_NEXT_OP = 0;
+export const CONTROL_STOP = 1;
+export const CONTROL_OPS_DONE = 2;
+export const CONTROL_ERRORS = 3;
+export const CONTROL_SLOTS = 4;
+
+export function createControl(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
+}
+
+export const ERROR_SAMPLES_MAX = 5;
+
+export interface LaneStats {
+  ops: number;
+  bytes: number;
+  errors: number;
+  errorsByKind: Partial<Record<OperationErrorKind | 'other', number>>;
+  errorSamples: string[];
+  latency: HistogramSnapshot;
+}
+
+/** The most operations a run issues (Infinity: only the duration stops it). */
+export function opsLimit(o: ResolvedOptions): number {
+  if (o.opsMax !== undefined) return o.opsMax;
+  if (o.workload === 'mixed' || o.workload === 'list') return Infinity;
+  return o.objects;
+}
+
+export interface LaneSetup {
+  options: ResolvedOptions;
+  control: Int32Array;
+  lanes: number;
+  /** Global number of this thread's first lane (seeds the per-lane random choices of mixed). */
+  firstLane: number;
+  /** Date.now() after which no new operation starts. */
+  deadlineEpochMs: number | undefined;
+}
+
+type Operation = (index: number) => Promise<number>;
+
+function keyOf(o: ResolvedOptions, index: number): string {
+  return `${o.prefix}${objectKeySuffix(index)}`;
+}
+
+function makeOperation(o: ResolvedOptions, client: S3LoadClient, lane: number): Operation {
+  const spec: DataSpec = o.data;
+  switch (o.workload) {
+    case 'put':
+      return (i) => client.putObject(o.bucket, keyOf(o, i % o.objects), o.objectBytes, spec);
+    case 'get':
+      return (i) => client.getObject(o.bucket, keyOf(o, i % o.objects), o.objectBytes, spec, o.verify);
+    case 'delete':
+      return async (i) => {
+        await client.deleteObject(o.bucket, keyOf(o, i));
+        return 0;
+      };
+    case 'mixed': {
+      const rng = new SeededRandom((o.data.seed ^ Math.imul(lane + 1, 0x9e3779b9)) >>> 0);
+      return (_i) => {
+        const key = keyOf(o, rng.below(o.objects));
+        return rng.below(100) < o.getPercent
+          ? client.getObject(o.bucket, key, o.objectBytes, spec, o.verify)
+          : client.putObject(o.bucket, key, o.objectBytes, spec);
+      };
+    }
+    case 'list': {
+      // Each lane pages through the prefix on its own; a finished pass must have seen every object
+      // exactly once, in order.
+      let token: string | undefined;
+      let seen = 0;
+      let last = '';
+      return async (_i) => {
+        const page = await client.listPage(o.bucket, o.prefix, o.listPageKeys, token);
+        for (const k of page.keys) {
+          if (!k.startsWith(o.prefix) || k <= last) {
+            token = undefined;
+            seen = 0;
+            last = '';
+            throw new OperationError('verify', `LIST: key ${JSON.stringify(k)} out of order or outside the prefix`);
+          }
+          last = k;
+        }
+        seen += page.keys.length;
+        token = page.nextToken;
+        if (token === undefined) {
+          const total = seen;
+          seen = 0;
+          last = '';
+          if (total !== o.objects) throw new OperationError('verify', `LIST: a full pass saw ${total} keys, expected ${o.objects}`);
+        }
+        return 0;
+      };
+    }
+  }
+}
+
+export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
+  const { options: o, control, deadlineEpochMs } = setup;
+  const limit = opsLimit(o);
+  const client = new S3LoadClient({ ...o, connectionsMax: setup.lanes, timeoutMs: o.timeoutMs });
+  const histogram = new LatencyHistogram();
+  const stats: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], latency: histogram.snapshot() };
+
+  const next = (): number => {
+    if (Atomics.load(control, CONTROL_STOP) !== 0) return -1;
+    if (deadlineEpochMs !== undefined && Date.now() >= deadlineEpochMs) {
+      Atomics.store(control, CONTROL_STOP, 1);
+      return -1;
+    }
+    const i = Atomics.add(control, CONTROL_NEXT_OP, 1);
+    return i < limit ? i : -1;
+  };
+
+  const lane = async (laneIndex: number): Promise<void> => {
+    const op = makeOperation(o, client, laneIndex);
+    for (let i = next(); i >= 0; i = next()) {
+      const t0 = performance.now();
+      try {
+        const bytes = await op(i); // not `stats.bytes += await ...`: that would read stats.bytes before the await
+        histogram.recordMs(performance.now() - t0);
+        stats.ops++;
+        stats.bytes += bytes;
+      } catch (err) {
+        const kind = err instanceof OperationError ? err.kind : 'other';
+        stats.errors++;
+        stats.errorsByKind[kind] = (stats.errorsByKind[kind] ?? 0) + 1;
+        if (stats.errorSamples.length < ERROR_SAMPLES_MAX) stats.errorSamples.push(`${kind}: ${(err as Error)?.message ?? String(err)}`);
+        Atomics.add(control, CONTROL_ERRORS, 1);
+      }
+      Atomics.add(control, CONTROL_OPS_DONE, 1);
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: setup.lanes }, (_, k) => lane(setup.firstLane + k)));
+  } finally {
+    client.close();
+  }
+  stats.latency = histogram.snapshot();
+  return stats;
+}
+
+export function mergeLaneStats(all: LaneStats[]): { stats: LaneStats; histogram: LatencyHistogram } {
+  const histogram = new LatencyHistogram();
+  const out: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], latency: histogram.snapshot() };
+  for (const s of all) {
+    out.ops += s.ops;
+    out.bytes += s.bytes;
+    out.errors += s.errors;
+    for (const [k, v] of Object.entries(s.errorsByKind)) {
+      const kind = k as keyof LaneStats['errorsByKind'];
+      out.errorsByKind[kind] = (out.errorsByKind[kind] ?? 0) + (v ?? 0);
+    }
+    for (const m of s.errorSamples) if (out.errorSamples.length < ERROR_SAMPLES_MAX) out.errorSamples.push(m);
+    histogram.merge(s.latency);
+  }
+  out.latency = histogram.snapshot();
+  return { stats: out, histogram };
+}

@@ -1,0 +1,164 @@
+// Runs one workload against one S3 endpoint and returns its numbers. With `workers` > 1 the lanes are
+// spread over worker threads (each with its own connections and event loop; the data pool is shared
+// memory, built once); otherwise they run on the calling thread.
+// Contracts: the data pool is built and the threads are started before the clock starts; the result's
+// elapsed time runs from the first operation to the end of the last; `cpu` is this whole process (all
+// threads) over that time, so it is the client's own cost.
+import { Worker } from 'node:worker_threads';
+import { dataPool, sharePool, type DataSpec } from './data.js';
+import type { LatencySummary } from './histogram.js';
+import {
+  CONTROL_ERRORS,
+  CONTROL_NEXT_OP,
+  CONTROL_OPS_DONE,
+  createControl,
+  mergeLaneStats,
+  opsLimit,
+  runLanes,
+  type LaneSetup,
+  type LaneStats,
+} from './lanes.js';
+import { validateOptions, type ResolvedOptions, type Workload, type WorkloadOptions } from './options.js';
+import type { OperationErrorKind } from './s3-client.js';
+import type { WorkerInput, WorkerMessage } from './worker-entry.js';
+
+export interface Progress {
+  elapsedMs: number;
+  opsDone: number;
+  errors: number;
+}
+
+export interface RunHooks {
+  /** Called every `progressEveryMs` (default 1000) while the run lasts. */
+  onProgress?: (p: Progress) => void;
+  progressEveryMs?: number;
+}
+
+export interface WorkloadResult {
+  workload: Workload;
+  objectBytes: number;
+  concurrency: number;
+  workers: number;
+  data: DataSpec;
+  /** Successful operations. */
+  ops: number;
+  /** Operations issued (successful or not). For put: objects 0..min(opsIssued, objects)-1 were written. */
+  opsIssued: number;
+  errors: number;
+  errorsByKind: Partial<Record<OperationErrorKind | 'other', number>>;
+  errorSamples: string[];
+  /** Object payload bytes moved by successful operations. */
+  bytes: number;
+  elapsedMs: number;
+  opsPerS: number;
+  /** 10^6 bytes per second. */
+  mbPerS: number;
+  latency: LatencySummary;
+  /** This process's CPU time during the run; `cores` = CPU time / elapsed time. */
+  cpu: { userMs: number; systemMs: number; cores: number };
+}
+
+const WORKER_URL = new URL('./worker-entry.js', import.meta.url);
+
+function splitLanes(concurrency: number, workers: number): number[] {
+  return Array.from({ length: workers }, (_, w) => Math.floor(concurrency / workers) + (w < concurrency % workers ? 1 : 0));
+}
+
+async function runInWorkers(o: ResolvedOptions, control: Int32Array, lanes: number[], startClock: () => number | undefined): Promise<LaneStats[]> {
+  const pool = sharePool(o.data);
+  const workers: Worker[] = [];
+  const ready: Array<Promise<void>> = [];
+  const done: Array<Promise<LaneStats>> = [];
+  let firstLane = 0;
+  for (const n of lanes) {
+    const input: WorkerInput = { options: o, control, lanes: n, firstLane, pool };
+    firstLane += n;
+    const w = new Worker(WORKER_URL, { workerData: input });
+    workers.push(w);
+    let onReady!: () => void;
+    ready.push(new Promise<void>((r) => (onReady = r)));
+    done.push(
+      new Promise<LaneStats>((resolve, reject) => {
+        w.on('message', (m: WorkerMessage) => {
+          if (m.type === 'ready') onReady();
+          else if (m.type === 'done') resolve(m.stats);
+          else reject(new Error(`load generator worker failed: ${m.message}`));
+        });
+        w.once('error', reject);
+        w.once('exit', (code) => reject(new Error(`load generator worker exited with code ${code}`)));
+      }),
+    );
+  }
+  try {
+    await Promise.race([Promise.all(ready), Promise.all(done)]);
+    const deadline = startClock();
+    for (const w of workers) w.postMessage({ type: 'start', deadlineEpochMs: deadline });
+    return await Promise.all(done);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** Runs the workload; throws only for bad options or a broken worker, never for failed operations. */
+export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}): Promise<WorkloadResult> {
+  const o = validateOptions(options);
+  dataPool(o.data);
+  const control = createControl();
+  let t0 = 0;
+  let cpu0 = process.cpuUsage();
+  const startClock = (): number | undefined => {
+    cpu0 = process.cpuUsage();
+    t0 = performance.now();
+    return o.durationMs === undefined ? undefined : Date.now() + o.durationMs;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  if (hooks.onProgress) {
+    const every = hooks.progressEveryMs ?? 1000;
+    timer = setInterval(() => {
+      if (t0 === 0) return;
+      hooks.onProgress!({ elapsedMs: performance.now() - t0, opsDone: Atomics.load(control, CONTROL_OPS_DONE), errors: Atomics.load(control, CONTROL_ERRORS) });
+    }, every);
+    timer.unref();
+  }
+  let all: LaneStats[];
+  try {
+    if (o.workers === 1) {
+      const setup: LaneSetup = { options: o, control, lanes: o.concurrency, firstLane: 0, deadlineEpochMs: startClock() };
+      all = [await runLanes(setup)];
+    } else {
+      all = await runInWorkers(o, control, splitLanes(o.concurrency, o.workers), startClock);
+    }
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+  const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const { stats, histogram } = mergeLaneStats(all);
+  return {
+    workload: o.workload,
+    objectBytes: o.objectBytes,
+    concurrency: o.concurrency,
+    workers: o.workers,
+    data: o.data,
+    ops: stats.ops,
+    opsIssued: Math.min(Atomics.load(control, CONTROL_NEXT_OP), opsLimit(o)),
+    errors: stats.errors,
+    errorsByKind: stats.errorsByKind,
+    errorSamples: stats.errorSamples,
+    bytes: stats.bytes,
+    elapsedMs,
+    opsPerS: stats.ops / (elapsedMs / 1000),
+    mbPerS: stats.bytes / 1e6 / (elapsedMs / 1000),
+    latency: histogram.summary(),
+    cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000, cores: (cpu.user + cpu.system) / 1000 / elapsedMs },
+  };
+}
+
+/**
+ * Writes objects 0..objects-1 (what get, mixed, delete and list need), untimed. Throws when any PUT
+ * failed, with the first failures in the message.
+ */
+export async function prepareObjects(options: WorkloadOptions): Promise<void> {
+  const r = await runWorkload({ ...options, workload: 'put', opsMax: options.objects, durationMs: undefined });
+  if (r.errors > 0) throw new Error(`preparing ${options.objects} objects: ${r.errors} PUT(s) failed: ${r.errorSamples.join('; ')}`);
+}

@@ -1,0 +1,164 @@
+// The S3 operations the load generator issues, path-style, signed with SigV4 (UNSIGNED-PAYLOAD for
+// bodies), over an HttpPool. Each operation resolves with the payload bytes moved or throws an
+// OperationError whose `kind` says what went wrong (HTTP status, wrong bytes, transport). GET bodies are
+// checked byte by byte against the deterministic data as they arrive (data.ts), never buffered.
+import { awsUriEncode } from '../s3/aws-uri.js';
+import { formatDataSpec, ObjectVerifier, objectBody, objectPieces, PIECE_BYTES_MAX, type DataSpec } from './data.js';
+import type { HttpResponse } from './http-connection.js';
+import { TransportError, type TransportErrorKind } from './http-errors.js';
+import { HttpPool } from './http-pool.js';
+import { RequestSigner, UNSIGNED_PAYLOAD } from './signer.js';
+
+export type OperationErrorKind = TransportErrorKind | 'status' | 'verify';
+
+export class OperationError extends Error {
+  constructor(
+    readonly kind: OperationErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'OperationError';
+  }
+}
+
+export interface S3Endpoint {
+  /** http://host:port (no TLS). */
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+}
+
+export interface S3ClientOptions extends S3Endpoint {
+  connectionsMax: number;
+  timeoutMs: number;
+}
+
+/** Bodies up to this size are sent as one buffer (one writev with the head); larger ones stream. */
+const SINGLE_WRITE_BYTES_MAX = 256 << 10;
+export const META_HEADER = 'x-amz-meta-loadgen';
+
+export interface ListPage {
+  keys: string[];
+  nextToken: string | undefined;
+}
+
+function s3ErrorCode(res: HttpResponse): string {
+  const m = /<Code>([^<]*)<\/Code>/.exec(res.body.toString('utf8'));
+  return m ? m[1]! : '';
+}
+
+function decodeXml(text: string): string {
+  return text.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (_, e: string) => {
+    switch (e) {
+      case 'lt': return '<';
+      case 'gt': return '>';
+      case 'amp': return '&';
+      case 'quot': return '"';
+      case 'apos': return "'";
+      default: return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
+    }
+  });
+}
+
+export class S3LoadClient {
+  private readonly pool: HttpPool;
+  private readonly signer: RequestSigner;
+  private readonly host: string;
+
+  constructor(opts: S3ClientOptions) {
+    const url = new URL(opts.endpoint);
+    if (url.protocol !== 'http:') throw new RangeError(`only http:// endpoints are supported, not ${url.protocol}`);
+    this.host = url.host;
+    this.pool = new HttpPool({ host: url.hostname, port: Number(url.port || 80), connectionsMax: opts.connectionsMax, timeoutMs: opts.timeoutMs });
+    this.signer = new RequestSigner({ accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, region: opts.region });
+  }
+
+  close(): void {
+    this.pool.close();
+  }
+
+  private head(method: string, path: string, query: string, contentLength: number | undefined, extra?: ReadonlyArray<readonly [string, string]>): string {
+    const { amzDate, authorization } = this.signer.sign(method, path, query, this.host, UNSIGNED_PAYLOAD, extra);
+    let head = `${method} ${path}${query ? `?${query}` : ''} HTTP/1.1\r\nHost: ${this.host}\r\n`;
+    if (contentLength !== undefined) head += `Content-Length: ${contentLength}\r\n`;
+    head += `x-amz-content-sha256: ${UNSIGNED_PAYLOAD}\r\nx-amz-date: ${amzDate}\r\n`;
+    if (extra) for (const [name, value] of extra) head += `${name}: ${value}\r\n`;
+    return `${head}Authorization: ${authorization}\r\n\r\n`;
+  }
+
+  private async send(...args: Parameters<HttpPool['request']>): Promise<HttpResponse> {
+    try {
+      return await this.pool.request(...args);
+    } catch (err) {
+      if (err instanceof TransportError) throw new OperationError(err.kind, err.message, { cause: err });
+      throw err;
+    }
+  }
+
+  private static expectStatus(res: HttpResponse, what: string, ok: (status: number) => boolean): void {
+    if (!ok(res.status)) {
+      const code = s3ErrorCode(res);
+      throw new OperationError('status', `${what}: HTTP ${res.status}${code ? ` ${code}` : ''}`);
+    }
+  }
+
+  /** Creates the bucket; an existing bucket owned by the caller is fine. */
+  async createBucket(bucket: string): Promise<void> {
+    const path = `/${awsUriEncode(bucket, false)}`;
+    const res = await this.send({ head: this.head('PUT', path, '', 0) });
+    if (res.status === 409 && s3ErrorCode(res) === 'BucketAlreadyOwnedByYou') return;
+    S3LoadClient.expectStatus(res, `create bucket ${bucket}`, (s) => s === 200);
+  }
+
+  /** PUTs object `key` with the deterministic bytes of `spec`. Resolves with the bytes sent. */
+  async putObject(bucket: string, key: string, size: number, spec: DataSpec): Promise<number> {
+    const path = `/${awsUriEncode(bucket, false)}/${awsUriEncode(key, true)}`;
+    const head = this.head('PUT', path, '', size, [[META_HEADER, formatDataSpec(spec)]]);
+    const body = size <= SINGLE_WRITE_BYTES_MAX ? objectBody(spec, key, size) : () => objectPieces(spec, key, size, PIECE_BYTES_MAX);
+    const res = await this.send({ head, body });
+    S3LoadClient.expectStatus(res, `PUT ${key}`, (s) => s === 200);
+    return size;
+  }
+
+  /** GETs object `key`; with `verify`, every byte is compared with what `spec` says it must be. */
+  async getObject(bucket: string, key: string, size: number, spec: DataSpec, verify: boolean): Promise<number> {
+    const path = `/${awsUriEncode(bucket, false)}/${awsUriEncode(key, true)}`;
+    const verifier = verify ? new ObjectVerifier(spec, key, size) : undefined;
+    const res = await this.send({
+      head: this.head('GET', path, '', undefined),
+      bodySink: (status) => (status !== 200 ? undefined : verifier ? (piece) => verifier.update(piece) : () => undefined),
+    });
+    S3LoadClient.expectStatus(res, `GET ${key}`, (s) => s === 200);
+    const problem = verifier?.finish();
+    if (problem !== undefined) throw new OperationError('verify', problem);
+    if (res.bodyBytes !== size) throw new OperationError('verify', `${key}: body has ${res.bodyBytes} bytes, expected ${size}`);
+    return size;
+  }
+
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    const path = `/${awsUriEncode(bucket, false)}/${awsUriEncode(key, true)}`;
+    const res = await this.send({ head: this.head('DELETE', path, '', undefined) });
+    S3LoadClient.expectStatus(res, `DELETE ${key}`, (s) => s === 204 || s === 200);
+  }
+
+  /** One ListObjectsV2 page (keys only). */
+  async listPage(bucket: string, prefix: string, maxKeys: number, token: string | undefined): Promise<ListPage> {
+    const pairs: Array<[string, string]> = [['list-type', '2'], ['max-keys', String(maxKeys)], ['prefix', prefix]];
+    if (token !== undefined) pairs.push(['continuation-token', token]);
+    const query = pairs
+      .map(([n, v]) => [awsUriEncode(n, false), awsUriEncode(v, false)] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([n, v]) => `${n}=${v}`)
+      .join('&');
+    const res = await this.send({ head: this.head('GET', `/${awsUriEncode(bucket, false)}`, query, undefined) });
+    S3LoadClient.expectStatus(res, `LIST ${prefix}`, (s) => s === 200);
+    const xml = res.body.toString('utf8');
+    const keys = [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => decodeXml(m[1]!));
+    const truncated = /<IsTruncated>true<\/IsTruncated>/.test(xml);
+    const next = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml);
+    if (truncated && !next) throw new OperationError('status', 'LIST: truncated page without NextContinuationToken');
+    return { keys, nextToken: truncated ? decodeXml(next![1]!) : undefined };
+  }
+}
