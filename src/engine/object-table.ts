@@ -11,7 +11,8 @@ export class ObjectTable {
   private cap = 0;
   private seq = new Float64Array(0);
   private segmentId = new Uint32Array(0);
-  private commitOffset = new Float64Array(0);
+  /** Segments are < 4 GiB (segmentBytesMax), so an offset fits in 32 bits. */
+  private commitOffset = new Uint32Array(0);
   private commitLen = new Uint32Array(0);
   private size = new Float64Array(0);
   private mtimeMs = new Float64Array(0);
@@ -28,8 +29,8 @@ export class ObjectTable {
     return this.used - this.free.length;
   }
 
-  private grow(): void {
-    const cap = Math.max(1024, this.cap * 2);
+  private grow(exact?: number): void {
+    const cap = exact ?? Math.max(1024, this.cap * 2);
     const g = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(a: T, per = 1): T => {
       const n = new (a.constructor as new (len: number) => T)(cap * per);
       n.set(a);
@@ -48,9 +49,9 @@ export class ObjectTable {
     this.cap = cap;
   }
 
-  /** Pre-sizes the table (checkpoint load) so it grows once. */
+  /** Pre-sizes the table to exactly `n` slots (checkpoint load): no doubling slack. */
   reserve(n: number): void {
-    while (this.cap < n) this.grow();
+    if (this.cap < n) this.grow(n);
   }
 
   alloc(e: ObjectEntry): number {

@@ -1,0 +1,260 @@
+// The S3 load generator (src/loadgen): its signer against the reference signer, its deterministic data
+// and byte verification, its histogram, and bounded runs of every workload against the bare bench
+// server and an in-process sediment server (zero errors, every GET byte verified), plus a bare server
+// that flips a byte in every GET body, which must count as errors.
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBareServer } from '../bench/servers/bare-server.js';
+import { Engine } from '../src/index.js';
+import {
+  dataPool,
+  ObjectVerifier,
+  objectBody,
+  objectOffset,
+  objectPieces,
+  POOL_BYTES,
+  type DataSpec,
+} from '../src/loadgen/data.js';
+import { LatencyHistogram } from '../src/loadgen/histogram.js';
+import { objectKeySuffix, validateOptions, type WorkloadOptions } from '../src/loadgen/options.js';
+import { prepareObjects, runWorkload, type WorkloadResult } from '../src/loadgen/run-workload.js';
+import { S3LoadClient } from '../src/loadgen/s3-client.js';
+import { RequestSigner } from '../src/loadgen/signer.js';
+import { createS3Server, type S3Server } from '../src/s3/server.js';
+import { signRequest } from '../src/s3/sigv4-sign.js';
+
+const LOG: DataSpec = { kind: 'log', seed: 7 };
+const RANDOM: DataSpec = { kind: 'random', seed: 7 };
+const AK = 'AKIDLOADGENTEST00001';
+const SK = 'loadgen/test+secret/Key0123456789abcdefgh';
+
+function concat(pieces: Iterable<Buffer>): Buffer {
+  return Buffer.concat([...pieces]);
+}
+
+describe('signer', () => {
+  const now = Date.UTC(2026, 4, 17, 12, 34, 56);
+  const signer = new RequestSigner({ accessKeyId: AK, secretAccessKey: SK, region: 'eu-west-3' }, () => now);
+  const cases: Array<[string, string, string, Array<[string, string]>]> = [
+    ['PUT', '/bench/small/000000001', '', [['x-amz-meta-loadgen', 'log;7']]],
+    ['GET', '/bench/a%20key/%E2%82%AC.log', '', []],
+    ['GET', '/bench', 'continuation-token=abc%2Fdef&list-type=2&max-keys=1000&prefix=small%2F', []],
+  ];
+  for (const [method, path, query, extra] of cases) {
+    it(`matches signRequest for ${method} ${path}${query ? '?' + query : ''}`, () => {
+      const fast = signer.sign(method, path, query, '127.0.0.1:9000', 'UNSIGNED-PAYLOAD', extra);
+      const ref = signRequest({
+        method,
+        url: `http://127.0.0.1:9000${path}${query ? '?' + query : ''}`,
+        headers: Object.fromEntries(extra),
+        payloadHash: 'UNSIGNED-PAYLOAD',
+        accessKeyId: AK,
+        secretKey: SK,
+        region: 'eu-west-3',
+        date: new Date(now),
+      });
+      expect(fast.authorization).toBe(ref.authorization);
+      expect(fast.amzDate).toBe(ref.amzDate);
+    });
+  }
+});
+
+describe('deterministic data', () => {
+  it('gives the same bytes for the same key, different bytes for another key', () => {
+    const a = objectBody(LOG, 'k/1', 4096);
+    expect(objectBody(LOG, 'k/1', 4096).equals(a)).toBe(true);
+    expect(objectBody(LOG, 'k/2', 4096).equals(a)).toBe(false);
+    expect(objectBody(RANDOM, 'k/1', 4096).equals(a)).toBe(false);
+    expect(/^[\x20-\x7e\n]+$/.test(a.toString('latin1'))).toBe(true);
+  });
+
+  it('streams in pieces of at most the piece size, wrapping around the pool', () => {
+    let key = '';
+    for (let i = 0; ; i++) {
+      key = `wrap/${i}`;
+      if (objectOffset(LOG, key, POOL_BYTES) > POOL_BYTES - 100_000) break;
+    }
+    const size = 300_000;
+    const pieces = [...objectPieces(LOG, key, size, 64 * 1024)];
+    expect(pieces.every((p) => p.length <= 64 * 1024)).toBe(true);
+    const body = concat(pieces);
+    expect(body.length).toBe(size);
+    const pool = dataPool(LOG);
+    const at = objectOffset(LOG, key, POOL_BYTES);
+    expect(body.subarray(0, POOL_BYTES - at).equals(pool.subarray(at))).toBe(true);
+    expect(body.subarray(POOL_BYTES - at).equals(pool.subarray(0, size - (POOL_BYTES - at)))).toBe(true);
+    expect(objectBody(LOG, key, size).equals(body)).toBe(true);
+  });
+
+  it('verifies any chunking, and names wrong, missing and extra bytes', () => {
+    const body = concat(objectPieces(RANDOM, 'v/1', 200_000));
+    const feed = (b: Buffer, step: number): string | undefined => {
+      const v = new ObjectVerifier(RANDOM, 'v/1', 200_000);
+      for (let i = 0; i < b.length; i += step) v.update(b.subarray(i, i + step));
+      return v.finish();
+    };
+    expect(feed(body, 1)).toBeUndefined();
+    expect(feed(body, 65_537)).toBeUndefined();
+    const flipped = Buffer.from(body);
+    flipped[123_456] ^= 0x40;
+    expect(feed(flipped, 4096)).toMatch(/wrong bytes within \[122880, 126976\)/);
+    expect(feed(body.subarray(0, 199_999), 4096)).toMatch(/199999 bytes, expected 200000/);
+    expect(feed(Buffer.concat([body, Buffer.alloc(1)]), 4096)).toMatch(/longer than/);
+  });
+});
+
+describe('latency histogram', () => {
+  it('reads quantiles within the bucket error and merges', () => {
+    const a = new LatencyHistogram();
+    const b = new LatencyHistogram();
+    for (let i = 1; i <= 10_000; i++) (i % 2 ? a : b).recordMs(i / 100); // 0.01 .. 100 ms
+    a.merge(b.snapshot());
+    const s = a.summary();
+    expect(s.count).toBe(10_000);
+    expect(s.p50Ms).toBeGreaterThan(50 * 0.96);
+    expect(s.p50Ms).toBeLessThan(50 * 1.04);
+    expect(s.p99Ms).toBeGreaterThan(99 * 0.96);
+    expect(s.p99Ms).toBeLessThan(99 * 1.04);
+    expect(s.maxMs).toBe(100);
+    expect(s.meanMs).toBeCloseTo(50.005, 2);
+  });
+});
+
+describe('options', () => {
+  it('refuses out-of-range values with the option named', () => {
+    const base: WorkloadOptions = { endpoint: 'http://127.0.0.1:1', accessKeyId: 'a', secretAccessKey: 'b', region: 'r', workload: 'put', bucket: 'b', prefix: '', objectBytes: 1, objects: 1, concurrency: 1, data: LOG };
+    expect(() => validateOptions({ ...base, concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => validateOptions({ ...base, workload: 'list' })).toThrow(/opsMax or durationMs/);
+    expect(() => validateOptions({ ...base, workers: 2 })).toThrow(/workers/);
+    expect(validateOptions(base).verify).toBe(true);
+  });
+});
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+function expectClean(r: WorkloadResult, ops: number): void {
+  expect(r.errorSamples).toEqual([]);
+  expect(r.errors).toBe(0);
+  expect(r.ops).toBe(ops);
+  expect(r.latency.count).toBe(ops);
+}
+
+/** Every workload, small and streamed bodies, against one endpoint; all must be error-free. */
+async function exerciseEndpoint(endpoint: string, accessKeyId: string, secretAccessKey: string): Promise<void> {
+  const admin = new S3LoadClient({ endpoint, accessKeyId, secretAccessKey, region: 'us-east-1', connectionsMax: 1, timeoutMs: 10_000 });
+  await admin.createBucket('loadgen');
+  await admin.createBucket('loadgen'); // already owned: fine
+  admin.close();
+  const base = { endpoint, accessKeyId, secretAccessKey, region: 'us-east-1', bucket: 'loadgen', concurrency: 8, data: LOG } as const;
+  const small = { ...base, prefix: 'small/', objectBytes: 4096, objects: 300 };
+
+  const put = await runWorkload({ ...small, workload: 'put' });
+  expectClean(put, 300);
+  expect(put.bytes).toBe(300 * 4096);
+  expect(put.opsIssued).toBe(300);
+  expectClean(await runWorkload({ ...small, workload: 'get' }), 300);
+  expectClean(await runWorkload({ ...small, workload: 'mixed', opsMax: 200, getPercent: 70 }), 200);
+  const list = await runWorkload({ ...small, workload: 'list', listPageKeys: 100, opsMax: 6, concurrency: 1 });
+  expectClean(list, 6); // two full passes of three pages
+
+  const large = { ...base, data: RANDOM, prefix: 'large/', objectBytes: 3 * 1024 * 1024 + 17, objects: 4, concurrency: 2 };
+  expectClean(await runWorkload({ ...large, workload: 'put' }), 4);
+  const get = await runWorkload({ ...large, workload: 'get' });
+  expectClean(get, 4);
+  expect(get.bytes).toBe(4 * large.objectBytes);
+
+  expectClean(await runWorkload({ ...small, workload: 'delete' }), 300);
+  const gone = await runWorkload({ ...small, workload: 'get', opsMax: 5 });
+  expect(gone.errors).toBe(5);
+  expect(gone.errorsByKind.status).toBe(5);
+  expect(gone.errorSamples[0]).toMatch(/HTTP 404 NoSuchKey/);
+}
+
+describe('against the bare bench server', () => {
+  let server: Server;
+  let endpoint: string;
+  beforeAll(async () => {
+    server = createBareServer();
+    endpoint = await listen(server);
+  });
+  afterAll(() => close(server));
+
+  it('runs every workload without an error', async () => {
+    await exerciseEndpoint(endpoint, 'unused', 'unused');
+  });
+
+  it('stops a put at the duration and writes objects 0..n-1 without gaps', async () => {
+    const r = await runWorkload({ endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'timed/', workload: 'put', objectBytes: 1024, objects: 1_000_000, durationMs: 200, concurrency: 4, data: LOG });
+    expect(r.errors).toBe(0);
+    expect(r.ops).toBe(r.opsIssued);
+    expect(r.opsIssued).toBeLessThan(1_000_000);
+    const g = await runWorkload({ endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'timed/', workload: 'get', objectBytes: 1024, objects: r.opsIssued, concurrency: 4, data: LOG });
+    expectClean(g, r.opsIssued);
+    expect(objectKeySuffix(12)).toBe('000000012');
+  });
+});
+
+describe('against a bare server that corrupts GET bodies', () => {
+  let server: Server;
+  let endpoint: string;
+  beforeAll(async () => {
+    server = createBareServer({ corrupt: true });
+    endpoint = await listen(server);
+  });
+  afterAll(() => close(server));
+
+  it('counts every corrupted GET as a verify error, small and large', async () => {
+    for (const [objectBytes, objects] of [[4096, 50], [2 * 1024 * 1024, 3]] as const) {
+      const o = { endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: `c${objectBytes}/`, objectBytes, objects, concurrency: 4, data: LOG } as const;
+      await prepareObjects({ ...o, workload: 'put' });
+      const r = await runWorkload({ ...o, workload: 'get' });
+      expect(r.ops).toBe(0);
+      expect(r.errors).toBe(objects);
+      expect(r.errorsByKind).toEqual({ verify: objects });
+      expect(r.errorSamples[0]).toMatch(/wrong bytes/);
+      const unverified = await runWorkload({ ...o, workload: 'get', verify: false });
+      expect(unverified.errors).toBe(0);
+    }
+  });
+});
+
+describe('against an in-process sediment server', () => {
+  let dir: string;
+  let engine: Engine;
+  let s3: S3Server;
+  let endpoint: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sediment-loadgen-test-'));
+    engine = await Engine.open({ dir, workerThreads: 0, onWarning: () => undefined });
+    s3 = createS3Server({ engine, credentials: [{ accessKeyId: AK, secretAccessKey: SK }], region: 'us-east-1', logLevel: 'silent' });
+    endpoint = await listen(s3.server);
+  });
+  afterAll(async () => {
+    await s3.shutdown(5_000);
+    s3.server.closeAllConnections();
+    await engine.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs every workload without an error (SigV4 accepted, bytes verified)', async () => {
+    await exerciseEndpoint(endpoint, AK, SK);
+  });
+
+  it('counts a wrong secret as status errors', async () => {
+    const r = await runWorkload({ endpoint, accessKeyId: AK, secretAccessKey: 'wrong', region: 'us-east-1', bucket: 'loadgen', prefix: 'x/', workload: 'put', objectBytes: 10, objects: 3, concurrency: 1, data: LOG });
+    expect(r.errors).toBe(3);
+    expect(r.errorSamples[0]).toMatch(/HTTP 403 SignatureDoesNotMatch/);
+  });
+});
