@@ -108,6 +108,8 @@ interface SegmentInfo {
 
 const EMPTY = Buffer.alloc(0);
 const CHUNK_INFLIGHT_MAX = 4;
+/** Above this many bytes waiting in the writer's queue, chunk producers wait for their writes. */
+const WRITER_QUEUE_BYTES_MAX = 64 << 20;
 const HEADER_NAMES: Array<[keyof NonNullable<PutOptions['headers']>, string]> = [
   ['contentEncoding', 'content-encoding'],
   ['contentDisposition', 'content-disposition'],
@@ -712,7 +714,11 @@ export class Engine {
         this.checkWritable();
         const r = this.writer.append(frame, { type: RecordType.CHUNK, chunk: meta }, false);
         chunks[index] = { segmentId: r.segmentId, offset: r.offset, frameLen: frame.length, rawLen };
-        return r.done;
+        // The location is fixed at append and writes go out in log order, so the COMMIT appended later
+        // cannot become durable before this chunk: there is no need to wait for the write itself —
+        // except to bound memory when the writer falls behind.
+        r.done.catch(() => undefined);
+        return this.writer.queuedBytes > WRITER_QUEUE_BYTES_MAX ? r.done : undefined;
       });
       p.catch((err) => {
         failure ??= err;

@@ -63,6 +63,7 @@ const BATCH_BYTES_MAX = 32 << 20;
 
 export class SegmentWriter {
   private queue: Array<FrameItem | RollItem> = [];
+  private queued = 0;
   private pumping = false;
   private syncWaiters: FrameItem[] = [];
   private syncing: Promise<void> | undefined;
@@ -97,6 +98,11 @@ export class SegmentWriter {
     this.durableOffset = active.size;
   }
 
+  /** Bytes appended but not yet handed to the file system. */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
   get failed(): SedimentError | undefined {
     return this.failure;
   }
@@ -126,6 +132,7 @@ export class SegmentWriter {
       reject = rej;
     });
     this.queue.push({ kind: 'frame', segmentId, offset, end: offset + frame.length, frame, durable, onDurable, resolve, reject });
+    this.queued += frame.length;
     this.kick();
     return { segmentId, offset, done };
   }
@@ -193,6 +200,7 @@ export class SegmentWriter {
           batch.push(item);
           bytes += item.frame.length;
         }
+        this.queued -= bytes;
         try {
           await this.fh.writev(batch.map((b) => b.frame), batch[0].offset);
         } catch (err) {
@@ -300,6 +308,7 @@ export class SegmentWriter {
       else item.done?.reject(e);
     }
     this.queue = [];
+    this.queued = 0;
     for (const w of this.syncWaiters) w.reject(e);
     this.syncWaiters = [];
   }
