@@ -480,7 +480,9 @@ export class Engine {
     const position = { segmentId: this.writer.durableSegmentId, offset: this.writer.durableOffset };
     const seq = this.seq;
     this.opsSinceCheckpoint = 0;
+    // A bucket whose BUCKET_CREATE is still in flight (seq 0) is not part of the durable state.
     const sources = [...this.buckets.values()]
+      .filter((b) => b.seq > 0)
       .sort((a, b) => (a.name < b.name ? -1 : 1))
       .map((b) => {
         const keys = [...b.keys.scan()];
