@@ -92,6 +92,39 @@ function checkVersion(r: BinaryReader, what: string): void {
   if (v !== PAYLOAD_VERSION) throw new FormatError(`${what} payload version ${v} unknown`);
 }
 
+function writeChecksums(w: BinaryWriter, list: ChecksumEntry[]): void {
+  w.u8(list.length);
+  for (const c of list) w.u8(c.alg).u8(c.value.length).bytes(c.value);
+}
+
+function readChecksums(r: BinaryReader): ChecksumEntry[] {
+  const out: ChecksumEntry[] = [];
+  for (let n = r.u8(); n > 0; n--) {
+    const alg = r.u8();
+    out.push({ alg, value: Buffer.from(r.bytes(r.u8())) });
+  }
+  return out;
+}
+
+function writeChunkRefs(w: BinaryWriter, chunks: ChunkRef[]): void {
+  w.u32(chunks.length);
+  for (const c of chunks) w.u64(c.segmentId).u64(c.offset).u32(c.frameLen).u32(c.rawLen);
+}
+
+/** Reads a chunk table and checks that its raw lengths add up to `size`. */
+function readChunkRefs(r: BinaryReader, size: number, what: string): ChunkRef[] {
+  const count = r.u32();
+  if (count * 24 > r.remaining) throw new FormatError(`${what}: chunk table truncated`);
+  const chunks: ChunkRef[] = new Array(count);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    chunks[i] = { segmentId: r.u64(), offset: r.u64(), frameLen: r.u32(), rawLen: r.u32() };
+    sum += chunks[i].rawLen;
+  }
+  if (sum !== size) throw new FormatError(`${what}: chunks hold ${sum} bytes, record says ${size}`);
+  return chunks;
+}
+
 export function encodeManifest(m: ObjectManifest): Buffer {
   if (m.md5.length !== 16) throw new RangeError('md5 must be 16 bytes');
   const w = new BinaryWriter(256 + m.chunks.length * 24);
@@ -102,13 +135,11 @@ export function encodeManifest(m: ObjectManifest): Buffer {
   for (const [k, v] of m.headers) w.str8(k).str16(v);
   w.u16(m.userMetadata.length);
   for (const [k, v] of m.userMetadata) w.str8(k).str16(v);
-  w.u8(m.checksums.length);
-  for (const c of m.checksums) w.u8(c.alg).u8(c.value.length).bytes(c.value);
+  writeChecksums(w, m.checksums);
   w.u8(m.lockMode).f64(m.retainUntilMs).u8(m.legalHold ? 1 : 0);
   w.u16(m.tags.length);
   for (const [k, v] of m.tags) w.str16(k).str16(v);
-  w.u32(m.chunks.length);
-  for (const c of m.chunks) w.u64(c.segmentId).u64(c.offset).u32(c.frameLen).u32(c.rawLen);
+  writeChunkRefs(w, m.chunks);
   w.u32(m.parts.length);
   for (const p of m.parts) w.u32(p.partNumber).u64(p.size).bytes(p.md5).u32(p.chunkCount);
   return w.finish();
@@ -133,25 +164,13 @@ export function decodeManifest(buf: Buffer): ObjectManifest {
   for (let n = r.u8(); n > 0; n--) headers.push([r.str8(), r.str16()]);
   const userMetadata: Array<[string, string]> = [];
   for (let n = r.u16(); n > 0; n--) userMetadata.push([r.str8(), r.str16()]);
-  const checksums: ChecksumEntry[] = [];
-  for (let n = r.u8(); n > 0; n--) {
-    const alg = r.u8();
-    checksums.push({ alg, value: Buffer.from(r.bytes(r.u8())) });
-  }
+  const checksums = readChecksums(r);
   const lockMode = r.u8();
   const retainUntilMs = r.f64();
   const legalHold = r.u8() !== 0;
   const tags: Array<[string, string]> = [];
   for (let n = r.u16(); n > 0; n--) tags.push([r.str16(), r.str16()]);
-  const chunkCount = r.u32();
-  if (chunkCount * 24 > r.remaining) throw new FormatError('chunk table truncated');
-  const chunks: ChunkRef[] = new Array(chunkCount);
-  let sum = 0;
-  for (let i = 0; i < chunkCount; i++) {
-    chunks[i] = { segmentId: r.u64(), offset: r.u64(), frameLen: r.u32(), rawLen: r.u32() };
-    sum += chunks[i].rawLen;
-  }
-  if (sum !== size) throw new FormatError(`chunks hold ${sum} bytes, manifest says ${size}`);
+  const chunks = readChunkRefs(r, size, 'COMMIT');
   const parts: PartEntry[] = [];
   for (let n = r.u32(); n > 0; n--) {
     parts.push({ partNumber: r.u32(), size: r.u64(), md5: Buffer.from(r.bytes(16)), chunkCount: r.u32() });
@@ -280,10 +299,8 @@ export function decodeUploadCreate(buf: Buffer): UploadCreateRecord {
 export function encodeUploadPart(p: UploadPartRecord): Buffer {
   const w = new BinaryWriter(64 + p.chunks.length * 24);
   w.u8(PAYLOAD_VERSION).u64(p.seq).u64(p.uploadId).u32(p.partNumber).u64(p.size).bytes(p.md5).f64(p.mtimeMs);
-  w.u8(p.checksums.length);
-  for (const c of p.checksums) w.u8(c.alg).u8(c.value.length).bytes(c.value);
-  w.u32(p.chunks.length);
-  for (const c of p.chunks) w.u64(c.segmentId).u64(c.offset).u32(c.frameLen).u32(c.rawLen);
+  writeChecksums(w, p.checksums);
+  writeChunkRefs(w, p.chunks);
   return w.finish();
 }
 
@@ -296,19 +313,8 @@ export function decodeUploadPart(buf: Buffer): UploadPartRecord {
   const size = r.u64();
   const md5 = Buffer.from(r.bytes(16));
   const mtimeMs = r.f64();
-  const checksums: ChecksumEntry[] = [];
-  for (let n = r.u8(); n > 0; n--) {
-    const alg = r.u8();
-    checksums.push({ alg, value: Buffer.from(r.bytes(r.u8())) });
-  }
-  const chunks: ChunkRef[] = [];
-  let sum = 0;
-  for (let n = r.u32(); n > 0; n--) {
-    const c = { segmentId: r.u64(), offset: r.u64(), frameLen: r.u32(), rawLen: r.u32() };
-    sum += c.rawLen;
-    chunks.push(c);
-  }
-  if (sum !== size) throw new FormatError(`part chunks hold ${sum} bytes, record says ${size}`);
+  const checksums = readChecksums(r);
+  const chunks = readChunkRefs(r, size, 'UPLOAD_PART');
   r.expectEnd('UPLOAD_PART');
   return { seq, uploadId, partNumber, size, md5, mtimeMs, checksums, chunks };
 }
