@@ -22,10 +22,28 @@ function compressorFor(level: number): zstd.Compressor {
   return c;
 }
 
+/** Chunks at least this large are probed before being compressed whole. */
+export const PROBE_MIN_BYTES = 256 * 1024;
+const PROBE_BYTES = 32 * 1024;
+
+/**
+ * Early abort for incompressible data (encrypted backups, media): compress two small samples; if
+ * neither saves the minimum, the whole chunk would not either — store it raw without spending the
+ * compression CPU. A false "incompressible" only costs ratio, never correctness.
+ */
+function looksIncompressible(raw: Uint8Array, c: zstd.Compressor): boolean {
+  const mid = Math.floor(raw.length / 2);
+  for (const at of [0, mid]) {
+    const sample = raw.subarray(at, at + PROBE_BYTES);
+    if (c.compress(sample).length <= sample.length * (1 - MIN_SAVINGS)) return false;
+  }
+  return true;
+}
+
 /** Returns a complete CHUNK frame for `raw`. `level` 0 means "store raw". */
 export function buildChunkFrame(raw: Uint8Array, meta: ChunkMeta, level: number): Buffer {
   const metaBytes = encodeChunkMeta(meta);
-  if (level > 0 && raw.length >= 64) {
+  if (level > 0 && raw.length >= 64 && !(raw.length >= PROBE_MIN_BYTES && looksIncompressible(raw, compressorFor(1)))) {
     const packed = compressorFor(level).compress(raw);
     if (packed.length <= raw.length * (1 - MIN_SAVINGS)) {
       return encodeFrame(RecordType.CHUNK, CODEC_ZSTD, metaBytes, packed);
