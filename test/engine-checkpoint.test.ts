@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Engine, MemoryFileSystem } from '../src/index.js';
 import { readAll, snapshot } from './helpers/engine-helpers.js';
+import { FaultFs } from './helpers/fault-fs.js';
 import { ProcessFs } from './helpers/process-fs.js';
 import { mulberry32, testSeed } from './helpers/prng.js';
 
@@ -148,6 +149,80 @@ describe('checkpoint concurrency and close', () => {
     } finally {
       await e2.close();
     }
+  });
+});
+
+describe('maintenance under continuous load', () => {
+  /** Writers that never pause: drain-to-idle would wait for them forever. */
+  function load(e: Engine) {
+    let stop = false;
+    let acked = 0;
+    const writers = Array.from({ length: 4 }, async (_, w) => {
+      for (let i = 0; !stop; i++) {
+        try {
+          await e.putObject('bkt', `w${w}-${i % 25}`, Buffer.alloc(40_000 + ((i * 997) % 90_000), i));
+        } catch (err) {
+          if ((err as { code?: string }).code === 'SEDIMENT_CLOSED') return;
+          throw err;
+        }
+        acked++;
+        // The in-memory disk completes everything in microtasks: let timers run too.
+        if (i % 4 === 0) await new Promise((r) => setImmediate(r));
+      }
+    });
+    return {
+      acked: () => acked,
+      stop: async () => {
+        stop = true;
+        await Promise.allSettled(writers);
+      },
+    };
+  }
+
+  async function bounded<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish while writes continued`)), 5000)));
+    try {
+      return await Promise.race([p, t]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it.each([
+    ['instant', () => new ProcessFs(new MemoryFileSystem())],
+    // With a slow fdatasync and writers always waiting, there is never a moment with nothing to sync.
+    ['2 ms', () => new FaultFs(new MemoryFileSystem(), 2)],
+  ])('verify() finishes and reports no damage while puts keep arriving (fdatasync %s)', async (_what, makeFs) => {
+    const e = await Engine.open({ dir: '/data', fs: makeFs(), workerThreads: 0, chunkBytes: CHUNK, segmentBytesMax: 1 << 20, onWarning: () => undefined });
+    await e.createBucket('bkt');
+    const l = load(e);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const v = await bounded(e.verify(), 'verify');
+        expect(v.damage).toEqual([]);
+        expect(v.damagedObjects).toEqual([]);
+      }
+      expect(l.acked()).toBeGreaterThan(0);
+    } finally {
+      await l.stop();
+    }
+    await e.close();
+  });
+
+  it('close() and checkpoint() finish while puts keep arriving', async () => {
+    const disk = new MemoryFileSystem();
+    const e = await Engine.open({ dir: '/data', fs: new FaultFs(disk, 2), workerThreads: 0, chunkBytes: CHUNK, segmentBytesMax: 1 << 20, onWarning: () => undefined });
+    await e.createBucket('bkt');
+    const l = load(e);
+    await new Promise((r) => setTimeout(r, 20));
+    await bounded(e.checkpoint(), 'checkpoint');
+    await bounded(e.sealActiveSegment(), 'sealActiveSegment');
+    await bounded(e.close(), 'close');
+    await l.stop();
+    const e2 = await opener(disk).open();
+    expect(e2.stats().damage).toEqual([]);
+    await e2.close();
   });
 });
 

@@ -358,7 +358,7 @@ describe('torn tails and damage in the active segment', () => {
 
   const sampleFrame = (): Buffer => encodeFrame(RecordType.COMMIT, 0, Buffer.alloc(0), Buffer.alloc(300, 7));
   const garbage: Array<[string, () => Buffer]> = [
-    ['random bytes', () => random(5000, 21).map((b) => (b === 0x53 ? 0 : b))],
+    ['random bytes', () => Buffer.from(random(5000, 21).map((b) => (b === 0x53 ? 0 : b)))], // no 'S': no frame can start
     ['zeros (preallocated space)', () => Buffer.alloc(4096)],
     ['"SREC" and a bogus length', () => Buffer.concat([Buffer.from('SREC'), Buffer.from([0xff, 0xff, 0, 0]), Buffer.alloc(40, 1)])],
     ['the first half of a valid frame', () => sampleFrame().subarray(0, sampleFrame().length >> 1)],

@@ -203,10 +203,11 @@ describe('format versions only move forward (§1.1, §2.1, §4)', () => {
   it('engine open: segment header version 2 → SEDIMENT_FORMAT_VERSION', async () => {
     // As the only (active) segment, and as a sealed segment before a valid one.
     const sealedV2 = Buffer.concat([headerWithVersion(2, true), encodeFrame(RecordType.FOOTER, 0, Buffer.alloc(0), encodeFooterPayload([])), encodeTail(64)]);
-    for (const files of [
+    const layouts: Array<Record<string, Buffer | string>> = [
       { FORMAT: 'sediment-data-dir 1\n', 'segments/000000000001.seg': headerWithVersion(2, true) },
       { FORMAT: 'sediment-data-dir 1\n', 'segments/000000000001.seg': sealedV2, 'segments/000000000002.seg': encodeSegmentHeader({ tier: 0, segmentId: 2, createdMs: 0 }) },
-    ]) {
+    ];
+    for (const files of layouts) {
       const fs = await dirWith(files);
       await expect(Engine.open({ dir: '/d', fs, workerThreads: 0 })).rejects.toMatchObject({ code: 'SEDIMENT_FORMAT_VERSION' });
       // The refusal released the lock and changed nothing.

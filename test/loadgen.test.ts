@@ -2,6 +2,7 @@
 // and byte verification, its histogram, and bounded runs of every workload against the bare bench
 // server and an in-process sediment server (zero errors, every GET byte verified), plus a bare server
 // that flips a byte in every GET body, which must count as errors.
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import { LatencyHistogram } from '../src/loadgen/histogram.js';
 import { objectKeySuffix, validateOptions, type WorkloadOptions } from '../src/loadgen/options.js';
 import { prepareObjects, runWorkload, type WorkloadResult } from '../src/loadgen/run-workload.js';
 import { S3LoadClient } from '../src/loadgen/s3-client.js';
+import { formatSummary } from '../src/loadgen/summary.js';
 import { RequestSigner } from '../src/loadgen/signer.js';
 import { createS3Server, type S3Server } from '../src/s3/server.js';
 import { signRequest } from '../src/s3/sigv4-sign.js';
@@ -131,6 +133,7 @@ describe('options', () => {
     expect(() => validateOptions({ ...base, workload: 'list' })).toThrow(/opsMax or durationMs/);
     expect(() => validateOptions({ ...base, workers: 2 })).toThrow(/workers/);
     expect(validateOptions(base).verify).toBe(true);
+    expect(objectKeySuffix(12)).toBe('000000012');
   });
 });
 
@@ -157,13 +160,14 @@ async function exerciseEndpoint(endpoint: string, accessKeyId: string, secretAcc
   await admin.createBucket('loadgen');
   await admin.createBucket('loadgen'); // already owned: fine
   admin.close();
-  const base = { endpoint, accessKeyId, secretAccessKey, region: 'us-east-1', bucket: 'loadgen', concurrency: 8, data: LOG } as const;
+  const base = { endpoint, accessKeyId, secretAccessKey, region: 'us-east-1', bucket: 'loadgen', concurrency: 8, data: LOG, timeoutMs: 10_000 } as const;
   const small = { ...base, prefix: 'small/', objectBytes: 4096, objects: 300 };
 
   const put = await runWorkload({ ...small, workload: 'put' });
   expectClean(put, 300);
   expect(put.bytes).toBe(300 * 4096);
   expect(put.opsIssued).toBe(300);
+  expect(formatSummary([put])).toMatch(/^\| workload .*\n.*\n\| put \| 4 KiB \| log \| 8 \| 300 \| /);
   expectClean(await runWorkload({ ...small, workload: 'get' }), 300);
   expectClean(await runWorkload({ ...small, workload: 'mixed', opsMax: 200, getPercent: 70 }), 200);
   const list = await runWorkload({ ...small, workload: 'list', listPageKeys: 100, opsMax: 6, concurrency: 1 });
@@ -202,7 +206,6 @@ describe('against the bare bench server', () => {
     expect(r.opsIssued).toBeLessThan(1_000_000);
     const g = await runWorkload({ endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'timed/', workload: 'get', objectBytes: 1024, objects: r.opsIssued, concurrency: 4, data: LOG });
     expectClean(g, r.opsIssued);
-    expect(objectKeySuffix(12)).toBe('000000012');
   });
 });
 
@@ -256,5 +259,30 @@ describe('against an in-process sediment server', () => {
     const r = await runWorkload({ endpoint, accessKeyId: AK, secretAccessKey: 'wrong', region: 'us-east-1', bucket: 'loadgen', prefix: 'x/', workload: 'put', objectBytes: 10, objects: 3, concurrency: 1, data: LOG });
     expect(r.errors).toBe(3);
     expect(r.errorSamples[0]).toMatch(/HTTP 403 SignatureDoesNotMatch/);
+  });
+});
+
+describe('worker threads', () => {
+  // Worker threads run compiled JavaScript: this uses the build that `npm test` makes first.
+  const workerUrl = new URL('../dist/src/loadgen/worker-entry.js', import.meta.url);
+  let server: Server;
+  let endpoint: string;
+  beforeAll(async () => {
+    server = createBareServer();
+    endpoint = await listen(server);
+  });
+  afterAll(() => close(server));
+
+  it.skipIf(!existsSync(workerUrl))('spread lanes over threads, issue every operation once and merge their stats', async () => {
+    const o = { endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'w/', objectBytes: 4096, objects: 400, concurrency: 6, workers: 3, data: LOG } as const;
+    const put = await runWorkload({ ...o, workload: 'put' }, { workerUrl });
+    expectClean(put, 400);
+    expect(put.workers).toBe(3);
+    const get = await runWorkload({ ...o, workload: 'get', opsMax: 1000, objects: 400 }, { workerUrl });
+    expectClean(get, 1000);
+    const timed = await runWorkload({ ...o, prefix: 'wt/', workload: 'put', objects: 1_000_000, durationMs: 300 }, { workerUrl });
+    expect(timed.errors).toBe(0);
+    expect(timed.ops).toBe(timed.opsIssued);
+    expectClean(await runWorkload({ ...o, prefix: 'wt/', workload: 'get', objects: timed.opsIssued }, { workerUrl }), timed.opsIssued);
   });
 });

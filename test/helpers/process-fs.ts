@@ -90,6 +90,6 @@ export class ProcessFs implements FileSystem {
     };
   }
   freeBytes(path: string): Promise<number> {
-    return this.call(`freeBytes ${path}`, () => this.disk.freeBytes(path));
+    return this.call(`freeBytes ${path}`, () => this.disk.freeBytes());
   }
 }
