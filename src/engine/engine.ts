@@ -297,9 +297,12 @@ export class Engine {
         clock: this.clock,
         durability: this.durability,
         segmentBytesMax: this.segmentBytesMax,
+        segmentRecordsMax: this.opts.segmentRecordsMax ?? 65_536,
         onSealed: (id, _entries, size) => {
           this.segments.set(id, { id, sealed: true, sizeBytes: size });
-          this.scheduleCheckpoint();
+          // A checkpoint rewrites the whole index: after a seal, take one only when the log it saves
+          // replaying is worth that (replay from sealed footers is cheap).
+          if (this.opsSinceCheckpoint >= Math.max(10_000, this.table.count / 8)) this.scheduleCheckpoint();
         },
         onCreated: (id) => this.segments.set(id, { id, sealed: false, sizeBytes: SEGMENT_HEADER_BYTES }),
       },

@@ -53,6 +53,11 @@ export interface SegmentWriterOptions {
   clock: Clock;
   durability: Durability;
   segmentBytesMax: number;
+  /**
+   * A segment is also sealed after this many records. The footer entries of the active segment are
+   * held in memory (and rebuilt by a scan at open), so this bounds both for tiny objects.
+   */
+  segmentRecordsMax: number;
   /** Called after a segment is sealed durably, with its footer entries. */
   onSealed?: (segmentId: number, entries: FooterEntry[], sizeBytes: number) => void;
   /** Called after a new segment is created. */
@@ -118,7 +123,8 @@ export class SegmentWriter {
 
   append(frame: Buffer, entry: Omit<FooterEntry, 'offset' | 'frameLen'>, durable: boolean, onDurable?: () => void): AppendResult {
     if (this.failure) throw this.failure;
-    if (this.assignSize + frame.length > this.opts.segmentBytesMax && this.assignSize > SEGMENT_HEADER_BYTES) {
+    const full = this.assignSize + frame.length > this.opts.segmentBytesMax || this.assignEntries.length >= this.opts.segmentRecordsMax;
+    if (full && this.assignSize > SEGMENT_HEADER_BYTES) {
       this.enqueueRoll();
     }
     const segmentId = this.assignId;

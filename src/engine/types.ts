@@ -13,6 +13,8 @@ export interface EngineOptions {
   durability?: Durability;
   /** A segment is sealed once it would grow past this many bytes. Default 128 MiB; max 4 GiB - 1. */
   segmentBytesMax?: number;
+  /** A segment is also sealed after this many records (bounds open-time scan and memory). Default 65,536. */
+  segmentRecordsMax?: number;
   /** Object bytes per chunk. Default 1 MiB; 64 KiB .. 8 MiB. */
   chunkBytes?: number;
   /** zstd level for the hot tier (0 = store raw). Default 1. */
