@@ -168,9 +168,13 @@ export function* objectPieces(pool: Buffer[], index: number, pieces: number): Ge
   for (let j = 0; j < pieces; j++) yield pool[(index * pieces + j) % pool.length];
 }
 
-/** A Readable of object `index` (see objectPieces): the consumer never holds the whole object. */
+/**
+ * A Readable of object `index` (see objectPieces): the consumer never holds the whole object. Object mode
+ * hands each 1 MiB piece over as is (a byte-mode Readable would concatenate buffered pieces: a copy that
+ * belongs to the harness, not the engine).
+ */
 export function objectStream(pool: Buffer[], index: number, pieces: number): Readable {
-  return Readable.from(objectPieces(pool, index, pieces), { objectMode: false, highWaterMark: 1 });
+  return Readable.from(objectPieces(pool, index, pieces), { objectMode: true, highWaterMark: 1 });
 }
 
 /** MD5 hex of object `index` (what the engine's ETag must be). */

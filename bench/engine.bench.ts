@@ -64,6 +64,8 @@ export interface EngineBenchSizes {
   reopenCount: number;
   reopenValueBytes: number;
   reopenConcurrency: number;
+  /** segmentBytesMax for the active-segment worst case of (d). */
+  activeSegmentBytesMax: number;
 }
 
 const FULL: EngineBenchSizes = {
@@ -79,6 +81,7 @@ const FULL: EngineBenchSizes = {
   reopenCount: 1_000_000,
   reopenValueBytes: 64,
   reopenConcurrency: 256,
+  activeSegmentBytesMax: 128 * MiB,
 };
 
 const QUICK: EngineBenchSizes = {
@@ -88,6 +91,7 @@ const QUICK: EngineBenchSizes = {
   largeObjectBytes: 16 * MiB,
   poolPieces: 24,
   reopenCount: 50_000,
+  activeSegmentBytesMax: 8 * MiB,
 };
 
 export interface ResultRow {
@@ -137,10 +141,12 @@ function settleDisk(): void {
   spawnSync('sync');
 }
 
-/** Times `fn` after waiting for the machine to be quiet (see waitForQuiet). */
-async function measure<T>(fn: () => Promise<T>): Promise<Timed<T>> {
-  await waitForQuiet();
-  return timed(fn);
+/** Times `fn` after waiting for the machine to be quiet (see waitForQuiet); logs progress. */
+async function measure<T>(label: string, fn: () => Promise<T>): Promise<Timed<T>> {
+  const load = await waitForQuiet();
+  const t = await timed(fn);
+  console.log(`  ${label}: ${fmt(t.ms / 1000, 2)} s (other load before ${load?.toFixed(2) ?? '?'}, during ${t.otherCores?.toFixed(2) ?? '?'} cores)`);
+  return t;
 }
 
 async function consume(body: AsyncIterable<Buffer>, md5?: ReturnType<typeof createHash>): Promise<number> {
@@ -170,10 +176,10 @@ async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[]
     const engine = await Engine.open(engineOptions(dir));
     try {
       await engine.createBucket(BUCKET);
-      put = await measure(() => forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => void (await engine.putObject(BUCKET, names[i], body(i)))));
+      put = await measure('(a) sediment puts', () => forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => void (await engine.putObject(BUCKET, names[i], body(i)))));
       const st = engine.stats();
       extra.small = { storedBytes: st.storedBytes, logicalBytes: st.logicalBytes, segments: st.segments, workerThreads: st.workerThreads };
-      read = await measure(async () => {
+      read = await measure('(c) sediment gets, small', async () => {
         let bytes = 0;
         await forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => {
           const n = await consume((await engine.getObject(BUCKET, names[i])).body);
@@ -181,7 +187,7 @@ async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[]
         });
         if (bytes !== logical) throw new Error(`read ${bytes} bytes, expected ${logical}`);
       });
-      verify = await measure(() =>
+      verify = await measure('(c) sediment gets + MD5, small', () =>
         forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => {
           const r = await engine.getObject(BUCKET, names[i]);
           const h = createHash('md5');
@@ -204,8 +210,8 @@ async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[]
   const refDir = await scratchDir('files');
   try {
     const dirs = await prepareDirs(refDir, names);
-    const refPut = await measure(() => writeFilePerObject(refDir, names, dirs, body, s.smallConcurrency));
-    const refRead = await measure(async () => {
+    const refPut = await measure('(a) reference: file per object', () => writeFilePerObject(refDir, names, dirs, body, s.smallConcurrency));
+    const refRead = await measure('(c) reference: read files back', async () => {
       const bytes = await readFilePerObject(refDir, names, s.smallConcurrency);
       if (bytes !== logical) throw new Error(`reference read ${bytes} bytes, expected ${logical}`);
     });
@@ -277,18 +283,18 @@ async function ingestLarge(
     try {
       await engine.createBucket(BUCKET);
       const key = (i: number) => `archive/2026/11/25/bundle-${String(i).padStart(4, '0')}.log`;
-      const put = await measure(() => forEachConcurrent(s.largeObjects, concurrency, async (i) => void (await engine.putObject(BUCKET, key(i), objectStream(pool, i, pieces)))));
+      const put = await measure(`(b) sediment ingest, concurrency ${concurrency}`, () => forEachConcurrent(s.largeObjects, concurrency, async (i) => void (await engine.putObject(BUCKET, key(i), objectStream(pool, i, pieces)))));
       const st = engine.stats();
       const out: Awaited<ReturnType<typeof ingestLarge>> = { put, storedBytes: st.storedBytes, logicalBytes: st.logicalBytes, segments: st.segments };
       if (readBack) {
-        out.read = await measure(async () => {
+        out.read = await measure('(c) sediment gets, large', async () => {
           for (let i = 0; i < s.largeObjects; i++) {
             const n = await consume((await engine.getObject(BUCKET, key(i))).body);
             if (n !== s.largeObjectBytes) throw new Error(`object ${i}: read ${n} bytes, expected ${s.largeObjectBytes}`);
           }
         });
         const expected = Array.from({ length: s.largeObjects }, (_, i) => objectMd5(pool, i, pieces));
-        out.verify = await measure(async () => {
+        out.verify = await measure('(c) sediment gets + MD5, large', async () => {
           for (let i = 0; i < s.largeObjects; i++) {
             const r = await engine.getObject(BUCKET, key(i));
             const h = createHash('md5');
@@ -326,11 +332,11 @@ async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', pool: Buf
     const allPieces = function* () {
       for (let i = 0; i < s.largeObjects; i++) yield* objectPieces(pool, i, pieces);
     };
-    plainRun = await measure(() => writeSequential(file, allPieces()));
+    plainRun = await measure('(b) reference: plain sequential write', () => writeSequential(file, allPieces()));
     if (haveZstd) {
       // Best of two timed runs from the page cache, then one run piped here to count the output.
-      const a = await measure(() => zstdCompressFile(file, s.zstdLevel));
-      const b = await measure(() => zstdCompressFile(file, s.zstdLevel));
+      const a = await measure('(b) reference: zstd CLI, run 1', () => zstdCompressFile(file, s.zstdLevel));
+      const b = await measure('(b) reference: zstd CLI, run 2', () => zstdCompressFile(file, s.zstdLevel));
       const counted = await zstdCompressFile(file, s.zstdLevel, true);
       const best = a.value.ms <= b.value.ms ? a : b;
       // The machine-wide load during the run includes zstd's own core.
@@ -467,7 +473,7 @@ async function benchReopen(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[
     let close: Timed<unknown>;
     try {
       await engine.createBucket(BUCKET);
-      fill = await measure(() =>
+      fill = await measure('(d) fill', () =>
         forEachConcurrent(s.reopenCount, s.reopenConcurrency, async (i) => {
           const key = logKey(i);
           keyBytes += Buffer.byteLength(key);
@@ -513,6 +519,63 @@ async function benchReopen(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[
       note: `close (drain + checkpoint) ${fmt(close.ms / 1000, 2)} s; data dir ${fmt(onDisk / MiB, 1)} MiB`,
     });
     extra.reopen = { lean, full, keyBytes, indexBytes, onDiskBytes: onDisk, files, fillMs: fill.ms, closeMs: close.ms };
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+/**
+ * The reopen cost that (d) can miss: everything after the last sealed segment is scanned frame by frame
+ * at open, and its footer entries are held in memory until the segment seals. This fills ONE active
+ * segment to ~95% of segmentBytesMax (without sealing it), closes, and measures the reopen like (d).
+ */
+async function benchReopenActiveSegment(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[], extra: Record<string, unknown>): Promise<void> {
+  const dir = await scratchDir('reopen-active');
+  const segmentBytesMax = s.activeSegmentBytesMax;
+  try {
+    const engine = await Engine.open(engineOptions(dir, { durability: 'none', segmentBytesMax }));
+    let count = 0;
+    let keyBytes = 0;
+    try {
+      await engine.createBucket(BUCKET);
+      const first = engine.stats().activeSegmentId;
+      const batch = 5_000;
+      for (;;) {
+        const before = engine.stats().storedBytes;
+        await forEachConcurrent(batch, s.reopenConcurrency, async (j) => {
+          const i = count + j;
+          const key = logKey(i);
+          keyBytes += Buffer.byteLength(key);
+          await engine.putObject(BUCKET, key, smallObject(pool, i, s.reopenValueBytes));
+        });
+        count += batch;
+        const st = engine.stats();
+        if (st.activeSegmentId !== first) throw new Error('the active segment sealed while filling; lower the batch size');
+        if (st.storedBytes + 2 * (st.storedBytes - before) > 0.95 * segmentBytesMax) break;
+      }
+    } finally {
+      await engine.close();
+    }
+    const segFiles = Object.entries(await dirFiles(dir)).filter(([name]) => name.startsWith('segments/'));
+    const lean = await runChild(dir, 0);
+    if (lean.objects !== count) throw new Error(`reopened engine has ${lean.objects} objects, expected ${count}`);
+    const perObject = (lean.heapDeltaBytes + lean.arrayBuffersDeltaBytes - keyBytes) / count;
+    const label = `${fmt(count)} objects, all in one unsealed ${fmt(segFiles[0]?.[1] ?? 0)} B segment (segmentBytesMax ${fmt(segmentBytesMax / MiB)} MiB)`;
+    rows.push({
+      id: 'd-active-time',
+      bench: `(d) worst case: reopen with ${label}`,
+      sediment: lean.openMs / 1000,
+      unit: 's',
+      note: 'the same fill as (d), stopped before the first segment seals: open scans every frame of the active segment',
+    });
+    rows.push({
+      id: 'd-active-bytes',
+      bench: `(d) worst case: index memory per object excluding key bytes, ${label}`,
+      sediment: perObject,
+      unit: 'B/object',
+      note: `RSS growth ${fmt(lean.rssDeltaBytes / count)} B/object`,
+    });
+    extra.reopenActiveSegment = { count, keyBytes, segmentBytesMax, segmentFiles: Object.fromEntries(segFiles), lean };
   } finally {
     await removeDir(dir);
   }
@@ -585,7 +648,8 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
     `(b) ${s.largeObjects} × ${s.largeObjectBytes / MiB} MiB objects per kind (log-like, random), streamed as Readable from ${s.pieceBytes / MiB} MiB pieces` +
       ` cycling over ${s.poolPieces} distinct generated pieces; durability fsync; zstd level ${s.zstdLevel}; zstd CLI: ${zstdCli ?? 'NOT FOUND (reference skipped)'}`,
     `(c) everything from (a) and (b) read back through getObject streams (warm page cache)`,
-    `(d) ${fmt(s.reopenCount)} puts of ${s.reopenValueBytes} B values, concurrency ${s.reopenConcurrency}, durability 'none' for the FILL only; close; then Engine.open in a fresh node --expose-gc process`,
+    `(d) ${fmt(s.reopenCount)} puts of ${s.reopenValueBytes} B values, concurrency ${s.reopenConcurrency}, durability 'none' for the FILL only; close; then Engine.open in a fresh node --expose-gc process; ` +
+      `worst case: the same fill stopped when one unsealed segment is ~95% of ${s.activeSegmentBytesMax / MiB} MiB`,
   ].join('\n');
   console.log('## engine bench');
   console.log(setup + '\n');
@@ -617,6 +681,7 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
     const t = performance.now();
     const valuePool = piecePool('log', 4, s.pieceBytes, 3);
     await benchReopen(s, valuePool, rows, extra);
+    await benchReopenActiveSegment(s, valuePool, rows, extra);
     console.log(`reopen done in ${fmt((performance.now() - t) / 1000, 1)} s`);
   }
 

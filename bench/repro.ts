@@ -1,4 +1,5 @@
 // Small, single-workload repros of the engine bench for profiling, e.g.
+//   node dist/bench/repro.js small 20000 --profile=small.cpuprofile   (main thread, timed region only)
 //   node --cpu-prof --cpu-prof-dir=prof dist/bench/repro.js small 20000
 //   node --cpu-prof --cpu-prof-dir=prof dist/bench/repro.js large log 8
 //   node --cpu-prof --cpu-prof-dir=prof dist/bench/repro.js large random 8 --durability=none
@@ -7,6 +8,8 @@
 // Inputs are generated before the timed region; one line reports throughput, CPU (all threads), page
 // faults and context switches of the timed region only. --cpu-prof profiles the main thread and every
 // worker thread into separate files.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { pathToFileURL } from 'node:url';
 
 import { Engine, type Durability } from '../src/index.js';
@@ -14,6 +17,8 @@ import { logKey, objectStream, piecePool, smallObject } from './data.js';
 import { forEachConcurrent, MiB, removeDir, scratchDir, timed } from './setup.js';
 
 interface Flags {
+  /** Write a main-thread CPU profile of the timed region only (node:inspector) to this file. */
+  profile?: string;
   durability: Durability;
   concurrency?: number;
   workerThreads?: number;
@@ -31,14 +36,64 @@ function parse(argv: string[]): { pos: string[]; flags: Flags } {
     if (m[1] === 'durability') flags.durability = m[2] as Durability;
     else if (m[1] === 'concurrency') flags.concurrency = Number(m[2]);
     else if (m[1] === 'workerThreads') flags.workerThreads = Number(m[2]);
+    else if (m[1] === 'profile') flags.profile = m[2];
     else throw new Error(`unknown flag ${a}`);
   }
   return { pos, flags };
 }
 
+/** CPU ms (user, sys) per thread of this process, from /proc (Linux; empty elsewhere). Ticks are 10 ms. */
+function threadCpu(): Map<number, [number, number]> {
+  const out = new Map<number, [number, number]>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), [Number(f[11]) * 10, Number(f[12]) * 10]);
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+/** Per-thread CPU used between two snapshots: the main thread first, then the busiest others. */
+function describeThreads(a: Map<number, [number, number]>, b: Map<number, [number, number]>): string {
+  const rows = [...b].map(([tid, [u, s]]) => {
+    const [u0, s0] = a.get(tid) ?? [0, 0];
+    return { tid, user: u - u0, sys: s - s0 };
+  });
+  const main = rows.find((r) => r.tid === process.pid);
+  const others = rows.filter((r) => r.tid !== process.pid && r.user + r.sys >= 20).sort((x, y) => y.user + y.sys - (x.user + x.sys));
+  const f = (r: { user: number; sys: number }) => `user ${r.user} ms + sys ${r.sys} ms`;
+  return [`  main thread: ${main ? f(main) : '?'}`, ...others.map((r) => `  thread ${r.tid}: ${f(r)}`)].join('\n');
+}
+
+let profileFile: string | undefined;
+
+/** Runs `fn` under the inspector's sampling profiler when --profile=FILE was given. */
+async function profiled(fn: () => Promise<void>): Promise<void> {
+  if (!profileFile) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 250 });
+  await session.post('Profiler.start');
+  try {
+    await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(profileFile, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`main-thread profile of the timed region: ${profileFile}`);
+  }
+}
+
 async function report(what: string, units: number, unitName: string, fn: () => Promise<void>): Promise<void> {
   const ru0 = process.resourceUsage();
-  const t = await timed(fn);
+  const th0 = threadCpu();
+  const t = await timed(() => profiled(fn));
+  const th = threadCpu();
   const ru = process.resourceUsage();
   console.log(
     `${what}: ${(units / (t.ms / 1000)).toFixed(0)} ${unitName}/s in ${t.ms.toFixed(0)} ms; process CPU ${(t.cpuMs / t.ms).toFixed(2)} cores ` +
@@ -46,6 +101,7 @@ async function report(what: string, units: number, unitName: string, fn: () => P
       `minor faults ${ru.minorPageFault - ru0.minorPageFault}; voluntary ctx switches ${ru.voluntaryContextSwitches - ru0.voluntaryContextSwitches}; ` +
       `other load ${t.otherCores?.toFixed(2) ?? '?'} cores`,
   );
+  console.log(`CPU by thread (piscina workers: mostly user time; libuv pool threads: mostly sys time):\n${describeThreads(th0, th)}`);
 }
 
 async function small(count: number, f: Flags): Promise<void> {
@@ -94,12 +150,16 @@ async function fill(dir: string, count: number, f: Flags): Promise<void> {
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
   const { pos, flags } = parse(process.argv.slice(2));
+  profileFile = flags.profile;
   const [mode, a, b] = pos;
   if (mode === 'small') await small(Number(a ?? 20_000), flags);
   else if (mode === 'large' && (a === 'log' || a === 'random')) await large(a, Number(b ?? 8), flags);
   else if (mode === 'fill' && a) await fill(a, Number(b ?? 50_000), flags);
   else {
-    console.error('usage: repro.js small [COUNT] | large log|random [OBJECTS] | fill DIR [COUNT]  [--durability=fsync|none] [--concurrency=N] [--workerThreads=N]');
+    console.error(
+      'usage: repro.js small [COUNT] | large log|random [OBJECTS] | fill DIR [COUNT]  ' +
+        '[--durability=fsync|none] [--concurrency=N] [--workerThreads=N] [--profile=FILE]',
+    );
     process.exit(2);
   }
 }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { runWorkload, type WorkloadResult } from '../src/loadgen/run-workload.js';
 import type { DataKind } from '../src/loadgen/data.js';
 import type { RunningServer } from './servers/spawn.js';
-import { busyCores, MiB, systemCpu } from './setup.js';
+import { busyCores, MiB, systemCpu, waitForQuiet } from './setup.js';
 
 export interface S3BenchSizes {
   smallBytes: number;
@@ -126,6 +126,7 @@ export interface PhaseRunOptions {
 
 export async function runPhase(server: RunningServer, p: PhaseSpec, o: PhaseRunOptions): Promise<PhaseResult> {
   spawnSync('sync'); // earlier phases' dirty pages must not be written back during this one
+  await waitForQuiet(); // at most $SEDIMENT_BENCH_QUIET_S seconds (default 0: no wait)
   const sys0 = systemCpu();
   const srv0 = processCpuMs(server.pid);
   const result = await runWorkload(
@@ -145,7 +146,7 @@ export async function runPhase(server: RunningServer, p: PhaseSpec, o: PhaseRunO
       data: { kind: p.kind, seed: o.seed },
       workers: Math.min(o.clientWorkers, p.concurrency),
     },
-    o.onProgress ? { onProgress: (pr) => o.onProgress!(`  ${server.name} ${p.label}: ${pr.opsDone} ops, ${pr.errors} errors, ${(pr.elapsedMs / 1000).toFixed(0)} s`) } : {},
+    o.onProgress ? { progressEveryMs: 5000, onProgress: (pr) => o.onProgress!(`  ${server.name} ${p.label}: ${pr.opsDone} ops, ${pr.errors} errors, ${(pr.elapsedMs / 1000).toFixed(0)} s`) } : {},
   );
   const srv1 = processCpuMs(server.pid);
   const machine = busyCores(sys0, systemCpu());

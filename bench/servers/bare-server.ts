@@ -4,7 +4,7 @@
 // (src/loadgen/data.ts), so the client's byte verification passes. No authentication, no ETag, no disk.
 // `corrupt` flips one byte of every GET body (the test that verification catches wrong bytes).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { objectPieces, parseDataSpec, type DataSpec } from '../../src/loadgen/data.js';
+import { objectBody, objectPieces, parseDataSpec, PIECE_BYTES_MAX, type DataSpec } from '../../src/loadgen/data.js';
 
 export interface BareServerOptions {
   corrupt?: boolean;
@@ -29,7 +29,11 @@ function escapeXml(s: string): string {
 }
 
 async function sendObject(res: ServerResponse, key: string, o: Stored, corrupt: boolean): Promise<void> {
-  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': o.size });
+  res.writeHead(200, ['Content-Type', 'application/octet-stream', 'Content-Length', String(o.size)]);
+  if (o.size <= PIECE_BYTES_MAX && !corrupt) {
+    res.end(objectBody(o.spec, key, o.size));
+    return;
+  }
   let at = 0;
   const flipAt = Math.floor(o.size / 2);
   for (let piece of objectPieces(o.spec, key, o.size)) {
@@ -65,14 +69,21 @@ function list(res: ServerResponse, objects: Map<string, Stored>, bucket: string,
   reply(res, 200, body);
 }
 
+/** Splits `/bucket/key?query` without a URL object (this server must cost as little as possible per request). */
+function splitTarget(target: string): { path: string; bucket: string; key: string; query: string } {
+  const q = target.indexOf('?');
+  const rawPath = q < 0 ? target.slice(1) : target.slice(1, q);
+  const path = rawPath.includes('%') ? decodeURIComponent(rawPath) : rawPath;
+  const slash = path.indexOf('/');
+  return { path, bucket: slash < 0 ? path : path.slice(0, slash), key: slash < 0 ? '' : path.slice(slash + 1), query: q < 0 ? '' : target.slice(q + 1) };
+}
+
+const EMPTY_OK = ['Content-Length', '0'];
+
 export function createBareServer(opts: BareServerOptions = {}): Server {
   const objects = new Map<string, Stored>();
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'http://bare');
-    const path = decodeURIComponent(url.pathname.slice(1));
-    const slash = path.indexOf('/');
-    const bucket = slash < 0 ? path : path.slice(0, slash);
-    const key = slash < 0 ? '' : path.slice(slash + 1);
+    const { path, bucket, key, query } = splitTarget(req.url ?? '/');
     if (req.method === 'PUT') {
       let size = 0;
       req.on('data', (chunk: Buffer) => (size += chunk.length));
@@ -81,12 +92,12 @@ export function createBareServer(opts: BareServerOptions = {}): Server {
           const spec = parseDataSpec(String(req.headers['x-amz-meta-loadgen'] ?? '')) ?? { kind: 'zero', seed: 0 };
           objects.set(path, { size, spec });
         }
-        reply(res, 200);
+        res.writeHead(200, EMPTY_OK).end();
       });
       return;
     }
     req.resume();
-    if (req.method === 'GET' && key === '') return list(res, objects, bucket, url.searchParams);
+    if (req.method === 'GET' && key === '') return list(res, objects, bucket, new URLSearchParams(query));
     const o = objects.get(path);
     if (req.method === 'DELETE') {
       objects.delete(path);
@@ -95,7 +106,7 @@ export function createBareServer(opts: BareServerOptions = {}): Server {
     }
     if (!o) return notFound(res, key);
     if (req.method === 'HEAD') {
-      res.writeHead(200, { 'Content-Length': o.size }).end();
+      res.writeHead(200, ['Content-Length', String(o.size)]).end();
       return;
     }
     if (req.method === 'GET') {

@@ -3,6 +3,7 @@
 // lives in a fresh directory under the bench base dir and is removed on stop.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { formatDataSpec, type DataSpec } from '../../src/loadgen/data.js';
 import { removeDir, scratchDir } from '../setup.js';
 
 export const SERVER_NAMES = ['bare', 's3rver', 'sediment'] as const;
@@ -30,6 +31,8 @@ export interface StartOptions {
   durability?: 'fsync' | 'none';
   /** bare: flip a byte of every GET body. */
   corrupt?: boolean;
+  /** bare: data pools to build before listening (else the first GET of a kind waits for its pool). */
+  dataSpecs?: DataSpec[];
 }
 
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -83,7 +86,7 @@ export async function startServer(name: ServerName, opts: StartOptions = {}): Pr
   const env = { ...process.env };
   switch (name) {
     case 'bare':
-      args = [script('./bare-server-main.js'), ...(opts.corrupt ? ['--corrupt'] : [])];
+      args = [script('./bare-server-main.js'), ...(opts.corrupt ? ['--corrupt'] : []), ...(opts.dataSpecs ?? []).map((d) => `--pool=${formatDataSpec(d)}`)];
       break;
     case 's3rver':
       dataDir = await scratchDir('s3rver');

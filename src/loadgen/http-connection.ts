@@ -14,6 +14,8 @@ import { TransportError } from './http-errors.js';
 
 /** Bodies of error responses and listings are kept up to this size. */
 export const COLLECT_BYTES_MAX = 8 << 20;
+/** Bodies up to this size are copied behind the head and written with it in one write. */
+const COPY_BODY_BYTES_MAX = 64 << 10;
 /** A response head larger than this is a protocol error. */
 export const RESPONSE_HEAD_BYTES_MAX = 64 << 10;
 
@@ -28,13 +30,30 @@ export interface HttpRequest {
    * Called when the response head arrives: returns where the body goes (each piece is a view valid only
    * during the call), or undefined to have it collected (up to COLLECT_BYTES_MAX) into `body`.
    */
-  bodySink?: (status: number, headers: Record<string, string>) => ((piece: Buffer) => void) | undefined;
+  bodySink?: (status: number, head: ResponseHead) => ((piece: Buffer) => void) | undefined;
 }
 
-export interface HttpResponse {
+export interface ResponseHead {
   status: number;
-  /** Lowercase names; repeated headers joined with ', '. */
-  headers: Record<string, string>;
+  /** The status line and header lines, CRLF-separated (latin1). */
+  head: string;
+}
+
+/** The value of header `name` (any case) in a response head, trimmed; undefined when absent. */
+export function headerValue(r: ResponseHead, name: string): string | undefined {
+  return headerIn(r.head.toLowerCase(), name.toLowerCase());
+}
+
+/** Header lookup in a lowercased head; `name` is lowercase. The first occurrence wins. */
+function headerIn(lowerHead: string, name: string): string | undefined {
+  const at = lowerHead.indexOf(`\r\n${name}:`);
+  if (at < 0) return undefined;
+  const start = at + name.length + 3;
+  const end = lowerHead.indexOf('\r\n', start);
+  return lowerHead.slice(start, end < 0 ? lowerHead.length : end).trim();
+}
+
+export interface HttpResponse extends ResponseHead {
   /** The collected body (empty when a sink took it). */
   body: Buffer;
   bodyBytes: number;
@@ -58,7 +77,8 @@ interface Pending {
   resolve: (r: HttpResponse) => void;
   reject: (e: TransportError) => void;
   status: number;
-  headers: Record<string, string>;
+  head: string;
+  closeAfter: boolean;
   sink: ((piece: Buffer) => void) | undefined;
   collected: Buffer[];
   collectedBytes: number;
@@ -93,7 +113,7 @@ export class HttpConnection {
   request(req: HttpRequest): Promise<HttpResponse> {
     if (!this.alive || this.current) return Promise.reject(new TransportError('protocol', 'connection is not available'));
     const promise = new Promise<HttpResponse>((resolve, reject) => {
-      this.current = { req, resolve, reject, status: 0, headers: {}, sink: undefined, collected: [], collectedBytes: 0, bodyBytes: 0, sawResponseBytes: false, bodySent: false };
+      this.current = { req, resolve, reject, status: 0, head: '', closeAfter: false, sink: undefined, collected: [], collectedBytes: 0, bodyBytes: 0, sawResponseBytes: false, bodySent: false };
     });
     this.state = State.Head;
     this.headBuf = undefined;
@@ -110,18 +130,35 @@ export class HttpConnection {
   private async send(req: HttpRequest): Promise<void> {
     const s = this.socket;
     const pending = this.current!;
-    if (req.body === undefined || Buffer.isBuffer(req.body)) {
-      s.cork();
+    if (req.body === undefined || (Buffer.isBuffer(req.body) && req.body.length === 0)) {
       s.write(req.head, 'latin1');
-      if (req.body && req.body.length > 0) s.write(req.body);
-      s.uncork();
+      pending.bodySent = true;
+      return;
+    }
+    if (Buffer.isBuffer(req.body)) {
+      if (req.body.length <= COPY_BODY_BYTES_MAX) {
+        // One buffer, one write: cheaper than cork + writev of two for small bodies.
+        const out = Buffer.allocUnsafe(req.head.length + req.body.length);
+        const n = out.write(req.head, 0, 'latin1');
+        req.body.copy(out, n);
+        s.write(out);
+      } else {
+        s.cork();
+        s.write(req.head, 'latin1');
+        s.write(req.body);
+        s.uncork();
+      }
       pending.bodySent = true;
       return;
     }
     s.write(req.head, 'latin1');
+    // Waits for 'drain' before the next piece, not after the last one: the body counts as sent as soon as
+    // its last byte is handed to the socket, so a response racing with that drain keeps the connection.
+    let full = false;
     for (const piece of req.body()) {
+      if (full) await new Promise<void>((resolve) => (this.drainWaiter = resolve));
       if (this.current !== pending || !this.alive) return; // answered early, or failed
-      if (!s.write(piece)) await new Promise<void>((resolve) => (this.drainWaiter = resolve));
+      full = !s.write(piece);
     }
     pending.bodySent = true;
   }
@@ -170,14 +207,14 @@ export class HttpConnection {
     this.current = undefined;
     this.state = State.Idle;
     this.completed++;
-    if (this.closing || !pending.bodySent || /\bclose\b/i.test(pending.headers['connection'] ?? '')) {
+    if (this.closing || !pending.bodySent || pending.closeAfter) {
       this.alive = false;
       this.wakeWriter();
       this.socket.destroy();
     }
     pending.resolve({
       status: pending.status,
-      headers: pending.headers,
+      head: pending.head,
       body: pending.collected.length === 1 ? pending.collected[0]! : Buffer.concat(pending.collected),
       bodyBytes: pending.bodyBytes,
     });
@@ -272,39 +309,32 @@ export class HttpConnection {
     }
   }
 
-  /** Parses the status line and headers and picks how the body is framed; false after a protocol error. */
+  /** Parses the status line and the framing headers and picks how the body is read; false after a protocol error. */
   private parseHead(pending: Pending, head: string): boolean {
-    const lines = head.split('\r\n');
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]!);
-    if (!m) {
-      this.protocolError(`bad status line ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+    // "HTTP/1.1 200 OK": the status code is always at 9..12.
+    const status = head.startsWith('HTTP/1.') ? Number(head.slice(9, 12)) : NaN;
+    if (!(status >= 100 && status <= 999)) {
+      this.protocolError(`bad status line ${JSON.stringify(head.slice(0, 80))}`);
       return false;
     }
-    const status = Number(m[1]);
-    if (status >= 100 && status < 200) return true; // 100 Continue: the real head follows
-    const headers: Record<string, string> = {};
-    for (let i = 1; i < lines.length; i++) {
-      const l = lines[i]!;
-      const colon = l.indexOf(':');
-      if (colon <= 0) continue;
-      const name = l.slice(0, colon).trim().toLowerCase();
-      const value = l.slice(colon + 1).trim();
-      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-    }
+    if (status < 200) return true; // 100 Continue: the real head follows
     pending.status = status;
-    pending.headers = headers;
-    pending.sink = pending.req.bodySink?.(status, headers);
+    pending.head = head;
+    const lower = head.toLowerCase();
+    pending.closeAfter = /\bclose\b/.test(headerIn(lower, 'connection') ?? '');
+    pending.sink = pending.req.bodySink?.(status, pending);
     if (pending.req.noResponseBody || status === 204 || status === 304) {
       this.finish();
       return true;
     }
-    if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) {
+    const length = headerIn(lower, 'content-length');
+    if (/\bchunked\b/.test(headerIn(lower, 'transfer-encoding') ?? '')) {
       this.state = State.ChunkSize;
       this.line = '';
-    } else if (headers['content-length'] !== undefined) {
-      const n = Number(headers['content-length']);
-      if (!Number.isSafeInteger(n) || n < 0) {
-        this.protocolError(`bad Content-Length ${headers['content-length']}`);
+    } else if (length !== undefined) {
+      const n = Number(length);
+      if (!/^\d+$/.test(length) || !Number.isSafeInteger(n)) {
+        this.protocolError(`bad Content-Length ${length}`);
         return false;
       }
       this.remaining = n;

@@ -60,7 +60,7 @@ export function validateOptions(o: WorkloadOptions): Required<Omit<WorkloadOptio
   check((WORKLOADS as readonly string[]).includes(o.workload), `unknown workload ${String(o.workload)}`);
   check((DATA_KINDS as readonly string[]).includes(o.data?.kind), `unknown data kind ${String(o.data?.kind)}`);
   check(intIn(o.data.seed, 0, 2 ** 32 - 1), 'seed must be an integer in 0..2^32-1');
-  check(/^https?:\/\//.test(o.endpoint), 'endpoint must be an http:// URL');
+  check(/^http:\/\/[^/]/.test(o.endpoint), 'endpoint must be an http:// URL (TLS is not supported)');
   check(o.bucket.length > 0, 'bucket is required');
   check(intIn(o.objectBytes, 0, OBJECT_BYTES_MAX), `objectBytes must be an integer in 0..${OBJECT_BYTES_MAX}`);
   check(intIn(o.objects, 1, OBJECTS_MAX), `objects must be an integer in 1..${OBJECTS_MAX}`);

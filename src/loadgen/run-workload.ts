@@ -32,6 +32,8 @@ export interface RunHooks {
   /** Called every `progressEveryMs` (default 1000) while the run lasts. */
   onProgress?: (p: Progress) => void;
   progressEveryMs?: number;
+  /** The worker thread script (default: the compiled worker-entry.js next to this module). */
+  workerUrl?: URL;
 }
 
 export interface WorkloadResult {
@@ -64,7 +66,7 @@ function splitLanes(concurrency: number, workers: number): number[] {
   return Array.from({ length: workers }, (_, w) => Math.floor(concurrency / workers) + (w < concurrency % workers ? 1 : 0));
 }
 
-async function runInWorkers(o: ResolvedOptions, control: Int32Array, lanes: number[], startClock: () => number | undefined): Promise<LaneStats[]> {
+async function runInWorkers(o: ResolvedOptions, control: Int32Array, lanes: number[], startClock: () => number | undefined, workerUrl: URL): Promise<LaneStats[]> {
   const pool = sharePool(o.data);
   const workers: Worker[] = [];
   const ready: Array<Promise<void>> = [];
@@ -73,7 +75,7 @@ async function runInWorkers(o: ResolvedOptions, control: Int32Array, lanes: numb
   for (const n of lanes) {
     const input: WorkerInput = { options: o, control, lanes: n, firstLane, pool };
     firstLane += n;
-    const w = new Worker(WORKER_URL, { workerData: input });
+    const w = new Worker(workerUrl, { workerData: input });
     workers.push(w);
     let onReady!: () => void;
     ready.push(new Promise<void>((r) => (onReady = r)));
@@ -126,7 +128,7 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
       const setup: LaneSetup = { options: o, control, lanes: o.concurrency, firstLane: 0, deadlineEpochMs: startClock() };
       all = [await runLanes(setup)];
     } else {
-      all = await runInWorkers(o, control, splitLanes(o.concurrency, o.workers), startClock);
+      all = await runInWorkers(o, control, splitLanes(o.concurrency, o.workers), startClock, hooks.workerUrl ?? WORKER_URL);
     }
   } finally {
     if (timer) clearInterval(timer);

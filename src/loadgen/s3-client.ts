@@ -35,7 +35,7 @@ export interface S3ClientOptions extends S3Endpoint {
   timeoutMs: number;
 }
 
-/** Bodies up to this size are sent as one buffer (one writev with the head); larger ones stream. */
+/** Bodies up to this size are handed to the connection as one buffer (written with the head); larger ones stream in pieces. */
 const SINGLE_WRITE_BYTES_MAX = 256 << 10;
 export const META_HEADER = 'x-amz-meta-loadgen';
 
@@ -71,7 +71,7 @@ export class S3LoadClient {
     const url = new URL(opts.endpoint);
     if (url.protocol !== 'http:') throw new RangeError(`only http:// endpoints are supported, not ${url.protocol}`);
     this.host = url.host;
-    this.pool = new HttpPool({ host: url.hostname, port: Number(url.port || 80), connectionsMax: opts.connectionsMax, timeoutMs: opts.timeoutMs });
+    this.pool = new HttpPool({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80), connectionsMax: opts.connectionsMax, timeoutMs: opts.timeoutMs });
     this.signer = new RequestSigner({ accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, region: opts.region });
   }
 

@@ -5,10 +5,14 @@
 // Contracts: `canonicalUri` and `canonicalQuery` are already in canonical form (paths made with
 // awsUriEncode(key, true); query pairs encoded and sorted by the caller); `extra` headers have lowercase
 // names that sort after x-amz-date (x-amz-meta-*, x-amz-tagging...) and are given sorted by name.
-import { createHash, createHmac } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { deriveSigningKey } from '../s3/sigv4-crypto.js';
 
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
+
+/** crypto.hash (Node ≥ 20.12) is a one-shot digest without a Hash object: a third cheaper. */
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'hex') : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
 export interface SignerCredentials {
   accessKeyId: string;
@@ -71,9 +75,9 @@ export class RequestSigner {
       }
     }
     const canonical = `${method}\n${canonicalUri}\n${canonicalQuery}\n${headerLines}\n${signed}\n${payloadHash}`;
-    const hashed = createHash('sha256').update(canonical).digest('hex');
+    const hashed = sha256Hex(canonical);
     const toSign = `AWS4-HMAC-SHA256\n${this.amzDate}\n${this.scope}\n${hashed}`;
-    const signature = createHmac('sha256', this.signingKey).update(toSign).digest('hex');
+    const signature = crypto.createHmac('sha256', this.signingKey).update(toSign).digest('hex');
     return { amzDate: this.amzDate, authorization: `${this.credentialPrefix}${signed}, Signature=${signature}` };
   }
 }
