@@ -140,7 +140,7 @@ try {
 }
 
 const storedRatio = storedBytes && logicalBytes ? logicalBytes / storedBytes : undefined;
-const targetList = targets(results, storedRatio);
+const targetList = targets(results, storedRatio, `${sizes.largeBytes / 2 ** 20} MiB`);
 const setup = [
   `Machine: ${machine.cpu}, ${machine.logicalCores} cores, ${machine.memoryGiB} GiB RAM, ${machine.platform}, Node ${machine.node}.`,
   `Client: src/loadgen (${args.clientWorkers} thread(s), raw keep-alive HTTP/1.1 sockets, SigV4 with UNSIGNED-PAYLOAD, every GET byte verified); ` +
@@ -153,7 +153,7 @@ const setup = [
     (args.attempts > 1 ? ` (a measurement with other load > ${args.busyMax} cores was repeated, up to ${args.attempts} times; the least disturbed is shown)` : ''),
 ];
 const storedLine =
-  storedBytes !== undefined && logicalBytes !== undefined
+  storedRatio !== undefined && storedBytes !== undefined && logicalBytes !== undefined
     ? `sediment stored the ${fmt(logicalBytes / 2 ** 20)} MiB of the log-like PUT phase in ${fmt(storedBytes / 2 ** 20, 1)} MiB of segment data (logical / stored = ${fmt(storedRatio!, 2)}).`
     : '';
 const markdown = [

@@ -667,7 +667,7 @@ export class Engine {
     partNumber: number,
     opts: UploadPartOptions,
   ): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer; checksums?: ObjectChecksum[] }> {
-    const written = await this.writeChunks(body, uploadId, partNumber, opts.signal);
+    const written = await this.writeChunks(body, uploadId, partNumber, opts.signal, opts.expectedSize);
     const { size, md5 } = written;
     if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
       throw size < opts.expectedSize
@@ -702,7 +702,7 @@ export class Engine {
   }
 
   /** Splits the body into chunks, frames them (workers for large ones) and appends them, in bounded memory. */
-  private async writeChunks(body: Body, uploadId: number, partNumber: number, signal?: AbortSignal): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer }> {
+  private async writeChunks(body: Body, uploadId: number, partNumber: number, signal?: AbortSignal, sizeHint?: number): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer }> {
     const md5 = createHash('md5');
     const chunks: ChunkRef[] = [];
     const inflight: Array<Promise<void>> = [];
@@ -742,20 +742,29 @@ export class Engine {
         if (failure) break;
       }
     } else {
-      let cur = Buffer.allocUnsafeSlow(this.chunkBytes);
+      // The chunk buffer starts small and grows to chunkBytes: a 4 KiB PUT must not allocate (and make
+      // the GC account for) a whole chunk. With a size hint, the first buffer is the right size.
+      // `size` counts the bytes already emitted in earlier chunks.
+      const first = (): number => Math.min(this.chunkBytes, sizeHint !== undefined ? Math.max(1, sizeHint - size) : 64 * 1024);
       let fill = 0;
+      let cur = Buffer.allocUnsafeSlow(first());
       for await (const piece of body as AsyncIterable<Uint8Array | string>) {
         signal?.throwIfAborted();
         if (failure) break;
         let src = toBuffer(piece);
         while (src.length > 0) {
-          const n = Math.min(src.length, this.chunkBytes - fill);
+          if (fill === cur.length && cur.length < this.chunkBytes) {
+            const grown = Buffer.allocUnsafeSlow(Math.min(this.chunkBytes, Math.max(cur.length * 4, fill + src.length)));
+            cur.copy(grown, 0, 0, fill);
+            cur = grown;
+          }
+          const n = Math.min(src.length, cur.length - fill);
           src.copy(cur, fill, 0, n);
           fill += n;
           src = src.subarray(n);
           if (fill === this.chunkBytes) {
             await emit(cur);
-            cur = Buffer.allocUnsafeSlow(this.chunkBytes);
+            cur = Buffer.allocUnsafeSlow(first());
             fill = 0;
           }
         }
