@@ -11,7 +11,7 @@
 // Run: npm run build && node dist/bench/run-all.js engine [--quick] [--only=small,large,reopen]
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -40,6 +40,8 @@ import {
   removeDir,
   saveResults,
   scratchDir,
+  busyCores,
+  systemCpu,
   timed,
   waitForQuiet,
   type MachineInfo,
@@ -149,6 +151,32 @@ async function measure<T>(label: string, fn: () => Promise<T>): Promise<Timed<T>
   return t;
 }
 
+/** A measurement counts as undisturbed when other processes kept at most this many cores busy. */
+const BUSY_MAX = 0.3;
+
+/** How many times a disturbed measurement is repeated: $SEDIMENT_BENCH_ATTEMPTS (default 1 = never). */
+function attempts(): number {
+  return Math.max(1, Number(process.env.SEDIMENT_BENCH_ATTEMPTS ?? '1') || 1);
+}
+
+/** Runs `fn` (which starts from a fresh directory) until a run is undisturbed, keeping the least disturbed. */
+async function leastDisturbed<T>(label: string, fn: () => Promise<T>, disturbance: (r: T) => number | undefined): Promise<T> {
+  let best: T | undefined;
+  let bestLoad = Infinity;
+  const n = attempts();
+  for (let i = 1; i <= n; i++) {
+    const r = await fn();
+    const load = disturbance(r) ?? 0;
+    if (load < bestLoad) {
+      best = r;
+      bestLoad = load;
+    }
+    if (load <= BUSY_MAX) break;
+    if (i < n) console.log(`  ${label}: other processes kept ${load.toFixed(2)} cores busy; repeating (attempt ${i + 1} of ${n})`);
+  }
+  return best as T;
+}
+
 async function consume(body: AsyncIterable<Buffer>, md5?: ReturnType<typeof createHash>): Promise<number> {
   let n = 0;
   for await (const piece of body) {
@@ -167,54 +195,63 @@ async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[]
   const label = `${fmt(s.smallCount)} × ${s.smallBytes / 1024} KiB log-like`;
 
   // sediment
-  const dir = await scratchDir('small');
-  let put: Timed<unknown>;
-  let read: Timed<unknown>;
-  let verify: Timed<unknown>;
-  let storedRatio: number;
-  try {
-    const engine = await Engine.open(engineOptions(dir));
+  const eng = await leastDisturbed('(a) sediment', async () => {
+    const dir = await scratchDir('small');
     try {
-      await engine.createBucket(BUCKET);
-      put = await measure('(a) sediment puts', () => forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => void (await engine.putObject(BUCKET, names[i], body(i)))));
-      const st = engine.stats();
-      extra.small = { storedBytes: st.storedBytes, logicalBytes: st.logicalBytes, segments: st.segments, workerThreads: st.workerThreads };
-      read = await measure('(c) sediment gets, small', async () => {
-        let bytes = 0;
-        await forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => {
-          const n = await consume((await engine.getObject(BUCKET, names[i])).body);
-          bytes += n; // not `bytes += await …`: that would read `bytes` before the await
+      const engine = await Engine.open(engineOptions(dir));
+      try {
+        await engine.createBucket(BUCKET);
+        const put = await measure('(a) sediment puts', () => forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => void (await engine.putObject(BUCKET, names[i], body(i)))));
+        const st = engine.stats();
+        const read = await measure('(c) sediment gets, small', async () => {
+          let bytes = 0;
+          await forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => {
+            const n = await consume((await engine.getObject(BUCKET, names[i])).body);
+            bytes += n; // not `bytes += await …`: that would read `bytes` before the await
+          });
+          if (bytes !== logical) throw new Error(`read ${bytes} bytes, expected ${logical}`);
         });
-        if (bytes !== logical) throw new Error(`read ${bytes} bytes, expected ${logical}`);
-      });
-      verify = await measure('(c) sediment gets + MD5, small', () =>
-        forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => {
-          const r = await engine.getObject(BUCKET, names[i]);
-          const h = createHash('md5');
-          await consume(r.body, h);
-          const got = h.digest('hex');
-          const want = createHash('md5').update(body(i)).digest('hex');
-          if (got !== want || r.info.etag !== want) throw new Error(`object ${names[i]}: MD5 ${got}, ETag ${r.info.etag}, expected ${want}`);
-        }),
-      );
-      storedRatio = st.storedBytes / st.logicalBytes;
+        const verify = await measure('(c) sediment gets + MD5, small', () =>
+          forEachConcurrent(s.smallCount, s.smallConcurrency, async (i) => {
+            const r = await engine.getObject(BUCKET, names[i]);
+            const h = createHash('md5');
+            await consume(r.body, h);
+            const got = h.digest('hex');
+            const want = createHash('md5').update(body(i)).digest('hex');
+            if (got !== want || r.info.etag !== want) throw new Error(`object ${names[i]}: MD5 ${got}, ETag ${r.info.etag}, expected ${want}`);
+          }),
+        );
+        return { put, read, verify, st };
+      } finally {
+        await engine.close();
+      }
     } finally {
-      await engine.close();
+      await removeDir(dir);
+      settleDisk();
     }
-  } finally {
-    await removeDir(dir);
-  }
-  settleDisk();
+  }, (r) => r.put.otherCores);
+  const { put, read, verify, st } = eng;
+  extra.small = { storedBytes: st.storedBytes, logicalBytes: st.logicalBytes, segments: st.segments, workerThreads: st.workerThreads };
+  const storedRatio = st.storedBytes / st.logicalBytes;
 
   // reference: one file per object
-  const refDir = await scratchDir('files');
-  try {
-    const dirs = await prepareDirs(refDir, names);
-    const refPut = await measure('(a) reference: file per object', () => writeFilePerObject(refDir, names, dirs, body, s.smallConcurrency));
-    const refRead = await measure('(c) reference: read files back', async () => {
-      const bytes = await readFilePerObject(refDir, names, s.smallConcurrency);
-      if (bytes !== logical) throw new Error(`reference read ${bytes} bytes, expected ${logical}`);
-    });
+  const ref = await leastDisturbed('(a) reference', async () => {
+    const refDir = await scratchDir('files');
+    try {
+      const dirs = await prepareDirs(refDir, names);
+      const refPut = await measure('(a) reference: file per object', () => writeFilePerObject(refDir, names, dirs, body, s.smallConcurrency));
+      const refRead = await measure('(c) reference: read files back', async () => {
+        const bytes = await readFilePerObject(refDir, names, s.smallConcurrency);
+        if (bytes !== logical) throw new Error(`reference read ${bytes} bytes, expected ${logical}`);
+      });
+      return { refPut, refRead };
+    } finally {
+      await removeDir(refDir);
+      settleDisk();
+    }
+  }, (r) => r.refPut.otherCores);
+  const { refPut, refRead } = ref;
+  {
     const putOps = s.smallCount / (put.ms / 1000);
     const refOps = s.smallCount / (refPut.ms / 1000);
     rows.push({
@@ -262,10 +299,7 @@ async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[]
       otherCores: verify.otherCores,
       note: 'all objects verified',
     });
-  } finally {
-    await removeDir(refDir);
   }
-  settleDisk();
 }
 
 // ---------------------------------------------------------------- (b) + (c) large objects
@@ -320,8 +354,8 @@ async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', pool: Buf
   const total = s.largeObjects * s.largeObjectBytes;
   const label = `${s.largeObjects} × ${s.largeObjectBytes / MiB} MiB ${kind === 'log' ? 'log-like' : 'random'} (${fmt(total / GiB, 2)} GiB)`;
 
-  const main = await ingestLarge(s, pool, pieces, 1, true);
-  const more = await ingestLarge(s, pool, pieces, s.largeConcurrencyExtra, false);
+  const main = await leastDisturbed(`(b) sediment ${kind}`, () => ingestLarge(s, pool, pieces, 1, true), (r) => r.put.otherCores);
+  const more = await leastDisturbed(`(b) sediment ${kind}, concurrent`, () => ingestLarge(s, pool, pieces, s.largeConcurrencyExtra, false), (r) => r.put.otherCores);
 
   // references on the same bytes, in the same order
   const refDir = await scratchDir(`plain-${kind}`);
@@ -332,7 +366,15 @@ async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', pool: Buf
     const allPieces = function* () {
       for (let i = 0; i < s.largeObjects; i++) yield* objectPieces(pool, i, pieces);
     };
-    plainRun = await measure('(b) reference: plain sequential write', () => writeSequential(file, allPieces()));
+    plainRun = await leastDisturbed(
+      '(b) reference: plain write',
+      async () => {
+        await rm(file, { force: true });
+        settleDisk();
+        return measure('(b) reference: plain sequential write', () => writeSequential(file, allPieces()));
+      },
+      (r) => r.otherCores,
+    );
     if (haveZstd) {
       // Best of two timed runs from the page cache, then one run piped here to count the output.
       const a = await measure('(b) reference: zstd CLI, run 1', () => zstdCompressFile(file, s.zstdLevel));
@@ -435,6 +477,21 @@ async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', pool: Buf
 
 // ---------------------------------------------------------------- (d) reopen with 1M objects
 
+/** runChild, repeated while other processes disturb it (the child itself keeps about one core busy). */
+async function reopenMeasured(dir: string, workerThreads: number | 'default'): Promise<ReopenMeasurement & { otherCores?: number }> {
+  return leastDisturbed(
+    '(d) reopen',
+    async () => {
+      await waitForQuiet();
+      const sys0 = systemCpu();
+      const m = await runChild(dir, workerThreads);
+      const busy = busyCores(sys0, systemCpu());
+      return { ...m, otherCores: busy === undefined ? undefined : Math.max(0, busy - 1) };
+    },
+    (r) => r.otherCores,
+  );
+}
+
 function runChild(dir: string, workerThreads: number | 'default'): Promise<ReopenMeasurement> {
   const script = fileURLToPath(new URL('./reopen-child.js', import.meta.url));
   return new Promise((resolve, reject) => {
@@ -485,8 +542,8 @@ async function benchReopen(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[
     }
     const files = await dirFiles(dir);
     const onDisk = Object.values(files).reduce((a, b) => a + b, 0);
-    const lean = await runChild(dir, 0);
-    const full = await runChild(dir, 'default');
+    const lean = await reopenMeasured(dir, 0);
+    const full = await reopenMeasured(dir, 'default');
     if (lean.objects !== s.reopenCount) throw new Error(`reopened engine has ${lean.objects} objects, expected ${s.reopenCount}`);
     const indexBytes = lean.heapDeltaBytes + lean.arrayBuffersDeltaBytes;
     const perObject = (indexBytes - keyBytes) / s.reopenCount;
@@ -498,6 +555,7 @@ async function benchReopen(s: EngineBenchSizes, pool: Buffer[], rows: ResultRow[
       unit: 's',
       target: '≤ 3 s',
       pass: lean.openMs <= 3000,
+      otherCores: lean.otherCores,
       note: `with default worker threads: ${fmt(full.openMs / 1000, 2)} s`,
     });
     rows.push({
@@ -564,7 +622,7 @@ async function benchReopenActiveSegment(s: EngineBenchSizes, pool: Buffer[], row
       await engine.close();
     }
     const segFiles = Object.entries(await dirFiles(dir)).filter(([name]) => name.startsWith('segments/'));
-    const lean = await runChild(dir, 0);
+    const lean = await reopenMeasured(dir, 0);
     if (lean.objects !== count) throw new Error(`reopened engine has ${lean.objects} objects, expected ${count}`);
     const perObject = (lean.heapDeltaBytes + lean.arrayBuffersDeltaBytes - keyBytes) / count;
     const activeBytes = segFiles[segFiles.length - 1]?.[1] ?? 0;

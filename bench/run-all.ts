@@ -1,6 +1,9 @@
 // `npm run bench`: the micro benches, then the engine macro bench, in one process.
-//   node dist/bench/run-all.js [micro|engine|all] [--quick] [--only=small,large,reopen]
+//   node dist/bench/run-all.js [micro|engine|all] [--quick] [--only=small,large,reopen] [--attempts=N] [--quiet-wait=S]
 // --quick (or SEDIMENT_BENCH_QUICK=1) uses smoke-test sizes; --only picks engine parts.
+// On a shared machine: --quiet-wait=S (SEDIMENT_BENCH_QUIET_S) waits up to S seconds for other processes to
+// go quiet before each timed phase; --attempts=N (SEDIMENT_BENCH_ATTEMPTS) repeats an acceptance
+// measurement during which other processes kept more than 0.3 cores busy, keeping the least disturbed run.
 // Temporary data goes under $SEDIMENT_BENCH_DIR (default: the OS temp dir) and is removed afterwards;
 // JSON results stay in <that dir>/sediment-bench-results/.
 import { ENGINE_PARTS, runEngineBench, type EnginePart } from './engine.bench.js';
@@ -8,7 +11,9 @@ import { runMicroBench } from './micro.bench.js';
 import { quickMode } from './setup.js';
 
 function usage(problem: string): never {
-  console.error(`run-all: ${problem}\nusage: node dist/bench/run-all.js [micro|engine|all] [--quick] [--only=${ENGINE_PARTS.join(',')}]`);
+  console.error(
+    `run-all: ${problem}\nusage: node dist/bench/run-all.js [micro|engine|all] [--quick] [--only=${ENGINE_PARTS.join(',')}] [--attempts=N] [--quiet-wait=S]`,
+  );
   process.exit(2);
 }
 
@@ -24,6 +29,11 @@ for (const a of args.filter((x) => x.startsWith('--'))) {
     const bad = list.filter((p) => !(ENGINE_PARTS as string[]).includes(p));
     if (bad.length > 0 || list.length === 0) usage(`unknown engine part(s): ${bad.join(', ') || '(none given)'}`);
     parts = list as EnginePart[];
+    continue;
+  }
+  const num = /^--(attempts|quiet-wait)=(\d+)$/.exec(a);
+  if (num) {
+    process.env[num[1] === 'attempts' ? 'SEDIMENT_BENCH_ATTEMPTS' : 'SEDIMENT_BENCH_QUIET_S'] = num[2];
     continue;
   }
   usage(`unknown option ${a}`);

@@ -1,7 +1,7 @@
 // What every bench reports about where it ran, where its temporary data lives, and how its results are
 // printed (a markdown table) and saved (JSON next to the temporary data). Style rule 11: a bench states
 // its setup and compares side by side in one run.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -45,15 +45,34 @@ export function benchBaseDir(): string {
   return process.env.SEDIMENT_BENCH_DIR ?? os.tmpdir();
 }
 
+const liveDirs = new Set<string>();
+let cleanupInstalled = false;
+
+/** On Ctrl-C or SIGTERM, scratch directories still in use are removed before exiting. */
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+      process.exit(130);
+    });
+  }
+}
+
 /** A fresh scratch directory under the bench base dir; remove it with `removeDir`. */
 export async function scratchDir(label: string): Promise<string> {
   const base = benchBaseDir();
   await mkdir(base, { recursive: true });
-  return mkdtemp(path.join(base, `sediment-bench-${label}-`));
+  installCleanup();
+  const dir = await mkdtemp(path.join(base, `sediment-bench-${label}-`));
+  liveDirs.add(dir);
+  return dir;
 }
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+  liveDirs.delete(dir);
 }
 
 /** Writes `data` as JSON under the bench base dir and returns the file path. */
