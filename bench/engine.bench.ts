@@ -147,7 +147,8 @@ function settleDisk(): void {
 async function measure<T>(label: string, fn: () => Promise<T>): Promise<Timed<T>> {
   const load = await waitForQuiet();
   const t = await timed(fn);
-  console.log(`  ${label}: ${fmt(t.ms / 1000, 2)} s (other load before ${load?.toFixed(2) ?? '?'}, during ${t.otherCores?.toFixed(2) ?? '?'} cores)`);
+  const before = load === undefined ? '' : `before ${load.toFixed(2)}, `;
+  console.log(`  ${label}: ${fmt(t.ms / 1000, 2)} s (other load ${before}during ${t.otherCores?.toFixed(2) ?? '?'} cores)`);
   return t;
 }
 

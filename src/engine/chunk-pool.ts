@@ -18,6 +18,8 @@ function workerPath(): string | undefined {
 
 export class ChunkPool {
   private pool: Piscina | undefined;
+  /** Resolved worker file, or undefined for inline framing. Threads start on first use (open stays fast). */
+  private readonly filename: string | undefined;
   readonly threads: number;
 
   constructor(
@@ -26,16 +28,16 @@ export class ChunkPool {
     readonly poolMinBytes = 128 * 1024,
   ) {
     this.threads = threads;
-    if (threads > 0) {
-      const filename = workerPath();
-      if (filename) {
-        this.pool = new Piscina({ filename, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
-      }
-    }
+    this.filename = threads > 0 ? workerPath() : undefined;
   }
 
   get usingWorkers(): boolean {
-    return this.pool !== undefined;
+    return this.filename !== undefined;
+  }
+
+  private workers(): Piscina {
+    this.pool ??= new Piscina({ filename: this.filename, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000 });
+    return this.pool;
   }
 
   /**
@@ -43,9 +45,9 @@ export class ChunkPool {
    * afterwards (pass a buffer that owns its whole ArrayBuffer, or it is copied first).
    */
   async frame(raw: Uint8Array, meta: ChunkMeta): Promise<Buffer> {
-    if (!this.pool || raw.length < this.poolMinBytes) return buildChunkFrame(raw, meta, this.level);
+    if (this.filename === undefined || raw.length < this.poolMinBytes) return buildChunkFrame(raw, meta, this.level);
     const owned = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && !(raw.buffer instanceof SharedArrayBuffer) ? raw : new Uint8Array(raw);
-    const out = (await this.pool.run({ raw: owned, meta, level: this.level }, { transferList: [owned.buffer as ArrayBuffer] })) as Uint8Array;
+    const out = (await this.workers().run({ raw: owned, meta, level: this.level }, { transferList: [owned.buffer as ArrayBuffer] })) as Uint8Array;
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   }
 
