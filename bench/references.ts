@@ -98,14 +98,30 @@ export async function zstdVersion(): Promise<string | undefined> {
 
 /**
  * Times `zstd -<level> -T1 -c FILE` with stdout discarded (the file is in the page cache: it was just
- * written). With `countOutput` the output is piped here and counted instead (for the ratio, not timed).
+ * written). It runs under `sh -c '…; times'` so the CPU time of zstd is known too (-T1 still has an I/O
+ * thread next to the compression thread). With `countOutput` the output is piped here and counted instead
+ * (for the ratio, not timed).
  */
-export async function zstdCompressFile(file: string, level: number, countOutput = false): Promise<{ ms: number; outBytes?: number }> {
+export async function zstdCompressFile(file: string, level: number, countOutput = false): Promise<{ ms: number; cpuMs?: number; outBytes?: number }> {
+  if (countOutput) {
+    const r = await run(zstdCommand(), [`-${level}`, '-T1', '-q', '-c', file], 'count');
+    if (r.code !== 0) throw new Error(`zstd exited with ${r.code}: ${r.stderr.trim()}`);
+    return { ms: 0, outBytes: r.outBytes };
+  }
+  const script = '"$0" "$1" -T1 -q -c "$2" > /dev/null || exit $?; times';
   const t0 = performance.now();
-  const r = await run(zstdCommand(), [`-${level}`, '-T1', '-q', '-c', file], countOutput ? 'count' : 'ignore');
+  const r = await run('sh', ['-c', script, zstdCommand(), `-${level}`, file], 'pipe');
   const ms = performance.now() - t0;
   if (r.code !== 0) throw new Error(`zstd exited with ${r.code}: ${r.stderr.trim()}`);
-  return { ms, outBytes: countOutput ? r.outBytes : undefined };
+  return { ms, cpuMs: childCpuMs(r.stdout) };
+}
+
+/** The children's user + system time from the second line of `times` ("0m1.330s 0m0.370s"). */
+function childCpuMs(timesOutput: string): number | undefined {
+  const line = timesOutput.trim().split('\n')[1];
+  const m = line ? /^(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/.exec(line.trim()) : null;
+  if (!m) return undefined;
+  return (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000;
 }
 
 function run(cmd: string, args: string[], stdout: 'ignore' | 'pipe' | 'count'): Promise<{ code: number | null; stdout: string; stderr: string; outBytes: number }> {

@@ -15,6 +15,8 @@ export interface ReopenMeasurement {
   objects: number;
   /** Worker threads the engine runs (0 = inline). */
   workerThreads: number;
+  /** CPU time of this whole child process (all threads), so the parent can tell its load from others'. */
+  processCpuMs: number;
 }
 
 function settle(): NodeJS.MemoryUsage {
@@ -42,6 +44,9 @@ const result: ReopenMeasurement = {
   rssDeltaBytes: after.rss - before.rss,
   objects,
   workerThreads: engine.stats().workerThreads,
+  processCpuMs: 0,
 };
 await engine.close();
+const cpu = process.cpuUsage();
+result.processCpuMs = (cpu.user + cpu.system) / 1000;
 console.log(JSON.stringify(result));
