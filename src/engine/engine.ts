@@ -708,14 +708,26 @@ export class Engine {
     const inflight: Array<Promise<void>> = [];
     let size = 0;
     let failure: unknown;
-    const emit = async (raw: Buffer): Promise<void> => {
-      md5.update(raw);
+    let md5Whole: Buffer | undefined;
+    /** `whole`: `raw` is the entire body (one chunk), so its MD5 can be computed where it is framed. */
+    const emit = async (raw: Buffer, whole: boolean): Promise<void> => {
+      if (!whole) md5.update(raw);
       const index = chunks.length;
       const rawLen = raw.length;
       size += rawLen;
       chunks.push({ segmentId: 0, offset: 0, frameLen: 0, rawLen });
       const meta = { uploadId, partNumber, chunkIndex: index, rawLen };
-      const p = this.pool.frame(raw, meta).then((frame) => {
+      let framing: Promise<Buffer>;
+      if (raw.length < this.pool.poolMinBytes) {
+        framing = this.pool.frameSmall(raw, meta, whole).then((f) => {
+          if (whole) md5Whole = f.md5;
+          return f.frame;
+        });
+      } else {
+        if (whole) md5.update(raw);
+        framing = this.pool.frame(raw, meta);
+      }
+      const p = framing.then((frame) => {
         this.checkWritable();
         const r = this.writer.append(frame, { type: RecordType.CHUNK, chunk: meta }, false);
         chunks[index] = { segmentId: r.segmentId, offset: r.offset, frameLen: frame.length, rawLen };
@@ -738,7 +750,7 @@ export class Engine {
       for (let at = 0; at < buf.length; at += this.chunkBytes) {
         const piece = buf.subarray(at, Math.min(buf.length, at + this.chunkBytes));
         // Pieces of a caller's buffer are copied before a worker takes them (the pool checks ownership).
-        await emit(piece);
+        await emit(piece, piece.length === buf.length);
         if (failure) break;
       }
     } else {
@@ -763,18 +775,18 @@ export class Engine {
           fill += n;
           src = src.subarray(n);
           if (fill === this.chunkBytes) {
-            await emit(cur);
+            await emit(cur, false);
             cur = Buffer.allocUnsafeSlow(first());
             fill = 0;
           }
         }
       }
-      if (fill > 0 && !failure) await emit(cur.subarray(0, fill));
+      if (fill > 0 && !failure) await emit(cur.subarray(0, fill), size === 0);
     }
     await Promise.allSettled(inflight);
     if (failure) throw failure;
     signal?.throwIfAborted();
-    return { chunks, size, md5: md5.digest() };
+    return { chunks, size, md5: md5Whole ?? md5.digest() };
   }
 
   // ---------------------------------------------------------------- multipart uploads
@@ -1119,6 +1131,7 @@ export class Engine {
       activeSegmentId: this.writer.activeSegmentId,
       durability: this.durability,
       workerThreads: this.pool.usingWorkers ? this.pool.threads : 0,
+      batchedChunks: this.pool.batchedChunks,
       damage: [...this.openDamage],
     };
   }
