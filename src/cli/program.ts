@@ -4,6 +4,7 @@
 // commands are added so every subcommand inherits them. The global options (--data, --durability,
 // --quiet) are accepted before or after the command name and shown in every command's help.
 import { Command, Option } from 'commander';
+import { registerBenchCommand } from './commands/bench.js';
 import { registerBucketCommands } from './commands/buckets.js';
 import { registerGetCommand } from './commands/get.js';
 import { registerInfoCommand } from './commands/info.js';
@@ -40,5 +41,6 @@ export function buildProgram(): Command {
   registerVerifyCommand(program);
   registerInfoCommand(program);
   registerServeCommand(program);
+  registerBenchCommand(program);
   return program;
 }
