@@ -21,6 +21,7 @@ const TABLE: Record<ErrorCode, { code: S3ErrorCode; status?: number }> = {
   SEDIMENT_ENTITY_TOO_LARGE: { code: 'EntityTooLarge' },
   SEDIMENT_ENTITY_TOO_SMALL: { code: 'EntityTooSmall' },
   SEDIMENT_NO_SUCH_UPLOAD: { code: 'NoSuchUpload' },
+  SEDIMENT_NO_SUCH_LIFECYCLE: { code: 'NoSuchLifecycleConfiguration' },
   SEDIMENT_INVALID_PART: { code: 'InvalidPart' },
   SEDIMENT_INVALID_PART_ORDER: { code: 'InvalidPartOrder' },
   SEDIMENT_CORRUPTION: { code: 'InternalError' },
