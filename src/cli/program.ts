@@ -8,6 +8,7 @@ import { registerBenchCommand } from './commands/bench.js';
 import { registerBucketCommands } from './commands/buckets.js';
 import { registerGetCommand } from './commands/get.js';
 import { registerInfoCommand } from './commands/info.js';
+import { registerLifecycleCommand } from './commands/lifecycle.js';
 import { registerLsCommand } from './commands/ls.js';
 import { registerPutCommand } from './commands/put.js';
 import { registerRmCommand } from './commands/rm.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerStatCommand(program);
   registerVerifyCommand(program);
   registerInfoCommand(program);
+  registerLifecycleCommand(program);
   registerServeCommand(program);
   registerBenchCommand(program);
   return program;

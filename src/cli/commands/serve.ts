@@ -17,12 +17,22 @@ export interface ServeOptions {
   region: string;
   durability: Durability;
   quiet: boolean;
+  lifecycleEveryMs?: number;
+  lifecycleDayMs?: number;
 }
 
 interface ServeFlags {
   host: string;
   port: number;
   region: string;
+  lifecycleEvery: number;
+  lifecycleDaySeconds?: number;
+}
+
+function parseSeconds(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new InvalidArgumentError('expected a number of seconds');
+  return n;
 }
 
 type RunServer = (opts: ServeOptions) => Promise<unknown>;
@@ -49,10 +59,20 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on', parsePort, 9000)
     .option('--region <region>', 'region the server answers for', 'us-east-1')
+    .option('--lifecycle-every <seconds>', 'run lifecycle rules this often (0: never)', parseSeconds, 3600)
+    .option('--lifecycle-day-seconds <n>', 'a lifecycle "day" lasts this many seconds (tests only)', (t) => {
+      const n = parseSeconds(t);
+      if (!(n >= 1)) throw new InvalidArgumentError('expected at least 1 second');
+      return n;
+    })
     .action(async (flags: ServeFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       const runServer = await loadRunServer();
       warnIfNotDurable(ctx);
-      await runServer({ dataDir: ctx.dataDir, host: flags.host, port: flags.port, region: flags.region, durability: ctx.durability, quiet: ctx.quiet });
+      await runServer({
+        dataDir: ctx.dataDir, host: flags.host, port: flags.port, region: flags.region, durability: ctx.durability, quiet: ctx.quiet,
+        lifecycleEveryMs: Math.round(flags.lifecycleEvery * 1000),
+        lifecycleDayMs: flags.lifecycleDaySeconds === undefined ? undefined : Math.round(flags.lifecycleDaySeconds * 1000),
+      });
     });
 }
