@@ -1221,6 +1221,28 @@ export class Engine {
   // ---------------------------------------------------------------- delete
 
   /** Deletes the object if it exists. Resolves after the delete is durable; `existed` tells which. */
+  /**
+   * Replaces the tags of the current version (S3 PutObjectTagging / DeleteObjectTagging with `{}`): a new
+   * COMMIT with the same chunks, metadata and modification time, and the new tags; no object byte is
+   * copied. Refused with SEDIMENT_PRECONDITION_FAILED if the object changed while its manifest was read.
+   */
+  async putObjectTagging(bucketName: string, key: string, tags: Record<string, string>): Promise<void> {
+    this.checkWritable();
+    const { bucket, slot } = this.slotOf(bucketName, key);
+    const entry = this.table.read(slot);
+    const old = await this.readManifest(entry);
+    const next: ObjectManifest = { ...old, seq: 0, tags: this.contentFields({ contentType: old.contentType, tags }).tags };
+    this.checkWritable();
+    // Nothing awaits from this check to the append inside commit(), so no write of the key slips in.
+    const now = this.buckets.get(bucketName) === bucket ? bucket.keys.get(key) : -1;
+    if (now < 0) throw new SedimentError('SEDIMENT_NO_SUCH_KEY', `object "${bucketName}/${key}" does not exist`);
+    if (this.table.read(now).seq !== entry.seq || this.committing.has(`${bucketName}/${key}`)) {
+      throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `object "${bucketName}/${key}" changed while its tags were being set; retry`);
+    }
+    next.seq = this.nextSeq();
+    await this.commit(next);
+  }
+
   async deleteObject(bucketName: string, key: string): Promise<{ existed: boolean }> {
     this.checkWritable();
     const bucket = this.bucketOrThrow(bucketName);

@@ -6,11 +6,12 @@ import { deleteObjects } from './ops-delete-objects.js';
 import { listObjects } from './ops-list.js';
 import * as mp from './ops-multipart.js';
 import * as o from './ops-object.js';
+import * as tg from './ops-tagging.js';
 import { S3Error } from './s3-error.js';
 
 /** Sub-resources sediment does not implement; a request naming one gets NotImplemented. */
 const UNSUPPORTED = [
-  'policy', 'policyStatus', 'cors', 'tagging', 'encryption', 'object-lock', 'replication', 'website', 'logging',
+  'policy', 'policyStatus', 'cors', 'encryption', 'object-lock', 'replication', 'website', 'logging',
   'notification', 'requestPayment', 'accelerate', 'ownershipControls', 'publicAccessBlock', 'versions', 'analytics', 'metrics',
   'inventory', 'intelligent-tiering', 'retention', 'legal-hold', 'attributes', 'torrent', 'restore', 'select', 'versionId',
   'session', 'renameObject', 'metadataTable',
@@ -33,6 +34,7 @@ export async function route(r: S3Request): Promise<void> {
   const sub = unsupported(r);
   if (sub !== undefined && !(sub === 'versionId' && q.get('versionId') === 'null')) notImplemented(r, `?${sub}`);
   if (r.key !== '' && q.has('lifecycle')) notImplemented(r, 'object ?lifecycle');
+  if (r.key === '' && q.has('tagging')) notImplemented(r, 'bucket ?tagging');
   if (r.key === '') {
     switch (r.method) {
       case 'GET':
@@ -63,16 +65,19 @@ export async function route(r: S3Request): Promise<void> {
   switch (r.method) {
     case 'GET':
       if (q.has('uploadId')) return mp.listParts(r);
+      if (q.has('tagging')) return tg.getObjectTagging(r);
       if (q.has('acl')) return b.getAcl(r);
       return o.getObject(r);
     case 'HEAD':
       return o.getObject(r);
     case 'PUT':
       if (q.has('uploadId') || q.has('partNumber')) return mp.uploadPart(r);
+      if (q.has('tagging')) return tg.putObjectTagging(r);
       if (q.has('acl')) notImplemented(r, 'object ?acl');
       return o.putObject(r);
     case 'DELETE':
       if (q.has('uploadId')) return mp.abortMultipartUpload(r);
+      if (q.has('tagging')) return tg.deleteObjectTagging(r);
       return o.deleteObject(r);
     case 'POST':
       if (q.has('uploads')) return mp.createMultipartUpload(r);
