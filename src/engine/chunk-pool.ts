@@ -75,6 +75,23 @@ export class ChunkPool {
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   }
 
+  /** True once a worker has answered: until then small chunks are framed inline, not queued behind start-up. */
+  private warm = false;
+  private warming: Promise<void> | undefined;
+
+  private warmUp(): void {
+    this.warming ??= this.workers()
+      .run({ kind: 'noop' })
+      .then(
+        () => {
+          this.warm = true;
+        },
+        () => {
+          this.warming = undefined; // try again on the next small chunk
+        },
+      );
+  }
+
   private queue: Pending[] = [];
   private queueBytes = 0;
   private flushScheduled = false;
@@ -91,6 +108,11 @@ export class ChunkPool {
    */
   frameSmall(raw: Uint8Array, meta: ChunkMeta, wantMd5: boolean): Promise<Framed> {
     if (this.filename === undefined) return Promise.resolve(this.frameInline(raw, meta, wantMd5));
+    if (!this.warm) {
+      // Starting the threads takes a while (longer on a busy machine): frame inline until they answer.
+      this.warmUp();
+      return Promise.resolve().then(() => this.frameInline(raw, meta, wantMd5));
+    }
     return new Promise<Framed>((resolve, reject) => {
       this.queue.push({ raw, meta, wantMd5, resolve, reject });
       this.queueBytes += raw.length;
@@ -164,7 +186,7 @@ export class ChunkPool {
   /** Frames what is queued, waits for every batch in flight (their callers get their frames), then stops. */
   async close(): Promise<void> {
     this.flush();
-    await Promise.allSettled([...this.batches]);
+    await Promise.allSettled([...this.batches, this.warming]);
     await this.pool?.destroy();
     this.pool = undefined;
   }

@@ -66,6 +66,12 @@ function buildBatch(task: BatchTask): unknown {
   return move(new Uint8Array(out.buffer, 0, out.length));
 }
 
-export default function run(task: ChunkTask | BatchTask): unknown {
+/** Answered once the worker is up (ChunkPool waits for it before sending batches). */
+export interface NoopTask {
+  kind: 'noop';
+}
+
+export default function run(task: ChunkTask | BatchTask | NoopTask): unknown {
+  if (task.kind === 'noop') return null;
   return task.kind === 'batch' ? buildBatch(task) : buildOne(task);
 }
