@@ -151,6 +151,26 @@ describe('lifecycle rules in the engine', () => {
     await e.close();
   });
 
+  it('never expires a version written while the pass runs', async () => {
+    const w = world();
+    const e = await w.open();
+    await e.createBucket('race');
+    await e.setBucketLifecycle('race', { rules: [rule({ id: 'r', expiration: { days: 1 } })] });
+    const keys = Array.from({ length: 200 }, (_, i) => `k/${String(i).padStart(3, '0')}`);
+    await Promise.all(keys.map((k) => e.putObject('race', k, 'old')));
+    w.advanceDays(3);
+    const pass = e.runLifecycle();
+    const rewritten = keys.filter((_, i) => i % 4 === 0);
+    await Promise.all(rewritten.map((k) => e.putObject('race', k, 'new')));
+    const r = await pass;
+    for (const k of rewritten) expect((await e.headObject('race', k)).size, k).toBe(3);
+    const left = e.listObjects('race').contents.map((c) => c.key);
+    expect(left).toEqual(rewritten);
+    const expired = new Set(r.expired.map((x) => x.key));
+    for (const k of keys.filter((_, i) => i % 4 !== 0)) expect(expired.has(k), k).toBe(true);
+    await e.close();
+  });
+
   it('with a test day length, days last that long', async () => {
     const w = world();
     const e = await w.open();

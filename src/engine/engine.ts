@@ -120,6 +120,8 @@ interface ContentFields {
 }
 
 export const PART_NUMBER_MAX = 10_000;
+/** Lifecycle expirations written at once (they share group commits). */
+const LIFECYCLE_DELETES_IN_FLIGHT = 64;
 
 interface SegmentInfo {
   id: number;
@@ -663,27 +665,36 @@ export class Engine {
     const buckets = [...this.buckets.values()].filter((b) => b.seq > 0 && !b.deleting && b.lifecycle?.config.rules.some((r) => r.enabled));
     report.bucketsWithRules = buckets.length;
     const total = buckets.reduce((n, b) => n + b.keys.size, 0);
+    // Deletes go out up to LIFECYCLE_DELETES_IN_FLIGHT at a time so that they share fsyncs (group commit).
+    const inflight = new Set<Promise<void>>();
+    const expire = async (b: Bucket, key: string, entry: ObjectEntry): Promise<void> => {
+      if (!dryRun && !(await this.deleteIfUnchanged(b, key, entry.seq))) {
+        report.skippedChanged++;
+        return;
+      }
+      report.expired.push({ bucket: b.name, key, size: entry.size });
+      report.expiredBytes += entry.size;
+    };
     for (const b of buckets) {
       const rules = b.lifecycle!.config.rules.filter((r) => r.enabled);
       const tagRules = rules.some(needsTags);
       for (const [key, slot] of [...b.keys.scan()]) {
         report.objectsExamined++;
         if (report.objectsExamined % 1024 === 0) opts.onProgress?.(report.objectsExamined, total);
+        if (b.keys.get(key) !== slot) continue; // changed since the scan began: the next pass judges it
         const entry = this.table.read(slot);
         let tags: Array<[string, string]> | undefined;
         if (tagRules) tags = (await this.readManifest(entry)).tags;
         const matching = rules.filter((r) => filterMatches(r.filter, key, entry.size, tags));
         if (matching.some((r) => expirationDue(r, entry.mtimeMs, now, dayMs))) {
-          if (!dryRun && !(await this.deleteIfUnchanged(b, key, entry.seq))) {
-            report.skippedChanged++;
-            continue;
-          }
-          report.expired.push({ bucket: b.name, key, size: entry.size });
-          report.expiredBytes += entry.size;
+          const p: Promise<void> = expire(b, key, entry).finally(() => inflight.delete(p));
+          inflight.add(p);
+          if (inflight.size >= LIFECYCLE_DELETES_IN_FLIGHT) await Promise.race(inflight);
         } else if (entry.storageClass === StorageClass.STANDARD && matching.some((r) => transitionDue(r, entry.mtimeMs, now, dayMs) !== undefined)) {
           report.transitionsDue++;
         }
       }
+      await Promise.all(inflight);
       for (const [id, u] of [...this.uploads]) {
         if (u.create.bucket !== b.name || u.completing) continue;
         if (!rules.some((r) => abortDue(r, u.create.key, u.create.initiatedMs, now, dayMs))) continue;
@@ -696,6 +707,7 @@ export class Engine {
         report.abortedUploads.push({ bucket: b.name, key: u.create.key, uploadId: String(id) });
       }
     }
+    report.expired.sort((x, y) => (x.bucket === y.bucket ? compareUtf8(x.key, y.key) : x.bucket < y.bucket ? -1 : 1));
     opts.onProgress?.(total, total);
     return report;
   }
