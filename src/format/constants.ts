@@ -41,6 +41,10 @@ export const TAIL_MAGIC = Buffer.from('SEDEND\r\n', 'latin1');
 export const TAIL_BYTES = 24;
 export const FOOTER_VERSION = 1;
 
+/** §2.5 pack (compaction output) footer */
+export const PACK_FOOTER_VERSION = 2;
+export const PACK_RECORD_DAMAGED = 0x01;
+
 /** §3 payload versions */
 export const PAYLOAD_VERSION = 1;
 
