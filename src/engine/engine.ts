@@ -1304,6 +1304,10 @@ export class Engine {
         for (const id of inputs) this.segments.delete(id);
         this.segments.set(packId, { id: packId, sealed: true, sizeBytes });
       },
+      dropSegments: (ids) => {
+        this.relocation.install(0, ids, []);
+        for (const id of ids) this.segments.delete(id);
+      },
       whenUnread: (id) => this.store.whenUnread(id),
       forget: (id) => this.store.forget(id),
     };

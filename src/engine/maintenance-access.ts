@@ -53,6 +53,8 @@ export interface MaintenanceAccess {
    * being listed. The inputs' files may still have readers: wait with `whenUnread` before unlinking.
    */
   installPack(packId: number, inputs: number[], records: PackRecord[], sizeBytes: number): void;
+  /** Like installPack for inputs that hold no live record at all: they stop being listed, nothing moves. */
+  dropSegments(ids: number[]): void;
   whenUnread(segmentId: number): Promise<void>;
   forget(segmentId: number): Promise<void>;
 }

@@ -1,0 +1,205 @@
+// Space accounting: which records of every sealed segment and pack are live, and how many bytes that
+// is. Derived, not persisted: the census reads the footers (payload copies of every metadata record)
+// and asks the index what is live right now, so it is exact after deletes, overwrites, completed or
+// aborted multipart uploads and restarts by construction (docs/OPERATIONS.md "Space accounting").
+//
+// A record is live when replaying the log without it could change the index:
+// - CHUNK: referenced by a live object's manifest or by a part of an open multipart upload;
+// - COMMIT / BUCKET_CREATE / UPLOAD_CREATE / UPLOAD_PART: the index holds exactly that version;
+// - DELETE / BUCKET_DELETE / UPLOAD_ABORT ("tombstones"): until no older record they could cancel can
+//   remain anywhere: kept while any segment outside the pass holds a record with a lower seq. A DELETE
+//   whose key has since been written again is dead at once (the newer write wins on replay anyway);
+// - BUCKET_CONFIG and anything undecodable: kept (never guessed dead).
+import { RecordType, SEGMENT_HEADER_BYTES } from '../format/constants.js';
+import type { FooterEntry } from '../format/footer.js';
+import {
+  decodeBucketCreate,
+  decodeBucketDelete,
+  decodeDelete,
+  decodeManifest,
+  decodeUploadAbort,
+  decodeUploadCreate,
+  decodeUploadPart,
+} from '../format/records.js';
+import type { MaintenanceAccess, SegmentView } from '../engine/maintenance-access.js';
+import { readPackFooter } from '../engine/pack-files.js';
+import { listSegment } from '../engine/segment-scan.js';
+
+export interface CensusRecord {
+  type: number;
+  /** Offset in the file that holds it now. */
+  offset: number;
+  frameLen: number;
+  originSegmentId: number;
+  originOffset: number;
+  chunk?: FooterEntry['chunk'];
+  payload?: Buffer;
+  /** Live now (tombstones: counted live; whether a pass may drop one is decided per pass). */
+  live: boolean;
+  /** seq of a tombstone (DELETE, BUCKET_DELETE, UPLOAD_ABORT) that may be dropped once nothing older remains. */
+  tombstoneSeq?: number;
+  /** Already known damaged (a pack entry flagged when it was copied). */
+  damaged?: boolean;
+}
+
+export interface SegmentAccount {
+  id: number;
+  kind: 'log' | 'pack';
+  sizeBytes: number;
+  liveBytes: number;
+  /** Bytes of dead records (header, footer and tail are overhead, neither live nor dead). */
+  deadBytes: number;
+  /** Smallest seq of any metadata record it holds (Infinity if none). */
+  minSeq: number;
+  /** Fully reflected in the newest checkpoint (log segments below its replay position, and packs). */
+  covered: boolean;
+  records: CensusRecord[];
+}
+
+export interface Census {
+  segments: SegmentAccount[];
+  /** Bytes of every segment file, the active one included. */
+  storedBytes: number;
+  /** Bytes of live records in sealed segments and packs plus the whole active segment. */
+  liveBytes: number;
+  /** Bytes of dead records (reclaimable); storedBytes - liveBytes - deadBytes is header/footer overhead. */
+  deadBytes: number;
+}
+
+const SPAN = 2 ** 32;
+const originKey = (segmentId: number, offset: number): number => segmentId * SPAN + offset;
+
+function payloadSeq(p: Buffer | undefined): number {
+  return p && p.length >= 9 ? Number(p.readBigUInt64LE(1)) : Infinity;
+}
+
+async function recordsOf(access: MaintenanceAccess, s: SegmentView): Promise<CensusRecord[]> {
+  const path = access.pathOf(s.id);
+  if (s.kind === 'pack') {
+    const f = await readPackFooter(access.fs, path, s.id);
+    if (!f) return [];
+    return f.entries.map((e) => ({ ...e, live: false }));
+  }
+  const listing = await listSegment(access.fs, path, s.id, true);
+  return listing.entries.map((e) => ({ ...e, originSegmentId: s.id, originOffset: e.offset, live: false }));
+}
+
+/** Builds the accounting of every sealed segment and pack. Reads footers; never reads chunk payloads. */
+export async function takeCensus(access: MaintenanceAccess): Promise<Census> {
+  const views = access.segments();
+  const covered = access.checkpointSegmentId();
+  const accounts: SegmentAccount[] = [];
+  const commitPayloads = new Map<number, Buffer>();
+  let storedBytes = 0;
+  let tailBytes = 0;
+  for (const s of views.sort((a, b) => a.id - b.id)) {
+    storedBytes += s.sizeBytes;
+    if (!s.sealed) {
+      tailBytes += s.sizeBytes;
+      continue;
+    }
+    const records = await recordsOf(access, s);
+    for (const r of records) if (r.type === RecordType.COMMIT && r.payload) commitPayloads.set(originKey(r.originSegmentId, r.originOffset), r.payload);
+    accounts.push({ id: s.id, kind: s.kind, sizeBytes: s.sizeBytes, liveBytes: 0, deadBytes: 0, minSeq: Infinity, covered: s.kind === 'pack' || s.id < covered, records });
+  }
+
+  const liveCommits = new Set<number>();
+  const liveChunks = new Set<number>();
+  for (const c of access.liveCommits()) {
+    const key = originKey(c.segmentId, c.offset);
+    liveCommits.add(key);
+    let payload = commitPayloads.get(key);
+    try {
+      payload ??= await access.readCommitPayload(c.segmentId, c.offset, c.frameLen);
+      for (const ch of decodeManifest(payload).chunks) liveChunks.add(originKey(ch.segmentId, ch.offset));
+    } catch (err) {
+      // A damaged COMMIT: its chunks cannot be named, so nothing it might reference may be dropped.
+      access.warn(`census: cannot read commit at segment ${c.segmentId} offset ${c.offset}: ${(err as Error).message}; compaction keeps every chunk`);
+      return keepEverything(accounts, storedBytes, tailBytes);
+    }
+  }
+  for (const p of access.openUploadParts()) for (const ch of p.chunks) liveChunks.add(originKey(ch.segmentId, ch.offset));
+
+  for (const a of accounts) {
+    for (const r of a.records) {
+      const key = originKey(r.originSegmentId, r.originOffset);
+      if (r.type !== RecordType.CHUNK) a.minSeq = Math.min(a.minSeq, payloadSeq(r.payload));
+      r.live = classify(access, r, key, liveCommits, liveChunks);
+    }
+  }
+  // Tombstones: live unless every other segment holds only newer records.
+  for (const a of accounts) {
+    const others = minSeqOutside(accounts, new Set([a.id]));
+    for (const r of a.records) if (r.tombstoneSeq !== undefined && r.tombstoneSeq < others) r.live = false;
+  }
+  let liveBytes = tailBytes;
+  for (const a of accounts) {
+    a.liveBytes = a.records.reduce((n, r) => n + (r.live ? r.frameLen : 0), 0);
+    a.deadBytes = a.records.reduce((n, r) => n + (r.live ? 0 : r.frameLen), 0);
+    liveBytes += a.liveBytes;
+  }
+  const deadBytes = accounts.reduce((n, a) => n + a.deadBytes, 0);
+  return { segments: accounts, storedBytes, liveBytes, deadBytes };
+}
+
+/** Smallest seq held by any sealed segment or pack not in `ids`. */
+export function minSeqOutside(accounts: SegmentAccount[], ids: Set<number>): number {
+  let min = Infinity;
+  for (const a of accounts) if (!ids.has(a.id) && a.minSeq < min) min = a.minSeq;
+  return min;
+}
+
+function keepEverything(accounts: SegmentAccount[], storedBytes: number, tailBytes: number): Census {
+  for (const a of accounts) {
+    for (const r of a.records) r.live = true;
+    a.liveBytes = a.records.reduce((n, r) => n + r.frameLen, 0);
+    a.deadBytes = 0;
+    a.covered = false; // nothing is compacted while the census is incomplete
+  }
+  const live = tailBytes + accounts.reduce((n, a) => n + a.liveBytes, 0);
+  return { segments: accounts, storedBytes, liveBytes: live, deadBytes: 0 };
+}
+
+function classify(access: MaintenanceAccess, r: CensusRecord, key: number, liveCommits: Set<number>, liveChunks: Set<number>): boolean {
+  const p = r.payload ?? Buffer.alloc(0);
+  try {
+    switch (r.type) {
+      case RecordType.CHUNK:
+        return liveChunks.has(key);
+      case RecordType.COMMIT:
+        return liveCommits.has(key);
+      case RecordType.BUCKET_CREATE: {
+        const b = decodeBucketCreate(p);
+        return access.bucketSeq(b.name) === b.seq;
+      }
+      case RecordType.UPLOAD_CREATE: {
+        const u = decodeUploadCreate(p);
+        return access.uploadCreateSeq(u.uploadId) === u.seq;
+      }
+      case RecordType.UPLOAD_PART: {
+        const u = decodeUploadPart(p);
+        return access.uploadPartSeq(u.uploadId, u.partNumber) === u.seq;
+      }
+      case RecordType.DELETE: {
+        const d = decodeDelete(p);
+        const now = access.objectSeq(d.bucket, d.key);
+        if (now !== undefined && now > d.seq) return false;
+        r.tombstoneSeq = d.seq;
+        return true;
+      }
+      case RecordType.BUCKET_DELETE:
+        r.tombstoneSeq = decodeBucketDelete(p).seq;
+        return true;
+      case RecordType.UPLOAD_ABORT:
+        r.tombstoneSeq = decodeUploadAbort(p).seq;
+        return true;
+      default:
+        return true;
+    }
+  } catch {
+    return true;
+  }
+}
+
+/** Header bytes every segment file starts with (not live, not reclaimable by itself). */
+export const HEADER_BYTES = SEGMENT_HEADER_BYTES;
