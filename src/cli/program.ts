@@ -5,6 +5,7 @@
 // --quiet) are accepted before or after the command name and shown in every command's help.
 import { Command, Option } from 'commander';
 import { registerBucketCommands } from './commands/buckets.js';
+import { registerCompactCommand } from './commands/compact.js';
 import { registerGetCommand } from './commands/get.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerLsCommand } from './commands/ls.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerStatCommand(program);
   registerVerifyCommand(program);
   registerInfoCommand(program);
+  registerCompactCommand(program);
   registerServeCommand(program);
   return program;
 }

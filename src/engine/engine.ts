@@ -66,6 +66,7 @@ import type {
   ObjectInfo,
   PutOptions,
   VerifyReport,
+  SegmentScanner,
   CreateUploadOptions,
   UploadPartOptions,
   PartInfo,
@@ -1181,7 +1182,7 @@ export class Engine {
    * Checks every frame of every segment and that every indexed object's records are intact.
    * `onProgress` gets bytes checked so far and the total.
    */
-  async verify(onProgress?: (doneBytes: number, totalBytes: number) => void): Promise<VerifyReport> {
+  async verify(onProgress?: (doneBytes: number, totalBytes: number) => void, opts: { scan?: SegmentScanner } = {}): Promise<VerifyReport> {
     this.checkOpen();
     // Writes may go on while this runs: the check covers the log up to where it ended when verify was
     // called, so records appended later are neither scanned half-written nor looked up by the index.
@@ -1202,7 +1203,10 @@ export class Engine {
       }
       try {
         const size = id === end.segmentId ? Math.min(end.offset, await fh.size()) : await fh.size();
-        const listing = await scanSegment(fh, id, size);
+        // A scanner (compaction's worker pool) checks the frames off the main thread.
+        const listing = opts.scan
+          ? await opts.scan(this.store.pathOf(id), id, size).then((r) => ({ ...r, entries: r.offsets.map((offset) => ({ offset })) }))
+          : await scanSegment(fh, id, size);
         const isActive = id === end.segmentId;
         report.damage.push(...listing.damage);
         if (!isActive && !listing.sealed) {

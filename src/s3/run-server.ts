@@ -2,6 +2,7 @@
 // gracefully on SIGINT/SIGTERM (stop accepting, let in-flight requests finish, close the engine, which
 // drains writes, checkpoints and releases the directory lock).
 import { Engine } from '../engine/engine.js';
+import { BackgroundMaintenance, type BackgroundSettings } from '../maintenance/background.js';
 import type { Durability } from '../engine/segment-writer.js';
 import { loadCredentials } from './credentials.js';
 import { createS3Server, type LogLevel } from './server.js';
@@ -15,10 +16,14 @@ export interface RunServerOptions {
   logLevel?: LogLevel;
   /** No per-request log lines (same as logLevel 'warn'). */
   quiet?: boolean;
+  /** Segment size for new segments. */
+  segmentBytesMax?: number;
+  /** Background compaction and scrub (docs/OPERATIONS.md); undefined: the defaults. */
+  maintenance?: BackgroundSettings;
 }
 
 export async function runServer(opts: RunServerOptions): Promise<void> {
-  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region });
+  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region, segmentBytesMax: opts.segmentBytesMax });
   let creds;
   try {
     creds = await loadCredentials(engine.fs, engine.dir, process.env);
@@ -56,6 +61,9 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     out(`sediment: credentials from SEDIMENT_ACCESS_KEY / SEDIMENT_SECRET_KEY (access key ${creds.accessKeyId})`);
   }
 
+  const background = new BackgroundMaintenance(engine, { ...opts.maintenance, log: (l) => out(`sediment: ${l}`) });
+  background.start();
+
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -64,6 +72,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
       out(`sediment: ${signal}: finishing ${s3.inflight} in-flight request(s), then closing`);
       void s3
         .shutdown()
+        .then(() => background.stop())
         .then(() => engine.close())
         .then(
           () => {
