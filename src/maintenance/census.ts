@@ -53,6 +53,8 @@ export interface SegmentAccount {
   minSeq: number;
   /** Fully reflected in the newest checkpoint (log segments below its replay position, and packs). */
   covered: boolean;
+  /** The active segment (in a census taken with includeActive): never a compaction input. */
+  active: boolean;
   records: CensusRecord[];
 }
 
@@ -60,7 +62,7 @@ export interface Census {
   segments: SegmentAccount[];
   /** Bytes of every segment file, the active one included. */
   storedBytes: number;
-  /** Bytes of live records in sealed segments and packs plus the whole active segment. */
+  /** Bytes of live records in sealed segments and packs plus the whole active segment (unless included). */
   liveBytes: number;
   /** Bytes of dead records (reclaimable); storedBytes - liveBytes - deadBytes is header/footer overhead. */
   deadBytes: number;
@@ -80,12 +82,12 @@ async function recordsOf(access: MaintenanceAccess, s: SegmentView): Promise<Cen
     if (!f) return [];
     return f.entries.map((e) => ({ ...e, live: false }));
   }
-  const listing = await listSegment(access.fs, path, s.id, true);
+  const listing = await listSegment(access.fs, path, s.id, s.sealed);
   return listing.entries.map((e) => ({ ...e, originSegmentId: s.id, originOffset: e.offset, live: false }));
 }
 
 /** Builds the accounting of every sealed segment and pack. Reads footers; never reads chunk payloads. */
-export async function takeCensus(access: MaintenanceAccess): Promise<Census> {
+export async function takeCensus(access: MaintenanceAccess, opts: { includeActive?: boolean } = {}): Promise<Census> {
   const views = access.segments();
   const covered = access.checkpointSegmentId();
   const accounts: SegmentAccount[] = [];
@@ -94,13 +96,14 @@ export async function takeCensus(access: MaintenanceAccess): Promise<Census> {
   let tailBytes = 0;
   for (const s of views.sort((a, b) => a.id - b.id)) {
     storedBytes += s.sizeBytes;
-    if (!s.sealed) {
+    if (!s.sealed && !opts.includeActive) {
       tailBytes += s.sizeBytes;
       continue;
     }
+    // The active segment (only on request: `info`) is read by a scan of its frames.
     const records = await recordsOf(access, s);
     for (const r of records) if (r.type === RecordType.COMMIT && r.payload) commitPayloads.set(originKey(r.originSegmentId, r.originOffset), r.payload);
-    accounts.push({ id: s.id, kind: s.kind, sizeBytes: s.sizeBytes, liveBytes: 0, deadBytes: 0, minSeq: Infinity, covered: s.kind === 'pack' || s.id < covered, records });
+    accounts.push({ id: s.id, kind: s.kind, sizeBytes: s.sizeBytes, liveBytes: 0, deadBytes: 0, minSeq: Infinity, covered: s.sealed && (s.kind === 'pack' || s.id < covered), active: !s.sealed, records });
   }
 
   const liveCommits = new Set<number>();

@@ -48,7 +48,7 @@ export function registerInfoCommand(program: Command): void {
       const ctx = contextOf(cmd);
       const { stats, space, status } = await withEngine(ctx, {}, async (engine) => ({
         stats: engine.stats(),
-        space: spaceSummary(await takeCensus(engine.maintenance())),
+        space: spaceSummary(await takeCensus(engine.maintenance(), { includeActive: true })),
         status: await readStatus(engine.fs, engine.dir),
       }));
       const out = flags.json
