@@ -7,8 +7,10 @@
 // - CHUNK: referenced by a live object's manifest or by a part of an open multipart upload;
 // - COMMIT / BUCKET_CREATE / UPLOAD_CREATE / UPLOAD_PART: the index holds exactly that version;
 // - DELETE / BUCKET_DELETE / UPLOAD_ABORT ("tombstones"): until no older record they could cancel can
-//   remain anywhere: kept while any segment outside the pass holds a record with a lower seq. A DELETE
-//   whose key has since been written again is dead at once (the newer write wins on replay anyway);
+//   remain anywhere. A DELETE is kept while a segment outside the pass holds a COMMIT of its key with a
+//   lower seq; BUCKET_DELETE and UPLOAD_ABORT while a segment outside the pass holds any record with a
+//   lower seq. A DELETE whose key has since been written again is dead at once (the newer write wins on
+//   replay anyway);
 // - BUCKET_CONFIG and anything undecodable: kept (never guessed dead).
 import { RecordType, SEGMENT_HEADER_BYTES } from '../format/constants.js';
 import type { FooterEntry } from '../format/footer.js';
@@ -38,6 +40,8 @@ export interface CensusRecord {
   live: boolean;
   /** seq of a tombstone (DELETE, BUCKET_DELETE, UPLOAD_ABORT) that may be dropped once nothing older remains. */
   tombstoneSeq?: number;
+  /** DELETE: `bucket/key`, so only records of that key elsewhere hold it back. */
+  tombstoneKey?: string;
   /** Already known damaged (a pack entry flagged when it was copied). */
   damaged?: boolean;
 }
@@ -60,6 +64,8 @@ export interface SegmentAccount {
 
 export interface Census {
   segments: SegmentAccount[];
+  /** `bucket/key` → every segment holding a COMMIT of it, with the lowest such seq there. */
+  commitHolders: Map<string, Array<{ id: number; seq: number }>>;
   /** Bytes of every segment file, the active one included. */
   storedBytes: number;
   /** Bytes of live records in sealed segments and packs plus the whole active segment (unless included). */
@@ -92,6 +98,7 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
   const covered = access.checkpointSegmentId();
   const accounts: SegmentAccount[] = [];
   const commitPayloads = new Map<number, Buffer>();
+  const commitHolders: Census['commitHolders'] = new Map();
   let storedBytes = 0;
   let tailBytes = 0;
   for (const s of views.sort((a, b) => a.id - b.id)) {
@@ -102,7 +109,18 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
     }
     // The active segment (only on request: `info`) is read by a scan of its frames.
     const records = await recordsOf(access, s);
-    for (const r of records) if (r.type === RecordType.COMMIT && r.payload) commitPayloads.set(originKey(r.originSegmentId, r.originOffset), r.payload);
+    for (const r of records) {
+      if (r.type !== RecordType.COMMIT || !r.payload) continue;
+      commitPayloads.set(originKey(r.originSegmentId, r.originOffset), r.payload);
+      const name = commitName(r.payload);
+      if (name === undefined) continue;
+      const seq = payloadSeq(r.payload);
+      const list = commitHolders.get(name);
+      const mine = list?.find((h) => h.id === s.id);
+      if (mine) mine.seq = Math.min(mine.seq, seq);
+      else if (list) list.push({ id: s.id, seq });
+      else commitHolders.set(name, [{ id: s.id, seq }]);
+    }
     accounts.push({ id: s.id, kind: s.kind, sizeBytes: s.sizeBytes, liveBytes: 0, deadBytes: 0, minSeq: Infinity, covered: s.sealed && (s.kind === 'pack' || s.id < covered), active: !s.sealed, records });
   }
 
@@ -118,7 +136,7 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
     } catch (err) {
       // A damaged COMMIT: its chunks cannot be named, so nothing it might reference may be dropped.
       access.warn(`census: cannot read commit at segment ${c.segmentId} offset ${c.offset}: ${(err as Error).message}; compaction keeps every chunk`);
-      return keepEverything(accounts, storedBytes, tailBytes);
+      return keepEverything(accounts, commitHolders, storedBytes, tailBytes);
     }
   }
   for (const p of access.openUploadParts()) for (const ch of p.chunks) liveChunks.add(originKey(ch.segmentId, ch.offset));
@@ -131,9 +149,11 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
     }
   }
   // Tombstones: live unless every other segment holds only newer records.
+  const census: Census = { segments: accounts, commitHolders, storedBytes, liveBytes: 0, deadBytes: 0 };
   for (const a of accounts) {
-    const others = minSeqOutside(accounts, new Set([a.id]));
-    for (const r of a.records) if (r.tombstoneSeq !== undefined && r.tombstoneSeq < others) r.live = false;
+    const alone = new Set([a.id]);
+    const others = minSeqOutside(accounts, alone);
+    for (const r of a.records) if (r.live && tombstoneDroppable(census, r, alone, others)) r.live = false;
   }
   let liveBytes = tailBytes;
   for (const a of accounts) {
@@ -141,8 +161,31 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
     a.deadBytes = a.records.reduce((n, r) => n + (r.live ? 0 : r.frameLen), 0);
     liveBytes += a.liveBytes;
   }
-  const deadBytes = accounts.reduce((n, a) => n + a.deadBytes, 0);
-  return { segments: accounts, storedBytes, liveBytes, deadBytes };
+  census.liveBytes = liveBytes;
+  census.deadBytes = accounts.reduce((n, a) => n + a.deadBytes, 0);
+  return census;
+}
+
+/** `bucket/key` of a COMMIT payload (version:u8 seq:u64 bucket:str16 key:str16), without decoding the rest. */
+function commitName(p: Buffer): string | undefined {
+  if (p.length < 13) return undefined;
+  const bl = p.readUInt16LE(9);
+  if (11 + bl + 2 > p.length) return undefined;
+  const kl = p.readUInt16LE(11 + bl);
+  if (13 + bl + kl > p.length) return undefined;
+  return `${p.toString('utf8', 11, 11 + bl)}/${p.toString('utf8', 13 + bl, 13 + bl + kl)}`;
+}
+
+/**
+ * Whether a tombstone may be left out of a pack whose inputs are `inputs`: nothing it could cancel
+ * remains outside them (`othersMinSeq`: the lowest seq held outside them).
+ */
+export function tombstoneDroppable(c: Census, r: CensusRecord, inputs: Set<number>, othersMinSeq: number): boolean {
+  if (r.tombstoneSeq === undefined) return false;
+  if (r.tombstoneSeq < othersMinSeq) return true;
+  if (r.tombstoneKey === undefined) return false;
+  const t = r.tombstoneSeq;
+  return !(c.commitHolders.get(r.tombstoneKey) ?? []).some((h) => !inputs.has(h.id) && h.seq < t);
 }
 
 /** Smallest seq held by any sealed segment or pack not in `ids`. */
@@ -152,7 +195,7 @@ export function minSeqOutside(accounts: SegmentAccount[], ids: Set<number>): num
   return min;
 }
 
-function keepEverything(accounts: SegmentAccount[], storedBytes: number, tailBytes: number): Census {
+function keepEverything(accounts: SegmentAccount[], commitHolders: Census['commitHolders'], storedBytes: number, tailBytes: number): Census {
   for (const a of accounts) {
     for (const r of a.records) r.live = true;
     a.liveBytes = a.records.reduce((n, r) => n + r.frameLen, 0);
@@ -160,7 +203,7 @@ function keepEverything(accounts: SegmentAccount[], storedBytes: number, tailByt
     a.covered = false; // nothing is compacted while the census is incomplete
   }
   const live = tailBytes + accounts.reduce((n, a) => n + a.liveBytes, 0);
-  return { segments: accounts, storedBytes, liveBytes: live, deadBytes: 0 };
+  return { segments: accounts, commitHolders, storedBytes, liveBytes: live, deadBytes: 0 };
 }
 
 function classify(access: MaintenanceAccess, r: CensusRecord, key: number, liveCommits: Set<number>, liveChunks: Set<number>): boolean {
@@ -188,6 +231,7 @@ function classify(access: MaintenanceAccess, r: CensusRecord, key: number, liveC
         const now = access.objectSeq(d.bucket, d.key);
         if (now !== undefined && now > d.seq) return false;
         r.tombstoneSeq = d.seq;
+        r.tombstoneKey = `${d.bucket}/${d.key}`;
         return true;
       }
       case RecordType.BUCKET_DELETE:

@@ -14,6 +14,11 @@ export interface CopyTask {
   dstPath: string;
   /** Where the first record goes in the destination; the rest follow with no gap. */
   dstOffset: number;
+  /**
+   * fdatasync the destination after this batch: flushing a pack piece by piece keeps one big flush at
+   * the end from stalling the log's group commits behind it (latency of PUTs during compaction).
+   */
+  sync: boolean;
 }
 
 export interface CopyResult {
@@ -88,6 +93,7 @@ export async function copyRecords(fs: FileSystem, t: CopyTask): Promise<CopyResu
   try {
     if (out.length > 0) await dst.writev(out, t.dstOffset);
     for (const b of out) bytesWritten += b.length;
+    if (t.sync && out.length > 0) await dst.datasync();
   } finally {
     await dst.close();
   }
