@@ -41,7 +41,7 @@ import { CorruptionError, SedimentError, assert, ioError } from '../util/errors.
 import { ChunkPool, defaultThreads } from './chunk-pool.js';
 import { openChunkFrame } from './chunk-codec.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpointer.js';
-import { prepareDataDir } from './data-dir.js';
+import { prepareDataDir, raiseFormatVersion } from './data-dir.js';
 import { KeyIndex } from './key-index.js';
 import { compareUtf8 } from './utf8-order.js';
 import { listKeys } from './list.js';
@@ -1278,6 +1278,7 @@ export class Engine {
       sealActive: () => this.sealActiveSegment(),
       checkpoint: () => this.checkpoint(),
       reserveSegmentId: () => this.writer.reserveSegmentId(),
+      raiseFormatVersion: (version) => raiseFormatVersion(this.fs, this.dir, version),
       objectSeq: (bucket, key) => {
         const b = this.buckets.get(bucket);
         const slot = b ? b.keys.get(key) : -1;

@@ -33,6 +33,8 @@ export interface MaintenanceAccess {
   sealActive(): Promise<void>;
   checkpoint(): Promise<void>;
   reserveSegmentId(): number;
+  /** Makes DIR/FORMAT say at least `version`, durably (before the first pack appears). */
+  raiseFormatVersion(version: number): Promise<void>;
 
   // Liveness, as of now (the index only reflects durable records).
   objectSeq(bucket: string, key: string): number | undefined;

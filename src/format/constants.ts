@@ -1,7 +1,9 @@
 // Constants of the on-disk format; each names its section in docs/FORMAT.md.
 
-/** §1.1 */
-export const DATA_DIR_FORMAT_VERSION = 1;
+/** §1.1: the newest directory format understood; new directories start at 1, packs (§2.5) raise it to 2. */
+export const DATA_DIR_FORMAT_VERSION = 2;
+export const DATA_DIR_FORMAT_CREATED = 1;
+export const DATA_DIR_FORMAT_PACKS = 2;
 export const FORMAT_FILE_PREFIX = 'sediment-data-dir ';
 
 /** §2.1 segment header */

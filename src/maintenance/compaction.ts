@@ -14,7 +14,7 @@
 //   delete or overwrite during the pass simply leaves one more dead record in the pack.
 // - A live record that fails its checksum is copied anyway and flagged in the pack footer: it stays
 //   reported (reads of it fail, verify and scrub name it) instead of silently vanishing.
-import { RecordType, SEGMENT_HEADER_BYTES, TIER_HOT } from '../format/constants.js';
+import { DATA_DIR_FORMAT_PACKS, RecordType, SEGMENT_HEADER_BYTES, TIER_HOT } from '../format/constants.js';
 import { encodeFrame } from '../format/frame.js';
 import { encodeTail } from '../format/footer.js';
 import { encodePackFooter, type PackEntry } from '../format/pack-footer.js';
@@ -279,6 +279,8 @@ export class Compactor {
       await a.fs.unlink(tmpPath).catch(() => undefined);
       return;
     }
+    // An older sediment must refuse a directory holding packs rather than misread it (FORMAT.md §1.1).
+    await a.raiseFormatVersion(DATA_DIR_FORMAT_PACKS);
     await a.fs.rename(tmpPath, `${a.segmentsDir}/${packFileName(packId)}`);
     await a.fs.syncDir(a.segmentsDir);
     // Durable: from here on the pack wins over its inputs, at open too.
