@@ -75,6 +75,9 @@ export interface Census {
 }
 
 const SPAN = 2 ** 32;
+/** The census runs on the main thread between requests: it yields to the event loop this often. */
+const YIELD_EVERY = 2_000;
+const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 const originKey = (segmentId: number, offset: number): number => segmentId * SPAN + offset;
 
 function payloadSeq(p: Buffer | undefined): number {
@@ -126,7 +129,9 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
 
   const liveCommits = new Set<number>();
   const liveChunks = new Set<number>();
+  let work = 0;
   for (const c of access.liveCommits()) {
+    if (++work % YIELD_EVERY === 0) await yieldToLoop();
     const key = originKey(c.segmentId, c.offset);
     liveCommits.add(key);
     let payload = commitPayloads.get(key);
@@ -143,6 +148,7 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
 
   for (const a of accounts) {
     for (const r of a.records) {
+      if (++work % YIELD_EVERY === 0) await yieldToLoop();
       const key = originKey(r.originSegmentId, r.originOffset);
       if (r.type !== RecordType.CHUNK) a.minSeq = Math.min(a.minSeq, payloadSeq(r.payload));
       r.live = classify(access, r, key, liveCommits, liveChunks);
@@ -180,12 +186,14 @@ function commitName(p: Buffer): string | undefined {
  * Whether a tombstone may be left out of a pack whose inputs are `inputs`: nothing it could cancel
  * remains outside them (`othersMinSeq`: the lowest seq held outside them).
  */
-export function tombstoneDroppable(c: Census, r: CensusRecord, inputs: Set<number>, othersMinSeq: number): boolean {
+export function tombstoneDroppable(c: Census, r: CensusRecord, inputs: Set<number>, othersMinSeq: number, replaced?: Set<number>): boolean {
   if (r.tombstoneSeq === undefined) return false;
   if (r.tombstoneSeq < othersMinSeq) return true;
   if (r.tombstoneKey === undefined) return false;
   const t = r.tombstoneSeq;
-  return !(c.commitHolders.get(r.tombstoneKey) ?? []).some((h) => !inputs.has(h.id) && h.seq < t);
+  // A segment replaced earlier in the same pass no longer holds a COMMIT of this key older than the
+  // DELETE: such a COMMIT was dead (the DELETE cancelled it) and was not copied.
+  return !(c.commitHolders.get(r.tombstoneKey) ?? []).some((h) => !inputs.has(h.id) && !replaced?.has(h.id) && h.seq < t);
 }
 
 /** Smallest seq held by any sealed segment or pack not in `ids`. */

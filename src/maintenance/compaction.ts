@@ -137,7 +137,7 @@ export class Compactor {
       curLive += a.liveBytes;
     }
     flush();
-    return groups;
+    return groups.sort((x, y) => x[0].id - y[0].id);
   }
 
   private async pass(opts: PassOptions): Promise<PassStats> {
@@ -157,10 +157,12 @@ export class Compactor {
     const progress = { done: 0, total, started: Date.now() };
     opts.onProgress?.(0, total);
     let next = 0;
+    // Groups go oldest first, so delete markers in later groups can go once the records they cancel have.
+    const replaced = new Set<number>();
     const worker = async (): Promise<void> => {
       while (next < groups.length && !this.stopping && !this.access.isClosed()) {
         const g = groups[next++];
-        await this.compactGroup(g, census, stats, progress, opts);
+        await this.compactGroup(g, census, replaced, stats, progress, opts);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.s.concurrency, Math.max(1, groups.length)) }, worker));
@@ -183,6 +185,7 @@ export class Compactor {
   private async compactGroup(
     group: SegmentAccount[],
     census: Census,
+    replaced: Set<number>,
     stats: PassStats,
     progress: { done: number; total: number; started: number },
     opts: PassOptions,
@@ -191,7 +194,7 @@ export class Compactor {
     const inputs = group.map((g) => g.id);
     const inputSet = new Set(inputs);
     const othersMin = minSeqOutside(census.segments, inputSet);
-    const keep = (r: CensusRecord): boolean => r.live && !tombstoneDroppable(census, r, inputSet, othersMin);
+    const keep = (r: CensusRecord): boolean => r.live && !tombstoneDroppable(census, r, inputSet, othersMin, replaced);
     const kept = group.map((g) => g.records.filter(keep));
     const liveBytes = kept.reduce((n, rs) => n + rs.reduce((m, r) => m + r.frameLen, 0), 0);
     const inputBytes = group.reduce((n, g) => n + g.sizeBytes, 0);
@@ -199,6 +202,7 @@ export class Compactor {
 
     if (liveBytes === 0) {
       a.dropSegments(inputs);
+      for (const id of inputs) replaced.add(id);
       await this.unlinkInputs(inputs);
       stats.segmentsCompacted += inputs.length;
       stats.recordsDropped += dropped;
@@ -285,6 +289,7 @@ export class Compactor {
     await a.fs.syncDir(a.segmentsDir);
     // Durable: from here on the pack wins over its inputs, at open too.
     a.installPack(packId, inputs, entries, at);
+    for (const id of inputs) replaced.add(id);
     await this.unlinkInputs(inputs);
     stats.segmentsCompacted += inputs.length;
     stats.packsWritten++;

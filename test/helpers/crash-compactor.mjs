@@ -24,8 +24,18 @@ const CHUNK = 64 << 10;
 const KEYS = 80;
 const CONCURRENCY = 4;
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+/** Whole line or nothing before the next event; a full pipe (EAGAIN, the parent is slow) is waited out. */
 function line(s) {
-  writeSync(1, s + '\n');
+  const b = Buffer.from(s + '\n');
+  for (let at = 0; at < b.length; ) {
+    try {
+      at += writeSync(1, b, at);
+    } catch (err) {
+      if (err.code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
 }
 
 function body(size) {
