@@ -1,6 +1,7 @@
 // Engine bench (e), issue 4: compaction. In one run, each step on a fresh directory:
 //   fill N × 4 KiB random (incompressible) objects, durable, then delete a half and overwrite a quarter;
-//   run A: one `compact` pass (sealing first), unthrottled, nothing else running → compaction MB/s
+//   run A: one pass as `sediment compact` runs it (sealing first, dead share ≥ 0.1), unthrottled, nothing
+//          else running → compaction MB/s
 //          (live bytes read per second) and stored bytes afterwards vs live stored bytes (target ≤ 1.1×);
 //   run B: the same fill and churn, then 4 KiB PUT and GET latency probes (one sequential loop each),
 //          first idle, then while a throttled pass runs (the `serve` way) → p99 during / idle (target ≤ 2×).
@@ -69,7 +70,8 @@ export async function benchCompaction(s: EngineBenchSizes, rows: ResultRow[], ex
         await fillAndChurn(engine, count);
         settleDisk();
         const pool = new MaintenancePool(engine.fs, 1);
-        const compactor = new Compactor(engine.maintenance(), pool, { freeBytesReserve: 0 });
+        // As `sediment compact` runs it: sealing first, dead share ≥ 0.1.
+        const compactor = new Compactor(engine.maintenance(), pool, { freeBytesReserve: 0, deadShareMin: 0.1 });
         const t = await measure('(e) compaction pass, unthrottled', () => compactor.runPass({ sealFirst: true }));
         await pool.close();
         const c = await takeCensus(engine.maintenance(), { includeActive: true });

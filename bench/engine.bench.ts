@@ -110,7 +110,7 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
     `(d) ${fmt(s.reopenCount)} puts of ${s.reopenValueBytes} B values, concurrency ${s.reopenConcurrency}, durability 'none' for the FILL only; close; then Engine.open in a fresh node --expose-gc process; ` +
       `worst case: the same fill stopped when the unsealed segment holds ~95% of what a sealed one held (segmentBytesMax ${s.activeSegmentBytesMax / MiB} MiB)`,
     `(e) ${fmt(s.compactionCount)} puts of 4 KiB random bytes (segmentBytesMax ${s.compactionSegmentBytes / MiB} MiB, durability fsync), delete every other, overwrite every fourth; ` +
-      `run A: one unthrottled pass (sealing first), 1 worker thread; run B: ${s.compactionProbeOps} sequential 4 KiB PUTs and GETs idle, then the same probes while a pass throttled at ${fmt(s.compactionThrottleBytes / 1e6)} MB/s runs`,
+      `run A: one unthrottled pass as \`sediment compact\` runs it (sealing first, dead share ≥ 0.1), 1 worker thread; run B: ${s.compactionProbeOps} sequential 4 KiB PUTs and GETs idle, then the same probes while a pass throttled at ${fmt(s.compactionThrottleBytes / 1e6)} MB/s runs`,
   ].join('\n');
   console.log('## engine bench');
   console.log(setup + '\n');
