@@ -36,8 +36,10 @@ export interface CompactionSettings {
   concurrency?: number;
   /** Free space kept in reserve beyond what a group will write. Default 64 MiB. */
   freeBytesReserve?: number;
-  /** Bytes per copy task (one worker call, ending with an fdatasync of the pack). Default 1 MiB. */
+  /** Bytes per copy task (one worker call). Default 1 MiB. */
   batchBytes?: number;
+  /** fdatasync the pack after every copy task (smooths the flush for concurrent writes). Default true. */
+  flushEachBatch?: boolean;
 }
 
 export interface DamagedRecord {
@@ -76,7 +78,7 @@ export interface PassOptions {
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
-const DEFAULTS = { deadShareMin: 0.3, underFilledShare: 0.5, bytesPerSecMax: 0, concurrency: 1, freeBytesReserve: 64 << 20, batchBytes: 1 << 20 };
+const DEFAULTS = { deadShareMin: 0.3, underFilledShare: 0.5, bytesPerSecMax: 0, concurrency: 1, freeBytesReserve: 64 << 20, batchBytes: 1 << 20, flushEachBatch: true };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -236,7 +238,7 @@ export class Compactor {
           while (j < records.length && (j === i || bytes + records[j].frameLen <= this.s.batchBytes)) bytes += records[j++].frameLen;
           const batch = records.slice(i, j);
           const result = await this.pool.copy({
-            kind: 'copy', srcPath, dstPath: tmpPath, dstOffset: at, sync: true,
+            kind: 'copy', srcPath, dstPath: tmpPath, dstOffset: at, sync: this.s.flushEachBatch,
             records: batch.map((r) => ({ offset: r.offset, frameLen: r.frameLen, type: r.type })),
           });
           const bad = new Map(result.damaged.map((d) => [d.index, d.detail]));
