@@ -1265,6 +1265,7 @@ export class Engine {
       segmentBytesMax: this.segmentBytesMax,
       warn: (m) => this.warn(m),
       isClosed: () => this.closed,
+      seq: () => this.seq,
       segments: () =>
         [...this.segments.values()].map((s) => ({
           id: s.id,

@@ -25,6 +25,8 @@ export interface MaintenanceAccess {
   readonly segmentBytesMax: number;
   warn(message: string): void;
   isClosed(): boolean;
+  /** Highest mutation seq applied: changes whenever the index does. */
+  seq(): number;
   segments(): SegmentView[];
   activeSegmentId(): number;
   /** Log segments with a lower id are fully reflected in the newest durable checkpoint. */

@@ -60,7 +60,7 @@ export class BackgroundMaintenance {
 
   private async work(): Promise<void> {
     const dir = this.engine.dir;
-    if ((this.s.compactEveryMs ?? 60_000) > 0) {
+    if ((this.s.compactEveryMs ?? 60_000) > 0 && this.compactor.hasWork()) {
       const st = await this.compactor.runPass();
       if (st.segmentsCompacted > 0 || st.skipped.length > 0 || st.damaged.length > 0) {
         this.log(passLine(st));

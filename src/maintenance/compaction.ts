@@ -86,6 +86,7 @@ export class Compactor {
   private readonly s: Required<CompactionSettings>;
   private stopping = false;
   private running: Promise<PassStats> | undefined;
+  private lastSignature: string | undefined;
   lastPass: PassStats | undefined;
 
   constructor(
@@ -102,6 +103,19 @@ export class Compactor {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.running?.catch(() => undefined);
+  }
+
+  /**
+   * Whether a pass could find anything new since the last one: false when no mutation was applied and
+   * the set of segments is the same (the background scheduler then skips the census).
+   */
+  hasWork(): boolean {
+    const sig = this.signature();
+    return sig !== this.lastSignature;
+  }
+
+  private signature(seq = this.access.seq()): string {
+    return `${seq}:${this.access.segments().filter((s) => s.sealed).map((s) => s.id).join(',')}`;
   }
 
   /** Runs one pass (one at a time: a second call waits for the first and runs after it). */
@@ -155,6 +169,7 @@ export class Compactor {
     if (this.access.segments().some((s) => s.kind === 'log' && s.sealed && s.id >= covered)) await this.access.checkpoint();
     const census = await takeCensus(this.access);
     const groups = this.pick(census, true);
+    const startSeq = this.access.seq();
     const total = groups.reduce((n, g) => n + g.reduce((m, a) => m + a.liveBytes, 0), 0);
     const progress = { done: 0, total, started: Date.now() };
     opts.onProgress?.(0, total);
@@ -174,6 +189,9 @@ export class Compactor {
     stats.liveBytes = census.liveBytes;
     stats.durationMs = Date.now() - started;
     this.lastPass = stats;
+    // The files as the pass left them (its packs are not new work), with the seq it started from:
+    // mutations during the pass make the next one run.
+    if (stats.skipped.length === 0) this.lastSignature = this.signature(startSeq);
     return stats;
   }
 
@@ -304,6 +322,8 @@ export class Compactor {
   private async unlinkInputs(ids: number[]): Promise<void> {
     const a = this.access;
     for (const id of ids) {
+      // After close the directory may belong to another process: leftovers are removed at its open.
+      if (a.isClosed()) return;
       await a.whenUnread(id);
       await a.forget(id);
       await a.fs.unlink(a.pathOf(id)).catch((err: NodeJS.ErrnoException) => {
