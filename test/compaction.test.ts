@@ -243,4 +243,31 @@ describe('compaction', () => {
     for (let i = 1; i < 30; i += 2) expect((await readAll((await e.getObject('bkt', `k${i}`)).body)).equals(mulberry32(i).bytes(5000))).toBe(true);
     await e.close();
   });
+
+  it('leaves a segment whose footer is unusable and whose scan finds damage where it is, damage and all', async () => {
+    const { fs, e, c } = await setup();
+    await e.createBucket('bkt');
+    const data = mulberry32(9).bytes(20_000);
+    await e.putObject('bkt', 'x', data);
+    for (let i = 0; i < 10; i++) await e.putObject('bkt', `junk${i}`, mulberry32(50 + i).bytes(5000));
+    for (let i = 0; i < 10; i++) await e.deleteObject('bkt', `junk${i}`);
+    await e.sealActiveSegment();
+    const hit = await flipByte(fs, data.subarray(7000, 7032));
+    // Break the tail too: the segment is listed by a scan, which finds the damaged record.
+    const path = `/d/segments/${hit.name}`;
+    const size = await fs.fileSize(path);
+    const fh = await fs.open(path, 'readwrite');
+    await fh.writev([Buffer.from('XXXX')], size - 24);
+    await fh.datasync();
+    await fh.close();
+    const before = await e.verify();
+    expect(before.damagedObjects.map((o) => o.key)).toEqual(['x']);
+    const st = await c.runPass();
+    expect(st.segmentsCompacted).toBe(0);
+    expect(await fs.readdir('/d/segments')).toContain(hit.name);
+    const after = await e.verify();
+    expect(after.damage).toEqual(before.damage);
+    expect(after.damagedObjects).toEqual(before.damagedObjects);
+    await e.close();
+  });
 });

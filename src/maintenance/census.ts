@@ -59,6 +59,11 @@ export interface SegmentAccount {
   covered: boolean;
   /** The active segment (in a census taken with includeActive): never a compaction input. */
   active: boolean;
+  /**
+   * Its footer was unusable and the scan found damage: records may hide in the damaged bytes, so it is
+   * never an input (the damage stays reported exactly where it is).
+   */
+  damaged: boolean;
   records: CensusRecord[];
 }
 
@@ -84,22 +89,24 @@ function payloadSeq(p: Buffer | undefined): number {
   return p && p.length >= 9 ? Number(p.readBigUInt64LE(1)) : Infinity;
 }
 
-async function recordsOf(access: MaintenanceAccess, s: SegmentView): Promise<CensusRecord[]> {
+async function recordsOf(access: MaintenanceAccess, s: SegmentView): Promise<{ records: CensusRecord[]; damaged: boolean }> {
   const path = access.pathOf(s.id);
   if (s.kind === 'pack') {
     const f = await readPackFooter(access.fs, path, s.id);
-    if (!f) return [];
-    return f.entries.map((e) => ({
+    if (!f) return { records: [], damaged: true };
+    const records = f.entries.map((e) => ({
       type: e.type, offset: e.offset, frameLen: e.frameLen, originSegmentId: e.originSegmentId, originOffset: e.originOffset,
       chunk: e.chunk, payload: e.payload, live: false, damaged: e.damaged,
     }));
+    return { records, damaged: false };
   }
   const listing = await listSegment(access.fs, path, s.id, s.sealed);
   // Built field by field: an object spread per record costs more than the whole classification.
-  return listing.entries.map((e) => ({
+  const records = listing.entries.map((e) => ({
     type: e.type, offset: e.offset, frameLen: e.frameLen, originSegmentId: s.id, originOffset: e.offset,
     chunk: e.chunk, payload: e.payload, live: false, damaged: false,
   }));
+  return { records, damaged: listing.damage.length > 0 };
 }
 
 /** Builds the accounting of every sealed segment and pack. Reads footers; never reads chunk payloads. */
@@ -118,7 +125,7 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
       continue;
     }
     // The active segment (only on request: `info`) is read by a scan of its frames.
-    const records = await recordsOf(access, s);
+    const { records, damaged } = await recordsOf(access, s);
     for (const r of records) {
       if (r.type !== RecordType.COMMIT || !r.payload) continue;
       commitPayloads.set(originKey(r.originSegmentId, r.originOffset), r.payload);
@@ -131,7 +138,7 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
       else if (list) list.push({ id: s.id, seq });
       else commitHolders.set(name, [{ id: s.id, seq }]);
     }
-    accounts.push({ id: s.id, kind: s.kind, sizeBytes: s.sizeBytes, liveBytes: 0, deadBytes: 0, minSeq: Infinity, covered: s.sealed && (s.kind === 'pack' || s.id < covered), active: !s.sealed, records });
+    accounts.push({ id: s.id, kind: s.kind, sizeBytes: s.sizeBytes, liveBytes: 0, deadBytes: 0, minSeq: Infinity, covered: s.sealed && (s.kind === 'pack' || s.id < covered), active: !s.sealed, damaged, records });
   }
 
   const liveCommits = new Set<number>();

@@ -129,7 +129,7 @@ export class Compactor {
   /** Groups the picker would compact now, with the census they come from. */
   pick(census: Census, coveredOnly: boolean): SegmentAccount[][] {
     const max = this.access.segmentBytesMax;
-    const eligible = census.segments.filter((a) => !a.active && (a.covered || !coveredOnly));
+    const eligible = census.segments.filter((a) => !a.active && !a.damaged && (a.covered || !coveredOnly));
     const groups: SegmentAccount[][] = [];
     const under: SegmentAccount[] = [];
     for (const a of eligible) {
