@@ -163,13 +163,14 @@ export class Compactor {
       recordsCopied: 0, recordsDropped: 0, damaged: [], skipped: [], storedBytes: 0, liveBytes: 0,
     };
     if (opts.sealFirst) await this.access.sealActive();
+    // Taken before the census: a mutation applied while it runs makes the next pass run.
+    const startSeq = this.access.seq();
     // Inputs must be covered by a checkpoint (so open never needs to replay a pack): when a sealed log
     // segment is not yet, take one first.
     const covered = this.access.checkpointSegmentId();
     if (this.access.segments().some((s) => s.kind === 'log' && s.sealed && s.id >= covered)) await this.access.checkpoint();
     const census = await takeCensus(this.access);
     const groups = this.pick(census, true);
-    const startSeq = this.access.seq();
     const total = groups.reduce((n, g) => n + g.reduce((m, a) => m + a.liveBytes, 0), 0);
     const progress = { done: 0, total, started: Date.now() };
     opts.onProgress?.(0, total);
