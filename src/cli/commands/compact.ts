@@ -15,6 +15,7 @@ interface CompactFlags {
   bytesPerSec: number;
   threads: number;
   concurrency: number;
+  segmentMb?: number;
 }
 
 export function parseNumber(min: number, max: number) {
@@ -35,11 +36,13 @@ export function registerCompactCommand(program: Command): void {
     .option('--bytes-per-sec <n>', 'copy throttle in bytes/s (0 = as fast as the disk goes)', parseNumber(0, Number.MAX_SAFE_INTEGER), 0)
     .option('--threads <n>', 'worker threads for the copies', parseNumber(1, 64), 1)
     .option('--concurrency <n>', 'segment groups copied at the same time', parseNumber(1, 64), 1)
+    .option('--segment-mb <n>', 'most live data per pack, MiB (default: the segment size, 128)', parseNumber(1, 4095))
     .addOption(jsonOption())
     .action(async (flags: CompactFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       const progress = byteProgress(ctx, 'compacting');
-      const stats = await withEngine(ctx, {}, async (engine) => {
+      const segmentBytesMax = flags.segmentMb === undefined ? undefined : Math.round(flags.segmentMb * 1048576);
+      const stats = await withEngine(ctx, { segmentBytesMax }, async (engine) => {
         const pool = new MaintenancePool(engine.fs, flags.threads);
         const compactor = new Compactor(engine.maintenance(), pool, {
           deadShareMin: flags.deadShare, bytesPerSecMax: flags.bytesPerSec, concurrency: flags.concurrency,
