@@ -5,11 +5,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine, MemoryFileSystem } from '../src/index.js';
 import { BinaryReader, BinaryWriter, FormatError } from '../src/format/binary.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/format/checkpoint.js';
-import { RecordType } from '../src/format/constants.js';
+import { CHECKPOINT_VERSION, RecordType } from '../src/format/constants.js';
 import { decodeFooterPayload, decodeTail, encodeFooterPayload, encodeTail } from '../src/format/footer.js';
 import { decodeFrame, encodeFrame, parseFrameHeader } from '../src/format/frame.js';
 import { initHash, writeHashAt } from '../src/format/hash.js';
-import { decodeBucketCreate, decodeChunkMeta, decodeDelete, decodeManifest, encodeBucketCreate, encodeChunkMeta } from '../src/format/records.js';
+import { decodeBucketConfig, decodeBucketCreate, decodeChunkMeta, decodeDelete, decodeManifest, encodeBucketConfig, encodeBucketCreate, encodeChunkMeta } from '../src/format/records.js';
 import { decodeSegmentHeader, encodeSegmentHeader, NewerFormatError } from '../src/format/segment-header.js';
 
 beforeAll(() => initHash());
@@ -185,7 +185,7 @@ describe('format versions only move forward (§1.1, §2.1, §4)', () => {
     const c = encodeCheckpoint({ seq: 1, replaySegmentId: 1, replayOffset: 64, createdMs: 0 }, [], []);
     expect(decodeCheckpoint(c, noVisitor)).toMatchObject({ seq: 1 });
     const v2 = Buffer.from(c);
-    v2.writeUInt16LE(2, 8);
+    v2.writeUInt16LE(CHECKPOINT_VERSION + 1, 8);
     writeHashAt(v2, 0, v2.length - 8);
     expect(() => decodeCheckpoint(v2, noVisitor)).toThrow(/newer/);
     const flipped = Buffer.from(c);
@@ -227,11 +227,44 @@ describe('format versions only move forward (§1.1, §2.1, §4)', () => {
     await expect(Engine.open({ dir: '/d', fs, workerThreads: 0 })).rejects.toMatchObject({ code: 'SEDIMENT_FORMAT_VERSION' });
   });
 
-  it('engine open: checkpoint version 2 with a valid hash → SEDIMENT_FORMAT_VERSION', async () => {
+  it('engine open: checkpoint version newer than supported, with a valid hash → SEDIMENT_FORMAT_VERSION', async () => {
     const c = encodeCheckpoint({ seq: 1, replaySegmentId: 1, replayOffset: 64, createdMs: 0 }, [], []);
-    c.writeUInt16LE(2, 8);
+    c.writeUInt16LE(CHECKPOINT_VERSION + 1, 8);
     writeHashAt(c, 0, c.length - 8);
     const fs = await dirWith({ FORMAT: 'sediment-data-dir 1\n', 'checkpoints/000000000001.ckpt': c });
     await expect(Engine.open({ dir: '/d', fs, workerThreads: 0 })).rejects.toMatchObject({ code: 'SEDIMENT_FORMAT_VERSION' });
+  });
+});
+
+describe('BUCKET_CONFIG payload (§3.8) and the checkpoint configuration section (§4, version 2)', () => {
+  it('lays out version, seq, bucket, kind and value as FORMAT.md says', () => {
+    const p = encodeBucketConfig({ seq: 0x0102, bucket: 'logs', kind: 1, value: Buffer.from('{"rules":[]}') });
+    const expected = Buffer.concat([
+      Buffer.from([1]), // version
+      Buffer.from([0x02, 0x01, 0, 0, 0, 0, 0, 0]), // seq u64 LE
+      Buffer.from([4]), Buffer.from('logs'), // bucket str8
+      Buffer.from([1]), // kind: lifecycle
+      Buffer.from([12, 0, 0, 0]), Buffer.from('{"rules":[]}'), // valueLen u32 + value
+    ]);
+    expect(p.equals(expected)).toBe(true);
+    expect(decodeBucketConfig(p)).toEqual({ seq: 0x0102, bucket: 'logs', kind: 1, value: Buffer.from('{"rules":[]}') });
+    expect(() => decodeBucketConfig(Buffer.concat([p, Buffer.from([0])]))).toThrow(FormatError);
+    expect(() => decodeBucketConfig(p.subarray(0, p.length - 1))).toThrow(FormatError);
+  });
+
+  it('writes version 1 without configurations and version 2 with them, and reads both', () => {
+    const h = { seq: 7, replaySegmentId: 1, replayOffset: 64, createdMs: 1_700_000_000_000 };
+    const v1 = encodeCheckpoint(h, [], []);
+    expect(v1.readUInt16LE(8)).toBe(1);
+    const config = encodeBucketConfig({ seq: 5, bucket: 'logs', kind: 1, value: Buffer.from('{"rules":[]}') });
+    const v2 = encodeCheckpoint(h, [], [], [config]);
+    expect(v2.readUInt16LE(8)).toBe(2);
+    expect(v2.length).toBe(v1.length + 4 + 4 + config.length);
+    const seen: Buffer[] = [];
+    decodeCheckpoint(v2, { ...noVisitor, config: (c) => seen.push(Buffer.from(c)) });
+    expect(seen).toEqual([config]);
+    const none: Buffer[] = [];
+    decodeCheckpoint(v1, { ...noVisitor, config: (c) => none.push(c) });
+    expect(none).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
 // before it is renamed over the destination; on any failure, or on SIGINT/SIGTERM, it is removed.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, unlinkSync } from 'node:fs';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -103,3 +103,16 @@ export async function writeAtomically(path: string, body: Readable): Promise<voi
   }
 }
 
+
+/** A small text file the user names (a configuration), read whole; a clear CliError if missing or too big. */
+export async function readSmallTextFile(file: string, bytesMax: number): Promise<string> {
+  try {
+    const st = await stat(file);
+    if (st.size > bytesMax) throw new CliError(`${file} is larger than ${bytesMax} bytes`);
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new CliError(`${file}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message}`);
+  }
+}

@@ -4,10 +4,12 @@
 // commands are added so every subcommand inherits them. The global options (--data, --durability,
 // --quiet) are accepted before or after the command name and shown in every command's help.
 import { Command, Option } from 'commander';
+import { registerBenchCommand } from './commands/bench.js';
 import { registerBucketCommands } from './commands/buckets.js';
 import { registerCompactCommand } from './commands/compact.js';
 import { registerGetCommand } from './commands/get.js';
 import { registerInfoCommand } from './commands/info.js';
+import { registerLifecycleCommand } from './commands/lifecycle.js';
 import { registerLsCommand } from './commands/ls.js';
 import { registerPutCommand } from './commands/put.js';
 import { registerRmCommand } from './commands/rm.js';
@@ -40,7 +42,9 @@ export function buildProgram(): Command {
   registerStatCommand(program);
   registerVerifyCommand(program);
   registerInfoCommand(program);
+  registerLifecycleCommand(program);
   registerCompactCommand(program);
   registerServeCommand(program);
+  registerBenchCommand(program);
   return program;
 }

@@ -23,8 +23,9 @@ export async function writeCheckpoint(
   header: CheckpointHeader,
   sources: CheckpointSource[],
   uploads: CheckpointUpload[],
+  configs: Buffer[] = [],
 ): Promise<void> {
-  const bytes = encodeCheckpoint(header, sources, uploads);
+  const bytes = encodeCheckpoint(header, sources, uploads, configs);
   const name = checkpointName(header.seq);
   const tmp = `${dir}/tmp/${name}`;
   await fs.writeFile(tmp, bytes);

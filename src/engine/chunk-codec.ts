@@ -52,6 +52,14 @@ export function buildChunkFrame(raw: Uint8Array, meta: ChunkMeta, level: number)
   return encodeFrame(RecordType.CHUNK, CODEC_RAW, metaBytes, raw);
 }
 
+/**
+ * The worker's reply to a batch of n small chunks (chunk-worker.ts): n MD5s of 16 bytes (zeros where none
+ * was asked), n frame lengths as u32 little-endian, then the n frames back to back.
+ */
+export function batchLayout(n: number): { md5At: number; lengthsAt: number; framesAt: number } {
+  return { md5At: 0, lengthsAt: 16 * n, framesAt: 20 * n };
+}
+
 /** Decodes a verified CHUNK frame to its raw bytes; any inconsistency is corruption. */
 export function openChunkFrame(frame: Frame, segmentId: number, offset: number): { meta: ChunkMeta; raw: Buffer } {
   let meta: ChunkMeta;

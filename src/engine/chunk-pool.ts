@@ -1,12 +1,35 @@
-// The worker pool for chunk framing. Chunks below `poolMinBytes` are framed inline (a thread hop costs
-// more than it saves); larger ones go to piscina workers with the raw buffer transferred. If the
-// compiled worker file is missing (running from sources without a build), everything is framed inline.
+// The worker pool for chunk framing. Chunks of at least `poolMinBytes` go to piscina workers one by one,
+// with the raw buffer transferred. Smaller chunks (a 4 KiB PUT) are batched: those requested in the same
+// turn of the event loop go to a worker together (one thread hop for many chunks), with the MD5 of each
+// whole small object computed there too, so that under load the main thread only appends and indexes.
+// A lone small chunk with no batch in flight is framed inline: a thread hop would only add latency.
+// If the compiled worker file is missing (running from sources without a build), everything is inline.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ChunkMeta } from '../format/records.js';
-import { buildChunkFrame } from './chunk-codec.js';
+import { batchLayout, buildChunkFrame } from './chunk-codec.js';
+import type { BatchTask, ChunkTask } from './chunk-worker.js';
+
+/** A batch of small chunks is sent once it holds this many chunks or bytes. */
+const BATCH_ITEMS_MAX = 16;
+const BATCH_BYTES_MAX = 256 * 1024;
+
+export interface Framed {
+  frame: Buffer;
+  /** The MD5 of the raw bytes, when it was asked for. */
+  md5?: Buffer;
+}
+
+interface Pending {
+  raw: Uint8Array;
+  meta: ChunkMeta;
+  wantMd5: boolean;
+  resolve: (f: Framed) => void;
+  reject: (err: unknown) => void;
+}
 
 function workerPath(): string | undefined {
   const here = fileURLToPath(import.meta.url);
@@ -47,11 +70,123 @@ export class ChunkPool {
   async frame(raw: Uint8Array, meta: ChunkMeta): Promise<Buffer> {
     if (this.filename === undefined || raw.length < this.poolMinBytes) return buildChunkFrame(raw, meta, this.level);
     const owned = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && !(raw.buffer instanceof SharedArrayBuffer) ? raw : new Uint8Array(raw);
-    const out = (await this.workers().run({ raw: owned, meta, level: this.level }, { transferList: [owned.buffer as ArrayBuffer] })) as Uint8Array;
+    const task: ChunkTask = { kind: 'chunk', raw: owned, meta, level: this.level };
+    const out = (await this.workers().run(task, { transferList: [owned.buffer as ArrayBuffer] })) as Uint8Array;
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   }
 
+  /** True once a worker has answered: until then small chunks are framed inline, not queued behind start-up. */
+  private warm = false;
+  private warming: Promise<void> | undefined;
+
+  private warmUp(): void {
+    this.warming ??= this.workers()
+      .run({ kind: 'noop' })
+      .then(
+        () => {
+          this.warm = true;
+        },
+        () => {
+          this.warming = undefined; // try again on the next small chunk
+        },
+      );
+  }
+
+  private queue: Pending[] = [];
+  private queueBytes = 0;
+  private flushScheduled = false;
+  private readonly batches = new Set<Promise<void>>();
+  /** Small chunks framed by a worker as part of a batch (for stats and tests). */
+  batchedChunks = 0;
+  private get batchesInFlight(): number {
+    return this.batches.size;
+  }
+
+  /**
+   * Frames a chunk smaller than `poolMinBytes`, and computes its MD5 if `wantMd5` (a whole small object).
+   * `raw` must not change until the promise settles (it is copied into the batch when the batch is sent).
+   */
+  frameSmall(raw: Uint8Array, meta: ChunkMeta, wantMd5: boolean): Promise<Framed> {
+    if (this.filename === undefined) return Promise.resolve(this.frameInline(raw, meta, wantMd5));
+    if (!this.warm) {
+      // Starting the threads takes a while (longer on a busy machine): frame inline until they answer.
+      this.warmUp();
+      return Promise.resolve().then(() => this.frameInline(raw, meta, wantMd5));
+    }
+    return new Promise<Framed>((resolve, reject) => {
+      this.queue.push({ raw, meta, wantMd5, resolve, reject });
+      this.queueBytes += raw.length;
+      if (this.queue.length >= BATCH_ITEMS_MAX || this.queueBytes >= BATCH_BYTES_MAX) {
+        this.flush();
+      } else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // After the I/O callbacks of this turn: puts released by one group commit batch together.
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
+  private frameInline(raw: Uint8Array, meta: ChunkMeta, wantMd5: boolean): Framed {
+    const md5 = wantMd5 ? createHash('md5').update(raw).digest() : undefined;
+    return { frame: buildChunkFrame(raw, meta, this.level), md5 };
+  }
+
+  private flush(): void {
+    const items = this.queue;
+    if (items.length === 0) return;
+    this.queue = [];
+    this.queueBytes = 0;
+    if (items.length === 1 && this.batchesInFlight === 0) {
+      const it = items[0];
+      try {
+        it.resolve(this.frameInline(it.raw, it.meta, it.wantMd5));
+      } catch (err) {
+        it.reject(err);
+      }
+      return;
+    }
+    const lengths = items.map((it) => it.raw.length);
+    const packed = new Uint8Array(lengths.reduce((a, b) => a + b, 0));
+    let at = 0;
+    for (const it of items) {
+      packed.set(it.raw, at);
+      at += it.raw.length;
+    }
+    const task: BatchTask = {
+      kind: 'batch', packed, lengths, metas: items.map((it) => it.meta), wantMd5: items.map((it) => it.wantMd5), level: this.level,
+    };
+    this.batchedChunks += items.length;
+    const done: Promise<void> = this.workers()
+      .run(task, { transferList: [packed.buffer] })
+      .then(
+        (out: Uint8Array) => {
+          const buf = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+          const { lengthsAt, framesAt } = batchLayout(items.length);
+          let pos = framesAt;
+          for (let i = 0; i < items.length; i++) {
+            const len = buf.readUInt32LE(lengthsAt + 4 * i);
+            const frame = buf.subarray(pos, pos + len);
+            pos += len;
+            items[i].resolve({ frame, md5: items[i].wantMd5 ? buf.subarray(16 * i, 16 * i + 16) : undefined });
+          }
+        },
+        (err: unknown) => {
+          for (const it of items) it.reject(err);
+        },
+      )
+      .finally(() => {
+        this.batches.delete(done);
+      });
+    this.batches.add(done);
+  }
+
+  /** Frames what is queued, waits for every batch in flight (their callers get their frames), then stops. */
   async close(): Promise<void> {
+    this.flush();
+    await Promise.allSettled([...this.batches, this.warming]);
     await this.pool?.destroy();
     this.pool = undefined;
   }

@@ -9,15 +9,17 @@
 //   the index holds for that name, so replaying a record twice is harmless.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { RecordType, SEGMENT_HEADER_BYTES, StorageClass, ChecksumAlg } from '../format/constants.js';
+import { BucketConfigKind, RecordType, SEGMENT_HEADER_BYTES, StorageClass, ChecksumAlg } from '../format/constants.js';
 import { encodeFrame } from '../format/frame.js';
 import type { FooterEntry } from '../format/footer.js';
 import { initHash } from '../format/hash.js';
 import {
+  decodeBucketConfig,
   decodeBucketCreate,
   decodeBucketDelete,
   decodeDelete,
   decodeManifest,
+  encodeBucketConfig,
   encodeBucketCreate,
   encodeBucketDelete,
   encodeDelete,
@@ -28,6 +30,7 @@ import {
   encodeUploadAbort,
   encodeUploadCreate,
   encodeUploadPart,
+  type BucketConfigRecord,
   type ChunkRef,
   type ObjectManifest,
   type UploadCreateRecord,
@@ -43,6 +46,7 @@ import { openChunkFrame } from './chunk-codec.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpointer.js';
 import { prepareDataDir, raiseFormatVersion } from './data-dir.js';
 import { KeyIndex } from './key-index.js';
+import { abortDue, DAY_MS, expirationDue, filterMatches, needsTags, transitionDue, validateLifecycle, type LifecycleConfig } from './lifecycle.js';
 import { compareUtf8 } from './utf8-order.js';
 import { listKeys } from './list.js';
 import { checkBucketName, checkKey, checkUserMetadata } from './names.js';
@@ -84,6 +88,23 @@ interface Bucket {
   /** Puts between their first byte and their commit; deleteBucket waits for none. */
   inflight: number;
   deleting: boolean;
+  /** The lifecycle configuration in force, with the BUCKET_CONFIG payload that set it (for checkpoints). */
+  lifecycle?: { seq: number; payload: Buffer; config: LifecycleConfig };
+}
+
+/** What one lifecycle pass did (or, with dryRun, would do). */
+export interface LifecycleReport {
+  asOfMs: number;
+  dryRun: boolean;
+  bucketsWithRules: number;
+  objectsExamined: number;
+  expired: Array<{ bucket: string; key: string; size: number }>;
+  expiredBytes: number;
+  abortedUploads: Array<{ bucket: string; key: string; uploadId: string }>;
+  /** Objects a Transition rule makes due for the cold tier; not moved: the cold tier is not built yet. */
+  transitionsDue: number;
+  /** Objects found due but changed (overwritten, deleted) before the pass reached them: left alone. */
+  skippedChanged: number;
 }
 
 interface UploadState {
@@ -245,6 +266,10 @@ export class Engine {
           state.parts.set(rec.partNumber, { rec, payload });
         }
         this.uploads.set(create.uploadId, state);
+      },
+      config: (payload) => {
+        const copy = Buffer.from(payload);
+        this.applyBucketConfig(decodeBucketConfig(copy), copy);
       },
       warn: this.warn,
     });
@@ -410,6 +435,7 @@ export class Engine {
           break;
         }
         case RecordType.BUCKET_CONFIG:
+          this.applyBucketConfig(decodeBucketConfig(payload), payload);
           break;
         case RecordType.UPLOAD_CREATE:
           this.applyUploadCreate(decodeUploadCreate(payload), payload);
@@ -458,6 +484,26 @@ export class Engine {
     }
     for (const [id, u] of this.uploads) if (u.create.bucket === name) this.uploads.delete(id);
     this.buckets.delete(name);
+  }
+
+  private applyBucketConfig(c: BucketConfigRecord, payload: Buffer): void {
+    this.noteSeq(c.seq);
+    const b = this.buckets.get(c.bucket);
+    // A configuration older than the bucket belongs to an earlier bucket of the same name.
+    if (!b || b.seq === 0 || b.seq > c.seq) return;
+    if (c.kind !== BucketConfigKind.LIFECYCLE) throw new FormatError(`unknown bucket configuration kind ${c.kind}`);
+    if (b.lifecycle && b.lifecycle.seq >= c.seq) return;
+    if (c.value.length === 0) {
+      b.lifecycle = undefined;
+      return;
+    }
+    let config: LifecycleConfig;
+    try {
+      config = JSON.parse(c.value.toString('utf8')) as LifecycleConfig;
+    } catch (err) {
+      throw new FormatError(`lifecycle configuration of bucket ${c.bucket} is not JSON: ${(err as Error).message}`);
+    }
+    b.lifecycle = { seq: c.seq, payload, config };
   }
 
   private applyUploadCreate(u: UploadCreateRecord, payload: Buffer): void {
@@ -552,6 +598,7 @@ export class Engine {
         };
       });
     const uploads = [...this.uploads.values()].map((u) => ({ create: u.createPayload, parts: [...u.parts.values()].map((p) => p.payload) }));
+    const configs = [...this.buckets.values()].flatMap((b) => (b.seq > 0 && b.lifecycle ? [b.lifecycle.payload] : []));
     this.hasCheckpoint = true;
     await writeCheckpoint(
       this.fs,
@@ -559,6 +606,7 @@ export class Engine {
       { seq, replaySegmentId: position.segmentId, replayOffset: position.offset, createdMs: this.clock.now() },
       sources,
       uploads,
+      configs,
     );
     this.checkpointSegmentId = Math.max(this.checkpointSegmentId, position.segmentId);
   }
@@ -626,6 +674,101 @@ export class Engine {
       throw err;
     }
     this.afterMutation();
+  }
+
+  // ---------------------------------------------------------------- lifecycle (docs/OPERATIONS.md)
+
+  /** Sets (or, with undefined, removes) the bucket's lifecycle rules; resolves once the change is durable. */
+  async setBucketLifecycle(name: string, config: LifecycleConfig | undefined): Promise<void> {
+    this.checkWritable();
+    const b = this.bucketOrThrow(name);
+    if (b.seq === 0 || b.deleting) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${name}" does not exist`);
+    if (config) validateLifecycle(config);
+    const seq = this.nextSeq();
+    const value = config ? Buffer.from(JSON.stringify(config)) : EMPTY;
+    const payload = encodeBucketConfig({ seq, bucket: name, kind: BucketConfigKind.LIFECYCLE, value });
+    await this.writer.append(encodeFrame(RecordType.BUCKET_CONFIG, 0, EMPTY, payload), { type: RecordType.BUCKET_CONFIG, payload }, true, () =>
+      this.applyBucketConfig(decodeBucketConfig(payload), payload),
+    ).done;
+    this.afterMutation();
+  }
+
+  /** The bucket's lifecycle rules; SEDIMENT_NO_SUCH_LIFECYCLE if it has none. */
+  getBucketLifecycle(name: string): LifecycleConfig {
+    this.checkOpen();
+    const b = this.bucketOrThrow(name);
+    if (b.seq === 0) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${name}" does not exist`);
+    if (!b.lifecycle) throw new SedimentError('SEDIMENT_NO_SUCH_LIFECYCLE', `bucket "${name}" has no lifecycle configuration`);
+    return structuredClone(b.lifecycle.config);
+  }
+
+  /**
+   * Applies every bucket's lifecycle rules as of `asOfMs` (default: the clock's now): expires the current
+   * objects they make due (a DELETE, as S3 does) and aborts incomplete multipart uploads. `dayMs` is the
+   * length of a lifecycle day (tests shorten it). With `dryRun`, reports and changes nothing. An object
+   * overwritten or deleted while the pass runs is left alone (its new version is judged on the next pass).
+   */
+  async runLifecycle(opts: { asOfMs?: number; dryRun?: boolean; dayMs?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LifecycleReport> {
+    this.checkOpen();
+    const now = opts.asOfMs ?? this.clock.now();
+    const dayMs = opts.dayMs ?? DAY_MS;
+    const dryRun = opts.dryRun === true;
+    if (!dryRun) this.checkWritable();
+    const report: LifecycleReport = { asOfMs: now, dryRun, bucketsWithRules: 0, objectsExamined: 0, expired: [], expiredBytes: 0, abortedUploads: [], transitionsDue: 0, skippedChanged: 0 };
+    const buckets = [...this.buckets.values()].filter((b) => b.seq > 0 && !b.deleting && b.lifecycle?.config.rules.some((r) => r.enabled));
+    report.bucketsWithRules = buckets.length;
+    const total = buckets.reduce((n, b) => n + b.keys.size, 0);
+    for (const b of buckets) {
+      const rules = b.lifecycle!.config.rules.filter((r) => r.enabled);
+      const tagRules = rules.some(needsTags);
+      for (const [key, slot] of [...b.keys.scan()]) {
+        report.objectsExamined++;
+        if (report.objectsExamined % 1024 === 0) opts.onProgress?.(report.objectsExamined, total);
+        const entry = this.table.read(slot);
+        let tags: Array<[string, string]> | undefined;
+        if (tagRules) tags = (await this.readManifest(entry)).tags;
+        const matching = rules.filter((r) => filterMatches(r.filter, key, entry.size, tags));
+        if (matching.some((r) => expirationDue(r, entry.mtimeMs, now, dayMs))) {
+          if (!dryRun && !(await this.deleteIfUnchanged(b, key, entry.seq))) {
+            report.skippedChanged++;
+            continue;
+          }
+          report.expired.push({ bucket: b.name, key, size: entry.size });
+          report.expiredBytes += entry.size;
+        } else if (entry.storageClass === StorageClass.STANDARD && matching.some((r) => transitionDue(r, entry.mtimeMs, now, dayMs) !== undefined)) {
+          report.transitionsDue++;
+        }
+      }
+      for (const [id, u] of [...this.uploads]) {
+        if (u.create.bucket !== b.name || u.completing) continue;
+        if (!rules.some((r) => abortDue(r, u.create.key, u.create.initiatedMs, now, dayMs))) continue;
+        if (!dryRun) {
+          if (!this.uploads.has(id)) continue;
+          await this.abortMultipartUpload(b.name, u.create.key, String(id)).catch((err: unknown) => {
+            if (!(err instanceof SedimentError && err.code === 'SEDIMENT_NO_SUCH_UPLOAD')) throw err;
+          });
+        }
+        report.abortedUploads.push({ bucket: b.name, key: u.create.key, uploadId: String(id) });
+      }
+    }
+    opts.onProgress?.(total, total);
+    return report;
+  }
+
+  /** Deletes `key` only if its current version is still `seq` and no write of it is in flight. */
+  private async deleteIfUnchanged(bucket: Bucket, key: string, seq: number): Promise<boolean> {
+    this.checkWritable();
+    if (this.buckets.get(bucket.name) !== bucket || bucket.deleting) return false;
+    const slot = bucket.keys.get(key);
+    if (slot < 0 || this.table.read(slot).seq !== seq || this.committing.has(`${bucket.name}/${key}`)) return false;
+    // Nothing awaits between the check above and the append below, so no write can slip in between.
+    const delSeq = this.nextSeq();
+    const payload = encodeDelete({ seq: delSeq, bucket: bucket.name, key, versionId: '', mtimeMs: this.clock.now(), flags: 0 });
+    await this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
+      this.applyDelete(bucket.name, key, delSeq),
+    ).done;
+    this.afterMutation();
+    return true;
   }
 
   headBucket(name: string): BucketInfo {
@@ -763,14 +906,26 @@ export class Engine {
     const inflight: Array<Promise<void>> = [];
     let size = 0;
     let failure: unknown;
-    const emit = async (raw: Buffer): Promise<void> => {
-      md5.update(raw);
+    let md5Whole: Buffer | undefined;
+    /** `whole`: `raw` is the entire body (one chunk), so its MD5 can be computed where it is framed. */
+    const emit = async (raw: Buffer, whole: boolean): Promise<void> => {
+      if (!whole) md5.update(raw);
       const index = chunks.length;
       const rawLen = raw.length;
       size += rawLen;
       chunks.push({ segmentId: 0, offset: 0, frameLen: 0, rawLen });
       const meta = { uploadId, partNumber, chunkIndex: index, rawLen };
-      const p = this.pool.frame(raw, meta).then((frame) => {
+      let framing: Promise<Buffer>;
+      if (raw.length < this.pool.poolMinBytes) {
+        framing = this.pool.frameSmall(raw, meta, whole).then((f) => {
+          if (whole) md5Whole = f.md5;
+          return f.frame;
+        });
+      } else {
+        if (whole) md5.update(raw);
+        framing = this.pool.frame(raw, meta);
+      }
+      const p = framing.then((frame) => {
         this.checkWritable();
         const r = this.writer.append(frame, { type: RecordType.CHUNK, chunk: meta }, false);
         chunks[index] = { segmentId: r.segmentId, offset: r.offset, frameLen: frame.length, rawLen };
@@ -793,7 +948,7 @@ export class Engine {
       for (let at = 0; at < buf.length; at += this.chunkBytes) {
         const piece = buf.subarray(at, Math.min(buf.length, at + this.chunkBytes));
         // Pieces of a caller's buffer are copied before a worker takes them (the pool checks ownership).
-        await emit(piece);
+        await emit(piece, piece.length === buf.length);
         if (failure) break;
       }
     } else {
@@ -818,18 +973,18 @@ export class Engine {
           fill += n;
           src = src.subarray(n);
           if (fill === this.chunkBytes) {
-            await emit(cur);
+            await emit(cur, false);
             cur = Buffer.allocUnsafeSlow(first());
             fill = 0;
           }
         }
       }
-      if (fill > 0 && !failure) await emit(cur.subarray(0, fill));
+      if (fill > 0 && !failure) await emit(cur.subarray(0, fill), size === 0);
     }
     await Promise.allSettled(inflight);
     if (failure) throw failure;
     signal?.throwIfAborted();
-    return { chunks, size, md5: md5.digest() };
+    return { chunks, size, md5: md5Whole ?? md5.digest() };
   }
 
   // ---------------------------------------------------------------- multipart uploads
@@ -1121,6 +1276,28 @@ export class Engine {
   // ---------------------------------------------------------------- delete
 
   /** Deletes the object if it exists. Resolves after the delete is durable; `existed` tells which. */
+  /**
+   * Replaces the tags of the current version (S3 PutObjectTagging / DeleteObjectTagging with `{}`): a new
+   * COMMIT with the same chunks, metadata and modification time, and the new tags; no object byte is
+   * copied. Refused with SEDIMENT_PRECONDITION_FAILED if the object changed while its manifest was read.
+   */
+  async putObjectTagging(bucketName: string, key: string, tags: Record<string, string>): Promise<void> {
+    this.checkWritable();
+    const { bucket, slot } = this.slotOf(bucketName, key);
+    const entry = this.table.read(slot);
+    const old = await this.readManifest(entry);
+    const next: ObjectManifest = { ...old, seq: 0, tags: this.contentFields({ contentType: old.contentType, tags }).tags };
+    this.checkWritable();
+    // Nothing awaits from this check to the append inside commit(), so no write of the key slips in.
+    const now = this.buckets.get(bucketName) === bucket ? bucket.keys.get(key) : -1;
+    if (now < 0) throw new SedimentError('SEDIMENT_NO_SUCH_KEY', `object "${bucketName}/${key}" does not exist`);
+    if (this.table.read(now).seq !== entry.seq || this.committing.has(`${bucketName}/${key}`)) {
+      throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `object "${bucketName}/${key}" changed while its tags were being set; retry`);
+    }
+    next.seq = this.nextSeq();
+    await this.commit(next);
+  }
+
   async deleteObject(bucketName: string, key: string): Promise<{ existed: boolean }> {
     this.checkWritable();
     const bucket = this.bucketOrThrow(bucketName);
@@ -1174,6 +1351,7 @@ export class Engine {
       activeSegmentId: this.writer.activeSegmentId,
       durability: this.durability,
       workerThreads: this.pool.usingWorkers ? this.pool.threads : 0,
+      batchedChunks: this.pool.batchedChunks,
       damage: [...this.openDamage],
     };
   }

@@ -157,6 +157,8 @@ export interface EngineStats {
   activeSegmentId: number;
   durability: Durability;
   workerThreads: number;
+  /** Small chunks (and the MD5 of small objects) computed by a worker in batches since open. */
+  batchedChunks: number;
   damage: Damage[];
 }
 

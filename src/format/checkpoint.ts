@@ -46,11 +46,12 @@ export interface CheckpointUpload {
   parts: Buffer[];
 }
 
-export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[], uploads: CheckpointUpload[] = []): Buffer {
+/** `configs`: BUCKET_CONFIG payloads in force (version 2; none → the file is written as version 1). */
+export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[], uploads: CheckpointUpload[] = [], configs: Buffer[] = []): Buffer {
   let estimate = 64;
   for (const b of buckets) estimate += 64 + b.objectCount * 96;
   const w = new BinaryWriter(estimate);
-  w.bytes(CHECKPOINT_MAGIC).u16(CHECKPOINT_VERSION).u16(0).u32(0);
+  w.bytes(CHECKPOINT_MAGIC).u16(configs.length > 0 ? CHECKPOINT_VERSION : 1).u16(0).u32(0);
   w.u64(h.seq).u64(h.replaySegmentId).u64(h.replayOffset).f64(h.createdMs);
   w.u32(buckets.length);
   for (const { bucket: b, objectCount, objects } of buckets) {
@@ -68,6 +69,10 @@ export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[
     w.u32(u.create.length).bytes(u.create).u32(u.parts.length);
     for (const p of u.parts) w.u32(p.length).bytes(p);
   }
+  if (configs.length > 0) {
+    w.u32(configs.length);
+    for (const c of configs) w.u32(c.length).bytes(c);
+  }
   w.zeros(8);
   const buf = w.finish();
   writeHashAt(buf, 0, buf.length - 8);
@@ -80,6 +85,8 @@ export interface CheckpointVisitor {
   object(key: string, e: IndexEntry): void;
   /** Buffers are views into the checkpoint file's bytes. */
   upload(u: CheckpointUpload): void;
+  /** A BUCKET_CONFIG payload in force (version 2); a view into the file's bytes. */
+  config?(payload: Buffer): void;
 }
 
 export function decodeCheckpointHeader(buf: Buffer): CheckpointHeader {
@@ -99,6 +106,7 @@ export function decodeCheckpoint(buf: Buffer, visitor: CheckpointVisitor): Check
   if (buf.length < 56 || !buf.subarray(0, 8).equals(CHECKPOINT_MAGIC)) throw new FormatError('bad checkpoint magic');
   if (!checkHashAt(buf, 0, buf.length - 8)) throw new FormatError('checkpoint checksum mismatch');
   const header = decodeCheckpointHeader(buf);
+  const version = buf.readUInt16LE(8);
   const r = new BinaryReader(buf, 48, buf.length - 8);
   const scratch: IndexEntry = {
     seq: 0, segmentId: 0, commitOffset: 0, commitLen: 0, size: 0, mtimeMs: 0, md5: buf.subarray(0, 16),
@@ -129,6 +137,9 @@ export function decodeCheckpoint(buf: Buffer, visitor: CheckpointVisitor): Check
     const parts: Buffer[] = [];
     for (let np = r.u32(); np > 0; np--) parts.push(r.bytes(r.u32()));
     visitor.upload({ create, parts });
+  }
+  if (version >= 2) {
+    for (let nc = r.u32(); nc > 0; nc--) visitor.config?.(r.bytes(r.u32()));
   }
   r.expectEnd('checkpoint');
   return header;

@@ -36,6 +36,9 @@ export const RecordType = {
   FOOTER: 15,
 } as const;
 export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];
+
+/** §3.8 BUCKET_CONFIG kinds */
+export const BucketConfigKind = { LIFECYCLE: 1 } as const;
 export const CHUNK_META_BYTES = 20;
 
 /** §2.4 tail */
@@ -60,4 +63,5 @@ export const StorageClass = { STANDARD: 0, COLD: 1 } as const;
 
 /** §4 checkpoint */
 export const CHECKPOINT_MAGIC = Buffer.from('SEDCKPT\n', 'latin1');
-export const CHECKPOINT_VERSION = 1;
+/** Version 2 adds the bucket configuration section; a checkpoint without configurations is still written as version 1. */
+export const CHECKPOINT_VERSION = 2;

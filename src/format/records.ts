@@ -222,6 +222,28 @@ export function decodeBucketDelete(buf: Buffer): BucketDeleteRecord {
   return b;
 }
 
+/** §3.8 BUCKET_CONFIG: one setting of a bucket; an empty value removes it. */
+export interface BucketConfigRecord {
+  seq: number;
+  bucket: string;
+  /** BucketConfigKind */
+  kind: number;
+  /** UTF-8 JSON of the setting (lifecycle: the validated rules), or empty. */
+  value: Buffer;
+}
+
+export function encodeBucketConfig(c: BucketConfigRecord): Buffer {
+  return new BinaryWriter(32 + c.value.length).u8(PAYLOAD_VERSION).u64(c.seq).str8(c.bucket).u8(c.kind).u32(c.value.length).bytes(c.value).finish();
+}
+
+export function decodeBucketConfig(buf: Buffer): BucketConfigRecord {
+  const r = new BinaryReader(buf);
+  checkVersion(r, 'BUCKET_CONFIG');
+  const c = { seq: r.u64(), bucket: r.str8(), kind: r.u8(), value: Buffer.from(r.bytes(r.u32())) };
+  r.expectEnd('BUCKET_CONFIG');
+  return c;
+}
+
 /** §3.5 UPLOAD_CREATE: a multipart upload begins. */
 export interface UploadCreateRecord {
   seq: number;

@@ -21,6 +21,11 @@ const TABLE: Record<ErrorCode, { code: S3ErrorCode; status?: number }> = {
   SEDIMENT_ENTITY_TOO_LARGE: { code: 'EntityTooLarge' },
   SEDIMENT_ENTITY_TOO_SMALL: { code: 'EntityTooSmall' },
   SEDIMENT_NO_SUCH_UPLOAD: { code: 'NoSuchUpload' },
+  SEDIMENT_NO_SUCH_LIFECYCLE: { code: 'NoSuchLifecycleConfiguration' },
+  // A cold blob the index points at is missing: the data is not where it must be (an internal error,
+  // never "no such key"); an unreachable cold store is temporary.
+  SEDIMENT_COLD_NOT_FOUND: { code: 'InternalError' },
+  SEDIMENT_COLD_UNAVAILABLE: { code: 'ServiceUnavailable' },
   SEDIMENT_INVALID_PART: { code: 'InvalidPart' },
   SEDIMENT_INVALID_PART_ORDER: { code: 'InvalidPartOrder' },
   SEDIMENT_CORRUPTION: { code: 'InternalError' },

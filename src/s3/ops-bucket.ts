@@ -4,6 +4,7 @@ import { isoDate, sendEmpty, sendXml, type S3Request } from './http-util.js';
 import { readVerifiedBody } from './small-body.js';
 import { S3Error } from './s3-error.js';
 import { childText, element, elementWithAttrs, parseXml, S3_XMLNS } from './xml.js';
+import { LIFECYCLE_XML_BYTES_MAX, lifecycleXmlNode, parseLifecycleXml } from './lifecycle-xml.js';
 
 export function owner(r: S3Request): ReturnType<typeof element> {
   return element('Owner', element('ID', r.ctx.ownerId), element('DisplayName', r.ctx.ownerName));
@@ -86,4 +87,26 @@ export async function getAcl(r: S3Request): Promise<void> {
       ),
     ),
   );
+}
+
+// Put/Get/DeleteBucketLifecycleConfiguration (?lifecycle). Rules are checked by the engine
+// (InvalidArgument) after the XML parses (MalformedXML); S3 requires an integrity header on PUT.
+export async function putBucketLifecycle(r: S3Request): Promise<void> {
+  if (r.header('content-md5') === undefined && !Object.keys(r.req.headers).some((h) => h.startsWith('x-amz-checksum-'))) {
+    throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5 or x-amz-checksum-*');
+  }
+  r.ctx.engine.headBucket(r.bucket);
+  const config = parseLifecycleXml(await readVerifiedBody(r, LIFECYCLE_XML_BYTES_MAX));
+  await r.ctx.engine.setBucketLifecycle(r.bucket, config);
+  sendEmpty(r, 200);
+}
+
+export async function getBucketLifecycle(r: S3Request): Promise<void> {
+  sendXml(r, 200, lifecycleXmlNode(r.ctx.engine.getBucketLifecycle(r.bucket)));
+}
+
+export async function deleteBucketLifecycle(r: S3Request): Promise<void> {
+  r.ctx.engine.headBucket(r.bucket);
+  await r.ctx.engine.setBucketLifecycle(r.bucket, undefined);
+  sendEmpty(r, 204);
 }

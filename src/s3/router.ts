@@ -6,11 +6,12 @@ import { deleteObjects } from './ops-delete-objects.js';
 import { listObjects } from './ops-list.js';
 import * as mp from './ops-multipart.js';
 import * as o from './ops-object.js';
+import * as tg from './ops-tagging.js';
 import { S3Error } from './s3-error.js';
 
 /** Sub-resources sediment does not implement; a request naming one gets NotImplemented. */
 const UNSUPPORTED = [
-  'policy', 'policyStatus', 'lifecycle', 'cors', 'tagging', 'encryption', 'object-lock', 'replication', 'website', 'logging',
+  'policy', 'policyStatus', 'cors', 'encryption', 'object-lock', 'replication', 'website', 'logging',
   'notification', 'requestPayment', 'accelerate', 'ownershipControls', 'publicAccessBlock', 'versions', 'analytics', 'metrics',
   'inventory', 'intelligent-tiering', 'retention', 'legal-hold', 'attributes', 'torrent', 'restore', 'select', 'versionId',
   'session', 'renameObject', 'metadataTable',
@@ -32,20 +33,25 @@ export async function route(r: S3Request): Promise<void> {
   }
   const sub = unsupported(r);
   if (sub !== undefined && !(sub === 'versionId' && q.get('versionId') === 'null')) notImplemented(r, `?${sub}`);
+  if (r.key !== '' && q.has('lifecycle')) notImplemented(r, 'object ?lifecycle');
+  if (r.key === '' && q.has('tagging')) notImplemented(r, 'bucket ?tagging');
   if (r.key === '') {
     switch (r.method) {
       case 'GET':
         if (q.has('location')) return b.getBucketLocation(r);
         if (q.has('uploads')) return mp.listMultipartUploads(r);
         if (q.has('versioning')) return b.getBucketVersioning(r);
+        if (q.has('lifecycle')) return b.getBucketLifecycle(r);
         if (q.has('acl')) return b.getAcl(r);
         return listObjects(r, q.get('list-type') === '2');
       case 'HEAD':
         return b.headBucket(r);
       case 'PUT':
+        if (q.has('lifecycle')) return b.putBucketLifecycle(r);
         if (q.size > 0) notImplemented(r, `bucket ?${[...q.keys()][0]}`);
         return b.createBucket(r);
       case 'DELETE':
+        if (q.has('lifecycle')) return b.deleteBucketLifecycle(r);
         if (q.size > 0) notImplemented(r, `bucket ?${[...q.keys()][0]}`);
         return b.deleteBucket(r);
       case 'POST':
@@ -59,16 +65,19 @@ export async function route(r: S3Request): Promise<void> {
   switch (r.method) {
     case 'GET':
       if (q.has('uploadId')) return mp.listParts(r);
+      if (q.has('tagging')) return tg.getObjectTagging(r);
       if (q.has('acl')) return b.getAcl(r);
       return o.getObject(r);
     case 'HEAD':
       return o.getObject(r);
     case 'PUT':
       if (q.has('uploadId') || q.has('partNumber')) return mp.uploadPart(r);
+      if (q.has('tagging')) return tg.putObjectTagging(r);
       if (q.has('acl')) notImplemented(r, 'object ?acl');
       return o.putObject(r);
     case 'DELETE':
       if (q.has('uploadId')) return mp.abortMultipartUpload(r);
+      if (q.has('tagging')) return tg.deleteObjectTagging(r);
       return o.deleteObject(r);
     case 'POST':
       if (q.has('uploads')) return mp.createMultipartUpload(r);

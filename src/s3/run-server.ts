@@ -4,6 +4,7 @@
 import { Engine } from '../engine/engine.js';
 import { BackgroundMaintenance, type BackgroundSettings } from '../maintenance/background.js';
 import type { Durability } from '../engine/segment-writer.js';
+import { startLifecycleSchedule } from '../maintenance/lifecycle-schedule.js';
 import { loadCredentials } from './credentials.js';
 import { createS3Server, type LogLevel } from './server.js';
 
@@ -20,6 +21,10 @@ export interface RunServerOptions {
   segmentBytesMax?: number;
   /** Background compaction and scrub (docs/OPERATIONS.md); undefined: the defaults. */
   maintenance?: BackgroundSettings;
+  /** Run the lifecycle pass this often (default 1 hour; 0 = never). */
+  lifecycleEveryMs?: number;
+  /** Length of a lifecycle day (tests only; default 24 hours). */
+  lifecycleDayMs?: number;
 }
 
 export async function runServer(opts: RunServerOptions): Promise<void> {
@@ -47,6 +52,11 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     await engine.close();
     throw err;
   });
+  const lifecycleEveryMs = opts.lifecycleEveryMs ?? 3_600_000;
+  const lifecycle =
+    lifecycleEveryMs > 0
+      ? startLifecycleSchedule(engine, { everyMs: lifecycleEveryMs, dayMs: opts.lifecycleDayMs, log: (l) => process.stdout.write(`sediment: ${l}\n`) })
+      : undefined;
   const addr = s3.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const out = (s: string): boolean => process.stdout.write(s + '\n');
@@ -72,6 +82,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
       out(`sediment: ${signal}: finishing ${s3.inflight} in-flight request(s), then closing`);
       void s3
         .shutdown()
+        .then(() => lifecycle?.stop())
         .then(() => background.stop())
         .then(() => engine.close())
         .then(

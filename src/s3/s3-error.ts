@@ -10,6 +10,7 @@ export const S3_ERROR_DEFAULTS = {
   AccessDenied: { status: 403, message: 'Access Denied' },
   AuthorizationHeaderMalformed: { status: 400, message: 'The authorization header is malformed.' },
   AuthorizationQueryParametersError: { status: 400, message: 'Error parsing the query-string authentication parameters.' },
+  BadRequest: { status: 400, message: 'Bad Request' },
   BadDigest: { status: 400, message: 'The Content-MD5 you specified did not match what we received.' },
   BucketAlreadyExists: { status: 409, message: 'The requested bucket name is not available.' },
   BucketAlreadyOwnedByYou: {
@@ -37,6 +38,7 @@ export const S3_ERROR_DEFAULTS = {
   InvalidPartOrder: { status: 400, message: 'The list of parts was not in ascending order.' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
+  InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
   KeyTooLongError: { status: 400, message: 'Your key is too long' },
   MalformedTrailerError: {
     status: 400,
@@ -51,6 +53,7 @@ export const S3_ERROR_DEFAULTS = {
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
+  NoSuchLifecycleConfiguration: { status: 404, message: 'The lifecycle configuration does not exist' },
   NoSuchUpload: {
     status: 404,
     message:

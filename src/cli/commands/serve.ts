@@ -20,6 +20,8 @@ export interface ServeOptions {
   quiet: boolean;
   segmentBytesMax: number;
   maintenance: BackgroundSettings;
+  lifecycleEveryMs?: number;
+  lifecycleDayMs?: number;
 }
 
 interface ServeFlags {
@@ -34,6 +36,14 @@ interface ServeFlags {
   compactConcurrency: number;
   scrubEvery: number;
   scrubBytesPerSec: number;
+  lifecycleEvery: number;
+  lifecycleDaySeconds?: number;
+}
+
+function parseSeconds(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new InvalidArgumentError('expected a number of seconds');
+  return n;
 }
 
 type RunServer = (opts: ServeOptions) => Promise<unknown>;
@@ -68,6 +78,12 @@ export function registerServeCommand(program: Command): void {
     .option('--compact-concurrency <n>', 'segment groups compacted at the same time', parseNumber(1, 64), 1)
     .option('--scrub-every <hours>', 'background scrub interval (0 = off)', parseNumber(0, 1e6), 24)
     .option('--scrub-bytes-per-sec <n>', 'scrub read throttle, bytes/s', parseNumber(1, Number.MAX_SAFE_INTEGER), 32 << 20)
+    .option('--lifecycle-every <seconds>', 'run lifecycle rules this often (0: never)', parseSeconds, 3600)
+    .option('--lifecycle-day-seconds <n>', 'a lifecycle "day" lasts this many seconds (tests only)', (t) => {
+      const n = parseSeconds(t);
+      if (!(n >= 1)) throw new InvalidArgumentError('expected at least 1 second');
+      return n;
+    })
     .action(async (flags: ServeFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       const runServer = await loadRunServer();
@@ -80,6 +96,8 @@ export function registerServeCommand(program: Command): void {
           threads: flags.compactThreads, concurrency: flags.compactConcurrency,
           scrubEveryMs: flags.scrubEvery * 3_600_000, scrubBytesPerSecMax: flags.scrubBytesPerSec,
         },
+        lifecycleEveryMs: Math.round(flags.lifecycleEvery * 1000),
+        lifecycleDayMs: flags.lifecycleDaySeconds === undefined ? undefined : Math.round(flags.lifecycleDaySeconds * 1000),
       });
     });
 }

@@ -1,0 +1,213 @@
+// `bench`: the S3 load generator (src/loadgen) against any S3 endpoint — this server or another one.
+// Workloads run in the order given, on the same objects (`put,get` writes them, then reads them back);
+// a run that starts with anything but put first writes the objects it needs, untimed (unless --no-prepare:
+// they exist from an earlier run). Every GET byte is
+// checked against the deterministic data it was written with (unless --no-verify). The summary table
+// (or --json) reports ops/s, MB/s, latency percentiles, errors and the client's own CPU use. A run with
+// errors exits 1 after printing its table.
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { RealFileSystem } from '../../index.js';
+import {
+  DATA_KINDS,
+  WORKLOADS,
+  formatSummary,
+  prepareObjects,
+  runWorkload,
+  S3LoadClient,
+  validateOptions,
+  type DataKind,
+  type Workload,
+  type WorkloadOptions,
+  type WorkloadResult,
+} from '../../loadgen/index.js';
+import { contextOf, jsonOption, type CliContext } from '../context.js';
+import { CliError, UsageError } from '../errors.js';
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
+
+/** "4KiB", "64 MiB", "1m", "512" → bytes. */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined;
+  const bytes = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+  if (!Number.isSafeInteger(bytes)) throw new InvalidArgumentError('expected a size such as 4KiB, 64MiB or 1000');
+  return bytes;
+}
+
+/** "30s", "2m", "500ms", "10" (seconds) → milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (!m) throw new InvalidArgumentError('expected a duration such as 30s, 2m or 500ms');
+  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!;
+  if (!(ms > 0)) throw new InvalidArgumentError('the duration must be positive');
+  return ms;
+}
+
+function parseCount(text: string): number {
+  const n = Number(text.replace(/_/g, ''));
+  if (!/^\d[\d_]*$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function parseWorkloads(text: string): Workload[] {
+  const list = text.split(',').map((w) => w.trim());
+  for (const w of list) {
+    if (!(WORKLOADS as readonly string[]).includes(w)) throw new InvalidArgumentError(`unknown workload "${w}" (choose from ${WORKLOADS.join(', ')})`);
+  }
+  return list as Workload[];
+}
+
+interface BenchFlags {
+  endpoint: string;
+  region: string;
+  accessKey?: string;
+  secretKey?: string;
+  bucket: string;
+  prefix: string;
+  workload: Workload[];
+  size: number;
+  objects: number;
+  concurrency: number;
+  duration?: number;
+  ops?: number;
+  dataKind: DataKind;
+  seed: number;
+  workers: number;
+  verify: boolean;
+  prepare: boolean;
+  getPercent: number;
+  json?: boolean;
+}
+
+/** Flags, else $SEDIMENT_ACCESS_KEY/$SEDIMENT_SECRET_KEY, else $AWS_ACCESS_KEY_ID/..., else DATA/credentials.json (read only). */
+async function credentials(flags: BenchFlags, ctx: CliContext): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  const pairs: Array<[string | undefined, string | undefined, string]> = [
+    [flags.accessKey, flags.secretKey, '--access-key and --secret-key'],
+    [process.env.SEDIMENT_ACCESS_KEY, process.env.SEDIMENT_SECRET_KEY, 'SEDIMENT_ACCESS_KEY and SEDIMENT_SECRET_KEY'],
+    [process.env.AWS_ACCESS_KEY_ID, process.env.AWS_SECRET_ACCESS_KEY, 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY'],
+  ];
+  for (const [ak, sk, what] of pairs) {
+    if (!ak && !sk) continue; // unset or empty
+    if (!ak || !sk) throw new UsageError(`give both or neither of ${what}`);
+    return { accessKeyId: ak, secretAccessKey: sk };
+  }
+  const fs = new RealFileSystem();
+  const path = `${ctx.dataDir}/credentials.json`;
+  if (await fs.exists(path)) {
+    try {
+      const c = JSON.parse((await fs.readFile(path)).toString('utf8')) as { accessKeyId?: unknown; secretAccessKey?: unknown };
+      if (typeof c.accessKeyId === 'string' && typeof c.secretAccessKey === 'string') return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey };
+    } catch {
+      // reported below
+    }
+    throw new CliError(`${path} does not hold "accessKeyId" and "secretAccessKey"`);
+  }
+  throw new UsageError(`no credentials: give --access-key and --secret-key, set SEDIMENT_ACCESS_KEY/SEDIMENT_SECRET_KEY, or point --data at the served directory (no ${path})`);
+}
+
+function progressLine(ctx: CliContext, label: string, total: number | undefined): { hooks: Parameters<typeof runWorkload>[1]; finish: () => void } {
+  if (ctx.quiet || !ctx.stderr.isTTY) return { hooks: {}, finish: () => undefined };
+  let drawn = false;
+  return {
+    hooks: {
+      progressEveryMs: 500,
+      onProgress: (p) => {
+        const rate = p.elapsedMs > 0 ? Math.round(p.opsDone / (p.elapsedMs / 1000)) : 0;
+        const of = total !== undefined ? ` of ${total}` : '';
+        ctx.stderr.write(`\r\x1b[K${label}: ${p.opsDone}${of} ops, ${rate} ops/s, ${p.errors} errors, ${(p.elapsedMs / 1000).toFixed(1)} s`);
+        drawn = true;
+      },
+    },
+    finish: () => {
+      if (drawn) ctx.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description('load-test an S3 endpoint (this server or any other): put, get, mixed, list, delete')
+    .option('--endpoint <url>', 'S3 endpoint, http:// only', 'http://127.0.0.1:9000')
+    .option('--region <region>', 'region to sign for', 'us-east-1')
+    .option('--access-key <id>', 'access key (default: env, else the --data directory\'s credentials.json)')
+    .option('--secret-key <secret>', 'secret key')
+    .option('--bucket <name>', 'bucket to work in (created if missing)', 'sediment-bench')
+    .option('--prefix <prefix>', 'key prefix of the objects', 'bench/')
+    .option('-w, --workload <list>', `comma-separated, run in order: ${WORKLOADS.join(', ')}`, parseWorkloads, ['put', 'get'] as Workload[])
+    .option('-s, --size <bytes>', 'object size (4KiB, 64MiB, ...)', parseSize, 4096)
+    .option('-n, --objects <n>', 'objects the run works on', parseCount, 10_000)
+    .option('-c, --concurrency <n>', 'requests in flight (and connections)', parseCount, 32)
+    .option('-d, --duration <time>', 'stop each workload after this long (30s, 2m)', parseDuration)
+    .option('--ops <n>', 'stop each workload after this many operations', parseCount)
+    .addOption(new Option('--data-kind <kind>', 'object content').choices([...DATA_KINDS]).default('log'))
+    .option('--seed <n>', 'seed of the generated data', (t) => parseCount(t), 1)
+    .option('--workers <n>', 'client threads (each with its own connections)', parseCount, 1)
+    .option('--no-verify', 'do not check GET bytes')
+    .option('--no-prepare', 'do not write the objects first when the first workload is not put (they exist from an earlier run with the same --size, --data-kind and --seed)')
+    .option('--get-percent <n>', 'mixed: share of GETs in percent', (t) => {
+      const n = Number(t);
+      if (!/^\d+$/.test(t) || n > 100) throw new InvalidArgumentError('expected 0 to 100');
+      return n;
+    }, 50)
+    .addOption(jsonOption('print the results as JSON'))
+    .action(async (flags: BenchFlags, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const creds = await credentials(flags, ctx);
+      const base: WorkloadOptions = {
+        endpoint: flags.endpoint.replace(/\/+$/, ''),
+        region: flags.region,
+        ...creds,
+        workload: flags.workload[0],
+        bucket: flags.bucket,
+        prefix: flags.prefix,
+        objectBytes: flags.size,
+        objects: flags.objects,
+        concurrency: flags.concurrency,
+        durationMs: flags.duration,
+        opsMax: flags.ops,
+        data: { kind: flags.dataKind, seed: flags.seed },
+        verify: flags.verify,
+        getPercent: flags.getPercent,
+        workers: flags.workers,
+      };
+      // Every workload's options are checked before anything is sent.
+      try {
+        for (const w of flags.workload) validateOptions({ ...base, workload: w });
+      } catch (err) {
+        throw new UsageError((err as Error).message.replace(/^load generator: /, ''));
+      }
+      const client = new S3LoadClient({ ...base, connectionsMax: 1, timeoutMs: 30_000 });
+      try {
+        await client.createBucket(flags.bucket);
+      } catch (err) {
+        throw new CliError(`cannot create bucket ${flags.bucket} at ${base.endpoint}: ${(err as Error).message}`);
+      } finally {
+        client.close();
+      }
+      const say = (line: string): void => {
+        if (!ctx.quiet && !flags.json) ctx.stderr.write(`${line}\n`);
+      };
+      if (flags.workload[0] !== 'put' && flags.prepare) {
+        say(`writing ${flags.objects} objects of ${flags.size} B first (not timed)`);
+        try {
+          await prepareObjects({ ...base, workload: 'put', concurrency: Math.min(flags.concurrency, 64), workers: 1 });
+        } catch (err) {
+          throw new CliError((err as Error).message);
+        }
+      }
+      const results: WorkloadResult[] = [];
+      for (const workload of flags.workload) {
+        const total = flags.duration === undefined ? flags.ops ?? (workload === 'mixed' || workload === 'list' ? undefined : flags.objects) : undefined;
+        const progress = progressLine(ctx, workload, total);
+        try {
+          results.push(await runWorkload({ ...base, workload }, progress.hooks));
+        } finally {
+          progress.finish();
+        }
+      }
+      ctx.stdout.write(flags.json ? `${JSON.stringify({ endpoint: base.endpoint, bucket: flags.bucket, results }, null, 2)}\n` : `${formatSummary(results)}\n`);
+      const errors = results.reduce((n, r) => n + r.errors, 0);
+      if (errors > 0) throw new CliError(`${errors} operation(s) failed (see the table)`);
+    });
+}

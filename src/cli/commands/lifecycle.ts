@@ -1,0 +1,143 @@
+// `lifecycle get|set|delete BUCKET` and `lifecycle run [--as-of DATE] [--dry-run]`: a bucket's lifecycle
+// rules (S3's LifecycleConfiguration XML, or the engine's JSON form), and a lifecycle pass applied as if
+// it were DATE — for operators' what-ifs (with --dry-run nothing changes) and for tests. Transitions are
+// reported, not executed: the cold tier is not built yet (docs/OPERATIONS.md).
+import { InvalidArgumentError, type Command } from 'commander';
+import type { LifecycleConfig } from '../../engine/lifecycle.js';
+import { isS3Error } from '../../s3/s3-error.js';
+import { lifecycleXml, parseLifecycleXml } from '../../s3/lifecycle-xml.js';
+import { contextOf, jsonOption, type CliContext } from '../context.js';
+import { CliError, UsageError } from '../errors.js';
+import { formatBytes, toJson } from '../format.js';
+import { readSmallTextFile } from '../local-files.js';
+import { parseBucketOnly } from '../paths.js';
+import { withEngine } from '../with-engine.js';
+
+const CONFIG_BYTES_MAX = 1024 * 1024;
+
+async function readConfigText(file: string | undefined): Promise<string> {
+  if (file === undefined || file === '-') {
+    const parts: Buffer[] = [];
+    let n = 0;
+    for await (const p of process.stdin) {
+      n += (p as Buffer).length;
+      if (n > CONFIG_BYTES_MAX) throw new CliError('the lifecycle configuration is larger than 1 MiB');
+      parts.push(p as Buffer);
+    }
+    return Buffer.concat(parts).toString('utf8');
+  }
+  return readSmallTextFile(file, CONFIG_BYTES_MAX);
+}
+
+/** XML (S3's form) or JSON (`{"rules": [...]}`, as `lifecycle get --json` prints it). */
+export function parseConfigText(text: string): LifecycleConfig {
+  const t = text.trim();
+  if (t.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(t);
+    } catch (err) {
+      throw new UsageError(`the lifecycle configuration is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!parsed || typeof parsed !== 'object' || !Array.isArray((parsed as { rules?: unknown }).rules)) throw new UsageError('a JSON lifecycle configuration is {"rules": [...]}');
+    return parsed as LifecycleConfig;
+  }
+  try {
+    return parseLifecycleXml(t);
+  } catch (err) {
+    if (isS3Error(err)) throw new UsageError(`the lifecycle configuration is not valid: ${err.message}`);
+    throw err;
+  }
+}
+
+function parseDate(text: string): number {
+  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected a date such as 2027-01-31 or 2027-01-31T12:00:00Z');
+  return ms;
+}
+
+function parseDayLength(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n * 1000;
+}
+
+function runReport(ctx: CliContext, r: Awaited<ReturnType<import('../../index.js').Engine['runLifecycle']>>): string {
+  const verb = r.dryRun ? 'would expire' : 'expired';
+  const lines = [
+    `lifecycle as of ${new Date(r.asOfMs).toISOString()}${r.dryRun ? ' (dry run: nothing changed)' : ''}: ${r.bucketsWithRules} bucket(s) with rules, ${r.objectsExamined} object(s) examined`,
+    `${verb} ${r.expired.length} object(s), ${formatBytes(r.expiredBytes)}`,
+  ];
+  if (!ctx.quiet) for (const o of r.expired) lines.push(`  ${o.bucket}/${o.key}`);
+  lines.push(`${r.dryRun ? 'would abort' : 'aborted'} ${r.abortedUploads.length} incomplete multipart upload(s)`);
+  if (!ctx.quiet) for (const u of r.abortedUploads) lines.push(`  ${u.bucket}/${u.key} (upload ${u.uploadId})`);
+  if (r.transitionsDue > 0) lines.push(`${r.transitionsDue} object(s) due for the cold tier: not moved (the cold tier is not built yet)`);
+  if (r.skippedChanged > 0) lines.push(`${r.skippedChanged} object(s) changed while the pass ran: left for the next pass`);
+  return lines.join('\n');
+}
+
+export function registerLifecycleCommand(program: Command): void {
+  const lc = program.command('lifecycle').description("a bucket's lifecycle rules, and lifecycle passes");
+
+  lc.command('get')
+    .argument('<bucket>')
+    .description("print the bucket's lifecycle configuration (S3 XML; --json for JSON)")
+    .addOption(jsonOption())
+    .action(async (bucketArg: string, flags: { json?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const bucket = parseBucketOnly(bucketArg);
+      const config = await withEngine(ctx, {}, async (e) => e.getBucketLifecycle(bucket));
+      ctx.stdout.write(flags.json ? `${toJson(config)}\n` : `${lifecycleXml(config)}\n`);
+    });
+
+  lc.command('set')
+    .argument('<bucket>')
+    .argument('[file]', 'S3 LifecycleConfiguration XML or JSON; - or none for stdin')
+    .description('replace the bucket\'s lifecycle configuration')
+    .action(async (bucketArg: string, file: string | undefined, _flags: unknown, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const bucket = parseBucketOnly(bucketArg);
+      const config = parseConfigText(await readConfigText(file));
+      await withEngine(ctx, {}, (e) => e.setBucketLifecycle(bucket, config));
+      if (!ctx.quiet) ctx.stderr.write(`lifecycle of ${bucket}: ${config.rules.length} rule(s) set\n`);
+    });
+
+  lc.command('delete')
+    .argument('<bucket>')
+    .description("remove the bucket's lifecycle configuration")
+    .action(async (bucketArg: string, _flags: unknown, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const bucket = parseBucketOnly(bucketArg);
+      await withEngine(ctx, {}, async (e) => {
+        e.getBucketLifecycle(bucket); // "has none" is an error, as in S3's GET
+        await e.setBucketLifecycle(bucket, undefined);
+      });
+    });
+
+  lc.command('run')
+    .description('apply every bucket\'s lifecycle rules now (or as of --as-of): expire objects, abort stale uploads')
+    .option('--as-of <date>', 'judge ages as if it were this date (ISO 8601)', parseDate)
+    .option('--dry-run', 'report what would happen; change nothing')
+    .option('--day-seconds <n>', 'length of a lifecycle day in seconds (tests only)', parseDayLength)
+    .addOption(jsonOption())
+    .action(async (flags: { asOf?: number; dryRun?: boolean; daySeconds?: number; json?: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const drawProgress = !ctx.quiet && ctx.stderr.isTTY;
+      let drawn = false;
+      const report = await withEngine(ctx, {}, (e) =>
+        e.runLifecycle({
+          asOfMs: flags.asOf,
+          dryRun: flags.dryRun,
+          dayMs: flags.daySeconds,
+          onProgress: drawProgress
+            ? (done, total) => {
+                ctx.stderr.write(`\r\x1b[Klifecycle: ${done} of ${total} objects`);
+                drawn = true;
+              }
+            : undefined,
+        }),
+      );
+      if (drawn) ctx.stderr.write('\r\x1b[K');
+      ctx.stdout.write(`${flags.json ? toJson(report) : runReport(ctx, report)}\n`);
+    });
+}

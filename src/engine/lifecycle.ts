@@ -1,0 +1,172 @@
+// Bucket lifecycle rules (the model behind S3's PutBucketLifecycleConfiguration): validation, and the
+// decisions the lifecycle pass makes for each object and multipart upload. Pure functions of the rules,
+// the object and a time, so tests can ask "what happens on day N" without waiting.
+//
+// Time rule (S3's): an action "after N days" is due at the object's mtime + N days rounded up to the next
+// midnight UTC; a Date action is due at that midnight for every object. With a test day length (`dayMs`
+// other than 86,400,000: a lifecycle "day" of a few seconds, like Ceph RGW's debug interval) there is no
+// rounding: due = mtime + N × dayMs.
+import { SedimentError } from '../util/errors.js';
+
+export const DAY_MS = 86_400_000;
+export const LIFECYCLE_RULES_MAX = 1000;
+/** Storage classes a Transition may name; all of them mean "the cold tier" in sediment. */
+export const COLD_STORAGE_CLASSES = ['STANDARD_IA', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'] as const;
+export type ColdStorageClass = (typeof COLD_STORAGE_CLASSES)[number];
+
+export interface LifecycleFilter {
+  prefix?: string;
+  tags?: Array<[string, string]>;
+  /** Objects strictly larger than this many bytes. */
+  sizeGreaterThan?: number;
+  /** Objects strictly smaller than this many bytes. */
+  sizeLessThan?: number;
+}
+
+export interface LifecycleRule {
+  id: string;
+  enabled: boolean;
+  filter: LifecycleFilter;
+  expiration?: { days?: number; dateMs?: number; expiredObjectDeleteMarker?: boolean };
+  transitions?: Array<{ days?: number; dateMs?: number; storageClass: ColdStorageClass }>;
+  noncurrentVersionExpiration?: { noncurrentDays: number; newerNoncurrentVersions?: number };
+  noncurrentVersionTransitions?: Array<{ noncurrentDays: number; storageClass: ColdStorageClass }>;
+  abortIncompleteMultipartUpload?: { daysAfterInitiation: number };
+}
+
+export interface LifecycleConfig {
+  rules: LifecycleRule[];
+}
+
+function invalid(message: string): never {
+  throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', message);
+}
+
+const isMidnightUtc = (ms: number): boolean => Number.isFinite(ms) && ms % DAY_MS === 0;
+const positiveInt = (n: unknown): boolean => typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
+
+function checkDaysOrDate(what: string, a: { days?: number; dateMs?: number }): void {
+  const has = (a.days !== undefined ? 1 : 0) + (a.dateMs !== undefined ? 1 : 0);
+  if (has !== 1) invalid(`${what} needs exactly one of Days or Date`);
+  if (a.days !== undefined && !positiveInt(a.days)) invalid(`'Days' in the ${what} action must be a positive integer`);
+  if (a.dateMs !== undefined && !isMidnightUtc(a.dateMs)) invalid(`'Date' in the ${what} action must be midnight UTC (ISO 8601, e.g. 2027-01-01T00:00:00Z)`);
+}
+
+/** Throws SEDIMENT_INVALID_ARGUMENT naming the first problem (S3 answers such configurations with InvalidArgument). */
+export function validateLifecycle(config: LifecycleConfig): void {
+  const rules = config.rules;
+  if (rules.length === 0) invalid('a lifecycle configuration needs at least one rule');
+  if (rules.length > LIFECYCLE_RULES_MAX) invalid(`at most ${LIFECYCLE_RULES_MAX} lifecycle rules`);
+  const ids = new Set<string>();
+  for (const r of rules) {
+    if (r.id.length > 255) invalid('a rule ID is at most 255 characters');
+    if (ids.has(r.id)) invalid(`rule ID "${r.id}" is used twice; rule IDs must be unique`);
+    ids.add(r.id);
+    const f = r.filter;
+    if (f.prefix !== undefined && Buffer.byteLength(f.prefix) > 1024) invalid('a rule prefix is at most 1024 bytes');
+    for (const [k, v] of f.tags ?? []) {
+      if (k.length === 0 || k.length > 128 || v.length > 256) invalid('a filter tag needs a key of 1 to 128 characters and a value of at most 256');
+    }
+    if (new Set((f.tags ?? []).map(([k]) => k)).size !== (f.tags ?? []).length) invalid('a filter names the same tag key twice');
+    for (const [name, n] of [['ObjectSizeGreaterThan', f.sizeGreaterThan], ['ObjectSizeLessThan', f.sizeLessThan]] as const) {
+      if (n !== undefined && !(Number.isSafeInteger(n) && n >= 0)) invalid(`${name} must be a non-negative integer`);
+    }
+    if (f.sizeGreaterThan !== undefined && f.sizeLessThan !== undefined && f.sizeGreaterThan >= f.sizeLessThan) {
+      invalid('ObjectSizeGreaterThan must be less than ObjectSizeLessThan');
+    }
+    const actions = [r.expiration, r.transitions?.length, r.noncurrentVersionExpiration, r.noncurrentVersionTransitions?.length, r.abortIncompleteMultipartUpload].filter(Boolean);
+    if (actions.length === 0) invalid(`rule "${r.id}" has no action; at least one action needs to be specified in a rule`);
+    const e = r.expiration;
+    if (e) {
+      if (e.expiredObjectDeleteMarker !== undefined) {
+        if (e.days !== undefined || e.dateMs !== undefined) invalid('ExpiredObjectDeleteMarker cannot be combined with Days or Date');
+        if (f.tags?.length) invalid('ExpiredObjectDeleteMarker cannot be used with a tag filter');
+      } else {
+        checkDaysOrDate('Expiration', e);
+      }
+    }
+    const byClass = new Set<string>();
+    for (const t of r.transitions ?? []) {
+      checkDaysOrDate('Transition', t);
+      if (!(COLD_STORAGE_CLASSES as readonly string[]).includes(t.storageClass)) invalid(`transition storage class must be one of ${COLD_STORAGE_CLASSES.join(', ')}`);
+      if (byClass.has(t.storageClass)) invalid(`rule "${r.id}" has two transitions to ${t.storageClass}`);
+      byClass.add(t.storageClass);
+      if (e?.days !== undefined && t.days !== undefined && t.days >= e.days) {
+        invalid(`'Days' in the Expiration action of rule "${r.id}" must be greater than 'Days' in its Transition action`);
+      }
+      if (e?.dateMs !== undefined && t.dateMs !== undefined && t.dateMs >= e.dateMs) {
+        invalid(`'Date' in the Expiration action of rule "${r.id}" must be later than 'Date' in its Transition action`);
+      }
+    }
+    const nve = r.noncurrentVersionExpiration;
+    if (nve) {
+      if (!positiveInt(nve.noncurrentDays)) invalid("'NoncurrentDays' must be a positive integer");
+      if (nve.newerNoncurrentVersions !== undefined && !(positiveInt(nve.newerNoncurrentVersions) && nve.newerNoncurrentVersions <= 100)) {
+        invalid("'NewerNoncurrentVersions' must be an integer from 1 to 100");
+      }
+    }
+    for (const t of r.noncurrentVersionTransitions ?? []) {
+      if (!positiveInt(t.noncurrentDays)) invalid("'NoncurrentDays' must be a positive integer");
+      if (!(COLD_STORAGE_CLASSES as readonly string[]).includes(t.storageClass)) invalid(`transition storage class must be one of ${COLD_STORAGE_CLASSES.join(', ')}`);
+    }
+    const abort = r.abortIncompleteMultipartUpload;
+    if (abort) {
+      if (!positiveInt(abort.daysAfterInitiation)) invalid("'DaysAfterInitiation' must be a positive integer");
+      if (f.tags?.length || f.sizeGreaterThan !== undefined || f.sizeLessThan !== undefined) {
+        invalid('AbortIncompleteMultipartUpload cannot be used with a tag or object size filter');
+      }
+    }
+  }
+}
+
+/** What the rules see of an object. `tags` is only read when a rule filters on tags. */
+export interface LifecycleSubject {
+  key: string;
+  size: number;
+  mtimeMs: number;
+  tags?: () => Promise<Array<[string, string]>> | Array<[string, string]>;
+}
+
+export function needsTags(rule: LifecycleRule): boolean {
+  return (rule.filter.tags?.length ?? 0) > 0;
+}
+
+/** Does the rule's filter select this object? `tags` must be given when needsTags(rule). */
+export function filterMatches(f: LifecycleFilter, key: string, size: number, tags?: Array<[string, string]>): boolean {
+  if (f.prefix !== undefined && !key.startsWith(f.prefix)) return false;
+  if (f.sizeGreaterThan !== undefined && !(size > f.sizeGreaterThan)) return false;
+  if (f.sizeLessThan !== undefined && !(size < f.sizeLessThan)) return false;
+  for (const [k, v] of f.tags ?? []) {
+    if (!tags?.some(([tk, tv]) => tk === k && tv === v)) return false;
+  }
+  return true;
+}
+
+/** When an action "after `days` days" (or on `dateMs`) is due for something created at `createdMs`. */
+export function dueAt(a: { days?: number; dateMs?: number }, createdMs: number, dayMs: number): number {
+  if (a.dateMs !== undefined) return a.dateMs;
+  const at = createdMs + (a.days ?? 0) * dayMs;
+  return dayMs === DAY_MS ? Math.ceil(at / DAY_MS) * DAY_MS : at;
+}
+
+/** Is the (current) object due for expiration under this enabled rule? Filter matching is separate. */
+export function expirationDue(rule: LifecycleRule, mtimeMs: number, nowMs: number, dayMs: number): boolean {
+  const e = rule.expiration;
+  if (!rule.enabled || !e || (e.days === undefined && e.dateMs === undefined)) return false;
+  return nowMs >= dueAt(e, mtimeMs, dayMs);
+}
+
+/** The first transition of this enabled rule that is due, if any (the cold tier takes them all alike). */
+export function transitionDue(rule: LifecycleRule, mtimeMs: number, nowMs: number, dayMs: number): ColdStorageClass | undefined {
+  if (!rule.enabled) return undefined;
+  for (const t of rule.transitions ?? []) if (nowMs >= dueAt(t, mtimeMs, dayMs)) return t.storageClass;
+  return undefined;
+}
+
+/** Is a multipart upload initiated at `initiatedMs` due to be aborted under this enabled rule? */
+export function abortDue(rule: LifecycleRule, key: string, initiatedMs: number, nowMs: number, dayMs: number): boolean {
+  const a = rule.abortIncompleteMultipartUpload;
+  if (!rule.enabled || !a) return false;
+  if (!filterMatches({ prefix: rule.filter.prefix }, key, 0)) return false;
+  return nowMs >= dueAt({ days: a.daysAfterInitiation }, initiatedMs, dayMs);
+}

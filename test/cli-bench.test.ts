@@ -1,0 +1,93 @@
+// `sediment bench` as a user runs it: the compiled CLI in a child process against an S3 server on
+// 127.0.0.1 (the in-process test harness). Small counts: this checks behaviour, not speed.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_KEY, SECRET_KEY, startHarness, type S3Harness } from './helpers/s3-server.js';
+
+const cli = join(fileURLToPath(new URL('..', import.meta.url)), 'dist/src/cli/main.js');
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { env: { ...process.env, SEDIMENT_ACCESS_KEY: ACCESS_KEY, SEDIMENT_SECRET_KEY: SECRET_KEY, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+interface Result {
+  workload: string;
+  ops: number;
+  errors: number;
+  errorsByKind: Record<string, number>;
+  bytes: number;
+  latency: { p50Ms: number; p99Ms: number };
+}
+
+let h: S3Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('sediment bench', () => {
+  it('runs put, get, mixed, list and delete in order on the same objects and reports them as JSON', async () => {
+    const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-all', '-w', 'put,get,mixed,list,delete', '-n', '60', '-c', '8', '-s', '1KiB', '--ops', '60', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { results: Result[] };
+    expect(out.results.map((x) => x.workload)).toEqual(['put', 'get', 'mixed', 'list', 'delete']);
+    for (const x of out.results) {
+      expect(x.errors, x.workload).toBe(0);
+      expect(x.ops, x.workload).toBe(60);
+      expect(x.latency.p99Ms).toBeGreaterThanOrEqual(x.latency.p50Ms);
+    }
+    expect(out.results[0].bytes).toBe(60 * 1024);
+    expect(out.results[1].bytes).toBe(60 * 1024);
+    // delete really deleted: the bucket is empty afterwards.
+    expect(h.engine.listObjects('bench-all').contents).toEqual([]);
+  });
+
+  it('prints a summary table, and writes the objects first when the first workload is a get', async () => {
+    const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-get', '-w', 'get', '-n', '20', '-c', '4', '-s', '3000']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\| workload \| size \|/);
+    expect(r.stdout).toMatch(/\| get \| 3000 B \| log \| 4 \| 20 \|/);
+    expect(h.engine.listObjects('bench-get').contents).toHaveLength(20);
+  });
+
+  it('reports GET bytes that differ from what was written as verify errors and exits 1', async () => {
+    const put = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-verify', '-w', 'put', '-n', '10', '-c', '2', '--seed', '1', '--json']);
+    expect(put.code).toBe(0);
+    const get = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-verify', '-w', 'get', '-n', '10', '-c', '2', '--seed', '2', '--no-prepare', '--json']);
+    expect(get.code).toBe(1);
+    const res = (JSON.parse(get.stdout) as { results: Result[] }).results[0];
+    expect(res.errors).toBe(10);
+    expect(res.errorsByKind.verify).toBe(10);
+    expect(get.stderr).toMatch(/^sediment: 10 operation\(s\) failed/);
+  });
+
+  it('counts refused requests (a wrong secret) as errors', async () => {
+    const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-all', '-w', 'put', '-n', '5', '--access-key', ACCESS_KEY, '--secret-key', 'wrong', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^sediment: cannot create bucket bench-all at .*HTTP 403 SignatureDoesNotMatch/);
+  });
+
+  it('refuses bad arguments with one line and exit status 2, sending nothing', async () => {
+    for (const args of [['-s', '4XB'], ['-w', 'put,scan'], ['-c', '0'], ['--duration', 'soon'], ['--data-kind', 'pictures'], ['-w', 'mixed'], ['--endpoint', 'https://127.0.0.1:1']]) {
+      const r = await run(['bench', '--endpoint', h.endpoint, ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+    expect(h.engine.listBuckets().map((b) => b.name)).not.toContain('sediment-bench');
+  });
+
+  it('needs credentials', async () => {
+    const r = await run(['bench', '--endpoint', h.endpoint, '--data', join(h.dir, 'nowhere')], { SEDIMENT_ACCESS_KEY: '', SEDIMENT_SECRET_KEY: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no credentials/);
+  });
+});
