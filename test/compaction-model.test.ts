@@ -100,7 +100,8 @@ class CompactionRun {
     if (r < 0.45) return this.del();
     if (r < 0.5) return this.multipart();
     if (r < 0.53) return this.bucketChurn();
-    if (r < 0.6) return this.get();
+    if (r < 0.56) return this.get();
+    if (r < 0.6) return this.tag();
     if (r < 0.7) return this.compact();
     if (r < 0.8) return this.compactWithTraffic();
     if (r < 0.9) return this.crashDuringCompaction();
@@ -202,6 +203,16 @@ class CompactionRun {
     this.note(`get ${b}/${key}`);
     const got = await readAll((await this.e.getObject(b, key)).body);
     expect(got.equals(objects.get(key)!), this.where(`bytes of ${b}/${key}`)).toBe(true);
+  }
+
+  /** Tagging writes a new COMMIT over the same chunks: they must stay live through any pass. */
+  private async tag(): Promise<void> {
+    const b = this.bucket();
+    const objects = this.model.get(b);
+    if (!objects || objects.size === 0) return;
+    const key = this.rng.pick([...objects.keys()]);
+    this.note(`tag ${b}/${key}`);
+    await this.e.putObjectTagging(b, key, { n: String(this.step) });
   }
 
   private async compact(): Promise<void> {
