@@ -23,6 +23,13 @@ export interface EngineBenchSizes {
   reopenConcurrency: number;
   /** segmentBytesMax for the unsealed-segment worst case of (d) (the engine may also seal by record count). */
   activeSegmentBytesMax: number;
+  /** (e) compaction: 4 KiB objects filled before half are deleted/overwritten. */
+  compactionCount: number;
+  compactionSegmentBytes: number;
+  /** (e) latency probes: operations of each kind while idle. */
+  compactionProbeOps: number;
+  /** (e) throttle of the pass the probes run against, bytes/s. */
+  compactionThrottleBytes: number;
 }
 
 export interface ResultRow {

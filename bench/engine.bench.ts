@@ -20,14 +20,15 @@ import { benchLarge } from './engine-large.js';
 import { benchReopen, benchReopenActiveSegment } from './engine-reopen.js';
 import { LEGEND, resultsTable } from './engine-report.js';
 import { benchSmall } from './engine-small.js';
+import { benchCompaction } from './engine-compaction.js';
 import { piecePool } from './data.js';
 import { zstdVersion } from './references.js';
 import { describeMachine, fmt, machineInfo, MiB, quickMode, removeDir, saveResults, scratchDir, type MachineInfo } from './setup.js';
 
 export type { EngineBenchSizes, ResultRow } from './engine-common.js';
 
-export type EnginePart = 'small' | 'large' | 'reopen';
-export const ENGINE_PARTS: EnginePart[] = ['small', 'large', 'reopen'];
+export type EnginePart = 'small' | 'large' | 'reopen' | 'compaction';
+export const ENGINE_PARTS: EnginePart[] = ['small', 'large', 'reopen', 'compaction'];
 
 const FULL: EngineBenchSizes = {
   smallCount: 100_000,
@@ -43,6 +44,10 @@ const FULL: EngineBenchSizes = {
   reopenValueBytes: 64,
   reopenConcurrency: 256,
   activeSegmentBytesMax: 128 * MiB,
+  compactionCount: 250_000,
+  compactionSegmentBytes: 64 * MiB,
+  compactionProbeOps: 2_000,
+  compactionThrottleBytes: 64 * MiB,
 };
 
 const QUICK: EngineBenchSizes = {
@@ -53,6 +58,10 @@ const QUICK: EngineBenchSizes = {
   poolPieces: 24,
   reopenCount: 50_000,
   activeSegmentBytesMax: 8 * MiB,
+  compactionCount: 20_000,
+  compactionSegmentBytes: 8 * MiB,
+  compactionProbeOps: 500,
+  compactionThrottleBytes: 16 * MiB,
 };
 
 export interface EngineBenchReport {
@@ -100,6 +109,8 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
     `(c) everything from (a) and (b) read back through getObject streams (warm page cache)`,
     `(d) ${fmt(s.reopenCount)} puts of ${s.reopenValueBytes} B values, concurrency ${s.reopenConcurrency}, durability 'none' for the FILL only; close; then Engine.open in a fresh node --expose-gc process; ` +
       `worst case: the same fill stopped when the unsealed segment holds ~95% of what a sealed one held (segmentBytesMax ${s.activeSegmentBytesMax / MiB} MiB)`,
+    `(e) ${fmt(s.compactionCount)} puts of 4 KiB random bytes (segmentBytesMax ${s.compactionSegmentBytes / MiB} MiB, durability fsync), delete every other, overwrite every fourth; ` +
+      `run A: one unthrottled pass as \`sediment compact\` runs it (sealing first, dead share ≥ 0.1), 1 worker thread; run B: ${s.compactionProbeOps} sequential 4 KiB PUTs and GETs idle, then the same probes while a pass throttled at ${fmt(s.compactionThrottleBytes / 1e6)} MB/s runs`,
   ].join('\n');
   console.log('## engine bench');
   console.log(setup + '\n');
@@ -135,7 +146,13 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
     console.log(`reopen done in ${fmt((performance.now() - t) / 1000, 1)} s`);
   }
 
-  rows.sort((x, y) => x.id.charCodeAt(0) - y.id.charCodeAt(0)); // by section (a)..(d), stable within
+  if (parts.includes('compaction')) {
+    const t = performance.now();
+    await benchCompaction(s, rows, extra);
+    console.log(`compaction done in ${fmt((performance.now() - t) / 1000, 1)} s`);
+  }
+
+  rows.sort((x, y) => x.id.charCodeAt(0) - y.id.charCodeAt(0)); // by section (a)..(e), stable within
   const markdown = `${resultsTable(rows)}\n\n${LEGEND}`;
   console.log('\n' + markdown + '\n');
   if (warnings.length > 0) console.log(`engine warnings:\n${warnings.map((w) => `  ${w}`).join('\n')}`);

@@ -8,3 +8,9 @@ export { bucketNameProblem, KEY_BYTES_MAX, USER_METADATA_BYTES_MAX } from './eng
 export { MemoryFileSystem } from './io/memory-fs.js';
 export { RealFileSystem } from './io/real-fs.js';
 export type { FileSystem, Clock } from './io/types.js';
+export { Compactor, type CompactionSettings, type PassStats, type PassOptions, type DamagedRecord } from './maintenance/compaction.js';
+export { MaintenancePool } from './maintenance/maintenance-pool.js';
+export { takeCensus, type Census, type SegmentAccount } from './maintenance/census.js';
+export { Scrubber, type ScrubReport, type ScrubSettings } from './maintenance/scrub.js';
+export { BackgroundMaintenance, type BackgroundSettings } from './maintenance/background.js';
+export { readStatus, writeStatus, passLine, spaceSummary, scrubSummary, type MaintenanceStatus } from './maintenance/status.js';

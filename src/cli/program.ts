@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerBucketCommands } from './commands/buckets.js';
+import { registerCompactCommand } from './commands/compact.js';
 import { registerGetCommand } from './commands/get.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerLifecycleCommand } from './commands/lifecycle.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerVerifyCommand(program);
   registerInfoCommand(program);
   registerLifecycleCommand(program);
+  registerCompactCommand(program);
   registerServeCommand(program);
   registerBenchCommand(program);
   return program;

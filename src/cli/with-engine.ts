@@ -11,6 +11,8 @@ export interface OpenOptions {
   create?: boolean;
   /** Use compression worker threads (worth their start-up cost only for object uploads). */
   workers?: boolean;
+  /** Segment size for new segments and compaction packs (engine default otherwise). */
+  segmentBytesMax?: number;
 }
 
 /** Refuses to turn an arbitrary or mistyped directory into a data directory behind the user's back. */
@@ -30,6 +32,7 @@ export async function withEngine<T>(ctx: CliContext, opts: OpenOptions, work: (e
     dir: ctx.dataDir,
     durability: ctx.durability,
     workerThreads: opts.workers ? undefined : 0,
+    segmentBytesMax: opts.segmentBytesMax,
     onWarning: (m) => warn(ctx, m),
   });
   let result: T;

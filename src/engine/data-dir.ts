@@ -1,5 +1,5 @@
 // Preparing a data directory at open (docs/FORMAT.md §1): layout, FORMAT file, lock, tmp cleanup.
-import { DATA_DIR_FORMAT_VERSION, FORMAT_FILE_PREFIX } from '../format/constants.js';
+import { DATA_DIR_FORMAT_CREATED, DATA_DIR_FORMAT_VERSION, FORMAT_FILE_PREFIX } from '../format/constants.js';
 import type { DirLock, FileSystem } from '../io/types.js';
 import { SedimentError, ioError } from '../util/errors.js';
 
@@ -30,6 +30,24 @@ export async function prepareDataDir(fs: FileSystem, dir: string): Promise<DirLo
   return lock;
 }
 
+/** The version in DIR/FORMAT (after prepareDataDir checked it). */
+export async function readFormatVersion(fs: FileSystem, dir: string): Promise<number> {
+  const m = /^sediment-data-dir (\d+)\n?$/.exec((await fs.readFile(`${dir}/FORMAT`)).toString('utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Raises DIR/FORMAT to `version` (never lowers it): tmp file, fsync, rename, fsync of DIR. Done before a
+ * directory first holds data an older sediment would misread (a pack), so that one refuses it instead.
+ */
+export async function raiseFormatVersion(fs: FileSystem, dir: string, version: number): Promise<void> {
+  if ((await readFormatVersion(fs, dir)) >= version) return;
+  await fs.writeFile(`${dir}/tmp/FORMAT`, Buffer.from(`${FORMAT_FILE_PREFIX}${version}\n`));
+  await fs.syncFile(`${dir}/tmp/FORMAT`);
+  await fs.rename(`${dir}/tmp/FORMAT`, `${dir}/FORMAT`);
+  await fs.syncDir(dir);
+}
+
 async function checkFormatFile(fs: FileSystem, dir: string): Promise<void> {
   const path = `${dir}/FORMAT`;
   if (await fs.exists(path)) {
@@ -46,7 +64,7 @@ async function checkFormatFile(fs: FileSystem, dir: string): Promise<void> {
     throw new SedimentError('SEDIMENT_FORMAT_VERSION', `${dir} has segments but no FORMAT file: not a sediment data directory, or damaged`);
   }
   await fs.mkdir(`${dir}/tmp`);
-  await fs.writeFile(`${dir}/tmp/FORMAT`, Buffer.from(`${FORMAT_FILE_PREFIX}${DATA_DIR_FORMAT_VERSION}\n`));
+  await fs.writeFile(`${dir}/tmp/FORMAT`, Buffer.from(`${FORMAT_FILE_PREFIX}${DATA_DIR_FORMAT_CREATED}\n`));
   await fs.syncFile(`${dir}/tmp/FORMAT`);
   await fs.rename(`${dir}/tmp/FORMAT`, path);
   await fs.syncDir(dir);

@@ -44,7 +44,7 @@ import { CorruptionError, SedimentError, assert, ioError } from '../util/errors.
 import { ChunkPool, defaultThreads } from './chunk-pool.js';
 import { openChunkFrame } from './chunk-codec.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpointer.js';
-import { prepareDataDir } from './data-dir.js';
+import { prepareDataDir, raiseFormatVersion } from './data-dir.js';
 import { KeyIndex } from './key-index.js';
 import { abortDue, DAY_MS, expirationDue, filterMatches, needsTags, transitionDue, validateLifecycle, type LifecycleConfig } from './lifecycle.js';
 import { compareUtf8 } from './utf8-order.js';
@@ -54,6 +54,8 @@ import { ObjectTable, type ObjectEntry } from './object-table.js';
 import { createSegment, parseSegmentFileName, segmentFileName } from './segment-files.js';
 import { listSegment, scanSegment, type Damage } from './segment-scan.js';
 import { SegmentStore } from './segment-store.js';
+import { loadPacks, RelocationMap, type LoadedPack } from './pack-files.js';
+import type { MaintenanceAccess } from './maintenance-access.js';
 import { SegmentWriter, type Durability } from './segment-writer.js';
 import type {
   Body,
@@ -68,6 +70,7 @@ import type {
   ObjectInfo,
   PutOptions,
   VerifyReport,
+  SegmentScanner,
   CreateUploadOptions,
   UploadPartOptions,
   PartInfo,
@@ -142,6 +145,12 @@ const HEADER_NAMES: Array<[keyof NonNullable<PutOptions['headers']>, string]> = 
 ];
 const CHECKSUM_NAMES = Object.keys(ChecksumAlg) as Array<keyof typeof ChecksumAlg>;
 
+/** Every mutation payload starts with version:u8 seq:u64 (docs/FORMAT.md §3). */
+function payloadSeq(e: FooterEntry): number {
+  const p = e.payload;
+  return p && p.length >= 9 ? Number(p.readBigUInt64LE(1)) : 0;
+}
+
 function storageClassName(sc: number): 'STANDARD' | 'COLD' {
   return sc === StorageClass.COLD ? 'COLD' : 'STANDARD';
 }
@@ -172,6 +181,10 @@ export class Engine {
   private closed = false;
   private lock!: DirLock;
   private readonly openDamage: Damage[] = [];
+  /** Compaction: where moved records are now (docs/FORMAT.md §2.5). */
+  private readonly relocation = new RelocationMap();
+  /** Segment id of the newest durable checkpoint's replay position: segments below it are covered. */
+  private checkpointSegmentId = 0;
   readonly fs: FileSystem;
   readonly clock: Clock;
   readonly dir: string;
@@ -193,6 +206,7 @@ export class Engine {
     this.defaultRegion = opts.defaultRegion ?? 'us-east-1';
     this.warn = opts.onWarning ?? ((m) => console.warn(`sediment: ${m}`));
     this.store = new SegmentStore(this.fs, this.segmentsDir);
+    this.store.locate = (segmentId, offset) => this.relocation.locate(segmentId, offset);
     this.uploadCounter = this.clock.now() * 1000;
     if (this.chunkBytes < 64 << 10 || this.chunkBytes > 8 << 20) {
       throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'chunkBytes must be between 64 KiB and 8 MiB');
@@ -226,6 +240,7 @@ export class Engine {
   // ---------------------------------------------------------------- recovery
 
   private async recover(): Promise<void> {
+    const packs = await loadPacks(this.fs, this.segmentsDir, this.warn);
     const names = await this.fs.readdir(this.segmentsDir);
     const ids = names.map(parseSegmentFileName).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
     let loading: { bucket: Bucket; keys: string[]; slots: Int32Array; n: number } | undefined;
@@ -262,7 +277,13 @@ export class Engine {
     });
     if (ckpt) this.seq = ckpt.seq;
     this.hasCheckpoint = ckpt !== undefined;
+    this.checkpointSegmentId = ckpt?.replaySegmentId ?? 0;
     const from = ckpt ? { segmentId: ckpt.replaySegmentId, offset: ckpt.replayOffset } : { segmentId: 0, offset: 0 };
+    // Records are collected and applied after the listing; packs hold copies of older records, so when
+    // any of theirs must be replayed (no checkpoint covers them) everything is applied in seq order,
+    // which is the original log order.
+    const pending: Array<[number, FooterEntry]> = [];
+    const packReplay = this.registerPacks(packs.packs, packs.damaged, from, pending);
     if (ids.length > 0 && (await this.removeTornNewestSegment(ids[ids.length - 1]))) ids.pop();
 
     let active: { segmentId: number; size: number; entries: FooterEntry[] } | undefined;
@@ -287,7 +308,7 @@ export class Engine {
       }
       for (const e of listing.entries) {
         if (id === from.segmentId && e.offset < from.offset) continue;
-        if (e.type !== RecordType.CHUNK) this.replay(id, e);
+        if (e.type !== RecordType.CHUNK) pending.push([id, e]);
       }
       if (isLast && !listing.sealed && listing.header && listing.damage.length === 0) {
         if (listing.validEnd < listing.fileSize) {
@@ -305,6 +326,9 @@ export class Engine {
       }
     }
 
+    if (packReplay) pending.sort((a, b) => payloadSeq(a[1]) - payloadSeq(b[1]));
+    for (const [id, e] of pending) this.replay(id, e);
+
     let fh;
     if (active) {
       fh = await this.fs.open(`${this.segmentsDir}/${segmentFileName(active.segmentId)}`, 'readwrite');
@@ -312,7 +336,7 @@ export class Engine {
       // (and the checkpoints that record its position) treats those bytes as durable.
       await fh.datasync();
     } else {
-      const id = (ids.length > 0 ? ids[ids.length - 1] : 0) + 1;
+      const id = Math.max(ids.length > 0 ? ids[ids.length - 1] : 0, packs.maxId) + 1;
       fh = await createSegment(this.fs, this.segmentsDir, id, this.clock.now());
       active = { segmentId: id, size: SEGMENT_HEADER_BYTES, entries: [] };
       this.segments.set(id, { id, sealed: false, sizeBytes: SEGMENT_HEADER_BYTES });
@@ -335,6 +359,36 @@ export class Engine {
       },
       { ...active, fh },
     );
+    this.writer.raiseIdFloor(packs.maxId + 1);
+  }
+
+  /**
+   * Makes the packs found at open readable (relocation, store paths, sizes) and queues the records of
+   * theirs that no checkpoint covers. Returns true if any were queued.
+   */
+  private registerPacks(packs: LoadedPack[], damaged: number[], from: { segmentId: number; offset: number }, pending: Array<[number, FooterEntry]>): boolean {
+    let queued = false;
+    for (const id of damaged) {
+      const d = { segmentId: id, offset: 0, length: 0, detail: 'compaction pack has no valid footer: the records it holds cannot be located' };
+      this.openDamage.push(d);
+      this.warn(`damage in pack ${id}: ${d.detail}`);
+    }
+    for (const p of packs) {
+      this.store.packIds.add(p.id);
+      this.segments.set(p.id, { id: p.id, sealed: true, sizeBytes: p.sizeBytes });
+      this.relocation.install(p.id, p.inputs, p.entries);
+      for (const e of p.entries) {
+        if (e.type === RecordType.CHUNK) continue;
+        if (e.originSegmentId < from.segmentId || (e.originSegmentId === from.segmentId && e.originOffset < from.offset)) continue;
+        pending.push([e.originSegmentId, { type: e.type, offset: e.originOffset, frameLen: e.frameLen, payload: e.payload }]);
+        queued = true;
+      }
+    }
+    for (const id of damaged) {
+      this.store.packIds.add(id);
+      this.segments.set(id, { id, sealed: true, sizeBytes: 0 });
+    }
+    return queued;
   }
 
   /**
@@ -556,6 +610,7 @@ export class Engine {
       uploads,
       configs,
     );
+    this.checkpointSegmentId = Math.max(this.checkpointSegmentId, position.segmentId);
   }
 
   // ---------------------------------------------------------------- guards
@@ -1317,13 +1372,13 @@ export class Engine {
    * Checks every frame of every segment and that every indexed object's records are intact.
    * `onProgress` gets bytes checked so far and the total.
    */
-  async verify(onProgress?: (doneBytes: number, totalBytes: number) => void): Promise<VerifyReport> {
+  async verify(onProgress?: (doneBytes: number, totalBytes: number) => void, opts: { scan?: SegmentScanner } = {}): Promise<VerifyReport> {
     this.checkOpen();
     // Writes may go on while this runs: the check covers the log up to where it ended when verify was
     // called, so records appended later are neither scanned half-written nor looked up by the index.
     const end = { segmentId: this.writer.activeSegmentId, offset: this.writer.activeSize };
     await this.writer.drain().catch(() => undefined);
-    const ids = [...this.segments.keys()].filter((id) => id <= end.segmentId).sort((a, b) => a - b);
+    const ids = [...this.segments.keys()].filter((id) => id <= end.segmentId || this.store.packIds.has(id)).sort((a, b) => a - b);
     let total = 0;
     for (const id of ids) total += this.segments.get(id)!.id === this.writer.activeSegmentId ? this.writer.activeSize : this.segments.get(id)!.sizeBytes;
     const report: VerifyReport = { segmentsChecked: 0, recordsChecked: 0, bytesChecked: 0, damage: [], damagedObjects: [] };
@@ -1338,7 +1393,10 @@ export class Engine {
       }
       try {
         const size = id === end.segmentId ? Math.min(end.offset, await fh.size()) : await fh.size();
-        const listing = await scanSegment(fh, id, size);
+        // A scanner (compaction's worker pool) checks the frames off the main thread.
+        const listing = opts.scan
+          ? await opts.scan(this.store.pathOf(id), id, size).then((r) => ({ ...r, entries: r.offsets.map((offset) => ({ offset })) }))
+          : await scanSegment(fh, id, size);
         const isActive = id === end.segmentId;
         report.damage.push(...listing.damage);
         if (!isActive && !listing.sealed) {
@@ -1370,19 +1428,85 @@ export class Engine {
   }
 
   private async objectProblem(entry: ObjectEntry, valid: Map<number, Set<number>>, missing: Set<number>): Promise<string | undefined> {
-    if (!valid.has(entry.segmentId) && !this.segments.has(entry.segmentId)) missing.add(entry.segmentId);
-    if (!valid.get(entry.segmentId)?.has(entry.commitOffset)) return `commit record at segment ${entry.segmentId} offset ${entry.commitOffset} is damaged`;
+    const at = this.relocation.locate(entry.segmentId, entry.commitOffset) ?? { segmentId: entry.segmentId, offset: entry.commitOffset };
+    if (!valid.has(at.segmentId) && !this.segments.has(at.segmentId)) missing.add(at.segmentId);
+    if (!valid.get(at.segmentId)?.has(at.offset)) return `commit record at segment ${at.segmentId} offset ${at.offset} is damaged`;
     let manifest: ObjectManifest;
     try {
       manifest = await this.readManifest(entry);
     } catch (err) {
       return (err as Error).message;
     }
-    for (const c of manifest.chunks) {
+    for (const ref of manifest.chunks) {
+      const c = this.relocation.locate(ref.segmentId, ref.offset) ?? ref;
       if (!valid.has(c.segmentId) && !this.segments.has(c.segmentId)) missing.add(c.segmentId);
       if (!valid.get(c.segmentId)?.has(c.offset)) return `chunk at segment ${c.segmentId} offset ${c.offset} is damaged`;
     }
     return undefined;
+  }
+
+  /** The narrow view compaction and scrub work through (src/maintenance/). */
+  maintenance(): MaintenanceAccess {
+    const engine = this;
+    return {
+      fs: this.fs,
+      dir: this.dir,
+      segmentsDir: this.segmentsDir,
+      segmentBytesMax: this.segmentBytesMax,
+      warn: (m) => this.warn(m),
+      isClosed: () => this.closed,
+      seq: () => this.seq,
+      segments: () =>
+        [...this.segments.values()].map((s) => ({
+          id: s.id,
+          kind: this.store.packIds.has(s.id) ? 'pack' : 'log',
+          sealed: s.id !== this.writer.activeSegmentId && (s.sealed || this.store.packIds.has(s.id)),
+          sizeBytes: s.id === this.writer.activeSegmentId ? this.writer.activeSize : s.sizeBytes,
+        })),
+      activeSegmentId: () => this.writer.activeSegmentId,
+      checkpointSegmentId: () => this.checkpointSegmentId,
+      pathOf: (id) => this.store.pathOf(id),
+      sealActive: () => this.sealActiveSegment(),
+      checkpoint: () => this.checkpoint(),
+      reserveSegmentId: () => this.writer.reserveSegmentId(),
+      raiseFormatVersion: (version) => raiseFormatVersion(this.fs, this.dir, version),
+      objectSeq: (bucket, key) => {
+        const b = this.buckets.get(bucket);
+        const slot = b ? b.keys.get(key) : -1;
+        return slot >= 0 ? this.table.getSeq(slot) : undefined;
+      },
+      bucketSeq: (name) => {
+        const b = this.buckets.get(name);
+        return b && b.seq > 0 ? b.seq : undefined;
+      },
+      uploadCreateSeq: (id) => this.uploads.get(id)?.create.seq,
+      uploadPartSeq: (id, n) => this.uploads.get(id)?.parts.get(n)?.rec.seq,
+      *liveCommits() {
+        for (const b of engine.buckets.values()) {
+          for (const [, slot] of b.keys.scan()) {
+            const e = engine.table.read(slot);
+            yield { segmentId: e.segmentId, offset: e.commitOffset, frameLen: e.commitLen };
+          }
+        }
+      },
+      *openUploadParts() {
+        for (const u of engine.uploads.values()) for (const p of u.parts.values()) yield p.rec;
+      },
+      readCommitPayload: async (segmentId, offset, frameLen) => (await this.store.readFrame(segmentId, offset, frameLen, RecordType.COMMIT)).payload,
+      locate: (segmentId, offset) => this.relocation.locate(segmentId, offset) ?? { segmentId, offset },
+      installPack: (packId, inputs, records, sizeBytes) => {
+        this.store.packIds.add(packId);
+        this.relocation.install(packId, inputs, records);
+        for (const id of inputs) this.segments.delete(id);
+        this.segments.set(packId, { id: packId, sealed: true, sizeBytes });
+      },
+      dropSegments: (ids) => {
+        this.relocation.install(0, ids, []);
+        for (const id of ids) this.segments.delete(id);
+      },
+      whenUnread: (id) => this.store.whenUnread(id),
+      forget: (id) => this.store.forget(id),
+    };
   }
 
   /** Drains writes, writes a checkpoint, releases the directory lock. Idempotent. */

@@ -6,6 +6,7 @@ import { decodeFrame, type Frame } from '../format/frame.js';
 import type { FileHandle, FileSystem } from '../io/types.js';
 import { CorruptionError, ioError } from '../util/errors.js';
 import { segmentFileName } from './segment-files.js';
+import { packFileName } from './pack-files.js';
 
 interface OpenSegment {
   fh: Promise<FileHandle>;
@@ -14,6 +15,15 @@ interface OpenSegment {
 
 export class SegmentStore {
   private open = new Map<number, OpenSegment>();
+  /** Ids that name a pack (`NNN.pack`, written by compaction) rather than a log segment. */
+  readonly packIds = new Set<number>();
+  /**
+   * Compaction's relocation: where a record addressed by its origin lives now (undefined: in place).
+   * Resolution and taking the read reference happen in the same tick, so a segment whose last reader
+   * is gone (`whenUnread`) gets no new reader once compaction has swapped it out.
+   */
+  locate: ((segmentId: number, offset: number) => { segmentId: number; offset: number } | undefined) | undefined;
+  private unreadWaiters = new Map<number, Array<() => void>>();
 
   constructor(
     private readonly fs: FileSystem,
@@ -22,7 +32,26 @@ export class SegmentStore {
   ) {}
 
   pathOf(segmentId: number): string {
-    return `${this.dir}/${segmentFileName(segmentId)}`;
+    return `${this.dir}/${this.packIds.has(segmentId) ? packFileName(segmentId) : segmentFileName(segmentId)}`;
+  }
+
+  /** Resolves once no read of `segmentId` is in flight (reads that start later resolve elsewhere). */
+  whenUnread(segmentId: number): Promise<void> {
+    const s = this.open.get(segmentId);
+    if (!s || s.reads === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.unreadWaiters.get(segmentId) ?? [];
+      list.push(resolve);
+      this.unreadWaiters.set(segmentId, list);
+    });
+  }
+
+  private released(segmentId: number, s: OpenSegment): void {
+    if (s.reads !== 0) return;
+    const list = this.unreadWaiters.get(segmentId);
+    if (!list) return;
+    this.unreadWaiters.delete(segmentId);
+    for (const w of list) w();
   }
 
   private acquire(segmentId: number): OpenSegment {
@@ -76,11 +105,14 @@ export class SegmentStore {
       return buf;
     } finally {
       s.reads--;
+      this.released(segmentId, s);
     }
   }
 
   /** Reads and verifies one frame; `expectType` guards against an index pointing at the wrong record. */
   async readFrame(segmentId: number, offset: number, frameLen: number, expectType?: number): Promise<Frame> {
+    const moved = this.locate?.(segmentId, offset);
+    if (moved) ({ segmentId, offset } = moved);
     const buf = await this.readRaw(segmentId, offset, frameLen);
     return verifyFrame(buf, segmentId, offset, expectType);
   }

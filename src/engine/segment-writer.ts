@@ -79,6 +79,8 @@ export class SegmentWriter {
   private assignId: number;
   private assignSize: number;
   private assignEntries: FooterEntry[];
+  /** Lowest id the next roll may take (ids below it were reserved for packs). */
+  private idFloor = 0;
 
   // Write state.
   private fh: FileHandle;
@@ -153,10 +155,25 @@ export class SegmentWriter {
     });
   }
 
+  /**
+   * Reserves a segment id for a file written outside the log (a compaction pack): later rolls skip it.
+   * Ids stay unique across `.seg` and `.pack` files.
+   */
+  reserveSegmentId(): number {
+    const id = Math.max(this.assignId + 1, this.idFloor);
+    this.idFloor = id + 1;
+    return id;
+  }
+
+  /** At open: ids below `floor` are taken by packs. */
+  raiseIdFloor(floor: number): void {
+    this.idFloor = Math.max(this.idFloor, floor);
+  }
+
   private enqueueRoll(done?: RollItem['done']): void {
-    const item: RollItem = { kind: 'roll', entries: this.assignEntries, segmentId: this.assignId, nextId: this.assignId + 1, done };
+    const item: RollItem = { kind: 'roll', entries: this.assignEntries, segmentId: this.assignId, nextId: Math.max(this.assignId + 1, this.idFloor), done };
     this.queue.push(item);
-    this.assignId += 1;
+    this.assignId = item.nextId;
     this.assignSize = SEGMENT_HEADER_BYTES;
     this.assignEntries = [];
   }

@@ -4,6 +4,13 @@ import type { Clock, FileSystem } from '../io/types.js';
 import type { Durability } from './segment-writer.js';
 import type { Damage } from './segment-scan.js';
 
+/** Checks every frame of `path` up to `size` bytes (verify can run this in worker threads). */
+export type SegmentScanner = (
+  path: string,
+  segmentId: number,
+  size: number,
+) => Promise<{ offsets: number[]; damage: Damage[]; sealed: boolean; validEnd: number }>;
+
 export interface EngineOptions {
   /** Data directory (created if missing). */
   dir: string;

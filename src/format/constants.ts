@@ -1,7 +1,9 @@
 // Constants of the on-disk format; each names its section in docs/FORMAT.md.
 
-/** §1.1 */
-export const DATA_DIR_FORMAT_VERSION = 1;
+/** §1.1: the newest directory format understood; new directories start at 1, packs (§2.5) raise it to 2. */
+export const DATA_DIR_FORMAT_VERSION = 2;
+export const DATA_DIR_FORMAT_CREATED = 1;
+export const DATA_DIR_FORMAT_PACKS = 2;
 export const FORMAT_FILE_PREFIX = 'sediment-data-dir ';
 
 /** §2.1 segment header */
@@ -43,6 +45,10 @@ export const CHUNK_META_BYTES = 20;
 export const TAIL_MAGIC = Buffer.from('SEDEND\r\n', 'latin1');
 export const TAIL_BYTES = 24;
 export const FOOTER_VERSION = 1;
+
+/** §2.5 pack (compaction output) footer */
+export const PACK_FOOTER_VERSION = 2;
+export const PACK_RECORD_DAMAGED = 0x01;
 
 /** §3 payload versions */
 export const PAYLOAD_VERSION = 1;

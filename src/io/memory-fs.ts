@@ -35,7 +35,7 @@ export class MemoryFileSystem implements FileSystem {
   private locks = new Set<string>();
   private generation = 0;
   /** Free bytes reported by freeBytes(); tests lower it to simulate a full disk. */
-  freeSpace = 1 << 40;
+  freeSpace = 2 ** 40;
 
   private checkGen(gen: number, path: string): void {
     if (gen !== this.generation) {

@@ -2,6 +2,7 @@
 // gracefully on SIGINT/SIGTERM (stop accepting, let in-flight requests finish, close the engine, which
 // drains writes, checkpoints and releases the directory lock).
 import { Engine } from '../engine/engine.js';
+import { BackgroundMaintenance, type BackgroundSettings } from '../maintenance/background.js';
 import type { Durability } from '../engine/segment-writer.js';
 import { startLifecycleSchedule } from '../maintenance/lifecycle-schedule.js';
 import { loadCredentials } from './credentials.js';
@@ -16,6 +17,10 @@ export interface RunServerOptions {
   logLevel?: LogLevel;
   /** No per-request log lines (same as logLevel 'warn'). */
   quiet?: boolean;
+  /** Segment size for new segments. */
+  segmentBytesMax?: number;
+  /** Background compaction and scrub (docs/OPERATIONS.md); undefined: the defaults. */
+  maintenance?: BackgroundSettings;
   /** Run the lifecycle pass this often (default 1 hour; 0 = never). */
   lifecycleEveryMs?: number;
   /** Length of a lifecycle day (tests only; default 24 hours). */
@@ -23,7 +28,7 @@ export interface RunServerOptions {
 }
 
 export async function runServer(opts: RunServerOptions): Promise<void> {
-  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region });
+  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region, segmentBytesMax: opts.segmentBytesMax });
   let creds;
   try {
     creds = await loadCredentials(engine.fs, engine.dir, process.env);
@@ -66,6 +71,9 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     out(`sediment: credentials from SEDIMENT_ACCESS_KEY / SEDIMENT_SECRET_KEY (access key ${creds.accessKeyId})`);
   }
 
+  const background = new BackgroundMaintenance(engine, { ...opts.maintenance, log: (l) => out(`sediment: ${l}`) });
+  background.start();
+
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -75,6 +83,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
       void s3
         .shutdown()
         .then(() => lifecycle?.stop())
+        .then(() => background.stop())
         .then(() => engine.close())
         .then(
           () => {

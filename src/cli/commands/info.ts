@@ -2,7 +2,7 @@
 // files on disk, after compression and including garbage not yet compacted), their ratio, segments —
 // and any damage the engine found while opening the directory.
 import type { Command } from 'commander';
-import type { EngineStats } from '../../index.js';
+import { readStatus, spaceSummary, takeCensus, passLine, type EngineStats, type MaintenanceStatus } from '../../index.js';
 import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
 import { formatBytesExact, formatFields, toJson } from '../format.js';
@@ -12,7 +12,9 @@ function compressionRatio(s: EngineStats): number | undefined {
   return s.storedBytes > 0 && s.logicalBytes > 0 ? s.logicalBytes / s.storedBytes : undefined;
 }
 
-function humanInfo(dataDir: string, s: EngineStats): string {
+type Space = ReturnType<typeof spaceSummary>;
+
+function humanInfo(dataDir: string, s: EngineStats, space: Space, status: MaintenanceStatus): string {
   const ratio = compressionRatio(s);
   const rows: Array<[string, string]> = [
     ['data directory', dataDir],
@@ -21,10 +23,17 @@ function humanInfo(dataDir: string, s: EngineStats): string {
     ['logical bytes', formatBytesExact(s.logicalBytes)],
     ['stored bytes', formatBytesExact(s.storedBytes)],
     ['ratio', ratio === undefined ? '-' : `${ratio.toFixed(2)} (logical / stored)`],
+    ['live bytes', formatBytesExact(space.liveBytes)],
+    ['dead bytes', `${formatBytesExact(space.deadBytes)} (reclaimable by "sediment compact")`],
     ['segments', String(s.segments)],
     ['active segment', String(s.activeSegmentId)],
     ['damage at open', s.damage.length === 0 ? 'none' : `${s.damage.length} (run "sediment verify")`],
   ];
+  rows.push(['last compaction', status.lastPass ? `${new Date(status.lastPass.startedMs).toISOString()}: ${passLine(status.lastPass)}` : 'never']);
+  if (status.lastScrub) {
+    const r = status.lastScrub;
+    rows.push(['last scrub', `${new Date(r.startedMs).toISOString()}: ${r.segmentsChecked} segments, ${r.recordsChecked} records, ${r.damageCount} damaged`]);
+  }
   const lines = [formatFields(rows)];
   for (const d of s.damage) lines.push(`  segment ${d.segmentId} offset ${d.offset}: ${d.detail}`);
   return lines.join('\n');
@@ -33,12 +42,18 @@ function humanInfo(dataDir: string, s: EngineStats): string {
 export function registerInfoCommand(program: Command): void {
   program
     .command('info')
-    .description('show objects, logical and stored bytes, segments and damage found at open')
+    .description('show objects, logical, stored, live and dead bytes, segments, the last compaction and scrub, and damage found at open')
     .addOption(jsonOption())
     .action(async (flags: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const stats = await withEngine(ctx, {}, async (engine) => engine.stats());
-      const out = flags.json ? toJson({ dataDir: ctx.dataDir, ...stats, ratio: compressionRatio(stats) ?? null }) : humanInfo(ctx.dataDir, stats);
+      const { stats, space, status } = await withEngine(ctx, {}, async (engine) => ({
+        stats: engine.stats(),
+        space: spaceSummary(await takeCensus(engine.maintenance(), { includeActive: true })),
+        status: await readStatus(engine.fs, engine.dir),
+      }));
+      const out = flags.json
+        ? toJson({ dataDir: ctx.dataDir, ...stats, ratio: compressionRatio(stats) ?? null, space, maintenance: status })
+        : humanInfo(ctx.dataDir, stats, space, status);
       ctx.stdout.write(`${out}\n`);
     });
 }

@@ -4,7 +4,8 @@
 // resolves when the server has shut down (it owns signals and the engine's close).
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
-import { RealFileSystem, type Durability } from '../../index.js';
+import { RealFileSystem, type BackgroundSettings, type Durability } from '../../index.js';
+import { parseNumber } from './compact.js';
 import { contextOf } from '../context.js';
 import { warnIfNotDurable } from '../output.js';
 import { CliError } from '../errors.js';
@@ -17,6 +18,8 @@ export interface ServeOptions {
   region: string;
   durability: Durability;
   quiet: boolean;
+  segmentBytesMax: number;
+  maintenance: BackgroundSettings;
   lifecycleEveryMs?: number;
   lifecycleDayMs?: number;
 }
@@ -25,6 +28,14 @@ interface ServeFlags {
   host: string;
   port: number;
   region: string;
+  segmentMb: number;
+  compactEvery: number;
+  compactDeadShare: number;
+  compactBytesPerSec: number;
+  compactThreads: number;
+  compactConcurrency: number;
+  scrubEvery: number;
+  scrubBytesPerSec: number;
   lifecycleEvery: number;
   lifecycleDaySeconds?: number;
 }
@@ -59,6 +70,14 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on', parsePort, 9000)
     .option('--region <region>', 'region the server answers for', 'us-east-1')
+    .option('--segment-mb <n>', 'size of new segments, MiB', parseNumber(1, 4095), 128)
+    .option('--compact-every <seconds>', 'automatic compaction pass interval (0 = off)', parseNumber(0, 1e9), 60)
+    .option('--compact-dead-share <fraction>', 'compact a segment once this share of it is dead', parseNumber(0.01, 1), 0.3)
+    .option('--compact-bytes-per-sec <n>', 'compaction copy throttle, bytes/s (0 = unthrottled)', parseNumber(0, Number.MAX_SAFE_INTEGER), 64 << 20)
+    .option('--compact-threads <n>', 'worker threads for compaction and scrub', parseNumber(1, 64), 1)
+    .option('--compact-concurrency <n>', 'segment groups compacted at the same time', parseNumber(1, 64), 1)
+    .option('--scrub-every <hours>', 'background scrub interval (0 = off)', parseNumber(0, 1e6), 24)
+    .option('--scrub-bytes-per-sec <n>', 'scrub read throttle, bytes/s', parseNumber(1, Number.MAX_SAFE_INTEGER), 32 << 20)
     .option('--lifecycle-every <seconds>', 'run lifecycle rules this often (0: never)', parseSeconds, 3600)
     .option('--lifecycle-day-seconds <n>', 'a lifecycle "day" lasts this many seconds (tests only)', (t) => {
       const n = parseSeconds(t);
@@ -71,6 +90,12 @@ export function registerServeCommand(program: Command): void {
       warnIfNotDurable(ctx);
       await runServer({
         dataDir: ctx.dataDir, host: flags.host, port: flags.port, region: flags.region, durability: ctx.durability, quiet: ctx.quiet,
+        segmentBytesMax: Math.round(flags.segmentMb * 1048576),
+        maintenance: {
+          compactEveryMs: flags.compactEvery * 1000, deadShareMin: flags.compactDeadShare, bytesPerSecMax: flags.compactBytesPerSec,
+          threads: flags.compactThreads, concurrency: flags.compactConcurrency,
+          scrubEveryMs: flags.scrubEvery * 3_600_000, scrubBytesPerSecMax: flags.scrubBytesPerSec,
+        },
         lifecycleEveryMs: Math.round(flags.lifecycleEvery * 1000),
         lifecycleDayMs: flags.lifecycleDaySeconds === undefined ? undefined : Math.round(flags.lifecycleDaySeconds * 1000),
       });

@@ -2,7 +2,7 @@
 // are intact, then reports damage as `segment N offset X: detail` and damaged objects as
 // `bucket/key: reason`. Exits 1 if anything is damaged, so it can gate scripts and cron jobs.
 import type { Command } from 'commander';
-import type { VerifyReport } from '../../index.js';
+import { MaintenancePool, type VerifyReport } from '../../index.js';
 import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
 import { CliError } from '../errors.js';
@@ -36,7 +36,17 @@ export function registerVerifyCommand(program: Command): void {
       const progress = byteProgress(ctx, 'verifying');
       let report: VerifyReport;
       try {
-        report = await withEngine(ctx, {}, (engine) => engine.verify((done, total) => progress.update(done, total)));
+        report = await withEngine(ctx, {}, async (engine) => {
+          // Frames are checked in a worker thread (the main thread only matches the index against them).
+          const pool = new MaintenancePool(engine.fs, 1);
+          try {
+            return await engine.verify((done, total) => progress.update(done, total), {
+              scan: (path, segmentId, size) => pool.scrub({ kind: 'scrub', path, segmentId, size }),
+            });
+          } finally {
+            await pool.close();
+          }
+        });
       } finally {
         progress.finish();
       }

@@ -1,0 +1,64 @@
+// What compaction and scrub (src/maintenance/) may see and do inside an open engine. The engine hands
+// out one of these; maintenance never reaches into engine state any other way.
+import type { FileSystem } from '../io/types.js';
+import type { UploadPartRecord } from '../format/records.js';
+
+export interface SegmentView {
+  id: number;
+  kind: 'log' | 'pack';
+  /** False only for the active log segment. */
+  sealed: boolean;
+  sizeBytes: number;
+}
+
+export interface PackRecord {
+  originSegmentId: number;
+  originOffset: number;
+  /** Offset in the pack. */
+  offset: number;
+}
+
+export interface MaintenanceAccess {
+  readonly fs: FileSystem;
+  readonly dir: string;
+  readonly segmentsDir: string;
+  readonly segmentBytesMax: number;
+  warn(message: string): void;
+  isClosed(): boolean;
+  /** Highest mutation seq applied: changes whenever the index does. */
+  seq(): number;
+  segments(): SegmentView[];
+  activeSegmentId(): number;
+  /** Log segments with a lower id are fully reflected in the newest durable checkpoint. */
+  checkpointSegmentId(): number;
+  pathOf(segmentId: number): string;
+  sealActive(): Promise<void>;
+  checkpoint(): Promise<void>;
+  reserveSegmentId(): number;
+  /** Makes DIR/FORMAT say at least `version`, durably (before the first pack appears). */
+  raiseFormatVersion(version: number): Promise<void>;
+
+  // Liveness, as of now (the index only reflects durable records).
+  objectSeq(bucket: string, key: string): number | undefined;
+  bucketSeq(name: string): number | undefined;
+  uploadCreateSeq(uploadId: number): number | undefined;
+  uploadPartSeq(uploadId: number, partNumber: number): number | undefined;
+  /** Origin location of every live object's COMMIT record. */
+  liveCommits(): Iterable<{ segmentId: number; offset: number; frameLen: number }>;
+  /** Parts of open multipart uploads (their chunks are live). */
+  openUploadParts(): Iterable<UploadPartRecord>;
+  /** Reads and verifies a COMMIT record by origin; resolves to its payload. */
+  readCommitPayload(segmentId: number, offset: number, frameLen: number): Promise<Buffer>;
+  /** Current place of an origin (itself when it never moved). */
+  locate(segmentId: number, offset: number): { segmentId: number; offset: number };
+
+  /**
+   * Swaps a durable pack in, synchronously: its records resolve into it from now on, its inputs stop
+   * being listed. The inputs' files may still have readers: wait with `whenUnread` before unlinking.
+   */
+  installPack(packId: number, inputs: number[], records: PackRecord[], sizeBytes: number): void;
+  /** Like installPack for inputs that hold no live record at all: they stop being listed, nothing moves. */
+  dropSegments(ids: number[]): void;
+  whenUnread(segmentId: number): Promise<void>;
+  forget(segmentId: number): Promise<void>;
+}

@@ -1,0 +1,274 @@
+// Space accounting: which records of every sealed segment and pack are live, and how many bytes that
+// is. Derived, not persisted: the census reads the footers (payload copies of every metadata record)
+// and asks the index what is live right now, so it is exact after deletes, overwrites, completed or
+// aborted multipart uploads and restarts by construction (docs/OPERATIONS.md "Space accounting").
+//
+// A record is live when replaying the log without it could change the index:
+// - CHUNK: referenced by a live object's manifest or by a part of an open multipart upload;
+// - COMMIT / BUCKET_CREATE / UPLOAD_CREATE / UPLOAD_PART: the index holds exactly that version;
+// - DELETE / BUCKET_DELETE / UPLOAD_ABORT ("tombstones"): until no older record they could cancel can
+//   remain anywhere. A DELETE is kept while a segment outside the pass holds a COMMIT of its key with a
+//   lower seq; BUCKET_DELETE and UPLOAD_ABORT while a segment outside the pass holds any record with a
+//   lower seq. A DELETE whose key has since been written again is dead at once (the newer write wins on
+//   replay anyway);
+// - BUCKET_CONFIG and anything undecodable: kept (never guessed dead).
+import { RecordType, SEGMENT_HEADER_BYTES } from '../format/constants.js';
+import type { FooterEntry } from '../format/footer.js';
+import {
+  decodeBucketCreate,
+  decodeBucketDelete,
+  decodeDelete,
+  decodeManifest,
+  decodeUploadAbort,
+  decodeUploadCreate,
+  decodeUploadPart,
+} from '../format/records.js';
+import type { MaintenanceAccess, SegmentView } from '../engine/maintenance-access.js';
+import { readPackFooter } from '../engine/pack-files.js';
+import { listSegment } from '../engine/segment-scan.js';
+
+export interface CensusRecord {
+  type: number;
+  /** Offset in the file that holds it now. */
+  offset: number;
+  frameLen: number;
+  originSegmentId: number;
+  originOffset: number;
+  chunk?: FooterEntry['chunk'];
+  payload?: Buffer;
+  /** Live now (tombstones: counted live; whether a pass may drop one is decided per pass). */
+  live: boolean;
+  /** seq of a tombstone (DELETE, BUCKET_DELETE, UPLOAD_ABORT) that may be dropped once nothing older remains. */
+  tombstoneSeq?: number;
+  /** DELETE: `bucket/key`, so only records of that key elsewhere hold it back. */
+  tombstoneKey?: string;
+  /** Already known damaged (a pack entry flagged when it was copied). */
+  damaged?: boolean;
+}
+
+export interface SegmentAccount {
+  id: number;
+  kind: 'log' | 'pack';
+  sizeBytes: number;
+  liveBytes: number;
+  /** Bytes of dead records (header, footer and tail are overhead, neither live nor dead). */
+  deadBytes: number;
+  /** Smallest seq of any metadata record it holds (Infinity if none). */
+  minSeq: number;
+  /** Fully reflected in the newest checkpoint (log segments below its replay position, and packs). */
+  covered: boolean;
+  /** The active segment (in a census taken with includeActive): never a compaction input. */
+  active: boolean;
+  /**
+   * Its footer was unusable and the scan found damage: records may hide in the damaged bytes, so it is
+   * never an input (the damage stays reported exactly where it is).
+   */
+  damaged: boolean;
+  records: CensusRecord[];
+}
+
+export interface Census {
+  segments: SegmentAccount[];
+  /** `bucket/key` → every segment holding a COMMIT of it, with the lowest such seq there. */
+  commitHolders: Map<string, Array<{ id: number; seq: number }>>;
+  /** Bytes of every segment file, the active one included. */
+  storedBytes: number;
+  /** Bytes of live records in sealed segments and packs plus the whole active segment (unless included). */
+  liveBytes: number;
+  /** Bytes of dead records (reclaimable); storedBytes - liveBytes - deadBytes is header/footer overhead. */
+  deadBytes: number;
+}
+
+const SPAN = 2 ** 32;
+/** The census runs on the main thread between requests: it yields to the event loop this often. */
+const YIELD_EVERY = 2_000;
+const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+const originKey = (segmentId: number, offset: number): number => segmentId * SPAN + offset;
+
+function payloadSeq(p: Buffer | undefined): number {
+  return p && p.length >= 9 ? Number(p.readBigUInt64LE(1)) : Infinity;
+}
+
+async function recordsOf(access: MaintenanceAccess, s: SegmentView): Promise<{ records: CensusRecord[]; damaged: boolean }> {
+  const path = access.pathOf(s.id);
+  if (s.kind === 'pack') {
+    const f = await readPackFooter(access.fs, path, s.id);
+    if (!f) return { records: [], damaged: true };
+    const records = f.entries.map((e) => ({
+      type: e.type, offset: e.offset, frameLen: e.frameLen, originSegmentId: e.originSegmentId, originOffset: e.originOffset,
+      chunk: e.chunk, payload: e.payload, live: false, damaged: e.damaged,
+    }));
+    return { records, damaged: false };
+  }
+  const listing = await listSegment(access.fs, path, s.id, s.sealed);
+  // Built field by field: an object spread per record costs more than the whole classification.
+  const records = listing.entries.map((e) => ({
+    type: e.type, offset: e.offset, frameLen: e.frameLen, originSegmentId: s.id, originOffset: e.offset,
+    chunk: e.chunk, payload: e.payload, live: false, damaged: false,
+  }));
+  return { records, damaged: listing.damage.length > 0 };
+}
+
+/** Builds the accounting of every sealed segment and pack. Reads footers; never reads chunk payloads. */
+export async function takeCensus(access: MaintenanceAccess, opts: { includeActive?: boolean } = {}): Promise<Census> {
+  const views = access.segments();
+  const covered = access.checkpointSegmentId();
+  const accounts: SegmentAccount[] = [];
+  const commitPayloads = new Map<number, Buffer>();
+  const commitHolders: Census['commitHolders'] = new Map();
+  let storedBytes = 0;
+  let tailBytes = 0;
+  for (const s of views.sort((a, b) => a.id - b.id)) {
+    storedBytes += s.sizeBytes;
+    if (!s.sealed && !opts.includeActive) {
+      tailBytes += s.sizeBytes;
+      continue;
+    }
+    // The active segment (only on request: `info`) is read by a scan of its frames.
+    const { records, damaged } = await recordsOf(access, s);
+    for (const r of records) {
+      if (r.type !== RecordType.COMMIT || !r.payload) continue;
+      commitPayloads.set(originKey(r.originSegmentId, r.originOffset), r.payload);
+      const name = commitName(r.payload);
+      if (name === undefined) continue;
+      const seq = payloadSeq(r.payload);
+      const list = commitHolders.get(name);
+      const mine = list?.find((h) => h.id === s.id);
+      if (mine) mine.seq = Math.min(mine.seq, seq);
+      else if (list) list.push({ id: s.id, seq });
+      else commitHolders.set(name, [{ id: s.id, seq }]);
+    }
+    accounts.push({ id: s.id, kind: s.kind, sizeBytes: s.sizeBytes, liveBytes: 0, deadBytes: 0, minSeq: Infinity, covered: s.sealed && (s.kind === 'pack' || s.id < covered), active: !s.sealed, damaged, records });
+  }
+
+  const liveCommits = new Set<number>();
+  const liveChunks = new Set<number>();
+  let work = 0;
+  for (const c of access.liveCommits()) {
+    if (++work % YIELD_EVERY === 0) await yieldToLoop();
+    const key = originKey(c.segmentId, c.offset);
+    liveCommits.add(key);
+    let payload = commitPayloads.get(key);
+    try {
+      payload ??= await access.readCommitPayload(c.segmentId, c.offset, c.frameLen);
+      for (const ch of decodeManifest(payload).chunks) liveChunks.add(originKey(ch.segmentId, ch.offset));
+    } catch (err) {
+      // A damaged COMMIT: its chunks cannot be named, so nothing it might reference may be dropped.
+      access.warn(`census: cannot read commit at segment ${c.segmentId} offset ${c.offset}: ${(err as Error).message}; compaction keeps every chunk`);
+      return keepEverything(accounts, commitHolders, storedBytes, tailBytes);
+    }
+  }
+  for (const p of access.openUploadParts()) for (const ch of p.chunks) liveChunks.add(originKey(ch.segmentId, ch.offset));
+
+  for (const a of accounts) {
+    for (const r of a.records) {
+      if (++work % YIELD_EVERY === 0) await yieldToLoop();
+      const key = originKey(r.originSegmentId, r.originOffset);
+      if (r.type !== RecordType.CHUNK) a.minSeq = Math.min(a.minSeq, payloadSeq(r.payload));
+      r.live = classify(access, r, key, liveCommits, liveChunks);
+    }
+  }
+  // Tombstones: live unless every other segment holds only newer records.
+  const census: Census = { segments: accounts, commitHolders, storedBytes, liveBytes: 0, deadBytes: 0 };
+  for (const a of accounts) {
+    const alone = new Set([a.id]);
+    const others = minSeqOutside(accounts, alone);
+    for (const r of a.records) if (r.live && tombstoneDroppable(census, r, alone, others)) r.live = false;
+  }
+  let liveBytes = tailBytes;
+  for (const a of accounts) {
+    a.liveBytes = a.records.reduce((n, r) => n + (r.live ? r.frameLen : 0), 0);
+    a.deadBytes = a.records.reduce((n, r) => n + (r.live ? 0 : r.frameLen), 0);
+    liveBytes += a.liveBytes;
+  }
+  census.liveBytes = liveBytes;
+  census.deadBytes = accounts.reduce((n, a) => n + a.deadBytes, 0);
+  return census;
+}
+
+/** `bucket/key` of a COMMIT payload (version:u8 seq:u64 bucket:str16 key:str16), without decoding the rest. */
+function commitName(p: Buffer): string | undefined {
+  if (p.length < 13) return undefined;
+  const bl = p.readUInt16LE(9);
+  if (11 + bl + 2 > p.length) return undefined;
+  const kl = p.readUInt16LE(11 + bl);
+  if (13 + bl + kl > p.length) return undefined;
+  return `${p.toString('utf8', 11, 11 + bl)}/${p.toString('utf8', 13 + bl, 13 + bl + kl)}`;
+}
+
+/**
+ * Whether a tombstone may be left out of a pack whose inputs are `inputs`: nothing it could cancel
+ * remains outside them (`othersMinSeq`: the lowest seq held outside them).
+ */
+export function tombstoneDroppable(c: Census, r: CensusRecord, inputs: Set<number>, othersMinSeq: number, replaced?: Set<number>): boolean {
+  if (r.tombstoneSeq === undefined) return false;
+  if (r.tombstoneSeq < othersMinSeq) return true;
+  if (r.tombstoneKey === undefined) return false;
+  const t = r.tombstoneSeq;
+  // A segment replaced earlier in the same pass no longer holds a COMMIT of this key older than the
+  // DELETE: such a COMMIT was dead (the DELETE cancelled it) and was not copied.
+  return !(c.commitHolders.get(r.tombstoneKey) ?? []).some((h) => !inputs.has(h.id) && !replaced?.has(h.id) && h.seq < t);
+}
+
+/** Smallest seq held by any sealed segment or pack not in `ids`. */
+export function minSeqOutside(accounts: SegmentAccount[], ids: Set<number>): number {
+  let min = Infinity;
+  for (const a of accounts) if (!ids.has(a.id) && a.minSeq < min) min = a.minSeq;
+  return min;
+}
+
+function keepEverything(accounts: SegmentAccount[], commitHolders: Census['commitHolders'], storedBytes: number, tailBytes: number): Census {
+  for (const a of accounts) {
+    for (const r of a.records) r.live = true;
+    a.liveBytes = a.records.reduce((n, r) => n + r.frameLen, 0);
+    a.deadBytes = 0;
+    a.covered = false; // nothing is compacted while the census is incomplete
+  }
+  const live = tailBytes + accounts.reduce((n, a) => n + a.liveBytes, 0);
+  return { segments: accounts, commitHolders, storedBytes, liveBytes: live, deadBytes: 0 };
+}
+
+function classify(access: MaintenanceAccess, r: CensusRecord, key: number, liveCommits: Set<number>, liveChunks: Set<number>): boolean {
+  const p = r.payload ?? Buffer.alloc(0);
+  try {
+    switch (r.type) {
+      case RecordType.CHUNK:
+        return liveChunks.has(key);
+      case RecordType.COMMIT:
+        return liveCommits.has(key);
+      case RecordType.BUCKET_CREATE: {
+        const b = decodeBucketCreate(p);
+        return access.bucketSeq(b.name) === b.seq;
+      }
+      case RecordType.UPLOAD_CREATE: {
+        const u = decodeUploadCreate(p);
+        return access.uploadCreateSeq(u.uploadId) === u.seq;
+      }
+      case RecordType.UPLOAD_PART: {
+        const u = decodeUploadPart(p);
+        return access.uploadPartSeq(u.uploadId, u.partNumber) === u.seq;
+      }
+      case RecordType.DELETE: {
+        const d = decodeDelete(p);
+        const now = access.objectSeq(d.bucket, d.key);
+        if (now !== undefined && now > d.seq) return false;
+        r.tombstoneSeq = d.seq;
+        r.tombstoneKey = `${d.bucket}/${d.key}`;
+        return true;
+      }
+      case RecordType.BUCKET_DELETE:
+        r.tombstoneSeq = decodeBucketDelete(p).seq;
+        return true;
+      case RecordType.UPLOAD_ABORT:
+        r.tombstoneSeq = decodeUploadAbort(p).seq;
+        return true;
+      default:
+        return true;
+    }
+  } catch {
+    return true;
+  }
+}
+
+/** Header bytes every segment file starts with (not live, not reclaimable by itself). */
+export const HEADER_BYTES = SEGMENT_HEADER_BYTES;

@@ -1,0 +1,338 @@
+// Compaction: reclaims the space of dead records (docs/OPERATIONS.md "Compaction", docs/DURABILITY.md
+// "Compaction"). Planned here on the main thread; the byte copying runs in piscina workers.
+//
+// A pass: census (census.ts) → pick groups → for each group, copy its live records verbatim (xxh64
+// checked, never recompressed) into tmp/NNN.pack, write the pack footer (inputs + origins), fsync,
+// rename into segments/, fsync segments/ — from here the pack wins over its inputs, also after a
+// crash — then swap it in (relocation: reads of moved records go to the pack), wait for the last
+// in-flight read of each input, unlink the inputs, fsync segments/.
+//
+// Invariants:
+// - Only sealed log segments below the newest checkpoint's replay position, and packs, are inputs: what
+//   they hold is in the checkpoint, so the normal open never replays a pack (DURABILITY.md).
+// - A record dead at the census stays dead (liveness only moves from a record to newer ones), so a
+//   delete or overwrite during the pass simply leaves one more dead record in the pack.
+// - A live record that fails its checksum is copied anyway and flagged in the pack footer: it stays
+//   reported (reads of it fail, verify and scrub name it) instead of silently vanishing.
+import { DATA_DIR_FORMAT_PACKS, RecordType, SEGMENT_HEADER_BYTES, TIER_HOT } from '../format/constants.js';
+import { encodeFrame } from '../format/frame.js';
+import { encodeTail } from '../format/footer.js';
+import { encodePackFooter, type PackEntry } from '../format/pack-footer.js';
+import { encodeSegmentHeader } from '../format/segment-header.js';
+import type { MaintenanceAccess } from '../engine/maintenance-access.js';
+import { packFileName } from '../engine/pack-files.js';
+import { SedimentError } from '../util/errors.js';
+import { minSeqOutside, takeCensus, tombstoneDroppable, type Census, type CensusRecord, type SegmentAccount } from './census.js';
+import type { MaintenancePool } from './maintenance-pool.js';
+
+export interface CompactionSettings {
+  /** A sealed segment whose dead share (dead / file bytes) reaches this is compacted. Default 0.3. */
+  deadShareMin?: number;
+  /** Sealed segments whose live bytes are below this share of segmentBytesMax are packed together. Default 0.5. */
+  underFilledShare?: number;
+  /** Copy throttle in bytes read per second; 0 = unthrottled. */
+  bytesPerSecMax?: number;
+  /** Groups copied at the same time. Default 1. */
+  concurrency?: number;
+  /** Free space kept in reserve beyond what a group will write. Default 64 MiB. */
+  freeBytesReserve?: number;
+  /** Bytes per copy task (one worker call). Default 1 MiB. */
+  batchBytes?: number;
+  /** fdatasync the pack after every copy task (smooths the flush for concurrent writes). Default true. */
+  flushEachBatch?: boolean;
+}
+
+export interface DamagedRecord {
+  segmentId: number;
+  offset: number;
+  frameLen: number;
+  /** Where the damaged bytes were copied to (they stay reported there). */
+  packId?: number;
+  packOffset?: number;
+  detail: string;
+}
+
+export interface PassStats {
+  startedMs: number;
+  durationMs: number;
+  /** Input segments and packs replaced. */
+  segmentsCompacted: number;
+  packsWritten: number;
+  bytesRead: number;
+  bytesWritten: number;
+  /** File bytes before minus after. */
+  bytesReclaimed: number;
+  recordsCopied: number;
+  recordsDropped: number;
+  damaged: DamagedRecord[];
+  /** Why groups were not compacted (not enough free space, engine closing). */
+  skipped: string[];
+  /** Accounting after the pass. */
+  storedBytes: number;
+  liveBytes: number;
+}
+
+export interface PassOptions {
+  /** Seal the active segment first so every record is considered (`sediment compact`). */
+  sealFirst?: boolean;
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+const DEFAULTS = { deadShareMin: 0.3, underFilledShare: 0.5, bytesPerSecMax: 0, concurrency: 1, freeBytesReserve: 64 << 20, batchBytes: 1 << 20, flushEachBatch: true };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class Compactor {
+  private readonly s: Required<CompactionSettings>;
+  private stopping = false;
+  private running: Promise<PassStats> | undefined;
+  private lastSignature: string | undefined;
+  lastPass: PassStats | undefined;
+
+  constructor(
+    private readonly access: MaintenanceAccess,
+    private readonly pool: MaintenancePool,
+    settings: CompactionSettings = {},
+  ) {
+    this.s = { ...DEFAULTS, ...settings };
+    if (!(this.s.deadShareMin > 0 && this.s.deadShareMin <= 1)) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'deadShareMin must be in (0, 1]');
+    if (!(this.s.concurrency >= 1)) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'compaction concurrency must be at least 1');
+  }
+
+  /** Stops after the current copy task; the interrupted pass leaves only tmp/ garbage (removed at open). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.running?.catch(() => undefined);
+  }
+
+  /**
+   * Whether a pass could find anything new since the last one: false when no mutation was applied and
+   * the set of segments is the same (the background scheduler then skips the census).
+   */
+  hasWork(): boolean {
+    const sig = this.signature();
+    return sig !== this.lastSignature;
+  }
+
+  private signature(seq = this.access.seq()): string {
+    return `${seq}:${this.access.segments().filter((s) => s.sealed).map((s) => s.id).join(',')}`;
+  }
+
+  /** Runs one pass (one at a time: a second call waits for the first and runs after it). */
+  runPass(opts: PassOptions = {}): Promise<PassStats> {
+    const prev = this.running?.catch(() => undefined) ?? Promise.resolve();
+    const run = prev.then(() => this.pass(opts));
+    this.running = run;
+    return run;
+  }
+
+  /** Groups the picker would compact now, with the census they come from. */
+  pick(census: Census, coveredOnly: boolean): SegmentAccount[][] {
+    const max = this.access.segmentBytesMax;
+    const eligible = census.segments.filter((a) => !a.active && !a.damaged && (a.covered || !coveredOnly));
+    const groups: SegmentAccount[][] = [];
+    const under: SegmentAccount[] = [];
+    for (const a of eligible) {
+      const deadShare = a.sizeBytes > 0 ? a.deadBytes / a.sizeBytes : 0;
+      if (a.liveBytes < max * this.s.underFilledShare) under.push(a);
+      else if (deadShare >= this.s.deadShareMin) groups.push([a]);
+    }
+    // Under-filled ones are packed together in id order, up to one segment's worth of live bytes.
+    let cur: SegmentAccount[] = [];
+    let curLive = 0;
+    const flush = (): void => {
+      if (cur.length === 0) return;
+      const single = cur.length === 1 ? cur[0] : undefined;
+      if (!single || single.liveBytes === 0 || single.deadBytes / single.sizeBytes >= this.s.deadShareMin) groups.push(cur);
+      cur = [];
+      curLive = 0;
+    };
+    for (const a of under) {
+      if (curLive + a.liveBytes > max) flush();
+      cur.push(a);
+      curLive += a.liveBytes;
+    }
+    flush();
+    return groups.sort((x, y) => x[0].id - y[0].id);
+  }
+
+  private async pass(opts: PassOptions): Promise<PassStats> {
+    const started = Date.now();
+    const stats: PassStats = {
+      startedMs: started, durationMs: 0, segmentsCompacted: 0, packsWritten: 0, bytesRead: 0, bytesWritten: 0, bytesReclaimed: 0,
+      recordsCopied: 0, recordsDropped: 0, damaged: [], skipped: [], storedBytes: 0, liveBytes: 0,
+    };
+    if (opts.sealFirst) await this.access.sealActive();
+    // Taken before the census: a mutation applied while it runs makes the next pass run.
+    const startSeq = this.access.seq();
+    // Inputs must be covered by a checkpoint (so open never needs to replay a pack): when a sealed log
+    // segment is not yet, take one first.
+    const covered = this.access.checkpointSegmentId();
+    if (this.access.segments().some((s) => s.kind === 'log' && s.sealed && s.id >= covered)) await this.access.checkpoint();
+    const census = await takeCensus(this.access);
+    const groups = this.pick(census, true);
+    const total = groups.reduce((n, g) => n + g.reduce((m, a) => m + a.liveBytes, 0), 0);
+    const progress = { done: 0, total, started: Date.now() };
+    opts.onProgress?.(0, total);
+    let next = 0;
+    // Groups go oldest first, so delete markers in later groups can go once the records they cancel have.
+    const replaced = new Set<number>();
+    const worker = async (): Promise<void> => {
+      while (next < groups.length && !this.stopping && !this.access.isClosed()) {
+        const g = groups[next++];
+        await this.compactGroup(g, census, replaced, stats, progress, opts);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.s.concurrency, Math.max(1, groups.length)) }, worker));
+    if (this.stopping || this.access.isClosed()) stats.skipped.push('stopped before the pass finished');
+    // Live bytes do not change by compaction (writes during the pass aside): the census's figure stands.
+    stats.storedBytes = this.access.segments().reduce((n, s) => n + s.sizeBytes, 0);
+    stats.liveBytes = census.liveBytes;
+    stats.durationMs = Date.now() - started;
+    this.lastPass = stats;
+    // The files as the pass left them (its packs are not new work), with the seq it started from:
+    // mutations during the pass make the next one run.
+    if (stats.skipped.length === 0) this.lastSignature = this.signature(startSeq);
+    return stats;
+  }
+
+  private async throttle(progress: { done: number; started: number }): Promise<void> {
+    if (this.s.bytesPerSecMax <= 0) return;
+    const due = progress.started + (progress.done / this.s.bytesPerSecMax) * 1000;
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(Math.min(wait, 5_000));
+  }
+
+  private async compactGroup(
+    group: SegmentAccount[],
+    census: Census,
+    replaced: Set<number>,
+    stats: PassStats,
+    progress: { done: number; total: number; started: number },
+    opts: PassOptions,
+  ): Promise<void> {
+    const a = this.access;
+    const inputs = group.map((g) => g.id);
+    const inputSet = new Set(inputs);
+    const othersMin = minSeqOutside(census.segments, inputSet);
+    const keep = (r: CensusRecord): boolean => r.live && !tombstoneDroppable(census, r, inputSet, othersMin, replaced);
+    const kept = group.map((g) => g.records.filter(keep));
+    const liveBytes = kept.reduce((n, rs) => n + rs.reduce((m, r) => m + r.frameLen, 0), 0);
+    const inputBytes = group.reduce((n, g) => n + g.sizeBytes, 0);
+    const dropped = group.reduce((n, g) => n + g.records.length, 0) - kept.reduce((n, rs) => n + rs.length, 0);
+
+    if (liveBytes === 0) {
+      a.dropSegments(inputs);
+      for (const id of inputs) replaced.add(id);
+      await this.unlinkInputs(inputs);
+      stats.segmentsCompacted += inputs.length;
+      stats.recordsDropped += dropped;
+      stats.bytesReclaimed += inputBytes;
+      return;
+    }
+    const footerEstimate = kept.reduce((n, rs) => n + rs.reduce((m, r) => m + 60 + (r.payload?.length ?? 0), 0), 0);
+    const need = SEGMENT_HEADER_BYTES + liveBytes + footerEstimate + 64;
+    const free = await a.fs.freeBytes(a.dir);
+    if (free < need + this.s.freeBytesReserve) {
+      const msg = `compaction skipped segments ${inputs.join(',')}: needs ${need} bytes free plus a reserve of ${this.s.freeBytesReserve}, ${free} available`;
+      a.warn(msg);
+      stats.skipped.push(msg);
+      return;
+    }
+
+    const packId = a.reserveSegmentId();
+    const tmpPath = `${a.dir}/tmp/${packFileName(packId)}`;
+    const fh = await a.fs.open(tmpPath, 'create-new');
+    let at = SEGMENT_HEADER_BYTES;
+    const entries: PackEntry[] = [];
+    try {
+      await fh.writev([encodeSegmentHeader({ tier: TIER_HOT, segmentId: packId, createdMs: Date.now() })], 0);
+      for (let gi = 0; gi < group.length; gi++) {
+        const records = kept[gi];
+        const srcPath = a.pathOf(group[gi].id);
+        for (let i = 0; i < records.length; ) {
+          if (this.stopping || a.isClosed()) throw new StopError();
+          let j = i;
+          let bytes = 0;
+          while (j < records.length && (j === i || bytes + records[j].frameLen <= this.s.batchBytes)) bytes += records[j++].frameLen;
+          const batch = records.slice(i, j);
+          const result = await this.pool.copy({
+            kind: 'copy', srcPath, dstPath: tmpPath, dstOffset: at, sync: this.s.flushEachBatch,
+            records: batch.map((r) => ({ offset: r.offset, frameLen: r.frameLen, type: r.type })),
+          });
+          const bad = new Map(result.damaged.map((d) => [d.index, d.detail]));
+          for (let k = 0; k < batch.length; k++) {
+            const r = batch[k];
+            const detail = bad.get(k);
+            const damaged = detail !== undefined || r.damaged === true;
+            entries.push({
+              type: r.type, offset: at, frameLen: r.frameLen, originSegmentId: r.originSegmentId, originOffset: r.originOffset, damaged,
+              chunk: r.chunk, payload: r.type === RecordType.CHUNK ? undefined : r.payload,
+            });
+            if (detail !== undefined) {
+              const d: DamagedRecord = { segmentId: group[gi].id, offset: r.offset, frameLen: r.frameLen, packId, packOffset: at, detail };
+              stats.damaged.push(d);
+              a.warn(`compaction: damaged live record in segment ${d.segmentId} at offset ${d.offset} (${detail}); copied as is to pack ${packId} offset ${at}, still reported`);
+            }
+            at += r.frameLen;
+          }
+          stats.bytesRead += result.bytesRead;
+          stats.bytesWritten += result.bytesWritten;
+          progress.done += bytes;
+          opts.onProgress?.(progress.done, progress.total);
+          await this.throttle(progress);
+          i = j;
+        }
+      }
+      const footer = encodeFrame(RecordType.FOOTER, 0, Buffer.alloc(0), encodePackFooter({ inputs, entries }));
+      const tail = encodeTail(at);
+      await fh.writev([footer, tail], at);
+      at += footer.length + tail.length;
+      // The pack's bytes are durable before its name appears in segments/ (the rename is the commit).
+      await fh.datasync();
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await a.fs.unlink(tmpPath).catch(() => undefined);
+      if (err instanceof StopError) {
+        stats.skipped.push(`stopped while writing pack ${packId}`);
+        return;
+      }
+      throw err;
+    }
+    await fh.close();
+    if (a.isClosed()) {
+      await a.fs.unlink(tmpPath).catch(() => undefined);
+      return;
+    }
+    // An older sediment must refuse a directory holding packs rather than misread it (FORMAT.md §1.1).
+    await a.raiseFormatVersion(DATA_DIR_FORMAT_PACKS);
+    await a.fs.rename(tmpPath, `${a.segmentsDir}/${packFileName(packId)}`);
+    await a.fs.syncDir(a.segmentsDir);
+    // Durable: from here on the pack wins over its inputs, at open too.
+    a.installPack(packId, inputs, entries, at);
+    for (const id of inputs) replaced.add(id);
+    await this.unlinkInputs(inputs);
+    stats.segmentsCompacted += inputs.length;
+    stats.packsWritten++;
+    stats.recordsCopied += entries.length;
+    stats.recordsDropped += dropped;
+    stats.bytesReclaimed += inputBytes - at;
+  }
+
+  /** Unlinks replaced files once their last reader is done; one directory fsync for all. */
+  private async unlinkInputs(ids: number[]): Promise<void> {
+    const a = this.access;
+    for (const id of ids) {
+      // After close the directory may belong to another process: leftovers are removed at its open.
+      if (a.isClosed()) return;
+      await a.whenUnread(id);
+      await a.forget(id);
+      await a.fs.unlink(a.pathOf(id)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
+    await a.fs.syncDir(a.segmentsDir);
+  }
+}
+
+class StopError extends Error {}

@@ -1,0 +1,54 @@
+// Runs compaction copies and scrub scans in piscina workers when the engine is on the real file system
+// and the compiled worker exists; inline otherwise (the in-memory file system lives in this thread).
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { RealFileSystem } from '../io/real-fs.js';
+import type { FileSystem } from '../io/types.js';
+import { copyRecords, scrubFile, type CopyResult, type CopyTask, type ScrubResult, type ScrubTask } from './copy-records.js';
+
+async function workerPath(): Promise<string | undefined> {
+  const here = fileURLToPath(import.meta.url);
+  const candidate = here.endsWith('.ts')
+    ? here.replace(/\/src\/maintenance\/maintenance-pool\.ts$/, '/dist/src/maintenance/compaction-worker.js')
+    : here.replace(/maintenance-pool\.js$/, 'compaction-worker.js');
+  return (await new RealFileSystem().exists(candidate)) ? candidate : undefined;
+}
+
+export class MaintenancePool {
+  private pool: Piscina | undefined;
+  private filename: Promise<string | undefined> | undefined;
+
+  constructor(
+    private readonly fs: FileSystem,
+    readonly threads: number,
+  ) {}
+
+  /** The worker file, or undefined for inline work. Threads start on first use. */
+  private workers(): Promise<Piscina | undefined> {
+    this.filename ??= this.threads > 0 && this.fs instanceof RealFileSystem ? workerPath() : Promise.resolve(undefined);
+    return this.filename.then((filename) => {
+      if (filename === undefined) return undefined;
+      this.pool ??= new Piscina({ filename, minThreads: 0, maxThreads: this.threads, idleTimeout: 10_000 });
+      return this.pool;
+    });
+  }
+
+  async usingWorkers(): Promise<boolean> {
+    return (await this.workers()) !== undefined;
+  }
+
+  async copy(task: CopyTask): Promise<CopyResult> {
+    const pool = await this.workers();
+    return pool ? ((await pool.run(task)) as CopyResult) : copyRecords(this.fs, task);
+  }
+
+  async scrub(task: ScrubTask): Promise<ScrubResult> {
+    const pool = await this.workers();
+    return pool ? ((await pool.run(task)) as ScrubResult) : scrubFile(this.fs, task);
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+    this.pool = undefined;
+  }
+}
