@@ -30,6 +30,10 @@ export interface EngineBenchSizes {
   compactionProbeOps: number;
   /** (e) throttle of the pass the probes run against, bytes/s. */
   compactionThrottleBytes: number;
+  expiryDays: number;
+  expiryObjectsPerDay: number;
+  expiryObjectBytes: number;
+  expirySegmentBytes: number;
 }
 
 export interface ResultRow {

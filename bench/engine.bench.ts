@@ -21,14 +21,15 @@ import { benchReopen, benchReopenActiveSegment } from './engine-reopen.js';
 import { LEGEND, resultsTable } from './engine-report.js';
 import { benchSmall } from './engine-small.js';
 import { benchCompaction } from './engine-compaction.js';
+import { benchExpiry } from './engine-expiry.js';
 import { piecePool } from './data.js';
 import { zstdVersion } from './references.js';
 import { describeMachine, fmt, machineInfo, MiB, quickMode, removeDir, saveResults, scratchDir, type MachineInfo } from './setup.js';
 
 export type { EngineBenchSizes, ResultRow } from './engine-common.js';
 
-export type EnginePart = 'small' | 'large' | 'reopen' | 'compaction';
-export const ENGINE_PARTS: EnginePart[] = ['small', 'large', 'reopen', 'compaction'];
+export type EnginePart = 'small' | 'large' | 'reopen' | 'compaction' | 'expiry';
+export const ENGINE_PARTS: EnginePart[] = ['small', 'large', 'reopen', 'compaction', 'expiry'];
 
 const FULL: EngineBenchSizes = {
   smallCount: 100_000,
@@ -48,6 +49,10 @@ const FULL: EngineBenchSizes = {
   compactionSegmentBytes: 64 * MiB,
   compactionProbeOps: 2_000,
   compactionThrottleBytes: 64 * MiB,
+  expiryDays: 30,
+  expiryObjectsPerDay: 100,
+  expiryObjectBytes: 256 * 1024,
+  expirySegmentBytes: 4 * MiB,
 };
 
 const QUICK: EngineBenchSizes = {
@@ -62,6 +67,10 @@ const QUICK: EngineBenchSizes = {
   compactionSegmentBytes: 8 * MiB,
   compactionProbeOps: 500,
   compactionThrottleBytes: 16 * MiB,
+  expiryDays: 30,
+  expiryObjectsPerDay: 20,
+  expiryObjectBytes: 64 * 1024,
+  expirySegmentBytes: 1 * MiB,
 };
 
 export interface EngineBenchReport {
@@ -109,6 +118,8 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
     `(c) everything from (a) and (b) read back through getObject streams (warm page cache)`,
     `(d) ${fmt(s.reopenCount)} puts of ${s.reopenValueBytes} B values, concurrency ${s.reopenConcurrency}, durability 'none' for the FILL only; close; then Engine.open in a fresh node --expose-gc process; ` +
       `worst case: the same fill stopped when the unsealed segment holds ~95% of what a sealed one held (segmentBytesMax ${s.activeSegmentBytesMax / MiB} MiB)`,
+    `(f) ${s.expiryDays} simulated days × ${s.expiryObjectsPerDay} log-like objects of ${s.expiryObjectBytes / 1024} KiB (segmentBytesMax ${s.expirySegmentBytes / MiB} MiB), a 7-day Expiration rule; ` +
+      `on the last day one lifecycle pass then one compaction pass limited to wholly dead segments`,
     `(e) ${fmt(s.compactionCount)} puts of 4 KiB random bytes (segmentBytesMax ${s.compactionSegmentBytes / MiB} MiB, durability fsync), delete every other, overwrite every fourth; ` +
       `run A: one unthrottled pass as \`sediment compact\` runs it (sealing first, dead share ≥ 0.1), 1 worker thread; run B: ${s.compactionProbeOps} sequential 4 KiB PUTs and GETs idle, then the same probes while a pass throttled at ${fmt(s.compactionThrottleBytes / 1e6)} MB/s runs`,
   ].join('\n');
@@ -150,6 +161,11 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
     const t = performance.now();
     await benchCompaction(s, rows, extra);
     console.log(`compaction done in ${fmt((performance.now() - t) / 1000, 1)} s`);
+  }
+  if (parts.includes('expiry')) {
+    const t = performance.now();
+    await benchExpiry(s, rows, extra);
+    console.log(`expiry done in ${fmt((performance.now() - t) / 1000, 1)} s`);
   }
 
   rows.sort((x, y) => x.id.charCodeAt(0) - y.id.charCodeAt(0)); // by section (a)..(e), stable within

@@ -134,7 +134,9 @@ export class Compactor {
     const under: SegmentAccount[] = [];
     for (const a of eligible) {
       const deadShare = a.sizeBytes > 0 ? a.deadBytes / a.sizeBytes : 0;
-      if (a.liveBytes < max * this.s.underFilledShare) under.push(a);
+      // Wholly dead (e.g. every record expired): dropped without writing anything, whatever the settings.
+      if (a.liveBytes === 0 && a.deadBytes > 0) groups.push([a]);
+      else if (a.liveBytes < max * this.s.underFilledShare) under.push(a);
       else if (deadShare >= this.s.deadShareMin) groups.push([a]);
     }
     // Under-filled ones are packed together in id order, up to one segment's worth of live bytes.
