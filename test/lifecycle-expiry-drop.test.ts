@@ -1,0 +1,120 @@
+// Log retention: segments in which every record expired are dropped whole. Counted at the file-system
+// level: the compaction pass after a lifecycle pass writes no byte for them (no pack, no temporary
+// file), their files are gone, and everything not expired reads back — also after a reopen.
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Compactor, Engine, MaintenancePool, MemoryFileSystem } from '../src/index.js';
+import { DAY_MS } from '../src/engine/lifecycle.js';
+import type { DirLock, FileHandle, FileSystem, OpenMode } from '../src/io/types.js';
+import { readAll } from './helpers/engine-helpers.js';
+
+/** Counts the bytes written per file (writev and writeFile), delegating everything to `inner`. */
+class CountingFs implements FileSystem {
+  readonly written = new Map<string, number>();
+  constructor(private readonly inner: FileSystem) {}
+  private add(path: string, n: number): void {
+    this.written.set(path, (this.written.get(path) ?? 0) + n);
+  }
+  /** Bytes written to paths matching `re` since `since` (a copy of `written`). */
+  bytesSince(since: Map<string, number>, re: RegExp): number {
+    let n = 0;
+    for (const [p, b] of this.written) if (re.test(p)) n += b - (since.get(p) ?? 0);
+    return n;
+  }
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    const h = await this.inner.open(path, mode);
+    const add = (n: number): void => this.add(path, n);
+    return {
+      path: h.path,
+      read: (b, o, l, p) => h.read(b, o, l, p),
+      writev: async (bufs, pos) => {
+        await h.writev(bufs, pos);
+        add(bufs.reduce((s, x) => s + x.length, 0));
+      },
+      datasync: () => h.datasync(),
+      truncate: (l) => h.truncate(l),
+      size: () => h.size(),
+      close: () => h.close(),
+    };
+  }
+  readFile(p: string): Promise<Buffer> { return this.inner.readFile(p); }
+  async writeFile(p: string, data: Buffer, mode?: number): Promise<void> {
+    await this.inner.writeFile(p, data, mode);
+    this.add(p, data.length);
+  }
+  syncFile(p: string): Promise<void> { return this.inner.syncFile(p); }
+  readdir(p: string): Promise<string[]> { return this.inner.readdir(p); }
+  mkdir(p: string): Promise<void> { return this.inner.mkdir(p); }
+  rename(a: string, b: string): Promise<void> { return this.inner.rename(a, b); }
+  unlink(p: string): Promise<void> { return this.inner.unlink(p); }
+  exists(p: string): Promise<boolean> { return this.inner.exists(p); }
+  fileSize(p: string): Promise<number> { return this.inner.fileSize(p); }
+  syncDir(p: string): Promise<void> { return this.inner.syncDir(p); }
+  lock(p: string, note: string): Promise<DirLock> { return this.inner.lock(p, note); }
+  freeBytes(p: string): Promise<number> { return this.inner.freeBytes(p); }
+}
+
+function body(day: number, i: number): Buffer {
+  // Incompressible, so that a few objects fill a 1 MiB segment.
+  const out = Buffer.alloc(64 * 1024);
+  let block = createHash('sha256').update(`${day}/${i}`).digest();
+  for (let at = 0; at < out.length; at += 32) {
+    block.copy(out, at);
+    block = createHash('sha256').update(block).digest();
+  }
+  return out;
+}
+
+describe('expiry by whole-segment drop', () => {
+  it('writes nothing for segments whose every record expired, and keeps the rest readable', async () => {
+    const fs = new CountingFs(new MemoryFileSystem());
+    const t0 = Date.UTC(2026, 0, 1, 1);
+    let now = t0;
+    const open = () => Engine.open({ dir: '/data', fs, clock: { now: () => now }, workerThreads: 0, segmentBytesMax: 1 << 20, onWarning: () => undefined });
+    let e = await open();
+    await e.createBucket('logs');
+    await e.setBucketLifecycle('logs', { rules: [{ id: 'r', enabled: true, filter: { prefix: 'day/' }, expiration: { days: 3 } }] });
+    const keys: Array<{ key: string; day: number; i: number }> = [];
+    for (let day = 0; day < 10; day++) {
+      now = t0 + day * DAY_MS;
+      for (let i = 0; i < 8; i++) {
+        const key = `day/${day}/${i}`;
+        await e.putObject('logs', key, body(day, i));
+        keys.push({ key, day, i });
+      }
+    }
+    await e.sealActiveSegment();
+    const segmentsBefore = (await fs.readdir('/data/segments')).filter((n) => n.endsWith('.seg'));
+    now = t0 + 10 * DAY_MS; // objects of days 0..6 are due (mtime + 3 days, rounded up to midnight)
+    const r = await e.runLifecycle();
+    expect(r.expired).toHaveLength(7 * 8);
+
+    const mark = new Map(fs.written);
+    const pool = new MaintenancePool(e.fs, 1);
+    const compactor = new Compactor(e.maintenance(), pool, { freeBytesReserve: 0, deadShareMin: 1, underFilledShare: 0 });
+    const st = await compactor.runPass({ sealFirst: true });
+    await pool.close();
+    expect(st.packsWritten).toBe(0);
+    // ~15 objects per 1 MiB segment: the first one also holds the bucket's records (live) and the fourth
+    // some objects still kept, so the second and third are the wholly expired ones.
+    expect(st.segmentsCompacted).toBe(2);
+    expect(fs.bytesSince(mark, /\.pack$|\/tmp\//)).toBe(0);
+    const segmentsAfter = (await fs.readdir('/data/segments')).filter((n) => n.endsWith('.seg'));
+    const gone = segmentsBefore.filter((n) => !segmentsAfter.includes(n));
+    expect(gone.length).toBe(st.segmentsCompacted);
+    expect(st.bytesReclaimed).toBeGreaterThan(2 * (1 << 20) * 0.9);
+
+    const check = async (eng: Engine): Promise<void> => {
+      for (const { key, day, i } of keys) {
+        if (day <= 6) await expect(eng.headObject('logs', key), key).rejects.toMatchObject({ code: 'SEDIMENT_NO_SUCH_KEY' });
+        else expect((await readAll((await eng.getObject('logs', key)).body)).equals(body(day, i)), key).toBe(true);
+      }
+    };
+    await check(e);
+    await e.close();
+    e = await open();
+    await check(e);
+    expect((await e.verify()).damage).toEqual([]);
+    await e.close();
+  });
+});
