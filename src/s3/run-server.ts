@@ -15,10 +15,12 @@ export interface RunServerOptions {
   logLevel?: LogLevel;
   /** No per-request log lines (same as logLevel 'warn'). */
   quiet?: boolean;
+  /** Passed to the engine (default: the engine's 128 MiB). */
+  segmentBytesMax?: number;
 }
 
 export async function runServer(opts: RunServerOptions): Promise<void> {
-  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region });
+  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region, segmentBytesMax: opts.segmentBytesMax });
   let creds;
   try {
     creds = await loadCredentials(engine.fs, engine.dir, process.env);

@@ -17,17 +17,26 @@ export interface ServeOptions {
   region: string;
   durability: Durability;
   quiet: boolean;
+  /** Seal segments at this size (default: the engine's). Small values exercise sealing (tests). */
+  segmentBytesMax?: number;
 }
 
 interface ServeFlags {
   host: string;
   port: number;
   region: string;
+  segmentBytesMax?: number;
 }
 
 type RunServer = (opts: ServeOptions) => Promise<unknown>;
 
 const SERVER_MODULE = new URL('../../s3/server.js', import.meta.url);
+
+function parseBytes(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a number of bytes');
+  return n;
+}
 
 function parsePort(text: string): number {
   const port = Number(text);
@@ -49,10 +58,11 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on', parsePort, 9000)
     .option('--region <region>', 'region the server answers for', 'us-east-1')
+    .option('--segment-bytes-max <bytes>', 'seal a segment once it would grow past this size (default 128 MiB)', parseBytes)
     .action(async (flags: ServeFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       const runServer = await loadRunServer();
       warnIfNotDurable(ctx);
-      await runServer({ dataDir: ctx.dataDir, host: flags.host, port: flags.port, region: flags.region, durability: ctx.durability, quiet: ctx.quiet });
+      await runServer({ dataDir: ctx.dataDir, host: flags.host, port: flags.port, region: flags.region, durability: ctx.durability, quiet: ctx.quiet, segmentBytesMax: flags.segmentBytesMax });
     });
 }
