@@ -387,17 +387,25 @@ export class SegmentWriter {
     this.assignSize = end;
     this.assignEntries = entries.filter((x) => x.offset < end);
     this.resetCount++;
-    for (const item of [...failed, ...dropped]) {
-      if (item.kind === 'frame') item.reject(e);
-      else item.done?.reject(e);
+    const reject = (why: SedimentError): void => {
+      for (const item of [...failed, ...dropped]) {
+        if (item.kind === 'frame') item.reject(why);
+        else item.done?.reject(why);
+      }
+    };
+    if (!this.segmentMissing) {
+      try {
+        await this.fh.truncate(end);
+        await this.fh.datasync();
+      } catch (cause) {
+        const fatal = this.fail(cause, `undoing a write to segment ${segmentId} after the disk filled up`);
+        reject(fatal);
+        throw fatal;
+      }
     }
-    if (this.segmentMissing) return;
-    try {
-      await this.fh.truncate(end);
-      await this.fh.datasync();
-    } catch (cause) {
-      throw this.fail(cause, `undoing a write to segment ${segmentId} after the disk filled up`);
-    }
+    // Only now: a refused operation must not come back after a crash (frames of it may have reached
+    // the disk whole, and a concurrent fdatasync may have made them durable before the truncation).
+    reject(e);
   }
 
   private fail(err: unknown, what: string): SedimentError {
