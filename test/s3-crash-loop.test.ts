@@ -29,7 +29,7 @@ const KEYS_PER_LANE = 6;
 const BUCKET = 'crash';
 const SEGMENT_BYTES_MAX = 1 << 20;
 const PART_MIN = 5 * 1024 * 1024; // sediment serve keeps S3's minimum part size
-const SIGTERM_EVERY = 12;
+const SIGTERM_EVERY = Number(process.env.SEDIMENT_CRASH_SIGTERM_EVERY ?? 12);
 const STARTUP_KILL_EVERY = 6;
 const DELETED = 'deleted';
 
@@ -74,9 +74,21 @@ function pickSize(rng: Rng): number {
 
 class Killed extends Error {}
 
+/** An S3 answer other than the expected one. */
+class StatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 interface Ctx {
   port: number;
   killed: boolean;
+  /** A clean stop (SIGTERM) is under way. */
+  stopping: boolean;
   failures: string[];
   counters: Counters;
 }
@@ -90,16 +102,16 @@ async function send(ctx: Ctx, o: { method: string; path: string; body?: Buffer |
   }
 }
 
-function expectStatus(ctx: Ctx, res: RawResponse, ok: number[], what: string): void {
+function expectStatus(res: RawResponse, ok: number[], what: string): void {
   if (!ok.includes(res.status)) {
-    throw new Error(`${what}: HTTP ${res.status} ${errorCode(res) ?? ''} ${res.body.toString().slice(0, 300)}`);
+    throw new StatusError(res.status, `${what}: HTTP ${res.status} ${errorCode(res) ?? ''} ${res.body.toString().slice(0, 300)}`);
   }
 }
 
 async function getState(ctx: Ctx, key: string): Promise<string> {
   const res = await send(ctx, { method: 'GET', path: objectPath(BUCKET, key) });
   if (res.status === 404 && errorCode(res) === 'NoSuchKey') return DELETED;
-  expectStatus(ctx, res, [200], `GET ${key}`);
+  expectStatus(res, [200], `GET ${key}`);
   if (res.headers['content-length'] !== String(res.body.length)) throw new Error(`GET ${key}: ${res.body.length} bytes, Content-Length ${res.headers['content-length']}`);
   return md5(res.body);
 }
@@ -107,26 +119,26 @@ async function getState(ctx: Ctx, key: string): Promise<string> {
 async function multipart(ctx: Ctx, rng: Rng, key: string, model: KeyState): Promise<void> {
   const path = objectPath(BUCKET, key);
   const init = await send(ctx, { method: 'POST', path: `${path}?uploads` });
-  expectStatus(ctx, init, [200], `CreateMultipartUpload ${key}`);
+  expectStatus(init, [200], `CreateMultipartUpload ${key}`);
   const uploadId = xmlField(init.body, 'UploadId')!;
   const sizes = rng.bool(0.15) ? [PART_MIN, rng.int(1, 300_000)] : [rng.int(1, 1_500_000)];
   const bodies = sizes.map((n) => content(rng, n));
   const etags: string[] = [];
   for (let i = 0; i < bodies.length; i++) {
     const res = await send(ctx, { method: 'PUT', path: `${path}?partNumber=${i + 1}&uploadId=${uploadId}`, body: bodies[i] });
-    expectStatus(ctx, res, [200], `UploadPart ${key} #${i + 1}`);
+    expectStatus(res, [200], `UploadPart ${key} #${i + 1}`);
     etags.push(String(res.headers.etag));
   }
   if (rng.bool(0.1)) {
     const res = await send(ctx, { method: 'DELETE', path: `${path}?uploadId=${uploadId}` });
-    expectStatus(ctx, res, [204], `AbortMultipartUpload ${key}`);
+    expectStatus(res, [204], `AbortMultipartUpload ${key}`);
     return;
   }
   const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
   const whole = md5(Buffer.concat(bodies));
   model.pending = whole;
   const res = await send(ctx, { method: 'POST', path: `${path}?uploadId=${uploadId}`, body: xml });
-  expectStatus(ctx, res, [200], `CompleteMultipartUpload ${key}`);
+  expectStatus(res, [200], `CompleteMultipartUpload ${key}`);
   // A Complete answers 200 early and may report an error in the body (S3 does); sediment must not.
   if (xmlField(res.body, 'Code') !== undefined) throw new Error(`CompleteMultipartUpload ${key}: error in a 200 body: ${res.body}`);
   model.state = whole;
@@ -144,7 +156,7 @@ async function lane(ctx: Ctx, rng: Rng, keys: string[], model: Map<string, KeySt
         const body = content(rng, pickSize(rng));
         m.pending = md5(body);
         const res = await send(ctx, { method: 'PUT', path: objectPath(BUCKET, key), body });
-        expectStatus(ctx, res, [200], `PUT ${key}`);
+        expectStatus(res, [200], `PUT ${key}`);
         if (res.headers.etag !== `"${m.pending}"`) throw new Error(`PUT ${key}: ETag ${res.headers.etag}, expected "${m.pending}"`);
         m.state = m.pending;
         m.pending = undefined;
@@ -152,7 +164,7 @@ async function lane(ctx: Ctx, rng: Rng, keys: string[], model: Map<string, KeySt
       } else if (r < 0.65) {
         m.pending = DELETED;
         const res = await send(ctx, { method: 'DELETE', path: objectPath(BUCKET, key) });
-        expectStatus(ctx, res, [204], `DELETE ${key}`);
+        expectStatus(res, [204], `DELETE ${key}`);
         m.state = DELETED;
         m.pending = undefined;
         ctx.counters.deletes++;
@@ -165,6 +177,9 @@ async function lane(ctx: Ctx, rng: Rng, keys: string[], model: Map<string, KeySt
       }
     } catch (err) {
       if (err instanceof Killed) return;
+      // During a clean stop, a request that arrives after the in-flight ones have drained finds the
+      // engine closing: 503, not acknowledged (its operation stays pending in the model).
+      if (ctx.stopping && err instanceof StatusError && err.status === 503) return;
       ctx.failures.push((err as Error).message);
       return;
     }
@@ -212,11 +227,12 @@ describe('sediment serve killed with SIGKILL under HTTP load', () => {
       while (counters.sigkillsUnderLoad < ROUNDS) {
         round++;
         // 1. Load, then kill (or a clean stop) at a random moment.
-        const ctx: Ctx = { port, killed: false, failures: [], counters };
+        const ctx: Ctx = { port, killed: false, stopping: false, failures: [], counters };
         const lanes = laneKeys.map((keys) => lane(ctx, mulberry32(rng.int(0, 2 ** 31)), keys, model));
         await sleep(rng.int(30, 600));
         const clean = round % SIGTERM_EVERY === 0;
         ctx.killed = true;
+        ctx.stopping = clean;
         if (clean) {
           const exit = await stopServe(server!);
           expect(exit.code, `${where(round)}: clean stop: ${server!.output()}`).toBe(0);
@@ -228,7 +244,7 @@ describe('sediment serve killed with SIGKILL under HTTP load', () => {
           counters.sigkillsUnderLoad++;
         }
         await Promise.all(lanes);
-        expect(ctx.failures, where(round)).toEqual([]);
+        expect(ctx.failures.join('\n'), `${where(round)}; server output: ${server!.output().slice(-4000)}`).toBe('');
 
         // 2. Sometimes kill the next start-up during recovery.
         if (round % STARTUP_KILL_EVERY === 3) {
@@ -242,7 +258,7 @@ describe('sediment serve killed with SIGKILL under HTTP load', () => {
 
         // 3. Restart on the same directory and check every key against the model.
         port = await start(round);
-        const check: Ctx = { port, killed: false, failures: [], counters };
+        const check: Ctx = { port, killed: false, stopping: false, failures: [], counters };
         for (const [key, m] of model) {
           const now = await getState(check, key);
           const allowed = m.pending === undefined ? [m.state] : [m.state, m.pending];

@@ -176,3 +176,23 @@ describe('read faults through S3', () => {
     await expectIntact(r, new Map([['obj', body]]));
   });
 });
+
+describe('shutdown', () => {
+  it('a request arriving on an open connection after shutdown began gets 503, not a closing engine', async () => {
+    const r = await start();
+    const { connect } = await import('node:net');
+    const socket = connect(r.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    await new Promise((res) => setTimeout(res, 20)); // the server has accepted the connection
+    const stopped = r.s3.shutdown(5000);
+    let got = '';
+    socket.on('data', (d) => (got += d.toString()));
+    const closedP = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.write('GET /_sediment/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await Promise.race([closedP, new Promise((res) => setTimeout(res, 3000))]);
+    socket.destroy();
+    await stopped;
+    expect(got).toMatch(/^HTTP\/1\.1 503 .*<Code>ServiceUnavailable<\/Code>.*shutting down/s);
+  });
+});

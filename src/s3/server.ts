@@ -60,6 +60,8 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     ownerName: 'sediment',
   };
   let inflight = 0;
+  /** Set by shutdown(): a request that still arrives (on a connection accepted before) gets 503 and never reaches the closing engine. */
+  let closing = false;
   let idleWaiters: Array<() => void> = [];
 
   const sendError = (req: IncomingMessage, res: ServerResponse, id: string, err: unknown, resource: string): number => {
@@ -94,6 +96,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     req.on('error', () => undefined); // surfaced to whoever reads the body
     let resource = '/';
     try {
+      if (closing) throw new S3Error('ServiceUnavailable', 'The server is shutting down.');
       const rawUrl = req.url ?? '/';
       const { rawPath, rawQuery } = splitRawUrl(rawUrl);
       if (rawPath === '/_sediment/health' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -178,6 +181,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
       return inflight;
     },
     shutdown(timeoutMs = 30_000): Promise<void> {
+      closing = true;
       return new Promise<void>((resolve) => {
         server.close();
         server.closeIdleConnections();
