@@ -172,3 +172,22 @@ describe('checkpoint faults', () => {
     }
   });
 });
+
+describe('close during an upload', () => {
+  it('a put still streaming when the engine closes fails with SEDIMENT_CLOSED (worker framing too), not an untyped error', async () => {
+    for (const workerThreads of [0, 2]) {
+      const e = await Engine.open({ dir: '/d', fs: new MemoryFileSystem(), workerThreads, chunkBytes: 1 << 20, onWarning: () => undefined });
+      await e.createBucket('bkt');
+      async function* slow() {
+        for (let i = 0; i < 5; i++) {
+          yield Buffer.alloc(1 << 20, i); // large chunks: framed by a worker when there are workers
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      const put = e.putObject('bkt', 'k', slow());
+      await new Promise((r) => setTimeout(r, 30));
+      await e.close();
+      await expect(put, `workerThreads ${workerThreads}`).rejects.toMatchObject({ code: 'SEDIMENT_CLOSED' });
+    }
+  });
+});
