@@ -4,7 +4,7 @@
 // `started` resolves with the port once the "serving S3 on ..." line is printed; `exited` resolves on
 // 'close', after every byte the child wrote to its pipes has been read.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ACCESS_KEY, SECRET_KEY } from './s3-server.js';
 
@@ -71,13 +71,24 @@ export function runCli(args: string[]): { status: number | null; stdout: string;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Resident set size (kB) and open file descriptors of a live process, from /proc (Linux only). */
-export function processFigures(pid: number): { rssKb: number; fds: number } | undefined {
+/**
+ * Resident set size (kB) and open file descriptors of a live process, from /proc (Linux only); `segFds`
+ * of them are segment files (the engine caches read handles per segment, up to a bound).
+ */
+export function processFigures(pid: number): { rssKb: number; fds: number; segFds: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    const fds = readdirSync(`/proc/${pid}/fd`).length;
-    return m ? { rssKb: Number(m[1]), fds } : undefined;
+    const fds = readdirSync(`/proc/${pid}/fd`);
+    let segFds = 0;
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).endsWith('.seg')) segFds++;
+      } catch {
+        // closed between readdir and readlink
+      }
+    }
+    return m ? { rssKb: Number(m[1]), fds: fds.length, segFds } : undefined;
   } catch {
     return undefined;
   }
