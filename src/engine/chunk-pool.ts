@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ChunkMeta } from '../format/records.js';
+import { SedimentError } from '../util/errors.js';
 import { batchLayout, buildChunkFrame } from './chunk-codec.js';
 import type { BatchTask, ChunkTask } from './chunk-worker.js';
 
@@ -41,6 +42,8 @@ function workerPath(): string | undefined {
 
 export class ChunkPool {
   private pool: Piscina | undefined;
+  /** After close() no chunk is framed (and no new pool started): an upload still running is refused. */
+  private closed = false;
   /** Resolved worker file, or undefined for inline framing. Threads start on first use (open stays fast). */
   private readonly filename: string | undefined;
   readonly threads: number;
@@ -68,10 +71,18 @@ export class ChunkPool {
    * afterwards (pass a buffer that owns its whole ArrayBuffer, or it is copied first).
    */
   async frame(raw: Uint8Array, meta: ChunkMeta): Promise<Buffer> {
+    if (this.closed) throw closedError();
     if (this.filename === undefined || raw.length < this.poolMinBytes) return buildChunkFrame(raw, meta, this.level);
     const owned = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && !(raw.buffer instanceof SharedArrayBuffer) ? raw : new Uint8Array(raw);
     const task: ChunkTask = { kind: 'chunk', raw: owned, meta, level: this.level };
-    const out = (await this.workers().run(task, { transferList: [owned.buffer as ArrayBuffer] })) as Uint8Array;
+    let out: Uint8Array;
+    try {
+      out = (await this.workers().run(task, { transferList: [owned.buffer as ArrayBuffer] })) as Uint8Array;
+    } catch (err) {
+      // piscina rejects the tasks of a pool being destroyed ("Terminating worker thread").
+      if (this.closed) throw closedError(err);
+      throw err;
+    }
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   }
 
@@ -107,6 +118,7 @@ export class ChunkPool {
    * `raw` must not change until the promise settles (it is copied into the batch when the batch is sent).
    */
   frameSmall(raw: Uint8Array, meta: ChunkMeta, wantMd5: boolean): Promise<Framed> {
+    if (this.closed) return Promise.reject(closedError());
     if (this.filename === undefined) return Promise.resolve(this.frameInline(raw, meta, wantMd5));
     if (!this.warm) {
       // Starting the threads takes a while (longer on a busy machine): frame inline until they answer.
@@ -187,9 +199,14 @@ export class ChunkPool {
   async close(): Promise<void> {
     this.flush();
     await Promise.allSettled([...this.batches, this.warming]);
+    this.closed = true;
     await this.pool?.destroy();
     this.pool = undefined;
   }
+}
+
+function closedError(cause?: unknown): SedimentError {
+  return new SedimentError('SEDIMENT_CLOSED', 'the engine was closed during the upload', { cause });
 }
 
 export function defaultThreads(): number {

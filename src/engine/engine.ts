@@ -808,6 +808,7 @@ export class Engine {
     const content = this.contentFields(opts);
     const checksums = this.checksumEntries(opts.checksums ?? []);
     bucket.inflight++;
+    const resets = this.writer.resets;
     try {
       const uploadId = ++this.uploadCounter;
       const { chunks, size, md5, checksums: late } = await this.writeChecked(body, uploadId, 0, opts);
@@ -821,7 +822,7 @@ export class Engine {
         lockMode: 0, retainUntilMs: 0, legalHold: false, chunks, parts: [],
       };
       if (opts.condition) this.checkCondition(bucket, key, opts.condition);
-      await this.commit(manifest);
+      await this.commit(manifest, resets);
       return this.infoFromManifest(manifest);
     } finally {
       bucket.inflight--;
@@ -893,10 +894,12 @@ export class Engine {
     return { ...written, checksums };
   }
 
-  private async commit(manifest: ObjectManifest): Promise<void> {
+  /** `resets`: the writer's count when the chunks were appended (a full disk may have undone them since). */
+  private async commit(manifest: ObjectManifest, resets?: number): Promise<void> {
     const payload = encodeManifest(manifest);
     const frame = encodeFrame(RecordType.COMMIT, 0, EMPTY, payload);
     const name = `${manifest.bucket}/${manifest.key}`;
+    if (resets !== undefined) this.writer.assertNoResetSince(resets);
     const r = this.writer.append(frame, { type: RecordType.COMMIT, payload }, true, () =>
       this.applyCommit(manifest, r.segmentId, r.offset, frame.length),
     );
@@ -1050,6 +1053,7 @@ export class Engine {
     }
     const { bucket, id, upload } = this.uploadOrThrow(bucketName, key, uploadId);
     bucket.inflight++;
+    const resets = this.writer.resets;
     try {
       const { chunks, size, md5, checksums: late } = await this.writeChecked(body, id, partNumber, opts);
       if (this.uploads.get(id) !== upload || upload.completing) {
@@ -1058,6 +1062,7 @@ export class Engine {
       const checksums = this.checksumEntries(late ?? opts.checksums ?? []);
       const rec: UploadPartRecord = { seq: this.nextSeq(), uploadId: id, partNumber, size, md5, mtimeMs: this.clock.now(), checksums, chunks };
       const payload = encodeUploadPart(rec);
+      this.writer.assertNoResetSince(resets);
       await this.writer.append(encodeFrame(RecordType.UPLOAD_PART, 0, EMPTY, payload), { type: RecordType.UPLOAD_PART, payload }, true, () =>
         this.applyUploadPart(rec, payload),
       ).done;

@@ -9,14 +9,21 @@
 //   index only ever reflects a durable prefix of the log.
 // - Rolling to a new segment first seals the old one (footer + tail, fdatasync), then creates the new one
 //   (header fdatasync + directory fsync).
-// - Any write or sync failure is fatal for this writer (no retry could prove lost pages were not dropped):
-//   every pending and later append rejects with SEDIMENT_WRITER_FAILED. Reads are unaffected.
+// - A sync failure, and any write failure other than a full disk, is fatal for this writer (no retry
+//   could prove lost pages were not dropped): every pending and later append rejects with
+//   SEDIMENT_WRITER_FAILED. Reads are unaffected.
+// - A full disk (ENOSPC/EDQUOT) on a write — a batch of frames, a footer, a new segment's header — is
+//   not: nothing of it was synced, so it is undone (the file truncated back to where the failed write
+//   started, and synced; a half-created segment removed) and every append placed after that point is
+//   rejected with SEDIMENT_NO_SPACE. Later appends are placed at that point again and simply try, so
+//   writes resume by themselves once space is freed. `resets` counts these undos: a record that refers to
+//   earlier appends (a COMMIT to its chunks) must not be appended after one (assertNoResetSince).
 import { RecordType, SEGMENT_HEADER_BYTES } from '../format/constants.js';
 import { encodeFrame } from '../format/frame.js';
 import { encodeFooterPayload, encodeTail, type FooterEntry } from '../format/footer.js';
 import type { Clock, FileHandle, FileSystem } from '../io/types.js';
 import { SedimentError, ioError } from '../util/errors.js';
-import { createSegment } from './segment-files.js';
+import { createSegment, segmentFileName } from './segment-files.js';
 
 export type Durability = 'fsync' | 'none';
 
@@ -74,6 +81,9 @@ export class SegmentWriter {
   private syncing: Promise<void> | undefined;
   private failure: SedimentError | undefined;
   private idleWaiters: Array<() => void> = [];
+  private resetCount = 0;
+  /** Set when creating the next segment ran out of space: it is created again before the next write. */
+  private segmentMissing = false;
 
   // Assignment state (runs ahead of the writes).
   private assignId: number;
@@ -112,6 +122,22 @@ export class SegmentWriter {
 
   get failed(): SedimentError | undefined {
     return this.failure;
+  }
+
+  /** How many times a full disk made the writer give up positions it had assigned. */
+  get resets(): number {
+    return this.resetCount;
+  }
+
+  /**
+   * Throws SEDIMENT_NO_SPACE if a write was undone since `resets` was read: appends made before it may
+   * have been rejected, and a record referring to them must not be written. Call synchronously right
+   * before appending such a record.
+   */
+  assertNoResetSince(resets: number): void {
+    if (this.resetCount !== resets) {
+      throw new SedimentError('SEDIMENT_NO_SPACE', 'no space left on device: data of this upload was not written (the disk filled up during it); retry when space is freed');
+    }
   }
 
   get activeSegmentId(): number {
@@ -191,6 +217,10 @@ export class SegmentWriter {
   /** Drains, makes everything durable (also in 'none' mode) and closes the file. Does not seal. */
   async close(): Promise<void> {
     await this.drain().catch(() => undefined);
+    if (this.segmentMissing) {
+      if (this.failure) throw this.failure;
+      return;
+    }
     if (!this.failure) {
       try {
         await this.fh.datasync();
@@ -210,6 +240,8 @@ export class SegmentWriter {
     this.pumping = true;
     try {
       while (this.queue.length > 0 && !this.failure) {
+        // Throws only after fail(): the loop ends and everything queued is rejected below.
+        if (this.segmentMissing && !(await this.createMissingSegment().catch(() => false))) continue;
         const head = this.queue[0];
         if (head.kind === 'roll') {
           this.queue.shift();
@@ -227,6 +259,13 @@ export class SegmentWriter {
         try {
           await this.fh.writev(batch.map((b) => b.frame), batch[0].offset);
         } catch (err) {
+          if (isNoSpace(err)) {
+            // The queue holds what was assigned after this batch; the first roll in it (if any) holds
+            // the footer entries of the segment being written.
+            const roll = this.queue.find((q): q is RollItem => q.kind === 'roll');
+            await this.undoNoSpace(err, this.writeId, batch[0].offset, roll ? roll.entries : this.assignEntries, batch).catch(() => undefined);
+            continue;
+          }
           for (const b of batch) b.reject(this.fail(err, `writing segment ${this.writeId}`));
           break;
         }
@@ -295,21 +334,95 @@ export class SegmentWriter {
       const footerOffset = item.entries.length > 0 ? item.entries[item.entries.length - 1].offset + item.entries[item.entries.length - 1].frameLen : SEGMENT_HEADER_BYTES;
       const footer = encodeFrame(RecordType.FOOTER, 0, EMPTY, encodeFooterPayload(item.entries));
       const tail = encodeTail(footerOffset);
-      await this.fh.writev([footer, tail], footerOffset);
+      try {
+        await this.fh.writev([footer, tail], footerOffset);
+      } catch (err) {
+        if (!isNoSpace(err)) throw err;
+        await this.undoNoSpace(err, item.segmentId, footerOffset, item.entries, [item]);
+        return;
+      }
       await this.fh.datasync();
       await this.fh.close();
       this.opts.onSealed?.(item.segmentId, item.entries, footerOffset + footer.length + tail.length);
-      this.fh = await createSegment(this.opts.fs, this.opts.segmentsDir, item.nextId, this.opts.clock.now());
       this.writeId = item.nextId;
-      this.durableSegmentId = item.nextId;
-      this.durableOffset = SEGMENT_HEADER_BYTES;
-      this.opts.onCreated?.(item.nextId);
+      this.segmentMissing = true;
+      if (!(await this.createMissingSegment([item]))) return;
       item.done?.resolve();
     } catch (err) {
       const e = err instanceof SedimentError ? err : this.fail(err, `sealing segment ${item.segmentId}`);
       item.done?.reject(e);
       this.fail(e, 'sealing');
     }
+  }
+
+  /**
+   * Creates segment `writeId` (after a seal, or again after a full disk stopped its creation). On a full
+   * disk the half-created file is removed and everything queued is rejected; returns false then.
+   */
+  private async createMissingSegment(alsoReject: Array<FrameItem | RollItem> = []): Promise<boolean> {
+    const id = this.writeId;
+    try {
+      this.fh = await createSegment(this.opts.fs, this.opts.segmentsDir, id, this.opts.clock.now());
+    } catch (err) {
+      if (!isNoSpace(err)) throw this.fail(err, `creating segment ${id}`);
+      const path = `${this.opts.segmentsDir}/${segmentFileName(id)}`;
+      try {
+        if (await this.opts.fs.exists(path)) {
+          await this.opts.fs.unlink(path);
+          await this.opts.fs.syncDir(this.opts.segmentsDir);
+        }
+      } catch (cleanup) {
+        throw this.fail(cleanup, `removing the half-created segment ${id}`);
+      }
+      await this.undoNoSpace(err, id, SEGMENT_HEADER_BYTES, [], alsoReject);
+      return false;
+    }
+    this.segmentMissing = false;
+    this.durableSegmentId = id;
+    this.durableOffset = SEGMENT_HEADER_BYTES;
+    this.opts.onCreated?.(id);
+    return true;
+  }
+
+  /**
+   * A write ran out of space. Nothing from `end` on in segment `segmentId` was synced: give up every
+   * position assigned from there (rejecting `failed` and everything queued with SEDIMENT_NO_SPACE),
+   * place later appends at `end` again, and cut the file back to `end` (synced, so that a crash cannot
+   * bring back frames of the undone write behind later ones).
+   */
+  private async undoNoSpace(err: unknown, segmentId: number, end: number, entries: FooterEntry[], failed: Array<FrameItem | RollItem>): Promise<void> {
+    const e = new SedimentError(
+      'SEDIMENT_NO_SPACE',
+      `no space left on device while writing segment ${segmentId}; the write was undone and writes resume when space is freed`,
+      { cause: err },
+    );
+    // Synchronously, before any await: appends made from now on are placed at `end`.
+    const dropped = this.queue;
+    this.queue = [];
+    this.queued = 0;
+    this.assignId = segmentId;
+    this.assignSize = end;
+    this.assignEntries = entries.filter((x) => x.offset < end);
+    this.resetCount++;
+    const reject = (why: SedimentError): void => {
+      for (const item of [...failed, ...dropped]) {
+        if (item.kind === 'frame') item.reject(why);
+        else item.done?.reject(why);
+      }
+    };
+    if (!this.segmentMissing) {
+      try {
+        await this.fh.truncate(end);
+        await this.fh.datasync();
+      } catch (cause) {
+        const fatal = this.fail(cause, `undoing a write to segment ${segmentId} after the disk filled up`);
+        reject(fatal);
+        throw fatal;
+      }
+    }
+    // Only now: a refused operation must not come back after a crash (frames of it may have reached
+    // the disk whole, and a concurrent fdatasync may have made them durable before the truncation).
+    reject(e);
   }
 
   private fail(err: unknown, what: string): SedimentError {
@@ -345,3 +458,8 @@ export class SegmentWriter {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}

@@ -33,7 +33,7 @@ const TABLE: Record<ErrorCode, { code: S3ErrorCode; status?: number }> = {
   SEDIMENT_CLOSED: { code: 'ServiceUnavailable' },
   SEDIMENT_FORMAT_VERSION: { code: 'InternalError' },
   SEDIMENT_WRITER_FAILED: { code: 'ServiceUnavailable' },
-  SEDIMENT_NO_SPACE: { code: 'ServiceUnavailable' },
+  SEDIMENT_NO_SPACE: { code: 'InsufficientStorage' },
   SEDIMENT_IO: { code: 'InternalError' },
 };
 

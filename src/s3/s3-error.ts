@@ -25,6 +25,8 @@ export const S3_ERROR_DEFAULTS = {
     message: 'You did not provide the number of bytes specified by the Content-Length HTTP header',
   },
   InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
+  // Not an AWS code (S3 has no "disk full"); the name and status follow HTTP 507 and MinIO's storage-full answer.
+  InsufficientStorage: { status: 507, message: 'The server has no room left to store this request.' },
   InvalidAccessKeyId: { status: 403, message: 'The AWS Access Key Id you provided does not exist in our records.' },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },

@@ -28,6 +28,10 @@ export interface S3ServerOptions {
   /** Minimum size of all parts but the last; default 5 MiB as S3 (tests lower it). */
   partBytesMin?: number;
   now?: () => number;
+  /** A client must send all request headers within this time; default 30 s (slowloris guard). */
+  headersTimeoutMs?: number;
+  /** A connection with no bytes moving either way for this long is closed; default 120 s. */
+  idleTimeoutMs?: number;
 }
 
 export interface S3Server {
@@ -56,6 +60,8 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     ownerName: 'sediment',
   };
   let inflight = 0;
+  /** Set by shutdown(): a request that still arrives (on a connection accepted before) gets 503 and never reaches the closing engine. */
+  let closing = false;
   let idleWaiters: Array<() => void> = [];
 
   const sendError = (req: IncomingMessage, res: ServerResponse, id: string, err: unknown, resource: string): number => {
@@ -90,6 +96,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     req.on('error', () => undefined); // surfaced to whoever reads the body
     let resource = '/';
     try {
+      if (closing) throw new S3Error('ServiceUnavailable', 'The server is shutting down.');
       const rawUrl = req.url ?? '/';
       const { rawPath, rawQuery } = splitRawUrl(rawUrl);
       if (rawPath === '/_sediment/health' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -137,7 +144,11 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     }
   };
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
+  // No limit on a whole request (a large upload on a slow link may take hours); slow clients are bounded
+  // by the header deadline and the idle timeout instead. The deadline is checked every quarter of it.
+  const headersTimeout = opts.headersTimeoutMs ?? 30_000;
+  const serverOptions = { requestTimeout: 0, headersTimeout, keepAliveTimeout: 5_000, connectionsCheckingInterval: Math.max(50, Math.min(30_000, headersTimeout / 4)) };
+  const server = createServer(serverOptions, (req, res) => {
     inflight++;
     res.on('close', () => {
       inflight--;
@@ -155,7 +166,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     });
   });
   server.maxHeadersCount = 200;
-  server.timeout = 120_000; // idle socket timeout
+  server.timeout = opts.idleTimeoutMs ?? 120_000; // idle socket timeout
   server.on('clientError', (err, socket) => {
     if (socket.writable && !(err as NodeJS.ErrnoException).code?.startsWith('ECONN')) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -170,6 +181,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
       return inflight;
     },
     shutdown(timeoutMs = 30_000): Promise<void> {
+      closing = true;
       return new Promise<void>((resolve) => {
         server.close();
         server.closeIdleConnections();

@@ -50,6 +50,12 @@ type RunServer = (opts: ServeOptions) => Promise<unknown>;
 
 const SERVER_MODULE = new URL('../../s3/server.js', import.meta.url);
 
+function parseBytes(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a number of bytes');
+  return n;
+}
+
 function parsePort(text: string): number {
   const port = Number(text);
   if (!/^\d+$/.test(text) || port > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
