@@ -1,4 +1,4 @@
-// The worker pool for chunk framing. Chunks below `poolMinBytes` are framed inline (a thread hop costs
+// The worker pool for chunk framing (PUT) and chunk opening (GET: verify + decompress). Chunks below `poolMinBytes` are framed inline (a thread hop costs
 // more than it saves); larger ones go to piscina workers with the raw buffer transferred. If the
 // compiled worker file is missing (running from sources without a build), everything is framed inline.
 import { existsSync } from 'node:fs';
@@ -6,7 +6,11 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ChunkMeta } from '../format/records.js';
-import { buildChunkFrame } from './chunk-codec.js';
+import { RecordType } from '../format/constants.js';
+import { CorruptionError } from '../util/errors.js';
+import { buildChunkFrame, openChunkFrame } from './chunk-codec.js';
+import type { OpenResult } from './chunk-worker.js';
+import { verifyFrame } from './segment-store.js';
 
 function workerPath(): string | undefined {
   const here = fileURLToPath(import.meta.url);
@@ -49,6 +53,20 @@ export class ChunkPool {
     const owned = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && !(raw.buffer instanceof SharedArrayBuffer) ? raw : new Uint8Array(raw);
     const out = (await this.workers().run({ raw: owned, meta, level: this.level }, { transferList: [owned.buffer as ArrayBuffer] })) as Uint8Array;
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  /**
+   * Verifies and decompresses a CHUNK frame read from `segmentId` at `offset` in a worker and returns its
+   * raw bytes; a damaged frame is a CorruptionError. `frame` is transferred: the caller must not use it
+   * afterwards. Without workers, this runs inline.
+   */
+  async open(frame: Buffer, segmentId: number, offset: number): Promise<Buffer> {
+    if (this.filename === undefined) return openChunkFrame(verifyFrame(frame, segmentId, offset, RecordType.CHUNK), segmentId, offset).raw;
+    const owned = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && !(frame.buffer instanceof SharedArrayBuffer) ? frame : Buffer.from(frame);
+    const view = new Uint8Array(owned.buffer, owned.byteOffset, owned.byteLength);
+    const r = (await this.workers().run({ frame: view }, { name: 'open', transferList: [view.buffer as ArrayBuffer] })) as OpenResult;
+    if (!(r instanceof Uint8Array)) throw new CorruptionError(segmentId, offset, r.message);
+    return Buffer.from(r.buffer, r.byteOffset, r.byteLength);
   }
 
   async close(): Promise<void> {

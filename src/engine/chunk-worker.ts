@@ -1,9 +1,12 @@
-// piscina worker: compresses, frames and hashes one chunk off the main thread. The raw bytes arrive
-// transferred (not copied) and the frame goes back transferred.
+// piscina worker: compresses, frames and hashes one chunk off the main thread (default export), and
+// verifies and decompresses one for a GET (`open`). Input buffers arrive transferred (not copied) and
+// results go back transferred.
 import { move } from 'piscina';
 import { initHash } from '../format/hash.js';
 import type { ChunkMeta } from '../format/records.js';
-import { buildChunkFrame } from './chunk-codec.js';
+import { RecordType } from '../format/constants.js';
+import { decodeFrame } from '../format/frame.js';
+import { buildChunkFrame, openChunkFrame } from './chunk-codec.js';
 
 await initHash();
 
@@ -17,5 +20,33 @@ export default function build(task: ChunkTask): unknown {
   const frame = buildChunkFrame(task.raw, task.meta, task.level);
   // A frame from encodeFrame owns its whole ArrayBuffer only if it was not pooled; copy if it was.
   const own = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength ? frame : Buffer.from(frame);
+  return move(new Uint8Array(own.buffer, own.byteOffset, own.byteLength));
+}
+
+export interface OpenTask {
+  /** A whole CHUNK frame as read from its segment (transferred). */
+  frame: Uint8Array;
+}
+
+/** The raw bytes (moved), or why the frame is damaged. */
+export type OpenResult = Uint8Array | { message: string };
+
+/**
+ * Verifies (xxh64, type, meta) and decompresses one CHUNK frame. Failures come back as values, not
+ * exceptions, so the main thread can raise a CorruptionError with the segment and offset (an Error
+ * thrown here would lose its class crossing the thread boundary).
+ */
+export function open(task: OpenTask): unknown {
+  const frameBuf = Buffer.from(task.frame.buffer, task.frame.byteOffset, task.frame.byteLength);
+  let raw: Buffer;
+  try {
+    const frame = decodeFrame(frameBuf);
+    if (frame.type !== RecordType.CHUNK) return { message: `record type ${frame.type}, expected ${RecordType.CHUNK}` } satisfies OpenResult;
+    raw = openChunkFrame(frame, 0, 0).raw;
+  } catch (err) {
+    return { message: (err as Error).message } satisfies OpenResult;
+  }
+  // A raw-codec payload is a view into the frame: copy it out rather than send the whole frame back.
+  const own = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && !(raw.buffer instanceof SharedArrayBuffer) ? raw : Buffer.from(raw);
   return move(new Uint8Array(own.buffer, own.byteOffset, own.byteLength));
 }

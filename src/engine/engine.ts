@@ -56,6 +56,7 @@ import type {
   BucketInfo,
   EngineOptions,
   EngineStats,
+  GetDataResult,
   GetOptions,
   GetResult,
   ListOptions,
@@ -108,6 +109,8 @@ interface SegmentInfo {
 
 const EMPTY = Buffer.alloc(0);
 const CHUNK_INFLIGHT_MAX = 4;
+/** Chunks read (and decompressed) ahead of the consumer of a GET stream. */
+const READ_AHEAD_CHUNKS = 3;
 /** Above this many bytes waiting in the writer's queue, chunk producers wait for their writes. */
 const WRITER_QUEUE_BYTES_MAX = 64 << 20;
 const HEADER_NAMES: Array<[keyof NonNullable<PutOptions['headers']>, string]> = [
@@ -1008,6 +1011,31 @@ export class Engine {
     const { slot } = this.slotOf(bucketName, key);
     const manifest = await this.readManifest(this.table.read(slot));
     const info = this.infoFromManifest(manifest);
+    const { start, end } = this.resolveRange(manifest, opts);
+    return { info, range: opts.range ? { start, end } : undefined, body: await this.openBody(manifest, start, end) };
+  }
+
+  /**
+   * getObject for callers that can use a buffer: when the object (or the range) is at most
+   * `bufferBytesMax` bytes it is read, verified and returned whole as `data` (no stream, no async
+   * iteration); otherwise `body` streams it as getObject does. `data` belongs to the caller.
+   */
+  async getObjectData(bucketName: string, key: string, opts: GetOptions & { bufferBytesMax: number }): Promise<GetDataResult> {
+    this.checkOpen();
+    const { slot } = this.slotOf(bucketName, key);
+    const manifest = await this.readManifest(this.table.read(slot));
+    const info = this.infoFromManifest(manifest);
+    const { start, end } = this.resolveRange(manifest, opts);
+    const range = opts.range ? { start, end } : undefined;
+    if (end - start + 1 > opts.bufferBytesMax) return { info, range, body: await this.openBody(manifest, start, end) };
+    const pieces = this.planRange(manifest.chunks, start, end);
+    if (pieces.length === 1) return { info, range, data: await this.readChunk(pieces[0]!) };
+    const parts = await Promise.all(pieces.map((p) => this.readChunk(p)));
+    return { info, range, data: parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts) };
+  }
+
+  /** The inclusive byte range to serve; throws SEDIMENT_INVALID_RANGE when it is not satisfiable. */
+  private resolveRange(manifest: ObjectManifest, opts: GetOptions): { start: number; end: number } {
     let start = 0;
     let end = manifest.size - 1;
     if (opts.range) {
@@ -1022,11 +1050,14 @@ export class Engine {
       start = r.start;
       end = Math.min(r.end, manifest.size - 1);
     }
+    return { start, end };
+  }
+
+  private async openBody(manifest: ObjectManifest, start: number, end: number): Promise<Readable> {
     const pieces = this.planRange(manifest.chunks, start, end);
     // Read and verify the first chunk before answering, so a damaged object is an error, not a cut stream.
     const first = pieces.length > 0 ? await this.readChunk(pieces[0]) : undefined;
-    const body = Readable.from(this.streamChunks(pieces, first), { objectMode: false, highWaterMark: 1 });
-    return { info, range: opts.range ? { start, end } : undefined, body };
+    return Readable.from(this.streamChunks(pieces, first), { objectMode: false, highWaterMark: 1 });
   }
 
   private planRange(chunks: ChunkRef[], start: number, end: number): Array<{ ref: ChunkRef; from: number; to: number }> {
@@ -1044,21 +1075,40 @@ export class Engine {
   }
 
   private async readChunk(p: { ref: ChunkRef; from: number; to: number }): Promise<Buffer> {
-    const frame = await this.store.readFrame(p.ref.segmentId, p.ref.offset, p.ref.frameLen, RecordType.CHUNK);
-    const { raw } = openChunkFrame(frame, p.ref.segmentId, p.ref.offset);
-    if (raw.length !== p.ref.rawLen) throw new CorruptionError(p.ref.segmentId, p.ref.offset, 'chunk length differs from the manifest');
+    const { ref } = p;
+    let raw: Buffer;
+    if (ref.rawLen >= this.pool.poolMinBytes && this.pool.usingWorkers) {
+      // Large chunks are verified and decompressed in the worker pool: the main thread only reads.
+      const frame = await this.store.readRaw(ref.segmentId, ref.offset, ref.frameLen);
+      raw = await this.pool.open(frame, ref.segmentId, ref.offset);
+    } else {
+      const frame = await this.store.readFrame(ref.segmentId, ref.offset, ref.frameLen, RecordType.CHUNK);
+      raw = openChunkFrame(frame, ref.segmentId, ref.offset).raw;
+    }
+    if (raw.length !== ref.rawLen) throw new CorruptionError(ref.segmentId, ref.offset, 'chunk length differs from the manifest');
     return p.from === 0 && p.to === raw.length ? raw : raw.subarray(p.from, p.to);
   }
 
+  /**
+   * Yields the pieces in order, keeping up to READ_AHEAD_CHUNKS reads (and, for large chunks, worker
+   * decompressions) in flight so the main thread only hands buffers to the consumer.
+   */
   private async *streamChunks(pieces: Array<{ ref: ChunkRef; from: number; to: number }>, first: Buffer | undefined): AsyncGenerator<Buffer> {
     if (first === undefined) return;
-    let next: Promise<Buffer> | undefined = pieces.length > 1 ? this.readChunk(pieces[1]) : undefined;
-    next?.catch(() => undefined);
+    const ahead: Array<Promise<Buffer>> = [];
+    let next = 1;
+    const fill = (): void => {
+      while (ahead.length < READ_AHEAD_CHUNKS && next < pieces.length) {
+        const p = this.readChunk(pieces[next++]!);
+        p.catch(() => undefined); // observed when its turn comes; a consumer that stops early must not leave it unhandled
+        ahead.push(p);
+      }
+    };
+    fill();
     yield first;
-    for (let i = 1; i < pieces.length; i++) {
-      const cur = await (next as Promise<Buffer>);
-      next = i + 1 < pieces.length ? this.readChunk(pieces[i + 1]) : undefined;
-      next?.catch(() => undefined);
+    while (ahead.length > 0) {
+      const cur = await ahead.shift()!;
+      fill();
       yield cur;
     }
   }

@@ -51,14 +51,28 @@ export function quoteEtag(etag: string): string {
   return `"${etag}"`;
 }
 
+/**
+ * Writes the status line and headers with the headers every response carries (x-amz-request-id,
+ * x-amz-id-2, Server) in front. One flat array for node:http: no per-header setHeader bookkeeping.
+ */
+export function writeHead(res: ServerResponse, requestId: string, status: number, headers: Record<string, string> | readonly string[]): void {
+  const flat = ['x-amz-request-id', requestId, 'x-amz-id-2', requestId, 'Server', 'sediment'];
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i++) flat.push(headers[i]!);
+  } else {
+    for (const name in headers) flat.push(name, (headers as Record<string, string>)[name]!);
+  }
+  res.writeHead(status, flat);
+}
+
 export function sendXml(r: S3Request, status: number, root: XmlNode, headers: Record<string, string> = {}): void {
   const body = Buffer.from(renderXmlDocument(root), 'utf8');
-  r.res.writeHead(status, { ...headers, 'Content-Type': 'application/xml', 'Content-Length': String(body.length) });
+  writeHead(r.res, r.requestId, status, { ...headers, 'Content-Type': 'application/xml', 'Content-Length': String(body.length) });
   r.res.end(r.method === 'HEAD' ? undefined : body);
 }
 
 export function sendEmpty(r: S3Request, status: number, headers: Record<string, string> = {}): void {
-  r.res.writeHead(status, { ...headers, 'Content-Length': '0' });
+  writeHead(r.res, r.requestId, status, { ...headers, 'Content-Length': '0' });
   r.res.end();
 }
 
