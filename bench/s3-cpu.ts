@@ -5,7 +5,7 @@
 //
 //   node dist/bench/s3-cpu.js [--variants=new,base=/path/to/old/dist/src/cli/main.js] [--bare]
 //                             [--phases=small-put,small-get,large-log-put,large-log-get] [--rounds=N]
-//                             [--ops=N] [--large-objects=N] [--cpu-prof=DIR]
+//                             [--ops=N] [--large-objects=N] [--cpu-prof=DIR] [--no-fsync]
 import { S3LoadClient } from '../src/loadgen/s3-client.js';
 import { BUCKET, FULL_SIZES, phases, REGION, runPhase, type PhaseResult } from './s3-phases.js';
 import { startServer, type RunningServer } from './servers/spawn.js';
@@ -65,7 +65,7 @@ try {
   }
   for (const v of variants) {
     const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${v.name}-${Date.now()}.cpuprofile`] : [];
-    const s = await startServer('sediment', { durability: 'fsync', sedimentMain: v.main, nodeArgs });
+    const s = await startServer('sediment', { durability: opts.has('no-fsync') ? 'none' : 'fsync', sedimentMain: v.main, nodeArgs });
     servers.push({ ...s, label: v.name });
   }
   for (const s of servers) {
