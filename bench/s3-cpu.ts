@@ -60,7 +60,8 @@ const SEED = 20_260_101;
 const servers: Array<RunningServer & { label: string }> = [];
 try {
   if (opts.has('bare')) {
-    const s = await startServer('bare', { dataSpecs: [{ kind: 'log', seed: SEED }] });
+    const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=bare-${Date.now()}.cpuprofile`] : [];
+    const s = await startServer('bare', { dataSpecs: [{ kind: 'log', seed: SEED }], nodeArgs });
     servers.push({ ...s, label: 'bare' });
   }
   for (const v of variants) {
