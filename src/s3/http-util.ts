@@ -43,8 +43,17 @@ export function isoDate(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString();
 }
 
+// Objects written in the same second share their Last-Modified string: the last one is remembered.
+let lastDateSecond = NaN;
+let lastDateText = '';
+
 export function httpDate(ms: number): string {
-  return new Date(ms).toUTCString();
+  const second = Math.floor(ms / 1000);
+  if (second !== lastDateSecond) {
+    lastDateText = new Date(second * 1000).toUTCString();
+    lastDateSecond = second;
+  }
+  return lastDateText;
 }
 
 export function quoteEtag(etag: string): string {

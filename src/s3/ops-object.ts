@@ -122,7 +122,8 @@ export async function getObject(r: S3Request): Promise<void> {
     }
   }
   const obj = (info ?? result?.info) as ObjectInfo;
-  const cond = evaluateConditions((n) => r.header(n), obj);
+  const conditional = r.header('if-match') !== undefined || r.header('if-none-match') !== undefined || r.header('if-modified-since') !== undefined || r.header('if-unmodified-since') !== undefined;
+  const cond = conditional ? evaluateConditions((n) => r.header(n), obj) : undefined;
   if (cond !== undefined) {
     result?.body?.destroy();
     if (cond === 304) {

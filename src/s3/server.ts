@@ -48,6 +48,22 @@ function requestId(): string {
   return ID_PREFIX + (idCounter + 0x1_0000_0000).toString(16).slice(1).toUpperCase();
 }
 
+// Headers of which node:http keeps only the first value (see IncomingMessage's header joining rules);
+// cookie is joined with '; ', set-cookie (an array in req.headers) with ',', every other one with ', '.
+const FIRST_VALUE_ONLY = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
+  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
+  'server', 'user-agent',
+]);
+
+/** What `req.headers[name]` gives (arrays joined with ','), read from the per-request header map. */
+function joinedHeader(headers: ReadonlyMap<string, readonly string[]>, name: string): string | undefined {
+  const values = headers.get(name);
+  if (values === undefined) return undefined;
+  if (values.length === 1 || FIRST_VALUE_ONLY.has(name)) return values[0];
+  return values.join(name === 'set-cookie' ? ',' : name === 'cookie' ? '; ' : ', ');
+}
+
 export function createS3Server(opts: S3ServerOptions): S3Server {
   const level = LEVELS[opts.logLevel ?? 'info'];
   const log = opts.log ?? ((line: string) => process.stdout.write(line + '\n'));
@@ -107,8 +123,9 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
       if (path === undefined || !path.startsWith('/')) throw new S3Error('InvalidArgument', 'The request path is not valid URI encoding');
       resource = path;
       const pairs = parseRawQuery(rawQuery);
+      const headerValues = headersFromRaw(req.rawHeaders);
       const auth = verifyRequest(
-        { method: req.method ?? 'GET', rawUrl, headers: {}, headerValues: headersFromRaw(req.rawHeaders), target: { rawPath, query: pairs } },
+        { method: req.method ?? 'GET', rawUrl, headers: {}, headerValues, target: { rawPath, query: pairs } },
         { region: ctx.region, lookupSecret, now: new Date(now()), maxSkewMs: opts.maxSkewMs },
       );
       const rest = path.slice(1);
@@ -126,10 +143,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
         query: queryMap(pairs),
         rawQuery: pairs,
         auth,
-        header: (name) => {
-          const v = req.headers[name];
-          return Array.isArray(v) ? v.join(',') : v;
-        },
+        header: (name) => joinedHeader(headerValues, name),
       };
       await route(r);
     } catch (err) {
