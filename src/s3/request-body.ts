@@ -173,6 +173,12 @@ export function smallBodyLength(r: S3Request): number | undefined {
  */
 export function collectBody(stream: Readable, expected: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
+    // A request aborted before we got here (e.g. during a conditional-write lookup) has already emitted
+    // its 'close': waiting for events would wait forever.
+    if (stream.destroyed) {
+      reject(new S3Error('IncompleteBody', 'The connection closed before the whole body arrived'));
+      return;
+    }
     const buf = Buffer.allocUnsafe(expected);
     let filled = 0;
     let settled = false;
