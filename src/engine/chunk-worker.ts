@@ -46,7 +46,10 @@ export function open(task: OpenTask): unknown {
   } catch (err) {
     return { message: (err as Error).message } satisfies OpenResult;
   }
-  // A raw-codec payload is a view into the frame: copy it out rather than send the whole frame back.
-  const own = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && !(raw.buffer instanceof SharedArrayBuffer) ? raw : Buffer.from(raw);
+  // Moving a view transfers its whole ArrayBuffer: fine for the frame we were given (a raw-codec payload is
+  // a view into it) and for a buffer of its own; anything else (e.g. a slice of Buffer's shared pool) is
+  // copied first, as detaching the pool would break this thread's later allocations.
+  const movable = raw.buffer === task.frame.buffer || (raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength);
+  const own = movable && !(raw.buffer instanceof SharedArrayBuffer) ? raw : Buffer.from(raw);
   return move(new Uint8Array(own.buffer, own.byteOffset, own.byteLength));
 }
