@@ -9,7 +9,7 @@
 //   the index holds for that name, so replaying a record twice is harmless.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { RecordType, SEGMENT_HEADER_BYTES, StorageClass, ChecksumAlg } from '../format/constants.js';
+import { CODEC_MASK, CODEC_ZSTD, RecordType, SEGMENT_HEADER_BYTES, StorageClass, ChecksumAlg } from '../format/constants.js';
 import { encodeFrame } from '../format/frame.js';
 import type { FooterEntry } from '../format/footer.js';
 import { initHash } from '../format/hash.js';
@@ -49,7 +49,7 @@ import { checkBucketName, checkKey, checkUserMetadata } from './names.js';
 import { ObjectTable, type ObjectEntry } from './object-table.js';
 import { createSegment, parseSegmentFileName, segmentFileName } from './segment-files.js';
 import { listSegment, scanSegment, type Damage } from './segment-scan.js';
-import { SegmentStore } from './segment-store.js';
+import { SegmentStore, verifyFrame } from './segment-store.js';
 import { SegmentWriter, type Durability } from './segment-writer.js';
 import type {
   Body,
@@ -1077,13 +1077,14 @@ export class Engine {
   private async readChunk(p: { ref: ChunkRef; from: number; to: number }): Promise<Buffer> {
     const { ref } = p;
     let raw: Buffer;
-    if (ref.rawLen >= this.pool.poolMinBytes && this.pool.usingWorkers) {
-      // Large chunks are verified and decompressed in the worker pool: the main thread only reads.
-      const frame = await this.store.readRaw(ref.segmentId, ref.offset, ref.frameLen);
-      raw = await this.pool.open(frame, ref.segmentId, ref.offset);
+    const bytes = await this.store.readRaw(ref.segmentId, ref.offset, ref.frameLen);
+    if (ref.rawLen >= this.pool.poolMinBytes && this.pool.usingWorkers && (bytes[9]! & CODEC_MASK) === CODEC_ZSTD) {
+      // Large compressed chunks are verified and decompressed in the worker pool (bytes[9] is the frame's
+      // flags byte; the worker checks it with everything else). Stored-raw chunks are only hashed: a
+      // thread hop costs more than that, so they are verified here.
+      raw = await this.pool.open(bytes, ref.segmentId, ref.offset);
     } else {
-      const frame = await this.store.readFrame(ref.segmentId, ref.offset, ref.frameLen, RecordType.CHUNK);
-      raw = openChunkFrame(frame, ref.segmentId, ref.offset).raw;
+      raw = openChunkFrame(verifyFrame(bytes, ref.segmentId, ref.offset, RecordType.CHUNK), ref.segmentId, ref.offset).raw;
     }
     if (raw.length !== ref.rawLen) throw new CorruptionError(ref.segmentId, ref.offset, 'chunk length differs from the manifest');
     return p.from === 0 && p.to === raw.length ? raw : raw.subarray(p.from, p.to);
