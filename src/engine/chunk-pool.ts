@@ -9,7 +9,7 @@ import type { ChunkMeta } from '../format/records.js';
 import { RecordType } from '../format/constants.js';
 import { CorruptionError } from '../util/errors.js';
 import { buildChunkFrame, openChunkFrame } from './chunk-codec.js';
-import type { OpenResult } from './chunk-worker.js';
+import type { OpenBatchResult, OpenResult } from './chunk-worker.js';
 import { verifyFrame } from './segment-store.js';
 
 function workerPath(): string | undefined {
@@ -67,6 +67,40 @@ export class ChunkPool {
     const r = (await this.workers().run({ frame: view }, { name: 'open', transferList: [view.buffer as ArrayBuffer] })) as OpenResult;
     if (!(r instanceof Uint8Array)) throw new CorruptionError(segmentId, offset, r.message);
     return Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+  }
+
+  /**
+   * `open` for several frames in one worker task; returns each frame's raw bytes (views of one buffer).
+   * `where` gives each frame's segment, offset (for a CorruptionError) and manifest raw length. The frames
+   * are transferred.
+   */
+  async openBatch(frames: Buffer[], where: ReadonlyArray<{ segmentId: number; offset: number; rawLen: number }>): Promise<Buffer[]> {
+    if (this.filename === undefined) {
+      return frames.map((f, i) => {
+        const w = where[i]!;
+        const raw = openChunkFrame(verifyFrame(f, w.segmentId, w.offset, RecordType.CHUNK), w.segmentId, w.offset).raw;
+        if (raw.length !== w.rawLen) throw new CorruptionError(w.segmentId, w.offset, 'chunk length differs from the manifest');
+        return raw;
+      });
+    }
+    const views = frames.map((f) => {
+      const owned = f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && !(f.buffer instanceof SharedArrayBuffer) ? f : Buffer.from(f);
+      return new Uint8Array(owned.buffer, owned.byteOffset, owned.byteLength);
+    });
+    const task = { frames: views, rawLens: where.map((w) => w.rawLen) };
+    const r = (await this.workers().run(task, { name: 'openBatch', transferList: views.map((v) => v.buffer as ArrayBuffer) })) as OpenBatchResult;
+    if (!(r instanceof Uint8Array)) {
+      const w = where[r.index]!;
+      throw new CorruptionError(w.segmentId, w.offset, r.message);
+    }
+    const all = Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+    const out: Buffer[] = [];
+    let pos = 0;
+    for (const w of where) {
+      out.push(all.subarray(pos, pos + w.rawLen));
+      pos += w.rawLen;
+    }
+    return out;
   }
 
   async close(): Promise<void> {

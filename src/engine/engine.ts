@@ -109,8 +109,10 @@ interface SegmentInfo {
 
 const EMPTY = Buffer.alloc(0);
 const CHUNK_INFLIGHT_MAX = 4;
-/** Chunks read (and decompressed) ahead of the consumer of a GET stream. */
-const READ_AHEAD_CHUNKS = 3;
+/** A GET stream reads (and decompresses) chunks in groups of this many, one worker task per group... */
+const OPEN_BATCH_CHUNKS = 2;
+/** ...with up to this many groups in flight ahead of the consumer. */
+const READ_AHEAD_BATCHES = 2;
 /** Above this many bytes waiting in the writer's queue, chunk producers wait for their writes. */
 const WRITER_QUEUE_BYTES_MAX = 64 << 20;
 const HEADER_NAMES: Array<[keyof NonNullable<PutOptions['headers']>, string]> = [
@@ -1091,16 +1093,43 @@ export class Engine {
   }
 
   /**
-   * Yields the pieces in order, keeping up to READ_AHEAD_CHUNKS reads (and, for large chunks, worker
-   * decompressions) in flight so the main thread only hands buffers to the consumer.
+   * Reads and verifies several consecutive pieces: large zstd chunks go to the worker pool together (one
+   * thread round trip for the lot), others are verified here. Resolves to each piece's bytes, in order.
+   */
+  private async readChunks(ps: Array<{ ref: ChunkRef; from: number; to: number }>): Promise<Buffer[]> {
+    if (ps.length === 1) return [await this.readChunk(ps[0]!)];
+    const frames = await Promise.all(ps.map((p) => this.store.readRaw(p.ref.segmentId, p.ref.offset, p.ref.frameLen)));
+    const raws: Buffer[] = new Array<Buffer>(ps.length);
+    const batch: number[] = [];
+    for (let i = 0; i < ps.length; i++) {
+      const ref = ps[i]!.ref;
+      if (ref.rawLen >= this.pool.poolMinBytes && this.pool.usingWorkers && (frames[i]![9]! & CODEC_MASK) === CODEC_ZSTD) batch.push(i);
+      else raws[i] = openChunkFrame(verifyFrame(frames[i]!, ref.segmentId, ref.offset, RecordType.CHUNK), ref.segmentId, ref.offset).raw;
+    }
+    if (batch.length > 0) {
+      const opened = await this.pool.openBatch(batch.map((i) => frames[i]!), batch.map((i) => ps[i]!.ref));
+      batch.forEach((i, k) => (raws[i] = opened[k]!));
+    }
+    return raws.map((raw, i) => {
+      const p = ps[i]!;
+      if (raw.length !== p.ref.rawLen) throw new CorruptionError(p.ref.segmentId, p.ref.offset, 'chunk length differs from the manifest');
+      return p.from === 0 && p.to === raw.length ? raw : raw.subarray(p.from, p.to);
+    });
+  }
+
+  /**
+   * Yields the pieces in order, reading them in groups of OPEN_BATCH_CHUNKS with up to READ_AHEAD_BATCHES
+   * groups in flight (reads and worker decompressions), so the main thread only hands buffers on.
    */
   private async *streamChunks(pieces: Array<{ ref: ChunkRef; from: number; to: number }>, first: Buffer | undefined): AsyncGenerator<Buffer> {
     if (first === undefined) return;
-    const ahead: Array<Promise<Buffer>> = [];
+    const ahead: Array<Promise<Buffer[]>> = [];
     let next = 1;
     const fill = (): void => {
-      while (ahead.length < READ_AHEAD_CHUNKS && next < pieces.length) {
-        const p = this.readChunk(pieces[next++]!);
+      while (ahead.length < READ_AHEAD_BATCHES && next < pieces.length) {
+        const group = pieces.slice(next, next + OPEN_BATCH_CHUNKS);
+        next += group.length;
+        const p = this.readChunks(group);
         p.catch(() => undefined); // observed when its turn comes; a consumer that stops early must not leave it unhandled
         ahead.push(p);
       }
@@ -1108,9 +1137,9 @@ export class Engine {
     fill();
     yield first;
     while (ahead.length > 0) {
-      const cur = await ahead.shift()!;
+      const group = await ahead.shift()!;
       fill();
-      yield cur;
+      for (const b of group) yield b;
     }
   }
 
