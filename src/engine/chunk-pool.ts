@@ -1,6 +1,7 @@
-// The worker pool for chunk framing (PUT) and chunk opening (GET: verify + decompress). Chunks below `poolMinBytes` are framed inline (a thread hop costs
-// more than it saves); larger ones go to piscina workers with the raw buffer transferred. If the
-// compiled worker file is missing (running from sources without a build), everything is framed inline.
+// The worker pool for chunk framing (PUT) and chunk opening (GET: verify + decompress). Chunks below
+// `poolMinBytes` are framed inline (a thread hop costs more than it saves); larger ones go to piscina
+// workers with the buffers transferred. If the compiled worker file is missing (running from sources
+// without a build), everything is done inline.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';

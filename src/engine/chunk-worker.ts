@@ -1,6 +1,6 @@
 // piscina worker: compresses, frames and hashes one chunk off the main thread (default export), and
-// verifies and decompresses one for a GET (`open`). Input buffers arrive transferred (not copied) and
-// results go back transferred.
+// verifies and decompresses chunks for a GET (`open`, `openBatch`). Input buffers arrive transferred (not
+// copied) and results go back transferred.
 import { move } from 'piscina';
 import { initHash } from '../format/hash.js';
 import type { ChunkMeta } from '../format/records.js';
