@@ -40,9 +40,26 @@ export class ChunkPool {
     return this.filename !== undefined;
   }
 
+  /** GET tasks still running: a stream abandoned by its consumer leaves its read-ahead here until done. */
+  private readonly opening = new Set<Promise<unknown>>();
+
   private workers(): Piscina {
-    this.pool ??= new Piscina({ filename: this.filename, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000 });
+    if (this.pool === undefined) {
+      this.pool = new Piscina({ filename: this.filename, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000 });
+      // piscina reports some conditions only as an 'error' event (e.g. a result that arrives for a task it
+      // no longer knows): without a listener that would be an uncaught exception, and the server must never
+      // crash. Task failures themselves reach their callers as rejections.
+      this.pool.on('error', () => undefined);
+    }
     return this.pool;
+  }
+
+  private runOpen(task: object, name: string, transferList: ArrayBuffer[]): Promise<unknown> {
+    const p = this.workers().run(task, { name, transferList });
+    this.opening.add(p);
+    const done = (): void => void this.opening.delete(p);
+    p.then(done, done);
+    return p;
   }
 
   /**
@@ -65,7 +82,7 @@ export class ChunkPool {
     if (this.filename === undefined) return openChunkFrame(verifyFrame(frame, segmentId, offset, RecordType.CHUNK), segmentId, offset).raw;
     const owned = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && !(frame.buffer instanceof SharedArrayBuffer) ? frame : Buffer.from(frame);
     const view = new Uint8Array(owned.buffer, owned.byteOffset, owned.byteLength);
-    const r = (await this.workers().run({ frame: view }, { name: 'open', transferList: [view.buffer as ArrayBuffer] })) as OpenResult;
+    const r = (await this.runOpen({ frame: view }, 'open', [view.buffer as ArrayBuffer])) as OpenResult;
     if (!(r instanceof Uint8Array)) throw new CorruptionError(segmentId, offset, r.message);
     return Buffer.from(r.buffer, r.byteOffset, r.byteLength);
   }
@@ -89,7 +106,7 @@ export class ChunkPool {
       return new Uint8Array(owned.buffer, owned.byteOffset, owned.byteLength);
     });
     const task = { frames: views, rawLens: where.map((w) => w.rawLen) };
-    const r = (await this.workers().run(task, { name: 'openBatch', transferList: views.map((v) => v.buffer as ArrayBuffer) })) as OpenBatchResult;
+    const r = (await this.runOpen(task, 'openBatch', views.map((v) => v.buffer as ArrayBuffer))) as OpenBatchResult;
     if (!(r instanceof Uint8Array)) {
       const w = where[r.index]!;
       throw new CorruptionError(w.segmentId, w.offset, r.message);
@@ -104,7 +121,9 @@ export class ChunkPool {
     return out;
   }
 
+  /** Waits for GET tasks still in flight (read-ahead of abandoned streams), then stops the threads. */
   async close(): Promise<void> {
+    await Promise.allSettled([...this.opening]);
     await this.pool?.destroy();
     this.pool = undefined;
   }
