@@ -10,7 +10,8 @@
         "src/cpu-features.c",
         "src/crc32c.c",
         "src/crc64nvme.c",
-        "src/file-lock.c"
+        "src/file-lock.c",
+        "src/pread-nowait.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"],

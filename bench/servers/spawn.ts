@@ -33,6 +33,8 @@ export interface StartOptions {
   corrupt?: boolean;
   /** bare: data pools to build before listening (else the first GET of a kind waits for its pool). */
   dataSpecs?: DataSpec[];
+  /** sediment: the CLI script to run instead of this build's (e.g. an older build, to compare side by side). */
+  sedimentMain?: string;
 }
 
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -95,7 +97,7 @@ export async function startServer(name: ServerName, opts: StartOptions = {}): Pr
       break;
     case 'sediment':
       dataDir = await scratchDir('sediment');
-      args = [script('../../src/cli/main.js'), 'serve', '--data', dataDir, '--port', '0', '--quiet', '--durability', opts.durability ?? 'fsync'];
+      args = [opts.sedimentMain ?? script('../../src/cli/main.js'), 'serve', '--data', dataDir, '--port', '0', '--quiet', '--durability', opts.durability ?? 'fsync'];
       creds = SEDIMENT_CREDENTIALS;
       env.SEDIMENT_ACCESS_KEY = creds.accessKeyId;
       env.SEDIMENT_SECRET_KEY = creds.secretAccessKey;

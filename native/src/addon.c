@@ -20,6 +20,7 @@
 #include "crc32c.h"
 #include "crc64nvme.h"
 #include "file-lock.h"
+#include "pread-nowait.h"
 
 static struct sediment_cpu_features cpu;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -253,6 +254,34 @@ static napi_value js_flock(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* preadNoWait(fd, buf, position): bytes read (all of buf), -1 (not cached / read asynchronously) or -2
+ * (unsupported here). Never blocks on the disk. */
+static napi_value js_pread_nowait(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int fd = -1;
+  const uint8_t *data = NULL;
+  size_t len = 0;
+  if (!get_args(env, info, 3, argv)) return NULL;
+  if (!get_fd(env, argv[0], &fd)) return NULL;
+  if (!get_bytes(env, argv[1], &data, &len)) return NULL;
+  napi_valuetype type;
+  if (!get_type(env, argv[2], &type)) return NULL;
+  if (type != napi_number) {
+    throw_type(env, "The \"position\" argument must be a number");
+    return NULL;
+  }
+  double pos = 0;
+  NAPI_CHECK(env, napi_get_value_double(env, argv[2], &pos));
+  if (!(pos >= 0 && pos <= 9007199254740991.0) || pos != (double)(uint64_t)pos) {
+    throw_range(env, "The \"position\" argument must be a safe non-negative integer");
+    return NULL;
+  }
+  int64_t n = sediment_pread_nowait(fd, (uint8_t *)data, len, (uint64_t)pos);
+  napi_value result;
+  NAPI_CHECK(env, napi_create_double(env, (double)n, &result));
+  return result;
+}
+
 static napi_value js_cpu_features(napi_env env, napi_callback_info info) {
   napi_value result, sse42, pclmul;
   NAPI_CHECK(env, napi_create_object(env, &result));
@@ -275,6 +304,7 @@ NAPI_MODULE_INIT() {
       {"crc64nvmeTable", NULL, js_crc64nvme_table, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"cpuFeatures", NULL, js_cpu_features, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"preadNoWait", NULL, js_pread_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

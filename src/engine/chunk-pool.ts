@@ -1,18 +1,21 @@
-// The worker pool for chunk framing. Chunks of at least `poolMinBytes` go to piscina workers one by one,
-// with the raw buffer transferred. Smaller chunks (a 4 KiB PUT) are batched: those requested in the same
-// turn of the event loop go to a worker together (one thread hop for many chunks), with the MD5 of each
-// whole small object computed there too, so that under load the main thread only appends and indexes.
-// A lone small chunk with no batch in flight is framed inline: a thread hop would only add latency.
-// If the compiled worker file is missing (running from sources without a build), everything is inline.
+// The worker pool for chunk framing (PUT) and chunk opening (GET: verify + decompress). Chunks of at least
+// `poolMinBytes` go to piscina workers one by one, with the buffers transferred. Smaller chunks (a 4 KiB
+// PUT) are batched: those requested in the same turn of the event loop go to a worker together (one thread
+// hop for many chunks), with the MD5 of each whole small object computed there too, so that under load the
+// main thread only appends and indexes. A lone small chunk with no batch in flight is framed inline: a
+// thread hop would only add latency. If the compiled worker file is missing (running from sources without
+// a build), everything is done inline.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ChunkMeta } from '../format/records.js';
-import { SedimentError } from '../util/errors.js';
-import { batchLayout, buildChunkFrame } from './chunk-codec.js';
-import type { BatchTask, ChunkTask } from './chunk-worker.js';
+import { RecordType } from '../format/constants.js';
+import { CorruptionError, SedimentError } from '../util/errors.js';
+import { batchLayout, buildChunkFrame, openChunkFrame } from './chunk-codec.js';
+import type { BatchTask, ChunkTask, OpenBatchResult, OpenResult } from './chunk-worker.js';
+import { verifyFrame } from './segment-store.js';
 
 /** A batch of small chunks is sent once it holds this many chunks or bytes. */
 const BATCH_ITEMS_MAX = 16;
@@ -61,9 +64,27 @@ export class ChunkPool {
     return this.filename !== undefined;
   }
 
+  /** GET tasks still running: a stream abandoned by its consumer leaves its read-ahead here until done. */
+  private readonly opening = new Set<Promise<unknown>>();
+
   private workers(): Piscina {
-    this.pool ??= new Piscina({ filename: this.filename, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000 });
+    if (this.closed) throw closedError(); // no pool is started again after close
+    if (this.pool === undefined) {
+      this.pool = new Piscina({ filename: this.filename, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000 });
+      // piscina reports some conditions only as an 'error' event (e.g. a result that arrives for a task it
+      // no longer knows): without a listener that would be an uncaught exception, and the server must never
+      // crash. Task failures themselves reach their callers as rejections.
+      this.pool.on('error', () => undefined);
+    }
     return this.pool;
+  }
+
+  private runOpen(task: object, name: string, transferList: ArrayBuffer[]): Promise<unknown> {
+    const p = this.workers().run(task, { name, transferList });
+    this.opening.add(p);
+    const done = (): void => void this.opening.delete(p);
+    p.then(done, done);
+    return p;
   }
 
   /**
@@ -195,10 +216,61 @@ export class ChunkPool {
     this.batches.add(done);
   }
 
-  /** Frames what is queued, waits for every batch in flight (their callers get their frames), then stops. */
+  /**
+   * Verifies and decompresses a CHUNK frame read from `segmentId` at `offset` in a worker and returns its
+   * raw bytes; a damaged frame is a CorruptionError. `frame` is transferred: the caller must not use it
+   * afterwards. Without workers, this runs inline.
+   */
+  async open(frame: Buffer, segmentId: number, offset: number): Promise<Buffer> {
+    if (this.filename === undefined) return openChunkFrame(verifyFrame(frame, segmentId, offset, RecordType.CHUNK), segmentId, offset).raw;
+    const owned = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && !(frame.buffer instanceof SharedArrayBuffer) ? frame : Buffer.from(frame);
+    const view = new Uint8Array(owned.buffer, owned.byteOffset, owned.byteLength);
+    const r = (await this.runOpen({ frame: view }, 'open', [view.buffer as ArrayBuffer])) as OpenResult;
+    if (!(r instanceof Uint8Array)) throw new CorruptionError(segmentId, offset, r.message);
+    return Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+  }
+
+  /**
+   * `open` for several frames in one worker task; returns each frame's raw bytes (views of one buffer).
+   * `where` gives each frame's segment, offset (for a CorruptionError) and manifest raw length. The frames
+   * are transferred.
+   */
+  async openBatch(frames: Buffer[], where: ReadonlyArray<{ segmentId: number; offset: number; rawLen: number }>): Promise<Buffer[]> {
+    if (this.filename === undefined) {
+      return frames.map((f, i) => {
+        const w = where[i]!;
+        const raw = openChunkFrame(verifyFrame(f, w.segmentId, w.offset, RecordType.CHUNK), w.segmentId, w.offset).raw;
+        if (raw.length !== w.rawLen) throw new CorruptionError(w.segmentId, w.offset, 'chunk length differs from the manifest');
+        return raw;
+      });
+    }
+    const views = frames.map((f) => {
+      const owned = f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && !(f.buffer instanceof SharedArrayBuffer) ? f : Buffer.from(f);
+      return new Uint8Array(owned.buffer, owned.byteOffset, owned.byteLength);
+    });
+    const task = { frames: views, rawLens: where.map((w) => w.rawLen) };
+    const r = (await this.runOpen(task, 'openBatch', views.map((v) => v.buffer as ArrayBuffer))) as OpenBatchResult;
+    if (!(r instanceof Uint8Array)) {
+      const w = where[r.index]!;
+      throw new CorruptionError(w.segmentId, w.offset, r.message);
+    }
+    const all = Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+    const out: Buffer[] = [];
+    let pos = 0;
+    for (const w of where) {
+      out.push(all.subarray(pos, pos + w.rawLen));
+      pos += w.rawLen;
+    }
+    return out;
+  }
+
+  /**
+   * Frames what is queued and waits for every batch (their callers get their frames) and every GET task
+   * still in flight (read-ahead of abandoned streams); then no chunk is framed any more and the threads stop.
+   */
   async close(): Promise<void> {
     this.flush();
-    await Promise.allSettled([...this.batches, this.warming]);
+    await Promise.allSettled([...this.batches, this.warming, ...this.opening]);
     this.closed = true;
     await this.pool?.destroy();
     this.pool = undefined;

@@ -1,4 +1,5 @@
-// piscina worker: compresses, frames and hashes chunks off the main thread. Two kinds of task:
+// piscina worker: compresses, frames and hashes chunks off the main thread (default export), and verifies
+// and decompresses chunks for a GET (`open`, `openBatch`). Kinds of framing task:
 // - one large chunk: the raw bytes arrive transferred (not copied) and the frame goes back transferred;
 // - a batch of small chunks (docs/ARCHITECTURE.md, "Small puts"): the raws arrive packed in one transferred
 //   buffer; the frames, and the MD5 of each raw that asked for it, go back packed in one transferred buffer.
@@ -6,7 +7,9 @@ import { createHash } from 'node:crypto';
 import { move } from 'piscina';
 import { initHash } from '../format/hash.js';
 import type { ChunkMeta } from '../format/records.js';
-import { batchLayout, buildChunkFrame } from './chunk-codec.js';
+import { RecordType } from '../format/constants.js';
+import { decodeFrame } from '../format/frame.js';
+import { batchLayout, buildChunkFrame, openChunkFrame } from './chunk-codec.js';
 
 await initHash();
 
@@ -74,4 +77,71 @@ export interface NoopTask {
 export default function run(task: ChunkTask | BatchTask | NoopTask): unknown {
   if (task.kind === 'noop') return null;
   return task.kind === 'batch' ? buildBatch(task) : buildOne(task);
+}
+
+export interface OpenTask {
+  /** A whole CHUNK frame as read from its segment (transferred). */
+  frame: Uint8Array;
+}
+
+/** The raw bytes (moved), or why the frame is damaged. */
+export type OpenResult = Uint8Array | { message: string };
+
+/**
+ * Verifies (xxh64, type, meta) and decompresses one CHUNK frame. Failures come back as values, not
+ * exceptions, so the main thread can raise a CorruptionError with the segment and offset (an Error
+ * thrown here would lose its class crossing the thread boundary).
+ */
+export function open(task: OpenTask): unknown {
+  const frameBuf = Buffer.from(task.frame.buffer, task.frame.byteOffset, task.frame.byteLength);
+  let raw: Buffer;
+  try {
+    const frame = decodeFrame(frameBuf);
+    if (frame.type !== RecordType.CHUNK) return { message: `record type ${frame.type}, expected ${RecordType.CHUNK}` } satisfies OpenResult;
+    raw = openChunkFrame(frame, 0, 0).raw;
+  } catch (err) {
+    return { message: (err as Error).message } satisfies OpenResult;
+  }
+  // Moving a view transfers its whole ArrayBuffer: fine for the frame we were given (a raw-codec payload is
+  // a view into it) and for a buffer of its own; anything else (e.g. a slice of Buffer's shared pool) is
+  // copied first, as detaching the pool would break this thread's later allocations.
+  const movable = raw.buffer === task.frame.buffer || (raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength);
+  const own = movable && !(raw.buffer instanceof SharedArrayBuffer) ? raw : Buffer.from(raw);
+  return move(new Uint8Array(own.buffer, own.byteOffset, own.byteLength));
+}
+
+export interface OpenBatchTask {
+  /** Whole CHUNK frames, in order (transferred). */
+  frames: Uint8Array[];
+  /** The raw length the manifest gives for each. */
+  rawLens: number[];
+}
+
+/** All raw bytes of the batch back to back (moved), or which frame is damaged and why. */
+export type OpenBatchResult = Uint8Array | { message: string; index: number };
+
+/**
+ * `open` for several chunks in one task (one thread round trip instead of one per chunk): the raw bytes
+ * of every frame, each checked against its manifest length, concatenated into one buffer of its own.
+ */
+export function openBatch(task: OpenBatchTask): unknown {
+  let total = 0;
+  for (const n of task.rawLens) total += n;
+  const out = Buffer.allocUnsafeSlow(total); // its own ArrayBuffer, never Buffer's shared pool: it is moved
+  let pos = 0;
+  for (let i = 0; i < task.frames.length; i++) {
+    const f = task.frames[i]!;
+    let raw: Buffer;
+    try {
+      const frame = decodeFrame(Buffer.from(f.buffer, f.byteOffset, f.byteLength));
+      if (frame.type !== RecordType.CHUNK) return { message: `record type ${frame.type}, expected ${RecordType.CHUNK}`, index: i } satisfies OpenBatchResult;
+      raw = openChunkFrame(frame, 0, 0).raw;
+    } catch (err) {
+      return { message: (err as Error).message, index: i } satisfies OpenBatchResult;
+    }
+    if (raw.length !== task.rawLens[i]) return { message: 'chunk length differs from the manifest', index: i } satisfies OpenBatchResult;
+    raw.copy(out, pos);
+    pos += raw.length;
+  }
+  return move(new Uint8Array(out.buffer, 0, total));
 }

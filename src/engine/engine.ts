@@ -9,7 +9,7 @@
 //   the index holds for that name, so replaying a record twice is harmless.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BucketConfigKind, RecordType, SEGMENT_HEADER_BYTES, StorageClass, ChecksumAlg } from '../format/constants.js';
+import { BucketConfigKind, CODEC_MASK, CODEC_ZSTD, RecordType, SEGMENT_HEADER_BYTES, StorageClass, ChecksumAlg } from '../format/constants.js';
 import { encodeFrame } from '../format/frame.js';
 import type { FooterEntry } from '../format/footer.js';
 import { initHash } from '../format/hash.js';
@@ -53,7 +53,7 @@ import { checkBucketName, checkKey, checkUserMetadata } from './names.js';
 import { ObjectTable, type ObjectEntry } from './object-table.js';
 import { createSegment, parseSegmentFileName, segmentFileName } from './segment-files.js';
 import { listSegment, scanSegment, type Damage } from './segment-scan.js';
-import { SegmentStore } from './segment-store.js';
+import { SegmentStore, verifyFrame } from './segment-store.js';
 import { loadPacks, RelocationMap, type LoadedPack } from './pack-files.js';
 import type { MaintenanceAccess } from './maintenance-access.js';
 import { SegmentWriter, type Durability } from './segment-writer.js';
@@ -62,6 +62,7 @@ import type {
   BucketInfo,
   EngineOptions,
   EngineStats,
+  GetDataResult,
   GetOptions,
   GetResult,
   ListOptions,
@@ -134,6 +135,10 @@ interface SegmentInfo {
 
 const EMPTY = Buffer.alloc(0);
 const CHUNK_INFLIGHT_MAX = 4;
+/** A GET stream reads (and decompresses) chunks in groups of this many, one worker task per group... */
+const OPEN_BATCH_CHUNKS = 2;
+/** ...with up to this many groups in flight ahead of the consumer. */
+const READ_AHEAD_BATCHES = 2;
 /** Above this many bytes waiting in the writer's queue, chunk producers wait for their writes. */
 const WRITER_QUEUE_BYTES_MAX = 64 << 20;
 const HEADER_NAMES: Array<[keyof NonNullable<PutOptions['headers']>, string]> = [
@@ -1235,6 +1240,31 @@ export class Engine {
     const { slot } = this.slotOf(bucketName, key);
     const manifest = await this.readManifest(this.table.read(slot));
     const info = this.infoFromManifest(manifest);
+    const { start, end } = this.resolveRange(manifest, opts);
+    return { info, range: opts.range ? { start, end } : undefined, body: await this.openBody(manifest, start, end) };
+  }
+
+  /**
+   * getObject for callers that can use a buffer: when the object (or the range) is at most
+   * `bufferBytesMax` bytes it is read, verified and returned whole as `data` (no stream, no async
+   * iteration); otherwise `body` streams it as getObject does. `data` belongs to the caller.
+   */
+  async getObjectData(bucketName: string, key: string, opts: GetOptions & { bufferBytesMax: number }): Promise<GetDataResult> {
+    this.checkOpen();
+    const { slot } = this.slotOf(bucketName, key);
+    const manifest = await this.readManifest(this.table.read(slot));
+    const info = this.infoFromManifest(manifest);
+    const { start, end } = this.resolveRange(manifest, opts);
+    const range = opts.range ? { start, end } : undefined;
+    if (end - start + 1 > opts.bufferBytesMax) return { info, range, body: await this.openBody(manifest, start, end) };
+    const pieces = this.planRange(manifest.chunks, start, end);
+    if (pieces.length === 1) return { info, range, data: await this.readChunk(pieces[0]!) };
+    const parts = await Promise.all(pieces.map((p) => this.readChunk(p)));
+    return { info, range, data: parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts) };
+  }
+
+  /** The inclusive byte range to serve; throws SEDIMENT_INVALID_RANGE when it is not satisfiable. */
+  private resolveRange(manifest: ObjectManifest, opts: GetOptions): { start: number; end: number } {
     let start = 0;
     let end = manifest.size - 1;
     if (opts.range) {
@@ -1249,11 +1279,14 @@ export class Engine {
       start = r.start;
       end = Math.min(r.end, manifest.size - 1);
     }
+    return { start, end };
+  }
+
+  private async openBody(manifest: ObjectManifest, start: number, end: number): Promise<Readable> {
     const pieces = this.planRange(manifest.chunks, start, end);
     // Read and verify the first chunk before answering, so a damaged object is an error, not a cut stream.
     const first = pieces.length > 0 ? await this.readChunk(pieces[0]) : undefined;
-    const body = Readable.from(this.streamChunks(pieces, first), { objectMode: false, highWaterMark: 1 });
-    return { info, range: opts.range ? { start, end } : undefined, body };
+    return Readable.from(this.streamChunks(pieces, first), { objectMode: false, highWaterMark: 1 });
   }
 
   private planRange(chunks: ChunkRef[], start: number, end: number): Array<{ ref: ChunkRef; from: number; to: number }> {
@@ -1271,22 +1304,69 @@ export class Engine {
   }
 
   private async readChunk(p: { ref: ChunkRef; from: number; to: number }): Promise<Buffer> {
-    const frame = await this.store.readFrame(p.ref.segmentId, p.ref.offset, p.ref.frameLen, RecordType.CHUNK);
-    const { raw } = openChunkFrame(frame, p.ref.segmentId, p.ref.offset);
-    if (raw.length !== p.ref.rawLen) throw new CorruptionError(p.ref.segmentId, p.ref.offset, 'chunk length differs from the manifest');
+    const { ref } = p;
+    let raw: Buffer;
+    const bytes = await this.store.readRaw(ref.segmentId, ref.offset, ref.frameLen);
+    if (ref.rawLen >= this.pool.poolMinBytes && this.pool.usingWorkers && (bytes[9]! & CODEC_MASK) === CODEC_ZSTD) {
+      // Large compressed chunks are verified and decompressed in the worker pool (bytes[9] is the frame's
+      // flags byte; the worker checks it with everything else). Stored-raw chunks are only hashed: a
+      // thread hop costs more than that, so they are verified here.
+      raw = await this.pool.open(bytes, ref.segmentId, ref.offset);
+    } else {
+      raw = openChunkFrame(verifyFrame(bytes, ref.segmentId, ref.offset, RecordType.CHUNK), ref.segmentId, ref.offset).raw;
+    }
+    if (raw.length !== ref.rawLen) throw new CorruptionError(ref.segmentId, ref.offset, 'chunk length differs from the manifest');
     return p.from === 0 && p.to === raw.length ? raw : raw.subarray(p.from, p.to);
   }
 
+  /**
+   * Reads and verifies several consecutive pieces: large zstd chunks go to the worker pool together (one
+   * thread round trip for the lot), others are verified here. Resolves to each piece's bytes, in order.
+   */
+  private async readChunks(ps: Array<{ ref: ChunkRef; from: number; to: number }>): Promise<Buffer[]> {
+    if (ps.length === 1) return [await this.readChunk(ps[0]!)];
+    const frames = await Promise.all(ps.map((p) => this.store.readRaw(p.ref.segmentId, p.ref.offset, p.ref.frameLen)));
+    const raws: Buffer[] = new Array<Buffer>(ps.length);
+    const batch: number[] = [];
+    for (let i = 0; i < ps.length; i++) {
+      const ref = ps[i]!.ref;
+      if (ref.rawLen >= this.pool.poolMinBytes && this.pool.usingWorkers && (frames[i]![9]! & CODEC_MASK) === CODEC_ZSTD) batch.push(i);
+      else raws[i] = openChunkFrame(verifyFrame(frames[i]!, ref.segmentId, ref.offset, RecordType.CHUNK), ref.segmentId, ref.offset).raw;
+    }
+    if (batch.length > 0) {
+      const opened = await this.pool.openBatch(batch.map((i) => frames[i]!), batch.map((i) => ps[i]!.ref));
+      batch.forEach((i, k) => (raws[i] = opened[k]!));
+    }
+    return raws.map((raw, i) => {
+      const p = ps[i]!;
+      if (raw.length !== p.ref.rawLen) throw new CorruptionError(p.ref.segmentId, p.ref.offset, 'chunk length differs from the manifest');
+      return p.from === 0 && p.to === raw.length ? raw : raw.subarray(p.from, p.to);
+    });
+  }
+
+  /**
+   * Yields the pieces in order, reading them in groups of OPEN_BATCH_CHUNKS with up to READ_AHEAD_BATCHES
+   * groups in flight (reads and worker decompressions), so the main thread only hands buffers on.
+   */
   private async *streamChunks(pieces: Array<{ ref: ChunkRef; from: number; to: number }>, first: Buffer | undefined): AsyncGenerator<Buffer> {
     if (first === undefined) return;
-    let next: Promise<Buffer> | undefined = pieces.length > 1 ? this.readChunk(pieces[1]) : undefined;
-    next?.catch(() => undefined);
+    const ahead: Array<Promise<Buffer[]>> = [];
+    let next = 1;
+    const fill = (): void => {
+      while (ahead.length < READ_AHEAD_BATCHES && next < pieces.length) {
+        const group = pieces.slice(next, next + OPEN_BATCH_CHUNKS);
+        next += group.length;
+        const p = this.readChunks(group);
+        p.catch(() => undefined); // observed when its turn comes; a consumer that stops early must not leave it unhandled
+        ahead.push(p);
+      }
+    };
+    fill();
     yield first;
-    for (let i = 1; i < pieces.length; i++) {
-      const cur = await (next as Promise<Buffer>);
-      next = i + 1 < pieces.length ? this.readChunk(pieces[i + 1]) : undefined;
-      next?.catch(() => undefined);
-      yield cur;
+    while (ahead.length > 0) {
+      const group = await ahead.shift()!;
+      fill();
+      for (const b of group) yield b;
     }
   }
 

@@ -148,6 +148,11 @@ export interface GetResult {
   body: Readable;
 }
 
+/** getObjectData: a small object (or range) as one buffer, a larger one as a stream. */
+export type GetDataResult =
+  | { info: ObjectInfo; range?: ByteRange; data: Buffer; body?: undefined }
+  | (GetResult & { data?: undefined });
+
 export interface EngineStats {
   buckets: number;
   objects: number;

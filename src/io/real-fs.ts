@@ -2,7 +2,10 @@
 // its process (SIGKILL included).
 import * as fsp from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { flock } from '../native/index.js';
+import { flock, preadNoWait } from '../native/index.js';
+
+/** Cleared the first time the system says RWF_NOWAIT reads are unsupported. */
+let noWaitReads = true;
 import type { DirLock, FileHandle, FileSystem, OpenMode } from './types.js';
 
 class RealFileHandle implements FileHandle {
@@ -19,6 +22,13 @@ class RealFileHandle implements FileHandle {
       done += bytesRead;
     }
     return done;
+  }
+
+  readCached(buf: Buffer, position: number): boolean {
+    if (!noWaitReads) return false;
+    const n = preadNoWait(this.fh.fd, buf, position);
+    if (n === -2) noWaitReads = false;
+    return n === buf.length;
   }
 
   async writev(buffers: Buffer[], position: number): Promise<void> {

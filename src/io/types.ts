@@ -6,6 +6,12 @@ export interface FileHandle {
   readonly path: string;
   /** Positional read; returns bytes read (short only at end of file). */
   read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<number>;
+  /**
+   * Optional synchronous read that never waits for the device: fills all of `buf` from `position` and
+   * returns true when the bytes are already in memory (page cache), else returns false having read
+   * nothing useful (the caller then uses `read`, which also reports any error).
+   */
+  readCached?(buf: Buffer, position: number): boolean;
   /** Writes all of `buffers` contiguously at `position`. Not durable until datasync/sync resolves. */
   writev(buffers: Buffer[], position: number): Promise<void>;
   /** Resolves once every write that completed before the call is durable (fdatasync). */

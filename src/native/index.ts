@@ -33,6 +33,8 @@ export interface NativeAddon {
   crc64nvmeTable(buf: Uint8Array, prev?: bigint): bigint;
   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
   cpuFeatures(): CpuFeatures;
+  /** Optional (a build from before it lacks it): see preadNoWait below. */
+  preadNoWait?(fd: number, buf: Uint8Array, position: number): number;
 }
 
 const addonExports = ['crc32c', 'crc64nvme', 'crc32cTable', 'crc64nvmeTable', 'flock', 'cpuFeatures'] as const;
@@ -105,6 +107,14 @@ function flockUnavailable(): never {
  */
 export const flock: (fd: number, exclusive: boolean, nonBlocking: boolean) => boolean =
   loaded.addon?.flock ?? flockUnavailable;
+
+/**
+ * preadv2(RWF_NOWAIT): fills all of `buf` from `position` of `fd` if the bytes are in the page cache, never
+ * waiting for the disk. Returns buf.length on success, -1 when the caller must read asynchronously (not
+ * cached, a short read, or any error — the asynchronous read reports it), -2 when unsupported here.
+ */
+export const preadNoWait: (fd: number, buf: Uint8Array, position: number) => number =
+  loaded.addon?.preadNoWait ?? (() => -2);
 
 /** Which hardware CRC paths the addon uses (all false when running on the JS fallback). */
 export function cpuFeatures(): CpuFeatures {

@@ -1,7 +1,7 @@
 // S3 flexible checksums: x-amz-checksum-{crc32,crc32c,crc64nvme,sha1,sha256} in headers or aws-chunked
 // trailers. A body reader computes every checksum the request names and compares them before commit.
 import { createHash, type Hash } from 'node:crypto';
-import { CrcHasher } from '../native/index.js';
+import { CrcHasher, crc32, crc32c, crc64nvme } from '../native/index.js';
 import type { ObjectChecksum } from '../engine/types.js';
 import { S3Error } from './s3-error.js';
 
@@ -73,4 +73,24 @@ export class ChecksumSet {
     for (const [a, d] of this.digesters) out.set(a, d.digest());
     return out;
   }
+}
+
+/** The same digests as a ChecksumSet fed `buf` alone, computed one-shot (no hasher objects). */
+export function checksumsOf(algs: Iterable<ChecksumName>, buf: Uint8Array): Map<ChecksumName, Buffer> {
+  const out = new Map<ChecksumName, Buffer>();
+  for (const alg of algs) {
+    if (out.has(alg)) continue;
+    let d: Buffer;
+    if (alg === 'CRC64NVME') {
+      d = Buffer.allocUnsafe(8);
+      d.writeBigUInt64BE(crc64nvme(buf));
+    } else if (alg === 'CRC32' || alg === 'CRC32C') {
+      d = Buffer.allocUnsafe(4);
+      d.writeUInt32BE((alg === 'CRC32' ? crc32(buf) : crc32c(buf)) >>> 0);
+    } else {
+      d = createHash(alg === 'SHA1' ? 'sha1' : 'sha256').update(buf).digest();
+    }
+    out.set(alg, d);
+  }
+  return out;
 }

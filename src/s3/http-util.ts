@@ -43,22 +43,45 @@ export function isoDate(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString();
 }
 
+// Objects written in the same second share their Last-Modified string: the last one is remembered.
+let lastDateSecond = NaN;
+let lastDateText = '';
+
 export function httpDate(ms: number): string {
-  return new Date(ms).toUTCString();
+  const second = Math.floor(ms / 1000);
+  if (second !== lastDateSecond) {
+    lastDateText = new Date(second * 1000).toUTCString();
+    lastDateSecond = second;
+  }
+  return lastDateText;
 }
 
 export function quoteEtag(etag: string): string {
   return `"${etag}"`;
 }
 
+/**
+ * Writes the status line and headers with the headers every response carries (x-amz-request-id,
+ * x-amz-id-2, Server) in front. One flat array for node:http: no per-header setHeader bookkeeping.
+ */
+export function writeHead(res: ServerResponse, requestId: string, status: number, headers: Record<string, string> | readonly string[]): void {
+  const flat = ['x-amz-request-id', requestId, 'x-amz-id-2', requestId, 'Server', 'sediment'];
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i++) flat.push(headers[i]!);
+  } else {
+    for (const name in headers) flat.push(name, (headers as Record<string, string>)[name]!);
+  }
+  res.writeHead(status, flat);
+}
+
 export function sendXml(r: S3Request, status: number, root: XmlNode, headers: Record<string, string> = {}): void {
   const body = Buffer.from(renderXmlDocument(root), 'utf8');
-  r.res.writeHead(status, { ...headers, 'Content-Type': 'application/xml', 'Content-Length': String(body.length) });
+  writeHead(r.res, r.requestId, status, { ...headers, 'Content-Type': 'application/xml', 'Content-Length': String(body.length) });
   r.res.end(r.method === 'HEAD' ? undefined : body);
 }
 
 export function sendEmpty(r: S3Request, status: number, headers: Record<string, string> = {}): void {
-  r.res.writeHead(status, { ...headers, 'Content-Length': '0' });
+  writeHead(r.res, r.requestId, status, { ...headers, 'Content-Length': '0' });
   r.res.end();
 }
 

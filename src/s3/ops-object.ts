@@ -1,12 +1,13 @@
 // Object operations: PutObject (incl. conditional writes), GetObject / HeadObject (ranges,
 // conditionals, response-* overrides), DeleteObject, CopyObject.
-import { pipeline } from 'node:stream/promises';
-import type { ObjectInfo } from '../engine/types.js';
+import { pipeline } from 'node:stream';
+import type { GetDataResult, ObjectInfo } from '../engine/types.js';
 import { isSedimentError } from '../util/errors.js';
 import { decodeComponent } from './aws-uri.js';
 import { contentOptions, evaluateConditions, objectHeaders } from './object-headers.js';
-import { isoDate, quoteEtag, sendEmpty, sendXml, type S3Request } from './http-util.js';
-import { prepareBody } from './request-body.js';
+import { isoDate, quoteEtag, sendEmpty, sendXml, writeHead, type S3Request } from './http-util.js';
+import { headerFor } from './checksums.js';
+import { prepareBody, readSmallBody, smallBodyLength } from './request-body.js';
 import { S3Error } from './s3-error.js';
 import { element } from './xml.js';
 
@@ -46,17 +47,32 @@ async function checkWriteConditions(r: S3Request): Promise<void> {
 export async function putObject(r: S3Request): Promise<void> {
   if (r.header('x-amz-copy-source') !== undefined) return copyObject(r);
   await checkWriteConditions(r);
-  const body = prepareBody(r, { defaultChecksum: true });
-  const info = await r.ctx.engine.putObject(r.bucket, r.key, body.source, {
-    ...contentOptions(r),
-    expectedSize: body.expectedSize,
-    expectedMd5: body.expectedMd5,
-    beforeCommit: () => body.verify(),
-    condition: writeCondition(r),
-  });
-  const headers: Record<string, string> = { ETag: quoteEtag(info.etag) };
-  for (const c of info.checksums) headers[`x-amz-checksum-${c.algorithm.toLowerCase()}`] = c.value.toString('base64');
-  sendEmpty(r, 200, headers);
+  let info: ObjectInfo;
+  const small = smallBodyLength(r);
+  if (small !== undefined) {
+    // Small bodies: read whole and verified before the engine is called, handed over as one buffer.
+    const body = await readSmallBody(r, { defaultChecksum: true });
+    info = await r.ctx.engine.putObject(r.bucket, r.key, body.body, {
+      ...contentOptions(r),
+      expectedSize: small,
+      expectedMd5: body.expectedMd5,
+      checksums: body.checksums,
+      condition: writeCondition(r),
+    });
+  } else {
+    const body = prepareBody(r, { defaultChecksum: true });
+    info = await r.ctx.engine.putObject(r.bucket, r.key, body.source, {
+      ...contentOptions(r),
+      expectedSize: body.expectedSize,
+      expectedMd5: body.expectedMd5,
+      beforeCommit: () => body.verify(),
+      condition: writeCondition(r),
+    });
+  }
+  const headers = ['ETag', quoteEtag(info.etag), 'Content-Length', '0'];
+  for (const c of info.checksums) headers.push(headerFor(c.algorithm), c.value.toString('base64'));
+  writeHead(r.res, r.requestId, 200, headers);
+  r.res.end();
 }
 
 /** Parses a Range header; undefined means "serve the whole object" (absent or not a single byte range). */
@@ -71,14 +87,19 @@ export function parseRange(value: string | undefined): { start: number; end: num
   return { start, end };
 }
 
+// Header names as objectHeaders writes them, so an override replaces the stored value rather than
+// adding a second header.
 const OVERRIDES: Array<[string, string]> = [
   ['response-content-type', 'Content-Type'],
-  ['response-content-language', 'Content-Language'],
-  ['response-expires', 'Expires'],
-  ['response-cache-control', 'Cache-Control'],
-  ['response-content-disposition', 'Content-Disposition'],
-  ['response-content-encoding', 'Content-Encoding'],
+  ['response-content-language', 'content-language'],
+  ['response-expires', 'expires'],
+  ['response-cache-control', 'cache-control'],
+  ['response-content-disposition', 'content-disposition'],
+  ['response-content-encoding', 'content-encoding'],
 ];
+
+/** Objects (or ranges) up to this size are read whole and sent with one `end(buffer)`; larger ones stream. */
+export const GET_BUFFER_BYTES_MAX = 256 * 1024;
 
 export async function getObject(r: S3Request): Promise<void> {
   const head = r.method === 'HEAD';
@@ -86,10 +107,10 @@ export async function getObject(r: S3Request): Promise<void> {
   const range = parseRange(r.header('range'));
   const engine = r.ctx.engine;
   let info = head ? await engine.headObject(r.bucket, r.key) : undefined;
-  let result;
+  let result: GetDataResult | undefined;
   if (!head) {
     try {
-      result = await engine.getObject(r.bucket, r.key, { range });
+      result = await engine.getObjectData(r.bucket, r.key, { range, bufferBytesMax: GET_BUFFER_BYTES_MAX });
     } catch (err) {
       if (!isSedimentError(err, 'SEDIMENT_INVALID_RANGE')) throw err;
       // Preconditions are evaluated before the range (RFC 9110 §13.2.2): a failed one answers 304/412
@@ -101,11 +122,12 @@ export async function getObject(r: S3Request): Promise<void> {
     }
   }
   const obj = (info ?? result?.info) as ObjectInfo;
-  const cond = evaluateConditions((n) => r.header(n), obj);
+  const conditional = r.header('if-match') !== undefined || r.header('if-none-match') !== undefined || r.header('if-modified-since') !== undefined || r.header('if-unmodified-since') !== undefined;
+  const cond = conditional ? evaluateConditions((n) => r.header(n), obj) : undefined;
   if (cond !== undefined) {
-    result?.body.destroy();
+    result?.body?.destroy();
     if (cond === 304) {
-      r.res.writeHead(304, { ETag: quoteEtag(obj.etag), 'Last-Modified': new Date(obj.lastModifiedMs).toUTCString() });
+      writeHead(r.res, r.requestId, 304, { ETag: quoteEtag(obj.etag), 'Last-Modified': new Date(obj.lastModifiedMs).toUTCString() });
       r.res.end();
       return;
     }
@@ -128,19 +150,26 @@ export async function getObject(r: S3Request): Promise<void> {
     length = servedRange.end - servedRange.start + 1;
     headers['Content-Range'] = `bytes ${servedRange.start}-${servedRange.end}/${obj.size}`;
   }
-  for (const [q, h] of OVERRIDES) {
-    const v = r.query.get(q);
-    if (v !== undefined) headers[h] = v;
+  if (r.query.size > 0) {
+    for (const [q, h] of OVERRIDES) {
+      const v = r.query.get(q);
+      if (v !== undefined) headers[h] = v;
+    }
   }
   headers['Content-Length'] = String(length);
-  r.res.writeHead(status, headers);
+  writeHead(r.res, r.requestId, status, headers);
   if (head || !result) {
     r.res.end();
     return;
   }
+  if (result.data !== undefined) {
+    r.res.end(result.data);
+    return;
+  }
   // Headers are sent: a failure from here on (e.g. a corrupt chunk) can only cut the connection,
   // which the client sees as a short body — never as wrong bytes.
-  await pipeline(result.body, r.res);
+  const body = result.body;
+  await new Promise<void>((resolve, reject) => pipeline(body, r.res, (err) => (err ? reject(err) : resolve())));
 }
 
 export async function deleteObject(r: S3Request): Promise<void> {

@@ -18,6 +18,7 @@ const UNSUPPORTED = [
 ];
 
 function unsupported(r: S3Request): string | undefined {
+  if (r.query.size === 0) return undefined;
   return UNSUPPORTED.find((name) => r.query.has(name));
 }
 

@@ -9,10 +9,10 @@ import { SedimentError } from '../util/errors.js';
 import { decodeRequestPath, parseRawQuery, splitRawUrl } from './aws-uri.js';
 import { renderS3ErrorXml } from './error-xml.js';
 import { toS3Error } from './errors.js';
-import { queryMap, type S3Request, type ServerContext } from './http-util.js';
+import { queryMap, writeHead, type S3Request, type ServerContext } from './http-util.js';
 import { route } from './router.js';
 import { S3Error } from './s3-error.js';
-import { verifyRequest } from './sigv4.js';
+import { headersFromRaw, verifyRequest } from './sigv4.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 const LEVELS: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3, debug: 4 };
@@ -42,8 +42,30 @@ export interface S3Server {
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
+// Request ids: a random per-process prefix and a counter (unique per process and hard to guess across
+// restarts, without a randomBytes call per request).
+const ID_PREFIX = randomBytes(4).toString('hex').toUpperCase();
+let idCounter = 0;
+
 function requestId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
+  idCounter = (idCounter + 1) % 0x1_0000_0000;
+  return ID_PREFIX + (idCounter + 0x1_0000_0000).toString(16).slice(1).toUpperCase();
+}
+
+// Headers of which node:http keeps only the first value (see IncomingMessage's header joining rules);
+// cookie is joined with '; ', set-cookie (an array in req.headers) with ',', every other one with ', '.
+const FIRST_VALUE_ONLY = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
+  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
+  'server', 'user-agent',
+]);
+
+/** What `req.headers[name]` gives (arrays joined with ','), read from the per-request header map. */
+function joinedHeader(headers: ReadonlyMap<string, readonly string[]>, name: string): string | undefined {
+  const values = headers.get(name);
+  if (values === undefined) return undefined;
+  if (values.length === 1 || FIRST_VALUE_ONLY.has(name)) return values[0];
+  return values.join(name === 'set-cookie' ? ',' : name === 'cookie' ? '; ' : ', ');
 }
 
 export function createS3Server(opts: S3ServerOptions): S3Server {
@@ -59,6 +81,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     ownerId: createHash('sha256').update(ownerKey).digest('hex'),
     ownerName: 'sediment',
   };
+  const lookupSecret = (ak: string): string | undefined => secrets.get(ak);
   let inflight = 0;
   /** Set by shutdown(): a request that still arrives (on a connection accepted before) gets 503 and never reaches the closing engine. */
   let closing = false;
@@ -82,17 +105,15 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     // first await (e.g. a failed signature check) is answered, as the parser has not finished the message.
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
     if (hasBody && !req.complete) headers.Connection = 'close';
-    res.writeHead(e.httpStatus, headers);
+    writeHead(res, id, e.httpStatus, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
     return e.httpStatus;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = requestId();
-    const started = now();
-    res.setHeader('x-amz-request-id', id);
-    res.setHeader('x-amz-id-2', id);
-    res.setHeader('Server', 'sediment');
+    const started = level >= LEVELS.info ? now() : 0;
+    // x-amz-request-id, x-amz-id-2 and Server are added by writeHead (http-util.ts) on every response.
     req.on('error', () => undefined); // surfaced to whoever reads the body
     let resource = '/';
     try {
@@ -101,7 +122,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
       const { rawPath, rawQuery } = splitRawUrl(rawUrl);
       if (rawPath === '/_sediment/health' && (req.method === 'GET' || req.method === 'HEAD')) {
         const body = JSON.stringify({ status: 'ok', inflight });
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
+        writeHead(res, id, 200, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
         res.end(req.method === 'HEAD' ? undefined : body);
         return;
       }
@@ -109,9 +130,10 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
       if (path === undefined || !path.startsWith('/')) throw new S3Error('InvalidArgument', 'The request path is not valid URI encoding');
       resource = path;
       const pairs = parseRawQuery(rawQuery);
+      const headerValues = headersFromRaw(req.rawHeaders);
       const auth = verifyRequest(
-        { method: req.method ?? 'GET', rawUrl, headers: req.headersDistinct },
-        { region: ctx.region, lookupSecret: (ak) => secrets.get(ak), now: new Date(now()), maxSkewMs: opts.maxSkewMs },
+        { method: req.method ?? 'GET', rawUrl, headers: {}, headerValues, target: { rawPath, query: pairs } },
+        { region: ctx.region, lookupSecret, now: new Date(now()), maxSkewMs: opts.maxSkewMs },
       );
       const rest = path.slice(1);
       const slash = rest.indexOf('/');
@@ -128,10 +150,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
         query: queryMap(pairs),
         rawQuery: pairs,
         auth,
-        header: (name) => {
-          const v = req.headers[name];
-          return Array.isArray(v) ? v.join(',') : v;
-        },
+        header: (name) => joinedHeader(headerValues, name),
       };
       await route(r);
     } catch (err) {
@@ -161,7 +180,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     handle(req, res).catch((err) => {
       // handle() catches everything; this is a last guard so that a bug cannot crash the server.
       log(`${new Date().toISOString()} ERROR unhandled: ${(err as Error)?.stack ?? String(err)}`);
-      if (!res.headersSent) res.writeHead(500);
+      if (!res.headersSent) res.writeHead(500, ['Connection', 'close']);
       res.destroy();
     });
   });

@@ -37,8 +37,15 @@ export function headerValue(headers: HeaderValues, lowerName: string): string | 
   return values === undefined ? undefined : values.join(',');
 }
 
+// A value needs folding if it has leading/trailing whitespace, a run of two, or any whitespace but " ".
+const NEEDS_FOLDING = /^\s|\s$|\s\s|[^\S ]/;
+
+function foldValue(v: string): string {
+  return NEEDS_FOLDING.test(v) ? v.trim().replace(/\s+/g, ' ') : v;
+}
+
 export function canonicalHeaderValue(values: readonly string[]): string {
-  return values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',');
+  return values.length === 1 ? foldValue(values[0]!) : values.map(foldValue).join(',');
 }
 
 /** CanonicalHeaders for the signed names, in the order given; each line ends with '\n'. */
@@ -59,7 +66,7 @@ export interface CanonicalRequestParts {
 }
 
 export function canonicalRequest(p: CanonicalRequestParts): string {
-  return [p.method, p.canonicalUri, p.canonicalQuery, p.canonicalHeaders, p.signedHeaders, p.payloadHash].join('\n');
+  return `${p.method}\n${p.canonicalUri}\n${p.canonicalQuery}\n${p.canonicalHeaders}\n${p.signedHeaders}\n${p.payloadHash}`;
 }
 
 export function credentialScope(date: string, region: string, service: string): string {
@@ -72,8 +79,23 @@ export function stringToSign(amzDate: string, scope: string, canonicalRequestTex
 
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
+// Requests of one second share their X-Amz-Date: the last one parsed is remembered (as a time, not a
+// Date, which callers could mutate).
+let lastAmzDate = '';
+let lastAmzTime = 0;
+
 /** Parses `YYYYMMDD'T'HHMMSS'Z'`; undefined when malformed or not a real instant. */
 export function parseAmzDate(value: string): Date | undefined {
+  if (value === lastAmzDate) return new Date(lastAmzTime);
+  const d = parseAmzDateUncached(value);
+  if (d !== undefined) {
+    lastAmzDate = value;
+    lastAmzTime = d.getTime();
+  }
+  return d;
+}
+
+function parseAmzDateUncached(value: string): Date | undefined {
   const m = AMZ_DATE.exec(value);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];

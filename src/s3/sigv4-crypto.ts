@@ -5,6 +5,7 @@
 // most SIGNING_KEY_CACHE_MAX entries (oldest evicted first) and is keyed by (secret, date, region,
 // service), so a rotated secret never reuses an old key; signaturesEqual never exits early on content.
 
+import * as crypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** SHA-256 of the empty string, the payload hash of a bodiless request and of every chunk's "empty" line. */
@@ -12,8 +13,11 @@ export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49
 
 export const SIGNING_KEY_CACHE_MAX = 256;
 
+// crypto.hash (Node ≥ 20.12) is a one-shot digest without a Hash object: cheaper per request.
+const oneShot = (crypto as { hash?: (alg: string, data: string | Uint8Array, enc: 'hex') => string }).hash;
+
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShot !== undefined ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
 
 export function hmacSha256(key: string | Uint8Array, data: string | Uint8Array): Buffer {
@@ -62,4 +66,14 @@ export function isSha256Hex(value: string): boolean {
 export function signaturesEqual(expectedHex: string, providedHex: string): boolean {
   if (!HEX64.test(providedHex) || !HEX64.test(expectedHex)) return false;
   return timingSafeEqual(Buffer.from(expectedHex, 'hex'), Buffer.from(providedHex, 'hex'));
+}
+
+/**
+ * True when HMAC-SHA256(signingKey, stringToSign) equals `providedHex` (64 hex digits, as checked by the
+ * parser): the raw digest is compared in constant time, with no hex string built for the expected value.
+ */
+export function signatureMatches(signingKey: Uint8Array, stringToSign: string, providedHex: string): boolean {
+  const expected = createHmac('sha256', signingKey).update(stringToSign, 'utf8').digest();
+  const provided = Buffer.from(providedHex, 'hex');
+  return provided.length === 32 && timingSafeEqual(expected, provided);
 }

@@ -35,7 +35,7 @@ import {
   type HeaderInput,
   type HeaderValues,
 } from './sigv4-canonical.js';
-import { deriveSigningKey, isSha256Hex, signatureHex, signaturesEqual } from './sigv4-crypto.js';
+import { deriveSigningKey, isSha256Hex, signatureMatches } from './sigv4-crypto.js';
 import {
   authorizationScheme,
   hasPresignedParams,
@@ -71,6 +71,25 @@ export interface VerifyInput {
   rawUrl: string;
   /** Request headers; Node's `req.headersDistinct` is exact, `req.headers` is fine for real clients. */
   headers: HeaderInput;
+  /** The same headers already by lowercase name (e.g. from `headersFromRaw`); replaces `headers` when given. */
+  headerValues?: HeaderValues;
+  /** `rawUrl` already split and its query parsed (the router does it anyway). */
+  target?: { rawPath: string; query: readonly QueryPair[] };
+}
+
+/**
+ * Header values by lowercase name from Node's `req.rawHeaders` (name, value, name, value, …) in one pass:
+ * what normalizeHeaders(req.headersDistinct) gives, without building the intermediate object.
+ */
+export function headersFromRaw(rawHeaders: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    const list = out.get(name);
+    if (list === undefined) out.set(name, [rawHeaders[i + 1]!]);
+    else list.push(rawHeaders[i + 1]!);
+  }
+  return out;
 }
 
 export interface VerifyOptions {
@@ -98,9 +117,16 @@ export interface AuthResult {
 
 /** Verifies a request's SigV4 authentication. Throws S3AuthError (or S3Error InvalidArgument for a bad query). */
 export function verifyRequest(input: VerifyInput, opts: VerifyOptions): AuthResult {
-  const headers = normalizeHeaders(input.headers);
-  const { rawPath, rawQuery } = splitRawUrl(input.rawUrl);
-  const query = parseRawQuery(rawQuery);
+  const headers = input.headerValues ?? normalizeHeaders(input.headers);
+  let rawPath: string;
+  let query: readonly QueryPair[];
+  if (input.target !== undefined) {
+    ({ rawPath, query } = input.target);
+  } else {
+    const split = splitRawUrl(input.rawUrl);
+    rawPath = split.rawPath;
+    query = parseRawQuery(split.rawQuery);
+  }
   const authorization = headerValue(headers, 'authorization');
   const presigned = hasPresignedParams(query);
   const v2Query = query.some(([n]) => n === 'AWSAccessKeyId');
@@ -118,6 +144,27 @@ export function verifyRequest(input: VerifyInput, opts: VerifyOptions): AuthResu
   if (presigned) return verifyPresigned(input.method, rawPath, query, headers, opts);
   if (v2Query) throw new S3AuthError('InvalidRequest', SIGV2_REFUSED_MESSAGE);
   throw new S3AuthError('AccessDenied', 'Access Denied: anonymous requests are not allowed; sign with AWS SigV4');
+}
+
+// Clients send the same Credential and SignedHeaders on every request; only the signature differs. The
+// parse of everything before `Signature=` is remembered (parsing is a pure function of the string, and
+// one valid 64-digit signature parses like any other), bounded by AUTH_CACHE_MAX entries.
+const AUTH_CACHE_MAX = 64;
+const authCache = new Map<string, ParsedSignature>();
+const SIGNATURE_TAIL = /^[0-9a-fA-F]{64}$/;
+
+function parseAuthorizationCached(authorization: string): ParsedSignature {
+  const at = authorization.lastIndexOf('Signature=');
+  const signature = at < 0 ? '' : authorization.slice(at + 'Signature='.length);
+  if (at < 0 || !SIGNATURE_TAIL.test(signature)) return parseAuthorizationHeader(authorization);
+  const prefix = authorization.slice(0, at);
+  let cached = authCache.get(prefix);
+  if (cached === undefined) {
+    cached = parseAuthorizationHeader(`${prefix}Signature=${'0'.repeat(64)}`);
+    if (authCache.size >= AUTH_CACHE_MAX) authCache.clear();
+    authCache.set(prefix, cached);
+  }
+  return { ...cached, signature: signature.toLowerCase() };
 }
 
 function checkScope(credential: Credential, opts: VerifyOptions, fail: (detail: string) => S3AuthError): void {
@@ -143,11 +190,10 @@ function lookupSecret(credential: Credential, opts: VerifyOptions): string {
 
 /** S3 requires `host` to be signed, and refuses x-amz-* headers that are present but not signed. */
 function checkSignedHeaders(signed: readonly string[], headers: HeaderValues): void {
-  const signedSet = new Set(signed);
   const notSigned: string[] = [];
-  if (!signedSet.has('host')) notSigned.push('host');
+  if (!signed.includes('host')) notSigned.push('host');
   for (const name of headers.keys()) {
-    if (name.startsWith('x-amz-') && !signedSet.has(name)) notSigned.push(name);
+    if (name.startsWith('x-amz-') && !signed.includes(name)) notSigned.push(name);
   }
   if (notSigned.length > 0) {
     throw new S3AuthError('AccessDenied', 'There were headers present in the request which were not signed', {
@@ -211,7 +257,7 @@ function checkSignature(c: SignatureCheck): void {
       payloadHash: c.payloadHash,
     });
     const toSign = stringToSign(c.amzDate, c.scope, canonical);
-    if (signaturesEqual(signatureHex(c.signingKey, toSign), c.parsed.signature)) return;
+    if (signatureMatches(c.signingKey, toSign, c.parsed.signature)) return;
     first ??= { canonical, toSign };
   }
   throw new S3AuthError('SignatureDoesNotMatch', undefined, {
@@ -239,7 +285,7 @@ function verifyHeaderAuth(
   }
   if (scheme !== SIGV4_ALGORITHM) throw new S3AuthError('InvalidArgument', 'Unsupported Authorization Type');
 
-  const parsed = parseAuthorizationHeader(authorization);
+  const parsed = parseAuthorizationCached(authorization);
   const { credential } = parsed;
   const malformed = (detail: string) =>
     new S3AuthError('AuthorizationHeaderMalformed', `The authorization header is malformed; ${detail}`);
