@@ -1306,16 +1306,18 @@ export class Engine {
   private async readChunk(p: { ref: ChunkRef; from: number; to: number }): Promise<Buffer> {
     const { ref } = p;
     let raw: Buffer;
-    const bytes = await this.store.readRaw(ref.segmentId, ref.offset, ref.frameLen);
+    // Errors name where the bytes are now (a pack after compaction), not the original address.
+    const at = this.store.where(ref.segmentId, ref.offset);
+    const bytes = await this.store.readRaw(at.segmentId, at.offset, ref.frameLen);
     if (ref.rawLen >= this.pool.poolMinBytes && this.pool.usingWorkers && (bytes[9]! & CODEC_MASK) === CODEC_ZSTD) {
       // Large compressed chunks are verified and decompressed in the worker pool (bytes[9] is the frame's
       // flags byte; the worker checks it with everything else). Stored-raw chunks are only hashed: a
       // thread hop costs more than that, so they are verified here.
-      raw = await this.pool.open(bytes, ref.segmentId, ref.offset);
+      raw = await this.pool.open(bytes, at.segmentId, at.offset);
     } else {
-      raw = openChunkFrame(verifyFrame(bytes, ref.segmentId, ref.offset, RecordType.CHUNK), ref.segmentId, ref.offset).raw;
+      raw = openChunkFrame(verifyFrame(bytes, at.segmentId, at.offset, RecordType.CHUNK), at.segmentId, at.offset).raw;
     }
-    if (raw.length !== ref.rawLen) throw new CorruptionError(ref.segmentId, ref.offset, 'chunk length differs from the manifest');
+    if (raw.length !== ref.rawLen) throw new CorruptionError(at.segmentId, at.offset, 'chunk length differs from the manifest');
     return p.from === 0 && p.to === raw.length ? raw : raw.subarray(p.from, p.to);
   }
 
@@ -1325,21 +1327,24 @@ export class Engine {
    */
   private async readChunks(ps: Array<{ ref: ChunkRef; from: number; to: number }>): Promise<Buffer[]> {
     if (ps.length === 1) return [await this.readChunk(ps[0]!)];
-    const frames = await Promise.all(ps.map((p) => this.store.readRaw(p.ref.segmentId, p.ref.offset, p.ref.frameLen)));
+    // Where each chunk is now (a pack after compaction): reads and error reports use that address.
+    const at = ps.map((p) => ({ ...this.store.where(p.ref.segmentId, p.ref.offset), rawLen: p.ref.rawLen }));
+    const frames = await Promise.all(ps.map((p, i) => this.store.readRaw(at[i]!.segmentId, at[i]!.offset, p.ref.frameLen)));
     const raws: Buffer[] = new Array<Buffer>(ps.length);
     const batch: number[] = [];
     for (let i = 0; i < ps.length; i++) {
       const ref = ps[i]!.ref;
+      const a = at[i]!;
       if (ref.rawLen >= this.pool.poolMinBytes && this.pool.usingWorkers && (frames[i]![9]! & CODEC_MASK) === CODEC_ZSTD) batch.push(i);
-      else raws[i] = openChunkFrame(verifyFrame(frames[i]!, ref.segmentId, ref.offset, RecordType.CHUNK), ref.segmentId, ref.offset).raw;
+      else raws[i] = openChunkFrame(verifyFrame(frames[i]!, a.segmentId, a.offset, RecordType.CHUNK), a.segmentId, a.offset).raw;
     }
     if (batch.length > 0) {
-      const opened = await this.pool.openBatch(batch.map((i) => frames[i]!), batch.map((i) => ps[i]!.ref));
+      const opened = await this.pool.openBatch(batch.map((i) => frames[i]!), batch.map((i) => at[i]!));
       batch.forEach((i, k) => (raws[i] = opened[k]!));
     }
     return raws.map((raw, i) => {
       const p = ps[i]!;
-      if (raw.length !== p.ref.rawLen) throw new CorruptionError(p.ref.segmentId, p.ref.offset, 'chunk length differs from the manifest');
+      if (raw.length !== p.ref.rawLen) throw new CorruptionError(at[i]!.segmentId, at[i]!.offset, 'chunk length differs from the manifest');
       return p.from === 0 && p.to === raw.length ? raw : raw.subarray(p.from, p.to);
     });
   }

@@ -97,6 +97,7 @@ export class SegmentStore {
       const buf = Buffer.allocUnsafe(length);
       if (h.readCached(buf, offset)) {
         s.reads--;
+        this.released(segmentId, s);
         return buf;
       }
     }
@@ -125,10 +126,17 @@ export class SegmentStore {
     }
   }
 
+  /**
+   * Where the record first written at (segmentId, offset) is now: compaction moves records into packs
+   * and every address the index and manifests hold is the original one (pack-files.ts).
+   */
+  where(segmentId: number, offset: number): { segmentId: number; offset: number } {
+    return this.locate?.(segmentId, offset) ?? { segmentId, offset };
+  }
+
   /** Reads and verifies one frame; `expectType` guards against an index pointing at the wrong record. */
   async readFrame(segmentId: number, offset: number, frameLen: number, expectType?: number): Promise<Frame> {
-    const moved = this.locate?.(segmentId, offset);
-    if (moved) ({ segmentId, offset } = moved);
+    ({ segmentId, offset } = this.where(segmentId, offset));
     const buf = await this.readRaw(segmentId, offset, frameLen);
     return verifyFrame(buf, segmentId, offset, expectType);
   }
