@@ -28,6 +28,9 @@ const LANES = 6;
 const KEYS_PER_LANE = 6;
 const BUCKET = 'crash';
 const SEGMENT_BYTES_MAX = 1 << 20;
+// Background compaction runs every 200 ms at a 10 % dead share (overwrites and deletes of 1 MiB segments
+// make dead records all the time), so kills land before, during and after compaction passes.
+const COMPACTION_ARGS = ['--compact-every', '0.2', '--compact-dead-share', '0.1', '--compact-bytes-per-sec', '0'];
 const PART_MIN = 5 * 1024 * 1024; // sediment serve keeps S3's minimum part size
 const SIGTERM_EVERY = Number(process.env.SEDIMENT_CRASH_SIGTERM_EVERY ?? 12);
 const STARTUP_KILL_EVERY = 6;
@@ -48,6 +51,8 @@ interface Counters {
   sigkillsUnderLoad: number;
   sigkillsAtStartup: number;
   cleanStops: number;
+  /** Rounds in which the server logged a compaction pass before it was stopped. */
+  roundsWithCompaction: number;
   inFlightAtKill: number;
   inFlightLanded: number;
 }
@@ -199,7 +204,7 @@ describe('sediment serve killed with SIGKILL under HTTP load', () => {
     const rng = mulberry32(seed);
     const dir = mkdtempSync(join(tmpdir(), 'sediment-crash-http-'));
     dirs.push(dir);
-    const counters: Counters = { puts: 0, deletes: 0, multiparts: 0, gets: 0, sigkillsUnderLoad: 0, sigkillsAtStartup: 0, cleanStops: 0, inFlightAtKill: 0, inFlightLanded: 0 };
+    const counters: Counters = { puts: 0, deletes: 0, multiparts: 0, gets: 0, sigkillsUnderLoad: 0, sigkillsAtStartup: 0, cleanStops: 0, roundsWithCompaction: 0, inFlightAtKill: 0, inFlightLanded: 0 };
     const model = new Map<string, KeyState>();
     const laneKeys: string[][] = [];
     for (let l = 0; l < LANES; l++) {
@@ -212,7 +217,7 @@ describe('sediment serve killed with SIGKILL under HTTP load', () => {
     }
     let server: ServeProcess | undefined;
     const start = async (round: number): Promise<number> => {
-      server = startServe(dir, { segmentBytesMax: SEGMENT_BYTES_MAX });
+      server = startServe(dir, { segmentBytesMax: SEGMENT_BYTES_MAX, extraArgs: COMPACTION_ARGS });
       try {
         return await server.started;
       } catch (err) {
@@ -244,11 +249,12 @@ describe('sediment serve killed with SIGKILL under HTTP load', () => {
           counters.sigkillsUnderLoad++;
         }
         await Promise.all(lanes);
+        if (/compaction/i.test(server!.output())) counters.roundsWithCompaction++;
         expect(ctx.failures.join('\n'), `${where(round)}; server output: ${server!.output().slice(-4000)}`).toBe('');
 
         // 2. Sometimes kill the next start-up during recovery.
         if (round % STARTUP_KILL_EVERY === 3) {
-          const s = startServe(dir, { segmentBytesMax: SEGMENT_BYTES_MAX });
+          const s = startServe(dir, { segmentBytesMax: SEGMENT_BYTES_MAX, extraArgs: COMPACTION_ARGS });
           await Promise.race([sleep(rng.int(0, 400)), s.exited]);
           s.child.kill('SIGKILL');
           const exit = await s.exited;
