@@ -80,9 +80,26 @@ export interface Census {
 }
 
 const SPAN = 2 ** 32;
-/** The census runs on the main thread between requests: it yields to the event loop this often. */
-const YIELD_EVERY = 2_000;
+/**
+ * The census runs on the main thread between requests: it yields to the event loop once it has worked
+ * this long (checked every few records). A count of records was not enough: commit payloads read from
+ * the page cache come back synchronously, and 2,000 of them held the loop for ~100 ms (a PUT's p99).
+ */
+const YIELD_AFTER_MS = 4;
+const CHECK_EVERY = 32;
 const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Returns a function to call once per unit of work; it yields when the slice is used up. */
+function slicer(): () => Promise<void> | undefined {
+  let work = 0;
+  let since = performance.now();
+  return () => {
+    if (++work % CHECK_EVERY !== 0 || performance.now() - since < YIELD_AFTER_MS) return undefined;
+    return yieldToLoop().then(() => {
+      since = performance.now();
+    });
+  };
+}
 const originKey = (segmentId: number, offset: number): number => segmentId * SPAN + offset;
 
 function payloadSeq(p: Buffer | undefined): number {
@@ -143,9 +160,9 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
 
   const liveCommits = new Set<number>();
   const liveChunks = new Set<number>();
-  let work = 0;
+  const tick = slicer();
   for (const c of access.liveCommits()) {
-    if (++work % YIELD_EVERY === 0) await yieldToLoop();
+    await tick();
     const key = originKey(c.segmentId, c.offset);
     liveCommits.add(key);
     let payload = commitPayloads.get(key);
@@ -162,7 +179,7 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
 
   for (const a of accounts) {
     for (const r of a.records) {
-      if (++work % YIELD_EVERY === 0) await yieldToLoop();
+      await tick();
       const key = originKey(r.originSegmentId, r.originOffset);
       if (r.type !== RecordType.CHUNK) a.minSeq = Math.min(a.minSeq, payloadSeq(r.payload));
       r.live = classify(access, r, key, liveCommits, liveChunks);
