@@ -14,12 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/index.js';
 import { errorCode, md5hex, readAll } from './helpers/engine-helpers.js';
+import { allowedStates, DELETED } from './helpers/crash-model.js';
 import { mulberry32, SOAK, testSeed } from './helpers/prng.js';
 
 const child = fileURLToPath(new URL('./helpers/crash-compactor.mjs', import.meta.url));
 const compiled = fileURLToPath(new URL('../dist/src/index.js', import.meta.url));
 const ROUNDS = SOAK ? 40 : 5;
-const DELETED = '-';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function run(dir: string, seed: number) {
@@ -42,26 +42,6 @@ function run(dir: string, seed: number) {
   p.stderr!.on('data', (s: string) => stderr.push(s));
   const exited = new Promise<{ signal: NodeJS.Signals | null }>((resolve) => p.on('close', (_code, signal) => resolve({ signal })));
   return { p, lines, stderr, ready, exited };
-}
-
-function allowedStates(lines: string[], before: Map<string, string>): Map<string, Set<string>> {
-  const settled = new Map(before);
-  const open = new Map<string, string>();
-  for (const l of lines) {
-    const [what, key, md5] = l.split(' ');
-    if (what === 'start') open.set(key, md5);
-    else if (what === 'ack') {
-      open.delete(key);
-      settled.set(key, md5);
-    }
-  }
-  const allowed = new Map<string, Set<string>>();
-  for (const key of new Set([...settled.keys(), ...open.keys()])) {
-    const s = new Set<string>([settled.get(key) ?? DELETED]);
-    if (open.has(key)) s.add(open.get(key)!);
-    allowed.set(key, s);
-  }
-  return allowed;
 }
 
 const dirs: string[] = [];

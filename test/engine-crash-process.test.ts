@@ -15,12 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/index.js';
 import { errorCode, md5hex, readAll } from './helpers/engine-helpers.js';
+import { allowedStates, DELETED } from './helpers/crash-model.js';
 import { mulberry32, SOAK, testSeed } from './helpers/prng.js';
 
 const writer = fileURLToPath(new URL('./helpers/crash-writer.mjs', import.meta.url));
 const compiled = fileURLToPath(new URL('../dist/src/index.js', import.meta.url));
 const ROUNDS = SOAK ? 40 : 6;
-const DELETED = '-';
 
 interface ChildRun {
   child: ChildProcess;
@@ -56,28 +56,6 @@ function startWriter(dir: string, seed: number): ChildRun {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Key → the states it may hold: the last acknowledged one, plus the new one of an unacknowledged operation. */
-function allowedStates(lines: string[], before: Map<string, string>): Map<string, Set<string>> {
-  const settled = new Map(before);
-  const open = new Map<string, string>();
-  for (const l of lines) {
-    const [what, key, md5] = l.split(' ');
-    if (what === 'start') open.set(key, md5);
-    else if (what === 'ack') {
-      expect(open.get(key), `ack without start: ${l}`).toBe(md5);
-      open.delete(key);
-      settled.set(key, md5);
-    }
-  }
-  const allowed = new Map<string, Set<string>>();
-  for (const key of new Set([...settled.keys(), ...open.keys()])) {
-    const s = new Set<string>([settled.get(key) ?? DELETED]);
-    if (open.has(key)) s.add(open.get(key)!);
-    allowed.set(key, s);
-  }
-  return allowed;
-}
 
 const dirs: string[] = [];
 afterAll(() => {
