@@ -59,6 +59,18 @@ async function checkAll(e: Engine, outcomes: Map<string, Outcome>, where: string
   expect(v.damagedObjects, `${where}: verify`).toEqual([]);
 }
 
+/** checkAll on the running engine, then close, power loss and restart, and checkAll again. */
+async function checkLiveAndAfterPowerLoss(s: ReturnType<typeof setup>, e: Engine, outcomes: Map<string, Outcome>): Promise<void> {
+  await checkAll(e, outcomes, 'live');
+  await e.close();
+  const e2 = await s.restart();
+  try {
+    await checkAll(e2, outcomes, 'after power loss');
+  } finally {
+    await e2.close();
+  }
+}
+
 describe('disk full', () => {
   it('ENOSPC on a segment write: those puts fail with SEDIMENT_NO_SPACE, the others and later ones succeed', async () => {
     const s = setup();
@@ -87,14 +99,7 @@ describe('disk full', () => {
     await e.putObject('bkt', 'after', 'written after');
     outcomes.set('after', { body: Buffer.from('written after'), acked: true });
     outcomes.set('before', { body: Buffer.from('written before the disk filled up'), acked: true });
-    await checkAll(e, outcomes, 'live');
-    await e.close();
-    const e2 = await s.restart();
-    try {
-      await checkAll(e2, outcomes, 'after power loss');
-    } finally {
-      await e2.close();
-    }
+    await checkLiveAndAfterPowerLoss(s, e, outcomes);
   });
 
   it('the frames of a cut-short write are removed: a later, shorter write is not followed by them after a crash', async () => {
@@ -141,14 +146,7 @@ describe('disk full', () => {
     await expect(e.headObject('bkt', 'big')).rejects.toMatchObject({ code: 'SEDIMENT_NO_SUCH_KEY' });
     await e.putObject('bkt', 'big', Buffer.concat(pieces));
     const outcomes = new Map([['big', { body: Buffer.concat(pieces), acked: true }]]);
-    await checkAll(e, outcomes, 'live');
-    await e.close();
-    const e2 = await s.restart();
-    try {
-      await checkAll(e2, outcomes, 'after power loss');
-    } finally {
-      await e2.close();
-    }
+    await checkLiveAndAfterPowerLoss(s, e, outcomes);
   });
 
   it('a multipart part whose chunks were undone is refused; the upload completes after a retry', async () => {
@@ -188,14 +186,7 @@ describe('disk full', () => {
     outcomes.set('after', { body: Buffer.from('after the failed seal'), acked: true });
     await e.sealActiveSegment();
     expect(e.stats().activeSegmentId).toBe(2);
-    await checkAll(e, outcomes, 'live');
-    await e.close();
-    const e2 = await s.restart();
-    try {
-      await checkAll(e2, outcomes, 'after power loss');
-    } finally {
-      await e2.close();
-    }
+    await checkLiveAndAfterPowerLoss(s, e, outcomes);
   });
 
   it('ENOSPC writing a new segment\'s header: the half-created file is removed and created again later', async () => {
@@ -213,14 +204,7 @@ describe('disk full', () => {
       ['a', { body: Buffer.from('in segment 1'), acked: true }],
       ['b', { body: Buffer.from('in segment 2'), acked: true }],
     ]);
-    await checkAll(e, outcomes, 'live');
-    await e.close();
-    const e2 = await s.restart();
-    try {
-      await checkAll(e2, outcomes, 'after power loss');
-    } finally {
-      await e2.close();
-    }
+    await checkLiveAndAfterPowerLoss(s, e, outcomes);
   });
 
   it('an fdatasync that fails with ENOSPC is still fatal (SEDIMENT_WRITER_FAILED)', async () => {
