@@ -510,13 +510,14 @@ export class Engine {
     } catch (err) {
       throw new FormatError(`lifecycle configuration of bucket ${c.bucket} is not JSON: ${(err as Error).message}`);
     }
-    b.lifecycle = { seq: c.seq, payload, config };
+    // Kept for checkpoints: a copy, so a view into a large footer or checkpoint buffer does not pin it.
+    b.lifecycle = { seq: c.seq, payload: Buffer.from(payload), config };
   }
 
   private applyUploadCreate(u: UploadCreateRecord, payload: Buffer): void {
     this.noteSeq(u.seq);
     if (!this.buckets.has(u.bucket)) return;
-    this.uploads.set(u.uploadId, { create: u, createPayload: payload, parts: new Map(), completing: false });
+    this.uploads.set(u.uploadId, { create: u, createPayload: Buffer.from(payload), parts: new Map(), completing: false });
   }
 
   private applyUploadPart(p: UploadPartRecord, payload: Buffer): void {
@@ -525,7 +526,7 @@ export class Engine {
     if (!u) return;
     const old = u.parts.get(p.partNumber);
     if (old && old.rec.seq >= p.seq) return;
-    u.parts.set(p.partNumber, { rec: p, payload });
+    u.parts.set(p.partNumber, { rec: p, payload: Buffer.from(payload) });
   }
 
   private applyCommit(m: ObjectManifest, segmentId: number, offset: number, frameLen: number): void {

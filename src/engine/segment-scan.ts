@@ -56,6 +56,19 @@ class Window {
 
 /** Tries the footer first; returns undefined when the tail or footer is not valid. */
 export async function readFooter(fh: FileHandle, fileSize: number): Promise<FooterEntry[] | undefined> {
+  const payload = await readFooterPayload(fh, fileSize);
+  if (!payload) return undefined;
+  try {
+    // Copies: what open keeps of a record must not pin the whole footer.
+    return decodeFooterPayload(payload).map((e) => (e.payload ? { ...e, payload: Buffer.from(e.payload) } : e));
+  } catch (err) {
+    if (err instanceof FormatError) return undefined;
+    throw err;
+  }
+}
+
+/** The checked footer payload of a sealed segment, undecoded; undefined when the tail or footer frame is not valid. */
+export async function readFooterPayload(fh: FileHandle, fileSize: number): Promise<Buffer | undefined> {
   if (fileSize < SEGMENT_HEADER_BYTES + TAIL_BYTES) return undefined;
   const tail = Buffer.alloc(TAIL_BYTES);
   await fh.read(tail, 0, TAIL_BYTES, fileSize - TAIL_BYTES);
@@ -66,8 +79,7 @@ export async function readFooter(fh: FileHandle, fileSize: number): Promise<Foot
   if ((await fh.read(buf, 0, len, footerOffset)) !== len) return undefined;
   try {
     const frame = decodeFrame(buf);
-    if (frame.type !== RecordType.FOOTER) return undefined;
-    return decodeFooterPayload(frame.payload).map((e) => (e.payload ? { ...e, payload: Buffer.from(e.payload) } : e));
+    return frame.type === RecordType.FOOTER ? frame.payload : undefined;
   } catch (err) {
     if (err instanceof FormatError) return undefined;
     throw err;

@@ -30,24 +30,45 @@ export function encodeFooterPayload(entries: FooterEntry[]): Buffer {
   return w.finish();
 }
 
-export function decodeFooterPayload(buf: Buffer): FooterEntry[] {
-  const r = new BinaryReader(buf);
-  const v = r.u8();
-  if (v !== FOOTER_VERSION) throw new FormatError(`footer version ${v} unknown`);
-  const count = r.u32();
-  if (count * 13 > r.remaining) throw new FormatError('footer entry count exceeds payload');
-  const entries: FooterEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    const type = r.u8();
-    const offset = r.u64();
-    const frameLen = r.u32();
-    if (type === RecordType.CHUNK) {
-      entries.push({ type, offset, frameLen, chunk: decodeChunkMeta(r.bytes(20)) });
-    } else {
-      entries.push({ type, offset, frameLen, payload: r.bytes(r.u32()) });
-    }
+/**
+ * Decodes a footer payload a slice of entries at a time, so a caller on the main thread can yield to
+ * the event loop between slices (a 64 MiB segment of 4 KiB objects lists ~32,000 records). Payloads are
+ * views into `buf`: they keep it alive (copy them to keep a few records of a large footer).
+ */
+export class FooterDecoder {
+  private readonly r: BinaryReader;
+  private left: number;
+
+  constructor(buf: Buffer) {
+    this.r = new BinaryReader(buf);
+    const v = this.r.u8();
+    if (v !== FOOTER_VERSION) throw new FormatError(`footer version ${v} unknown`);
+    this.left = this.r.u32();
+    if (this.left * 13 > this.r.remaining) throw new FormatError('footer entry count exceeds payload');
   }
-  r.expectEnd('FOOTER');
+
+  get done(): boolean {
+    return this.left === 0;
+  }
+
+  /** Appends up to `max` more entries to `into`; after the last one, checks that the payload ends there. */
+  next(max: number, into: FooterEntry[]): void {
+    const r = this.r;
+    for (let n = Math.min(max, this.left); n > 0; n--, this.left--) {
+      const type = r.u8();
+      const offset = r.u64();
+      const frameLen = r.u32();
+      if (type === RecordType.CHUNK) into.push({ type, offset, frameLen, chunk: decodeChunkMeta(r.bytes(20)) });
+      else into.push({ type, offset, frameLen, payload: r.bytes(r.u32()) });
+    }
+    if (this.left === 0) r.expectEnd('FOOTER');
+  }
+}
+
+/** Decodes a whole footer payload (payloads are views into `buf`). */
+export function decodeFooterPayload(buf: Buffer): FooterEntry[] {
+  const entries: FooterEntry[] = [];
+  new FooterDecoder(buf).next(Infinity, entries);
   return entries;
 }
 

@@ -21,11 +21,25 @@ export interface PackFooter {
 }
 
 export function encodePackFooter(f: PackFooter): Buffer {
-  const w = new BinaryWriter(64 + f.inputs.length * 8 + f.entries.length * 60);
-  w.u8(PACK_FOOTER_VERSION).u32(f.inputs.length);
-  for (const id of f.inputs) w.u64(id);
-  w.u32(f.entries.length);
-  for (const e of f.entries) {
+  return Buffer.concat(packFooterParts(f.inputs, f.entries.length, [encodePackEntries(f.entries)]));
+}
+
+/**
+ * The footer payload in parts (to pass to encodeFrame): the head, then `entryParts` as produced by
+ * encodePackEntries, so a writer can encode entries as it goes instead of all at once at the end.
+ */
+export function packFooterParts(inputs: number[], entryCount: number, entryParts: Buffer[]): Buffer[] {
+  const w = new BinaryWriter(16 + inputs.length * 8);
+  w.u8(PACK_FOOTER_VERSION).u32(inputs.length);
+  for (const id of inputs) w.u64(id);
+  w.u32(entryCount);
+  return [w.finish(), ...entryParts];
+}
+
+/** The encoded entries (in order), as they appear in the footer after its entry count. */
+export function encodePackEntries(entries: PackEntry[]): Buffer {
+  const w = new BinaryWriter(64 + entries.length * 60);
+  for (const e of entries) {
     w.u8(e.type).u64(e.offset).u32(e.frameLen).u64(e.originSegmentId).u64(e.originOffset).u8(e.damaged ? PACK_RECORD_DAMAGED : 0);
     if (e.type === RecordType.CHUNK) {
       if (e.chunk === undefined) throw new RangeError('chunk pack entry without chunk meta');
@@ -38,32 +52,53 @@ export function encodePackFooter(f: PackFooter): Buffer {
   return w.finish();
 }
 
-export function decodePackFooter(buf: Buffer): PackFooter {
-  const r = new BinaryReader(buf);
-  const v = r.u8();
-  if (v !== PACK_FOOTER_VERSION) throw new FormatError(`pack footer version ${v} unknown`);
-  const inputCount = r.u32();
-  if (inputCount * 8 > r.remaining) throw new FormatError('pack input count exceeds payload');
-  const inputs: number[] = [];
-  for (let i = 0; i < inputCount; i++) inputs.push(r.u64());
-  const count = r.u32();
-  if (count * 30 > r.remaining) throw new FormatError('pack entry count exceeds payload');
-  const entries: PackEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    const type = r.u8();
-    const offset = r.u64();
-    const frameLen = r.u32();
-    const originSegmentId = r.u64();
-    const originOffset = r.u64();
-    const flags = r.u8();
-    if ((flags & ~PACK_RECORD_DAMAGED) !== 0) throw new FormatError(`pack entry flags ${flags}`);
-    const damaged = (flags & PACK_RECORD_DAMAGED) !== 0;
-    if (type === RecordType.CHUNK) {
-      entries.push({ type, offset, frameLen, originSegmentId, originOffset, damaged, chunk: decodeChunkMeta(r.bytes(20)) });
-    } else {
-      entries.push({ type, offset, frameLen, originSegmentId, originOffset, damaged, payload: Buffer.from(r.bytes(r.u32())) });
-    }
+/** Like FooterDecoder (footer.ts): decodes a pack footer a slice of entries at a time; payloads are views. */
+export class PackFooterDecoder {
+  private readonly r: BinaryReader;
+  private left: number;
+  readonly inputs: number[] = [];
+
+  constructor(buf: Buffer) {
+    const r = (this.r = new BinaryReader(buf));
+    const v = r.u8();
+    if (v !== PACK_FOOTER_VERSION) throw new FormatError(`pack footer version ${v} unknown`);
+    const inputCount = r.u32();
+    if (inputCount * 8 > r.remaining) throw new FormatError('pack input count exceeds payload');
+    for (let i = 0; i < inputCount; i++) this.inputs.push(r.u64());
+    this.left = r.u32();
+    if (this.left * 30 > r.remaining) throw new FormatError('pack entry count exceeds payload');
   }
-  r.expectEnd('pack FOOTER');
-  return { inputs, entries };
+
+  get done(): boolean {
+    return this.left === 0;
+  }
+
+  /** Appends up to `max` more entries to `into`; after the last one, checks that the payload ends there. */
+  next(max: number, into: PackEntry[]): void {
+    const r = this.r;
+    for (let n = Math.min(max, this.left); n > 0; n--, this.left--) {
+      const type = r.u8();
+      const offset = r.u64();
+      const frameLen = r.u32();
+      const originSegmentId = r.u64();
+      const originOffset = r.u64();
+      const flags = r.u8();
+      if ((flags & ~PACK_RECORD_DAMAGED) !== 0) throw new FormatError(`pack entry flags ${flags}`);
+      const damaged = (flags & PACK_RECORD_DAMAGED) !== 0;
+      if (type === RecordType.CHUNK) {
+        into.push({ type, offset, frameLen, originSegmentId, originOffset, damaged, chunk: decodeChunkMeta(r.bytes(20)) });
+      } else {
+        into.push({ type, offset, frameLen, originSegmentId, originOffset, damaged, payload: r.bytes(r.u32()) });
+      }
+    }
+    if (this.left === 0) r.expectEnd('pack FOOTER');
+  }
+}
+
+/** Decodes a whole pack footer (payloads are views into `buf`). */
+export function decodePackFooter(buf: Buffer): PackFooter {
+  const d = new PackFooterDecoder(buf);
+  const entries: PackEntry[] = [];
+  d.next(Infinity, entries);
+  return { inputs: d.inputs, entries };
 }

@@ -24,8 +24,12 @@ import {
   decodeUploadPart,
 } from '../format/records.js';
 import type { MaintenanceAccess, SegmentView } from '../engine/maintenance-access.js';
-import { readPackFooter } from '../engine/pack-files.js';
-import { listSegment } from '../engine/segment-scan.js';
+import { FormatError } from '../format/binary.js';
+import { FooterDecoder } from '../format/footer.js';
+import { PackFooterDecoder, type PackEntry } from '../format/pack-footer.js';
+import { decodeSegmentHeader } from '../format/segment-header.js';
+import { readPackFooterPayload } from '../engine/pack-files.js';
+import { listSegment, readFooterPayload } from '../engine/segment-scan.js';
 
 export interface CensusRecord {
   type: number;
@@ -89,12 +93,20 @@ const YIELD_AFTER_MS = 4;
 const CHECK_EVERY = 32;
 const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-/** Returns a function to call once per unit of work; it yields when the slice is used up. */
-function slicer(): () => Promise<void> | undefined {
+/**
+ * Called with the units of work just done; returns a promise (to await) when the time slice is used up,
+ * else undefined (no await, so no microtask per record).
+ */
+type Tick = (units: number) => Promise<void> | undefined;
+
+function slicer(): Tick {
   let work = 0;
   let since = performance.now();
-  return () => {
-    if (++work % CHECK_EVERY !== 0 || performance.now() - since < YIELD_AFTER_MS) return undefined;
+  return (units) => {
+    work += units;
+    if (work < CHECK_EVERY) return undefined;
+    work = 0;
+    if (performance.now() - since < YIELD_AFTER_MS) return undefined;
     return yieldToLoop().then(() => {
       since = performance.now();
     });
@@ -106,24 +118,89 @@ function payloadSeq(p: Buffer | undefined): number {
   return p && p.length >= 9 ? Number(p.readBigUInt64LE(1)) : Infinity;
 }
 
-async function recordsOf(access: MaintenanceAccess, s: SegmentView): Promise<{ records: CensusRecord[]; damaged: boolean }> {
+/** Footer slices decoded between checks of the time slice (one slice is well under a millisecond). */
+const DECODE_SLICE = 512;
+
+/**
+ * A segment's records, from its footer, decoded a slice at a time. Falls back to listSegment (a full scan
+ * that reports damage) when the footer is not usable. Payloads are views into the footer buffer.
+ */
+async function recordsOf(access: MaintenanceAccess, s: SegmentView, tick: Tick): Promise<{ records: CensusRecord[]; damaged: boolean }> {
   const path = access.pathOf(s.id);
   if (s.kind === 'pack') {
-    const f = await readPackFooter(access.fs, path, s.id);
-    if (!f) return { records: [], damaged: true };
-    const records = f.entries.map((e) => ({
-      type: e.type, offset: e.offset, frameLen: e.frameLen, originSegmentId: e.originSegmentId, originOffset: e.originOffset,
-      chunk: e.chunk, payload: e.payload, live: false, damaged: e.damaged,
-    }));
+    const raw = await readPackFooterPayload(access.fs, path, s.id);
+    const entries: PackEntry[] = [];
+    try {
+      const d = raw && new PackFooterDecoder(raw.payload);
+      if (!d) return { records: [], damaged: true };
+      while (!d.done) {
+        d.next(DECODE_SLICE, entries);
+        await tick(DECODE_SLICE);
+      }
+    } catch (err) {
+      if (err instanceof FormatError) return { records: [], damaged: true };
+      throw err;
+    }
+    const records: CensusRecord[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      records[i] = {
+        type: e.type, offset: e.offset, frameLen: e.frameLen, originSegmentId: e.originSegmentId, originOffset: e.originOffset,
+        chunk: e.chunk, payload: e.payload, live: false, damaged: e.damaged,
+      };
+    }
     return { records, damaged: false };
   }
-  const listing = await listSegment(access.fs, path, s.id, s.sealed);
+  const entries = s.sealed ? await footerEntries(access, path, tick) : undefined;
+  let damaged = false;
+  let list: FooterEntry[];
+  if (entries) list = entries;
+  else {
+    const listing = await listSegment(access.fs, path, s.id, s.sealed);
+    list = listing.entries;
+    damaged = listing.damage.length > 0;
+  }
   // Built field by field: an object spread per record costs more than the whole classification.
-  const records = listing.entries.map((e) => ({
-    type: e.type, offset: e.offset, frameLen: e.frameLen, originSegmentId: s.id, originOffset: e.offset,
-    chunk: e.chunk, payload: e.payload, live: false, damaged: false,
-  }));
-  return { records, damaged: listing.damage.length > 0 };
+  const records: CensusRecord[] = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i];
+    records[i] = { type: e.type, offset: e.offset, frameLen: e.frameLen, originSegmentId: s.id, originOffset: e.offset, chunk: e.chunk, payload: e.payload, live: false, damaged: false };
+    const t = tick(1);
+    if (t) await t;
+  }
+  return { records, damaged };
+}
+
+/** A sealed log segment's footer entries, or undefined when its header or footer is not usable. */
+async function footerEntries(access: MaintenanceAccess, path: string, tick: Tick): Promise<FooterEntry[] | undefined> {
+  const fh = await access.fs.open(path, 'read');
+  let payload: Buffer | undefined;
+  try {
+    const size = await fh.size();
+    const head = Buffer.alloc(Math.min(SEGMENT_HEADER_BYTES, size));
+    await fh.read(head, 0, head.length, 0);
+    try {
+      decodeSegmentHeader(head);
+    } catch {
+      return undefined;
+    }
+    payload = await readFooterPayload(fh, size);
+  } finally {
+    await fh.close();
+  }
+  if (!payload) return undefined;
+  const entries: FooterEntry[] = [];
+  try {
+    const d = new FooterDecoder(payload);
+    while (!d.done) {
+      d.next(DECODE_SLICE, entries);
+      await tick(DECODE_SLICE);
+    }
+  } catch (err) {
+    if (err instanceof FormatError) return undefined;
+    throw err;
+  }
+  return entries;
 }
 
 /** Builds the accounting of every sealed segment and pack. Reads footers; never reads chunk payloads. */
@@ -133,6 +210,7 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
   const accounts: SegmentAccount[] = [];
   const commitPayloads = new Map<number, Buffer>();
   const commitHolders: Census['commitHolders'] = new Map();
+  const tick = slicer();
   let storedBytes = 0;
   let tailBytes = 0;
   for (const s of views.sort((a, b) => a.id - b.id)) {
@@ -142,8 +220,10 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
       continue;
     }
     // The active segment (only on request: `info`) is read by a scan of its frames.
-    const { records, damaged } = await recordsOf(access, s);
+    const { records, damaged } = await recordsOf(access, s, tick);
     for (const r of records) {
+      const t = tick(1);
+      if (t) await t;
       if (r.type !== RecordType.COMMIT || !r.payload) continue;
       commitPayloads.set(originKey(r.originSegmentId, r.originOffset), r.payload);
       const name = commitName(r.payload);
@@ -160,9 +240,9 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
 
   const liveCommits = new Set<number>();
   const liveChunks = new Set<number>();
-  const tick = slicer();
   for (const c of access.liveCommits()) {
-    await tick();
+    const t = tick(1);
+    if (t) await t;
     const key = originKey(c.segmentId, c.offset);
     liveCommits.add(key);
     let payload = commitPayloads.get(key);
@@ -179,7 +259,8 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
 
   for (const a of accounts) {
     for (const r of a.records) {
-      await tick();
+      const t = tick(1);
+      if (t) await t;
       const key = originKey(r.originSegmentId, r.originOffset);
       if (r.type !== RecordType.CHUNK) a.minSeq = Math.min(a.minSeq, payloadSeq(r.payload));
       r.live = classify(access, r, key, liveCommits, liveChunks);
@@ -187,19 +268,23 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
   }
   // Tombstones: live unless every other segment holds only newer records.
   const census: Census = { segments: accounts, commitHolders, storedBytes, liveBytes: 0, deadBytes: 0 };
+  let liveBytes = tailBytes;
+  let deadBytes = 0;
   for (const a of accounts) {
     const alone = new Set([a.id]);
     const others = minSeqOutside(accounts, alone);
-    for (const r of a.records) if (r.live && tombstoneDroppable(census, r, alone, others)) r.live = false;
-  }
-  let liveBytes = tailBytes;
-  for (const a of accounts) {
-    a.liveBytes = a.records.reduce((n, r) => n + (r.live ? r.frameLen : 0), 0);
-    a.deadBytes = a.records.reduce((n, r) => n + (r.live ? 0 : r.frameLen), 0);
+    for (const r of a.records) {
+      const t = tick(1);
+      if (t) await t;
+      if (r.live && tombstoneDroppable(census, r, alone, others)) r.live = false;
+      if (r.live) a.liveBytes += r.frameLen;
+      else a.deadBytes += r.frameLen;
+    }
     liveBytes += a.liveBytes;
+    deadBytes += a.deadBytes;
   }
   census.liveBytes = liveBytes;
-  census.deadBytes = accounts.reduce((n, a) => n + a.deadBytes, 0);
+  census.deadBytes = deadBytes;
   return census;
 }
 

@@ -17,7 +17,7 @@
 import { DATA_DIR_FORMAT_PACKS, RecordType, SEGMENT_HEADER_BYTES, TIER_HOT } from '../format/constants.js';
 import { encodeFrame } from '../format/frame.js';
 import { encodeTail } from '../format/footer.js';
-import { encodePackFooter, type PackEntry } from '../format/pack-footer.js';
+import { encodePackEntries, packFooterParts, type PackEntry } from '../format/pack-footer.js';
 import { encodeSegmentHeader } from '../format/segment-header.js';
 import type { MaintenanceAccess } from '../engine/maintenance-access.js';
 import { packFileName } from '../engine/pack-files.js';
@@ -247,6 +247,8 @@ export class Compactor {
     const fh = await a.fs.open(tmpPath, 'create-new');
     let at = SEGMENT_HEADER_BYTES;
     const entries: PackEntry[] = [];
+    // The footer's entries, encoded batch by batch (all at once at the end held the loop ~40 ms).
+    const footerParts: Buffer[] = [];
     try {
       await fh.writev([encodeSegmentHeader({ tier: TIER_HOT, segmentId: packId, createdMs: Date.now() })], 0);
       for (let gi = 0; gi < group.length; gi++) {
@@ -263,6 +265,7 @@ export class Compactor {
             records: batch.map((r) => ({ offset: r.offset, frameLen: r.frameLen, type: r.type })),
           });
           const bad = new Map(result.damaged.map((d) => [d.index, d.detail]));
+          const first = entries.length;
           for (let k = 0; k < batch.length; k++) {
             const r = batch[k];
             const detail = bad.get(k);
@@ -278,6 +281,7 @@ export class Compactor {
             }
             at += r.frameLen;
           }
+          footerParts.push(encodePackEntries(entries.slice(first)));
           stats.bytesRead += result.bytesRead;
           stats.bytesWritten += result.bytesWritten;
           progress.done += bytes;
@@ -286,7 +290,7 @@ export class Compactor {
           i = j;
         }
       }
-      const footer = encodeFrame(RecordType.FOOTER, 0, Buffer.alloc(0), encodePackFooter({ inputs, entries }));
+      const footer = encodeFrame(RecordType.FOOTER, 0, Buffer.alloc(0), packFooterParts(inputs, entries.length, footerParts));
       const tail = encodeTail(at);
       await fh.writev([footer, tail], at);
       at += footer.length + tail.length;
