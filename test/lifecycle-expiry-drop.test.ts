@@ -5,54 +5,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Compactor, Engine, MaintenancePool, MemoryFileSystem } from '../src/index.js';
 import { DAY_MS } from '../src/engine/lifecycle.js';
-import type { DirLock, FileHandle, FileSystem, OpenMode } from '../src/io/types.js';
+import { CountingFs } from './helpers/counting-fs.js';
 import { readAll } from './helpers/engine-helpers.js';
-
-/** Counts the bytes written per file (writev and writeFile), delegating everything to `inner`. */
-class CountingFs implements FileSystem {
-  readonly written = new Map<string, number>();
-  constructor(private readonly inner: FileSystem) {}
-  private add(path: string, n: number): void {
-    this.written.set(path, (this.written.get(path) ?? 0) + n);
-  }
-  /** Bytes written to paths matching `re` since `since` (a copy of `written`). */
-  bytesSince(since: Map<string, number>, re: RegExp): number {
-    let n = 0;
-    for (const [p, b] of this.written) if (re.test(p)) n += b - (since.get(p) ?? 0);
-    return n;
-  }
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    const h = await this.inner.open(path, mode);
-    const add = (n: number): void => this.add(path, n);
-    return {
-      path: h.path,
-      read: (b, o, l, p) => h.read(b, o, l, p),
-      writev: async (bufs, pos) => {
-        await h.writev(bufs, pos);
-        add(bufs.reduce((s, x) => s + x.length, 0));
-      },
-      datasync: () => h.datasync(),
-      truncate: (l) => h.truncate(l),
-      size: () => h.size(),
-      close: () => h.close(),
-    };
-  }
-  readFile(p: string): Promise<Buffer> { return this.inner.readFile(p); }
-  async writeFile(p: string, data: Buffer, mode?: number): Promise<void> {
-    await this.inner.writeFile(p, data, mode);
-    this.add(p, data.length);
-  }
-  syncFile(p: string): Promise<void> { return this.inner.syncFile(p); }
-  readdir(p: string): Promise<string[]> { return this.inner.readdir(p); }
-  mkdir(p: string): Promise<void> { return this.inner.mkdir(p); }
-  rename(a: string, b: string): Promise<void> { return this.inner.rename(a, b); }
-  unlink(p: string): Promise<void> { return this.inner.unlink(p); }
-  exists(p: string): Promise<boolean> { return this.inner.exists(p); }
-  fileSize(p: string): Promise<number> { return this.inner.fileSize(p); }
-  syncDir(p: string): Promise<void> { return this.inner.syncDir(p); }
-  lock(p: string, note: string): Promise<DirLock> { return this.inner.lock(p, note); }
-  freeBytes(p: string): Promise<number> { return this.inner.freeBytes(p); }
-}
 
 function body(day: number, i: number): Buffer {
   // Incompressible, so that a few objects fill a 1 MiB segment.

@@ -72,6 +72,13 @@ export interface SegmentWriterOptions {
 }
 
 const BATCH_BYTES_MAX = 32 << 20;
+/**
+ * Written-but-unsynced bytes past which the writer syncs without waiting for a durable record to ask
+ * (fsync mode). The kernel would otherwise keep a large object's chunks dirty in the page cache until
+ * its COMMIT's fdatasync, which then has to write all of it while the PUT waits; flushing ahead writes
+ * the data to disk while the rest of the body is still arriving (docs/DURABILITY.md, "Group commit").
+ */
+const FLUSH_AHEAD_BYTES = 8 << 20;
 
 export class SegmentWriter {
   private queue: Array<FrameItem | RollItem> = [];
@@ -79,6 +86,8 @@ export class SegmentWriter {
   private pumping = false;
   private syncWaiters: FrameItem[] = [];
   private syncing: Promise<void> | undefined;
+  /** Bytes written to the current file since the last fdatasync started. */
+  private unsynced = 0;
   private failure: SedimentError | undefined;
   private idleWaiters: Array<() => void> = [];
   private resetCount = 0;
@@ -269,6 +278,7 @@ export class SegmentWriter {
           for (const b of batch) b.reject(this.fail(err, `writing segment ${this.writeId}`));
           break;
         }
+        this.unsynced += bytes;
         for (const item of batch) {
           item.frame = EMPTY; // the buffer is no longer needed; let it be collected
           if (item.durable && this.opts.durability === 'fsync') this.syncWaiters.push(item);
@@ -297,8 +307,12 @@ export class SegmentWriter {
     item.resolve();
   }
 
+  private flushDue(): boolean {
+    return this.opts.durability === 'fsync' && this.unsynced >= FLUSH_AHEAD_BYTES;
+  }
+
   private kickSync(): void {
-    if (this.syncing || this.syncWaiters.length === 0) return;
+    if (this.syncing || (this.syncWaiters.length === 0 && !this.flushDue())) return;
     this.syncing = this.syncLoop().finally(() => {
       this.syncing = undefined;
       // Waiters the pump added after the loop's last check (its kickSync saw `syncing` still set)
@@ -310,11 +324,13 @@ export class SegmentWriter {
   }
 
   private async syncLoop(): Promise<void> {
-    while (this.syncWaiters.length > 0 && !this.failure) {
+    while ((this.syncWaiters.length > 0 || this.flushDue()) && !this.failure) {
       const waiters = this.syncWaiters;
       this.syncWaiters = [];
-      const needSync = waiters.some((w) => w.durable) && this.opts.durability === 'fsync';
+      const needSync = (waiters.some((w) => w.durable) && this.opts.durability === 'fsync') || this.flushDue();
       if (needSync) {
+        // Bytes whose write completes while the sync runs may not be covered: they count from here.
+        this.unsynced = 0;
         try {
           await this.fh.datasync();
         } catch (err) {
@@ -343,6 +359,7 @@ export class SegmentWriter {
       }
       await this.fh.datasync();
       await this.fh.close();
+      this.unsynced = 0;
       this.opts.onSealed?.(item.segmentId, item.entries, footerOffset + footer.length + tail.length);
       this.writeId = item.nextId;
       this.segmentMissing = true;
