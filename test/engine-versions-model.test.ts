@@ -18,6 +18,10 @@ interface Version {
   id: string;
   marker: boolean;
   data?: Buffer;
+  /** Object Lock (bucket "vault"): locked until this time, or held. */
+  retainUntilMs?: number;
+  mode?: 'GOVERNANCE' | 'COMPLIANCE';
+  hold?: boolean;
 }
 
 interface ModelBucket {
@@ -25,7 +29,7 @@ interface ModelBucket {
   keys: Map<string, Version[]>;
 }
 
-const BUCKETS = ['plain', 'versioned', 'suspends'];
+const BUCKETS = ['plain', 'versioned', 'suspends', 'vault'];
 
 class VersionsRun {
   private readonly rng: Rng;
@@ -78,8 +82,8 @@ class VersionsRun {
     await this.open();
     try {
       for (const b of BUCKETS) {
-        await this.e.createBucket(b);
-        this.model.set(b, { status: 'Unversioned', keys: new Map() });
+        await this.e.createBucket(b, { objectLock: b === 'vault' });
+        this.model.set(b, { status: b === 'vault' ? 'Enabled' : 'Unversioned', keys: new Map() });
       }
       await this.setStatus('versioned', 'Enabled');
       for (this.step = 0; this.step < this.ops; this.step++) {
@@ -149,14 +153,19 @@ class VersionsRun {
 
   private async put(bucket: string, key: string): Promise<void> {
     const data = this.rng.bytes(this.rng.pick([0, 1, 100, 5000, 70_000]));
-    const info = await this.e.putObject(bucket, key, data);
+    let lock: { mode?: 'GOVERNANCE' | 'COMPLIANCE'; retainUntilMs?: number; legalHold?: boolean } | undefined;
+    if (bucket === 'vault' && this.rng.bool(0.7)) {
+      lock = this.rng.bool(0.7) ? { mode: this.rng.pick(['GOVERNANCE', 'COMPLIANCE'] as const), retainUntilMs: this.now + this.rng.int(1, 60_000) } : {};
+      if (this.rng.bool(0.3)) lock.legalHold = true;
+    }
+    const info = await this.e.putObject(bucket, key, data, { lock });
     const m = this.model.get(bucket)!;
     const list = m.keys.get(key) ?? [];
     const id = m.status === 'Enabled' ? info.versionId : 'null';
     this.note(`put ${bucket}/${key} ${data.length}B → ${id}`);
     if (m.status === 'Enabled') expect(info.versionId, this.where('an enabled bucket gives version ids')).not.toBe('');
     else expect(info.versionId, this.where('null version')).toBe('');
-    m.keys.set(key, [{ id, marker: false, data }, ...list.filter((v) => v.id !== id)]);
+    m.keys.set(key, [{ id, marker: false, data, mode: lock?.mode, retainUntilMs: lock?.retainUntilMs, hold: lock?.legalHold }, ...list.filter((v) => v.id !== id)]);
   }
 
   private async del(bucket: string, key: string): Promise<void> {
@@ -179,9 +188,19 @@ class VersionsRun {
     const m = this.model.get(bucket)!;
     const list = m.keys.get(key) ?? [];
     const id = list.length > 0 && this.rng.bool(0.85) ? this.rng.pick(list).id : this.rng.pick(['null', '0000000000999999']);
-    const r = await this.e.deleteObject(bucket, key, { versionId: id });
-    this.note(`delete version ${bucket}/${key} ${id} → existed ${r.existed}`);
+    const bypass = this.rng.bool(0.5);
     const had = list.find((v) => v.id === id);
+    const locked = had !== undefined && (had.hold === true || (had.retainUntilMs !== undefined && had.retainUntilMs > this.now && (had.mode === 'COMPLIANCE' || !bypass)));
+    let r;
+    try {
+      r = await this.e.deleteObject(bucket, key, { versionId: id, bypassGovernance: bypass });
+    } catch (err) {
+      this.note(`delete version ${bucket}/${key} ${id} bypass=${bypass} → ${errorCode(err)}`);
+      expect(errorCode(err), this.where(`delete of ${id}`)).toBe(locked ? 'SEDIMENT_OBJECT_LOCKED' : 'no error');
+      return;
+    }
+    this.note(`delete version ${bucket}/${key} ${id} → existed ${r.existed}`);
+    expect(locked, this.where(`locked version ${id} was deleted`)).toBe(false);
     expect(r.existed, this.where(`existed of ${id}`)).toBe(had !== undefined);
     if (had) expect(r.deleteMarker === true, this.where()).toBe(had.marker);
     const rest = list.filter((v) => v.id !== id);

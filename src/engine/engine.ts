@@ -1736,7 +1736,7 @@ export class Engine {
         const since = this.table.mtimeOf(chain[i - 1]!);
         const size = marker ? 0 : this.table.sizeOf(slot);
         const tags = !marker && withRule.some(needsTags) ? (await this.readManifest(this.table.read(slot))).tags : undefined;
-        if (versionsOf(b, key)[i] !== slot) break; // the key changed while its tags were read: next pass
+        if (!versionsOf(b, key).includes(slot)) continue; // removed while its tags were read
         const due = withRule.some((r) => {
           const nve = r.noncurrentVersionExpiration!;
           if (!filterMatches(r.filter, key, size, tags)) return false;

@@ -54,7 +54,8 @@ export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[
   let estimate = 64;
   for (const b of buckets) estimate += 64 + b.objectCount * 96;
   const w = new BinaryWriter(estimate);
-  w.bytes(CHECKPOINT_MAGIC).u16(versions ? 3 : configs.length > 0 ? 2 : 1).u16(0).u32(0);
+  const version = versions ? 3 : configs.length > 0 ? 2 : 1;
+  w.bytes(CHECKPOINT_MAGIC).u16(version).u16(0).u32(0);
   w.u64(h.seq).u64(h.replaySegmentId).u64(h.replayOffset).f64(h.createdMs);
   w.u32(buckets.length);
   for (const { bucket: b, objectCount, objects } of buckets) {
@@ -72,7 +73,7 @@ export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[
     w.u32(u.create.length).bytes(u.create).u32(u.parts.length);
     for (const p of u.parts) w.u32(p.length).bytes(p);
   }
-  if (configs.length > 0) {
+  if (version >= 2) {
     w.u32(configs.length);
     for (const c of configs) w.u32(c.length).bytes(c);
   }
