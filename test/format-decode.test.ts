@@ -218,7 +218,7 @@ describe('format versions only move forward (§1.1, §2.1, §4)', () => {
 
   it('engine open: FORMAT file saying 3 (or not a FORMAT file) → SEDIMENT_FORMAT_VERSION', async () => {
     // 2 is a directory compaction has written packs into (FORMAT.md §1.1, §2.5).
-    for (const text of ['sediment-data-dir 3\n', 'sediment-data-dir 17\n', 'something else\n']) {
+    for (const text of ['sediment-data-dir 4\n', 'sediment-data-dir 17\n', 'something else\n']) {
       const fs = await dirWith({ FORMAT: text });
       await expect(Engine.open({ dir: '/d', fs, workerThreads: 0 }), text).rejects.toMatchObject({ code: 'SEDIMENT_FORMAT_VERSION' });
     }

@@ -24,8 +24,9 @@ export async function writeCheckpoint(
   sources: CheckpointSource[],
   uploads: CheckpointUpload[],
   configs: Buffer[] = [],
+  versions = false,
 ): Promise<void> {
-  const bytes = encodeCheckpoint(header, sources, uploads, configs);
+  const bytes = encodeCheckpoint(header, sources, uploads, configs, versions);
   const name = checkpointName(header.seq);
   const tmp = `${dir}/tmp/${name}`;
   await fs.writeFile(tmp, bytes);

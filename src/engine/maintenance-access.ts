@@ -40,10 +40,15 @@ export interface MaintenanceAccess {
 
   // Liveness, as of now (the index only reflects durable records).
   objectSeq(bucket: string, key: string): number | undefined;
+  /**
+   * The bucket may hold several versions of a key: a DELETE there names one version, and a newer write
+   * of the key does not make an older version's COMMIT harmless on replay.
+   */
+  bucketVersioned(name: string): boolean;
   bucketSeq(name: string): number | undefined;
   uploadCreateSeq(uploadId: number): number | undefined;
   uploadPartSeq(uploadId: number, partNumber: number): number | undefined;
-  /** Origin location of every live object's COMMIT record. */
+  /** Origin location of every live object's COMMIT record: every version and delete marker in the index. */
   liveCommits(): Iterable<{ segmentId: number; offset: number; frameLen: number }>;
   /** Parts of open multipart uploads (their chunks are live). */
   openUploadParts(): Iterable<UploadPartRecord>;

@@ -114,6 +114,12 @@ export class ObjectTable {
   mtimeOf(slot: number): number {
     return this.mtimeMs[slot];
   }
+  flagsOf(slot: number): number {
+    return this.flags[slot];
+  }
+  versionIdOf(slot: number): string {
+    return this.versionIds.get(slot) ?? '';
+  }
   storageClassOf(slot: number): number {
     return this.storageClass[slot];
   }

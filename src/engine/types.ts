@@ -80,6 +80,22 @@ export interface PutOptions {
    * Failure: SEDIMENT_PRECONDITION_FAILED (SEDIMENT_NO_SUCH_KEY for ifMatch on a missing key).
    */
   condition?: { ifNoneMatch?: boolean; ifMatch?: string };
+  /** Object Lock for the new version; the bucket must have been created with object lock. */
+  lock?: ObjectLockOptions;
+}
+
+/** Object Lock of a new version: a retention (mode and date, both or neither) and/or a legal hold. */
+export interface ObjectLockOptions {
+  mode?: 'GOVERNANCE' | 'COMPLIANCE';
+  retainUntilMs?: number;
+  legalHold?: boolean;
+}
+
+/** The lock state of a stored version. */
+export interface ObjectLockInfo {
+  mode?: 'GOVERNANCE' | 'COMPLIANCE';
+  retainUntilMs?: number;
+  legalHold: boolean;
 }
 
 export interface ObjectInfo {
@@ -95,8 +111,11 @@ export interface ObjectInfo {
   checksums: ObjectChecksum[];
   tags: Record<string, string>;
   storageClass: 'STANDARD' | 'COLD';
+  /** The stored version id: "" for the null version (S3 shows "null"). */
   versionId: string;
   partCount: number;
+  /** Present when the version has a retention or a legal hold. */
+  objectLock?: ObjectLockInfo;
 }
 
 export interface ListEntry {
@@ -136,6 +155,8 @@ export interface ByteRange {
 }
 
 export interface GetOptions {
+  /** A version id as clients give it ("null" is the null version); default: the current object. */
+  versionId?: string;
   /** Inclusive byte range; `end` past the object is clamped. `{ suffix: n }` means the last n bytes. */
   range?: ByteRange | { suffix: number };
 }

@@ -36,7 +36,7 @@ export interface IndexEntry {
 export interface CheckpointSource {
   bucket: CheckpointBucket;
   objectCount: number;
-  /** Must yield exactly objectCount entries, keys in UTF-8 byte order. */
+  /** Must yield exactly objectCount entries, keys in UTF-8 byte order; a key's versions newest first. */
   objects: Iterable<[string, IndexEntry]>;
 }
 
@@ -46,12 +46,16 @@ export interface CheckpointUpload {
   parts: Buffer[];
 }
 
-/** `configs`: BUCKET_CONFIG payloads in force (version 2; none → the file is written as version 1). */
-export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[], uploads: CheckpointUpload[] = [], configs: Buffer[] = []): Buffer {
+/**
+ * `configs`: BUCKET_CONFIG payloads in force (version 2; none → the file is written as version 1).
+ * `versions`: some key has several rows (version 3).
+ */
+export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[], uploads: CheckpointUpload[] = [], configs: Buffer[] = [], versions = false): Buffer {
   let estimate = 64;
   for (const b of buckets) estimate += 64 + b.objectCount * 96;
   const w = new BinaryWriter(estimate);
-  w.bytes(CHECKPOINT_MAGIC).u16(configs.length > 0 ? CHECKPOINT_VERSION : 1).u16(0).u32(0);
+  const version = versions ? 3 : configs.length > 0 ? 2 : 1;
+  w.bytes(CHECKPOINT_MAGIC).u16(version).u16(0).u32(0);
   w.u64(h.seq).u64(h.replaySegmentId).u64(h.replayOffset).f64(h.createdMs);
   w.u32(buckets.length);
   for (const { bucket: b, objectCount, objects } of buckets) {
@@ -69,7 +73,7 @@ export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[
     w.u32(u.create.length).bytes(u.create).u32(u.parts.length);
     for (const p of u.parts) w.u32(p.length).bytes(p);
   }
-  if (configs.length > 0) {
+  if (version >= 2) {
     w.u32(configs.length);
     for (const c of configs) w.u32(c.length).bytes(c);
   }

@@ -1,9 +1,13 @@
 // Constants of the on-disk format; each names its section in docs/FORMAT.md.
 
-/** §1.1: the newest directory format understood; new directories start at 1, packs (§2.5) raise it to 2. */
-export const DATA_DIR_FORMAT_VERSION = 2;
+/**
+ * §1.1: the newest directory format understood; new directories start at 1, packs (§2.5) raise it to 2,
+ * the first bucket with versioning (§3.8 kinds 2 and 3) raises it to 3.
+ */
+export const DATA_DIR_FORMAT_VERSION = 3;
 export const DATA_DIR_FORMAT_CREATED = 1;
 export const DATA_DIR_FORMAT_PACKS = 2;
+export const DATA_DIR_FORMAT_VERSIONS = 3;
 export const FORMAT_FILE_PREFIX = 'sediment-data-dir ';
 
 /** §2.1 segment header */
@@ -38,7 +42,7 @@ export const RecordType = {
 export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];
 
 /** §3.8 BUCKET_CONFIG kinds */
-export const BucketConfigKind = { LIFECYCLE: 1 } as const;
+export const BucketConfigKind = { LIFECYCLE: 1, VERSIONING: 2, OBJECT_LOCK: 3 } as const;
 export const CHUNK_META_BYTES = 20;
 
 /** §2.4 tail */
@@ -63,5 +67,19 @@ export const StorageClass = { STANDARD: 0, COLD: 1 } as const;
 
 /** §4 checkpoint */
 export const CHECKPOINT_MAGIC = Buffer.from('SEDCKPT\n', 'latin1');
-/** Version 2 adds the bucket configuration section; a checkpoint without configurations is still written as version 1. */
-export const CHECKPOINT_VERSION = 2;
+/**
+ * Version 2 adds the bucket configuration section; version 3 lets a key have several object rows (its
+ * versions, newest first). Each is written only when needed: a checkpoint without configurations is
+ * still version 1, one without versioned buckets version 2.
+ */
+export const CHECKPOINT_VERSION = 3;
+
+/** §3.1 COMMIT flags */
+export const CommitFlag = {
+  /** The version is a delete marker (no bytes). */
+  DELETE_MARKER: 0x01,
+  /** Rewrites the metadata of an existing version in place (tags, retention, legal hold); not a new version. */
+  IN_PLACE: 0x02,
+} as const;
+/** §3.3 BUCKET_CREATE flags */
+export const BUCKET_FLAG_OBJECT_LOCK = 0x01;

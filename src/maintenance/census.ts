@@ -10,7 +10,8 @@
 //   remain anywhere. A DELETE is kept while a segment outside the pass holds a COMMIT of its key with a
 //   lower seq; BUCKET_DELETE and UPLOAD_ABORT while a segment outside the pass holds any record with a
 //   lower seq. A DELETE whose key has since been written again is dead at once (the newer write wins on
-//   replay anyway);
+//   replay anyway) — except in a versioned bucket, where it removed one version that a newer one does
+//   not replace;
 // - BUCKET_CONFIG and anything undecodable: kept (never guessed dead).
 import { RecordType, SEGMENT_HEADER_BYTES } from '../format/constants.js';
 import type { FooterEntry } from '../format/footer.js';
@@ -353,7 +354,8 @@ function classify(access: MaintenanceAccess, r: CensusRecord, key: number, liveC
       case RecordType.DELETE: {
         const d = decodeDelete(p);
         const now = access.objectSeq(d.bucket, d.key);
-        if (now !== undefined && now > d.seq) return false;
+        // In a versioned bucket a newer version does not cancel the version this DELETE removed.
+        if (now !== undefined && now > d.seq && d.versionId === '' && !access.bucketVersioned(d.bucket)) return false;
         r.tombstoneSeq = d.seq;
         r.tombstoneKey = `${d.bucket}/${d.key}`;
         return true;

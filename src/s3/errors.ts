@@ -1,7 +1,7 @@
 // The ONE table that maps engine error codes to S3 errors. Exhaustive by type: adding an ErrorCode
 // without a row here is a compile error. Anything that is not a SedimentError or S3Error becomes
 // InternalError (and is logged by the server, never shown to the client with internals).
-import { SedimentError, type ErrorCode } from '../util/errors.js';
+import { DeleteMarkerError, SedimentError, type ErrorCode } from '../util/errors.js';
 import { S3Error, type S3ErrorCode } from './s3-error.js';
 
 const TABLE: Record<ErrorCode, { code: S3ErrorCode; status?: number }> = {
@@ -22,6 +22,15 @@ const TABLE: Record<ErrorCode, { code: S3ErrorCode; status?: number }> = {
   SEDIMENT_ENTITY_TOO_SMALL: { code: 'EntityTooSmall' },
   SEDIMENT_NO_SUCH_UPLOAD: { code: 'NoSuchUpload' },
   SEDIMENT_NO_SUCH_LIFECYCLE: { code: 'NoSuchLifecycleConfiguration' },
+  SEDIMENT_NO_SUCH_VERSION: { code: 'NoSuchVersion' },
+  // GET/HEAD naming a delete marker's version: S3 answers 405 with x-amz-delete-marker.
+  SEDIMENT_DELETE_MARKER: { code: 'MethodNotAllowed' },
+  // A version under retention or legal hold: S3 refuses its deletion (or a shortened retention) so.
+  SEDIMENT_OBJECT_LOCKED: { code: 'AccessDenied' },
+  SEDIMENT_INVALID_BUCKET_STATE: { code: 'InvalidBucketState' },
+  SEDIMENT_NO_LOCK_CONFIGURATION: { code: 'ObjectLockConfigurationNotFoundError' },
+  SEDIMENT_NO_SUCH_LOCK_SETTING: { code: 'NoSuchObjectLockConfiguration' },
+  SEDIMENT_INVALID_REQUEST: { code: 'InvalidRequest' },
   // A cold blob the index points at is missing: the data is not where it must be (an internal error,
   // never "no such key"); an unreachable cold store is temporary.
   SEDIMENT_COLD_NOT_FOUND: { code: 'InternalError' },
@@ -43,7 +52,11 @@ export function toS3Error(err: unknown): S3Error {
   if (err instanceof SedimentError) {
     const row = TABLE[err.code];
     const message = err.code === 'SEDIMENT_CORRUPTION' ? `stored data failed its checksum: ${err.message}` : err.message;
-    return new S3Error(row.code, message, { httpStatus: row.status, cause: err });
+    // A delete marker answers with its headers, so clients can tell "deleted" from "never existed".
+    const headers = err instanceof DeleteMarkerError
+      ? { 'x-amz-delete-marker': 'true', 'x-amz-version-id': err.versionId === '' ? 'null' : err.versionId, 'Last-Modified': new Date(err.lastModifiedMs).toUTCString() }
+      : undefined;
+    return new S3Error(row.code, message, { httpStatus: row.status, headers, cause: err });
   }
   return new S3Error('InternalError', undefined, { cause: err });
 }

@@ -3,6 +3,7 @@ import type { ObjectInfo, PutOptions, StandardHeaders } from '../engine/types.js
 import { headerFor } from './checksums.js';
 import { httpDate, quoteEtag, type S3Request } from './http-util.js';
 import { S3Error } from './s3-error.js';
+import { lockHeaders } from './ops-object-lock.js';
 
 const STANDARD: Array<[keyof StandardHeaders, string]> = [
   ['contentEncoding', 'content-encoding'],
@@ -61,6 +62,8 @@ export function objectHeaders(info: ObjectInfo, withChecksums: boolean): Record<
   for (const [k, v] of Object.entries(info.userMetadata)) h[`x-amz-meta-${k}`] = v;
   if (info.storageClass !== 'STANDARD') h['x-amz-storage-class'] = 'GLACIER_IR';
   if (info.partCount > 0) h['x-amz-mp-parts-count'] = String(info.partCount);
+  if (info.versionId !== '') h['x-amz-version-id'] = info.versionId;
+  lockHeaders(info, h);
   const tagCount = Object.keys(info.tags).length;
   if (tagCount > 0) h['x-amz-tagging-count'] = String(tagCount);
   if (withChecksums) {

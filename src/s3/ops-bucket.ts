@@ -38,10 +38,9 @@ export async function createBucket(r: S3Request): Promise<void> {
     }
     if (lc) region = lc;
   }
-  if (r.header('x-amz-bucket-object-lock-enabled')?.toLowerCase() === 'true') {
-    throw new S3Error('NotImplemented', 'Object Lock is not supported yet');
-  }
-  await r.ctx.engine.createBucket(r.bucket, { region });
+  // Object Lock can only be turned on at creation; it turns versioning on for good.
+  const objectLock = r.header('x-amz-bucket-object-lock-enabled')?.trim().toLowerCase() === 'true';
+  await r.ctx.engine.createBucket(r.bucket, { region, objectLock });
   sendEmpty(r, 200, { Location: `/${r.bucket}` });
 }
 
@@ -59,12 +58,6 @@ export async function getBucketLocation(r: S3Request): Promise<void> {
   const b = r.ctx.engine.headBucket(r.bucket);
   // S3 answers an empty LocationConstraint for us-east-1.
   sendXml(r, 200, elementWithAttrs('LocationConstraint', { xmlns: S3_XMLNS }, b.region === 'us-east-1' ? null : b.region));
-}
-
-export async function getBucketVersioning(r: S3Request): Promise<void> {
-  r.ctx.engine.headBucket(r.bucket);
-  // Versioning has never been enabled on any sediment bucket: S3 answers an empty configuration.
-  sendXml(r, 200, elementWithAttrs('VersioningConfiguration', { xmlns: S3_XMLNS }));
 }
 
 export async function getAcl(r: S3Request): Promise<void> {

@@ -1,9 +1,11 @@
-// DeleteObjects (POST ?delete): up to 1000 keys, Quiet mode, per-key errors in the result.
+// DeleteObjects (POST ?delete): up to 1000 keys (with VersionId), Quiet mode, per-key errors in the
+// result (AccessDenied for a locked version), x-amz-bypass-governance-retention for the whole request.
 import { isS3Error } from './s3-error.js';
 import { sendXml, type S3Request } from './http-util.js';
 import { readVerifiedBody } from './small-body.js';
 import { S3Error } from './s3-error.js';
 import { toS3Error } from './errors.js';
+import { bypassGovernance } from './ops-object-lock.js';
 import { childElements, childText, element, elementWithAttrs, parseXml, S3_XMLNS, localName } from './xml.js';
 
 export async function deleteObjects(r: S3Request): Promise<void> {
@@ -17,6 +19,7 @@ export async function deleteObjects(r: S3Request): Promise<void> {
   const objects = childElements(doc, 'Object');
   if (objects.length === 0 || objects.length > 1000) throw new S3Error('MalformedXML', 'a Delete request names 1 to 1000 objects');
   r.ctx.engine.headBucket(r.bucket);
+  const bypass = bypassGovernance(r);
   const targets = objects.map((o) => {
     const key = childText(o, 'Key');
     if (key === undefined) throw new S3Error('MalformedXML');
@@ -27,9 +30,11 @@ export async function deleteObjects(r: S3Request): Promise<void> {
     targets.map(async ({ key, versionId }) => {
       const v = versionId !== undefined ? element('VersionId', versionId) : null;
       try {
-        if (versionId !== undefined && versionId !== 'null') throw new S3Error('NoSuchVersion');
-        await r.ctx.engine.deleteObject(r.bucket, key);
-        return quiet ? null : element('Deleted', element('Key', key), v);
+        const res = await r.ctx.engine.deleteObject(r.bucket, key, { versionId, bypassGovernance: bypass });
+        if (quiet) return null;
+        // A delete that created a marker names the marker; one that removed a version names that version.
+        const marker = res.deleteMarker ? [element('DeleteMarker', true), versionId === undefined ? element('DeleteMarkerVersionId', res.versionId ?? 'null') : null] : [];
+        return element('Deleted', element('Key', key), v, ...marker);
       } catch (err) {
         const e = isS3Error(err) ? err : toS3Error(err);
         return element('Error', element('Key', key), v, element('Code', e.code), element('Message', e.message));

@@ -10,6 +10,7 @@ import { owner } from './ops-bucket.js';
 import { copyConditions, parseCopySource, parseRange } from './ops-object.js';
 import { prepareBody } from './request-body.js';
 import { S3Error } from './s3-error.js';
+import { lockOptions } from './ops-object-lock.js';
 import { readVerifiedBody } from './small-body.js';
 import { childElements, childText, element, elementWithAttrs, localName, parseXml, S3_XMLNS } from './xml.js';
 
@@ -29,6 +30,9 @@ function partNumberOf(r: S3Request): number {
 
 export async function createMultipartUpload(r: S3Request): Promise<void> {
   const c = contentOptions(r);
+  // An upload record has no place for lock settings yet: refuse them rather than drop them. The bucket's
+  // default retention still applies at completion.
+  if (lockOptions(r) !== undefined) throw new S3Error('NotImplemented', 'x-amz-object-lock-* headers on CreateMultipartUpload are not supported by sediment; use a default retention or PutObjectRetention after completion');
   const upload = await r.ctx.engine.createMultipartUpload(r.bucket, r.key, {
     ...c,
     checksumAlgorithm: parseAlgorithm(r.header('x-amz-checksum-algorithm')),
@@ -69,7 +73,7 @@ async function uploadPartCopy(r: S3Request, uploadId: string, partNumber: number
   if (rangeHeader !== undefined && range === undefined) {
     throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last', { extra: { ArgumentName: 'x-amz-copy-source-range' } });
   }
-  const got = await r.ctx.engine.getObject(src.bucket, src.key, range ? { range } : {});
+  const got = await r.ctx.engine.getObject(src.bucket, src.key, range ? { range, versionId: src.versionId } : { versionId: src.versionId });
   try {
     copyConditions(r, got.info);
     if (range && range.end >= got.info.size) throw new S3Error('InvalidRange');
@@ -105,6 +109,7 @@ export async function completeMultipartUpload(r: S3Request): Promise<void> {
       element('Key', r.key),
       element('ETag', quoteEtag(info.etag)),
     ),
+    info.versionId !== '' ? { 'x-amz-version-id': info.versionId } : {},
   );
 }
 

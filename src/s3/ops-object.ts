@@ -10,6 +10,12 @@ import { headerFor } from './checksums.js';
 import { prepareBody, readSmallBody, smallBodyLength } from './request-body.js';
 import { S3Error } from './s3-error.js';
 import { element } from './xml.js';
+import { bypassGovernance, lockOptions } from './ops-object-lock.js';
+
+/** ?versionId of a request (undefined: the current version). */
+function versionIdOf(r: S3Request): string | undefined {
+  return r.query.get('versionId');
+}
 
 async function currentInfo(r: S3Request, bucket: string, key: string): Promise<ObjectInfo | undefined> {
   try {
@@ -58,6 +64,7 @@ export async function putObject(r: S3Request): Promise<void> {
       expectedMd5: body.expectedMd5,
       checksums: body.checksums,
       condition: writeCondition(r),
+      lock: lockOptions(r),
     });
   } else {
     const body = prepareBody(r, { defaultChecksum: true });
@@ -67,9 +74,11 @@ export async function putObject(r: S3Request): Promise<void> {
       expectedMd5: body.expectedMd5,
       beforeCommit: () => body.verify(),
       condition: writeCondition(r),
+      lock: lockOptions(r),
     });
   }
   const headers = ['ETag', quoteEtag(info.etag), 'Content-Length', '0'];
+  if (info.versionId !== '') headers.push('x-amz-version-id', info.versionId);
   for (const c of info.checksums) headers.push(headerFor(c.algorithm), c.value.toString('base64'));
   writeHead(r.res, r.requestId, 200, headers);
   r.res.end();
@@ -106,16 +115,17 @@ export async function getObject(r: S3Request): Promise<void> {
   if (r.query.has('partNumber')) throw new S3Error('NotImplemented', 'GetObject with partNumber is not supported');
   const range = parseRange(r.header('range'));
   const engine = r.ctx.engine;
-  let info = head ? await engine.headObject(r.bucket, r.key) : undefined;
+  const versionId = versionIdOf(r);
+  let info = head ? await engine.headObject(r.bucket, r.key, { versionId }) : undefined;
   let result: GetDataResult | undefined;
   if (!head) {
     try {
-      result = await engine.getObjectData(r.bucket, r.key, { range, bufferBytesMax: GET_BUFFER_BYTES_MAX });
+      result = await engine.getObjectData(r.bucket, r.key, { range, bufferBytesMax: GET_BUFFER_BYTES_MAX, versionId });
     } catch (err) {
       if (!isSedimentError(err, 'SEDIMENT_INVALID_RANGE')) throw err;
       // Preconditions are evaluated before the range (RFC 9110 §13.2.2): a failed one answers 304/412
       // below; only a request whose conditions hold gets 416.
-      info = await engine.headObject(r.bucket, r.key);
+      info = await engine.headObject(r.bucket, r.key, { versionId });
       if (evaluateConditions((n) => r.header(n), info) === undefined) {
         throw new S3Error('InvalidRange', undefined, { extra: { RangeRequested: r.header('range') ?? '', ActualObjectSize: String(info.size) } });
       }
@@ -173,18 +183,21 @@ export async function getObject(r: S3Request): Promise<void> {
 }
 
 export async function deleteObject(r: S3Request): Promise<void> {
-  await r.ctx.engine.deleteObject(r.bucket, r.key);
-  sendEmpty(r, 204);
+  const res = await r.ctx.engine.deleteObject(r.bucket, r.key, { versionId: versionIdOf(r), bypassGovernance: bypassGovernance(r) });
+  const headers: Record<string, string> = {};
+  if (res.versionId !== undefined) headers['x-amz-version-id'] = res.versionId;
+  if (res.deleteMarker) headers['x-amz-delete-marker'] = 'true';
+  sendEmpty(r, 204, headers);
 }
 
-/** Splits x-amz-copy-source (`[/]bucket/key[?versionId=…]`, URL-encoded) into bucket and key. */
-export function parseCopySource(value: string): { bucket: string; key: string } {
+/** Splits x-amz-copy-source (`[/]bucket/key[?versionId=…]`, URL-encoded) into bucket, key and version. */
+export function parseCopySource(value: string): { bucket: string; key: string; versionId?: string } {
   let v = value.trim();
   const q = v.indexOf('?');
+  let versionId: string | undefined;
   if (q !== -1) {
     const params = new URLSearchParams(v.slice(q + 1));
-    const versionId = params.get('versionId');
-    if (versionId !== null && versionId !== 'null') throw new S3Error('NoSuchVersion', 'versioning is not supported');
+    versionId = params.get('versionId') ?? undefined;
     v = v.slice(0, q);
   }
   const decoded = decodeComponent(v.replace(/\+/g, '%2B'));
@@ -194,7 +207,7 @@ export function parseCopySource(value: string): { bucket: string; key: string } 
   if (slash <= 0 || slash === s.length - 1) {
     throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { extra: { ArgumentName: 'x-amz-copy-source' } });
   }
-  return { bucket: s.slice(0, slash), key: s.slice(slash + 1) };
+  return { bucket: s.slice(0, slash), key: s.slice(slash + 1), versionId };
 }
 
 export function copyConditions(r: S3Request, src: ObjectInfo): void {
@@ -213,10 +226,12 @@ export async function copyObject(r: S3Request): Promise<void> {
   const directive = (r.header('x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
   const taggingDirective = (r.header('x-amz-tagging-directive') ?? 'COPY').toUpperCase();
-  const { info, body } = await engine.getObject(src.bucket, src.key);
+  const lock = lockOptions(r);
+  const { info, body } = await engine.getObject(src.bucket, src.key, { versionId: src.versionId });
   try {
     copyConditions(r, info);
-    if (src.bucket === r.bucket && src.key === r.key && directive === 'COPY' && r.header('x-amz-storage-class') === undefined) {
+    // Copying an older version onto its own key makes it current again: that is a change.
+    if (src.bucket === r.bucket && src.key === r.key && src.versionId === undefined && directive === 'COPY' && r.header('x-amz-storage-class') === undefined) {
       throw new S3Error(
         'InvalidRequest',
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -236,6 +251,10 @@ export async function copyObject(r: S3Request): Promise<void> {
           headers: info.headers,
           tags: taggingDirective === 'REPLACE' ? replace.tags : info.tags,
         };
-  const out = await engine.putObject(r.bucket, r.key, body, { ...opts, expectedSize: info.size, checksums: info.partCount === 0 ? info.checksums : [] });
-  sendXml(r, 200, element('CopyObjectResult', element('LastModified', isoDate(out.lastModifiedMs)), element('ETag', quoteEtag(out.etag))));
+  // Lock settings are never copied from the source: the destination gets the request's, or its bucket's default.
+  const out = await engine.putObject(r.bucket, r.key, body, { ...opts, expectedSize: info.size, checksums: info.partCount === 0 ? info.checksums : [], lock });
+  const headers: Record<string, string> = {};
+  if (out.versionId !== '') headers['x-amz-version-id'] = out.versionId;
+  if (info.versionId !== '') headers['x-amz-copy-source-version-id'] = info.versionId;
+  sendXml(r, 200, element('CopyObjectResult', element('LastModified', isoDate(out.lastModifiedMs)), element('ETag', quoteEtag(out.etag))), headers);
 }

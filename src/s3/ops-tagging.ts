@@ -39,19 +39,20 @@ export function parseTaggingXml(body: Buffer): Record<string, string> {
 }
 
 export async function getObjectTagging(r: S3Request): Promise<void> {
-  const info = await r.ctx.engine.headObject(r.bucket, r.key);
+  const info = await r.ctx.engine.headObject(r.bucket, r.key, { versionId: r.query.get('versionId') });
   const tagSet = Object.entries(info.tags).map(([k, v]) => element('Tag', element('Key', k), element('Value', v)));
   sendXml(r, 200, elementWithAttrs('Tagging', { xmlns: S3_XMLNS }, element('TagSet', ...tagSet)));
 }
 
 export async function putObjectTagging(r: S3Request): Promise<void> {
-  await r.ctx.engine.headObject(r.bucket, r.key);
+  const versionId = r.query.get('versionId');
+  await r.ctx.engine.headObject(r.bucket, r.key, { versionId });
   const tags = parseTaggingXml(await readVerifiedBody(r, TAGGING_XML_BYTES_MAX));
-  await r.ctx.engine.putObjectTagging(r.bucket, r.key, tags);
+  await r.ctx.engine.putObjectTagging(r.bucket, r.key, tags, { versionId });
   sendEmpty(r, 200);
 }
 
 export async function deleteObjectTagging(r: S3Request): Promise<void> {
-  await r.ctx.engine.putObjectTagging(r.bucket, r.key, {});
+  await r.ctx.engine.putObjectTagging(r.bucket, r.key, {}, { versionId: r.query.get('versionId') });
   sendEmpty(r, 204);
 }

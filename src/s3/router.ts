@@ -7,13 +7,15 @@ import { listObjects } from './ops-list.js';
 import * as mp from './ops-multipart.js';
 import * as o from './ops-object.js';
 import * as tg from './ops-tagging.js';
+import * as ol from './ops-object-lock.js';
+import * as v from './ops-versioning.js';
 import { S3Error } from './s3-error.js';
 
 /** Sub-resources sediment does not implement; a request naming one gets NotImplemented. */
 const UNSUPPORTED = [
-  'policy', 'policyStatus', 'cors', 'encryption', 'object-lock', 'replication', 'website', 'logging',
-  'notification', 'requestPayment', 'accelerate', 'ownershipControls', 'publicAccessBlock', 'versions', 'analytics', 'metrics',
-  'inventory', 'intelligent-tiering', 'retention', 'legal-hold', 'attributes', 'torrent', 'restore', 'select', 'versionId',
+  'policy', 'policyStatus', 'cors', 'encryption', 'replication', 'website', 'logging',
+  'notification', 'requestPayment', 'accelerate', 'ownershipControls', 'publicAccessBlock', 'analytics', 'metrics',
+  'inventory', 'intelligent-tiering', 'attributes', 'torrent', 'restore', 'select',
   'session', 'renameObject', 'metadataTable',
 ];
 
@@ -33,7 +35,9 @@ export async function route(r: S3Request): Promise<void> {
     throw new S3Error('MethodNotAllowed');
   }
   const sub = unsupported(r);
-  if (sub !== undefined && !(sub === 'versionId' && q.get('versionId') === 'null')) notImplemented(r, `?${sub}`);
+  if (sub !== undefined) notImplemented(r, `?${sub}`);
+  if (r.key === '' && (q.has('retention') || q.has('legal-hold'))) notImplemented(r, `bucket ?${q.has('retention') ? 'retention' : 'legal-hold'}`);
+  if (r.key !== '' && (q.has('versioning') || q.has('versions') || q.has('object-lock'))) notImplemented(r, 'that object sub-resource');
   if (r.key !== '' && q.has('lifecycle')) notImplemented(r, 'object ?lifecycle');
   if (r.key === '' && q.has('tagging')) notImplemented(r, 'bucket ?tagging');
   if (r.key === '') {
@@ -41,7 +45,9 @@ export async function route(r: S3Request): Promise<void> {
       case 'GET':
         if (q.has('location')) return b.getBucketLocation(r);
         if (q.has('uploads')) return mp.listMultipartUploads(r);
-        if (q.has('versioning')) return b.getBucketVersioning(r);
+        if (q.has('versioning')) return v.getBucketVersioning(r);
+        if (q.has('versions')) return v.listObjectVersions(r);
+        if (q.has('object-lock')) return ol.getObjectLockConfiguration(r);
         if (q.has('lifecycle')) return b.getBucketLifecycle(r);
         if (q.has('acl')) return b.getAcl(r);
         return listObjects(r, q.get('list-type') === '2');
@@ -49,6 +55,8 @@ export async function route(r: S3Request): Promise<void> {
         return b.headBucket(r);
       case 'PUT':
         if (q.has('lifecycle')) return b.putBucketLifecycle(r);
+        if (q.has('versioning')) return v.putBucketVersioning(r);
+        if (q.has('object-lock')) return ol.putObjectLockConfiguration(r);
         if (q.size > 0) notImplemented(r, `bucket ?${[...q.keys()][0]}`);
         return b.createBucket(r);
       case 'DELETE':
@@ -67,6 +75,8 @@ export async function route(r: S3Request): Promise<void> {
     case 'GET':
       if (q.has('uploadId')) return mp.listParts(r);
       if (q.has('tagging')) return tg.getObjectTagging(r);
+      if (q.has('retention')) return ol.getObjectRetention(r);
+      if (q.has('legal-hold')) return ol.getObjectLegalHold(r);
       if (q.has('acl')) return b.getAcl(r);
       return o.getObject(r);
     case 'HEAD':
@@ -74,6 +84,8 @@ export async function route(r: S3Request): Promise<void> {
     case 'PUT':
       if (q.has('uploadId') || q.has('partNumber')) return mp.uploadPart(r);
       if (q.has('tagging')) return tg.putObjectTagging(r);
+      if (q.has('retention')) return ol.putObjectRetention(r);
+      if (q.has('legal-hold')) return ol.putObjectLegalHold(r);
       if (q.has('acl')) notImplemented(r, 'object ?acl');
       return o.putObject(r);
     case 'DELETE':

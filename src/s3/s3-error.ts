@@ -27,6 +27,7 @@ export const S3_ERROR_DEFAULTS = {
   InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
   // Not an AWS code (S3 has no "disk full"); the name and status follow HTTP 507 and MinIO's storage-full answer.
   InsufficientStorage: { status: 507, message: 'The server has no room left to store this request.' },
+  InvalidBucketState: { status: 409, message: 'The request is not valid with the current state of the bucket.' },
   InvalidAccessKeyId: { status: 403, message: 'The AWS Access Key Id you provided does not exist in our records.' },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
@@ -55,6 +56,8 @@ export const S3_ERROR_DEFAULTS = {
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
+  NoSuchObjectLockConfiguration: { status: 404, message: 'The specified object does not have a ObjectLock configuration' },
+  ObjectLockConfigurationNotFoundError: { status: 404, message: 'Object Lock configuration does not exist for this bucket' },
   NoSuchLifecycleConfiguration: { status: 404, message: 'The lifecycle configuration does not exist' },
   NoSuchUpload: {
     status: 404,
@@ -92,6 +95,8 @@ export interface S3ErrorOptions {
   httpStatus?: number;
   /** Extra `<Name>value</Name>` fields for the error body, rendered in insertion order after Message. */
   extra?: Record<string, string>;
+  /** Response headers sent with the error (e.g. x-amz-delete-marker on a delete marker's 404/405). */
+  headers?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -99,6 +104,7 @@ export class S3Error extends Error {
   readonly code: S3ErrorCode;
   readonly httpStatus: number;
   readonly extra: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: S3ErrorCode, message?: string, options: S3ErrorOptions = {}) {
     const defaults = S3_ERROR_DEFAULTS[code];
@@ -107,6 +113,7 @@ export class S3Error extends Error {
     this.code = code;
     this.httpStatus = options.httpStatus ?? defaults.status;
     this.extra = Object.freeze({ ...(options.extra ?? {}) });
+    this.headers = Object.freeze({ ...(options.headers ?? {}) });
   }
 }
 

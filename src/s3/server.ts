@@ -99,7 +99,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     }
     const internal = e.code === 'InternalError' && !(e.cause instanceof SedimentError && e.cause.code === 'SEDIMENT_CORRUPTION');
     const body = Buffer.from(renderS3ErrorXml(internal ? new S3Error('InternalError') : e, { resource, requestId: id }), 'utf8');
-    const headers: Record<string, string> = { 'Content-Type': 'application/xml', 'Content-Length': String(body.length) };
+    const headers: Record<string, string> = { ...e.headers, 'Content-Type': 'application/xml', 'Content-Length': String(body.length) };
     // An unread request body would otherwise be parsed as the next request: close instead. A request
     // without a body keeps its connection: `complete` is still false while an error thrown before the
     // first await (e.g. a failed signature check) is answered, as the parser has not finished the message.

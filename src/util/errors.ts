@@ -20,6 +20,13 @@ export const ErrorCodes = [
   'SEDIMENT_ENTITY_TOO_SMALL',
   'SEDIMENT_NO_SUCH_UPLOAD',
   'SEDIMENT_NO_SUCH_LIFECYCLE',
+  'SEDIMENT_NO_SUCH_VERSION',
+  'SEDIMENT_DELETE_MARKER',
+  'SEDIMENT_OBJECT_LOCKED',
+  'SEDIMENT_INVALID_BUCKET_STATE',
+  'SEDIMENT_NO_LOCK_CONFIGURATION',
+  'SEDIMENT_NO_SUCH_LOCK_SETTING',
+  'SEDIMENT_INVALID_REQUEST',
   'SEDIMENT_COLD_NOT_FOUND',
   'SEDIMENT_COLD_UNAVAILABLE',
   'SEDIMENT_INVALID_PART',
@@ -53,6 +60,21 @@ export class CorruptionError extends SedimentError {
     this.name = 'CorruptionError';
     this.segmentId = segmentId;
     this.offset = offset;
+  }
+}
+
+/**
+ * The version asked for (or the current version of the key) is a delete marker: SEDIMENT_NO_SUCH_KEY when
+ * no version was named, SEDIMENT_DELETE_MARKER when the marker itself was (S3 answers 405 then).
+ */
+export class DeleteMarkerError extends SedimentError {
+  readonly versionId: string;
+  readonly lastModifiedMs: number;
+  constructor(code: 'SEDIMENT_NO_SUCH_KEY' | 'SEDIMENT_DELETE_MARKER', message: string, versionId: string, lastModifiedMs: number) {
+    super(code, message);
+    this.name = 'DeleteMarkerError';
+    this.versionId = versionId;
+    this.lastModifiedMs = lastModifiedMs;
   }
 }
 
