@@ -658,20 +658,37 @@ export class Engine {
     const position = { segmentId: this.writer.durableSegmentId, offset: this.writer.durableOffset };
     const seq = this.seq;
     this.opsSinceCheckpoint = 0;
+    // Everything below is taken synchronously, as one state: the rows are encoded across event-loop
+    // turns (a large index held the loop for ~170 ms per 250,000 objects), from a copy of the table,
+    // since writes go on meanwhile and reuse freed slots.
+    const table = this.table.snapshot();
     // A bucket whose BUCKET_CREATE is still in flight (seq 0) is not part of the durable state.
     let versions = false;
     const sources = [...this.buckets.values()]
       .filter((b) => b.seq > 0)
       .sort((a, b) => (a.name < b.name ? -1 : 1))
       .map((b) => {
-        const keys = b.versions.versioned ? versionRows(b) : [...b.keys.scan()];
-        if (b.versions.versioned) versions = true;
+        const bucket = { name: b.name, createdMs: b.createdMs, region: b.region, flags: b.flags, seq: b.seq };
+        if (b.versions.versioned) {
+          versions = true;
+          const rows = versionRows(b);
+          return {
+            bucket,
+            objectCount: rows.length,
+            objects: (function* () {
+              for (const [k, slot] of rows) yield [k, table.read(slot)] as [string, ObjectEntry];
+            })(),
+          };
+        }
+        const { keys, slots, count } = b.keys.snapshot();
+        let live = 0;
+        for (let i = 0; i < count; i++) if (slots[i] !== -1) live++;
         return {
-          bucket: { name: b.name, createdMs: b.createdMs, region: b.region, flags: b.flags, seq: b.seq },
-          objectCount: keys.length,
-          objects: (function* (table: ObjectTable) {
-            for (const [k, slot] of keys) yield [k, table.read(slot)] as [string, ObjectEntry];
-          })(this.table),
+          bucket,
+          objectCount: live,
+          objects: (function* () {
+            for (let i = 0; i < count; i++) if (slots[i] !== -1) yield [keys[i], table.read(slots[i])] as [string, ObjectEntry];
+          })(),
         };
       });
     const uploads = [...this.uploads.values()].map((u) => ({ create: u.createPayload, parts: [...u.parts.values()].map((p) => p.payload) }));

@@ -103,6 +103,15 @@ export class KeyIndex {
     this.tombstones = 0;
   }
 
+  /**
+   * The live keys in UTF-8 order with their slots as they are now (slot -1: deleted, skip it). The key
+   * array is shared (a merge replaces it, nothing writes into it); the slots are a copy.
+   */
+  snapshot(): { keys: readonly string[]; slots: Int32Array; count: number } {
+    if (this.pending.size > 0 || this.tombstones > 0) this.merge();
+    return { keys: this.keys, slots: this.slots.slice(0, this.keys.length), count: this.keys.length };
+  }
+
   /** Iterates live (key, slot) pairs in UTF-8 order starting at the first key > `after` (or ≥ `from`). */
   *scan(opts: { after?: string; from?: string } = {}): Generator<[string, number]> {
     if (this.pending.size > 0 || this.tombstones > 0) this.merge();

@@ -54,6 +54,29 @@ export class ObjectTable {
     if (this.cap < n) this.grow(n);
   }
 
+  /**
+   * A copy of the used slots as they are now, for a reader that works across event-loop turns (a
+   * checkpoint being encoded while writes go on): memcpy of the columns, ~56 bytes a slot.
+   */
+  snapshot(): ObjectTable {
+    const t = new ObjectTable();
+    const n = this.used;
+    t.seq = this.seq.slice(0, n);
+    t.segmentId = this.segmentId.slice(0, n);
+    t.commitOffset = this.commitOffset.slice(0, n);
+    t.commitLen = this.commitLen.slice(0, n);
+    t.size = this.size.slice(0, n);
+    t.mtimeMs = this.mtimeMs.slice(0, n);
+    t.md5 = this.md5.slice(0, n * 16);
+    t.partCount = this.partCount.slice(0, n);
+    t.storageClass = this.storageClass.slice(0, n);
+    t.flags = this.flags.slice(0, n);
+    t.versionIds = new Map(this.versionIds);
+    t.cap = n;
+    t.used = n;
+    return t;
+  }
+
   alloc(e: ObjectEntry): number {
     let slot = this.free.pop();
     if (slot === undefined) {

@@ -51,6 +51,26 @@ export interface CheckpointUpload {
  * `versions`: some key has several rows (version 3).
  */
 export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[], uploads: CheckpointUpload[] = [], configs: Buffer[] = [], versions = false): Buffer {
+  const steps = checkpointEncoder(h, buckets, uploads, configs, versions, Infinity);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same encoding as a generator that pauses after every `sliceObjects` index rows, so a caller on the
+ * main thread can yield to the event loop between slices (a million rows take ~0.5 s to encode). The
+ * sources must not change while it runs (the engine hands it snapshots). Returns the file's bytes.
+ */
+export function* checkpointEncoder(
+  h: CheckpointHeader,
+  buckets: CheckpointSource[],
+  uploads: CheckpointUpload[],
+  configs: Buffer[],
+  versions: boolean,
+  sliceObjects: number,
+): Generator<void, Buffer, void> {
   let estimate = 64;
   for (const b of buckets) estimate += 64 + b.objectCount * 96;
   const w = new BinaryWriter(estimate);
@@ -58,6 +78,7 @@ export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[
   w.bytes(CHECKPOINT_MAGIC).u16(version).u16(0).u32(0);
   w.u64(h.seq).u64(h.replaySegmentId).u64(h.replayOffset).f64(h.createdMs);
   w.u32(buckets.length);
+  let slice = 0;
   for (const { bucket: b, objectCount, objects } of buckets) {
     w.str8(b.name).f64(b.createdMs).str8(b.region).u8(b.flags).u64(b.seq).u32(objectCount);
     let n = 0;
@@ -65,6 +86,10 @@ export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[
       w.str16(key).str8(e.versionId).u64(e.seq).u64(e.segmentId).u64(e.commitOffset).u32(e.commitLen);
       w.u64(e.size).f64(e.mtimeMs).bytes(e.md5).u16(e.partCount).u8(e.storageClass).u8(e.flags);
       n++;
+      if (++slice >= sliceObjects) {
+        slice = 0;
+        yield;
+      }
     }
     if (n !== objectCount) throw new RangeError(`bucket ${b.name}: ${n} objects yielded, ${objectCount} announced`);
   }
