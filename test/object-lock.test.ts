@@ -166,6 +166,30 @@ describe('object lock', () => {
     await e.close();
   });
 
+  it('a legal hold racing a version delete: either the hold lands and the delete is refused, or the version is gone', async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new TestClock();
+    const e = await openEngine(fs, clock);
+    await e.createBucket('race', { objectLock: true });
+    for (let i = 0; i < 40; i++) {
+      const v = (await e.putObject('race', `k${i}`, 'x')).versionId;
+      const [hold, del] = await Promise.allSettled([
+        e.putObjectLegalHold('race', `k${i}`, true, { versionId: v }),
+        e.deleteObject('race', `k${i}`, { versionId: v }),
+      ]);
+      const holdOk = hold.status === 'fulfilled';
+      const delOk = del.status === 'fulfilled';
+      // Never both: a held version must not be deleted.
+      expect(holdOk && delOk, `round ${i}`).toBe(false);
+      if (!delOk) expect(errorCode((del as PromiseRejectedResult).reason)).toBe('SEDIMENT_OBJECT_LOCKED');
+      if (!holdOk) expect(['SEDIMENT_NO_SUCH_VERSION', 'SEDIMENT_PRECONDITION_FAILED']).toContain(errorCode((hold as PromiseRejectedResult).reason));
+      const exists = e.listObjectVersions('race', { prefix: `k${i}` }).versions.some((x) => x.versionId === v && x.key === `k${i}`);
+      expect(exists, `round ${i}`).toBe(!delOk);
+      if (exists) expect(await e.getObjectLegalHold('race', `k${i}`, { versionId: v })).toBe(holdOk);
+    }
+    await e.close();
+  });
+
   it('the null version, suspended buckets and delete markers behave as in S3', async () => {
     const fs = new MemoryFileSystem();
     const clock = new TestClock();

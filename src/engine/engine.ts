@@ -1551,14 +1551,13 @@ export class Engine {
     return markerManifest(seq, bucket.name, key, bucket.versions.status === 'Suspended' ? '' : versionIdFor(seq), this.clock.now());
   }
 
-  /** How long a version delete waits for an in-flight metadata change of the same key before giving up. */
-  private static readonly VERSION_DELETE_WAIT_MS_MAX = 10_000;
+  /** How many times (2 ms apart) a version delete waits for an in-flight write of the same key before giving up. */
+  private static readonly VERSION_DELETE_RETRIES_MAX = 5_000;
 
   private async deleteVersion(bucket: Bucket, key: string, versionId: string, bypassGovernance: boolean): Promise<{ existed: boolean; versionId?: string; deleteMarker?: boolean }> {
     const shown = showVersionId(versionId);
     const name = `${bucket.name}/${key}`;
-    const started = this.clock.now();
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       const slot = findVersion(this.table, bucket, key, versionId);
       if (slot < 0) return { existed: false, versionId: shown };
       const entry = this.table.read(slot);
@@ -1568,7 +1567,7 @@ export class Engine {
       this.checkWritable();
       // A retention or legal hold being committed for this key must land first, and be judged.
       if (this.committing.has(name) || findVersion(this.table, bucket, key, versionId) !== slot || this.table.getSeq(slot) !== entry.seq) {
-        if (this.clock.now() - started > Engine.VERSION_DELETE_WAIT_MS_MAX) throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `"${name}" keeps changing; retry the delete`);
+        if (attempt >= Engine.VERSION_DELETE_RETRIES_MAX) throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `"${name}" keeps changing; retry the delete`);
         await new Promise((resolve) => setTimeout(resolve, 2));
         continue;
       }
