@@ -207,6 +207,15 @@ describe('object lock', () => {
     expect(m).toEqual({ existed: true, versionId: 'null', deleteMarker: true });
     expect(await codeOf(e.getObject('bkt', 'k', { versionId: 'null' }))).toBe('SEDIMENT_DELETE_MARKER');
     expect(await codeOf(e.getObject('bkt', 'k', { versionId: 'nonsense' }))).toBe('SEDIMENT_INVALID_ARGUMENT');
+    // ExpiredObjectDeleteMarker removes a marker only when it is the key's last version.
+    await e.putObject('bkt', 'lonely', 'x');
+    await e.deleteObject('bkt', 'lonely', { versionId: 'null' });
+    const lonely = await e.deleteObject('bkt', 'lonely');
+    await e.setBucketLifecycle('bkt', { rules: [{ id: 'm', enabled: true, filter: {}, expiration: { expiredObjectDeleteMarker: true } }] });
+    const lr = await e.runLifecycle();
+    expect(lr.noncurrentExpired).toEqual([{ bucket: 'bkt', key: 'lonely', versionId: lonely.versionId, size: 0 }]);
+    expect(e.listObjectVersions('bkt', { prefix: 'lonely' }).versions).toEqual([]);
+    expect(e.listObjectVersions('bkt', { prefix: 'k' }).versions.length).toBe(2);
     // Removing the marker makes the next version current again.
     await e.deleteObject('bkt', 'k', { versionId: 'null' });
     expect(await bytes(e, 'bkt', 'k')).toBe('v2');

@@ -140,7 +140,7 @@ export interface LifecycleReport {
   transitionsDue: number;
   /** Objects found due but changed (overwritten, deleted) before the pass reached them: left alone. */
   skippedChanged: number;
-  /** Noncurrent versions (and delete markers) removed for good by NoncurrentVersionExpiration. */
+  /** Noncurrent versions and delete markers removed for good (NoncurrentVersionExpiration, ExpiredObjectDeleteMarker). */
   noncurrentExpired: Array<{ bucket: string; key: string; versionId: string; size: number }>;
   /** Versions due for removal but under retention or legal hold: never removed by lifecycle. */
   skippedLocked: number;
@@ -1723,9 +1723,17 @@ export class Engine {
    */
   private async expireNoncurrent(b: Bucket, rules: LifecycleConfig['rules'], now: number, dayMs: number, dryRun: boolean, report: LifecycleReport): Promise<void> {
     const withRule = rules.filter((r) => r.noncurrentVersionExpiration);
-    if (withRule.length === 0) return;
+    const markerRules = rules.filter((r) => r.expiration?.expiredObjectDeleteMarker === true);
+    if (withRule.length === 0 && markerRules.length === 0) return;
     for (const [key] of [...b.versions.history.scan()]) {
       const chain = versionsOf(b, key);
+      // ExpiredObjectDeleteMarker: a delete marker that is a key's only version hides nothing; remove it.
+      if (chain.length === 1 && isMarker(this.table, chain[0]!) && markerRules.some((r) => filterMatches({ ...r.filter, tags: undefined }, key, 0) && !r.filter.tags?.length)) {
+        const versionId = this.table.versionIdOf(chain[0]!);
+        if (!dryRun && !(await this.deleteVersion(b, key, versionId, false)).existed) continue;
+        report.noncurrentExpired.push({ bucket: b.name, key, versionId: showVersionId(versionId), size: 0 });
+        continue;
+      }
       let noncurrentIndex = 0;
       for (let i = 1; i < chain.length; i++) {
         const slot = chain[i]!;
