@@ -166,6 +166,30 @@ describe('object lock', () => {
     await e.close();
   });
 
+  it('a legal hold racing a version delete: either the hold lands and the delete is refused, or the version is gone', async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new TestClock();
+    const e = await openEngine(fs, clock);
+    await e.createBucket('race', { objectLock: true });
+    for (let i = 0; i < 40; i++) {
+      const v = (await e.putObject('race', `k${i}`, 'x')).versionId;
+      const [hold, del] = await Promise.allSettled([
+        e.putObjectLegalHold('race', `k${i}`, true, { versionId: v }),
+        e.deleteObject('race', `k${i}`, { versionId: v }),
+      ]);
+      const holdOk = hold.status === 'fulfilled';
+      const delOk = del.status === 'fulfilled';
+      // Never both: a held version must not be deleted.
+      expect(holdOk && delOk, `round ${i}`).toBe(false);
+      if (!delOk) expect(errorCode((del as PromiseRejectedResult).reason)).toBe('SEDIMENT_OBJECT_LOCKED');
+      if (!holdOk) expect(['SEDIMENT_NO_SUCH_VERSION', 'SEDIMENT_PRECONDITION_FAILED']).toContain(errorCode((hold as PromiseRejectedResult).reason));
+      const exists = e.listObjectVersions('race', { prefix: `k${i}` }).versions.some((x) => x.versionId === v && x.key === `k${i}`);
+      expect(exists, `round ${i}`).toBe(!delOk);
+      if (exists) expect(await e.getObjectLegalHold('race', `k${i}`, { versionId: v })).toBe(holdOk);
+    }
+    await e.close();
+  });
+
   it('the null version, suspended buckets and delete markers behave as in S3', async () => {
     const fs = new MemoryFileSystem();
     const clock = new TestClock();
@@ -183,6 +207,15 @@ describe('object lock', () => {
     expect(m).toEqual({ existed: true, versionId: 'null', deleteMarker: true });
     expect(await codeOf(e.getObject('bkt', 'k', { versionId: 'null' }))).toBe('SEDIMENT_DELETE_MARKER');
     expect(await codeOf(e.getObject('bkt', 'k', { versionId: 'nonsense' }))).toBe('SEDIMENT_INVALID_ARGUMENT');
+    // ExpiredObjectDeleteMarker removes a marker only when it is the key's last version.
+    await e.putObject('bkt', 'lonely', 'x');
+    await e.deleteObject('bkt', 'lonely', { versionId: 'null' });
+    const lonely = await e.deleteObject('bkt', 'lonely');
+    await e.setBucketLifecycle('bkt', { rules: [{ id: 'm', enabled: true, filter: {}, expiration: { expiredObjectDeleteMarker: true } }] });
+    const lr = await e.runLifecycle();
+    expect(lr.noncurrentExpired).toEqual([{ bucket: 'bkt', key: 'lonely', versionId: lonely.versionId, size: 0 }]);
+    expect(e.listObjectVersions('bkt', { prefix: 'lonely' }).versions).toEqual([]);
+    expect(e.listObjectVersions('bkt', { prefix: 'k' }).versions.length).toBe(2);
     // Removing the marker makes the next version current again.
     await e.deleteObject('bkt', 'k', { versionId: 'null' });
     expect(await bytes(e, 'bkt', 'k')).toBe('v2');

@@ -40,6 +40,14 @@ function run(cmd: string, args: string[], env: Record<string, string>, cwd?: str
   return r.stdout;
 }
 
+/** Runs a command that must fail; returns its stderr. */
+function runFails(cmd: string, args: string[], env: Record<string, string>): string {
+  const { AWS_CA_BUNDLE: _ca, ...base } = process.env;
+  const r = spawnSync(cmd, args, { env: { ...base, ...env }, encoding: 'utf8', timeout: 120_000 });
+  if (r.status === 0) throw new Error(`${cmd} ${args.join(' ')} succeeded but must fail:\n${r.stdout}`);
+  return r.stderr;
+}
+
 function md5(path: string): string {
   return createHash('md5').update(readFileSync(path)).digest('hex');
 }
@@ -159,6 +167,71 @@ describe('real S3 clients against sediment serve', () => {
     expect(readFileSync(part).equals(readFileSync(big).subarray(10485700))).toBe(true);
     aws('s3', 'rm', '--recursive', 's3://aws-bkt');
     aws('s3', 'rb', 's3://aws-bkt');
+  });
+
+  toolTest('rclone')('rclone with a versioned bucket: old versions stay listable and readable', () => {
+    const env = {
+      RCLONE_CONFIG_SED_TYPE: 's3',
+      RCLONE_CONFIG_SED_PROVIDER: 'Other',
+      RCLONE_CONFIG_SED_ENDPOINT: endpoint,
+      RCLONE_CONFIG_SED_ACCESS_KEY_ID: AK,
+      RCLONE_CONFIG_SED_SECRET_ACCESS_KEY: SK,
+      RCLONE_CONFIG_SED_REGION: 'us-east-1',
+      RCLONE_CONFIG_SED_FORCE_PATH_STYLE: 'true',
+      RCLONE_CONFIG: join(work, 'rclone.conf'),
+    };
+    run('rclone', ['mkdir', 'sed:rclone-ver'], env);
+    run('rclone', ['backend', 'versioning', 'sed:rclone-ver', 'Enabled'], env);
+    expect(run('rclone', ['backend', 'versioning', 'sed:rclone-ver'], env).trim()).toBe('Enabled');
+    const file = join(work, 'rv.txt');
+    writeFileSync(file, 'first\n');
+    run('rclone', ['copyto', file, 'sed:rclone-ver/rv.txt'], env);
+    // rclone names a version by its Last-Modified second (as S3 lists it): two versions in one second collide.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1100);
+    writeFileSync(file, 'second version\n');
+    run('rclone', ['copyto', file, 'sed:rclone-ver/rv.txt'], env);
+    run('rclone', ['delete', 'sed:rclone-ver'], env);
+    expect(run('rclone', ['ls', 'sed:rclone-ver'], env).trim()).toBe('');
+    // With --s3-versions, rclone lists every version as name-vTIMESTAMP.ext and reads them back.
+    const listed = run('rclone', ['lsf', '--s3-versions', 'sed:rclone-ver'], env).trim().split('\n').sort();
+    expect(listed.length).toBe(2);
+    const back = join(work, 'rclone-versions');
+    run('rclone', ['copy', '--s3-versions', 'sed:rclone-ver', back], env);
+    expect(readdirSync(back).sort()).toEqual(listed);
+    expect(listed.map((name) => readFileSync(join(back, name), 'utf8')).sort()).toEqual(['first\n', 'second version\n']);
+  });
+
+  toolTest(AWS)('aws cli with versioning and Object Lock: every removal of a locked version refused', () => {
+    const cfg = join(work, 'aws-config-lock');
+    writeFileSync(cfg, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
+    const env = { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_CONFIG_FILE: cfg, AWS_SHARED_CREDENTIALS_FILE: join(work, 'nocreds'), AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' };
+    const aws = (...args: string[]): string => run(AWS, ['--endpoint-url', endpoint, ...args], env);
+    const awsFails = (...args: string[]): string => runFails(AWS, ['--endpoint-url', endpoint, ...args], env);
+    aws('s3api', 'create-bucket', '--bucket', 'aws-lock', '--object-lock-enabled-for-bucket');
+    expect(JSON.parse(aws('s3api', 'get-bucket-versioning', '--bucket', 'aws-lock')).Status).toBe('Enabled');
+    aws('s3api', 'put-object-lock-configuration', '--bucket', 'aws-lock', '--object-lock-configuration', '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}');
+    const body = join(work, 'lock.txt');
+    writeFileSync(body, 'keep me\n');
+    const until = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    const c = JSON.parse(aws('s3api', 'put-object', '--bucket', 'aws-lock', '--key', 'c.txt', '--body', body, '--object-lock-mode', 'COMPLIANCE', '--object-lock-retain-until-date', until)).VersionId as string;
+    const g = JSON.parse(aws('s3api', 'put-object', '--bucket', 'aws-lock', '--key', 'g.txt', '--body', body)).VersionId as string;
+    expect(JSON.parse(aws('s3api', 'get-object-retention', '--bucket', 'aws-lock', '--key', 'g.txt')).Retention.Mode).toBe('GOVERNANCE');
+    expect(awsFails('s3api', 'delete-object', '--bucket', 'aws-lock', '--key', 'c.txt', '--version-id', c, '--bypass-governance-retention')).toMatch(/AccessDenied/);
+    expect(awsFails('s3api', 'delete-object', '--bucket', 'aws-lock', '--key', 'g.txt', '--version-id', g)).toMatch(/AccessDenied/);
+    const many = JSON.parse(aws('s3api', 'delete-objects', '--bucket', 'aws-lock', '--delete', JSON.stringify({ Objects: [{ Key: 'c.txt', VersionId: c }, { Key: 'g.txt', VersionId: g }] }))) as { Errors: Array<{ Code: string }> };
+    expect(many.Errors.map((e) => e.Code)).toEqual(['AccessDenied', 'AccessDenied']);
+    expect(awsFails('s3api', 'put-object-retention', '--bucket', 'aws-lock', '--key', 'c.txt', '--version-id', c, '--bypass-governance-retention', '--retention', `{"Mode":"COMPLIANCE","RetainUntilDate":"${new Date(Date.now() + 86_400_000).toISOString()}"}`)).toMatch(/AccessDenied/);
+    // `aws s3 rm --recursive` only adds delete markers; `rb` then refuses the bucket.
+    aws('s3', 'rm', '--recursive', 's3://aws-lock');
+    expect(aws('s3', 'ls', 's3://aws-lock')).toBe('');
+    expect(awsFails('s3', 'rb', 's3://aws-lock')).toMatch(/BucketNotEmpty/);
+    const versions = JSON.parse(aws('s3api', 'list-object-versions', '--bucket', 'aws-lock')) as { Versions: Array<{ Key: string; VersionId: string }>; DeleteMarkers: unknown[] };
+    expect(versions.Versions.map((v) => v.VersionId).sort()).toEqual([c, g].sort());
+    expect(versions.DeleteMarkers.length).toBe(2);
+    const back = join(work, 'lock.back');
+    aws('s3api', 'get-object', '--bucket', 'aws-lock', '--key', 'c.txt', '--version-id', c, back);
+    expect(readFileSync(back, 'utf8')).toBe('keep me\n');
+    aws('s3api', 'delete-object', '--bucket', 'aws-lock', '--key', 'g.txt', '--version-id', g, '--bypass-governance-retention');
   });
 
   toolTest('s3cmd')('s3cmd put/get/ls/del', () => {

@@ -229,3 +229,39 @@ describe('object lock over S3', () => {
     expect(versions.Versions!.length).toBe(1);
   });
 });
+
+describe('bad versioning and lock requests', () => {
+  it('answer S3 error XML and change nothing', async () => {
+    const { signedRequest, xmlField } = await import('./helpers/s3-raw.js');
+    await s3.send(new CreateBucketCommand({ Bucket: 'hostile', ObjectLockEnabledForBucket: true }));
+    const v = (await s3.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'k', Body: 'x' }))).VersionId!;
+    const cases: Array<{ method: string; path: string; body?: string; headers?: Record<string, string>; code: string; status: number }> = [
+      { method: 'PUT', path: '/hostile?versioning', body: '<VersioningConfiguration><Status>Maybe</Status></VersioningConfiguration>', code: 'MalformedXML', status: 400 },
+      { method: 'PUT', path: '/hostile?versioning', body: '<not xml', code: 'MalformedXML', status: 400 },
+      { method: 'PUT', path: '/hostile?versioning', body: '<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>', code: 'InvalidBucketState', status: 409 },
+      { method: 'GET', path: '/hostile?versions&max-keys=-1', code: 'InvalidArgument', status: 400 },
+      { method: 'GET', path: '/hostile?versions&version-id-marker=0000000000000001', code: 'InvalidArgument', status: 400 },
+      { method: 'GET', path: '/hostile?versions&key-marker=k&version-id-marker=%00%00', code: 'InvalidArgument', status: 400 },
+      { method: 'PUT', path: '/hostile?object-lock', body: '<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention><Mode>FOREVER</Mode><Days>1</Days></DefaultRetention></Rule></ObjectLockConfiguration>', code: 'MalformedXML', status: 400 },
+      { method: 'PUT', path: '/hostile?object-lock', body: '<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>1</Days><Years>1</Years></DefaultRetention></Rule></ObjectLockConfiguration>', code: 'InvalidArgument', status: 400 },
+      { method: 'PUT', path: `/hostile/k?retention&versionId=${v}`, body: '<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>yesterday</RetainUntilDate></Retention>', code: 'MalformedXML', status: 400 },
+      { method: 'PUT', path: `/hostile/k?retention&versionId=${v}`, body: '<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>2001-01-01T00:00:00Z</RetainUntilDate></Retention>', code: 'InvalidArgument', status: 400 },
+      { method: 'PUT', path: `/hostile/k?legal-hold&versionId=${v}`, body: '<LegalHold><Status>MAYBE</Status></LegalHold>', code: 'MalformedXML', status: 400 },
+      { method: 'PUT', path: '/hostile/k2', body: 'x', headers: { 'x-amz-object-lock-mode': 'FOREVER', 'x-amz-object-lock-retain-until-date': '2099-01-01T00:00:00Z' }, code: 'InvalidArgument', status: 400 },
+      { method: 'PUT', path: '/hostile/k2', body: 'x', headers: { 'x-amz-object-lock-legal-hold': 'maybe' }, code: 'InvalidArgument', status: 400 },
+      { method: 'PUT', path: '/hostile/k2', body: 'x', headers: { 'x-amz-object-lock-retain-until-date': 'soon' }, code: 'InvalidArgument', status: 400 },
+      { method: 'GET', path: '/hostile/k?versionId=12', code: 'InvalidArgument', status: 400 },
+      { method: 'DELETE', path: '/hostile/k?versionId=..%2F..', code: 'InvalidArgument', status: 400 },
+      { method: 'GET', path: '/hostile?retention', code: 'NotImplemented', status: 501 },
+    ];
+    for (const c of cases) {
+      const res = await signedRequest({ method: c.method, path: c.path, port: h.port, body: c.body, headers: c.headers });
+      expect([c.method, c.path, res.status, xmlField(res.body, 'Code')]).toEqual([c.method, c.path, c.status, c.code]);
+    }
+    const list = await s3.send(new ListObjectVersionsCommand({ Bucket: 'hostile' }));
+    expect(list.Versions!.map((x) => [x.Key, x.VersionId])).toEqual([['k', v]]);
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: 'hostile' }))).Status).toBe('Enabled');
+    expect((await s3.send(new GetObjectLockConfigurationCommand({ Bucket: 'hostile' }))).ObjectLockConfiguration?.Rule).toBeUndefined();
+    expect((await s3.send(new GetObjectLegalHoldCommand({ Bucket: 'hostile', Key: 'k' }))).LegalHold?.Status).toBe('OFF');
+  });
+});

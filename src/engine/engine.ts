@@ -140,7 +140,7 @@ export interface LifecycleReport {
   transitionsDue: number;
   /** Objects found due but changed (overwritten, deleted) before the pass reached them: left alone. */
   skippedChanged: number;
-  /** Noncurrent versions (and delete markers) removed for good by NoncurrentVersionExpiration. */
+  /** Noncurrent versions and delete markers removed for good (NoncurrentVersionExpiration, ExpiredObjectDeleteMarker). */
   noncurrentExpired: Array<{ bucket: string; key: string; versionId: string; size: number }>;
   /** Versions due for removal but under retention or legal hold: never removed by lifecycle. */
   skippedLocked: number;
@@ -1569,14 +1569,13 @@ export class Engine {
     return markerManifest(seq, bucket.name, key, bucket.versions.status === 'Suspended' ? '' : versionIdFor(seq), this.clock.now());
   }
 
-  /** How long a version delete waits for an in-flight metadata change of the same key before giving up. */
-  private static readonly VERSION_DELETE_WAIT_MS_MAX = 10_000;
+  /** How many times (2 ms apart) a version delete waits for an in-flight write of the same key before giving up. */
+  private static readonly VERSION_DELETE_RETRIES_MAX = 5_000;
 
   private async deleteVersion(bucket: Bucket, key: string, versionId: string, bypassGovernance: boolean): Promise<{ existed: boolean; versionId?: string; deleteMarker?: boolean }> {
     const shown = showVersionId(versionId);
     const name = `${bucket.name}/${key}`;
-    const started = this.clock.now();
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       const slot = findVersion(this.table, bucket, key, versionId);
       if (slot < 0) return { existed: false, versionId: shown };
       const entry = this.table.read(slot);
@@ -1586,7 +1585,7 @@ export class Engine {
       this.checkWritable();
       // A retention or legal hold being committed for this key must land first, and be judged.
       if (this.committing.has(name) || findVersion(this.table, bucket, key, versionId) !== slot || this.table.getSeq(slot) !== entry.seq) {
-        if (this.clock.now() - started > Engine.VERSION_DELETE_WAIT_MS_MAX) throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `"${name}" keeps changing; retry the delete`);
+        if (attempt >= Engine.VERSION_DELETE_RETRIES_MAX) throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `"${name}" keeps changing; retry the delete`);
         await new Promise((resolve) => setTimeout(resolve, 2));
         continue;
       }
@@ -1742,9 +1741,17 @@ export class Engine {
    */
   private async expireNoncurrent(b: Bucket, rules: LifecycleConfig['rules'], now: number, dayMs: number, dryRun: boolean, report: LifecycleReport): Promise<void> {
     const withRule = rules.filter((r) => r.noncurrentVersionExpiration);
-    if (withRule.length === 0) return;
+    const markerRules = rules.filter((r) => r.expiration?.expiredObjectDeleteMarker === true);
+    if (withRule.length === 0 && markerRules.length === 0) return;
     for (const [key] of [...b.versions.history.scan()]) {
       const chain = versionsOf(b, key);
+      // ExpiredObjectDeleteMarker: a delete marker that is a key's only version hides nothing; remove it.
+      if (chain.length === 1 && isMarker(this.table, chain[0]!) && markerRules.some((r) => filterMatches({ ...r.filter, tags: undefined }, key, 0) && !r.filter.tags?.length)) {
+        const versionId = this.table.versionIdOf(chain[0]!);
+        if (!dryRun && !(await this.deleteVersion(b, key, versionId, false)).existed) continue;
+        report.noncurrentExpired.push({ bucket: b.name, key, versionId: showVersionId(versionId), size: 0 });
+        continue;
+      }
       let noncurrentIndex = 0;
       for (let i = 1; i < chain.length; i++) {
         const slot = chain[i]!;

@@ -22,6 +22,9 @@ interface PutFlags {
   contentDisposition?: string;
   contentEncoding?: string;
   contentLanguage?: string;
+  lockMode?: string;
+  retainUntil?: string;
+  legalHold?: boolean;
 }
 
 /** Accumulates repeated `--meta k=v` into a record. */
@@ -39,8 +42,19 @@ function objectKey(key: string, file: string): string {
   return key + name;
 }
 
+/** --lock-mode/--retain-until/--legal-hold → the engine's lock options (checked again by the engine). */
+function lockOptions(flags: PutFlags): PutOptions['lock'] {
+  if (flags.lockMode === undefined && flags.retainUntil === undefined && !flags.legalHold) return undefined;
+  const mode = flags.lockMode?.toUpperCase();
+  if (mode !== undefined && mode !== 'GOVERNANCE' && mode !== 'COMPLIANCE') throw new UsageError('--lock-mode must be GOVERNANCE or COMPLIANCE');
+  const until = flags.retainUntil !== undefined ? Date.parse(flags.retainUntil) : undefined;
+  if (until !== undefined && Number.isNaN(until)) throw new UsageError(`--retain-until "${flags.retainUntil}" is not a date (ISO 8601, e.g. 2030-01-01T00:00:00Z)`);
+  return { mode, retainUntilMs: until, legalHold: flags.legalHold ? true : undefined };
+}
+
 function putOptions(flags: PutFlags, nameForType: string): PutOptions {
   return {
+    lock: lockOptions(flags),
     contentType: flags.contentType ?? guessContentType(nameForType),
     userMetadata: flags.meta,
     headers: {
@@ -64,6 +78,9 @@ export function registerPutCommand(program: Command): void {
     .option('--content-disposition <value>', 'Content-Disposition header to store')
     .option('--content-encoding <value>', 'Content-Encoding header to store')
     .option('--content-language <value>', 'Content-Language header to store')
+    .option('--lock-mode <mode>', 'Object Lock retention mode, GOVERNANCE or COMPLIANCE (with --retain-until; bucket made with --object-lock)')
+    .option('--retain-until <date>', 'Object Lock retain-until date, ISO 8601')
+    .option('--legal-hold', 'put the new version under an Object Lock legal hold')
     .action(async (pathArg: string, file: string, flags: PutFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       const target = parseBucketPath(pathArg);
@@ -84,6 +101,6 @@ export function registerPutCommand(program: Command): void {
       } finally {
         if (!source.destroyed && source !== process.stdin) source.destroy();
       }
-      if (info) say(ctx, `upload: ${file === '-' ? '(stdin)' : file} to ${target.bucket}/${key}  ${formatBytes(info.size)}  etag ${info.etag}`);
+      if (info) say(ctx, `upload: ${file === '-' ? '(stdin)' : file} to ${target.bucket}/${key}  ${formatBytes(info.size)}  etag ${info.etag}${info.versionId !== '' ? `  version ${info.versionId}` : ''}`);
     });
 }

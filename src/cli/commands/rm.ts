@@ -1,5 +1,7 @@
 // `rm BUCKET/KEY`: deletes one object. Unlike S3's idempotent DELETE, removing a key that does not
-// exist is an error (as with rm(1)) unless --force is given.
+// exist is an error (as with rm(1)) unless --force is given. In a versioned bucket it adds a delete
+// marker (no bytes are removed); `--version-id` removes one version for good, which Object Lock may
+// refuse (`--bypass-governance-retention` lifts GOVERNANCE retention only).
 import type { Command } from 'commander';
 import { contextOf } from '../context.js';
 import { say } from '../output.js';
@@ -10,14 +12,20 @@ import { parseObjectPath } from '../paths.js';
 export function registerRmCommand(program: Command): void {
   program
     .command('rm')
-    .description('remove the object BUCKET/KEY')
+    .description('remove the object BUCKET/KEY (a delete marker in a versioned bucket), or one version of it')
     .argument('<path>', 'BUCKET/KEY')
     .option('-f, --force', 'succeed even if the object does not exist')
-    .action(async (pathArg: string, flags: { force?: boolean }, cmd: Command) => {
+    .option('--version-id <id>', 'remove this version for good ("null" for the null version)')
+    .option('--bypass-governance-retention', 'allow removing a version under GOVERNANCE retention')
+    .action(async (pathArg: string, flags: { force?: boolean; versionId?: string; bypassGovernanceRetention?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { bucket, key } = parseObjectPath(pathArg);
-      const { existed } = await withEngine(ctx, {}, (engine) => engine.deleteObject(bucket, key));
-      if (!existed && !flags.force) throw new CliError(`object "${bucket}/${key}" does not exist`);
-      if (existed) say(ctx, `delete: ${bucket}/${key}`);
+      const res = await withEngine(ctx, {}, (engine) => engine.deleteObject(bucket, key, { versionId: flags.versionId, bypassGovernance: flags.bypassGovernanceRetention === true }));
+      const what = flags.versionId !== undefined ? `version ${flags.versionId} of "${bucket}/${key}"` : `object "${bucket}/${key}"`;
+      if (!res.existed && !flags.force) throw new CliError(`${what} does not exist`);
+      if (!res.existed) return;
+      if (flags.versionId !== undefined) say(ctx, `delete: ${bucket}/${key} version ${res.versionId}${res.deleteMarker ? ' (a delete marker)' : ''}`);
+      else if (res.deleteMarker) say(ctx, `delete marker: ${bucket}/${key} version ${res.versionId}`);
+      else say(ctx, `delete: ${bucket}/${key}`);
     });
 }

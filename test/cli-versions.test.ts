@@ -1,0 +1,90 @@
+// Versioning and Object Lock through the compiled CLI (dist/src/cli/main.js): `mb --object-lock`,
+// `put --lock-mode/--retain-until/--legal-hold`, `rm` (delete marker), `rm --version-id` refused for a
+// locked version (with and without --bypass-governance-retention), `rb` refused while versions exist,
+// `versioning`, with `compact` and separate processes (restarts) in between.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'sediment-cli-versions-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function sediment(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = { ...process.env };
+  delete env.SEDIMENT_DATA;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, '--data', join(root, 'data'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await sediment(args);
+  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+async function refused(args: string[], pattern: RegExp): Promise<void> {
+  const r = await sediment(args);
+  expect(r.code, `${args.join(' ')} should fail: ${r.stdout}`).toBe(1);
+  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(pattern);
+}
+
+function versionOf(putOutput: string): string {
+  const m = / version (\d+)/.exec(putOutput);
+  if (!m) throw new Error(`no version in: ${putOutput}`);
+  return m[1]!;
+}
+
+describe('sediment CLI with versions and object lock', () => {
+  it('refuses every removal of a locked version', async () => {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npx tsc -p tsconfig.json" first`);
+    const file = join(root, 'payload.txt');
+    writeFileSync(file, 'backup bytes');
+    await ok(['mb', 'vault', '--object-lock']);
+    expect(await ok(['versioning', 'vault'])).toMatch(/vault: Enabled/);
+    await refused(['versioning', 'vault', 'Suspended'], /Object Lock/);
+    const until = new Date(Date.now() + 3 * 86_400_000).toISOString();
+    const c = versionOf(await ok(['put', 'vault/c.tar', file, '--lock-mode', 'COMPLIANCE', '--retain-until', until]));
+    const g = versionOf(await ok(['put', 'vault/g.tar', file, '--lock-mode', 'GOVERNANCE', '--retain-until', until]));
+    const l = versionOf(await ok(['put', 'vault/l.tar', file, '--legal-hold']));
+    expect(await ok(['rm', 'vault/c.tar'])).toMatch(/^delete marker: vault\/c.tar version \d+/);
+    const attempts = async (): Promise<void> => {
+      await refused(['rm', 'vault/c.tar', '--version-id', c], /COMPLIANCE/);
+      await refused(['rm', 'vault/c.tar', '--version-id', c, '--bypass-governance-retention'], /COMPLIANCE/);
+      await refused(['rm', 'vault/g.tar', '--version-id', g], /GOVERNANCE/);
+      await refused(['rm', 'vault/l.tar', '--version-id', l, '--bypass-governance-retention'], /legal hold/);
+      await refused(['rb', 'vault'], /not empty|versions/);
+    };
+    await attempts();
+    await ok(['compact']);
+    await attempts();
+    expect(await ok(['get', `vault/g.tar`, '-'])).toBe('backup bytes');
+    expect(await ok(['rm', 'vault/g.tar', '--version-id', g, '--bypass-governance-retention'])).toMatch(/delete: vault\/g.tar version/);
+    await refused(['rm', 'vault/g.tar', '--version-id', g], /does not exist/);
+  });
+
+  it('versioning on a plain bucket: markers, version removal, then rb', async () => {
+    const file = join(root, 'p.txt');
+    writeFileSync(file, 'x');
+    await ok(['mb', 'plain']);
+    expect(await ok(['versioning', 'plain'])).toMatch(/plain: Unversioned/);
+    await ok(['versioning', 'plain', 'enabled']);
+    const v = versionOf(await ok(['put', 'plain/k', file]));
+    const marker = /version (\d+)/.exec(await ok(['rm', 'plain/k']))![1]!;
+    await refused(['rb', 'plain'], /not empty|versions/);
+    await ok(['rm', 'plain/k', '--version-id', v]);
+    await ok(['rm', 'plain/k', '--version-id', marker]);
+    await ok(['rb', 'plain']);
+  });
+});
