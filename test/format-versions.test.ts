@@ -7,7 +7,7 @@ import { Engine, MemoryFileSystem } from '../src/index.js';
 import { decodeCheckpoint } from '../src/format/checkpoint.js';
 import { BucketConfigKind, CommitFlag } from '../src/format/constants.js';
 import { initHash } from '../src/format/hash.js';
-import { decodeBucketConfig, decodeManifest, encodeBucketConfig, encodeManifest } from '../src/format/records.js';
+import { decodeBucketConfig, decodeManifest, decodeUploadCreate, encodeBucketConfig, encodeManifest, encodeUploadCreate, type UploadCreateRecord } from '../src/format/records.js';
 import { markerManifest } from '../src/engine/versions.js';
 
 beforeAll(() => initHash());
@@ -76,3 +76,29 @@ describe('format: versioning (§3.8 kinds 2 and 3, §3.1 flags, §4 version 3)',
     await e3.close();
   });
 });
+
+describe('format: UPLOAD_CREATE lock trailer (§3.5)', () => {
+  const base: UploadCreateRecord = {
+    seq: 9, uploadId: 3, bucket: 'b', key: 'k', initiatedMs: 0, contentType: '', headers: [], userMetadata: [], tags: [], checksumAlg: 0,
+  };
+  it('is absent without a lock (the bytes end at checksumAlg) and is lockMode:u8 retainUntilMs:f64 legalHold:u8 with one', () => {
+    const plain = encodeUploadCreate(base);
+    expect(plain.at(-1)).toBe(0); // checksumAlg, the last field
+    expect(decodeUploadCreate(plain).lock).toBeUndefined();
+    const locked = encodeUploadCreate({ ...base, lock: { lockMode: 2, retainUntilMs: 1.5e12, legalHold: true } });
+    const trailer = Buffer.alloc(10);
+    trailer[0] = 2;
+    trailer.writeDoubleLE(1.5e12, 1);
+    trailer[9] = 1;
+    expect(locked).toEqual(Buffer.concat([plain, trailer]));
+    expect(decodeUploadCreate(locked).lock).toEqual({ lockMode: 2, retainUntilMs: 1.5e12, legalHold: true });
+    // A lock of nothing is not written at all.
+    expect(encodeUploadCreate({ ...base, lock: { lockMode: 0, retainUntilMs: 0, legalHold: false } })).toEqual(plain);
+    // A cut or unknown trailer is a format error, never a guess.
+    expect(() => decodeUploadCreate(locked.subarray(0, locked.length - 1))).toThrow();
+    const bad = Buffer.from(locked);
+    bad[plain.length] = 7;
+    expect(() => decodeUploadCreate(bad)).toThrow(/lock mode 7/);
+  });
+});
+

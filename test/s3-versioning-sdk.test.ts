@@ -3,8 +3,10 @@
 // ListObjectVersions paging, and every deletion path tried against a locked version (DeleteObject,
 // DeleteObjects, retention shortening, DeleteBucket), before and after a restart.
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -21,6 +23,7 @@ import {
   PutObjectLockConfigurationCommand,
   PutObjectRetentionCommand,
   S3ServiceException,
+  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -213,6 +216,27 @@ describe('object lock over S3', () => {
     expect((await failure(s3.send(new DeleteObjectCommand({ Bucket: 'vault', Key: 'l', VersionId: l })))).name).toBe('AccessDenied');
     await s3.send(new DeleteObjectCommand({ Bucket: 'vault', Key: 'l', VersionId: l, BypassGovernanceRetention: true }));
     expect((await failure(s3.send(new DeleteObjectCommand({ Bucket: 'vault', Key: 'c', VersionId: c, BypassGovernanceRetention: true })))).name).toBe('AccessDenied');
+  });
+
+  it('keeps the lock asked for at CreateMultipartUpload and stamps it on the completed object, across a restart', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'mpvault', ObjectLockEnabledForBucket: true }));
+    const until = future(2);
+    const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpvault', Key: 'big', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until, ObjectLockLegalHoldStatus: 'ON' }));
+    // The upload record is durable before the parts: a restart in between keeps the lock request.
+    await h.restart();
+    s3 = h.client();
+    const part = await s3.send(new UploadPartCommand({ Bucket: 'mpvault', Key: 'big', UploadId: up.UploadId, PartNumber: 1, Body: 'multipart locked body' }));
+    const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpvault', Key: 'big', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'mpvault', Key: 'big', VersionId: done.VersionId }));
+    expect([head.ObjectLockMode, head.ObjectLockRetainUntilDate?.getTime(), head.ObjectLockLegalHoldStatus]).toEqual(['COMPLIANCE', until.getTime(), 'ON']);
+    const refused = await failure(s3.send(new DeleteObjectCommand({ Bucket: 'mpvault', Key: 'big', VersionId: done.VersionId, BypassGovernanceRetention: true })));
+    expect(refused.name).toBe('AccessDenied');
+    expect(await text('mpvault', 'big', done.VersionId)).toBe('multipart locked body');
+    // In a bucket without Object Lock the same headers are refused, and no upload is created.
+    await s3.send(new CreateBucketCommand({ Bucket: 'mpnolock' }));
+    const bad = await failure(s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpnolock', Key: 'k', ObjectLockLegalHoldStatus: 'ON' })));
+    expect(bad.name).toBe('InvalidRequest');
+    expect(h.engine.listMultipartUploads('mpnolock')).toEqual([]);
   });
 
   it('rejects lock settings where S3 does', async () => {

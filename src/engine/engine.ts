@@ -1132,7 +1132,15 @@ export class Engine {
     const content = this.contentFields(opts);
     const checksumAlg = opts.checksumAlgorithm ? ChecksumAlg[opts.checksumAlgorithm] : 0;
     if (checksumAlg === undefined) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `unknown checksum algorithm ${opts.checksumAlgorithm}`);
+    this.checkLockOptions(bucket, opts.lock);
     const rec: UploadCreateRecord = { seq: this.nextSeq(), uploadId: ++this.uploadCounter, bucket: bucketName, key, initiatedMs: this.clock.now(), ...content, checksumAlg };
+    if (opts.lock && (opts.lock.mode !== undefined || opts.lock.legalHold)) {
+      rec.lock = {
+        lockMode: opts.lock.mode !== undefined ? lockModeCode(opts.lock.mode) : 0,
+        retainUntilMs: opts.lock.retainUntilMs ?? 0,
+        legalHold: opts.lock.legalHold === true,
+      };
+    }
     const payload = encodeUploadCreate(rec);
     await this.writer.append(encodeFrame(RecordType.UPLOAD_CREATE, 0, EMPTY, payload), { type: RecordType.UPLOAD_CREATE, payload }, true, () =>
       this.applyUploadCreate(rec, payload),
@@ -1247,7 +1255,7 @@ export class Engine {
       parts: chosen.map((p) => ({ partNumber: p.partNumber, size: p.size, md5: p.md5, chunkCount: p.chunks.length })),
     };
     const bucket = this.bucketOrThrow(bucketName);
-    this.stampVersion(bucket, manifest, undefined);
+    this.stampVersion(bucket, manifest, uploadLock(upload.create));
     upload.completing = true;
     try {
       await this.commit(manifest);
@@ -2007,3 +2015,10 @@ export class Engine {
 }
 
 assert(SEGMENT_HEADER_BYTES === 64, 'segment header size');
+
+/** The lock a multipart upload asked for at creation, as options for the completed object. */
+function uploadLock(c: UploadCreateRecord): ObjectLockOptions | undefined {
+  if (!c.lock) return undefined;
+  const mode = lockModeName(c.lock.lockMode);
+  return { ...(mode ? { mode, retainUntilMs: c.lock.retainUntilMs } : {}), legalHold: c.lock.legalHold };
+}

@@ -206,6 +206,8 @@ export interface CreateUploadOptions {
   tags?: Record<string, string>;
   /** The checksum algorithm the client announced for its parts. */
   checksumAlgorithm?: ObjectChecksum['algorithm'];
+  /** Object Lock for the completed object (lock-enabled buckets only); else the bucket's default retention. */
+  lock?: ObjectLockOptions;
 }
 
 export interface UploadPartOptions {

@@ -257,6 +257,11 @@ export interface UploadCreateRecord {
   tags: Array<[string, string]>;
   /** ChecksumAlg id the client announced (0 = none). */
   checksumAlg: number;
+  /**
+   * Object Lock the client asked for, applied to the object at completion (§3.5: an optional trailer,
+   * written only when there is a retention or a legal hold). lockMode as in COMMIT: 0 none, 1, 2.
+   */
+  lock?: { lockMode: number; retainUntilMs: number; legalHold: boolean };
 }
 
 /** §3.6 UPLOAD_PART: one part of a multipart upload is stored. */
@@ -297,6 +302,7 @@ export function encodeUploadCreate(u: UploadCreateRecord): Buffer {
   w.u16(u.tags.length);
   for (const [k, v] of u.tags) w.str16(k).str16(v);
   w.u8(u.checksumAlg);
+  if (u.lock && (u.lock.lockMode !== 0 || u.lock.legalHold)) w.u8(u.lock.lockMode).f64(u.lock.retainUntilMs).u8(u.lock.legalHold ? 1 : 0);
   return w.finish();
 }
 
@@ -314,8 +320,14 @@ export function decodeUploadCreate(buf: Buffer): UploadCreateRecord {
   const tags: Array<[string, string]> = [];
   for (let n = r.u16(); n > 0; n--) tags.push([r.str16(), r.str16()]);
   const checksumAlg = r.u8();
+  let lock: UploadCreateRecord['lock'];
+  if (r.remaining > 0) {
+    const lockMode = r.u8();
+    if (lockMode > 2) throw new FormatError(`UPLOAD_CREATE lock mode ${lockMode}`);
+    lock = { lockMode, retainUntilMs: r.f64(), legalHold: r.u8() === 1 };
+  }
   r.expectEnd('UPLOAD_CREATE');
-  return { seq, uploadId, bucket, key, initiatedMs, contentType, headers, userMetadata, tags, checksumAlg };
+  return { seq, uploadId, bucket, key, initiatedMs, contentType, headers, userMetadata, tags, checksumAlg, ...(lock ? { lock } : {}) };
 }
 
 export function encodeUploadPart(p: UploadPartRecord): Buffer {

@@ -30,11 +30,10 @@ function partNumberOf(r: S3Request): number {
 
 export async function createMultipartUpload(r: S3Request): Promise<void> {
   const c = contentOptions(r);
-  // An upload record has no place for lock settings yet: refuse them rather than drop them. The bucket's
-  // default retention still applies at completion.
-  if (lockOptions(r) !== undefined) throw new S3Error('NotImplemented', 'x-amz-object-lock-* headers on CreateMultipartUpload are not supported by sediment; use a default retention or PutObjectRetention after completion');
+  // The lock asked for here is kept in the upload record and stamped on the object at completion.
   const upload = await r.ctx.engine.createMultipartUpload(r.bucket, r.key, {
     ...c,
+    lock: lockOptions(r),
     checksumAlgorithm: parseAlgorithm(r.header('x-amz-checksum-algorithm')),
   });
   const headers: Record<string, string> = {};
