@@ -9,7 +9,7 @@
 //   the index holds for that name, so replaying a record twice is harmless.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BucketConfigKind, CODEC_MASK, CODEC_ZSTD, RecordType, SEGMENT_HEADER_BYTES, StorageClass, ChecksumAlg } from '../format/constants.js';
+import { BucketConfigKind, CODEC_MASK, CODEC_ZSTD, DATA_DIR_FORMAT_COLD, RecordType, SEGMENT_HEADER_BYTES, StorageClass, ChecksumAlg } from '../format/constants.js';
 import { encodeFrame } from '../format/frame.js';
 import type { FooterEntry } from '../format/footer.js';
 import { initHash } from '../format/hash.js';
@@ -41,7 +41,10 @@ import { decodeSegmentHeader, NewerFormatError } from '../format/segment-header.
 import { RealFileSystem } from '../io/real-fs.js';
 import { systemClock, type Clock, type DirLock, type FileSystem } from '../io/types.js';
 import { CorruptionError, SedimentError, assert, ioError } from '../util/errors.js';
+import { AccessTracker } from './access-tracker.js';
 import { ChunkPool, defaultThreads } from './chunk-pool.js';
+import { ColdReader } from './cold-reader.js';
+import type { ColdAccess, ColdCandidate } from './cold-access.js';
 import { openChunkFrame } from './chunk-codec.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpointer.js';
 import { prepareDataDir, raiseFormatVersion } from './data-dir.js';
@@ -91,6 +94,16 @@ interface Bucket {
   deleting: boolean;
   /** The lifecycle configuration in force, with the BUCKET_CONFIG payload that set it (for checkpoints). */
   lifecycle?: { seq: number; payload: Buffer; config: LifecycleConfig };
+  /** Access-based tiering (BUCKET_CONFIG kind 2): objects not read for `days` go to the cold tier. */
+  tiering?: { seq: number; payload: Buffer; days: number };
+}
+
+/** A piece of a GET: bytes [from, to) of a chunk; `cold` when the chunk is in a cold segment. */
+interface Piece {
+  ref: ChunkRef;
+  from: number;
+  to: number;
+  cold?: boolean;
 }
 
 /** What one lifecycle pass did (or, with dryRun, would do). */
@@ -102,7 +115,7 @@ export interface LifecycleReport {
   expired: Array<{ bucket: string; key: string; size: number }>;
   expiredBytes: number;
   abortedUploads: Array<{ bucket: string; key: string; uploadId: string }>;
-  /** Objects a Transition rule makes due for the cold tier; not moved: the cold tier is not built yet. */
+  /** Objects a Transition rule makes due for the cold tier (moved by a migration pass, src/maintenance/migration.ts). */
   transitionsDue: number;
   /** Objects found due but changed (overwritten, deleted) before the pass reached them: left alone. */
   skippedChanged: number;
@@ -175,6 +188,9 @@ export class Engine {
   private writer!: SegmentWriter;
   private readonly store: SegmentStore;
   private pool!: ChunkPool;
+  private cold!: ColdReader;
+  /** Last reads in buckets with access-based tiering (saved with checkpoints). */
+  private readonly access = new AccessTracker();
   private seq = 0;
   private uploadCounter: number;
   private logicalBytes = 0;
@@ -234,6 +250,8 @@ export class Engine {
       await engine.recover();
       const threads = opts.workerThreads ?? defaultThreads();
       engine.pool = new ChunkPool(threads, opts.compressionLevel ?? 1);
+      engine.cold = new ColdReader(opts.coldStore, engine.pool);
+      await engine.access.load(engine.fs, engine.dir, engine.warn);
     } catch (err) {
       await engine.store.closeAll();
       await engine.lock.release();
@@ -498,6 +516,7 @@ export class Engine {
     const b = this.buckets.get(c.bucket);
     // A configuration older than the bucket belongs to an earlier bucket of the same name.
     if (!b || b.seq === 0 || b.seq > c.seq) return;
+    if (c.kind === BucketConfigKind.TIERING) return this.applyTiering(b, c, payload);
     if (c.kind !== BucketConfigKind.LIFECYCLE) throw new FormatError(`unknown bucket configuration kind ${c.kind}`);
     if (b.lifecycle && b.lifecycle.seq >= c.seq) return;
     if (c.value.length === 0) {
@@ -511,6 +530,22 @@ export class Engine {
       throw new FormatError(`lifecycle configuration of bucket ${c.bucket} is not JSON: ${(err as Error).message}`);
     }
     b.lifecycle = { seq: c.seq, payload, config };
+  }
+
+  private applyTiering(b: Bucket, c: BucketConfigRecord, payload: Buffer): void {
+    if (b.tiering && b.tiering.seq >= c.seq) return;
+    if (c.value.length === 0) {
+      b.tiering = undefined;
+      return;
+    }
+    let days: unknown;
+    try {
+      days = (JSON.parse(c.value.toString('utf8')) as { days?: unknown }).days;
+    } catch (err) {
+      throw new FormatError(`tiering setting of bucket ${c.bucket} is not JSON: ${(err as Error).message}`);
+    }
+    if (typeof days !== 'number' || !Number.isInteger(days) || days < 1) throw new FormatError(`tiering setting of bucket ${c.bucket} has no valid days`);
+    b.tiering = { seq: c.seq, payload, days };
   }
 
   private applyUploadCreate(u: UploadCreateRecord, payload: Buffer): void {
@@ -605,7 +640,7 @@ export class Engine {
         };
       });
     const uploads = [...this.uploads.values()].map((u) => ({ create: u.createPayload, parts: [...u.parts.values()].map((p) => p.payload) }));
-    const configs = [...this.buckets.values()].flatMap((b) => (b.seq > 0 && b.lifecycle ? [b.lifecycle.payload] : []));
+    const configs = [...this.buckets.values()].flatMap((b) => (b.seq > 0 ? [b.lifecycle?.payload, b.tiering?.payload].filter((p): p is Buffer => p !== undefined) : []));
     this.hasCheckpoint = true;
     await writeCheckpoint(
       this.fs,
@@ -616,6 +651,8 @@ export class Engine {
       configs,
     );
     this.checkpointSegmentId = Math.max(this.checkpointSegmentId, position.segmentId);
+    this.access.prune((bucket, key) => (this.buckets.get(bucket)?.keys.get(key) ?? -1) >= 0);
+    await this.access.save(this.fs, this.dir, this.clock.now());
   }
 
   // ---------------------------------------------------------------- guards
@@ -707,6 +744,35 @@ export class Engine {
     if (b.seq === 0) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${name}" does not exist`);
     if (!b.lifecycle) throw new SedimentError('SEDIMENT_NO_SUCH_LIFECYCLE', `bucket "${name}" has no lifecycle configuration`);
     return structuredClone(b.lifecycle.config);
+  }
+
+  /**
+   * Sets (days ≥ 1) or removes (undefined) access-based tiering: current objects not read for `days` days
+   * move to the cold tier at the next migration pass. Raises DIR/FORMAT to 3 first (older sediments refuse).
+   */
+  async setBucketTiering(name: string, days: number | undefined): Promise<void> {
+    this.checkWritable();
+    const b = this.bucketOrThrow(name);
+    if (b.seq === 0 || b.deleting) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${name}" does not exist`);
+    if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 36_500)) {
+      throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'tiering days must be a whole number from 1 to 36500');
+    }
+    await raiseFormatVersion(this.fs, this.dir, DATA_DIR_FORMAT_COLD);
+    const seq = this.nextSeq();
+    const value = days !== undefined ? Buffer.from(JSON.stringify({ days })) : EMPTY;
+    const payload = encodeBucketConfig({ seq, bucket: name, kind: BucketConfigKind.TIERING, value });
+    await this.writer.append(encodeFrame(RecordType.BUCKET_CONFIG, 0, EMPTY, payload), { type: RecordType.BUCKET_CONFIG, payload }, true, () =>
+      this.applyBucketConfig(decodeBucketConfig(payload), payload),
+    ).done;
+    this.afterMutation();
+  }
+
+  /** Days without a read after which objects go cold, or undefined when the bucket has no tiering. */
+  getBucketTiering(name: string): number | undefined {
+    this.checkOpen();
+    const b = this.bucketOrThrow(name);
+    if (b.seq === 0) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${name}" does not exist`);
+    return b.tiering?.days;
   }
 
   /**
@@ -1237,7 +1303,8 @@ export class Engine {
 
   async getObject(bucketName: string, key: string, opts: GetOptions = {}): Promise<GetResult> {
     this.checkOpen();
-    const { slot } = this.slotOf(bucketName, key);
+    const { slot, bucket } = this.slotOf(bucketName, key);
+    if (bucket.tiering) this.access.touch(bucketName, key, this.clock.now());
     const manifest = await this.readManifest(this.table.read(slot));
     const info = this.infoFromManifest(manifest);
     const { start, end } = this.resolveRange(manifest, opts);
@@ -1251,13 +1318,14 @@ export class Engine {
    */
   async getObjectData(bucketName: string, key: string, opts: GetOptions & { bufferBytesMax: number }): Promise<GetDataResult> {
     this.checkOpen();
-    const { slot } = this.slotOf(bucketName, key);
+    const { slot, bucket } = this.slotOf(bucketName, key);
+    if (bucket.tiering) this.access.touch(bucketName, key, this.clock.now());
     const manifest = await this.readManifest(this.table.read(slot));
     const info = this.infoFromManifest(manifest);
     const { start, end } = this.resolveRange(manifest, opts);
     const range = opts.range ? { start, end } : undefined;
     if (end - start + 1 > opts.bufferBytesMax) return { info, range, body: await this.openBody(manifest, start, end) };
-    const pieces = this.planRange(manifest.chunks, start, end);
+    const pieces = this.planRange(manifest, start, end);
     if (pieces.length === 1) return { info, range, data: await this.readChunk(pieces[0]!) };
     const parts = await Promise.all(pieces.map((p) => this.readChunk(p)));
     return { info, range, data: parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts) };
@@ -1283,27 +1351,29 @@ export class Engine {
   }
 
   private async openBody(manifest: ObjectManifest, start: number, end: number): Promise<Readable> {
-    const pieces = this.planRange(manifest.chunks, start, end);
+    const pieces = this.planRange(manifest, start, end);
     // Read and verify the first chunk before answering, so a damaged object is an error, not a cut stream.
     const first = pieces.length > 0 ? await this.readChunk(pieces[0]) : undefined;
     return Readable.from(this.streamChunks(pieces, first), { objectMode: false, highWaterMark: 1 });
   }
 
-  private planRange(chunks: ChunkRef[], start: number, end: number): Array<{ ref: ChunkRef; from: number; to: number }> {
-    const out: Array<{ ref: ChunkRef; from: number; to: number }> = [];
+  private planRange(manifest: ObjectManifest, start: number, end: number): Piece[] {
+    const out: Piece[] = [];
+    const cold = manifest.storageClass === StorageClass.COLD;
     let pos = 0;
-    for (const ref of chunks) {
+    for (const ref of manifest.chunks) {
       const cStart = pos;
       const cEnd = pos + ref.rawLen - 1;
       pos += ref.rawLen;
       if (cEnd < start || ref.rawLen === 0) continue;
       if (cStart > end) break;
-      out.push({ ref, from: Math.max(start, cStart) - cStart, to: Math.min(end, cEnd) - cStart + 1 });
+      out.push({ ref, from: Math.max(start, cStart) - cStart, to: Math.min(end, cEnd) - cStart + 1, cold });
     }
     return out;
   }
 
-  private async readChunk(p: { ref: ChunkRef; from: number; to: number }): Promise<Buffer> {
+  private async readChunk(p: Piece): Promise<Buffer> {
+    if (p.cold) return this.cold.readChunk(p);
     const { ref } = p;
     let raw: Buffer;
     // Errors name where the bytes are now (a pack after compaction), not the original address.
@@ -1325,8 +1395,8 @@ export class Engine {
    * Reads and verifies several consecutive pieces: large zstd chunks go to the worker pool together (one
    * thread round trip for the lot), others are verified here. Resolves to each piece's bytes, in order.
    */
-  private async readChunks(ps: Array<{ ref: ChunkRef; from: number; to: number }>): Promise<Buffer[]> {
-    if (ps.length === 1) return [await this.readChunk(ps[0]!)];
+  private async readChunks(ps: Piece[]): Promise<Buffer[]> {
+    if (ps.length === 1 || ps[0]?.cold) return Promise.all(ps.map((p) => this.readChunk(p)));
     // Where each chunk is now (a pack after compaction): reads and error reports use that address.
     const at = ps.map((p) => ({ ...this.store.where(p.ref.segmentId, p.ref.offset), rawLen: p.ref.rawLen }));
     const frames = await Promise.all(ps.map((p, i) => this.store.readRaw(at[i]!.segmentId, at[i]!.offset, p.ref.frameLen)));
@@ -1353,7 +1423,7 @@ export class Engine {
    * Yields the pieces in order, reading them in groups of OPEN_BATCH_CHUNKS with up to READ_AHEAD_BATCHES
    * groups in flight (reads and worker decompressions), so the main thread only hands buffers on.
    */
-  private async *streamChunks(pieces: Array<{ ref: ChunkRef; from: number; to: number }>, first: Buffer | undefined): AsyncGenerator<Buffer> {
+  private async *streamChunks(pieces: Piece[], first: Buffer | undefined): AsyncGenerator<Buffer> {
     if (first === undefined) return;
     const ahead: Array<Promise<Buffer[]>> = [];
     let next = 1;
@@ -1444,7 +1514,16 @@ export class Engine {
     for (const s of this.segments.values()) stored += s.id === this.writer.activeSegmentId ? this.writer.activeSize : s.sizeBytes;
     let objects = 0;
     for (const b of this.buckets.values()) objects += b.keys.size;
+    const tiers = { hot: { objects: 0, logicalBytes: 0 }, cold: { objects: 0, logicalBytes: 0 } };
+    for (const b of this.buckets.values()) {
+      for (const [, slot] of b.keys.scan()) {
+        const t = this.table.storageClassOf(slot) === StorageClass.COLD ? tiers.cold : tiers.hot;
+        t.objects++;
+        t.logicalBytes += this.table.sizeOf(slot);
+      }
+    }
     return {
+      tiers,
       buckets: this.listBuckets().length,
       objects,
       logicalBytes: this.logicalBytes,
@@ -1527,12 +1606,64 @@ export class Engine {
     } catch (err) {
       return (err as Error).message;
     }
+    // A cold object's chunks are in cold segments (checked when written, and on every read), not here.
+    if (manifest.storageClass === StorageClass.COLD) return undefined;
     for (const ref of manifest.chunks) {
       const c = this.relocation.locate(ref.segmentId, ref.offset) ?? ref;
       if (!valid.has(c.segmentId) && !this.segments.has(c.segmentId)) missing.add(c.segmentId);
       if (!valid.get(c.segmentId)?.has(c.offset)) return `chunk at segment ${c.segmentId} offset ${c.offset} is damaged`;
     }
     return undefined;
+  }
+
+  /** The narrow view cold-tier migration works through (src/maintenance/migration.ts). */
+  coldAccess(): ColdAccess {
+    const engine = this;
+    return {
+      fs: this.fs,
+      dir: this.dir,
+      warn: (m) => this.warn(m),
+      isClosed: () => this.closed,
+      now: () => this.clock.now(),
+      policies: () =>
+        [...this.buckets.values()]
+          .filter((b) => b.seq > 0 && !b.deleting && (b.lifecycle || b.tiering))
+          .map((b) => ({ name: b.name, lifecycle: b.lifecycle?.config, tieringDays: b.tiering?.days })),
+      bucketNames: () => [...this.buckets.values()].filter((b) => b.seq > 0).map((b) => b.name),
+      objects: (bucket) => {
+        const b = this.buckets.get(bucket);
+        if (!b) return [];
+        const out: ColdCandidate[] = [];
+        for (const [key, slot] of b.keys.scan()) {
+          const e = this.table.read(slot);
+          out.push({ bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, lastAccessMs: this.access.lastAccessMs(bucket, key) });
+        }
+        return out;
+      },
+      readManifest: async (bucket, key, seq) => {
+        const slot = this.buckets.get(bucket)?.keys.get(key) ?? -1;
+        if (slot < 0 || this.table.getSeq(slot) !== seq) return undefined;
+        return this.readManifest(this.table.read(slot));
+      },
+      readHotChunkFrame: async (ref) => {
+        const at = this.store.where(ref.segmentId, ref.offset);
+        return { bytes: await this.store.readRaw(at.segmentId, at.offset, ref.frameLen), ...at };
+      },
+      readColdChunk: (ref) => this.cold.readChunk({ ref, from: 0, to: ref.rawLen }),
+      recommit: async (bucket, key, expectSeq, manifest) => {
+        this.checkWritable();
+        const b = this.buckets.get(bucket);
+        const slot = b && !b.deleting ? b.keys.get(key) : -1;
+        // Nothing awaits from this check to the append inside commit(): a write of the key either came
+        // first (and the check fails) or comes after (and wins on replay with its higher seq).
+        if (slot < 0 || this.table.getSeq(slot) !== expectSeq || this.committing.has(`${bucket}/${key}`)) return false;
+        await engine.commit({ ...manifest, seq: this.nextSeq() });
+        return true;
+      },
+      raiseFormatVersion: (version) => raiseFormatVersion(this.fs, this.dir, version),
+      coldBusy: (id) => this.cold.busy(id),
+      forgetCold: (id) => this.cold.forget(id),
+    };
   }
 
   /** The narrow view compaction and scrub work through (src/maintenance/). */
