@@ -1,7 +1,7 @@
 // `lifecycle get|set|delete BUCKET` and `lifecycle run [--as-of DATE] [--dry-run]`: a bucket's lifecycle
 // rules (S3's LifecycleConfiguration XML, or the engine's JSON form), and a lifecycle pass applied as if
 // it were DATE — for operators' what-ifs (with --dry-run nothing changes) and for tests. Transitions are
-// reported, not executed: the cold tier is not built yet (docs/OPERATIONS.md).
+// reported here and executed by `sediment migrate` (docs/OPERATIONS.md).
 import { InvalidArgumentError, type Command } from 'commander';
 import type { LifecycleConfig } from '../../engine/lifecycle.js';
 import { isS3Error } from '../../s3/s3-error.js';
@@ -50,13 +50,13 @@ export function parseConfigText(text: string): LifecycleConfig {
   }
 }
 
-function parseDate(text: string): number {
+export function parseDate(text: string): number {
   const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
   if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected a date such as 2027-01-31 or 2027-01-31T12:00:00Z');
   return ms;
 }
 
-function parseDayLength(text: string): number {
+export function parseDayLength(text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1) throw new InvalidArgumentError('expected a positive number of seconds');
   return n * 1000;
@@ -71,7 +71,7 @@ function runReport(ctx: CliContext, r: Awaited<ReturnType<import('../../index.js
   if (!ctx.quiet) for (const o of r.expired) lines.push(`  ${o.bucket}/${o.key}`);
   lines.push(`${r.dryRun ? 'would abort' : 'aborted'} ${r.abortedUploads.length} incomplete multipart upload(s)`);
   if (!ctx.quiet) for (const u of r.abortedUploads) lines.push(`  ${u.bucket}/${u.key} (upload ${u.uploadId})`);
-  if (r.transitionsDue > 0) lines.push(`${r.transitionsDue} object(s) due for the cold tier: not moved (the cold tier is not built yet)`);
+  if (r.transitionsDue > 0) lines.push(`${r.transitionsDue} object(s) due for the cold tier: moved by "sediment migrate" (serve: after each lifecycle pass)`);
   if (r.skippedChanged > 0) lines.push(`${r.skippedChanged} object(s) changed while the pass ran: left for the next pass`);
   return lines.join('\n');
 }
