@@ -123,6 +123,37 @@ describe('cold-tier migration', () => {
     await e.close();
   });
 
+  it('a cold object re-tagged while a pass accounts the cold tier keeps its cold segment', async () => {
+    const w = world();
+    const { e, m } = await w.open();
+    await e.createBucket('logs');
+    await e.putObject('logs', 'only', logBody(9_000, 5));
+    await e.setBucketLifecycle('logs', { rules: [{ id: 'c', enabled: true, filter: {}, transitions: [{ days: 1, storageClass: 'GLACIER_IR' }] }] });
+    w.advanceDays(2);
+    expect((await m.runPass()).objectsMoved).toBe(1);
+    // The next pass reads the cold object's manifest; a tag change lands just before that read.
+    const access = e.coldAccess();
+    let tagged = false;
+    const racing: typeof access = {
+      ...access,
+      readManifest: async (bucket, key, seq) => {
+        if (!tagged) {
+          tagged = true;
+          await e.putObjectTagging('logs', 'only', { t: '1' });
+        }
+        return access.readManifest(bucket, key, seq);
+      },
+    };
+    const pool = new MaintenancePool(new MemoryFileSystem(), 0);
+    const r = await new Migrator(racing, w.store, pool).runPass();
+    expect(tagged).toBe(true);
+    expect(r.coldSegmentsDeleted).toBe(0);
+    expect((await w.store.list()).length).toBe(1);
+    expect((await get(e, 'only')).equals(logBody(9_000, 5))).toBe(true);
+    expect((await e.headObject('logs', 'only')).tags).toEqual({ t: '1' });
+    await e.close();
+  });
+
   it('moves objects not read for N days with access-based tiering; reads keep them hot', async () => {
     const w = world();
     let { e, m } = await w.open();

@@ -279,7 +279,12 @@ export class Migrator {
           unknown = true;
           continue;
         }
-        if (!m) continue;
+        if (!m) {
+          // Changed since the listing (re-tagged: same cold chunks, new seq; or overwritten, deleted):
+          // its cold segments may still be referenced, so none is judged unreferenced this pass.
+          unknown = true;
+          continue;
+        }
         const segments = new Set<number>();
         for (const c of m.chunks) {
           live.set(c.segmentId, (live.get(c.segmentId) ?? 0) + c.frameLen);
