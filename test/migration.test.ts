@@ -164,8 +164,7 @@ describe('cold-tier migration', () => {
     await e.putObject('logs', 'never-read', logBody(5_000, 2));
     w.advanceDays(2);
     await get(e, 'read-often');
-    await e.checkpoint(); // last reads are saved with checkpoints
-    await e.close();
+    await e.close(); // a clean close saves the reads (no write happened since the last checkpoint)
     ({ e, m } = await w.open());
     w.advanceDays(2);
     const r = await m.runPass();
@@ -174,6 +173,15 @@ describe('cold-tier migration', () => {
     expect((await e.headObject('logs', 'read-often')).storageClass).toBe('STANDARD');
     w.advanceDays(2);
     expect((await m.runPass()).objectsMoved).toBe(1);
+    // Reads are saved with checkpoints too, and survive a crash that follows one.
+    await e.putObject('logs', 'read-later', logBody(5_000, 3));
+    w.advanceDays(2);
+    await get(e, 'read-later');
+    await e.checkpoint();
+    w.crash();
+    ({ e, m } = await w.open());
+    w.advanceDays(2);
+    expect((await m.runPass()).objectsMoved).toBe(0); // read 2 days ago: stays hot
     await e.setBucketTiering('logs', undefined);
     expect(e.getBucketTiering('logs')).toBeUndefined();
     await e.close();

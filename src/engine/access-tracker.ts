@@ -1,6 +1,7 @@
 // Last access of objects in buckets with access-based tiering (docs/ARCHITECTURE.md "Cold tier"): kept in
 // memory at minute granularity (one Map.set per GET, no write per read), saved to DIR/access with every
-// checkpoint (tmp, fsync, rename, directory fsync) and loaded at open. Losing it (crash between
+// checkpoint and at a clean close when reads happened since (tmp, fsync, rename, directory fsync), and
+// loaded at open. Losing it (crash between
 // checkpoints, damaged file) only makes objects look unread since their last saved access or their upload:
 // they may move to the cold tier early — a cost, never a loss, since cold GETs are instant.
 import { decodeAccess, encodeAccess } from '../format/access-days.js';
@@ -11,12 +12,17 @@ const MINUTE_MS = 60_000;
 
 export class AccessTracker {
   private readonly byBucket = new Map<string, Map<string, number>>();
+  /** Reads recorded since the last save (a clean close saves them even without a checkpoint). */
+  dirty = false;
 
   /** Records a read of bucket/key at `nowMs` (only called for buckets with tiering). */
   touch(bucket: string, key: string, nowMs: number): void {
     let m = this.byBucket.get(bucket);
     if (!m) this.byBucket.set(bucket, (m = new Map()));
-    m.set(key, Math.floor(nowMs / MINUTE_MS));
+    const minute = Math.floor(nowMs / MINUTE_MS);
+    if (m.get(key) === minute) return;
+    m.set(key, minute);
+    this.dirty = true;
   }
 
   /** Last read (ms, minute granularity), or undefined if none was recorded. */
@@ -38,6 +44,7 @@ export class AccessTracker {
   }
 
   async save(fs: FileSystem, dir: string, nowMs: number): Promise<void> {
+    this.dirty = false;
     let count = 0;
     for (const m of this.byBucket.values()) count += m.size;
     const map = this.byBucket;

@@ -1739,6 +1739,8 @@ export class Engine {
       await this.writer.drain();
       // A read-only session (CLI ls/get/stat) leaves the existing checkpoint as it is.
       if (this.opsSinceCheckpoint > 0 || !this.hasCheckpoint) await this.checkpoint();
+      // Reads since the last checkpoint (a read-mostly server, a CLI get) are kept for access-based tiering.
+      if (this.access.dirty) await this.access.save(this.fs, this.dir, this.clock.now());
     } catch (err) {
       failure = err;
     }
