@@ -16,23 +16,23 @@ describe('cold store configuration', () => {
   it('defaults to DATA/cold, created only on first write; honours --cold-dir and $SEDIMENT_COLD_DIR', async () => {
     const fs = new MemoryFileSystem();
     await fs.mkdir('/data');
-    const def = openColdStore(fs, '/data', {}, {});
+    const def = await openColdStore(fs, '/data', {}, {});
     expect(def.store.description).toBe('local /data/cold');
     expect(await def.store.list()).toEqual([]);
     expect(await fs.exists('/data/cold')).toBe(false);
     await def.store.put('000000000001.cold', Buffer.from('x'));
     expect(await fs.exists('/data/cold/000000000001.cold')).toBe(true);
-    expect(openColdStore(fs, '/data', { dir: '/big/cold' }, { SEDIMENT_COLD_DIR: '/env/cold' }).store.description).toBe('local /big/cold');
-    expect(openColdStore(fs, '/data', {}, { SEDIMENT_COLD_DIR: '/env/cold' }).store.description).toBe('local /env/cold');
+    expect((await openColdStore(fs, '/data', { dir: '/big/cold' }, { SEDIMENT_COLD_DIR: '/env/cold' })).store.description).toBe('local /big/cold');
+    expect((await openColdStore(fs, '/data', {}, { SEDIMENT_COLD_DIR: '/env/cold' })).store.description).toBe('local /env/cold');
   });
 
-  it('an S3 location needs both keys; a flag wins over the environment', () => {
-    expect(() => openColdStore(new MemoryFileSystem(), '/data', { s3: 'http://127.0.0.1:9/cold' }, {})).toThrow(/SEDIMENT_COLD_ACCESS_KEY/);
+  it('an S3 location needs both keys; a flag wins over the environment', async () => {
+    await expect(openColdStore(new MemoryFileSystem(), '/data', { s3: 'http://127.0.0.1:9/cold' }, {})).rejects.toThrow(/SEDIMENT_COLD_ACCESS_KEY/);
     const env = { SEDIMENT_COLD_S3: 'http://127.0.0.1:1/envbucket', SEDIMENT_COLD_ACCESS_KEY: 'a', SEDIMENT_COLD_SECRET_KEY: 'b' };
-    const fromEnv = openColdStore(new MemoryFileSystem(), '/data', {}, env);
+    const fromEnv = await openColdStore(new MemoryFileSystem(), '/data', {}, env);
     expect(fromEnv.store.description).toBe('s3 http://127.0.0.1:1/envbucket/');
     fromEnv.close();
-    const fromFlag = openColdStore(new MemoryFileSystem(), '/data', { s3: 'http://127.0.0.1:2/flag/p' }, env);
+    const fromFlag = await openColdStore(new MemoryFileSystem(), '/data', { s3: 'http://127.0.0.1:2/flag/p' }, env);
     expect(fromFlag.store.description).toBe('s3 http://127.0.0.1:2/flag/p/');
     fromFlag.close();
   });

@@ -29,7 +29,7 @@ async function checkExisting(dataDir: string): Promise<void> {
 export async function withEngine<T>(ctx: CliContext, opts: OpenOptions, work: (engine: Engine, cold: ColdStore) => Promise<T>): Promise<T> {
   warnIfNotDurable(ctx);
   if (!opts.create) await checkExisting(ctx.dataDir);
-  const cold = openColdStore(new RealFileSystem(), ctx.dataDir, ctx.cold);
+  const cold = await openColdStore(new RealFileSystem(), ctx.dataDir, ctx.cold);
   const engine = await Engine.open({
     coldStore: cold.store,
     dir: ctx.dataDir,

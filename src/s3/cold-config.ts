@@ -8,7 +8,6 @@ import type { FileSystem } from '../io/types.js';
 import type { ColdBlob, ColdStore } from '../tier/cold-store.js';
 import { LocalDirColdStore } from '../tier/local-dir-store.js';
 import { SedimentError } from '../util/errors.js';
-import { S3ColdStore } from './cold-store-s3.js';
 
 export interface ColdSpec {
   dir?: string;
@@ -68,12 +67,14 @@ export function parseColdS3Url(text: string): { endpoint: string; bucket: string
   return { endpoint: url.origin, bucket, prefix: rest.length > 0 ? `${rest.join('/')}/` : '' };
 }
 
-export function openColdStore(fs: FileSystem, dataDir: string, spec: ColdSpec, env: NodeJS.ProcessEnv = process.env): OpenedColdStore {
+/** The S3 client is imported only when an S3 location is configured: other commands never load HTTP code. */
+export async function openColdStore(fs: FileSystem, dataDir: string, spec: ColdSpec, env: NodeJS.ProcessEnv = process.env): Promise<OpenedColdStore> {
   const s3 = spec.s3 ?? (env.SEDIMENT_COLD_S3 || undefined);
   if (s3 !== undefined) {
     const ak = env.SEDIMENT_COLD_ACCESS_KEY;
     const sk = env.SEDIMENT_COLD_SECRET_KEY;
     if (!ak || !sk) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'an S3 cold store needs SEDIMENT_COLD_ACCESS_KEY and SEDIMENT_COLD_SECRET_KEY');
+    const { S3ColdStore } = await import('./cold-store-s3.js');
     const store = new S3ColdStore({ ...parseColdS3Url(s3), accessKeyId: ak, secretAccessKey: sk, region: env.SEDIMENT_COLD_REGION || 'us-east-1' });
     return { store, close: () => store.close() };
   }

@@ -36,7 +36,7 @@ export interface RunServerOptions {
 }
 
 export async function runServer(opts: RunServerOptions): Promise<void> {
-  const cold = openColdStore(new RealFileSystem(), opts.dataDir, opts.cold ?? {});
+  const cold = await openColdStore(new RealFileSystem(), opts.dataDir, opts.cold ?? {});
   const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region, segmentBytesMax: opts.segmentBytesMax, coldStore: cold.store });
   let creds;
   try {
