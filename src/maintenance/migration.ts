@@ -151,16 +151,59 @@ export class Migrator {
     let done = 0;
     let batch: BatchItem[] = [];
     let batchBytes = 0;
+    // Up to `buildsInFlight` batches are built and written while the next one is read (pipelining the
+    // main thread's reads with the workers' recompression); a failed batch fails the pass after the rest
+    // have settled, and re-commits nothing of its own.
+    const buildsInFlight = Math.max(1, this.pool.threads);
+    const inflight = new Set<Promise<void>>();
+    let failure: unknown;
+    const settle = async (limit: number): Promise<void> => {
+      while (inflight.size > limit) await Promise.race(inflight);
+      if (failure !== undefined) throw failure;
+    };
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
       const items = batch;
       batch = [];
       batchBytes = 0;
-      await this.writeBatch(nextId++, items, report);
+      await settle(buildsInFlight - 1);
+      const p: Promise<void> = this.writeBatch(nextId++, items, report)
+        .catch((err: unknown) => {
+          failure ??= err;
+        })
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
     };
-    for (const [o, isCold] of [...due.map((d) => [d, false] as const), ...rewriting.map((r) => [r, true] as const)]) {
+    try {
+      await this.moveAll([...due.map((d) => [d, false] as const), ...rewriting.map((r) => [r, true] as const)], {
+        onObject: () => opts.onProgress?.(done++, total),
+        add: async (item, isCold) => {
+          batch.push(item);
+          batchBytes += item.frame.length;
+          report.hotBytes += isCold ? 0 : item.frame.length;
+          if (batchBytes >= this.batchBytesMax) await flush();
+          return failure === undefined;
+        },
+      }, report);
+      await flush();
+    } finally {
+      await Promise.allSettled(inflight);
+    }
+    await settle(0);
+    opts.onProgress?.(total, total);
+    return this.finish(report, started);
+  }
+
+  /** Reads each object's chunks (hot frames, or cold chunks to rewrite) and hands them to `sink.add`. */
+  private async moveAll(
+    objects: ReadonlyArray<readonly [{ bucket: string; key: string; seq: number }, boolean]>,
+    sink: { onObject: () => void; add: (item: BatchItem, isCold: boolean) => Promise<boolean> },
+    report: MigrationReport,
+  ): Promise<void> {
+    const a = this.access;
+    for (const [o, isCold] of objects) {
       if (this.stopped || a.isClosed()) break;
-      opts.onProgress?.(done++, total);
+      sink.onObject();
       let manifest: ObjectManifest | undefined;
       try {
         manifest = await a.readManifest(o.bucket, o.key, o.seq);
@@ -180,22 +223,18 @@ export class Migrator {
       }
       for (let i = 0; i < manifest.chunks.length && !job.failed; i++) {
         const ref = manifest.chunks[i]!;
+        let item: BatchItem;
         try {
-          const item = isCold ? await this.coldSource(job, i, ref) : await this.hotSource(job, i, ref);
-          batch.push(item);
-          batchBytes += item.frame.length;
-          report.hotBytes += isCold ? 0 : item.frame.length;
+          item = isCold ? await this.coldSource(job, i, ref) : await this.hotSource(job, i, ref);
         } catch (err) {
           if (err instanceof SedimentError && err.code === 'SEDIMENT_COLD_UNAVAILABLE') throw err;
           job.failed = true;
           report.damaged.push({ bucket: o.bucket, key: o.key, reason: (err as Error).message });
+          break;
         }
-        if (batchBytes >= this.batchBytesMax) await flush();
+        if (!(await sink.add(item, isCold))) return;
       }
     }
-    await flush();
-    opts.onProgress?.(total, total);
-    return this.finish(report, started);
   }
 
   private finish(report: MigrationReport, started: number): MigrationReport {
