@@ -29,9 +29,10 @@ export interface ColdAccess {
   isClosed(): boolean;
   now(): number;
   policies(): ColdBucketPolicy[];
-  bucketNames(): string[];
-  /** The bucket's current objects (a snapshot taken when the iteration starts). */
+  /** The bucket's current objects (a snapshot). */
   objects(bucket: string): ColdCandidate[];
+  /** Every current object in the cold tier, in all buckets (a snapshot; hot objects cost no allocation). */
+  coldObjects(): ColdCandidate[];
   /** The manifest of bucket/key if its current version is still `seq`, else undefined. */
   readManifest(bucket: string, key: string, seq: number): Promise<ObjectManifest | undefined>;
   /** The verified-later bytes of a hot CHUNK frame (where it is now) and that address, for error reports. */

@@ -1629,7 +1629,6 @@ export class Engine {
         [...this.buckets.values()]
           .filter((b) => b.seq > 0 && !b.deleting && (b.lifecycle || b.tiering))
           .map((b) => ({ name: b.name, lifecycle: b.lifecycle?.config, tieringDays: b.tiering?.days })),
-      bucketNames: () => [...this.buckets.values()].filter((b) => b.seq > 0).map((b) => b.name),
       objects: (bucket) => {
         const b = this.buckets.get(bucket);
         if (!b) return [];
@@ -1637,6 +1636,18 @@ export class Engine {
         for (const [key, slot] of b.keys.scan()) {
           const e = this.table.read(slot);
           out.push({ bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, lastAccessMs: this.access.lastAccessMs(bucket, key) });
+        }
+        return out;
+      },
+      coldObjects: () => {
+        const out: ColdCandidate[] = [];
+        for (const b of this.buckets.values()) {
+          if (b.seq === 0) continue;
+          for (const [key, slot] of b.keys.scan()) {
+            if (this.table.storageClassOf(slot) !== StorageClass.COLD) continue;
+            const e = this.table.read(slot);
+            out.push({ bucket: b.name, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass });
+          }
         }
         return out;
       },

@@ -3,7 +3,6 @@
 // correctly, naming the cold segment. Expensive on a remote store (it reads the whole cold tier), so it is
 // opt-in. An unreachable store fails the check (SEDIMENT_COLD_UNAVAILABLE), it does not report damage.
 import type { ColdAccess } from '../engine/cold-access.js';
-import { StorageClass } from '../format/constants.js';
 import { isSedimentError } from '../util/errors.js';
 
 export interface ColdVerifyReport {
@@ -15,7 +14,7 @@ export interface ColdVerifyReport {
 
 export async function verifyColdTier(access: ColdAccess, onProgress?: (doneObjects: number, totalObjects: number) => void): Promise<ColdVerifyReport> {
   const report: ColdVerifyReport = { objectsChecked: 0, chunksChecked: 0, bytesChecked: 0, damagedObjects: [] };
-  const objects = access.bucketNames().flatMap((b) => access.objects(b)).filter((o) => o.storageClass === StorageClass.COLD);
+  const objects = access.coldObjects();
   for (const o of objects) {
     onProgress?.(report.objectsChecked, objects.length);
     const m = await access.readManifest(o.bucket, o.key, o.seq).catch((err: unknown) => {

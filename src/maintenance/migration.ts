@@ -306,31 +306,28 @@ export class Migrator {
     const live = new Map<number, number>();
     const objects: Array<{ bucket: string; key: string; seq: number; segments: number[] }> = [];
     let unknown = false;
-    for (const bucket of a.bucketNames()) {
-      for (const o of a.objects(bucket)) {
-        if (o.storageClass !== StorageClass.COLD) continue;
-        let m: ObjectManifest | undefined;
-        try {
-          m = await a.readManifest(o.bucket, o.key, o.seq);
-        } catch (err) {
-          // Its cold segments cannot be named: no cold segment may be judged unreferenced this pass.
-          a.warn(`migration: cannot read the manifest of ${o.bucket}/${o.key}: ${(err as Error).message}; no cold segment is deleted this pass`);
-          unknown = true;
-          continue;
-        }
-        if (!m) {
-          // Changed since the listing (re-tagged: same cold chunks, new seq; or overwritten, deleted):
-          // its cold segments may still be referenced, so none is judged unreferenced this pass.
-          unknown = true;
-          continue;
-        }
-        const segments = new Set<number>();
-        for (const c of m.chunks) {
-          live.set(c.segmentId, (live.get(c.segmentId) ?? 0) + c.frameLen);
-          segments.add(c.segmentId);
-        }
-        objects.push({ bucket: o.bucket, key: o.key, seq: o.seq, segments: [...segments] });
+    for (const o of a.coldObjects()) {
+      let m: ObjectManifest | undefined;
+      try {
+        m = await a.readManifest(o.bucket, o.key, o.seq);
+      } catch (err) {
+        // Its cold segments cannot be named: no cold segment may be judged unreferenced this pass.
+        a.warn(`migration: cannot read the manifest of ${o.bucket}/${o.key}: ${(err as Error).message}; no cold segment is deleted this pass`);
+        unknown = true;
+        continue;
       }
+      if (!m) {
+        // Changed since the listing (re-tagged: same cold chunks, new seq; or overwritten, deleted):
+        // its cold segments may still be referenced, so none is judged unreferenced this pass.
+        unknown = true;
+        continue;
+      }
+      const segments = new Set<number>();
+      for (const c of m.chunks) {
+        live.set(c.segmentId, (live.get(c.segmentId) ?? 0) + c.frameLen);
+        segments.add(c.segmentId);
+      }
+      objects.push({ bucket: o.bucket, key: o.key, seq: o.seq, segments: [...segments] });
     }
     return { live, objects, unknown };
   }
