@@ -154,6 +154,32 @@ describe('cold-tier migration', () => {
     await e.close();
   });
 
+  it('a delete appended but not yet durable wins over a re-commit (migration or tagging) checked meanwhile', async () => {
+    const w = world();
+    let { e } = await w.open();
+    await e.createBucket('logs');
+    await e.putObject('logs', 'gone', logBody(4_000, 7));
+    await e.putObject('logs', 'gone2', logBody(4_000, 8));
+    const a = e.coldAccess();
+    const seq = a.objects('logs').find((o) => o.key === 'gone')!.seq;
+    const manifest = (await a.readManifest('logs', 'gone', seq))!;
+    // The DELETE is appended synchronously; its index update waits for the fsync. A re-commit decided in
+    // that window must not be appended after it (its higher seq would bring the object back on apply).
+    const deleting = e.deleteObject('logs', 'gone');
+    const recommitted = a.recommit('logs', 'gone', seq, { ...manifest, tags: [['x', 'y']] });
+    const deleting2 = e.deleteObject('logs', 'gone2');
+    const tagging = e.putObjectTagging('logs', 'gone2', { t: '1' }).then(() => 'tagged', (err: unknown) => errorCode(err));
+    expect(await recommitted).toBe(false);
+    await deleting;
+    await deleting2;
+    expect(['SEDIMENT_PRECONDITION_FAILED', 'SEDIMENT_NO_SUCH_KEY']).toContain(await tagging);
+    for (const key of ['gone', 'gone2']) expect(errorCode((await tryGet(e, 'logs', key)).error), key).toBe('SEDIMENT_NO_SUCH_KEY');
+    await e.close();
+    ({ e } = await w.open());
+    for (const key of ['gone', 'gone2']) expect(errorCode((await tryGet(e, 'logs', key)).error), `${key} after reopen`).toBe('SEDIMENT_NO_SUCH_KEY');
+    await e.close();
+  });
+
   it('moves objects not read for N days with access-based tiering; reads keep them hot', async () => {
     const w = world();
     let { e, m } = await w.open();

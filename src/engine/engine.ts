@@ -183,6 +183,12 @@ export class Engine {
   private readonly uploads = new Map<number, UploadState>();
   /** `bucket/key` of commits appended but not yet durable, for atomic conditional writes. */
   private readonly committing = new Map<string, number>();
+  /**
+   * `bucket/key` of DELETEs appended but not yet durable. A re-commit of the current version (tagging,
+   * cold-tier migration) checked in that window would be appended after the DELETE with a higher seq and
+   * bring the object back when both are applied; they check this map and refuse.
+   */
+  private readonly pendingDeletes = new Map<string, number>();
   private readonly table = new ObjectTable();
   private readonly segments = new Map<number, SegmentInfo>();
   private writer!: SegmentWriter;
@@ -847,9 +853,9 @@ export class Engine {
     // Nothing awaits between the check above and the append below, so no write can slip in between.
     const delSeq = this.nextSeq();
     const payload = encodeDelete({ seq: delSeq, bucket: bucket.name, key, versionId: '', mtimeMs: this.clock.now(), flags: 0 });
-    await this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
+    await this.whileDeleting(`${bucket.name}/${key}`, this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
       this.applyDelete(bucket.name, key, delSeq),
-    ).done;
+    ).done);
     this.afterMutation();
     return true;
   }
@@ -983,6 +989,18 @@ export class Engine {
       else this.committing.set(name, n);
     }
     this.afterMutation();
+  }
+
+  /** Marks `name` as having a DELETE in flight until `durable` settles (see pendingDeletes). */
+  private async whileDeleting(name: string, durable: Promise<unknown>): Promise<void> {
+    this.pendingDeletes.set(name, (this.pendingDeletes.get(name) ?? 0) + 1);
+    try {
+      await durable;
+    } finally {
+      const n = (this.pendingDeletes.get(name) ?? 1) - 1;
+      if (n === 0) this.pendingDeletes.delete(name);
+      else this.pendingDeletes.set(name, n);
+    }
   }
 
   /** Splits the body into chunks, frames them (workers for large ones) and appends them, in bounded memory. */
@@ -1463,7 +1481,7 @@ export class Engine {
     // Nothing awaits from this check to the append inside commit(), so no write of the key slips in.
     const now = this.buckets.get(bucketName) === bucket ? bucket.keys.get(key) : -1;
     if (now < 0) throw new SedimentError('SEDIMENT_NO_SUCH_KEY', `object "${bucketName}/${key}" does not exist`);
-    if (this.table.read(now).seq !== entry.seq || this.committing.has(`${bucketName}/${key}`)) {
+    if (this.table.read(now).seq !== entry.seq || this.committing.has(`${bucketName}/${key}`) || this.pendingDeletes.has(`${bucketName}/${key}`)) {
       throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `object "${bucketName}/${key}" changed while its tags were being set; retry`);
     }
     next.seq = this.nextSeq();
@@ -1478,9 +1496,9 @@ export class Engine {
     if (bucket.keys.get(key) < 0) return { existed: false };
     const seq = this.nextSeq();
     const payload = encodeDelete({ seq, bucket: bucketName, key, versionId: '', mtimeMs: this.clock.now(), flags: 0 });
-    await this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
+    await this.whileDeleting(`${bucketName}/${key}`, this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
       this.applyDelete(bucketName, key, seq),
-    ).done;
+    ).done);
     this.afterMutation();
     return { existed: true };
   }
@@ -1667,7 +1685,7 @@ export class Engine {
         const slot = b && !b.deleting ? b.keys.get(key) : -1;
         // Nothing awaits from this check to the append inside commit(): a write of the key either came
         // first (and the check fails) or comes after (and wins on replay with its higher seq).
-        if (slot < 0 || this.table.getSeq(slot) !== expectSeq || this.committing.has(`${bucket}/${key}`)) return false;
+        if (slot < 0 || this.table.getSeq(slot) !== expectSeq || this.committing.has(`${bucket}/${key}`) || this.pendingDeletes.has(`${bucket}/${key}`)) return false;
         await engine.commit({ ...manifest, seq: this.nextSeq() });
         return true;
       },
