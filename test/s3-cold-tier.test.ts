@@ -90,6 +90,9 @@ describe('cold tier in an S3 store (s3rver)', () => {
       expect(list.Contents!.filter((o) => o.StorageClass === 'GLACIER_IR').length).toBe(12);
       expect(list.Contents!.find((o) => o.Key === 'hot/readme')!.StorageClass).toBe('STANDARD');
       for (const [key, b] of objects) expect((await getBytes(key)).equals(b), key).toBe(true);
+      const got = await c.send(new GetObjectCommand({ Bucket: 'logs', Key: '2026/11/04.log' }));
+      expect(got.StorageClass).toBe('GLACIER_IR');
+      await got.Body!.transformToByteArray();
       const big = objects.get('2026/11/03.log')!;
       expect((await getBytes('2026/11/03.log', 'bytes=1000000-1500000')).equals(big.subarray(1_000_000, 1_500_001))).toBe(true);
       expect((await getBytes('2026/11/03.log', 'bytes=-100')).equals(big.subarray(big.length - 100))).toBe(true);
