@@ -2,8 +2,11 @@
 // rule and by access-based tiering, transparent (ranged) GETs of cold objects, storage class reporting,
 // overwrites and deletes racing a pass, persistence across reopen and crash, cold garbage collection,
 // an unreachable store, and refusing damaged cold bytes.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Engine, MemoryColdStore, MemoryFileSystem, Migrator, MaintenancePool } from '../src/index.js';
+import { Engine, LocalDirColdStore, MemoryColdStore, MemoryFileSystem, Migrator, MaintenancePool, RealFileSystem } from '../src/index.js';
 import { DAY_MS } from '../src/engine/lifecycle.js';
 import { fillLogText } from '../src/loadgen/log-text.js';
 import { errorCode, readAll, tryGet } from './helpers/engine-helpers.js';
@@ -248,5 +251,37 @@ describe('cold-tier migration', () => {
     await w.store.put(blob!.name, bytes);
     expect(errorCode((await tryGet(e, 'logs', 'x')).error)).toBe('SEDIMENT_CORRUPTION');
     await e.close();
+  });
+
+  it('on a real disk with worker threads: recompression in the maintenance pool, large cold chunks opened in the GET pool', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sediment-migrate-workers-'));
+    try {
+      const fs = new RealFileSystem();
+      let now = T0;
+      const cold = await LocalDirColdStore.open(fs, join(dir, 'cold'));
+      const e = await Engine.open({ dir: join(dir, 'data'), fs, workerThreads: 1, clock: { now: () => now }, coldStore: cold, onWarning: () => undefined });
+      const pool = new MaintenancePool(fs, 1);
+      try {
+        expect(await pool.usingWorkers()).toBe(true);
+        await e.createBucket('logs');
+        const big = logBody(3_500_000, 42); // 1 MiB chunks: zstd, opened by a worker on GET
+        await e.putObject('logs', 'big.log', big);
+        for (let i = 0; i < 12; i++) await e.putObject('logs', `small-${i}.log`, logBody(6_000, 100 + i)); // dictionary chunks
+        await e.setBucketLifecycle('logs', { rules: [{ id: 'c', enabled: true, filter: {}, transitions: [{ days: 1, storageClass: 'GLACIER_IR' }] }] });
+        now += 3 * DAY_MS;
+        const r = await new Migrator(e.coldAccess(), cold, pool, { batchBytesMax: 1 << 20 }).runPass();
+        expect(r).toMatchObject({ objectsMoved: 13, damaged: [] });
+        expect(r.coldBytes).toBeLessThan(r.hotBytes);
+        expect(e.stats().workerThreads).toBe(1);
+        expect((await get(e, 'big.log')).equals(big)).toBe(true);
+        expect((await get(e, 'big.log', { start: 1_000_000, end: 3_000_000 })).equals(big.subarray(1_000_000, 3_000_001))).toBe(true);
+        for (let i = 0; i < 12; i++) expect((await get(e, `small-${i}.log`)).equals(logBody(6_000, 100 + i))).toBe(true);
+      } finally {
+        await pool.close();
+        await e.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
