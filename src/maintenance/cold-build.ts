@@ -2,7 +2,8 @@
 // recompress at the cold level (small chunks with the segment dictionary), lay the segment out, then decode
 // every new frame again and compare it with the raw bytes — a cold frame that would not give back exactly
 // the hot bytes is never written. Pure CPU: runs in a piscina worker (compaction-worker.ts) or inline. The
-// input arrives transferred; the segment (a few MiB) goes back by structured clone, one copy.
+// input arrives transferred and the segment goes back transferred.
+import { move } from 'piscina';
 import { encodeColdSegment } from '../format/cold-segment.js';
 import { RecordType } from '../format/constants.js';
 import { decodeFrame } from '../format/frame.js';
@@ -22,9 +23,11 @@ export interface ColdBuildTask {
   from: Array<{ segmentId: number; offset: number }>;
 }
 
-export type ColdBuildResult =
-  | { ok: true; bytes: Uint8Array; offsets: number[]; frameLens: number[]; rawBytes: number; dictBytes: number }
-  | { ok: false; index: number; message: string };
+/**
+ * The whole cold segment (the caller finds each chunk's offset and length in its footer, which it decodes
+ * to check the segment anyway), or which input frame was damaged.
+ */
+export type ColdBuildResult = Uint8Array | { ok: false; index: number; message: string };
 
 export function buildColdSegment(task: ColdBuildTask): ColdBuildResult {
   const raws: Buffer[] = [];
@@ -52,13 +55,16 @@ export function buildColdSegment(task: ColdBuildTask): ColdBuildResult {
     const dictFrame = decodeFrame(layout.bytes.subarray(at, at + layout.bytes.readUInt32LE(at + 4)));
     if (!openDictFrame(dictFrame, task.segmentId, at).equals(dict)) throw new Error(`dictionary of cold segment ${task.segmentId} does not decode to itself`);
   }
-  let rawBytes = 0;
   for (let i = 0; i < frames.length; i++) {
     const back = openColdChunkFrame(decodeFrame(frames[i]!), dict, task.segmentId, layout.offsets[i]!);
     if (!back.equals(raws[i]!)) throw new Error(`cold frame ${i} of segment ${task.segmentId} does not decode to its input`);
-    rawBytes += raws[i]!.length;
   }
-  const out = layout.bytes;
-  const view = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  return { ok: true, bytes: view, offsets: layout.offsets, frameLens: frames.map((f) => f.length), rawBytes, dictBytes: dict?.length ?? 0 };
+  const out = layout.bytes; // Buffer.concat: owns its ArrayBuffer unless it came from the small-buffer pool
+  return out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? new Uint8Array(out.buffer) : new Uint8Array(out);
+}
+
+/** The worker's entry: the segment goes back transferred (moved), not copied. */
+export function runColdBuild(task: ColdBuildTask): unknown {
+  const r = buildColdSegment(task);
+  return r instanceof Uint8Array ? move(r) : r;
 }

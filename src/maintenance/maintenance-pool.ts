@@ -48,7 +48,7 @@ export class MaintenancePool {
     return pool ? ((await pool.run(task)) as ScrubResult) : scrubFile(this.fs, task);
   }
 
-  /** Recompresses frames into a cold segment; `task.packed` is transferred to the worker. */
+  /** Recompresses frames into a cold segment; `task.packed` is transferred to the worker and the segment back. */
   async coldBuild(task: ColdBuildTask): Promise<ColdBuildResult> {
     const pool = await this.workers();
     if (!pool) return buildColdSegment(task);

@@ -20,7 +20,7 @@ import type { ColdAccess } from '../engine/cold-access.js';
 import { COLD_LEVEL_DEFAULT } from '../engine/cold-codec.js';
 import { DAY_MS } from '../engine/lifecycle.js';
 import type { ColdStore } from '../tier/cold-store.js';
-import { SedimentError } from '../util/errors.js';
+import { SedimentError, assert } from '../util/errors.js';
 import type { MaintenancePool } from './maintenance-pool.js';
 import { dueForCold } from './migration-plan.js';
 
@@ -265,25 +265,27 @@ export class Migrator {
         kind: 'cold-build', segmentId: id, createdMs: this.access.now(), level: this.level,
         packed: new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength), lengths: live.map((it) => it.frame.length), from: live.map((it) => it.from),
       });
-      if (built.ok) break;
+      if (built instanceof Uint8Array) break;
       // A damaged hot frame: its object stays hot (and reported); the others go on without it.
       const bad = live[built.index]!.job;
       bad.failed = true;
       report.damaged.push({ bucket: bad.bucket, key: bad.key, reason: built.message });
       live = live.filter((it) => it.job !== bad);
     }
-    const bytes = Buffer.from(built.bytes.buffer, built.bytes.byteOffset, built.bytes.byteLength);
+    const bytes = Buffer.from(built.buffer, built.byteOffset, built.byteLength);
+    // Where each chunk landed: the segment's own footer (decoding it also checks every frame's hash).
+    const chunks = decodeColdSegment(bytes, id).entries.filter((e) => e.type === RecordType.CHUNK);
+    assert(chunks.length === live.length, `cold segment ${id} holds ${chunks.length} chunks, ${live.length} were given`);
     const name = coldSegmentName(id);
     await this.store.put(name, bytes);
     const back = await this.store.readRange(name, 0, bytes.length);
     if (!back.equals(bytes)) {
       throw new SedimentError('SEDIMENT_IO', `cold segment ${name} read back differs from what was written (${this.store.description}); nothing was moved`);
     }
-    decodeColdSegment(back, id);
     report.coldSegmentsWritten++;
     report.coldBytes += bytes.length;
     live.forEach((it, k) => {
-      it.job.refs[it.index] = { segmentId: id, offset: built.offsets[k]!, frameLen: built.frameLens[k]!, rawLen: it.job.manifest.chunks[it.index]!.rawLen };
+      it.job.refs[it.index] = { segmentId: id, offset: chunks[k]!.offset, frameLen: chunks[k]!.frameLen, rawLen: it.job.manifest.chunks[it.index]!.rawLen };
       it.job.left--;
     });
     const finished = [...new Set(live.map((it) => it.job))].filter((j) => j.left === 0 && !j.failed);
