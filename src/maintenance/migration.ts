@@ -19,7 +19,7 @@ import { encodeChunkMeta, type ChunkRef, type ObjectManifest } from '../format/r
 import type { ColdAccess } from '../engine/cold-access.js';
 import { COLD_LEVEL_DEFAULT } from '../engine/cold-codec.js';
 import { DAY_MS } from '../engine/lifecycle.js';
-import type { ColdStore } from '../tier/cold-store.js';
+import type { ColdBlob, ColdStore } from '../tier/cold-store.js';
 import { SedimentError, assert } from '../util/errors.js';
 import type { MaintenancePool } from './maintenance-pool.js';
 import { dueForCold } from './migration-plan.js';
@@ -70,6 +70,16 @@ interface Job {
   refs: Array<ChunkRef | undefined>;
   left: number;
   failed: boolean;
+}
+
+/** The cold tier as the index sees it at the start of a pass. */
+interface ColdAccounting {
+  /** Referenced cold segment id → bytes of the chunk frames referenced in it. */
+  live: Map<number, number>;
+  /** Every cold object with the cold segments it uses. */
+  objects: Array<{ bucket: string; key: string; seq: number; segments: number[] }>;
+  /** Some cold object's references could not be read (or changed): delete nothing this pass. */
+  unknown: boolean;
 }
 
 interface BatchItem {
@@ -124,22 +134,7 @@ export class Migrator {
     let nextId = 1;
     for (const b of listed) nextId = Math.max(nextId, (parseColdSegmentName(b.name) ?? 0) + 1);
     for (const id of cold.live.keys()) nextId = Math.max(nextId, id + 1);
-
-    const rewrite = new Set<number>();
-    for (const b of listed) {
-      const id = parseColdSegmentName(b.name);
-      if (id === undefined) continue;
-      const live = cold.live.get(id);
-      if (live === undefined) {
-        if (!report.dryRun && !cold.unknown && !a.coldBusy(id)) {
-          await this.store.delete(b.name);
-          a.forgetCold(id);
-          report.coldSegmentsDeleted++;
-        }
-      } else if (b.size > 0 && 1 - live / b.size > this.deadShareMax) {
-        rewrite.add(id);
-      }
-    }
+    const rewrite = await this.collectGarbage(listed, cold, report);
     const due = await dueForCold(a, asOfMs, opts.dayMs ?? DAY_MS);
     const rewriting = cold.objects.filter((o) => o.segments.some((id) => rewrite.has(id)));
     report.objectsDue = due.length;
@@ -147,13 +142,25 @@ export class Migrator {
     if (report.dryRun) return this.finish(report, started);
     if (due.length + rewriting.length > 0) await a.raiseFormatVersion(DATA_DIR_FORMAT_COLD);
 
-    const total = due.length + rewriting.length;
+    await this.pipeline([...due.map((d) => [d, false] as const), ...rewriting.map((r) => [r, true] as const)], () => nextId++, opts, report);
+    return this.finish(report, started);
+  }
+
+  /**
+   * Reads the objects' chunks into batches; up to one batch per worker thread is built and written while
+   * the next one is read (the main thread's reads overlap the workers' recompression). A failed batch
+   * fails the pass once the others have settled; it re-commits nothing of its own.
+   */
+  private async pipeline(
+    objects: ReadonlyArray<readonly [{ bucket: string; key: string; seq: number }, boolean]>,
+    newId: () => number,
+    opts: MigrationPassOptions,
+    report: MigrationReport,
+  ): Promise<void> {
+    const total = objects.length;
     let done = 0;
     let batch: BatchItem[] = [];
     let batchBytes = 0;
-    // Up to `buildsInFlight` batches are built and written while the next one is read (pipelining the
-    // main thread's reads with the workers' recompression); a failed batch fails the pass after the rest
-    // have settled, and re-commits nothing of its own.
     const buildsInFlight = Math.max(1, this.pool.threads);
     const inflight = new Set<Promise<void>>();
     let failure: unknown;
@@ -167,7 +174,7 @@ export class Migrator {
       batch = [];
       batchBytes = 0;
       await settle(buildsInFlight - 1);
-      const p: Promise<void> = this.writeBatch(nextId++, items, report)
+      const p: Promise<void> = this.writeBatch(newId(), items, report)
         .catch((err: unknown) => {
           failure ??= err;
         })
@@ -175,7 +182,7 @@ export class Migrator {
       inflight.add(p);
     };
     try {
-      await this.moveAll([...due.map((d) => [d, false] as const), ...rewriting.map((r) => [r, true] as const)], {
+      await this.moveAll(objects, {
         onObject: () => opts.onProgress?.(done++, total),
         add: async (item, isCold) => {
           batch.push(item);
@@ -191,7 +198,6 @@ export class Migrator {
     }
     await settle(0);
     opts.onProgress?.(total, total);
-    return this.finish(report, started);
   }
 
   /** Reads each object's chunks (hot frames, or cold chunks to rewrite) and hands them to `sink.add`. */
@@ -235,6 +241,29 @@ export class Migrator {
         if (!(await sink.add(item, isCold))) return;
       }
     }
+  }
+
+  /**
+   * Deletes the listed cold segments no current object references (unless a GET reads one, or some
+   * object's references are unknown this pass); returns those whose dead share is past the threshold.
+   */
+  private async collectGarbage(listed: ColdBlob[], cold: ColdAccounting, report: MigrationReport): Promise<Set<number>> {
+    const rewrite = new Set<number>();
+    for (const b of listed) {
+      const id = parseColdSegmentName(b.name);
+      if (id === undefined) continue;
+      const live = cold.live.get(id);
+      if (live === undefined) {
+        if (!report.dryRun && !cold.unknown && !this.access.coldBusy(id)) {
+          await this.store.delete(b.name);
+          this.access.forgetCold(id);
+          report.coldSegmentsDeleted++;
+        }
+      } else if (b.size > 0 && 1 - live / b.size > this.deadShareMax) {
+        rewrite.add(id);
+      }
+    }
+    return rewrite;
   }
 
   private finish(report: MigrationReport, started: number): MigrationReport {
@@ -303,7 +332,7 @@ export class Migrator {
   }
 
   /** Live bytes per referenced cold segment, and the cold objects with the segments they use. */
-  private async coldAccounting(): Promise<{ live: Map<number, number>; objects: Array<{ bucket: string; key: string; seq: number; segments: number[] }>; unknown: boolean }> {
+  private async coldAccounting(): Promise<ColdAccounting> {
     const a = this.access;
     const live = new Map<number, number>();
     const objects: Array<{ bucket: string; key: string; seq: number; segments: number[] }> = [];
