@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeColdSegment, encodeColdSegment } from '../src/format/cold-segment.js';
 import { CODEC_RAW, RecordType } from '../src/format/constants.js';
-import { decodeFrame } from '../src/format/frame.js';
+import zstd from 'zstd-napi';
+import { decodeFrame, encodeFrame } from '../src/format/frame.js';
+import { encodeChunkMeta } from '../src/format/records.js';
 import { initHash, xxh64 } from '../src/format/hash.js';
 import { ChunkPool } from '../src/engine/chunk-pool.js';
 import { ColdReader } from '../src/engine/cold-reader.js';
@@ -78,6 +80,14 @@ describe('golden cold segment (FORMAT.md §2.6)', () => {
     expect(openColdChunkFrame(decodeFrame(frames[0]!), COLD_DICT, COLD_ID, a!.offset).equals(COLD_HELLO)).toBe(true);
     expect(openColdChunkFrame(decodeFrame(frames[1]!), COLD_DICT, COLD_ID, b!.offset).equals(COLD_LOG)).toBe(true);
     expect(() => openColdChunkFrame(decodeFrame(frames[1]!), undefined, COLD_ID, b!.offset)).toThrow(/without a dictionary/);
+    // The wrong dictionary (a reused id, a mix-up) is an error, never other bytes of the right length.
+    const wrong = Buffer.from(COLD_DICT.toString().replace(/web-0/g, 'node-'));
+    expect(() => openColdChunkFrame(decodeFrame(frames[1]!), wrong, COLD_ID, b!.offset)).toThrow(/does not decompress/);
+    // A dictionary chunk must carry zstd's content checksum (what makes the check above possible).
+    const plain = new zstd.Compressor();
+    plain.loadDictionary(COLD_DICT);
+    const noSum = encodeFrame(RecordType.CHUNK, 2, encodeChunkMeta({ uploadId: 8, partNumber: 0, chunkIndex: 0, rawLen: COLD_LOG.length }), plain.compress(COLD_LOG));
+    expect(() => openColdChunkFrame(decodeFrame(noSum), COLD_DICT, COLD_ID, 64)).toThrow(/content checksum/);
     expect(encodeColdSegment(COLD_ID, COLD_CREATED_MS, frames, { payload: COLD_DICT, codec: CODEC_RAW }).bytes.equals(bytes)).toBe(true);
     expect(() => decodeColdSegment(bytes, 2)).toThrow(/expected 2/);
   });

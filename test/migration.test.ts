@@ -183,6 +183,28 @@ describe('cold-tier migration', () => {
     await e.close();
   });
 
+  it('never reuses a cold segment id: the highest one stays until a higher one exists', async () => {
+    const w = world();
+    const { e, m } = await w.open();
+    await e.createBucket('logs');
+    await e.setBucketLifecycle('logs', { rules: [{ id: 'c', enabled: true, filter: {}, transitions: [{ days: 1, storageClass: 'GLACIER_IR' }] }] });
+    await e.putObject('logs', 'a', logBody(3_000, 1));
+    w.advanceDays(2);
+    await m.runPass();
+    expect((await w.store.list()).map((b) => b.name)).toEqual(['000000000001.cold']);
+    await e.deleteObject('logs', 'a');
+    await m.runPass();
+    expect((await w.store.list()).map((b) => b.name)).toEqual(['000000000001.cold']); // garbage, but the highest
+    await e.putObject('logs', 'b', logBody(3_000, 2));
+    w.advanceDays(2);
+    await m.runPass();
+    expect((await w.store.list()).map((b) => b.name)).toEqual(['000000000001.cold', '000000000002.cold']);
+    await m.runPass();
+    expect((await w.store.list()).map((b) => b.name)).toEqual(['000000000002.cold']);
+    expect((await get(e, 'b')).equals(logBody(3_000, 2))).toBe(true);
+    await e.close();
+  });
+
   it('moves objects not read for N days with access-based tiering; reads keep them hot', async () => {
     const w = world();
     let { e, m } = await w.open();

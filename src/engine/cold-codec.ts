@@ -49,10 +49,12 @@ export class ColdEncoder {
   private readonly withDict: zstd.Compressor | undefined;
 
   constructor(level: number, readonly dict: Buffer | undefined) {
-    this.plain.setParameters({ compressionLevel: level });
+    // zstd's content checksum (4 bytes a chunk) is on: a raw-content dictionary has no id, so decoding
+    // with the wrong one would otherwise give wrong bytes of the right length (measured); with it, an error.
+    this.plain.setParameters({ compressionLevel: level, checksumFlag: true });
     if (dict) {
       this.withDict = new zstd.Compressor();
-      this.withDict.setParameters({ compressionLevel: level });
+      this.withDict.setParameters({ compressionLevel: level, checksumFlag: true });
       this.withDict.loadDictionary(dict);
     }
   }
@@ -77,6 +79,7 @@ export class ColdEncoder {
   }
 }
 
+const ZSTD_MAGIC = 0xfd2fb528;
 const dictDecoders = new Map<Buffer, zstd.Decompressor>();
 let plainDecoder: zstd.Decompressor | undefined;
 
@@ -105,6 +108,11 @@ export function openColdChunkFrame(frame: Frame, dict: Buffer | undefined, segme
     rawLen = decodeChunkMeta(frame.meta).rawLen;
   } catch (err) {
     throw new CorruptionError(segmentId, offset, 'bad chunk meta', { cause: err });
+  }
+  const p = frame.payload;
+  // A zstd frame (magic 28 b5 2f fd) whose header sets Content_Checksum_flag (bit 2 of the descriptor).
+  if (p.length < 6 || p.readUInt32LE(0) !== ZSTD_MAGIC || (p[4]! & 0x04) === 0) {
+    throw new CorruptionError(segmentId, offset, 'dictionary-coded chunk is not a zstd frame with a content checksum');
   }
   let d = dictDecoders.get(dict);
   if (!d) {

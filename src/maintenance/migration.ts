@@ -249,12 +249,15 @@ export class Migrator {
    */
   private async collectGarbage(listed: ColdBlob[], cold: ColdAccounting, report: MigrationReport): Promise<Set<number>> {
     const rewrite = new Set<number>();
+    // The highest id stays, garbage or not, until a higher one exists: ids are derived from the listing,
+    // so this keeps them from ever being reused (a reader's cached dictionary, a cache in front of S3).
+    const highest = Math.max(0, ...listed.map((b) => parseColdSegmentName(b.name) ?? 0));
     for (const b of listed) {
       const id = parseColdSegmentName(b.name);
       if (id === undefined) continue;
       const live = cold.live.get(id);
       if (live === undefined) {
-        if (!report.dryRun && !cold.unknown && !this.access.coldBusy(id)) {
+        if (!report.dryRun && !cold.unknown && id !== highest && !this.access.coldBusy(id)) {
           await this.store.delete(b.name);
           this.access.forgetCold(id);
           report.coldSegmentsDeleted++;

@@ -30,7 +30,7 @@ export const COLD_LOG = Buffer.from(
 /** Requires `await initHash()` first. */
 export function buildExampleCold(): Buffer {
   const c = new zstd.Compressor();
-  c.setParameters({ compressionLevel: 19 });
+  c.setParameters({ compressionLevel: 19, checksumFlag: true });
   c.loadDictionary(COLD_DICT);
   const hello = encodeFrame(RecordType.CHUNK, CODEC_RAW, encodeChunkMeta({ uploadId: 7, partNumber: 0, chunkIndex: 0, rawLen: COLD_HELLO.length }), COLD_HELLO);
   const log = encodeFrame(RecordType.CHUNK, CODEC_ZSTD_DICT, encodeChunkMeta({ uploadId: 8, partNumber: 0, chunkIndex: 0, rawLen: COLD_LOG.length }), c.compress(COLD_LOG));
