@@ -657,8 +657,12 @@ export class Engine {
       configs,
     );
     this.checkpointSegmentId = Math.max(this.checkpointSegmentId, position.segmentId);
-    this.access.prune((bucket, key) => (this.buckets.get(bucket)?.keys.get(key) ?? -1) >= 0);
-    await this.access.save(this.fs, this.dir, this.clock.now());
+    // Only when reads happened since the last save (no file and no I/O for directories without tiering).
+    // A stale entry of a deleted key is harmless: a new object of that name counts from its own mtime.
+    if (this.access.dirty) {
+      this.access.prune((bucket, key) => (this.buckets.get(bucket)?.keys.get(key) ?? -1) >= 0);
+      await this.access.save(this.fs, this.dir, this.clock.now());
+    }
   }
 
   // ---------------------------------------------------------------- guards
