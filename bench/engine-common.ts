@@ -34,6 +34,11 @@ export interface EngineBenchSizes {
   expiryObjectsPerDay: number;
   expiryObjectBytes: number;
   expirySegmentBytes: number;
+  /** (g) log retention with the cold tier. */
+  retentionDays: number;
+  retentionObjectsPerDay: number;
+  retentionObjectBytes: number;
+  retentionSegmentBytes: number;
 }
 
 export interface ResultRow {

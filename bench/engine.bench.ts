@@ -22,14 +22,15 @@ import { LEGEND, resultsTable } from './engine-report.js';
 import { benchSmall } from './engine-small.js';
 import { benchCompaction } from './engine-compaction.js';
 import { benchExpiry } from './engine-expiry.js';
+import { benchRetention } from './engine-retention.js';
 import { piecePool } from './data.js';
 import { zstdVersion } from './references.js';
 import { describeMachine, fmt, machineInfo, MiB, quickMode, removeDir, saveResults, scratchDir, type MachineInfo } from './setup.js';
 
 export type { EngineBenchSizes, ResultRow } from './engine-common.js';
 
-export type EnginePart = 'small' | 'large' | 'reopen' | 'compaction' | 'expiry';
-export const ENGINE_PARTS: EnginePart[] = ['small', 'large', 'reopen', 'compaction', 'expiry'];
+export type EnginePart = 'small' | 'large' | 'reopen' | 'compaction' | 'expiry' | 'retention';
+export const ENGINE_PARTS: EnginePart[] = ['small', 'large', 'reopen', 'compaction', 'expiry', 'retention'];
 
 const FULL: EngineBenchSizes = {
   smallCount: 100_000,
@@ -53,6 +54,10 @@ const FULL: EngineBenchSizes = {
   expiryObjectsPerDay: 100,
   expiryObjectBytes: 256 * 1024,
   expirySegmentBytes: 4 * MiB,
+  retentionDays: 30,
+  retentionObjectsPerDay: 100,
+  retentionObjectBytes: 256 * 1024,
+  retentionSegmentBytes: 8 * MiB,
 };
 
 const QUICK: EngineBenchSizes = {
@@ -71,6 +76,10 @@ const QUICK: EngineBenchSizes = {
   expiryObjectsPerDay: 20,
   expiryObjectBytes: 64 * 1024,
   expirySegmentBytes: 1 * MiB,
+  retentionDays: 30,
+  retentionObjectsPerDay: 12,
+  retentionObjectBytes: 64 * 1024,
+  retentionSegmentBytes: 1 * MiB,
 };
 
 export interface EngineBenchReport {
@@ -120,6 +129,8 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
       `worst case: the same fill stopped when the unsealed segment holds ~95% of what a sealed one held (segmentBytesMax ${s.activeSegmentBytesMax / MiB} MiB)`,
     `(f) ${s.expiryDays} simulated days × ${s.expiryObjectsPerDay} log-like objects of ${s.expiryObjectBytes / 1024} KiB (segmentBytesMax ${s.expirySegmentBytes / MiB} MiB), a 7-day Expiration rule; ` +
       `on the last day one lifecycle pass then one compaction pass limited to wholly dead segments`,
+    `(g) ${s.retentionDays} simulated days × ${s.retentionObjectsPerDay} distinct log-like objects of ${s.retentionObjectBytes / 1024} KiB (segmentBytesMax ${s.retentionSegmentBytes / MiB} MiB), ` +
+      `1-day Transition to GLACIER_IR + 7-day Expiration; a lifecycle pass and a migration pass (local-directory cold store, 1 worker) at the end of each day, one compaction pass at the end; cold GETs from the local store and from s3rver`,
     `(e) ${fmt(s.compactionCount)} puts of 4 KiB random bytes (segmentBytesMax ${s.compactionSegmentBytes / MiB} MiB, durability fsync), delete every other, overwrite every fourth; ` +
       `run A: one unthrottled pass as \`sediment compact\` runs it (sealing first, dead share ≥ 0.1), 1 worker thread; run B: ${s.compactionProbeOps} sequential 4 KiB PUTs and GETs idle, then the same probes while a pass throttled at ${fmt(s.compactionThrottleBytes / 1e6)} MB/s runs`,
   ].join('\n');
@@ -166,6 +177,11 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
     const t = performance.now();
     await benchExpiry(s, rows, extra);
     console.log(`expiry done in ${fmt((performance.now() - t) / 1000, 1)} s`);
+  }
+  if (parts.includes('retention')) {
+    const t = performance.now();
+    await benchRetention(s, rows, extra);
+    console.log(`retention done in ${fmt((performance.now() - t) / 1000, 1)} s`);
   }
 
   rows.sort((x, y) => x.id.charCodeAt(0) - y.id.charCodeAt(0)); // by section (a)..(e), stable within

@@ -14,3 +14,7 @@ export { takeCensus, type Census, type SegmentAccount } from './maintenance/cens
 export { Scrubber, type ScrubReport, type ScrubSettings } from './maintenance/scrub.js';
 export { BackgroundMaintenance, type BackgroundSettings } from './maintenance/background.js';
 export { readStatus, writeStatus, passLine, spaceSummary, scrubSummary, type MaintenanceStatus } from './maintenance/status.js';
+export { Migrator, type MigrationSettings, type MigrationPassOptions, type MigrationReport } from './maintenance/migration.js';
+export type { ColdStore, ColdBlob } from './tier/cold-store.js';
+export { MemoryColdStore } from './tier/memory-store.js';
+export { LocalDirColdStore } from './tier/local-dir-store.js';

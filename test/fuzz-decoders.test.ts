@@ -20,6 +20,8 @@ import { initHash } from '../src/format/hash.js';
 import * as records from '../src/format/records.js';
 import { decodeSegmentHeader, encodeSegmentHeader, NewerFormatError } from '../src/format/segment-header.js';
 import { scanSegment } from '../src/engine/segment-scan.js';
+import { decodeColdSegment, encodeColdSegment } from '../src/format/cold-segment.js';
+import { decodeAccess, encodeAccess } from '../src/format/access-days.js';
 import { AwsChunkedDecoder, type AwsChunkedDecoderOptions } from '../src/s3/aws-chunked.js';
 import { encodeAwsChunked } from '../src/s3/aws-chunked-encode.js';
 import { S3Error } from '../src/s3/s3-error.js';
@@ -106,6 +108,26 @@ describe('on-disk format decoders', () => {
     fc.assert(fc.property(fc.oneof(bytes, mutated(Buffer.alloc(24))), (b) => void refusedOr(() => decodeTail(b), FormatError)), params);
     fc.assert(fc.property(fc.oneof(bytes, mutated(header)), (b) => void refusedOr(() => decodeSegmentHeader(b), FormatError, NewerFormatError)), params);
     fc.assert(fc.property(fc.oneof(bytes, mutated(ckpt)), (b) => void refusedOr(() => decodeCheckpoint(b, visitor), FormatError, NewerFormatError)), params);
+  });
+
+  it('cold segments and the last-access file: FormatError (or NewerFormatError) or a value; mutations refused', () => {
+    const chunk = encodeFrame(RecordType.CHUNK, 0, records.encodeChunkMeta({ uploadId: 1, partNumber: 0, chunkIndex: 0, rawLen: 5 }), Buffer.from('hello'));
+    const cold = encodeColdSegment(3, 1_700_000_000_000, [chunk, chunk], { payload: Buffer.from('dictionary bytes'), codec: 0 }).bytes;
+    const access = encodeAccess(1_700_000_000_000, [{ bucket: 'logs', key: 'a/b', minute: 28_333_333 }], 1);
+    fc.assert(
+      fc.property(fc.oneof(mutated(cold), fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u))), (b) => {
+        const v = refusedOr(() => decodeColdSegment(b, 3), FormatError, NewerFormatError);
+        if (v !== undefined && !b.equals(cold)) throw new Error(`a changed cold segment decoded (replay: SEDIMENT_SEED=${seed})`);
+      }),
+      params,
+    );
+    fc.assert(
+      fc.property(fc.oneof(mutated(access), fc.uint8Array({ maxLength: 200 }).map((u) => Buffer.from(u))), (b) => {
+        const v = refusedOr(() => decodeAccess(b), FormatError);
+        if (v !== undefined && !b.equals(access)) throw new Error(`a changed last-access file decoded (replay: SEDIMENT_SEED=${seed})`);
+      }),
+      params,
+    );
   });
 
   it('a whole-segment scan of garbage and of mutated segments returns only frames that verify', async () => {

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 
 const root = join(import.meta.dirname, '..');
 const AK = 'SEDTOOLSTEST0000001';
@@ -79,7 +80,9 @@ beforeAll(async () => {
   writeFileSync(join(src, 'docs', 'log.txt'), Array.from({ length: 20000 }, (_, i) => `line ${i} level=INFO msg="hello ${i % 13}"\n`).join(''));
   writeFileSync(join(src, 'docs', 'ünïcode dir', 'a+b c.txt'), 'plus and space\n');
   writeFileSync(join(src, 'empty'), '');
-  server = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'serve', '--data', join(work, 'data'), '--port', '0'], {
+  // Lifecycle and migration every second with 1-second lifecycle days: the lifecycle test below sees its
+  // objects go cold within seconds (the other tests set no rules, so the passes leave them alone).
+  server = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'serve', '--data', join(work, 'data'), '--port', '0', '--lifecycle-every', '1', '--lifecycle-day-seconds', '1'], {
     env: { ...process.env, SEDIMENT_ACCESS_KEY: AK, SEDIMENT_SECRET_KEY: SK },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -249,4 +252,51 @@ describe('real S3 clients against sediment serve', () => {
     s3cmd('del', 's3://s3cmd-bkt/r.bin');
     s3cmd('rb', 's3://s3cmd-bkt');
   });
+
+  // Bounded: ~4 MiB of data, objects cold within ~2-10 s (1-second lifecycle days, passes every second).
+  toolTest('restic')('restic and rclone keep working on a bucket whose lifecycle rules moved everything to the cold tier', async () => {
+    const sdk = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: AK, secretAccessKey: SK }, maxAttempts: 1 });
+    try {
+      await sdk.send(new CreateBucketCommand({ Bucket: 'life' }));
+      await sdk.send(new PutBucketLifecycleConfigurationCommand({
+        Bucket: 'life',
+        LifecycleConfiguration: { Rules: [{ ID: 'cold', Status: 'Enabled', Filter: { Prefix: '' }, Transitions: [{ Days: 1, StorageClass: 'GLACIER_IR' }], Expiration: { Days: 3650 } }] },
+      }));
+      const resticEnv = {
+        RESTIC_REPOSITORY: `s3:${endpoint}/life/restic`, RESTIC_PASSWORD: 'lifecycle test', AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, RESTIC_CACHE_DIR: join(work, 'restic-cache-life'),
+      };
+      run('restic', ['init'], resticEnv);
+      run('restic', ['backup', '--host', 'ci', src], resticEnv);
+      const haveRclone = have('rclone');
+      const rcloneEnv = {
+        RCLONE_CONFIG_SED_TYPE: 's3', RCLONE_CONFIG_SED_PROVIDER: 'Other', RCLONE_CONFIG_SED_ENDPOINT: endpoint, RCLONE_CONFIG_SED_ACCESS_KEY_ID: AK,
+        RCLONE_CONFIG_SED_SECRET_ACCESS_KEY: SK, RCLONE_CONFIG_SED_REGION: 'us-east-1', RCLONE_CONFIG_SED_FORCE_PATH_STYLE: 'true', RCLONE_CONFIG: join(work, 'rclone-life.conf'),
+      };
+      if (haveRclone) run('rclone', ['sync', src, 'sed:life/tree'], rcloneEnv);
+      // Wait (bounded) until the serve schedule has moved every object to the cold tier.
+      let cold = 0;
+      let total = 0;
+      for (let i = 0; i < 60; i++) {
+        const list = await sdk.send(new ListObjectsV2Command({ Bucket: 'life', MaxKeys: 1000 }));
+        total = list.KeyCount ?? 0;
+        cold = (list.Contents ?? []).filter((o) => o.StorageClass === 'GLACIER_IR').length;
+        if (total > 0 && cold === total) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(cold, 'objects moved to the cold tier by serve').toBe(total);
+      run('restic', ['check', '--read-data'], resticEnv);
+      run('restic', ['backup', '--host', 'ci', src], resticEnv); // reads the (cold) index and snapshots, writes new ones
+      const target = join(work, 'restic-restore-life');
+      run('restic', ['restore', 'latest', '--target', target], resticEnv);
+      expect(treeDigest(join(target, src))).toEqual(treeDigest(src));
+      if (haveRclone) {
+        run('rclone', ['check', src, 'sed:life/tree'], rcloneEnv);
+        const back = join(work, 'rclone-back-life');
+        run('rclone', ['copy', 'sed:life/tree', back], rcloneEnv);
+        expect(treeDigest(back)).toEqual(treeDigest(src));
+      }
+    } finally {
+      sdk.destroy();
+    }
+  }, 120_000);
 });

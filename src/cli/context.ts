@@ -12,6 +12,8 @@ export interface CliContext {
   dataDir: string;
   durability: Durability;
   quiet: boolean;
+  /** Cold store location (--cold-dir / --cold-s3; environment and default resolved in src/s3/cold-config.ts). */
+  cold: { dir?: string; s3?: string };
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
 }
@@ -20,6 +22,8 @@ interface RawGlobals {
   data?: string;
   durability?: string;
   quiet?: boolean;
+  coldDir?: string;
+  coldS3?: string;
 }
 
 /** `--data`, else $SEDIMENT_DATA, else ./sediment-data. */
@@ -33,7 +37,8 @@ export function contextOf(command: Command): CliContext {
   const raw = command.optsWithGlobals<RawGlobals>();
   const durability = raw.durability ?? 'fsync';
   if (durability !== 'fsync' && durability !== 'none') throw new UsageError(`--durability must be fsync or none, not "${durability}"`);
-  return { dataDir: resolveDataDir(raw.data), durability, quiet: raw.quiet === true, stdout: process.stdout, stderr: process.stderr };
+  const cold = { dir: raw.coldDir === undefined ? undefined : resolve(raw.coldDir), s3: raw.coldS3 };
+  return { dataDir: resolveDataDir(raw.data), durability, quiet: raw.quiet === true, cold, stdout: process.stdout, stderr: process.stderr };
 }
 
 /** `--data DIR`, a global option: every command works on a data directory. */

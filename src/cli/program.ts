@@ -10,6 +10,8 @@ import { registerCompactCommand } from './commands/compact.js';
 import { registerGetCommand } from './commands/get.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerLifecycleCommand } from './commands/lifecycle.js';
+import { registerMigrateCommand } from './commands/migrate.js';
+import { registerTieringCommand } from './commands/tiering.js';
 import { registerLsCommand } from './commands/ls.js';
 import { registerPutCommand } from './commands/put.js';
 import { registerRmCommand } from './commands/rm.js';
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
     .addOption(dataOption())
     .addOption(new Option('--durability <mode>', '"fsync": acknowledged writes are on disk; "none": benchmarks only').choices(['fsync', 'none']).default('fsync'))
     .option('-q, --quiet', 'print only errors, warnings and the data asked for')
+    .option('--cold-dir <dir>', 'cold tier in this directory (default: $SEDIMENT_COLD_DIR, else DATA/cold)')
+    .option('--cold-s3 <url>', 'cold tier in an S3 bucket, http://host:port/bucket/prefix (default: $SEDIMENT_COLD_S3; keys from $SEDIMENT_COLD_ACCESS_KEY, $SEDIMENT_COLD_SECRET_KEY)')
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, outputError: () => undefined })
     .showSuggestionAfterError(true)
@@ -42,6 +46,8 @@ export function buildProgram(): Command {
   registerStatCommand(program);
   registerVerifyCommand(program);
   registerInfoCommand(program);
+  registerMigrateCommand(program);
+  registerTieringCommand(program);
   registerLifecycleCommand(program);
   registerCompactCommand(program);
   registerServeCommand(program);

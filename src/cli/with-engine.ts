@@ -1,7 +1,8 @@
 // The engine lifecycle of a command: open the data directory, do the work, always close. Close drains
 // writes, writes a checkpoint and releases the directory lock, so a failed command leaves the directory
 // as consistent as a successful one, and the lock is free for the next command.
-import { Engine, RealFileSystem } from '../index.js';
+import { Engine, RealFileSystem, type ColdStore } from '../index.js';
+import { openColdStore } from '../s3/cold-config.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { warn, warnIfNotDurable } from './output.js';
@@ -25,10 +26,12 @@ async function checkExisting(dataDir: string): Promise<void> {
 }
 
 /** Opens the engine, runs `work`, and always closes the engine; a failure of `work` wins over one of close. */
-export async function withEngine<T>(ctx: CliContext, opts: OpenOptions, work: (engine: Engine) => Promise<T>): Promise<T> {
+export async function withEngine<T>(ctx: CliContext, opts: OpenOptions, work: (engine: Engine, cold: ColdStore) => Promise<T>): Promise<T> {
   warnIfNotDurable(ctx);
   if (!opts.create) await checkExisting(ctx.dataDir);
+  const cold = await openColdStore(new RealFileSystem(), ctx.dataDir, ctx.cold);
   const engine = await Engine.open({
+    coldStore: cold.store,
     dir: ctx.dataDir,
     durability: ctx.durability,
     workerThreads: opts.workers ? undefined : 0,
@@ -37,11 +40,13 @@ export async function withEngine<T>(ctx: CliContext, opts: OpenOptions, work: (e
   });
   let result: T;
   try {
-    result = await work(engine);
+    result = await work(engine, cold.store);
   } catch (err) {
     await engine.close().catch(() => undefined);
+    cold.close();
     throw err;
   }
   await engine.close();
+  cold.close();
   return result;
 }

@@ -1,7 +1,7 @@
 // Building and opening CHUNK frames (docs/FORMAT.md §2.3): zstd unless it does not pay, then framed and
 // hashed. Pure functions, used on the main thread for small chunks and in chunk-worker.ts for large ones.
 import zstd from 'zstd-napi';
-import { CODEC_MASK, CODEC_RAW, CODEC_ZSTD, RecordType } from '../format/constants.js';
+import { CODEC_MASK, CODEC_RAW, CODEC_ZSTD, CODEC_ZSTD_DICT, RecordType } from '../format/constants.js';
 import { encodeFrame, type Frame } from '../format/frame.js';
 import { decodeChunkMeta, encodeChunkMeta, type ChunkMeta } from '../format/records.js';
 import { CorruptionError } from '../util/errors.js';
@@ -76,6 +76,9 @@ export function openChunkFrame(frame: Frame, segmentId: number, offset: number):
     } catch (err) {
       throw new CorruptionError(segmentId, offset, 'zstd payload does not decompress', { cause: err });
     }
+  } else if ((frame.flags & CODEC_MASK) === CODEC_ZSTD_DICT) {
+    // Only cold segments use dictionaries (cold-codec.ts opens those); here it can only be damage.
+    throw new CorruptionError(segmentId, offset, 'dictionary-coded chunk outside a cold segment');
   } else {
     raw = frame.payload;
   }

@@ -9,7 +9,19 @@
 //   the index holds for that name, so replaying a record twice is harmless.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BucketConfigKind, BUCKET_FLAG_OBJECT_LOCK, CODEC_MASK, CODEC_ZSTD, CommitFlag, DATA_DIR_FORMAT_VERSIONS, RecordType, SEGMENT_HEADER_BYTES, StorageClass, ChecksumAlg } from '../format/constants.js';
+import {
+  BucketConfigKind,
+  BUCKET_FLAG_OBJECT_LOCK,
+  ChecksumAlg,
+  CODEC_MASK,
+  CODEC_ZSTD,
+  CommitFlag,
+  DATA_DIR_FORMAT_COLD,
+  DATA_DIR_FORMAT_VERSIONS,
+  RecordType,
+  SEGMENT_HEADER_BYTES,
+  StorageClass,
+} from '../format/constants.js';
 import { encodeFrame } from '../format/frame.js';
 import type { FooterEntry } from '../format/footer.js';
 import { initHash } from '../format/hash.js';
@@ -41,7 +53,10 @@ import { decodeSegmentHeader, NewerFormatError } from '../format/segment-header.
 import { RealFileSystem } from '../io/real-fs.js';
 import { systemClock, type Clock, type DirLock, type FileSystem } from '../io/types.js';
 import { CorruptionError, DeleteMarkerError, SedimentError, assert, ioError } from '../util/errors.js';
+import { AccessTracker } from './access-tracker.js';
 import { ChunkPool, defaultThreads } from './chunk-pool.js';
+import { ColdReader } from './cold-reader.js';
+import type { ColdAccess, ColdCandidate } from './cold-access.js';
 import { openChunkFrame } from './chunk-codec.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpointer.js';
 import { prepareDataDir, raiseFormatVersion } from './data-dir.js';
@@ -125,6 +140,16 @@ interface Bucket {
   lifecycle?: { seq: number; payload: Buffer; config: LifecycleConfig };
   /** Versioning state, older versions and delete markers, object lock (src/engine/versions.ts). */
   versions: BucketVersioning;
+  /** Access-based tiering (BUCKET_CONFIG kind 4): objects not read for `days` go to the cold tier. */
+  tiering?: { seq: number; payload: Buffer; days: number };
+}
+
+/** A piece of a GET: bytes [from, to) of a chunk; `cold` when the chunk is in a cold segment. */
+interface Piece {
+  ref: ChunkRef;
+  from: number;
+  to: number;
+  cold?: boolean;
 }
 
 /** What one lifecycle pass did (or, with dryRun, would do). */
@@ -136,7 +161,7 @@ export interface LifecycleReport {
   expired: Array<{ bucket: string; key: string; size: number }>;
   expiredBytes: number;
   abortedUploads: Array<{ bucket: string; key: string; uploadId: string }>;
-  /** Objects a Transition rule makes due for the cold tier; not moved: the cold tier is not built yet. */
+  /** Objects a Transition rule makes due for the cold tier (moved by a migration pass, src/maintenance/migration.ts). */
   transitionsDue: number;
   /** Objects found due but changed (overwritten, deleted) before the pass reached them: left alone. */
   skippedChanged: number;
@@ -208,11 +233,20 @@ export class Engine {
   private readonly uploads = new Map<number, UploadState>();
   /** `bucket/key` of commits appended but not yet durable, for atomic conditional writes. */
   private readonly committing = new Map<string, number>();
+  /**
+   * `bucket/key` of DELETEs appended but not yet durable. A re-commit of the current version (tagging,
+   * cold-tier migration) checked in that window would be appended after the DELETE with a higher seq and
+   * bring the object back when both are applied; they check this map and refuse.
+   */
+  private readonly pendingDeletes = new Map<string, number>();
   private readonly table = new ObjectTable();
   private readonly segments = new Map<number, SegmentInfo>();
   private writer!: SegmentWriter;
   private readonly store: SegmentStore;
   private pool!: ChunkPool;
+  private cold!: ColdReader;
+  /** Last reads in buckets with access-based tiering (saved with checkpoints). */
+  private readonly access = new AccessTracker();
   private seq = 0;
   private uploadCounter: number;
   private logicalBytes = 0;
@@ -272,6 +306,8 @@ export class Engine {
       await engine.recover();
       const threads = opts.workerThreads ?? defaultThreads();
       engine.pool = new ChunkPool(threads, opts.compressionLevel ?? 1);
+      engine.cold = new ColdReader(opts.coldStore, engine.pool);
+      await engine.access.load(engine.fs, engine.dir, engine.warn);
     } catch (err) {
       await engine.store.closeAll();
       await engine.lock.release();
@@ -557,6 +593,7 @@ export class Engine {
       applyVersioningConfig(b.versions, c, payload);
       return;
     }
+    if (c.kind === BucketConfigKind.TIERING) return this.applyTiering(b, c, payload);
     if (c.kind !== BucketConfigKind.LIFECYCLE) throw new FormatError(`unknown bucket configuration kind ${c.kind}`);
     if (b.lifecycle && b.lifecycle.seq >= c.seq) return;
     if (c.value.length === 0) {
@@ -571,6 +608,22 @@ export class Engine {
     }
     // Kept for checkpoints: a copy, so a view into a large footer or checkpoint buffer does not pin it.
     b.lifecycle = { seq: c.seq, payload: Buffer.from(payload), config };
+  }
+
+  private applyTiering(b: Bucket, c: BucketConfigRecord, payload: Buffer): void {
+    if (b.tiering && b.tiering.seq >= c.seq) return;
+    if (c.value.length === 0) {
+      b.tiering = undefined;
+      return;
+    }
+    let days: unknown;
+    try {
+      days = (JSON.parse(c.value.toString('utf8')) as { days?: unknown }).days;
+    } catch (err) {
+      throw new FormatError(`tiering setting of bucket ${c.bucket} is not JSON: ${(err as Error).message}`);
+    }
+    if (typeof days !== 'number' || !Number.isInteger(days) || days < 1) throw new FormatError(`tiering setting of bucket ${c.bucket} has no valid days`);
+    b.tiering = { seq: c.seq, payload: Buffer.from(payload), days };
   }
 
   private applyUploadCreate(u: UploadCreateRecord, payload: Buffer): void {
@@ -692,7 +745,9 @@ export class Engine {
         };
       });
     const uploads = [...this.uploads.values()].map((u) => ({ create: u.createPayload, parts: [...u.parts.values()].map((p) => p.payload) }));
-    const configs = [...this.buckets.values()].flatMap((b) => (b.seq > 0 ? [b.lifecycle?.payload, ...versioningConfigPayloads(b.versions)].filter((p): p is Buffer => p !== undefined) : []));
+    const configs = [...this.buckets.values()].flatMap((b) =>
+      b.seq > 0 ? [b.lifecycle?.payload, b.tiering?.payload, ...versioningConfigPayloads(b.versions)].filter((p): p is Buffer => p !== undefined) : [],
+    );
     this.hasCheckpoint = true;
     await writeCheckpoint(
       this.fs,
@@ -704,6 +759,12 @@ export class Engine {
       versions,
     );
     this.checkpointSegmentId = Math.max(this.checkpointSegmentId, position.segmentId);
+    // Only when reads happened since the last save (no file and no I/O for directories without tiering).
+    // A stale entry of a deleted key is harmless: a new object of that name counts from its own mtime.
+    if (this.access.dirty) {
+      this.access.prune((bucket, key) => (this.buckets.get(bucket)?.keys.get(key) ?? -1) >= 0);
+      await this.access.save(this.fs, this.dir, this.clock.now());
+    }
   }
 
   // ---------------------------------------------------------------- guards
@@ -803,6 +864,35 @@ export class Engine {
   }
 
   /**
+   * Sets (days ≥ 1) or removes (undefined) access-based tiering: current objects not read for `days` days
+   * move to the cold tier at the next migration pass. Raises DIR/FORMAT to 3 first (older sediments refuse).
+   */
+  async setBucketTiering(name: string, days: number | undefined): Promise<void> {
+    this.checkWritable();
+    const b = this.bucketOrThrow(name);
+    if (b.seq === 0 || b.deleting) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${name}" does not exist`);
+    if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 36_500)) {
+      throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'tiering days must be a whole number from 1 to 36500');
+    }
+    await raiseFormatVersion(this.fs, this.dir, DATA_DIR_FORMAT_COLD);
+    const seq = this.nextSeq();
+    const value = days !== undefined ? Buffer.from(JSON.stringify({ days })) : EMPTY;
+    const payload = encodeBucketConfig({ seq, bucket: name, kind: BucketConfigKind.TIERING, value });
+    await this.writer.append(encodeFrame(RecordType.BUCKET_CONFIG, 0, EMPTY, payload), { type: RecordType.BUCKET_CONFIG, payload }, true, () =>
+      this.applyBucketConfig(decodeBucketConfig(payload), payload),
+    ).done;
+    this.afterMutation();
+  }
+
+  /** Days without a read after which objects go cold, or undefined when the bucket has no tiering. */
+  getBucketTiering(name: string): number | undefined {
+    this.checkOpen();
+    const b = this.bucketOrThrow(name);
+    if (b.seq === 0) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${name}" does not exist`);
+    return b.tiering?.days;
+  }
+
+  /**
    * Applies every bucket's lifecycle rules as of `asOfMs` (default: the clock's now): expires the current
    * objects they make due (a DELETE, as S3 does) and aborts incomplete multipart uploads. `dayMs` is the
    * length of a lifecycle day (tests shorten it). With `dryRun`, reports and changes nothing. An object
@@ -883,9 +973,9 @@ export class Engine {
     }
     const delSeq = this.nextSeq();
     const payload = encodeDelete({ seq: delSeq, bucket: bucket.name, key, versionId: '', mtimeMs: this.clock.now(), flags: 0 });
-    await this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
+    await this.whileDeleting(`${bucket.name}/${key}`, this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
       this.applyDelete(bucket.name, key, delSeq),
-    ).done;
+    ).done);
     this.afterMutation();
     return true;
   }
@@ -1021,6 +1111,18 @@ export class Engine {
       else this.committing.set(name, n);
     }
     this.afterMutation();
+  }
+
+  /** Marks `name` as having a DELETE in flight until `durable` settles (see pendingDeletes). */
+  private async whileDeleting(name: string, durable: Promise<unknown>): Promise<void> {
+    this.pendingDeletes.set(name, (this.pendingDeletes.get(name) ?? 0) + 1);
+    try {
+      await durable;
+    } finally {
+      const n = (this.pendingDeletes.get(name) ?? 1) - 1;
+      if (n === 0) this.pendingDeletes.delete(name);
+      else this.pendingDeletes.set(name, n);
+    }
   }
 
   /** Splits the body into chunks, frames them (workers for large ones) and appends them, in bounded memory. */
@@ -1369,7 +1471,8 @@ export class Engine {
 
   async getObject(bucketName: string, key: string, opts: GetOptions = {}): Promise<GetResult> {
     this.checkOpen();
-    const { slot } = this.slotOf(bucketName, key, opts.versionId);
+    const { slot, bucket } = this.slotOf(bucketName, key, opts.versionId);
+    if (bucket.tiering) this.access.touch(bucketName, key, this.clock.now());
     const manifest = await this.readManifest(this.table.read(slot));
     const info = this.infoFromManifest(manifest);
     const { start, end } = this.resolveRange(manifest, opts);
@@ -1383,13 +1486,14 @@ export class Engine {
    */
   async getObjectData(bucketName: string, key: string, opts: GetOptions & { bufferBytesMax: number }): Promise<GetDataResult> {
     this.checkOpen();
-    const { slot } = this.slotOf(bucketName, key, opts.versionId);
+    const { slot, bucket } = this.slotOf(bucketName, key, opts.versionId);
+    if (bucket.tiering) this.access.touch(bucketName, key, this.clock.now());
     const manifest = await this.readManifest(this.table.read(slot));
     const info = this.infoFromManifest(manifest);
     const { start, end } = this.resolveRange(manifest, opts);
     const range = opts.range ? { start, end } : undefined;
     if (end - start + 1 > opts.bufferBytesMax) return { info, range, body: await this.openBody(manifest, start, end) };
-    const pieces = this.planRange(manifest.chunks, start, end);
+    const pieces = this.planRange(manifest, start, end);
     if (pieces.length === 1) return { info, range, data: await this.readChunk(pieces[0]!) };
     const parts = await Promise.all(pieces.map((p) => this.readChunk(p)));
     return { info, range, data: parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts) };
@@ -1415,27 +1519,29 @@ export class Engine {
   }
 
   private async openBody(manifest: ObjectManifest, start: number, end: number): Promise<Readable> {
-    const pieces = this.planRange(manifest.chunks, start, end);
+    const pieces = this.planRange(manifest, start, end);
     // Read and verify the first chunk before answering, so a damaged object is an error, not a cut stream.
     const first = pieces.length > 0 ? await this.readChunk(pieces[0]) : undefined;
     return Readable.from(this.streamChunks(pieces, first), { objectMode: false, highWaterMark: 1 });
   }
 
-  private planRange(chunks: ChunkRef[], start: number, end: number): Array<{ ref: ChunkRef; from: number; to: number }> {
-    const out: Array<{ ref: ChunkRef; from: number; to: number }> = [];
+  private planRange(manifest: ObjectManifest, start: number, end: number): Piece[] {
+    const out: Piece[] = [];
+    const cold = manifest.storageClass === StorageClass.COLD;
     let pos = 0;
-    for (const ref of chunks) {
+    for (const ref of manifest.chunks) {
       const cStart = pos;
       const cEnd = pos + ref.rawLen - 1;
       pos += ref.rawLen;
       if (cEnd < start || ref.rawLen === 0) continue;
       if (cStart > end) break;
-      out.push({ ref, from: Math.max(start, cStart) - cStart, to: Math.min(end, cEnd) - cStart + 1 });
+      out.push({ ref, from: Math.max(start, cStart) - cStart, to: Math.min(end, cEnd) - cStart + 1, cold });
     }
     return out;
   }
 
-  private async readChunk(p: { ref: ChunkRef; from: number; to: number }): Promise<Buffer> {
+  private async readChunk(p: Piece): Promise<Buffer> {
+    if (p.cold) return this.cold.readChunk(p);
     const { ref } = p;
     let raw: Buffer;
     // Errors name where the bytes are now (a pack after compaction), not the original address.
@@ -1457,8 +1563,8 @@ export class Engine {
    * Reads and verifies several consecutive pieces: large zstd chunks go to the worker pool together (one
    * thread round trip for the lot), others are verified here. Resolves to each piece's bytes, in order.
    */
-  private async readChunks(ps: Array<{ ref: ChunkRef; from: number; to: number }>): Promise<Buffer[]> {
-    if (ps.length === 1) return [await this.readChunk(ps[0]!)];
+  private async readChunks(ps: Piece[]): Promise<Buffer[]> {
+    if (ps.length === 1 || ps[0]?.cold) return Promise.all(ps.map((p) => this.readChunk(p)));
     // Where each chunk is now (a pack after compaction): reads and error reports use that address.
     const at = ps.map((p) => ({ ...this.store.where(p.ref.segmentId, p.ref.offset), rawLen: p.ref.rawLen }));
     const frames = await Promise.all(ps.map((p, i) => this.store.readRaw(at[i]!.segmentId, at[i]!.offset, p.ref.frameLen)));
@@ -1485,7 +1591,7 @@ export class Engine {
    * Yields the pieces in order, reading them in groups of OPEN_BATCH_CHUNKS with up to READ_AHEAD_BATCHES
    * groups in flight (reads and worker decompressions), so the main thread only hands buffers on.
    */
-  private async *streamChunks(pieces: Array<{ ref: ChunkRef; from: number; to: number }>, first: Buffer | undefined): AsyncGenerator<Buffer> {
+  private async *streamChunks(pieces: Piece[], first: Buffer | undefined): AsyncGenerator<Buffer> {
     if (first === undefined) return;
     const ahead: Array<Promise<Buffer[]>> = [];
     let next = 1;
@@ -1533,7 +1639,12 @@ export class Engine {
     // Nothing awaits from this check to the append inside commit(), so no write of the key slips in.
     const now = this.buckets.get(bucketName) === bucket ? findVersion(this.table, bucket, key, entry.versionId) : -1;
     if (now < 0) throw new SedimentError(versionId === undefined ? 'SEDIMENT_NO_SUCH_KEY' : 'SEDIMENT_NO_SUCH_VERSION', `object "${bucketName}/${key}" does not exist`);
-    if (this.table.read(now).seq !== entry.seq || this.committing.has(`${bucketName}/${key}`) || (versionId === undefined && bucket.keys.get(key) !== now)) {
+    if (
+      this.table.read(now).seq !== entry.seq ||
+      this.committing.has(`${bucketName}/${key}`) ||
+      this.pendingDeletes.has(`${bucketName}/${key}`) ||
+      (versionId === undefined && bucket.keys.get(key) !== now)
+    ) {
       throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `object "${bucketName}/${key}" changed while its metadata was being set; retry`);
     }
     next.seq = this.nextSeq();
@@ -1564,9 +1675,9 @@ export class Engine {
     if (bucket.keys.get(key) < 0) return { existed: false };
     const seq = this.nextSeq();
     const payload = encodeDelete({ seq, bucket: bucketName, key, versionId: '', mtimeMs: this.clock.now(), flags: 0 });
-    await this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
+    await this.whileDeleting(`${bucketName}/${key}`, this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
       this.applyDelete(bucketName, key, seq),
-    ).done;
+    ).done);
     this.afterMutation();
     return { existed: true };
   }
@@ -1829,7 +1940,16 @@ export class Engine {
     for (const s of this.segments.values()) stored += s.id === this.writer.activeSegmentId ? this.writer.activeSize : s.sizeBytes;
     let objects = 0;
     for (const b of this.buckets.values()) objects += b.keys.size;
+    const tiers = { hot: { objects: 0, logicalBytes: 0 }, cold: { objects: 0, logicalBytes: 0 } };
+    for (const b of this.buckets.values()) {
+      for (const [, slot] of b.keys.scan()) {
+        const t = this.table.storageClassOf(slot) === StorageClass.COLD ? tiers.cold : tiers.hot;
+        t.objects++;
+        t.logicalBytes += this.table.sizeOf(slot);
+      }
+    }
     return {
+      tiers,
       buckets: this.listBuckets().length,
       objects,
       logicalBytes: this.logicalBytes,
@@ -1912,12 +2032,88 @@ export class Engine {
     } catch (err) {
       return (err as Error).message;
     }
+    // A cold object's chunks are in cold segments (checked when written, and on every read), not here.
+    if (manifest.storageClass === StorageClass.COLD) return undefined;
     for (const ref of manifest.chunks) {
       const c = this.relocation.locate(ref.segmentId, ref.offset) ?? ref;
       if (!valid.has(c.segmentId) && !this.segments.has(c.segmentId)) missing.add(c.segmentId);
       if (!valid.get(c.segmentId)?.has(c.offset)) return `chunk at segment ${c.segmentId} offset ${c.offset} is damaged`;
     }
     return undefined;
+  }
+
+  /** The narrow view cold-tier migration works through (src/maintenance/migration.ts). */
+  coldAccess(): ColdAccess {
+    const engine = this;
+    return {
+      fs: this.fs,
+      dir: this.dir,
+      warn: (m) => this.warn(m),
+      isClosed: () => this.closed,
+      now: () => this.clock.now(),
+      policies: () =>
+        [...this.buckets.values()]
+          .filter((b) => b.seq > 0 && !b.deleting && (b.lifecycle || b.tiering))
+          .map((b) => ({ name: b.name, lifecycle: b.lifecycle?.config, tieringDays: b.tiering?.days })),
+      objects: (bucket) => {
+        const b = this.buckets.get(bucket);
+        if (!b) return [];
+        const out: ColdCandidate[] = [];
+        for (const [key, slot] of b.keys.scan()) {
+          // A delete marker has no bytes to move. Noncurrent versions stay where they are (no
+          // NoncurrentVersionTransition yet): only the current version is a candidate.
+          if ((this.table.flagsOf(slot) & CommitFlag.DELETE_MARKER) !== 0) continue;
+          const e = this.table.read(slot);
+          out.push({ bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, lastAccessMs: this.access.lastAccessMs(bucket, key) });
+        }
+        return out;
+      },
+      coldObjects: () => {
+        const out: ColdCandidate[] = [];
+        for (const b of this.buckets.values()) {
+          if (b.seq === 0) continue;
+          const add = (key: string, slot: number): void => {
+            if (this.table.storageClassOf(slot) !== StorageClass.COLD) return;
+            const e = this.table.read(slot);
+            out.push({ bucket: b.name, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass });
+          };
+          for (const [key, slot] of b.keys.scan()) add(key, slot);
+          // A version that became noncurrent after it moved keeps its cold chunks live (cold GC must
+          // count them, or rewriting a cold segment would drop them).
+          if (b.versions.versioned) for (const [key, slots] of b.versions.history.scan()) for (const slot of slots) add(key, slot);
+        }
+        return out;
+      },
+      readManifest: async (bucket, key, seq) => {
+        const b = this.buckets.get(bucket);
+        let slot = b?.keys.get(key) ?? -1;
+        // A noncurrent version (cold GC accounts for it) is found in the key's history.
+        if ((slot < 0 || this.table.getSeq(slot) !== seq) && b?.versions.versioned) slot = b.versions.history.get(key).find((s) => this.table.getSeq(s) === seq) ?? -1;
+        if (slot < 0 || this.table.getSeq(slot) !== seq) return undefined;
+        return this.readManifest(this.table.read(slot));
+      },
+      readHotChunkFrame: async (ref) => {
+        const at = this.store.where(ref.segmentId, ref.offset);
+        return { bytes: await this.store.readRaw(at.segmentId, at.offset, ref.frameLen), ...at };
+      },
+      readColdChunk: (ref) => this.cold.readChunk({ ref, from: 0, to: ref.rawLen }),
+      recommit: async (bucket, key, expectSeq, manifest) => {
+        this.checkWritable();
+        const b = this.buckets.get(bucket);
+        const slot = b && !b.deleting ? b.keys.get(key) : -1;
+        // Nothing awaits from this check to the append inside commit(): a write of the key either came
+        // first (and the check fails) or comes after (and wins on replay with its higher seq).
+        if (slot < 0 || this.table.getSeq(slot) !== expectSeq || this.committing.has(`${bucket}/${key}`) || this.pendingDeletes.has(`${bucket}/${key}`)) return false;
+        // In a bucket with versions the record rewrites that version where it stands (same version id,
+        // lock fields kept); a plain COMMIT there would be a new version.
+        const flags = (b as Bucket).versions.versioned ? manifest.flags | CommitFlag.IN_PLACE : manifest.flags;
+        await engine.commit({ ...manifest, flags, seq: this.nextSeq() });
+        return true;
+      },
+      raiseFormatVersion: (version) => raiseFormatVersion(this.fs, this.dir, version),
+      coldBusy: (id) => this.cold.busy(id),
+      forgetCold: (id) => this.cold.forget(id),
+    };
   }
 
   /** The narrow view compaction and scrub work through (src/maintenance/). */
@@ -1999,6 +2195,8 @@ export class Engine {
       await this.writer.drain();
       // A read-only session (CLI ls/get/stat) leaves the existing checkpoint as it is.
       if (this.opsSinceCheckpoint > 0 || !this.hasCheckpoint) await this.checkpoint();
+      // Reads since the last checkpoint (a read-mostly server, a CLI get) are kept for access-based tiering.
+      if (this.access.dirty) await this.access.save(this.fs, this.dir, this.clock.now());
     } catch (err) {
       failure = err;
     }

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Clock, FileSystem } from '../io/types.js';
 import type { Durability } from './segment-writer.js';
 import type { Damage } from './segment-scan.js';
+import type { ColdSource } from './cold-reader.js';
 
 /** Checks every frame of `path` up to `size` bytes (verify can run this in worker threads). */
 export type SegmentScanner = (
@@ -34,6 +35,11 @@ export interface EngineOptions {
   defaultRegion?: string;
   /** Called with warnings (damage found at open, ignored checkpoints). Default: console.warn. */
   onWarning?: (message: string) => void;
+  /**
+   * Where cold segments are read from (a ColdStore, src/tier/cold-store.ts). Without one, GETs of cold
+   * objects answer SEDIMENT_COLD_UNAVAILABLE; nothing else needs it.
+   */
+  coldStore?: ColdSource;
 }
 
 export interface BucketInfo {
@@ -186,6 +192,8 @@ export interface EngineStats {
   /** Small chunks (and the MD5 of small objects) computed by a worker in batches since open. */
   batchedChunks: number;
   damage: Damage[];
+  /** Current objects and their logical bytes per tier (stored cold bytes: see src/maintenance/tier-info.ts). */
+  tiers: { hot: { objects: number; logicalBytes: number }; cold: { objects: number; logicalBytes: number } };
 }
 
 export interface VerifyReport {

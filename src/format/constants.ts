@@ -2,12 +2,14 @@
 
 /**
  * §1.1: the newest directory format understood; new directories start at 1, packs (§2.5) raise it to 2,
- * the first bucket with versioning (§3.8 kinds 2 and 3) raises it to 3.
+ * the first bucket with versioning (§3.8 kinds 2 and 3) raises it to 3, the first cold-tier record (a
+ * COMMIT with storageClass COLD, §3.1, or a tiering setting, §3.8 kind 4) to 4.
  */
-export const DATA_DIR_FORMAT_VERSION = 3;
+export const DATA_DIR_FORMAT_VERSION = 4;
 export const DATA_DIR_FORMAT_CREATED = 1;
 export const DATA_DIR_FORMAT_PACKS = 2;
 export const DATA_DIR_FORMAT_VERSIONS = 3;
+export const DATA_DIR_FORMAT_COLD = 4;
 export const FORMAT_FILE_PREFIX = 'sediment-data-dir ';
 
 /** §2.1 segment header */
@@ -24,6 +26,8 @@ export const FRAME_HASH_BYTES = 8;
 export const FRAME_MIN_BYTES = FRAME_HEADER_BYTES + FRAME_HASH_BYTES;
 export const CODEC_RAW = 0;
 export const CODEC_ZSTD = 1;
+/** §2.6: zstd with the cold segment's dictionary (DICT record); only in CHUNK frames of cold segments. */
+export const CODEC_ZSTD_DICT = 2;
 export const CODEC_MASK = 0x03;
 
 /** §2.3 record types */
@@ -37,12 +41,14 @@ export const RecordType = {
   UPLOAD_CREATE: 7,
   UPLOAD_PART: 8,
   UPLOAD_ABORT: 9,
+  /** §2.6: a cold segment's zstd dictionary (cold segments only). */
+  DICT: 10,
   FOOTER: 15,
 } as const;
 export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];
 
 /** §3.8 BUCKET_CONFIG kinds */
-export const BucketConfigKind = { LIFECYCLE: 1, VERSIONING: 2, OBJECT_LOCK: 3 } as const;
+export const BucketConfigKind = { LIFECYCLE: 1, VERSIONING: 2, OBJECT_LOCK: 3, TIERING: 4 } as const;
 export const CHUNK_META_BYTES = 20;
 
 /** §2.4 tail */
@@ -54,6 +60,9 @@ export const FOOTER_VERSION = 1;
 export const PACK_FOOTER_VERSION = 2;
 export const PACK_RECORD_DAMAGED = 0x01;
 
+/** §2.6 cold segments: blob name `<12-digit id>.cold` in the cold store. */
+export const COLD_SEGMENT_SUFFIX = '.cold';
+
 /** §3 payload versions */
 export const PAYLOAD_VERSION = 1;
 
@@ -64,6 +73,10 @@ export type ChecksumAlgName = keyof typeof ChecksumAlg;
 /** §3.1 lock modes and storage classes */
 export const LockMode = { NONE: 0, GOVERNANCE: 1, COMPLIANCE: 2 } as const;
 export const StorageClass = { STANDARD: 0, COLD: 1 } as const;
+
+/** §4.1 last-access file written with each checkpoint (access-based tiering). */
+export const ACCESS_MAGIC = Buffer.from('SEDACCS\n', 'latin1');
+export const ACCESS_VERSION = 1;
 
 /** §4 checkpoint */
 export const CHECKPOINT_MAGIC = Buffer.from('SEDCKPT\n', 'latin1');

@@ -13,7 +13,7 @@
 //   replay anyway) — except in a versioned bucket, where it removed one version that a newer one does
 //   not replace;
 // - BUCKET_CONFIG and anything undecodable: kept (never guessed dead).
-import { RecordType, SEGMENT_HEADER_BYTES } from '../format/constants.js';
+import { RecordType, SEGMENT_HEADER_BYTES, StorageClass } from '../format/constants.js';
 import type { FooterEntry } from '../format/footer.js';
 import {
   decodeBucketCreate,
@@ -249,7 +249,9 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
     let payload = commitPayloads.get(key);
     try {
       payload ??= await access.readCommitPayload(c.segmentId, c.offset, c.frameLen);
-      for (const ch of decodeManifest(payload).chunks) liveChunks.add(originKey(ch.segmentId, ch.offset));
+      const m = decodeManifest(payload);
+      // A cold object's chunks live in cold segments (their own id space, docs/FORMAT.md §2.6): none here.
+      if (m.storageClass !== StorageClass.COLD) for (const ch of m.chunks) liveChunks.add(originKey(ch.segmentId, ch.offset));
     } catch (err) {
       // A damaged COMMIT: its chunks cannot be named, so nothing it might reference may be dropped.
       access.warn(`census: cannot read commit at segment ${c.segmentId} offset ${c.offset}: ${(err as Error).message}; compaction keeps every chunk`);

@@ -1,12 +1,15 @@
-// Runs the engine's lifecycle pass periodically under `sediment serve`. One pass at a time; a failed
+// Runs the engine's lifecycle pass, then a cold-tier migration pass, periodically under `sediment serve`. One pass at a time; a failed
 // pass is logged and retried at the next tick (the server keeps serving); stop() waits for a pass in
 // progress. `dayMs` shortens a lifecycle day for tests and conformance suites (docs/OPERATIONS.md).
 import type { Engine } from '../engine/engine.js';
+import type { Migrator } from './migration.js';
 
 export interface LifecycleScheduleOptions {
   everyMs: number;
   dayMs?: number;
   log: (line: string) => void;
+  /** Cold-tier migration, run after each lifecycle pass (its failure is logged and retried next tick). */
+  migrator?: Migrator;
 }
 
 export interface LifecycleSchedule {
@@ -26,6 +29,17 @@ export function startLifecycleSchedule(engine: Engine, opts: LifecycleScheduleOp
         }
       })
       .catch((err: unknown) => opts.log(`lifecycle: pass failed, retrying at the next interval: ${(err as Error).message}`))
+      .then(async () => {
+        if (!opts.migrator || stopped) return;
+        try {
+          const m = await opts.migrator.runPass({ dayMs: opts.dayMs });
+          if (m.objectsMoved + m.coldSegmentsDeleted + m.coldSegmentsRewritten + m.damaged.length > 0) {
+            opts.log(`migration: moved ${m.objectsMoved} object(s) (${m.logicalBytes} B) to the cold tier in ${m.coldSegmentsWritten} segment(s), ${m.coldBytes} B; rewrote ${m.coldSegmentsRewritten}, deleted ${m.coldSegmentsDeleted} cold segment(s); ${m.skippedChanged} changed, ${m.damaged.length} damaged`);
+          }
+        } catch (err) {
+          opts.log(`migration: pass failed, retrying at the next interval: ${(err as Error).message}`);
+        }
+      })
       .finally(() => {
         running = undefined;
       });
@@ -36,6 +50,7 @@ export function startLifecycleSchedule(engine: Engine, opts: LifecycleScheduleOp
     async stop() {
       stopped = true;
       clearInterval(timer);
+      await opts.migrator?.stop();
       await running;
     },
   };

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { RealFileSystem } from '../io/real-fs.js';
 import type { FileSystem } from '../io/types.js';
+import { buildColdSegment, type ColdBuildResult, type ColdBuildTask } from './cold-build.js';
 import { copyRecords, scrubFile, type CopyResult, type CopyTask, type ScrubResult, type ScrubTask } from './copy-records.js';
 
 async function workerPath(): Promise<string | undefined> {
@@ -45,6 +46,13 @@ export class MaintenancePool {
   async scrub(task: ScrubTask): Promise<ScrubResult> {
     const pool = await this.workers();
     return pool ? ((await pool.run(task)) as ScrubResult) : scrubFile(this.fs, task);
+  }
+
+  /** Recompresses frames into a cold segment; `task.packed` is transferred to the worker and the segment back. */
+  async coldBuild(task: ColdBuildTask): Promise<ColdBuildResult> {
+    const pool = await this.workers();
+    if (!pool) return buildColdSegment(task);
+    return (await pool.run(task, { transferList: [task.packed.buffer as ArrayBuffer] })) as ColdBuildResult;
   }
 
   async close(): Promise<void> {

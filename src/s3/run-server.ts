@@ -7,6 +7,10 @@ import type { Durability } from '../engine/segment-writer.js';
 import { startLifecycleSchedule } from '../maintenance/lifecycle-schedule.js';
 import { loadCredentials } from './credentials.js';
 import { createS3Server, type LogLevel } from './server.js';
+import { openColdStore, type ColdSpec } from './cold-config.js';
+import { MaintenancePool } from '../maintenance/maintenance-pool.js';
+import { Migrator } from '../maintenance/migration.js';
+import { RealFileSystem } from '../io/real-fs.js';
 
 export interface RunServerOptions {
   dataDir: string;
@@ -25,10 +29,15 @@ export interface RunServerOptions {
   lifecycleEveryMs?: number;
   /** Length of a lifecycle day (tests only; default 24 hours). */
   lifecycleDayMs?: number;
+  /** Cold store location (default DATA/cold; see cold-config.ts). */
+  cold?: ColdSpec;
+  /** zstd level of cold chunks (default 12). */
+  coldLevel?: number;
 }
 
 export async function runServer(opts: RunServerOptions): Promise<void> {
-  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region, segmentBytesMax: opts.segmentBytesMax });
+  const cold = await openColdStore(new RealFileSystem(), opts.dataDir, opts.cold ?? {});
+  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region, segmentBytesMax: opts.segmentBytesMax, coldStore: cold.store });
   let creds;
   try {
     creds = await loadCredentials(engine.fs, engine.dir, process.env);
@@ -53,14 +62,17 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     throw err;
   });
   const lifecycleEveryMs = opts.lifecycleEveryMs ?? 3_600_000;
+  const migrationPool = new MaintenancePool(engine.fs, 1);
+  const migrator = new Migrator(engine.coldAccess(), cold.store, migrationPool, { level: opts.coldLevel });
   const lifecycle =
     lifecycleEveryMs > 0
-      ? startLifecycleSchedule(engine, { everyMs: lifecycleEveryMs, dayMs: opts.lifecycleDayMs, log: (l) => process.stdout.write(`sediment: ${l}\n`) })
+      ? startLifecycleSchedule(engine, { everyMs: lifecycleEveryMs, dayMs: opts.lifecycleDayMs, migrator, log: (l) => process.stdout.write(`sediment: ${l}\n`) })
       : undefined;
   const addr = s3.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const out = (s: string): boolean => process.stdout.write(s + '\n');
   out(`sediment: serving S3 on http://${opts.host}:${port} (region ${opts.region}, data ${opts.dataDir}, durability ${engine.durability})`);
+  out(`sediment: cold tier: ${cold.store.description}`);
   if (creds.source === 'generated') {
     out(`sediment: generated credentials (stored in ${creds.path}, mode 0600):`);
     out(`  AWS_ACCESS_KEY_ID=${creds.accessKeyId}`);
@@ -83,8 +95,11 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
       void s3
         .shutdown()
         .then(() => lifecycle?.stop())
+        .then(() => migrator.stop())
+        .then(() => migrationPool.close())
         .then(() => background.stop())
         .then(() => engine.close())
+        .then(() => cold.close())
         .then(
           () => {
             out('sediment: stopped cleanly');

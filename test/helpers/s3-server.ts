@@ -25,6 +25,8 @@ export interface HarnessOptions {
   maxSkewMs?: number;
   /** Chunk compression threads; default 0 (inline). 'default' leaves the engine's default (one per core). */
   workerThreads?: number | 'default';
+  /** The engine's cold store (cold-tier tests). */
+  coldStore?: import('../../src/tier/cold-store.js').ColdStore;
 }
 
 export interface S3Harness {
@@ -61,7 +63,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<S3Harness
 
   const open = async (): Promise<void> => {
     const workerThreads = opts.workerThreads === 'default' ? undefined : (opts.workerThreads ?? 0);
-    engine = await Engine.open({ dir, workerThreads, onWarning: () => undefined });
+    engine = await Engine.open({ dir, workerThreads, coldStore: opts.coldStore, onWarning: () => undefined });
     s3 = createS3Server({
       engine,
       credentials: [{ accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }],

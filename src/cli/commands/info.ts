@@ -1,8 +1,9 @@
 // `info`: the size of what is stored — objects, logical bytes (what users put), stored bytes (segment
 // files on disk, after compression and including garbage not yet compacted), their ratio, segments —
-// and any damage the engine found while opening the directory.
+// objects and bytes per tier (hot segments here, cold segments in the cold store), and any damage the
+// engine found while opening the directory.
 import type { Command } from 'commander';
-import { readStatus, spaceSummary, takeCensus, passLine, type EngineStats, type MaintenanceStatus } from '../../index.js';
+import { readStatus, spaceSummary, takeCensus, passLine, type ColdStore, type EngineStats, type MaintenanceStatus } from '../../index.js';
 import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
 import { formatBytesExact, formatFields, toJson } from '../format.js';
@@ -14,7 +15,33 @@ function compressionRatio(s: EngineStats): number | undefined {
 
 type Space = ReturnType<typeof spaceSummary>;
 
-function humanInfo(dataDir: string, s: EngineStats, space: Space, status: MaintenanceStatus): string {
+/** Stored bytes and segment count of the cold tier, or why they are unknown (an unreachable S3 store). */
+interface ColdUsage {
+  store: string;
+  segments?: number;
+  storedBytes?: number;
+  error?: string;
+}
+
+async function coldUsage(cold: ColdStore): Promise<ColdUsage> {
+  try {
+    const blobs = (await cold.list()).filter((b) => b.name.endsWith('.cold'));
+    return { store: cold.description, segments: blobs.length, storedBytes: blobs.reduce((n, b) => n + b.size, 0) };
+  } catch (err) {
+    return { store: cold.description, error: (err as Error).message };
+  }
+}
+
+function tierRows(s: EngineStats, cold: ColdUsage): Array<[string, string]> {
+  const coldStored = cold.error !== undefined ? `unknown (${cold.error})` : `${formatBytesExact(cold.storedBytes ?? 0)} in ${cold.segments} cold segment(s)`;
+  return [
+    ['hot tier', `${s.tiers.hot.objects} object(s), ${formatBytesExact(s.tiers.hot.logicalBytes)} logical, ${formatBytesExact(s.storedBytes)} stored`],
+    ['cold tier', `${s.tiers.cold.objects} object(s), ${formatBytesExact(s.tiers.cold.logicalBytes)} logical, ${coldStored}`],
+    ['cold store', cold.store],
+  ];
+}
+
+function humanInfo(dataDir: string, s: EngineStats, space: Space, status: MaintenanceStatus, cold: ColdUsage): string {
   const ratio = compressionRatio(s);
   const rows: Array<[string, string]> = [
     ['data directory', dataDir],
@@ -25,6 +52,7 @@ function humanInfo(dataDir: string, s: EngineStats, space: Space, status: Mainte
     ['ratio', ratio === undefined ? '-' : `${ratio.toFixed(2)} (logical / stored)`],
     ['live bytes', formatBytesExact(space.liveBytes)],
     ['dead bytes', `${formatBytesExact(space.deadBytes)} (reclaimable by "sediment compact")`],
+    ...tierRows(s, cold),
     ['segments', String(s.segments)],
     ['active segment', String(s.activeSegmentId)],
     ['damage at open', s.damage.length === 0 ? 'none' : `${s.damage.length} (run "sediment verify")`],
@@ -46,14 +74,15 @@ export function registerInfoCommand(program: Command): void {
     .addOption(jsonOption())
     .action(async (flags: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { stats, space, status } = await withEngine(ctx, {}, async (engine) => ({
+      const { stats, space, status, cold } = await withEngine(ctx, {}, async (engine, coldStore) => ({
         stats: engine.stats(),
         space: spaceSummary(await takeCensus(engine.maintenance(), { includeActive: true })),
         status: await readStatus(engine.fs, engine.dir),
+        cold: await coldUsage(coldStore),
       }));
       const out = flags.json
-        ? toJson({ dataDir: ctx.dataDir, ...stats, ratio: compressionRatio(stats) ?? null, space, maintenance: status })
-        : humanInfo(ctx.dataDir, stats, space, status);
+        ? toJson({ dataDir: ctx.dataDir, ...stats, ratio: compressionRatio(stats) ?? null, space, maintenance: status, cold })
+        : humanInfo(ctx.dataDir, stats, space, status, cold);
       ctx.stdout.write(`${out}\n`);
     });
 }

@@ -1,7 +1,7 @@
 // `lifecycle get|set|delete BUCKET` and `lifecycle run [--as-of DATE] [--dry-run]`: a bucket's lifecycle
 // rules (S3's LifecycleConfiguration XML, or the engine's JSON form), and a lifecycle pass applied as if
 // it were DATE — for operators' what-ifs (with --dry-run nothing changes) and for tests. Transitions are
-// reported, not executed: the cold tier is not built yet (docs/OPERATIONS.md).
+// applied by the migration pass that follows the lifecycle pass (the one `sediment migrate` runs).
 import { InvalidArgumentError, type Command } from 'commander';
 import type { LifecycleConfig } from '../../engine/lifecycle.js';
 import { isS3Error } from '../../s3/s3-error.js';
@@ -12,6 +12,7 @@ import { formatBytes, toJson } from '../format.js';
 import { readSmallTextFile } from '../local-files.js';
 import { parseBucketOnly } from '../paths.js';
 import { withEngine } from '../with-engine.js';
+import { MaintenancePool, Migrator } from '../../index.js';
 
 const CONFIG_BYTES_MAX = 1024 * 1024;
 
@@ -50,13 +51,13 @@ export function parseConfigText(text: string): LifecycleConfig {
   }
 }
 
-function parseDate(text: string): number {
+export function parseDate(text: string): number {
   const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
   if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected a date such as 2027-01-31 or 2027-01-31T12:00:00Z');
   return ms;
 }
 
-function parseDayLength(text: string): number {
+export function parseDayLength(text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1) throw new InvalidArgumentError('expected a positive number of seconds');
   return n * 1000;
@@ -71,7 +72,6 @@ function runReport(ctx: CliContext, r: Awaited<ReturnType<import('../../index.js
   if (!ctx.quiet) for (const o of r.expired) lines.push(`  ${o.bucket}/${o.key}`);
   lines.push(`${r.dryRun ? 'would abort' : 'aborted'} ${r.abortedUploads.length} incomplete multipart upload(s)`);
   if (!ctx.quiet) for (const u of r.abortedUploads) lines.push(`  ${u.bucket}/${u.key} (upload ${u.uploadId})`);
-  if (r.transitionsDue > 0) lines.push(`${r.transitionsDue} object(s) due for the cold tier: not moved (the cold tier is not built yet)`);
   if (r.skippedChanged > 0) lines.push(`${r.skippedChanged} object(s) changed while the pass ran: left for the next pass`);
   return lines.join('\n');
 }
@@ -115,7 +115,7 @@ export function registerLifecycleCommand(program: Command): void {
     });
 
   lc.command('run')
-    .description('apply every bucket\'s lifecycle rules now (or as of --as-of): expire objects, abort stale uploads')
+    .description('apply every bucket\'s lifecycle rules now (or as of --as-of): expire objects, abort stale uploads, move due objects to the cold tier')
     .option('--as-of <date>', 'judge ages as if it were this date (ISO 8601)', parseDate)
     .option('--dry-run', 'report what would happen; change nothing')
     .option('--day-seconds <n>', 'length of a lifecycle day in seconds (tests only)', parseDayLength)
@@ -124,8 +124,8 @@ export function registerLifecycleCommand(program: Command): void {
       const ctx = contextOf(cmd);
       const drawProgress = !ctx.quiet && ctx.stderr.isTTY;
       let drawn = false;
-      const report = await withEngine(ctx, {}, (e) =>
-        e.runLifecycle({
+      const { report, migration } = await withEngine(ctx, {}, async (e, cold) => {
+        const report = await e.runLifecycle({
           asOfMs: flags.asOf,
           dryRun: flags.dryRun,
           dayMs: flags.daySeconds,
@@ -135,9 +135,21 @@ export function registerLifecycleCommand(program: Command): void {
                 drawn = true;
               }
             : undefined,
-        }),
-      );
+        });
+        // Transitions: the same migration pass `sediment migrate` runs, as of the same moment.
+        const pool = new MaintenancePool(e.fs, 1);
+        try {
+          const migration = await new Migrator(e.coldAccess(), cold, pool).runPass({ asOfMs: report.asOfMs, dryRun: flags.dryRun, dayMs: flags.daySeconds });
+          return { report, migration };
+        } finally {
+          await pool.close();
+        }
+      });
       if (drawn) ctx.stderr.write('\r\x1b[K');
-      ctx.stdout.write(`${flags.json ? toJson(report) : runReport(ctx, report)}\n`);
+      const moved = migration.dryRun
+        ? `${migration.objectsDue} object(s) due for the cold tier (dry run: not moved)`
+        : `moved ${migration.objectsMoved} object(s) to the cold tier (${formatBytes(migration.logicalBytes)}; ${migration.coldSegmentsWritten} cold segment(s), ${formatBytes(migration.coldBytes)})` +
+          (migration.skippedChanged > 0 ? `, ${migration.skippedChanged} changed meanwhile and left hot` : '');
+      ctx.stdout.write(`${flags.json ? toJson({ ...report, migration }) : `${runReport(ctx, report)}\n${moved}`}\n`);
     });
 }

@@ -22,6 +22,8 @@ export interface ServeOptions {
   maintenance: BackgroundSettings;
   lifecycleEveryMs?: number;
   lifecycleDayMs?: number;
+  cold?: { dir?: string; s3?: string };
+  coldLevel?: number;
 }
 
 interface ServeFlags {
@@ -38,6 +40,7 @@ interface ServeFlags {
   scrubBytesPerSec: number;
   lifecycleEvery: number;
   lifecycleDaySeconds?: number;
+  coldLevel: number;
 }
 
 function parseSeconds(text: string): number {
@@ -90,6 +93,7 @@ export function registerServeCommand(program: Command): void {
       if (!(n >= 1)) throw new InvalidArgumentError('expected at least 1 second');
       return n;
     })
+    .option('--cold-level <n>', 'zstd level of cold-tier chunks', parseNumber(1, 22), 12)
     .action(async (flags: ServeFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       const runServer = await loadRunServer();
@@ -104,6 +108,8 @@ export function registerServeCommand(program: Command): void {
         },
         lifecycleEveryMs: Math.round(flags.lifecycleEvery * 1000),
         lifecycleDayMs: flags.lifecycleDaySeconds === undefined ? undefined : Math.round(flags.lifecycleDaySeconds * 1000),
+        cold: ctx.cold,
+        coldLevel: Math.floor(flags.coldLevel),
       });
     });
 }

@@ -1,8 +1,10 @@
 // `verify`: reads every segment, checks every frame's checksum and that every indexed object's records
 // are intact, then reports damage as `segment N offset X: detail` and damaged objects as
-// `bucket/key: reason`. Exits 1 if anything is damaged, so it can gate scripts and cron jobs.
+// `bucket/key: reason`; with --cold also every cold object's chunks in the cold store. Exits 1 if anything
+// is damaged, so it can gate scripts and cron jobs.
 import type { Command } from 'commander';
 import { MaintenancePool, type VerifyReport } from '../../index.js';
+import { verifyColdTier, type ColdVerifyReport } from '../../maintenance/cold-verify.js';
 import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
 import { CliError } from '../errors.js';
@@ -26,23 +28,34 @@ function humanReport(r: VerifyReport): string {
   return lines.join('\n');
 }
 
+function coldText(r: ColdVerifyReport): string {
+  const lines = [`cold tier: checked ${r.objectsChecked} objects, ${r.chunksChecked} chunks, ${formatBytes(r.bytesChecked)}`];
+  if (r.damagedObjects.length === 0) lines.push('cold tier: no damage found');
+  for (const o of r.damagedObjects) lines.push(`  ${o.bucket}/${o.key}: ${o.reason}`);
+  return lines.join('\n');
+}
+
 export function registerVerifyCommand(program: Command): void {
   program
     .command('verify')
     .description('check every checksum in the data directory; exit 1 if anything is damaged')
+    .option('--cold', 'also read every chunk of every cold object from the cold store (reads the whole cold tier)')
     .addOption(jsonOption())
-    .action(async (flags: { json?: boolean }, cmd: Command) => {
+    .action(async (flags: { json?: boolean; cold?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const progress = byteProgress(ctx, 'verifying');
       let report: VerifyReport;
+      let cold: ColdVerifyReport | undefined;
       try {
         report = await withEngine(ctx, {}, async (engine) => {
           // Frames are checked in a worker thread (the main thread only matches the index against them).
           const pool = new MaintenancePool(engine.fs, 1);
           try {
-            return await engine.verify((done, total) => progress.update(done, total), {
+            const hot = await engine.verify((done, total) => progress.update(done, total), {
               scan: (path, segmentId, size) => pool.scrub({ kind: 'scrub', path, segmentId, size }),
             });
+            if (flags.cold) cold = await verifyColdTier(engine.coldAccess());
+            return hot;
           } finally {
             await pool.close();
           }
@@ -50,10 +63,11 @@ export function registerVerifyCommand(program: Command): void {
       } finally {
         progress.finish();
       }
-      const ok = report.damage.length === 0 && report.damagedObjects.length === 0;
-      ctx.stdout.write(`${flags.json ? toJson({ ok, ...report }) : humanReport(report)}\n`);
+      const coldDamaged = cold?.damagedObjects.length ?? 0;
+      const ok = report.damage.length === 0 && report.damagedObjects.length === 0 && coldDamaged === 0;
+      ctx.stdout.write(`${flags.json ? toJson({ ok, ...report, ...(cold ? { cold } : {}) }) : humanReport(report) + (cold ? `\n${coldText(cold)}` : '')}\n`);
       if (!ok) {
-        throw new CliError(`verify found ${report.damage.length} damaged regions and ${report.damagedObjects.length} damaged objects`);
+        throw new CliError(`verify found ${report.damage.length} damaged regions and ${report.damagedObjects.length + coldDamaged} damaged objects`);
       }
     });
 }

@@ -1,0 +1,52 @@
+// What cold-tier migration (src/maintenance/migration.ts) may see and do inside an open engine — kept apart
+// from MaintenanceAccess (compaction) so each stays small. The engine hands out one of these.
+import type { ChunkRef, ObjectManifest } from '../format/records.js';
+import type { FileSystem } from '../io/types.js';
+import type { LifecycleConfig } from './lifecycle.js';
+
+export interface ColdCandidate {
+  bucket: string;
+  key: string;
+  /** The version's seq: a re-commit happens only while the index still holds exactly this. */
+  seq: number;
+  size: number;
+  mtimeMs: number;
+  storageClass: number;
+  /** Last GET (minute granularity) in buckets with access-based tiering; undefined when never read. */
+  lastAccessMs?: number;
+}
+
+export interface ColdBucketPolicy {
+  name: string;
+  lifecycle?: LifecycleConfig;
+  tieringDays?: number;
+}
+
+export interface ColdAccess {
+  readonly fs: FileSystem;
+  readonly dir: string;
+  warn(message: string): void;
+  isClosed(): boolean;
+  now(): number;
+  policies(): ColdBucketPolicy[];
+  /** The bucket's current objects (a snapshot). */
+  objects(bucket: string): ColdCandidate[];
+  /** Every current object in the cold tier, in all buckets (a snapshot; hot objects cost no allocation). */
+  coldObjects(): ColdCandidate[];
+  /** The manifest of bucket/key if its current version is still `seq`, else undefined. */
+  readManifest(bucket: string, key: string, seq: number): Promise<ObjectManifest | undefined>;
+  /** The verified-later bytes of a hot CHUNK frame (where it is now) and that address, for error reports. */
+  readHotChunkFrame(ref: ChunkRef): Promise<{ bytes: Buffer; segmentId: number; offset: number }>;
+  /** Raw, verified bytes of a chunk of a cold object. */
+  readColdChunk(ref: ChunkRef): Promise<Buffer>;
+  /**
+   * Durably replaces the current version of bucket/key by `manifest` (same version, new chunk list and
+   * storage class) if the index still holds `expectSeq` and no write of the key is in flight. Resolves
+   * true after the COMMIT is fsync'd, false (nothing written) when the object changed: the change wins.
+   */
+  recommit(bucket: string, key: string, expectSeq: number, manifest: ObjectManifest): Promise<boolean>;
+  raiseFormatVersion(version: number): Promise<void>;
+  /** A GET reads from cold segment `id` right now. */
+  coldBusy(id: number): boolean;
+  forgetCold(id: number): void;
+}

@@ -1,0 +1,101 @@
+// Reads object bytes from cold segments (docs/FORMAT.md §2.6) for GET: one ranged read of the chunk's frame
+// from the cold store, its xxh64 checked, then decompressed (large zstd chunks in the GET worker pool; a
+// dictionary chunk here, with the segment's DICT record fetched once and cached). Wrong bytes are never
+// returned: any mismatch is a CorruptionError. An unreachable store is SEDIMENT_COLD_UNAVAILABLE (the S3
+// front answers 503) — never "no such key". The engine knows the store only through ColdSource (the
+// S3 client lives in src/s3, the local directory store in src/tier: both satisfy it).
+import { coldSegmentName } from '../format/cold-segment.js';
+import { CODEC_MASK, CODEC_ZSTD, CODEC_ZSTD_DICT, FRAME_HEADER_BYTES, RecordType, SEGMENT_HEADER_BYTES } from '../format/constants.js';
+import { parseFrameHeader } from '../format/frame.js';
+import type { ChunkRef } from '../format/records.js';
+import { CorruptionError, SedimentError, isSedimentError } from '../util/errors.js';
+import type { ChunkPool } from './chunk-pool.js';
+import { openColdChunkFrame, openDictFrame } from './cold-codec.js';
+import { verifyFrame } from './segment-store.js';
+
+/** What the engine needs of a cold store (src/tier/cold-store.ts ColdStore is one). */
+export interface ColdSource {
+  readonly description: string;
+  readRange(name: string, offset: number, length: number): Promise<Buffer>;
+}
+
+const DICT_CACHE_MAX = 64;
+
+export class ColdReader {
+  private readonly dicts = new Map<number, Promise<Buffer | undefined>>();
+  private readonly reading = new Map<number, number>();
+
+  constructor(
+    readonly source: ColdSource | undefined,
+    private readonly pool: ChunkPool,
+  ) {}
+
+  /** True while some GET reads from cold segment `id` (cold garbage collection leaves it alone then). */
+  busy(id: number): boolean {
+    return (this.reading.get(id) ?? 0) > 0;
+  }
+
+  forget(id: number): void {
+    this.dicts.delete(id);
+  }
+
+  private storeOrThrow(): ColdSource {
+    if (!this.source) throw new SedimentError('SEDIMENT_COLD_UNAVAILABLE', 'the object is in the cold tier, but no cold store is configured');
+    return this.source;
+  }
+
+  /** Reads `ref` (a chunk of a cold object) and returns raw bytes [from, to) of it. */
+  async readChunk(p: { ref: ChunkRef; from: number; to: number }): Promise<Buffer> {
+    const { ref } = p;
+    const store = this.storeOrThrow();
+    this.reading.set(ref.segmentId, (this.reading.get(ref.segmentId) ?? 0) + 1);
+    try {
+      const bytes = await this.read(store, ref.segmentId, ref.offset, ref.frameLen);
+      let raw: Buffer;
+      const codec = bytes.length > 9 ? bytes[9]! & CODEC_MASK : 0;
+      if (codec === CODEC_ZSTD && ref.rawLen >= this.pool.poolMinBytes && this.pool.usingWorkers) {
+        raw = await this.pool.open(bytes, ref.segmentId, ref.offset);
+      } else {
+        const frame = verifyFrame(bytes, ref.segmentId, ref.offset, RecordType.CHUNK);
+        const dict = codec === CODEC_ZSTD_DICT ? await this.dictOf(store, ref.segmentId) : undefined;
+        raw = openColdChunkFrame(frame, dict, ref.segmentId, ref.offset);
+      }
+      if (raw.length !== ref.rawLen) throw new CorruptionError(ref.segmentId, ref.offset, 'cold chunk length differs from the manifest');
+      return p.from === 0 && p.to === raw.length ? raw : raw.subarray(p.from, p.to);
+    } finally {
+      const n = (this.reading.get(ref.segmentId) ?? 1) - 1;
+      if (n === 0) this.reading.delete(ref.segmentId);
+      else this.reading.set(ref.segmentId, n);
+    }
+  }
+
+  /** A range past the end of the blob means the index and the cold segment disagree: corruption. */
+  private async read(store: ColdSource, id: number, offset: number, length: number): Promise<Buffer> {
+    try {
+      return await store.readRange(coldSegmentName(id), offset, length);
+    } catch (err) {
+      if (isSedimentError(err, 'SEDIMENT_INVALID_RANGE')) throw new CorruptionError(id, offset, `cold segment is shorter than the index says: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+
+  private dictOf(store: ColdSource, id: number): Promise<Buffer | undefined> {
+    let d = this.dicts.get(id);
+    if (!d) {
+      d = this.loadDict(store, id);
+      if (this.dicts.size >= DICT_CACHE_MAX) this.dicts.delete(this.dicts.keys().next().value!);
+      this.dicts.set(id, d);
+      // A failed fetch (store unreachable) is not remembered: the next GET tries again.
+      d.catch(() => this.dicts.delete(id));
+    }
+    return d;
+  }
+
+  private async loadDict(store: ColdSource, id: number): Promise<Buffer | undefined> {
+    const head = await this.read(store, id, SEGMENT_HEADER_BYTES, FRAME_HEADER_BYTES);
+    const h = parseFrameHeader(head, 0);
+    if (!h || h.type !== RecordType.DICT) return undefined;
+    const frame = verifyFrame(await this.read(store, id, SEGMENT_HEADER_BYTES, h.frameLen), id, SEGMENT_HEADER_BYTES, RecordType.DICT);
+    return openDictFrame(frame, id, SEGMENT_HEADER_BYTES);
+  }
+}

@@ -1,0 +1,37 @@
+// Which hot objects are due for the cold tier as of a given time (docs/OPERATIONS.md "Cold tier"):
+// - a lifecycle rule of the bucket selects the object and one of its Transitions (Days or Date, any cold
+//   StorageClass) is due, and no Expiration of a matching rule is due (expiry deletes it instead);
+// - or the bucket has access-based tiering (N days) and the object was not read for N days (its upload
+//   counts as a read; last reads are tracked in memory at minute granularity, saved with checkpoints).
+import { DAY_MS, expirationDue, filterMatches, needsTags, transitionDue } from '../engine/lifecycle.js';
+import type { ColdAccess, ColdCandidate } from '../engine/cold-access.js';
+import { StorageClass } from '../format/constants.js';
+
+export interface DueObject extends ColdCandidate {
+  reason: 'transition' | 'tiering';
+}
+
+export async function dueForCold(access: ColdAccess, asOfMs: number, dayMs = DAY_MS): Promise<DueObject[]> {
+  const out: DueObject[] = [];
+  for (const policy of access.policies()) {
+    const rules = (policy.lifecycle?.rules ?? []).filter((r) => r.enabled);
+    const tagRules = rules.some(needsTags);
+    for (const o of access.objects(policy.name)) {
+      if (o.storageClass !== StorageClass.STANDARD) continue;
+      let tags: Array<[string, string]> | undefined;
+      if (tagRules) {
+        const m = await access.readManifest(o.bucket, o.key, o.seq).catch(() => undefined);
+        if (!m) continue; // changed or unreadable: judged on the next pass
+        tags = m.tags;
+      }
+      const matching = rules.filter((r) => filterMatches(r.filter, o.key, o.size, tags));
+      if (matching.some((r) => expirationDue(r, o.mtimeMs, asOfMs, dayMs))) continue;
+      if (matching.some((r) => transitionDue(r, o.mtimeMs, asOfMs, dayMs) !== undefined)) {
+        out.push({ ...o, reason: 'transition' });
+      } else if (policy.tieringDays !== undefined && asOfMs - Math.max(o.mtimeMs, o.lastAccessMs ?? 0) >= policy.tieringDays * dayMs) {
+        out.push({ ...o, reason: 'tiering' });
+      }
+    }
+  }
+  return out;
+}
