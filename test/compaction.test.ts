@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { BackgroundMaintenance, Compactor, CorruptionError, Engine, MaintenancePool, MemoryFileSystem, Scrubber, takeCensus } from '../src/index.js';
 import { readAll } from './helpers/engine-helpers.js';
+import { FaultFs } from './helpers/fault-fs.js';
 import { mulberry32 } from './helpers/prng.js';
 
 const CHUNK = 64 << 10;
@@ -134,6 +135,53 @@ describe('compaction', () => {
     expect(inputs.filter((n) => now.includes(n)).length).toBeLessThan(inputs.length);
     expect((await readAll((await e.getObject('bkt', 'keep')).body)).equals(keep)).toBe(true);
     await e.close();
+  });
+
+  it('frees a replaced segment in truncation steps before its unlink; an interrupted shrink leaves a leftover that open removes', async () => {
+    const disk = new MemoryFileSystem();
+    const fs = new FaultFs(disk);
+    const e = await Engine.open({ dir: '/d', fs, workerThreads: 0, chunkBytes: CHUNK, segmentBytesMax: 1 << 20, onWarning: () => undefined });
+    const pool = new MaintenancePool(fs, 0);
+    const rng = mulberry32(11);
+    await e.createBucket('bkt');
+    const live = new Map<string, Buffer>();
+    for (let i = 0; i < 60; i++) {
+      const data = rng.bytes(40_000);
+      await e.putObject('bkt', `k${i}`, data);
+      if (i % 3 === 0) live.set(`k${i}`, data);
+      else await e.deleteObject('bkt', `k${i}`);
+    }
+    await e.sealActiveSegment();
+    const before = new Map<string, number>();
+    for (const n of await disk.readdir('/d/segments')) before.set(n, await disk.fileSize(`/d/segments/${n}`));
+    // 64 KiB steps; the 3rd truncation of a segment file fails, as a dying disk or a kill would stop it.
+    fs.failOn('truncate', /\.seg$/, 3, 'EIO');
+    const c = new Compactor(e.maintenance(), pool, { freeBytesReserve: 0, shrinkStepBytes: 64 << 10, shrinkPauseMs: 0 });
+    await expect(c.runPass({ sealFirst: true })).rejects.toThrow(/EIO/);
+    expect(fs.fired.length, 'the fault fired').toBe(1);
+    // The replaced file being shrunk was cut by exactly two steps and is still there.
+    const cut: string[] = [];
+    for (const [n, size] of before) {
+      if (n.endsWith('.seg') && (await disk.exists(`/d/segments/${n}`)) && (await disk.fileSize(`/d/segments/${n}`)) === size - 2 * (64 << 10)) cut.push(n);
+    }
+    expect(cut.length, 'one input cut by two steps').toBe(1);
+    for (const [k, v] of live) expect((await readAll((await e.getObject('bkt', k)).body)).equals(v), k).toBe(true);
+    await pool.close();
+    await e.close();
+    fs.clearFaults();
+    // Reopen: the pack wins, the shortened leftover is removed, every live object reads.
+    const warnings: string[] = [];
+    const e2 = await Engine.open({ dir: '/d', fs: disk, workerThreads: 0, chunkBytes: CHUNK, segmentBytesMax: 1 << 20, onWarning: (m) => warnings.push(m) });
+    expect(warnings.some((w) => /replaced by a compaction pack/.test(w)), warnings.join('\n')).toBe(true);
+    for (const [k, v] of live) expect((await readAll((await e2.getObject('bkt', k)).body)).equals(v), k).toBe(true);
+    expect(e2.listObjects('bkt').contents.length).toBe(live.size);
+    // A pass that shrinks without faults leaves no input behind.
+    const pool2 = new MaintenancePool(disk, 0);
+    const c2 = new Compactor(e2.maintenance(), pool2, { freeBytesReserve: 0, deadShareMin: 0.01, shrinkStepBytes: 64 << 10, shrinkPauseMs: 0 });
+    await c2.runPass({ sealFirst: true });
+    for (const [k, v] of live) expect((await readAll((await e2.getObject('bkt', k)).body)).equals(v), k).toBe(true);
+    await pool2.close();
+    await e2.close();
   });
 
   it('skips a pass without free space for what it would copy, and says so', async () => {

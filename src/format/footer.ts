@@ -51,18 +51,25 @@ export class FooterDecoder {
     return this.left === 0;
   }
 
-  /** Appends up to `max` more entries to `into`; after the last one, checks that the payload ends there. */
-  next(max: number, into: FooterEntry[]): void {
+  /**
+   * Appends up to `max` more entries to `into`; after the last one, checks that the payload ends there.
+   * `make` builds each entry (a caller that keeps them in a richer shape saves an object per record).
+   */
+  next<T = FooterEntry>(max: number, into: T[], make: (type: number, offset: number, frameLen: number, chunk?: ChunkMeta, payload?: Buffer) => T = plainEntry as never): void {
     const r = this.r;
     for (let n = Math.min(max, this.left); n > 0; n--, this.left--) {
       const type = r.u8();
       const offset = r.u64();
       const frameLen = r.u32();
-      if (type === RecordType.CHUNK) into.push({ type, offset, frameLen, chunk: decodeChunkMeta(r.bytes(20)) });
-      else into.push({ type, offset, frameLen, payload: r.bytes(r.u32()) });
+      if (type === RecordType.CHUNK) into.push(make(type, offset, frameLen, decodeChunkMeta(r.bytes(20)), undefined));
+      else into.push(make(type, offset, frameLen, undefined, r.bytes(r.u32())));
     }
     if (this.left === 0) r.expectEnd('FOOTER');
   }
+}
+
+function plainEntry(type: number, offset: number, frameLen: number, chunk?: ChunkMeta, payload?: Buffer): FooterEntry {
+  return chunk ? { type, offset, frameLen, chunk } : { type, offset, frameLen, payload };
 }
 
 /** Decodes a whole footer payload (payloads are views into `buf`). */

@@ -4,7 +4,7 @@
 // index keep addressing records by origin forever.
 import { BinaryReader, BinaryWriter, FormatError } from './binary.js';
 import { PACK_FOOTER_VERSION, PACK_RECORD_DAMAGED, RecordType } from './constants.js';
-import { decodeChunkMeta, encodeChunkMeta } from './records.js';
+import { decodeChunkMeta, encodeChunkMeta, type ChunkMeta } from './records.js';
 import type { FooterEntry } from './footer.js';
 
 export interface PackEntry extends FooterEntry {
@@ -52,6 +52,14 @@ export function encodePackEntries(entries: PackEntry[]): Buffer {
   return w.finish();
 }
 
+export type PackEntryMaker<T> = (
+  type: number, offset: number, frameLen: number, originSegmentId: number, originOffset: number, damaged: boolean, chunk?: ChunkMeta, payload?: Buffer,
+) => T;
+
+function plainPackEntry(type: number, offset: number, frameLen: number, originSegmentId: number, originOffset: number, damaged: boolean, chunk?: ChunkMeta, payload?: Buffer): PackEntry {
+  return chunk ? { type, offset, frameLen, originSegmentId, originOffset, damaged, chunk } : { type, offset, frameLen, originSegmentId, originOffset, damaged, payload };
+}
+
 /** Like FooterDecoder (footer.ts): decodes a pack footer a slice of entries at a time; payloads are views. */
 export class PackFooterDecoder {
   private readonly r: BinaryReader;
@@ -73,8 +81,8 @@ export class PackFooterDecoder {
     return this.left === 0;
   }
 
-  /** Appends up to `max` more entries to `into`; after the last one, checks that the payload ends there. */
-  next(max: number, into: PackEntry[]): void {
+  /** Appends up to `max` more entries to `into`; after the last one, checks that the payload ends there. `make` as in FooterDecoder. */
+  next<T = PackEntry>(max: number, into: T[], make: PackEntryMaker<T> = plainPackEntry as never): void {
     const r = this.r;
     for (let n = Math.min(max, this.left); n > 0; n--, this.left--) {
       const type = r.u8();
@@ -86,9 +94,9 @@ export class PackFooterDecoder {
       if ((flags & ~PACK_RECORD_DAMAGED) !== 0) throw new FormatError(`pack entry flags ${flags}`);
       const damaged = (flags & PACK_RECORD_DAMAGED) !== 0;
       if (type === RecordType.CHUNK) {
-        into.push({ type, offset, frameLen, originSegmentId, originOffset, damaged, chunk: decodeChunkMeta(r.bytes(20)) });
+        into.push(make(type, offset, frameLen, originSegmentId, originOffset, damaged, decodeChunkMeta(r.bytes(20)), undefined));
       } else {
-        into.push({ type, offset, frameLen, originSegmentId, originOffset, damaged, payload: r.bytes(r.u32()) });
+        into.push(make(type, offset, frameLen, originSegmentId, originOffset, damaged, undefined, r.bytes(r.u32())));
       }
     }
     if (this.left === 0) r.expectEnd('pack FOOTER');

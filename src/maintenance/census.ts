@@ -27,7 +27,8 @@ import {
 import type { MaintenanceAccess, SegmentView } from '../engine/maintenance-access.js';
 import { FormatError } from '../format/binary.js';
 import { FooterDecoder } from '../format/footer.js';
-import { PackFooterDecoder, type PackEntry } from '../format/pack-footer.js';
+import type { ChunkMeta } from '../format/records.js';
+import { PackFooterDecoder, type PackEntryMaker } from '../format/pack-footer.js';
 import { decodeSegmentHeader } from '../format/segment-header.js';
 import { readPackFooterPayload } from '../engine/pack-files.js';
 import { listSegment, readFooterPayload } from '../engine/segment-scan.js';
@@ -84,7 +85,6 @@ export interface Census {
   deadBytes: number;
 }
 
-const SPAN = 2 ** 32;
 /**
  * The census runs on the main thread between requests: it yields to the event loop once it has worked
  * this long (checked every few records). A count of records was not enough: commit payloads read from
@@ -113,7 +113,34 @@ function slicer(): Tick {
     });
   };
 }
-const originKey = (segmentId: number, offset: number): number => segmentId * SPAN + offset;
+/**
+ * Origins (segment id, offset) as keys, one inner collection per segment: offsets in a segment are small
+ * integers (V8 Smis), where segmentId * 2^32 + offset was a heap-allocated number per entry — hundreds of
+ * thousands of them surviving the census make the young-generation collections it triggers slow.
+ */
+class OriginMap<V> {
+  private readonly bySegment = new Map<number, Map<number, V>>();
+  set(segmentId: number, offset: number, v: V): void {
+    let m = this.bySegment.get(segmentId);
+    if (!m) this.bySegment.set(segmentId, (m = new Map()));
+    m.set(offset, v);
+  }
+  get(segmentId: number, offset: number): V | undefined {
+    return this.bySegment.get(segmentId)?.get(offset);
+  }
+}
+
+class OriginSet {
+  private readonly bySegment = new Map<number, Set<number>>();
+  add(segmentId: number, offset: number): void {
+    let m = this.bySegment.get(segmentId);
+    if (!m) this.bySegment.set(segmentId, (m = new Set()));
+    m.add(offset);
+  }
+  has(segmentId: number, offset: number): boolean {
+    return this.bySegment.get(segmentId)?.has(offset) ?? false;
+  }
+}
 
 function payloadSeq(p: Buffer | undefined): number {
   return p && p.length >= 9 ? Number(p.readBigUInt64LE(1)) : Infinity;
@@ -130,50 +157,41 @@ async function recordsOf(access: MaintenanceAccess, s: SegmentView, tick: Tick):
   const path = access.pathOf(s.id);
   if (s.kind === 'pack') {
     const raw = await readPackFooterPayload(access.fs, path, s.id);
-    const entries: PackEntry[] = [];
+    const records: CensusRecord[] = [];
     try {
       const d = raw && new PackFooterDecoder(raw.payload);
       if (!d) return { records: [], damaged: true };
+      const make: PackEntryMaker<CensusRecord> = (type, offset, frameLen, originSegmentId, originOffset, damaged, chunk, payload) => ({
+        type, offset, frameLen, originSegmentId, originOffset, chunk, payload, live: false, damaged, tombstoneSeq: undefined, tombstoneKey: undefined,
+      });
       while (!d.done) {
-        d.next(DECODE_SLICE, entries);
+        d.next(DECODE_SLICE, records, make);
         await tick(DECODE_SLICE);
       }
     } catch (err) {
       if (err instanceof FormatError) return { records: [], damaged: true };
       throw err;
     }
-    const records: CensusRecord[] = new Array(entries.length);
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      records[i] = {
-        type: e.type, offset: e.offset, frameLen: e.frameLen, originSegmentId: e.originSegmentId, originOffset: e.originOffset,
-        chunk: e.chunk, payload: e.payload, live: false, damaged: e.damaged,
-      };
-    }
     return { records, damaged: false };
   }
-  const entries = s.sealed ? await footerEntries(access, path, tick) : undefined;
-  let damaged = false;
-  let list: FooterEntry[];
-  if (entries) list = entries;
-  else {
-    const listing = await listSegment(access.fs, path, s.id, s.sealed);
-    list = listing.entries;
-    damaged = listing.damage.length > 0;
-  }
-  // Built field by field: an object spread per record costs more than the whole classification.
-  const records: CensusRecord[] = new Array(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const e = list[i];
-    records[i] = { type: e.type, offset: e.offset, frameLen: e.frameLen, originSegmentId: s.id, originOffset: e.offset, chunk: e.chunk, payload: e.payload, live: false, damaged: false };
-    const t = tick(1);
-    if (t) await t;
-  }
-  return { records, damaged };
+  // One object per record, built by the decoder in the census's own shape (the census keeps every record
+  // of every segment alive until the pass ends: each object saved is GC work saved).
+  const make = (type: number, offset: number, frameLen: number, chunk?: ChunkMeta, payload?: Buffer): CensusRecord => ({
+    type, offset, frameLen, originSegmentId: s.id, originOffset: offset, chunk, payload, live: false, damaged: false, tombstoneSeq: undefined, tombstoneKey: undefined,
+  });
+  const records = s.sealed ? await footerRecords(access, path, tick, make) : undefined;
+  if (records) return { records, damaged: false };
+  const listing = await listSegment(access.fs, path, s.id, s.sealed);
+  return { records: listing.entries.map((e) => make(e.type, e.offset, e.frameLen, e.chunk, e.payload)), damaged: listing.damage.length > 0 };
 }
 
-/** A sealed log segment's footer entries, or undefined when its header or footer is not usable. */
-async function footerEntries(access: MaintenanceAccess, path: string, tick: Tick): Promise<FooterEntry[] | undefined> {
+/** A sealed log segment's records from its footer, or undefined when its header or footer is not usable. */
+async function footerRecords(
+  access: MaintenanceAccess,
+  path: string,
+  tick: Tick,
+  make: (type: number, offset: number, frameLen: number, chunk?: ChunkMeta, payload?: Buffer) => CensusRecord,
+): Promise<CensusRecord[] | undefined> {
   const fh = await access.fs.open(path, 'read');
   let payload: Buffer | undefined;
   try {
@@ -190,18 +208,18 @@ async function footerEntries(access: MaintenanceAccess, path: string, tick: Tick
     await fh.close();
   }
   if (!payload) return undefined;
-  const entries: FooterEntry[] = [];
+  const records: CensusRecord[] = [];
   try {
     const d = new FooterDecoder(payload);
     while (!d.done) {
-      d.next(DECODE_SLICE, entries);
+      d.next(DECODE_SLICE, records, make);
       await tick(DECODE_SLICE);
     }
   } catch (err) {
     if (err instanceof FormatError) return undefined;
     throw err;
   }
-  return entries;
+  return records;
 }
 
 /** Builds the accounting of every sealed segment and pack. Reads footers; never reads chunk payloads. */
@@ -209,7 +227,7 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
   const views = access.segments();
   const covered = access.checkpointSegmentId();
   const accounts: SegmentAccount[] = [];
-  const commitPayloads = new Map<number, Buffer>();
+  const commitPayloads = new OriginMap<Buffer>();
   const commitHolders: Census['commitHolders'] = new Map();
   const tick = slicer();
   let storedBytes = 0;
@@ -226,7 +244,7 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
       const t = tick(1);
       if (t) await t;
       if (r.type !== RecordType.COMMIT || !r.payload) continue;
-      commitPayloads.set(originKey(r.originSegmentId, r.originOffset), r.payload);
+      commitPayloads.set(r.originSegmentId, r.originOffset, r.payload);
       const name = commitName(r.payload);
       if (name === undefined) continue;
       const seq = payloadSeq(r.payload);
@@ -239,34 +257,32 @@ export async function takeCensus(access: MaintenanceAccess, opts: { includeActiv
     accounts.push({ id: s.id, kind: s.kind, sizeBytes: s.sizeBytes, liveBytes: 0, deadBytes: 0, minSeq: Infinity, covered: s.sealed && (s.kind === 'pack' || s.id < covered), active: !s.sealed, damaged, records });
   }
 
-  const liveCommits = new Set<number>();
-  const liveChunks = new Set<number>();
+  const liveCommits = new OriginSet();
+  const liveChunks = new OriginSet();
   for (const c of access.liveCommits()) {
     const t = tick(1);
     if (t) await t;
-    const key = originKey(c.segmentId, c.offset);
-    liveCommits.add(key);
-    let payload = commitPayloads.get(key);
+    liveCommits.add(c.segmentId, c.offset);
+    let payload = commitPayloads.get(c.segmentId, c.offset);
     try {
       payload ??= await access.readCommitPayload(c.segmentId, c.offset, c.frameLen);
       const m = decodeManifest(payload);
       // A cold object's chunks live in cold segments (their own id space, docs/FORMAT.md §2.6): none here.
-      if (m.storageClass !== StorageClass.COLD) for (const ch of m.chunks) liveChunks.add(originKey(ch.segmentId, ch.offset));
+      if (m.storageClass !== StorageClass.COLD) for (const ch of m.chunks) liveChunks.add(ch.segmentId, ch.offset);
     } catch (err) {
       // A damaged COMMIT: its chunks cannot be named, so nothing it might reference may be dropped.
       access.warn(`census: cannot read commit at segment ${c.segmentId} offset ${c.offset}: ${(err as Error).message}; compaction keeps every chunk`);
       return keepEverything(accounts, commitHolders, storedBytes, tailBytes);
     }
   }
-  for (const p of access.openUploadParts()) for (const ch of p.chunks) liveChunks.add(originKey(ch.segmentId, ch.offset));
+  for (const p of access.openUploadParts()) for (const ch of p.chunks) liveChunks.add(ch.segmentId, ch.offset);
 
   for (const a of accounts) {
     for (const r of a.records) {
       const t = tick(1);
       if (t) await t;
-      const key = originKey(r.originSegmentId, r.originOffset);
       if (r.type !== RecordType.CHUNK) a.minSeq = Math.min(a.minSeq, payloadSeq(r.payload));
-      r.live = classify(access, r, key, liveCommits, liveChunks);
+      r.live = classify(access, r, liveCommits, liveChunks);
     }
   }
   // Tombstones: live unless every other segment holds only newer records.
@@ -333,14 +349,14 @@ function keepEverything(accounts: SegmentAccount[], commitHolders: Census['commi
   return { segments: accounts, commitHolders, storedBytes, liveBytes: live, deadBytes: 0 };
 }
 
-function classify(access: MaintenanceAccess, r: CensusRecord, key: number, liveCommits: Set<number>, liveChunks: Set<number>): boolean {
+function classify(access: MaintenanceAccess, r: CensusRecord, liveCommits: OriginSet, liveChunks: OriginSet): boolean {
   const p = r.payload ?? Buffer.alloc(0);
   try {
     switch (r.type) {
       case RecordType.CHUNK:
-        return liveChunks.has(key);
+        return liveChunks.has(r.originSegmentId, r.originOffset);
       case RecordType.COMMIT:
-        return liveCommits.has(key);
+        return liveCommits.has(r.originSegmentId, r.originOffset);
       case RecordType.BUCKET_CREATE: {
         const b = decodeBucketCreate(p);
         return access.bucketSeq(b.name) === b.seq;
