@@ -1,30 +1,16 @@
 // `sediment compact` and what `info` shows about space and the last pass, through the compiled CLI
 // (dist/src/cli/main.js, built by `npm test`'s pretest step) on a temporary data directory.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/child.js';
 
-const MAIN = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'sediment-cli-compact-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function sediment(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  delete env.SEDIMENT_DATA;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, '--data', join(root, 'data'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const sediment = (args: string[]) => runCli(join(root, 'data'), args);
 
 describe('sediment compact', () => {
   it('reclaims deleted objects, reports the pass, and info shows the space and the pass', async () => {

@@ -2,30 +2,16 @@
 // `put --lock-mode/--retain-until/--legal-hold`, `rm` (delete marker), `rm --version-id` refused for a
 // locked version (with and without --bypass-governance-retention), `rb` refused while versions exist,
 // `versioning`, with `compact` and separate processes (restarts) in between.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CLI_MAIN as MAIN, runCli } from './helpers/child.js';
 
-const MAIN = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'sediment-cli-versions-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function sediment(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  delete env.SEDIMENT_DATA;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, '--data', join(root, 'data'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const sediment = (args: string[]) => runCli(join(root, 'data'), args);
 
 async function ok(args: string[]): Promise<string> {
   const r = await sediment(args);

@@ -8,7 +8,6 @@
 // never by open — and the highest id is kept so that ids are never reused).
 //
 // Rounds: 4 by default, 30 with SEDIMENT_SOAK=1. Kill moments are seeded (SEDIMENT_SEED).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine, LocalDirColdStore, MaintenancePool, Migrator, RealFileSystem } from '../src/index.js';
 import { parseColdSegmentName } from '../src/format/cold-segment.js';
+import { startCrashChild, type CrashChild } from './helpers/child.js';
 import { errorCode, md5hex, readAll } from './helpers/engine-helpers.js';
 import { allowedStates, DELETED } from './helpers/crash-model.js';
 import { mulberry32, SOAK, testSeed } from './helpers/prng.js';
@@ -25,27 +25,7 @@ const compiled = fileURLToPath(new URL('../dist/src/index.js', import.meta.url))
 const ROUNDS = SOAK ? 30 : 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function run(dir: string, seed: number) {
-  const p = spawn(process.execPath, [child, dir, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  const stderr: string[] = [];
-  let partial = '';
-  let onReady!: () => void;
-  const ready = new Promise<void>((r) => (onReady = r));
-  p.stdout!.setEncoding('utf8');
-  p.stdout!.on('data', (s: string) => {
-    const parts = (partial + s).split('\n');
-    partial = parts.pop()!;
-    for (const l of parts) {
-      if (l === 'ready') onReady();
-      lines.push(l);
-    }
-  });
-  p.stderr!.setEncoding('utf8');
-  p.stderr!.on('data', (s: string) => stderr.push(s));
-  const exited = new Promise<{ signal: NodeJS.Signals | null }>((resolve) => p.on('close', (_code, signal) => resolve({ signal })));
-  return { p, lines, stderr, ready, exited };
-}
+const run = (dir: string, seed: number): CrashChild => startCrashChild(child, dir, seed);
 
 const dirs: string[] = [];
 afterAll(() => {

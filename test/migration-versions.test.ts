@@ -3,34 +3,15 @@
 // noncurrent versions stay where they are, a version that became noncurrent after it moved keeps its cold
 // bytes through cold garbage collection and segment rewrites, and a locked version stays locked.
 import { describe, expect, it } from 'vitest';
-import { Engine, MaintenancePool, MemoryColdStore, MemoryFileSystem, Migrator } from '../src/index.js';
+import type { Engine } from '../src/index.js';
 import { DAY_MS } from '../src/engine/lifecycle.js';
 import { fillLogText } from '../src/loadgen/log-text.js';
 import { errorCode, readAll } from './helpers/engine-helpers.js';
-import { ProcessFs } from './helpers/process-fs.js';
+import { coldWorld, T0 } from './helpers/cold-world.js';
 
-const T0 = Date.UTC(2026, 10, 1, 10, 30);
 const body = (n: number, seed: number): Buffer => fillLogText(Buffer.alloc(n), seed);
-
-function world() {
-  const disk = new MemoryFileSystem();
-  const store = new MemoryColdStore();
-  let now = T0;
-  let view: ProcessFs | undefined;
-  return {
-    advanceDays: (d: number) => void (now += d * DAY_MS),
-    async open(): Promise<{ e: Engine; m: Migrator }> {
-      view = new ProcessFs(disk);
-      const e = await Engine.open({ dir: '/data', fs: view, clock: { now: () => now }, workerThreads: 0, chunkBytes: 64 << 10, coldStore: store, onWarning: () => undefined });
-      // deadShareMax 0.01: any dead byte makes a cold segment a rewrite candidate.
-      return { e, m: new Migrator(e.coldAccess(), store, new MaintenancePool(view, 0), { batchBytesMax: 16 << 10, deadShareMax: 0.01 }) };
-    },
-    crash(): void {
-      view?.kill();
-      disk.crash();
-    },
-  };
-}
+// deadShareMax 0.01: any dead byte makes a cold segment a rewrite candidate.
+const world = (): ReturnType<typeof coldWorld> => coldWorld({ deadShareMax: 0.01 });
 
 async function text(e: Engine, bucket: string, key: string, versionId?: string): Promise<Buffer> {
   return readAll((await e.getObject(bucket, key, versionId === undefined ? {} : { versionId })).body);

@@ -10,33 +10,9 @@ import { Engine, LocalDirColdStore, MemoryColdStore, MemoryFileSystem, Migrator,
 import { DAY_MS } from '../src/engine/lifecycle.js';
 import { fillLogText } from '../src/loadgen/log-text.js';
 import { errorCode, readAll, tryGet } from './helpers/engine-helpers.js';
-import { ProcessFs } from './helpers/process-fs.js';
+import { coldWorld, T0 } from './helpers/cold-world.js';
 
-const T0 = Date.UTC(2026, 10, 1, 10, 30);
-
-function world() {
-  const disk = new MemoryFileSystem();
-  const store = new MemoryColdStore();
-  let now = T0;
-  let view: ProcessFs | undefined;
-  return {
-    store,
-    disk,
-    advanceDays(d: number) {
-      now += d * DAY_MS;
-    },
-    now: () => now,
-    async open(): Promise<{ e: Engine; m: Migrator }> {
-      view = new ProcessFs(disk);
-      const e = await Engine.open({ dir: '/data', fs: view, clock: { now: () => now }, workerThreads: 0, chunkBytes: 64 << 10, coldStore: store, onWarning: () => undefined });
-      return { e, m: new Migrator(e.coldAccess(), store, new MaintenancePool(view, 0), { batchBytesMax: 16 << 10 }) };
-    },
-    crash(): void {
-      view?.kill();
-      disk.crash();
-    },
-  };
-}
+const world = (): ReturnType<typeof coldWorld> => coldWorld();
 
 const logBody = (bytes: number, seed: number): Buffer => fillLogText(Buffer.alloc(bytes), seed);
 
