@@ -40,7 +40,7 @@ describe('migration with versions and object lock', () => {
     w.advanceDays(2);
     const r = await m.runPass();
     expect(r.damaged).toEqual([]);
-    expect(r.objectsMoved, 'a (current) and l; not the marker, not the noncurrent a1').toBe(2);
+    expect(r.objectsMoved, 'a (current) and l; not the marker, not the noncurrent a1 (no NoncurrentVersionTransition rule)').toBe(2);
     // Same versions, same ids, same order; only the current a is cold.
     const versionsAfter = e.listObjectVersions('vers');
     expect(versionsAfter.versions.map((v) => [v.key, v.versionId, v.isLatest])).toEqual(versionsBefore.versions.map((v) => [v.key, v.versionId, v.isLatest]));
@@ -73,6 +73,40 @@ describe('migration with versions and object lock', () => {
     expect((await e.headObject('vault', 'l')).objectLock?.mode).toBe('COMPLIANCE');
     await m.runPass();
     expect((await text(e, 'vers', 'a', a2)).equals(v2)).toBe(true);
+    await e.close();
+  });
+
+  it('NoncurrentVersionTransition moves noncurrent versions counted from when they became noncurrent; current ones stay', async () => {
+    const w = world();
+    let { e, m } = await w.open();
+    await e.createBucket('hist');
+    await e.setBucketVersioning('hist', 'Enabled');
+    const bodies = [body(30_000, 11), body(30_000, 12), body(30_000, 13)];
+    const ids: string[] = [];
+    ids.push((await e.putObject('hist', 'k', bodies[0])).versionId); // noncurrent from day 2
+    w.advanceDays(2);
+    ids.push((await e.putObject('hist', 'k', bodies[1])).versionId); // noncurrent from day 5
+    w.advanceDays(3);
+    ids.push((await e.putObject('hist', 'k', bodies[2])).versionId); // current
+    await e.putObject('hist', 'only', body(10_000, 14)); // current, no history
+    await e.setBucketLifecycle('hist', { rules: [{ id: 'nct', enabled: true, filter: {}, noncurrentVersionTransitions: [{ noncurrentDays: 2, storageClass: 'GLACIER' }] }] });
+    const cls = async (i: number): Promise<string> => (await e.headObject('hist', 'k', { versionId: ids[i] })).storageClass;
+    // Day 5: ids[0] has been noncurrent 3 days (due), ids[1] 0 days (not yet).
+    let r = await m.runPass();
+    expect(r.damaged).toEqual([]);
+    expect(r.objectsMoved).toBe(1);
+    expect([await cls(0), await cls(1), await cls(2)]).toEqual(['COLD', 'STANDARD', 'STANDARD']);
+    w.advanceDays(2);
+    r = await m.runPass();
+    expect(r.objectsMoved).toBe(1);
+    expect([await cls(0), await cls(1), await cls(2)]).toEqual(['COLD', 'COLD', 'STANDARD']);
+    expect((await e.headObject('hist', 'only')).storageClass).toBe('STANDARD');
+    // Same versions, order and bytes; through a power loss too.
+    w.crash();
+    ({ e, m } = await w.open());
+    expect(e.listObjectVersions('hist').versions.filter((v) => v.key === 'k').map((v) => v.versionId)).toEqual([...ids].reverse().map((id) => id));
+    for (let i = 0; i < 3; i++) expect((await text(e, 'hist', 'k', ids[i])).equals(bodies[i]), `version ${i}`).toBe(true);
+    expect([await cls(0), await cls(1), await cls(2)]).toEqual(['COLD', 'COLD', 'STANDARD']);
     await e.close();
   });
 });

@@ -14,6 +14,8 @@ export interface ColdCandidate {
   storageClass: number;
   /** Last GET (minute granularity) in buckets with access-based tiering; undefined when never read. */
   lastAccessMs?: number;
+  /** A noncurrent version: when it became noncurrent (its next newer version was created). */
+  noncurrentSinceMs?: number;
 }
 
 export interface ColdBucketPolicy {
@@ -29,7 +31,7 @@ export interface ColdAccess {
   isClosed(): boolean;
   now(): number;
   policies(): ColdBucketPolicy[];
-  /** The bucket's current objects (a snapshot). */
+  /** The bucket's current objects and, in a bucket with versions, its noncurrent ones (a snapshot; no delete markers). */
   objects(bucket: string): ColdCandidate[];
   /** Every current object in the cold tier, in all buckets (a snapshot; hot objects cost no allocation). */
   coldObjects(): ColdCandidate[];
@@ -40,8 +42,9 @@ export interface ColdAccess {
   /** Raw, verified bytes of a chunk of a cold object. */
   readColdChunk(ref: ChunkRef): Promise<Buffer>;
   /**
-   * Durably replaces the current version of bucket/key by `manifest` (same version, new chunk list and
-   * storage class) if the index still holds `expectSeq` and no write of the key is in flight. Resolves
+   * Durably replaces version `expectSeq` of bucket/key (current or, with versions, noncurrent) by
+   * `manifest` (same version, new chunk list and storage class) if the index still holds it and no write
+   * or delete of the key is in flight. Resolves
    * true after the COMMIT is fsync'd, false (nothing written) when the object changed: the change wins.
    */
   recommit(bucket: string, key: string, expectSeq: number, manifest: ObjectManifest): Promise<boolean>;

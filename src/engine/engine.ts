@@ -1710,9 +1710,9 @@ export class Engine {
       }
       const seq = this.nextSeq();
       const payload = encodeDelete({ seq, bucket: bucket.name, key, versionId, mtimeMs: this.clock.now(), flags: 0 });
-      await this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
+      await this.whileDeleting(name, this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
         this.applyDelete(bucket.name, key, seq, versionId),
-      ).done;
+      ).done);
       this.afterMutation();
       return { existed: true, versionId: shown, deleteMarker: marker };
     }
@@ -2060,11 +2060,23 @@ export class Engine {
         if (!b) return [];
         const out: ColdCandidate[] = [];
         for (const [key, slot] of b.keys.scan()) {
-          // A delete marker has no bytes to move. Noncurrent versions stay where they are (no
-          // NoncurrentVersionTransition yet): only the current version is a candidate.
-          if ((this.table.flagsOf(slot) & CommitFlag.DELETE_MARKER) !== 0) continue;
+          // A delete marker has no bytes to move.
+          if (isMarker(this.table, slot)) continue;
           const e = this.table.read(slot);
           out.push({ bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, lastAccessMs: this.access.lastAccessMs(bucket, key) });
+        }
+        if (b.versions.versioned) {
+          // Noncurrent versions (NoncurrentVersionTransition): each became noncurrent when the next newer
+          // version was created.
+          for (const [key] of [...b.versions.history.scan()]) {
+            const chain = versionsOf(b, key);
+            for (let i = 1; i < chain.length; i++) {
+              const slot = chain[i]!;
+              if (isMarker(this.table, slot)) continue;
+              const e = this.table.read(slot);
+              out.push({ bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, noncurrentSinceMs: this.table.mtimeOf(chain[i - 1]!) });
+            }
+          }
         }
         return out;
       },
@@ -2100,7 +2112,11 @@ export class Engine {
       recommit: async (bucket, key, expectSeq, manifest) => {
         this.checkWritable();
         const b = this.buckets.get(bucket);
-        const slot = b && !b.deleting ? b.keys.get(key) : -1;
+        let slot = b && !b.deleting ? b.keys.get(key) : -1;
+        // A noncurrent version is found in the key's history.
+        if (b && !b.deleting && b.versions.versioned && (slot < 0 || this.table.getSeq(slot) !== expectSeq)) {
+          slot = b.versions.history.get(key).find((s) => this.table.getSeq(s) === expectSeq) ?? -1;
+        }
         // Nothing awaits from this check to the append inside commit(): a write of the key either came
         // first (and the check fails) or comes after (and wins on replay with its higher seq).
         if (slot < 0 || this.table.getSeq(slot) !== expectSeq || this.committing.has(`${bucket}/${key}`) || this.pendingDeletes.has(`${bucket}/${key}`)) return false;

@@ -163,6 +163,18 @@ export function transitionDue(rule: LifecycleRule, mtimeMs: number, nowMs: numbe
   return undefined;
 }
 
+/** NoncurrentVersionTransition: is a version noncurrent since `sinceMs` due for the cold tier under this rule? */
+export function noncurrentTransitionDue(rule: LifecycleRule, sinceMs: number, nowMs: number, dayMs: number): boolean {
+  if (!rule.enabled) return false;
+  return (rule.noncurrentVersionTransitions ?? []).some((t) => nowMs >= sinceMs + t.noncurrentDays * dayMs);
+}
+
+/** NoncurrentVersionExpiration by age alone (the newer-versions count aside): expiry, not migration, handles it. */
+export function noncurrentExpirationDue(rule: LifecycleRule, sinceMs: number, nowMs: number, dayMs: number): boolean {
+  const nve = rule.noncurrentVersionExpiration;
+  return rule.enabled && nve !== undefined && nve.newerNoncurrentVersions === undefined && nowMs >= sinceMs + nve.noncurrentDays * dayMs;
+}
+
 /** Is a multipart upload initiated at `initiatedMs` due to be aborted under this enabled rule? */
 export function abortDue(rule: LifecycleRule, key: string, initiatedMs: number, nowMs: number, dayMs: number): boolean {
   const a = rule.abortIncompleteMultipartUpload;

@@ -2,13 +2,15 @@
 // - a lifecycle rule of the bucket selects the object and one of its Transitions (Days or Date, any cold
 //   StorageClass) is due, and no Expiration of a matching rule is due (expiry deletes it instead);
 // - or the bucket has access-based tiering (N days) and the object was not read for N days (its upload
-//   counts as a read; last reads are tracked in memory at minute granularity, saved with checkpoints).
-import { DAY_MS, expirationDue, filterMatches, needsTags, transitionDue } from '../engine/lifecycle.js';
+//   counts as a read; last reads are tracked in memory at minute granularity, saved with checkpoints);
+// - a noncurrent version (bucket with versions): a NoncurrentVersionTransition of a matching rule is due,
+//   counted from when it became noncurrent, and no NoncurrentVersionExpiration by age is.
+import { DAY_MS, expirationDue, filterMatches, needsTags, noncurrentExpirationDue, noncurrentTransitionDue, transitionDue } from '../engine/lifecycle.js';
 import type { ColdAccess, ColdCandidate } from '../engine/cold-access.js';
 import { StorageClass } from '../format/constants.js';
 
 export interface DueObject extends ColdCandidate {
-  reason: 'transition' | 'tiering';
+  reason: 'transition' | 'tiering' | 'noncurrent-transition';
 }
 
 export async function dueForCold(access: ColdAccess, asOfMs: number, dayMs = DAY_MS): Promise<DueObject[]> {
@@ -25,6 +27,14 @@ export async function dueForCold(access: ColdAccess, asOfMs: number, dayMs = DAY
         tags = m.tags;
       }
       const matching = rules.filter((r) => filterMatches(r.filter, o.key, o.size, tags));
+      if (o.noncurrentSinceMs !== undefined) {
+        // A noncurrent version: only NoncurrentVersionTransition moves it (not Transition, not tiering),
+        // unless NoncurrentVersionExpiration is about to remove it anyway.
+        const since = o.noncurrentSinceMs;
+        if (matching.some((r) => noncurrentExpirationDue(r, since, asOfMs, dayMs))) continue;
+        if (matching.some((r) => noncurrentTransitionDue(r, since, asOfMs, dayMs))) out.push({ ...o, reason: 'noncurrent-transition' });
+        continue;
+      }
       if (matching.some((r) => expirationDue(r, o.mtimeMs, asOfMs, dayMs))) continue;
       if (matching.some((r) => transitionDue(r, o.mtimeMs, asOfMs, dayMs) !== undefined)) {
         out.push({ ...o, reason: 'transition' });
