@@ -39,16 +39,16 @@ describe('format: versioning (§3.8 kinds 2 and 3, §3.1 flags, §4 version 3)',
     expect(CommitFlag.IN_PLACE).toBe(2);
   });
 
-  it('versioned data raises FORMAT to 3 and writes checkpoint version 3 with a row per version, newest first', async () => {
+  it('versioned data (FORMAT ≥ 3) writes checkpoint version 3 with a row per version, newest first', async () => {
     const fs = new MemoryFileSystem();
     let now = 1_700_000_000_000;
     const e = await Engine.open({ dir: '/d', fs, workerThreads: 0, clock: { now: () => now++ }, onWarning: () => undefined });
     await e.createBucket('plain');
     await e.putObject('plain', 'x', 'x');
     await e.close();
-    // Never versioned: byte-compatible with older readers.
+    // Never versioned: a version-1 checkpoint. (The directory is at 5 from its first open: the manifest.)
     let f = await files(fs);
-    expect(f.format).toBe('sediment-data-dir 1\n');
+    expect(f.format).toBe('sediment-data-dir 5\n');
     expect(f.checkpoint.readUInt16LE(8)).toBe(1);
 
     const e2 = await Engine.open({ dir: '/d', fs, workerThreads: 0, clock: { now: () => now++ }, onWarning: () => undefined });
@@ -58,7 +58,7 @@ describe('format: versioning (§3.8 kinds 2 and 3, §3.1 flags, §4 version 3)',
     await e2.putObjectTagging('plain', 'x', { t: '1' }, { versionId: v1 });
     await e2.close();
     f = await files(fs);
-    expect(f.format).toBe('sediment-data-dir 3\n');
+    expect(f.format).toBe('sediment-data-dir 5\n');
     expect(f.checkpoint.readUInt16LE(8)).toBe(3);
     const rows: Array<[string, string, number]> = [];
     const configs: number[] = [];

@@ -52,7 +52,7 @@ describe('cold-tier migration', () => {
     expect((await e.headObject('logs', 'keep/hot.txt')).storageClass).toBe('STANDARD');
     expect(e.stats().tiers.cold.objects).toBe(30);
     expect((await m.runPass()).objectsDue).toBe(0); // already cold
-    expect((await w.disk.readFile('/data/FORMAT')).toString()).toBe('sediment-data-dir 4\n');
+    expect((await w.disk.readFile('/data/FORMAT')).toString()).toBe('sediment-data-dir 5\n');
 
     w.crash();
     ({ e, m } = await w.open());

@@ -174,7 +174,7 @@ describe('hostile keys', () => {
     expect(readdirSync(root)).toEqual(['data']);
     expect(readdirSync(join(root, 'data')).sort()).toEqual(expect.arrayContaining(['segments']));
     for (const entry of readdirSync(join(root, 'data'), { recursive: true }) as string[]) {
-      expect(entry).toMatch(/^(FORMAT|LOCK|segments|checkpoints|tmp|credentials\.json)(\/[0-9]+\.(seg|ckpt))?$/);
+      expect(entry).toMatch(/^(FORMAT|LOCK|manifest|segments|checkpoints|tmp|credentials\.json)(\/[0-9]+\.(seg|ckpt))?$/);
     }
   });
 

@@ -101,6 +101,7 @@ import { createSegment, parseSegmentFileName, segmentFileName } from './segment-
 import { listSegment, scanSegment, type Damage } from './segment-scan.js';
 import { SegmentStore, verifyFrame } from './segment-store.js';
 import { loadPacks, RelocationMap, type LoadedPack } from './pack-files.js';
+import { openLiveSegments, type LiveSegments } from './live-segments.js';
 import type { MaintenanceAccess } from './maintenance-access.js';
 import { SegmentWriter, type Durability } from './segment-writer.js';
 import type {
@@ -242,6 +243,8 @@ export class Engine {
   private readonly table = new ObjectTable();
   private readonly segments = new Map<number, SegmentInfo>();
   private writer!: SegmentWriter;
+  /** DIR/manifest: which segment files must exist. */
+  private liveSegments!: LiveSegments;
   private readonly store: SegmentStore;
   private pool!: ChunkPool;
   private cold!: ColdReader;
@@ -320,7 +323,18 @@ export class Engine {
 
   private async recover(): Promise<void> {
     const packs = await loadPacks(this.fs, this.segmentsDir, this.warn);
-    const names = await this.fs.readdir(this.segmentsDir);
+    let names = await this.fs.readdir(this.segmentsDir);
+    const packIds = [...packs.packs.map((p) => p.id), ...packs.damaged];
+    const manifest = await openLiveSegments(
+      this.fs,
+      this.dir,
+      { logIds: names.map(parseSegmentFileName).filter((x): x is number => x !== undefined), packIds, replaced: packs.replaced },
+      this.clock,
+      this.warn,
+    );
+    this.liveSegments = manifest.live;
+    this.openDamage.push(...manifest.damage);
+    names = await this.fs.readdir(this.segmentsDir);
     const ids = names.map(parseSegmentFileName).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
     let loading: { bucket: Bucket; keys: string[]; slots: Int32Array; n: number; rows: number; count: number; lastKey?: string } | undefined;
     const ckpt = await loadLatestCheckpoint(this.fs, this.dir, {
@@ -426,8 +440,10 @@ export class Engine {
       // (and the checkpoints that record its position) treats those bytes as durable.
       await fh.datasync();
     } else {
-      const id = Math.max(ids.length > 0 ? ids[ids.length - 1] : 0, packs.maxId) + 1;
+      // Above every id the manifest lists too: a lost newest segment's id is never reused.
+      const id = Math.max(ids.length > 0 ? ids[ids.length - 1] : 0, packs.maxId, this.liveSegments.maxId) + 1;
       fh = await createSegment(this.fs, this.segmentsDir, id, this.clock.now());
+      await this.liveSegments.add(id);
       active = { segmentId: id, size: SEGMENT_HEADER_BYTES, entries: [] };
       this.segments.set(id, { id, sealed: false, sizeBytes: SEGMENT_HEADER_BYTES });
     }
@@ -446,10 +462,11 @@ export class Engine {
           if (this.opsSinceCheckpoint >= Math.max(10_000, this.table.count / 8)) this.scheduleCheckpoint();
         },
         onCreated: (id) => this.segments.set(id, { id, sealed: false, sizeBytes: SEGMENT_HEADER_BYTES }),
+        listSegment: (id) => this.liveSegments.add(id),
       },
       { ...active, fh },
     );
-    this.writer.raiseIdFloor(packs.maxId + 1);
+    this.writer.raiseIdFloor(Math.max(packs.maxId, this.liveSegments.maxId) + 1);
   }
 
   /**
@@ -498,6 +515,7 @@ export class Engine {
       if (err instanceof NewerFormatError) return false; // refused by the listing below
     }
     this.warn(`removing segment ${id}: ${head.length} bytes without a valid header (its creation was interrupted)`);
+    if (this.liveSegments.has(id)) await this.liveSegments.replace(undefined, [id]);
     await this.fs.unlink(path);
     await this.fs.syncDir(this.segmentsDir);
     return true;
@@ -2017,9 +2035,27 @@ export class Engine {
         if (reason) report.damagedObjects.push({ bucket: b.name, key, reason });
       }
     }
-    // A segment the index points into that the directory does not have (deleted, lost) is damage too.
+    // A segment the index points into that the directory does not have (deleted, lost) is damage too,
+    // and so is one the manifest lists (whatever it held that nothing else refers to is lost unseen).
     for (const id of missing) report.damage.push({ segmentId: id, offset: 0, length: 0, detail: 'segment file is missing but objects refer to it' });
+    for (const id of this.liveSegments.missing) {
+      if (!missing.has(id)) report.damage.push({ segmentId: id, offset: 0, length: 0, detail: 'segment file is missing (listed in the manifest); records only it held are lost' });
+    }
     return report;
+  }
+
+  /**
+   * Accepts the loss of segment files the manifest lists but the directory lacks (after `verify` named
+   * them and nothing could bring them back): they are no longer listed or reported. Returns their ids.
+   */
+  async forgetMissingSegments(): Promise<number[]> {
+    this.checkOpen();
+    const ids = await this.liveSegments.forgetMissing();
+    const gone = new Set(ids);
+    for (let i = this.openDamage.length - 1; i >= 0; i--) {
+      if (gone.has(this.openDamage[i].segmentId) && this.openDamage[i].length === 0) this.openDamage.splice(i, 1);
+    }
+    return ids;
   }
 
   private async objectProblem(entry: ObjectEntry, valid: Map<number, Set<number>>, missing: Set<number>): Promise<string | undefined> {
@@ -2197,6 +2233,7 @@ export class Engine {
         this.relocation.install(0, ids, []);
         for (const id of ids) this.segments.delete(id);
       },
+      recordReplacement: (packId, removed) => this.liveSegments.replace(packId, removed),
       whenUnread: (id) => this.store.whenUnread(id),
       forget: (id) => this.store.forget(id),
     };

@@ -64,6 +64,12 @@ export interface MaintenanceAccess {
   installPack(packId: number, inputs: number[], records: PackRecord[], sizeBytes: number): void;
   /** Like installPack for inputs that hold no live record at all: they stop being listed, nothing moves. */
   dropSegments(ids: number[]): void;
+  /**
+   * Makes DIR/manifest list `packId` (if any) and no longer list `removed`, durably. After installPack or
+   * dropSegments, before any removed file is truncated or unlinked (docs/DURABILITY.md "The segment
+   * manifest").
+   */
+  recordReplacement(packId: number | undefined, removed: number[]): Promise<void>;
   whenUnread(segmentId: number): Promise<void>;
   forget(segmentId: number): Promise<void>;
 }

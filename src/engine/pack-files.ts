@@ -199,7 +199,7 @@ export async function loadPacks(
   fs: FileSystem,
   segmentsDir: string,
   warn: (m: string) => void,
-): Promise<{ packs: LoadedPack[]; damaged: number[]; maxId: number }> {
+): Promise<{ packs: LoadedPack[]; damaged: number[]; maxId: number; replaced: Set<number> }> {
   const names = await fs.readdir(segmentsDir);
   const packIds = names.map(parsePackFileName).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
   const logIds = names.filter((n) => n.endsWith('.seg')).map((n) => Number(n.slice(0, 12))).filter(Number.isSafeInteger);
@@ -230,5 +230,5 @@ export async function loadPacks(
   if (removed > 0) await fs.syncDir(segmentsDir);
   const packs = loaded.filter((p) => !replaced.has(p.id));
   const maxId = Math.max(0, ...packIds);
-  return { packs, damaged: damaged.filter((id) => !replaced.has(id)), maxId };
+  return { packs, damaged: damaged.filter((id) => !replaced.has(id)), maxId, replaced };
 }

@@ -69,6 +69,11 @@ export interface SegmentWriterOptions {
   onSealed?: (segmentId: number, entries: FooterEntry[], sizeBytes: number) => void;
   /** Called after a new segment is created. */
   onCreated?: (segmentId: number) => void;
+  /**
+   * Records a new segment in DIR/manifest, durably; awaited after its creation and before anything is
+   * written to it. A failure there counts as a failure to create the segment.
+   */
+  listSegment?: (segmentId: number) => Promise<void>;
 }
 
 const BATCH_BYTES_MAX = 32 << 20;
@@ -378,12 +383,16 @@ export class SegmentWriter {
    */
   private async createMissingSegment(alsoReject: Array<FrameItem | RollItem> = []): Promise<boolean> {
     const id = this.writeId;
+    let created: FileHandle | undefined;
     try {
-      this.fh = await createSegment(this.opts.fs, this.opts.segmentsDir, id, this.opts.clock.now());
+      created = await createSegment(this.opts.fs, this.opts.segmentsDir, id, this.opts.clock.now());
+      await this.opts.listSegment?.(id);
+      this.fh = created;
     } catch (err) {
       if (!isNoSpace(err)) throw this.fail(err, `creating segment ${id}`);
       const path = `${this.opts.segmentsDir}/${segmentFileName(id)}`;
       try {
+        await created?.close();
         if (await this.opts.fs.exists(path)) {
           await this.opts.fs.unlink(path);
           await this.opts.fs.syncDir(this.opts.segmentsDir);

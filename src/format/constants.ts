@@ -5,11 +5,13 @@
  * the first bucket with versioning (§3.8 kinds 2 and 3) raises it to 3, the first cold-tier record (a
  * COMMIT with storageClass COLD, §3.1, or a tiering setting, §3.8 kind 4) to 4.
  */
-export const DATA_DIR_FORMAT_VERSION = 4;
+export const DATA_DIR_FORMAT_VERSION = 5;
 export const DATA_DIR_FORMAT_CREATED = 1;
 export const DATA_DIR_FORMAT_PACKS = 2;
 export const DATA_DIR_FORMAT_VERSIONS = 3;
 export const DATA_DIR_FORMAT_COLD = 4;
+/** §1.1, §4.2: from 5 on, DIR/manifest lists the live segment files and every open and removal keeps it. */
+export const DATA_DIR_FORMAT_MANIFEST = 5;
 export const FORMAT_FILE_PREFIX = 'sediment-data-dir ';
 
 /** §2.1 segment header */
@@ -77,6 +79,11 @@ export const StorageClass = { STANDARD: 0, COLD: 1 } as const;
 /** §4.1 last-access file written with each checkpoint (access-based tiering). */
 export const ACCESS_MAGIC = Buffer.from('SEDACCS\n', 'latin1');
 export const ACCESS_VERSION = 1;
+
+/** §4.2 segment manifest (DIR/manifest): the live files of segments/. */
+export const MANIFEST_MAGIC = Buffer.from('SEDMANI\n', 'latin1');
+export const MANIFEST_VERSION = 1;
+export const ManifestKind = { LOG: 0, PACK: 1 } as const;
 
 /** §4 checkpoint */
 export const CHECKPOINT_MAGIC = Buffer.from('SEDCKPT\n', 'latin1');

@@ -233,6 +233,7 @@ export class Compactor {
     if (liveBytes === 0) {
       a.dropSegments(inputs);
       for (const id of inputs) replaced.add(id);
+      await a.recordReplacement(undefined, inputs);
       await this.unlinkInputs(inputs);
       stats.segmentsCompacted += inputs.length;
       stats.recordsDropped += dropped;
@@ -324,6 +325,7 @@ export class Compactor {
     // Durable: from here on the pack wins over its inputs, at open too.
     a.installPack(packId, inputs, entries, at);
     for (const id of inputs) replaced.add(id);
+    await a.recordReplacement(packId, inputs);
     await this.unlinkInputs(inputs);
     stats.segmentsCompacted += inputs.length;
     stats.packsWritten++;

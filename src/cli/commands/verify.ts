@@ -40,12 +40,14 @@ export function registerVerifyCommand(program: Command): void {
     .command('verify')
     .description('check every checksum in the data directory; exit 1 if anything is damaged')
     .option('--cold', 'also read every chunk of every cold object from the cold store (reads the whole cold tier)')
+    .option('--forget-missing', 'accept the loss of segment files the manifest lists but the directory lacks: stop reporting them')
     .addOption(jsonOption())
-    .action(async (flags: { json?: boolean; cold?: boolean }, cmd: Command) => {
+    .action(async (flags: { json?: boolean; cold?: boolean; forgetMissing?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const progress = byteProgress(ctx, 'verifying');
       let report: VerifyReport;
       let cold: ColdVerifyReport | undefined;
+      let forgotten: number[] = [];
       try {
         report = await withEngine(ctx, {}, async (engine) => {
           // Frames are checked in a worker thread (the main thread only matches the index against them).
@@ -55,6 +57,8 @@ export function registerVerifyCommand(program: Command): void {
               scan: (path, segmentId, size) => pool.scrub({ kind: 'scrub', path, segmentId, size }),
             });
             if (flags.cold) cold = await verifyColdTier(engine.coldAccess());
+            // After the report that names them: this run still exits 1, the next one no longer sees them.
+            if (flags.forgetMissing) forgotten = await engine.forgetMissingSegments();
             return hot;
           } finally {
             await pool.close();
@@ -65,7 +69,10 @@ export function registerVerifyCommand(program: Command): void {
       }
       const coldDamaged = cold?.damagedObjects.length ?? 0;
       const ok = report.damage.length === 0 && report.damagedObjects.length === 0 && coldDamaged === 0;
-      ctx.stdout.write(`${flags.json ? toJson({ ok, ...report, ...(cold ? { cold } : {}) }) : humanReport(report) + (cold ? `\n${coldText(cold)}` : '')}\n`);
+      const forgotText = forgotten.length > 0 ? `\nforgot missing segments ${forgotten.join(', ')}: no longer listed or reported` : '';
+      ctx.stdout.write(
+        `${flags.json ? toJson({ ok, ...report, ...(cold ? { cold } : {}), ...(flags.forgetMissing ? { forgottenSegments: forgotten } : {}) }) : humanReport(report) + (cold ? `\n${coldText(cold)}` : '') + forgotText}\n`,
+      );
       if (!ok) {
         throw new CliError(`verify found ${report.damage.length} damaged regions and ${report.damagedObjects.length + coldDamaged} damaged objects`);
       }
