@@ -1,12 +1,13 @@
-// The workloads of the S3 bench (issue 3 item 8) and how one is run against one server: the load
-// generator of src/loadgen, plus the server process's CPU time (from /proc) and the load the rest of
-// the machine put on it meanwhile.
+// The workloads of the S3 bench (issue 3 item 8) and how one is run against one server with one client:
+// the load generator of src/loadgen over either of its HTTP clients, plus the server process's CPU time
+// (from /proc) and the load the rest of the machine put on it meanwhile.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { runWorkload, type WorkloadResult } from '../src/loadgen/run-workload.js';
 import type { DataKind } from '../src/loadgen/data.js';
+import type { HttpClientKind } from '../src/loadgen/transport.js';
 import type { RunningServer } from './servers/spawn.js';
 import { busyCores, MiB, systemCpu, waitForQuiet } from './setup.js';
 
@@ -80,9 +81,20 @@ export function phases(s: S3BenchSizes): PhaseSpec[] {
   return [small('put'), small('get'), large('put', 'log'), large('get', 'log'), large('put', 'random'), large('get', 'random')];
 }
 
+/**
+ * The clients a phase can run with. Both are src/loadgen's lanes (same operation numbering, data, GET
+ * verification, latency histogram and threads) and differ only in the HTTP client under them:
+ * loadgen = raw keep-alive sockets, node-http = http.request with a keep-alive http.Agent, the "plain
+ * node:http, SigV4" client issue 7's reference figures are stated for.
+ */
+export const BENCH_CLIENTS = { loadgen: 'raw', 'node-http': 'node-http' } as const satisfies Record<string, HttpClientKind>;
+export type BenchClient = keyof typeof BENCH_CLIENTS;
+export const BENCH_CLIENT_NAMES = Object.keys(BENCH_CLIENTS) as BenchClient[];
+
 export interface PhaseResult {
   phase: string;
   server: string;
+  client: BenchClient;
   result: WorkloadResult;
   /** CPU cores the server process kept busy (all its threads). */
   serverCores?: number;
@@ -119,12 +131,15 @@ export const BUCKET = 'bench';
 export const REGION = 'us-east-1';
 
 export interface PhaseRunOptions {
+  /** Default loadgen. */
+  client?: BenchClient;
   clientWorkers: number;
   seed: number;
   onProgress?: (line: string) => void;
 }
 
 export async function runPhase(server: RunningServer, p: PhaseSpec, o: PhaseRunOptions): Promise<PhaseResult> {
+  const client = o.client ?? 'loadgen';
   spawnSync('sync'); // earlier phases' dirty pages must not be written back during this one
   await waitForQuiet(); // at most $SEDIMENT_BENCH_QUIET_S seconds (default 0: no wait)
   const sys0 = systemCpu();
@@ -136,7 +151,7 @@ export async function runPhase(server: RunningServer, p: PhaseSpec, o: PhaseRunO
       secretAccessKey: server.secretAccessKey,
       region: REGION,
       bucket: BUCKET,
-      prefix: p.prefix,
+      prefix: `${client}/${p.prefix}`, // each client writes and reads its own objects: neither overwrites the other's
       workload: p.workload,
       objectBytes: p.objectBytes,
       objects: p.objects,
@@ -145,12 +160,13 @@ export async function runPhase(server: RunningServer, p: PhaseSpec, o: PhaseRunO
       concurrency: p.concurrency,
       data: { kind: p.kind, seed: o.seed },
       workers: Math.min(o.clientWorkers, p.concurrency),
+      httpClient: BENCH_CLIENTS[client],
     },
-    o.onProgress ? { progressEveryMs: 5000, onProgress: (pr) => o.onProgress!(`  ${server.name} ${p.label}: ${pr.opsDone} ops, ${pr.errors} errors, ${(pr.elapsedMs / 1000).toFixed(0)} s`) } : {},
+    o.onProgress ? { progressEveryMs: 5000, onProgress: (pr) => o.onProgress!(`  ${client} → ${server.name} ${p.label}: ${pr.opsDone} ops, ${pr.errors} errors, ${(pr.elapsedMs / 1000).toFixed(0)} s`) } : {},
   );
   const srv1 = processCpuMs(server.pid);
   const machine = busyCores(sys0, systemCpu());
   const serverCores = srv0 !== undefined && srv1 !== undefined ? (srv1 - srv0) / result.elapsedMs : undefined;
   const otherCores = machine === undefined ? undefined : Math.max(0, machine - result.cpu.cores - (serverCores ?? 0));
-  return { phase: p.id, server: server.name, result, serverCores, otherCores };
+  return { phase: p.id, server: server.name, client, result, serverCores, otherCores };
 }

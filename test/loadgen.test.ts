@@ -1,7 +1,8 @@
 // The S3 load generator (src/loadgen): its signer against the reference signer, its deterministic data
 // and byte verification, its histogram, and bounded runs of every workload against the bare bench
 // server and an in-process sediment server (zero errors, every GET byte verified), plus a bare server
-// that flips a byte in every GET body, which must count as errors.
+// that flips a byte in every GET body, which must count as errors. The runs go over both HTTP clients
+// (raw sockets and node:http), which must agree.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +27,7 @@ import { prepareObjects, runWorkload, type WorkloadResult } from '../src/loadgen
 import { S3LoadClient } from '../src/loadgen/s3-client.js';
 import { formatSummary } from '../src/loadgen/summary.js';
 import { RequestSigner } from '../src/loadgen/signer.js';
+import { HTTP_CLIENTS, type HttpClientKind } from '../src/loadgen/transport.js';
 import { createS3Server, type S3Server } from '../src/s3/server.js';
 import { signRequest } from '../src/s3/sigv4-sign.js';
 
@@ -132,7 +134,9 @@ describe('options', () => {
     expect(() => validateOptions({ ...base, concurrency: 0 })).toThrow(/concurrency/);
     expect(() => validateOptions({ ...base, workload: 'list' })).toThrow(/opsMax or durationMs/);
     expect(() => validateOptions({ ...base, workers: 2 })).toThrow(/workers/);
+    expect(() => validateOptions({ ...base, httpClient: 'curl' as never })).toThrow(/HTTP client/);
     expect(validateOptions(base).verify).toBe(true);
+    expect(validateOptions(base).httpClient).toBe('raw');
     expect(objectKeySuffix(12)).toBe('000000012');
   });
 });
@@ -155,16 +159,17 @@ function expectClean(r: WorkloadResult, ops: number): void {
 }
 
 /** Every workload, small and streamed bodies, against one endpoint; all must be error-free. */
-async function exerciseEndpoint(endpoint: string, accessKeyId: string, secretAccessKey: string): Promise<void> {
-  const admin = new S3LoadClient({ endpoint, accessKeyId, secretAccessKey, region: 'us-east-1', connectionsMax: 1, timeoutMs: 10_000 });
+async function exerciseEndpoint(endpoint: string, accessKeyId: string, secretAccessKey: string, httpClient: HttpClientKind): Promise<void> {
+  const admin = new S3LoadClient({ endpoint, accessKeyId, secretAccessKey, region: 'us-east-1', connectionsMax: 1, timeoutMs: 10_000, httpClient });
   await admin.createBucket('loadgen');
   await admin.createBucket('loadgen'); // already owned: fine
   admin.close();
-  const base = { endpoint, accessKeyId, secretAccessKey, region: 'us-east-1', bucket: 'loadgen', concurrency: 8, data: LOG, timeoutMs: 10_000 } as const;
-  const small = { ...base, prefix: 'small/', objectBytes: 4096, objects: 300 };
+  const base = { endpoint, accessKeyId, secretAccessKey, region: 'us-east-1', bucket: 'loadgen', concurrency: 8, data: LOG, timeoutMs: 10_000, httpClient } as const;
+  const small = { ...base, prefix: `${httpClient}/small/`, objectBytes: 4096, objects: 300 };
 
   const put = await runWorkload({ ...small, workload: 'put' });
   expectClean(put, 300);
+  expect(put.httpClient).toBe(httpClient);
   expect(put.bytes).toBe(300 * 4096);
   expect(put.opsIssued).toBe(300);
   expect(formatSummary([put])).toMatch(/^\| workload .*\n.*\n\| put \| 4 KiB \| log \| 8 \| 300 \| /);
@@ -173,7 +178,7 @@ async function exerciseEndpoint(endpoint: string, accessKeyId: string, secretAcc
   const list = await runWorkload({ ...small, workload: 'list', listPageKeys: 100, opsMax: 6, concurrency: 1 });
   expectClean(list, 6); // two full passes of three pages
 
-  const large = { ...base, data: RANDOM, prefix: 'large/', objectBytes: 3 * 1024 * 1024 + 17, objects: 4, concurrency: 2 };
+  const large = { ...base, data: RANDOM, prefix: `${httpClient}/large/`, objectBytes: 3 * 1024 * 1024 + 17, objects: 4, concurrency: 2 };
   expectClean(await runWorkload({ ...large, workload: 'put' }), 4);
   const get = await runWorkload({ ...large, workload: 'get' });
   expectClean(get, 4);
@@ -195,8 +200,22 @@ describe('against the bare bench server', () => {
   });
   afterAll(() => close(server));
 
-  it('runs every workload without an error', async () => {
-    await exerciseEndpoint(endpoint, 'unused', 'unused');
+  it.each(HTTP_CLIENTS)('runs every workload without an error (%s client)', async (httpClient) => {
+    await exerciseEndpoint(endpoint, 'unused', 'unused', httpClient);
+  });
+
+  it.each(HTTP_CLIENTS)('keeps one connection per lane (%s client)', async (httpClient) => {
+    let connections = 0;
+    const count = (): void => void connections++;
+    server.on('connection', count);
+    try {
+      const o = { endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: `${httpClient}/conn/`, objectBytes: 4096, objects: 400, concurrency: 8, data: LOG, httpClient } as const;
+      expectClean(await runWorkload({ ...o, workload: 'put' }), 400);
+      expectClean(await runWorkload({ ...o, workload: 'get' }), 400);
+    } finally {
+      server.off('connection', count);
+    }
+    expect(connections).toBe(2 * 8); // each run opens its own connections and closes them at the end
   });
 
   it('stops a put at the duration and writes objects 0..n-1 without gaps', async () => {
@@ -218,9 +237,9 @@ describe('against a bare server that corrupts GET bodies', () => {
   });
   afterAll(() => close(server));
 
-  it('counts every corrupted GET as a verify error, small and large', async () => {
+  it.each(HTTP_CLIENTS)('counts every corrupted GET as a verify error, small and large (%s client)', async (httpClient) => {
     for (const [objectBytes, objects] of [[4096, 50], [2 * 1024 * 1024, 3]] as const) {
-      const o = { endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: `c${objectBytes}/`, objectBytes, objects, concurrency: 4, data: LOG } as const;
+      const o = { endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: `${httpClient}/c${objectBytes}/`, objectBytes, objects, concurrency: 4, data: LOG, httpClient } as const;
       await prepareObjects({ ...o, workload: 'put' });
       const r = await runWorkload({ ...o, workload: 'get' });
       expect(r.ops).toBe(0);
@@ -251,12 +270,12 @@ describe('against an in-process sediment server', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs every workload without an error (SigV4 accepted, bytes verified)', async () => {
-    await exerciseEndpoint(endpoint, AK, SK);
+  it.each(HTTP_CLIENTS)('runs every workload without an error (SigV4 accepted, bytes verified; %s client)', async (httpClient) => {
+    await exerciseEndpoint(endpoint, AK, SK, httpClient);
   });
 
-  it('counts a wrong secret as status errors', async () => {
-    const r = await runWorkload({ endpoint, accessKeyId: AK, secretAccessKey: 'wrong', region: 'us-east-1', bucket: 'loadgen', prefix: 'x/', workload: 'put', objectBytes: 10, objects: 3, concurrency: 1, data: LOG });
+  it.each(HTTP_CLIENTS)('counts a wrong secret as status errors (%s client)', async (httpClient) => {
+    const r = await runWorkload({ endpoint, accessKeyId: AK, secretAccessKey: 'wrong', region: 'us-east-1', bucket: 'loadgen', prefix: 'x/', workload: 'put', objectBytes: 10, objects: 3, concurrency: 1, data: LOG, httpClient });
     expect(r.errors).toBe(3);
     expect(r.errorSamples[0]).toMatch(/HTTP 403 SignatureDoesNotMatch/);
   });
@@ -284,5 +303,6 @@ describe('worker threads', () => {
     expect(timed.errors).toBe(0);
     expect(timed.ops).toBe(timed.opsIssued);
     expectClean(await runWorkload({ ...o, prefix: 'wt/', workload: 'get', objects: timed.opsIssued }, { workerUrl }), timed.opsIssued);
+    expectClean(await runWorkload({ ...o, workload: 'get', httpClient: 'node-http' }, { workerUrl }), 400); // the option crosses to the threads
   });
 });

@@ -7,3 +7,4 @@ export { WORKLOADS, type Workload, type WorkloadOptions, validateOptions, object
 export { runWorkload, prepareObjects, type WorkloadResult, type Progress, type RunHooks } from './run-workload.js';
 export { S3LoadClient, OperationError, type OperationErrorKind, type S3Endpoint } from './s3-client.js';
 export { formatSummary } from './summary.js';
+export { HTTP_CLIENTS, type HttpClientKind } from './transport.js';

@@ -2,6 +2,7 @@
 // (it crosses to worker threads by structured clone); callbacks live in RunHooks.
 import { DATA_KINDS, type DataSpec } from './data.js';
 import type { S3Endpoint } from './s3-client.js';
+import { HTTP_CLIENTS, type HttpClientKind } from './transport.js';
 
 export const WORKLOADS = ['put', 'get', 'mixed', 'delete', 'list'] as const;
 export type Workload = (typeof WORKLOADS)[number];
@@ -34,6 +35,8 @@ export interface WorkloadOptions extends S3Endpoint {
   timeoutMs?: number;
   /** Client threads, each with its own connections (default 1: the calling thread). */
   workers?: number;
+  /** The HTTP client under the S3 operations (transport.ts; default 'raw'). */
+  httpClient?: HttpClientKind;
 }
 
 export const CONCURRENCY_MAX = 4096;
@@ -65,6 +68,7 @@ export function validateOptions(o: WorkloadOptions): Required<Omit<WorkloadOptio
   check(intIn(o.objectBytes, 0, OBJECT_BYTES_MAX), `objectBytes must be an integer in 0..${OBJECT_BYTES_MAX}`);
   check(intIn(o.objects, 1, OBJECTS_MAX), `objects must be an integer in 1..${OBJECTS_MAX}`);
   check(intIn(o.concurrency, 1, CONCURRENCY_MAX), `concurrency must be an integer in 1..${CONCURRENCY_MAX}`);
+  check((HTTP_CLIENTS as readonly string[]).includes(o.httpClient ?? 'raw'), `unknown HTTP client ${String(o.httpClient)}`);
   check(intIn(o.workers, 1, WORKERS_MAX), `workers must be an integer in 1..${WORKERS_MAX}`);
   check((o.workers ?? 1) <= o.concurrency, 'workers must not exceed concurrency');
   check(intIn(o.opsMax, 1, Number.MAX_SAFE_INTEGER), 'opsMax must be a positive integer');
@@ -81,6 +85,7 @@ export function validateOptions(o: WorkloadOptions): Required<Omit<WorkloadOptio
     listPageKeys: o.listPageKeys ?? 1000,
     timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     workers: o.workers ?? 1,
+    httpClient: o.httpClient ?? 'raw',
   };
 }
 

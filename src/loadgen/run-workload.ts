@@ -20,6 +20,7 @@ import {
 } from './lanes.js';
 import { validateOptions, type ResolvedOptions, type Workload, type WorkloadOptions } from './options.js';
 import type { OperationErrorKind } from './s3-client.js';
+import type { HttpClientKind } from './transport.js';
 import type { WorkerInput, WorkerMessage } from './worker-entry.js';
 
 export interface Progress {
@@ -41,6 +42,7 @@ export interface WorkloadResult {
   objectBytes: number;
   concurrency: number;
   workers: number;
+  httpClient: HttpClientKind;
   data: DataSpec;
   /** Successful operations. */
   ops: number;
@@ -141,6 +143,7 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
     objectBytes: o.objectBytes,
     concurrency: o.concurrency,
     workers: o.workers,
+    httpClient: o.httpClient,
     data: o.data,
     ops: stats.ops,
     opsIssued: Math.min(Atomics.load(control, CONTROL_NEXT_OP), opsLimit(o)),

@@ -1,13 +1,13 @@
 // The S3 operations the load generator issues, path-style, signed with SigV4 (UNSIGNED-PAYLOAD for
-// bodies), over an HttpPool. Each operation resolves with the payload bytes moved or throws an
-// OperationError whose `kind` says what went wrong (HTTP status, wrong bytes, transport). GET bodies are
-// checked byte by byte against the deterministic data as they arrive (data.ts), never buffered.
+// bodies), over either HTTP client of transport.ts (raw sockets or node:http). Each operation resolves
+// with the payload bytes moved or throws an OperationError whose `kind` says what went wrong (HTTP
+// status, wrong bytes, transport). GET bodies are checked byte by byte against the deterministic data as
+// they arrive (data.ts), never buffered.
 import { awsUriEncode } from '../s3/aws-uri.js';
 import { formatDataSpec, ObjectVerifier, objectBody, objectPieces, PIECE_BYTES_MAX, type DataSpec } from './data.js';
-import type { HttpResponse } from './http-connection.js';
 import { TransportError, type TransportErrorKind } from './http-errors.js';
-import { HttpPool } from './http-pool.js';
 import { RequestSigner, UNSIGNED_PAYLOAD } from './signer.js';
+import { createTransport, type HttpClientKind, type S3Response, type SignedRequest, type Transport } from './transport.js';
 
 export type OperationErrorKind = TransportErrorKind | 'status' | 'verify';
 
@@ -33,9 +33,14 @@ export interface S3Endpoint {
 export interface S3ClientOptions extends S3Endpoint {
   connectionsMax: number;
   timeoutMs: number;
+  /** Default 'raw'. */
+  httpClient?: HttpClientKind;
 }
 
-/** Bodies up to this size are handed to the connection as one buffer (written with the head); larger ones stream in pieces. */
+/** What an operation asks to send, before signing. */
+type UnsignedRequest = Omit<SignedRequest, 'host' | 'payloadHash' | 'amzDate' | 'authorization'>;
+
+/** Bodies up to this size are handed to the HTTP client as one buffer (the raw one writes it with the head); larger ones stream in pieces. */
 const SINGLE_WRITE_BYTES_MAX = 256 << 10;
 export const META_HEADER = 'x-amz-meta-loadgen';
 
@@ -44,7 +49,7 @@ export interface ListPage {
   nextToken: string | undefined;
 }
 
-function s3ErrorCode(res: HttpResponse): string {
+function s3ErrorCode(res: S3Response): string {
   const m = /<Code>([^<]*)<\/Code>/.exec(res.body.toString('utf8'));
   return m ? m[1]! : '';
 }
@@ -63,7 +68,7 @@ function decodeXml(text: string): string {
 }
 
 export class S3LoadClient {
-  private readonly pool: HttpPool;
+  private readonly transport: Transport;
   private readonly signer: RequestSigner;
   private readonly host: string;
 
@@ -71,33 +76,26 @@ export class S3LoadClient {
     const url = new URL(opts.endpoint);
     if (url.protocol !== 'http:') throw new RangeError(`only http:// endpoints are supported, not ${url.protocol}`);
     this.host = url.host;
-    this.pool = new HttpPool({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80), connectionsMax: opts.connectionsMax, timeoutMs: opts.timeoutMs });
+    const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.transport = createTransport(opts.httpClient ?? 'raw', { hostname, port: Number(url.port || 80), connectionsMax: opts.connectionsMax, timeoutMs: opts.timeoutMs });
     this.signer = new RequestSigner({ accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, region: opts.region });
   }
 
   close(): void {
-    this.pool.close();
+    this.transport.close();
   }
 
-  private head(method: string, path: string, query: string, contentLength: number | undefined, extra?: ReadonlyArray<readonly [string, string]>): string {
-    const { amzDate, authorization } = this.signer.sign(method, path, query, this.host, UNSIGNED_PAYLOAD, extra);
-    let head = `${method} ${path}${query ? `?${query}` : ''} HTTP/1.1\r\nHost: ${this.host}\r\n`;
-    if (contentLength !== undefined) head += `Content-Length: ${contentLength}\r\n`;
-    head += `x-amz-content-sha256: ${UNSIGNED_PAYLOAD}\r\nx-amz-date: ${amzDate}\r\n`;
-    if (extra) for (const [name, value] of extra) head += `${name}: ${value}\r\n`;
-    return `${head}Authorization: ${authorization}\r\n\r\n`;
-  }
-
-  private async send(...args: Parameters<HttpPool['request']>): Promise<HttpResponse> {
+  private async send(req: UnsignedRequest): Promise<S3Response> {
+    const { amzDate, authorization } = this.signer.sign(req.method, req.path, req.query, this.host, UNSIGNED_PAYLOAD, req.extra);
     try {
-      return await this.pool.request(...args);
+      return await this.transport.send({ ...req, host: this.host, payloadHash: UNSIGNED_PAYLOAD, amzDate, authorization });
     } catch (err) {
       if (err instanceof TransportError) throw new OperationError(err.kind, err.message, { cause: err });
       throw err;
     }
   }
 
-  private static expectStatus(res: HttpResponse, what: string, ok: (status: number) => boolean): void {
+  private static expectStatus(res: S3Response, what: string, ok: (status: number) => boolean): void {
     if (!ok(res.status)) {
       const code = s3ErrorCode(res);
       throw new OperationError('status', `${what}: HTTP ${res.status}${code ? ` ${code}` : ''}`);
@@ -107,7 +105,7 @@ export class S3LoadClient {
   /** Creates the bucket; an existing bucket owned by the caller is fine. */
   async createBucket(bucket: string): Promise<void> {
     const path = `/${awsUriEncode(bucket, false)}`;
-    const res = await this.send({ head: this.head('PUT', path, '', 0) });
+    const res = await this.send({ method: 'PUT', path, query: '', contentLength: 0 });
     if (res.status === 409 && s3ErrorCode(res) === 'BucketAlreadyOwnedByYou') return;
     S3LoadClient.expectStatus(res, `create bucket ${bucket}`, (s) => s === 200);
   }
@@ -115,9 +113,8 @@ export class S3LoadClient {
   /** PUTs object `key` with the deterministic bytes of `spec`. Resolves with the bytes sent. */
   async putObject(bucket: string, key: string, size: number, spec: DataSpec): Promise<number> {
     const path = `/${awsUriEncode(bucket, false)}/${awsUriEncode(key, true)}`;
-    const head = this.head('PUT', path, '', size, [[META_HEADER, formatDataSpec(spec)]]);
     const body = size <= SINGLE_WRITE_BYTES_MAX ? objectBody(spec, key, size) : () => objectPieces(spec, key, size, PIECE_BYTES_MAX);
-    const res = await this.send({ head, body });
+    const res = await this.send({ method: 'PUT', path, query: '', contentLength: size, extra: [[META_HEADER, formatDataSpec(spec)]], body });
     S3LoadClient.expectStatus(res, `PUT ${key}`, (s) => s === 200);
     return size;
   }
@@ -127,7 +124,9 @@ export class S3LoadClient {
     const path = `/${awsUriEncode(bucket, false)}/${awsUriEncode(key, true)}`;
     const verifier = verify ? new ObjectVerifier(spec, key, size) : undefined;
     const res = await this.send({
-      head: this.head('GET', path, '', undefined),
+      method: 'GET',
+      path,
+      query: '',
       bodySink: (status) => (status !== 200 ? undefined : verifier ? (piece) => verifier.update(piece) : () => undefined),
     });
     S3LoadClient.expectStatus(res, `GET ${key}`, (s) => s === 200);
@@ -139,7 +138,7 @@ export class S3LoadClient {
 
   async deleteObject(bucket: string, key: string): Promise<void> {
     const path = `/${awsUriEncode(bucket, false)}/${awsUriEncode(key, true)}`;
-    const res = await this.send({ head: this.head('DELETE', path, '', undefined) });
+    const res = await this.send({ method: 'DELETE', path, query: '' });
     S3LoadClient.expectStatus(res, `DELETE ${key}`, (s) => s === 204 || s === 200);
   }
 
@@ -152,7 +151,7 @@ export class S3LoadClient {
       .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
       .map(([n, v]) => `${n}=${v}`)
       .join('&');
-    const res = await this.send({ head: this.head('GET', `/${awsUriEncode(bucket, false)}`, query, undefined) });
+    const res = await this.send({ method: 'GET', path: `/${awsUriEncode(bucket, false)}`, query });
     S3LoadClient.expectStatus(res, `LIST ${prefix}`, (s) => s === 200);
     const xml = res.body.toString('utf8');
     const keys = [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => decodeXml(m[1]!));
