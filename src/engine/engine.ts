@@ -102,6 +102,7 @@ import { listSegment, scanSegment, type Damage } from './segment-scan.js';
 import { SegmentStore, verifyFrame } from './segment-store.js';
 import { loadPacks, RelocationMap, type LoadedPack } from './pack-files.js';
 import { openLiveSegments, type LiveSegments } from './live-segments.js';
+import { Md5Hasher, type Md5Stream } from './md5-hasher.js';
 import type { MaintenanceAccess } from './maintenance-access.js';
 import { SegmentWriter, type Durability } from './segment-writer.js';
 import type {
@@ -243,6 +244,8 @@ export class Engine {
   private readonly table = new ObjectTable();
   private readonly segments = new Map<number, SegmentInfo>();
   private writer!: SegmentWriter;
+  /** MD5 of large bodies off the main thread (md5-hasher.ts). */
+  private readonly md5Hasher = new Md5Hasher();
   /** DIR/manifest: which segment files must exist. */
   private liveSegments!: LiveSegments;
   private readonly store: SegmentStore;
@@ -1146,6 +1149,8 @@ export class Engine {
   /** Splits the body into chunks, frames them (workers for large ones) and appends them, in bounded memory. */
   private async writeChunks(body: Body, uploadId: number, partNumber: number, signal?: AbortSignal, sizeHint?: number): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer }> {
     const md5 = createHash('md5');
+    // A body of several large chunks is hashed in the MD5 thread, decided at its first chunk.
+    let md5Thread: Md5Stream | undefined;
     const chunks: ChunkRef[] = [];
     const inflight: Array<Promise<void>> = [];
     let size = 0;
@@ -1153,7 +1158,11 @@ export class Engine {
     let md5Whole: Buffer | undefined;
     /** `whole`: `raw` is the entire body (one chunk), so its MD5 can be computed where it is framed. */
     const emit = async (raw: Buffer, whole: boolean): Promise<void> => {
-      if (!whole) md5.update(raw);
+      if (chunks.length === 0 && !whole && raw.length >= this.pool.poolMinBytes && this.pool.usingWorkers && this.md5Hasher.available) {
+        md5Thread = this.md5Hasher.stream();
+      }
+      if (md5Thread) md5Thread.update(raw);
+      else if (!whole) md5.update(raw);
       const index = chunks.length;
       const rawLen = raw.length;
       size += rawLen;
@@ -1186,49 +1195,59 @@ export class Engine {
       if (inflight.length >= CHUNK_INFLIGHT_MAX) await inflight.shift();
     };
 
-    const direct = typeof body === 'string' || body instanceof Uint8Array;
-    if (direct) {
-      const buf = toBuffer(body as Uint8Array | string);
-      for (let at = 0; at < buf.length; at += this.chunkBytes) {
-        const piece = buf.subarray(at, Math.min(buf.length, at + this.chunkBytes));
-        // Pieces of a caller's buffer are copied before a worker takes them (the pool checks ownership).
-        await emit(piece, piece.length === buf.length);
-        if (failure) break;
-      }
-    } else {
-      // The chunk buffer starts small and grows to chunkBytes: a 4 KiB PUT must not allocate (and make
-      // the GC account for) a whole chunk. With a size hint, the first buffer is the right size.
-      // `size` counts the bytes already emitted in earlier chunks.
-      const first = (): number => Math.min(this.chunkBytes, sizeHint !== undefined ? Math.max(1, sizeHint - size) : 64 * 1024);
-      let fill = 0;
-      let cur = Buffer.allocUnsafeSlow(first());
-      for await (const piece of body as AsyncIterable<Uint8Array | string>) {
-        signal?.throwIfAborted();
-        if (failure) break;
-        let src = toBuffer(piece);
-        while (src.length > 0) {
-          if (fill === cur.length && cur.length < this.chunkBytes) {
-            const grown = Buffer.allocUnsafeSlow(Math.min(this.chunkBytes, Math.max(cur.length * 4, fill + src.length)));
-            cur.copy(grown, 0, 0, fill);
-            cur = grown;
-          }
-          const n = Math.min(src.length, cur.length - fill);
-          src.copy(cur, fill, 0, n);
-          fill += n;
-          src = src.subarray(n);
-          if (fill === this.chunkBytes) {
-            await emit(cur, false);
-            cur = Buffer.allocUnsafeSlow(first());
-            fill = 0;
+    try {
+      const direct = typeof body === 'string' || body instanceof Uint8Array;
+      if (direct) {
+        const buf = toBuffer(body as Uint8Array | string);
+        for (let at = 0; at < buf.length; at += this.chunkBytes) {
+          const view = buf.subarray(at, Math.min(buf.length, at + this.chunkBytes));
+          // A worker takes its chunk's buffer (transferred, detached here): the caller's own buffer is
+          // never handed over. The pool copies a view that does not own its ArrayBuffer; a piece that
+          // does (a body of one chunk that owns its memory) is copied here.
+          const piece = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? Buffer.from(view) : view;
+          await emit(piece, piece.length === buf.length);
+          if (failure) break;
+        }
+      } else {
+        // The chunk buffer starts small and grows to chunkBytes: a 4 KiB PUT must not allocate (and make
+        // the GC account for) a whole chunk. With a size hint, the first buffer is the right size.
+        // `size` counts the bytes already emitted in earlier chunks; once a whole chunk has gone, the body
+        // is a large one and each next buffer is a whole chunk (no growing copies).
+        const first = (): number =>
+          Math.min(this.chunkBytes, sizeHint !== undefined ? Math.max(1, sizeHint - size) : size > 0 ? this.chunkBytes : 64 * 1024);
+        let fill = 0;
+        let cur = Buffer.allocUnsafeSlow(first());
+        for await (const piece of body as AsyncIterable<Uint8Array | string>) {
+          signal?.throwIfAborted();
+          if (failure) break;
+          let src = toBuffer(piece);
+          while (src.length > 0) {
+            if (fill === cur.length && cur.length < this.chunkBytes) {
+              const grown = Buffer.allocUnsafeSlow(Math.min(this.chunkBytes, Math.max(cur.length * 4, fill + src.length)));
+              cur.copy(grown, 0, 0, fill);
+              cur = grown;
+            }
+            const n = Math.min(src.length, cur.length - fill);
+            src.copy(cur, fill, 0, n);
+            fill += n;
+            src = src.subarray(n);
+            if (fill === this.chunkBytes) {
+              await emit(cur, false);
+              cur = Buffer.allocUnsafeSlow(first());
+              fill = 0;
+            }
           }
         }
+        if (fill > 0 && !failure) await emit(cur.subarray(0, fill), size === 0);
       }
-      if (fill > 0 && !failure) await emit(cur.subarray(0, fill), size === 0);
+      await Promise.allSettled(inflight);
+      if (failure) throw failure;
+      signal?.throwIfAborted();
+      return { chunks, size, md5: md5Whole ?? (md5Thread ? await md5Thread.digest() : md5.digest()) };
+    } catch (err) {
+      md5Thread?.drop(); // after a digest: nothing to drop
+      throw err;
     }
-    await Promise.allSettled(inflight);
-    if (failure) throw failure;
-    signal?.throwIfAborted();
-    return { chunks, size, md5: md5Whole ?? md5.digest() };
   }
 
   // ---------------------------------------------------------------- multipart uploads
@@ -1977,6 +1996,7 @@ export class Engine {
       durability: this.durability,
       workerThreads: this.pool.usingWorkers ? this.pool.threads : 0,
       batchedChunks: this.pool.batchedChunks,
+      md5ThreadUploads: this.md5Hasher.streamsStarted,
       damage: [...this.openDamage],
     };
   }
@@ -2259,6 +2279,7 @@ export class Engine {
       failure ??= err;
     });
     await this.pool.close();
+    await this.md5Hasher.close();
     await this.store.closeAll();
     await this.lock.release();
     if (failure && !(failure instanceof SedimentError && failure.code === 'SEDIMENT_WRITER_FAILED')) throw failure;

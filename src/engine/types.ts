@@ -191,6 +191,8 @@ export interface EngineStats {
   workerThreads: number;
   /** Small chunks (and the MD5 of small objects) computed by a worker in batches since open. */
   batchedChunks: number;
+  /** Uploads whose MD5 was computed in the MD5 thread (bodies of several large chunks). */
+  md5ThreadUploads: number;
   damage: Damage[];
   /** Current objects and their logical bytes per tier (stored cold bytes: see src/maintenance/tier-info.ts). */
   tiers: { hot: { objects: number; logicalBytes: number }; cold: { objects: number; logicalBytes: number } };

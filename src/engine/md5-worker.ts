@@ -1,0 +1,23 @@
+// The MD5 thread (md5-hasher.ts): keeps one running MD5 per large upload and updates it with each chunk
+// as it arrives, in order (one port, one thread: messages are handled in the order they were posted).
+import { createHash, type Hash } from 'node:crypto';
+import { parentPort } from 'node:worker_threads';
+
+export type Md5Message = { op: 'update'; id: number; data: Uint8Array } | { op: 'digest'; id: number } | { op: 'drop'; id: number };
+export type Md5Reply = { id: number; md5: Uint8Array };
+
+const hashes = new Map<number, Hash>();
+const port = parentPort;
+if (port) {
+  port.on('message', (m: Md5Message) => {
+    if (m.op === 'update') {
+      let h = hashes.get(m.id);
+      if (!h) hashes.set(m.id, (h = createHash('md5')));
+      h.update(m.data);
+      return;
+    }
+    const h = hashes.get(m.id) ?? createHash('md5');
+    hashes.delete(m.id);
+    if (m.op === 'digest') port.postMessage({ id: m.id, md5: h.digest() } satisfies Md5Reply);
+  });
+}
