@@ -235,6 +235,30 @@ describe('cold-tier migration', () => {
     await e.close();
   });
 
+  it('a cold store without room for the next cold segment: the pass stops and says so, nothing moves or breaks, the next pass goes on', async () => {
+    const w = coldWorld({ freeBytesReserve: 1000 });
+    const { e, m } = await w.open();
+    await e.createBucket('logs');
+    for (let i = 0; i < 6; i++) await e.putObject('logs', `k${i}`, logBody(20_000, i));
+    await e.setBucketLifecycle('logs', { rules: [{ id: 'c', enabled: true, filter: {}, transitions: [{ days: 1, storageClass: 'GLACIER_IR' }] }] });
+    w.advanceDays(2);
+    w.store.free = 1500; // less than any cold segment plus the reserve
+    const r = await m.runPass();
+    expect(r.skipped).toMatch(/^migration stopped: cold segment \d+ needs \d+ bytes plus a reserve of 1000 in memory, 1500 available; its objects stay hot$/);
+    expect([r.objectsMoved, r.coldSegmentsWritten]).toEqual([0, 0]);
+    expect(await w.store.list()).toEqual([]);
+    for (let i = 0; i < 6; i++) {
+      expect((await e.headObject('logs', `k${i}`)).storageClass).toBe('STANDARD');
+      expect((await get(e, `k${i}`)).equals(logBody(20_000, i))).toBe(true);
+    }
+    w.store.free = Number.MAX_SAFE_INTEGER;
+    const again = await m.runPass();
+    expect(again.skipped).toBeUndefined();
+    expect(again.objectsMoved).toBe(6);
+    for (let i = 0; i < 6; i++) expect((await get(e, `k${i}`)).equals(logBody(20_000, i))).toBe(true);
+    await e.close();
+  });
+
   it('never serves damaged cold bytes', async () => {
     const w = world();
     const { e, m } = await w.open();

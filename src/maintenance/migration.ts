@@ -31,6 +31,11 @@ export interface MigrationSettings {
   batchBytesMax?: number;
   /** A cold segment whose dead share is above this is rewritten. Default 0.5. */
   deadShareMax?: number;
+  /**
+   * A cold segment is written only if the cold store (when it can tell: a local directory) has room for
+   * it plus this much; otherwise the pass stops there and says so. Default 64 MiB.
+   */
+  freeBytesReserve?: number;
 }
 
 export interface MigrationPassOptions {
@@ -55,6 +60,8 @@ export interface MigrationReport {
   coldSegmentsWritten: number;
   coldSegmentsRewritten: number;
   coldSegmentsDeleted: number;
+  /** Why the pass stopped early for lack of room in the cold store (nothing else is affected). */
+  skipped?: string;
   /** Changed (overwritten, deleted, re-tagged) during the pass: left hot, the change wins. */
   skippedChanged: number;
   damaged: Array<{ bucket: string; key: string; reason: string }>;
@@ -95,6 +102,7 @@ export class Migrator {
   private readonly level: number;
   private readonly batchBytesMax: number;
   private readonly deadShareMax: number;
+  private readonly freeBytesReserve: number;
 
   constructor(
     private readonly access: ColdAccess,
@@ -105,6 +113,7 @@ export class Migrator {
     this.level = s.level ?? COLD_LEVEL_DEFAULT;
     this.batchBytesMax = s.batchBytesMax ?? 32 << 20;
     this.deadShareMax = s.deadShareMax ?? 0.5;
+    this.freeBytesReserve = s.freeBytesReserve ?? 64 << 20;
     if (!Number.isInteger(this.level) || this.level < 1 || this.level > 22) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'cold zstd level must be 1..22');
   }
 
@@ -142,7 +151,13 @@ export class Migrator {
     if (report.dryRun) return this.finish(report, started);
     if (due.length + rewriting.length > 0) await a.raiseFormatVersion(DATA_DIR_FORMAT_COLD);
 
-    await this.pipeline([...due.map((d) => [d, false] as const), ...rewriting.map((r) => [r, true] as const)], () => nextId++, opts, report);
+    try {
+      await this.pipeline([...due.map((d) => [d, false] as const), ...rewriting.map((r) => [r, true] as const)], () => nextId++, opts, report);
+    } catch (err) {
+      if (!(err instanceof NoRoom)) throw err;
+      report.skipped = err.message;
+      a.warn(err.message);
+    }
     return this.finish(report, started);
   }
 
@@ -309,6 +324,12 @@ export class Migrator {
     const chunks = decodeColdSegment(bytes, id).entries.filter((e) => e.type === RecordType.CHUNK);
     assert(chunks.length === live.length, `cold segment ${id} holds ${chunks.length} chunks, ${live.length} were given`);
     const name = coldSegmentName(id);
+    const free = await this.store.freeBytes?.();
+    if (free !== undefined && free < bytes.length + this.freeBytesReserve) {
+      throw new NoRoom(
+        `migration stopped: cold segment ${id} needs ${bytes.length} bytes plus a reserve of ${this.freeBytesReserve} in ${this.store.description}, ${free} available; its objects stay hot`,
+      );
+    }
     await this.store.put(name, bytes);
     const back = await this.store.readRange(name, 0, bytes.length);
     if (!back.equals(bytes)) {
@@ -366,3 +387,6 @@ export class Migrator {
     return { live, objects, unknown };
   }
 }
+
+/** The cold store has no room for the next cold segment: the pass stops, nothing is lost or damaged. */
+class NoRoom extends Error {}

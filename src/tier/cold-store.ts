@@ -26,6 +26,11 @@ export interface ColdStore {
   stat(name: string): Promise<number | undefined>;
   list(prefix?: string): Promise<ColdBlob[]>;
   delete(name: string): Promise<void>;
+  /**
+   * Bytes that can still be written, for stores that can run out of room (a local disk); absent for
+   * stores that cannot tell (S3: the remote side answers a full disk with an error instead).
+   */
+  freeBytes?(): Promise<number>;
 }
 
 /** Blob names: 1-200 characters of [A-Za-z0-9._-], optionally with '/'-separated parts; no '.' or '..' parts. */

@@ -38,6 +38,10 @@ export class LocalDirColdStore implements ColdStore {
     await this.fs.syncDir(parent);
   }
 
+  freeBytes(): Promise<number> {
+    return this.fs.freeBytes(this.dir);
+  }
+
   async readRange(name: string, offset: number, length: number): Promise<Buffer> {
     checkBlobName(name);
     const path = `${this.dir}/${name}`;

@@ -7,6 +7,12 @@ export class MemoryColdStore implements ColdStore {
   private readonly blobs = new Map<string, Buffer>();
   /** While true, every call fails with SEDIMENT_COLD_UNAVAILABLE. */
   offline = false;
+  /** What freeBytes() answers (tests of a full cold store); the store itself never refuses a put. */
+  free = Number.MAX_SAFE_INTEGER;
+
+  async freeBytes(): Promise<number> {
+    return this.free;
+  }
 
   private check(): void {
     if (this.offline) throw unavailable('memory store is offline (test switch)');

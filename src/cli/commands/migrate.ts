@@ -20,6 +20,7 @@ function reportText(r: MigrationReport, where: string): string {
   if (r.coldSegmentsRewritten > 0) lines.push(`${r.coldSegmentsRewritten} cold segment(s) past the dead-share threshold ${r.dryRun ? 'would be' : ''} rewritten`);
   if (r.coldSegmentsDeleted > 0) lines.push(`${r.coldSegmentsDeleted} unreferenced cold segment(s) deleted`);
   if (r.skippedChanged > 0) lines.push(`${r.skippedChanged} object(s) changed during the pass: left hot (the change wins)`);
+  if (r.skipped) lines.push(r.skipped);
   for (const d of r.damaged) lines.push(`damaged, left in place: ${d.bucket}/${d.key}: ${d.reason}`);
   lines.push('hot copies are now garbage: "sediment compact" (or serve\'s background compaction) frees them');
   return lines.join('\n');
