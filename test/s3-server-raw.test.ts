@@ -388,6 +388,17 @@ describe('more failure paths', () => {
     expectS3Error(wrongMd5, 400, 'BadDigest');
   });
 
+  it('x-amz-storage-class: an S3 class is accepted (stored hot), an unknown one is InvalidStorageClass on PUT, copy and multipart, storing nothing', async () => {
+    expect((await put('sc/ok', 'x', { 'x-amz-storage-class': 'STANDARD_IA' })).status).toBe(200);
+    expect((await read('sc/ok'))?.toString()).toBe('x');
+    expectS3Error(await put('sc/bad', 'x', { 'x-amz-storage-class': 'COLDEST' }), 400, 'InvalidStorageClass');
+    expect(await read('sc/bad')).toBeUndefined();
+    const copy = await send({ method: 'PUT', path: `/${BUCKET}/sc/copy`, headers: { 'x-amz-copy-source': `/${BUCKET}/sc/ok`, 'x-amz-storage-class': 'glacier' } });
+    expectS3Error(copy, 400, 'InvalidStorageClass');
+    expect(await read('sc/copy')).toBeUndefined();
+    expectS3Error(await send({ method: 'POST', path: `${objectPath(BUCKET, 'sc/mp')}?uploads`, headers: { 'x-amz-storage-class': 'X' } }), 400, 'InvalidStorageClass');
+  });
+
   it('key and metadata limits: 1024-byte keys work, 1025 bytes is KeyTooLongError; > 2 KB of metadata is MetadataTooLarge', async () => {
     const okKey = 'k/' + 'é'.repeat(511); // 2 + 1022 bytes
     expect((await put(okKey, 'long key')).status).toBe(200);

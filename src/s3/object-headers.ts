@@ -13,8 +13,20 @@ const STANDARD: Array<[keyof StandardHeaders, string]> = [
   ['expires', 'expires'],
 ];
 
+/** The storage classes S3 knows. Every write is stored hot; an unknown name is refused as S3 does. */
+const STORAGE_CLASSES = new Set([
+  'STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS', 'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE',
+]);
+
+/** Refuses an `x-amz-storage-class` that names no S3 storage class (docs/S3-COMPATIBILITY.md). */
+export function checkStorageClass(r: S3Request): void {
+  const v = r.header('x-amz-storage-class');
+  if (v !== undefined && !STORAGE_CLASSES.has(v)) throw new S3Error('InvalidStorageClass', `The storage class you specified is not valid: ${v}`);
+}
+
 /** Content type, standard headers, x-amz-meta-* and x-amz-tagging of a PUT / Create / Copy(REPLACE). */
 export function contentOptions(r: S3Request): Pick<PutOptions, 'contentType' | 'userMetadata' | 'headers' | 'tags'> {
+  checkStorageClass(r);
   const headers: StandardHeaders = {};
   for (const [field, name] of STANDARD) {
     let v = r.header(name);

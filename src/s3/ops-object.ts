@@ -227,6 +227,8 @@ export async function copyObject(r: S3Request): Promise<void> {
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
   const taggingDirective = (r.header('x-amz-tagging-directive') ?? 'COPY').toUpperCase();
   const lock = lockOptions(r);
+  // Every header is checked before the source is opened (a refusal then leaves no stream behind).
+  const replace = contentOptions(r);
   const { info, body } = await engine.getObject(src.bucket, src.key, { versionId: src.versionId });
   try {
     copyConditions(r, info);
@@ -241,7 +243,6 @@ export async function copyObject(r: S3Request): Promise<void> {
     body.destroy();
     throw err;
   }
-  const replace = contentOptions(r);
   const opts =
     directive === 'REPLACE'
       ? { ...replace, tags: taggingDirective === 'REPLACE' ? replace.tags : info.tags }

@@ -27,6 +27,7 @@ export const S3_ERROR_DEFAULTS = {
   InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
   // Not an AWS code (S3 has no "disk full"); the name and status follow HTTP 507 and MinIO's storage-full answer.
   InsufficientStorage: { status: 507, message: 'The server has no room left to store this request.' },
+  InvalidStorageClass: { status: 400, message: 'The storage class you specified is not valid' },
   InvalidBucketState: { status: 409, message: 'The request is not valid with the current state of the bucket.' },
   InvalidAccessKeyId: { status: 403, message: 'The AWS Access Key Id you provided does not exist in our records.' },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
