@@ -93,6 +93,18 @@ describe.each(stores)('cold store contract: %s', (_name, make) => {
 });
 
 describe('cold store specifics', () => {
+  it('local directory: one process at a time (a second open is SEDIMENT_LOCKED, naming the rule); the lock is not a blob', async () => {
+    const dir = mkdtempSync(join(work, 'lock-'));
+    const first = await LocalDirColdStore.open(new RealFileSystem(), dir);
+    await first.put('a', blob(10, 1));
+    await expect(LocalDirColdStore.open(new RealFileSystem(), dir)).rejects.toMatchObject({ code: 'SEDIMENT_LOCKED', message: expect.stringMatching(/belongs to one data directory/) });
+    expect((await first.list()).map((b) => b.name)).toEqual(['a']);
+    await first.close();
+    const second = await LocalDirColdStore.open(new RealFileSystem(), dir);
+    expect((await second.readRange('a', 0, 10)).equals(blob(10, 1))).toBe(true);
+    await second.close();
+  });
+
   it('local directory: a put survives power loss once resolved; an interrupted one leaves no trace', async () => {
     const fs = new MemoryFileSystem();
     await fs.mkdir('/cold');

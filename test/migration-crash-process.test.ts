@@ -100,6 +100,7 @@ describe('SIGKILL during cold-tier migration', () => {
         state = next;
       } finally {
         await e.close();
+        await cold.close(); // the next child takes the cold store's lock
       }
     }
     expect(acked, `seed ${seed}: acknowledged operations`).toBeGreaterThan(ROUNDS * 3);

@@ -52,6 +52,14 @@ class LazyLocalStore implements ColdStore {
   async delete(name: string): Promise<void> {
     return (await this.s()).delete(name);
   }
+  async freeBytes(): Promise<number> {
+    return (await this.s()).freeBytes();
+  }
+  async close(): Promise<void> {
+    const opened = this.opened;
+    this.opened = undefined;
+    if (opened) await (await opened.catch(() => undefined))?.close();
+  }
 }
 
 /** `http://host:port/bucket/some/prefix` → endpoint, bucket, prefix ("some/prefix/"). */
@@ -76,8 +84,9 @@ export async function openColdStore(fs: FileSystem, dataDir: string, spec: ColdS
     if (!ak || !sk) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'an S3 cold store needs SEDIMENT_COLD_ACCESS_KEY and SEDIMENT_COLD_SECRET_KEY');
     const { S3ColdStore } = await import('./cold-store-s3.js');
     const store = new S3ColdStore({ ...parseColdS3Url(s3), accessKeyId: ak, secretAccessKey: sk, region: env.SEDIMENT_COLD_REGION || 'us-east-1' });
-    return { store, close: () => store.close() };
+    return { store, close: () => void store.close() };
   }
   const dir = spec.dir ?? (env.SEDIMENT_COLD_DIR || `${dataDir}/cold`);
-  return { store: new LazyLocalStore(fs, dir), close: () => undefined };
+  const store = new LazyLocalStore(fs, dir);
+  return { store, close: () => void store.close().catch(() => undefined) };
 }

@@ -44,7 +44,7 @@ export class S3ColdStore implements ColdStore {
     this.description = `s3 ${this.url.origin}/${opts.bucket}/${this.prefix}`;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.agent.destroy();
   }
 

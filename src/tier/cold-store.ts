@@ -31,6 +31,8 @@ export interface ColdStore {
    * stores that cannot tell (S3: the remote side answers a full disk with an error instead).
    */
   freeBytes?(): Promise<number>;
+  /** Releases what the store holds (a local directory's lock). */
+  close?(): Promise<void>;
 }
 
 /** Blob names: 1-200 characters of [A-Za-z0-9._-], optionally with '/'-separated parts; no '.' or '..' parts. */

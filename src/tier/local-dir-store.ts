@@ -2,11 +2,15 @@
 // put: write to DIR/.tmp/<unique>, fsync it, rename over DIR/<name>, fsync the target directory — so a
 // crash leaves the old blob, the new one or none, and a resolved put survives power loss. Leftovers in
 // .tmp are removed when the store is opened. Names with '/' become subdirectories.
-import type { FileSystem } from '../io/types.js';
+// A cold store belongs to one data directory (a migration pass deletes the cold segments its index does
+// not reference): the store's directory is locked (DIR/.lock, flock) while a process has it open, so a
+// second data directory's process pointed at it is refused instead of deleting the first one's data.
+import type { DirLock, FileSystem } from '../io/types.js';
 import { SedimentError } from '../util/errors.js';
 import { checkBlobName, checkRange, notFound, type ColdBlob, type ColdStore } from './cold-store.js';
 
 const TMP = '.tmp';
+const LOCK = '.lock';
 
 export class LocalDirColdStore implements ColdStore {
   readonly description: string;
@@ -15,15 +19,40 @@ export class LocalDirColdStore implements ColdStore {
   private constructor(
     private readonly fs: FileSystem,
     private readonly dir: string,
+    private readonly lock: DirLock,
   ) {
     this.description = `local ${dir}`;
   }
 
-  /** Opens (creating if needed) the store's directory and removes unfinished puts of an earlier run. */
+  /**
+   * Opens (creating if needed) the store's directory, locks it, and removes unfinished puts of an earlier
+   * run. Rejects with SEDIMENT_LOCKED while another process (or another open in this one) has it.
+   */
   static async open(fs: FileSystem, dir: string): Promise<LocalDirColdStore> {
     await mkdirs(fs, `${dir}/${TMP}`);
-    for (const n of await fs.readdir(`${dir}/${TMP}`)) await fs.unlink(`${dir}/${TMP}/${n}`);
-    return new LocalDirColdStore(fs, dir);
+    let lock: DirLock;
+    try {
+      lock = await fs.lock(`${dir}/${LOCK}`, `pid ${process.pid}`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+      throw new SedimentError(
+        'SEDIMENT_LOCKED',
+        `cold store ${dir} is in use by another process (${(err as Error).message}); a cold store belongs to one data directory`,
+        { cause: err },
+      );
+    }
+    try {
+      for (const n of await fs.readdir(`${dir}/${TMP}`)) await fs.unlink(`${dir}/${TMP}/${n}`);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+    return new LocalDirColdStore(fs, dir, lock);
+  }
+
+  /** Releases the directory lock; the store must not be used afterwards. */
+  close(): Promise<void> {
+    return this.lock.release();
   }
 
   async put(name: string, data: Buffer): Promise<void> {
@@ -77,7 +106,7 @@ export class LocalDirColdStore implements ColdStore {
     const out: ColdBlob[] = [];
     const walk = async (rel: string): Promise<void> => {
       for (const entry of await this.fs.readdir(rel === '' ? this.dir : `${this.dir}/${rel}`)) {
-        if (rel === '' && entry === TMP) continue;
+        if (rel === '' && (entry === TMP || entry === LOCK)) continue;
         const name = rel === '' ? entry : `${rel}/${entry}`;
         if (await isDir(this.fs, `${this.dir}/${name}`)) await walk(name);
         else if (name.startsWith(prefix)) out.push({ name, size: await this.fs.fileSize(`${this.dir}/${name}`) });
