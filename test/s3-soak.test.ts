@@ -125,6 +125,11 @@ describe.skipIf(!existsSync('/proc/self/status'))('soak', () => {
         fds: { min: Math.min(...steady.map((s) => s.fds)), max: Math.max(...steady.map((s) => s.fds)), firstThirdMedian: median(first.map((s) => s.fds)), lastThirdMedian: median(last.map((s) => s.fds)) },
         otherFds: { firstThirdMedian: median(first.map((s) => s.fds - s.segFds)), lastThirdMedian: median(last.map((s) => s.fds - s.segFds)) },
         segmentFds: { first: steady[0]?.segFds, last: steady[steady.length - 1]?.segFds, segmentFilesAtEnd: samples[samples.length - 1]?.segFiles },
+        // The shape over the whole run (warm-up included): RSS median of each tenth of the samples, MiB.
+        rssMibByTenth: Array.from({ length: 10 }, (_, i) => {
+          const part = samples.slice(Math.floor((i * samples.length) / 10), Math.floor(((i + 1) * samples.length) / 10));
+          return part.length > 0 ? Math.round(median(part.map((x) => x.rssKb)) / 1024) : undefined;
+        }),
       };
       console.log(`soak (seed ${seed}): ${JSON.stringify(figures)}`);
       expect(third, 'enough samples').toBeGreaterThanOrEqual(3);

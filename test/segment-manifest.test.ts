@@ -254,17 +254,21 @@ describe('the manifest itself', () => {
 });
 
 describe('listing a new segment fails', () => {
-  it('with ENOSPC: the writes that needed the new segment are refused, nothing is half-listed, writes resume', async () => {
+  /** 12 small puts (several segment rolls) with the first manifest write failing at `op`; the error code of each put. */
+  async function putsWithFault(op: 'writeFile' | 'syncFile', code: string) {
     const mem = new MemoryFileSystem();
     const fs = new FaultFs(mem);
     const e = await Engine.open({ dir: DIR, fs, workerThreads: 0, chunkBytes: 64 << 10, segmentBytesMax: 1 << 20, segmentRecordsMax: 8, onWarning: () => undefined });
     await e.createBucket('bkt');
-    fs.failOn('writeFile', /\/tmp\/manifest$/, 1, 'ENOSPC');
+    fs.failOn(op, /\/tmp\/manifest$/, 1, code);
     const results: Array<string | undefined> = [];
-    for (let i = 0; i < 12; i++) {
-      results.push(await e.putObject('bkt', `k${i}`, `v${i}`).then(() => undefined, (err: { code?: string }) => err.code));
-    }
+    for (let i = 0; i < 12; i++) results.push(await e.putObject('bkt', `k${i}`, `v${i}`).then(() => undefined, (err: { code?: string }) => err.code));
     expect(fs.fired.length).toBe(1);
+    return { mem, e, results };
+  }
+
+  it('with ENOSPC: the writes that needed the new segment are refused, nothing is half-listed, writes resume', async () => {
+    const { mem, e, results } = await putsWithFault('writeFile', 'ENOSPC');
     expect(results.filter((r) => r !== undefined)).toContain('SEDIMENT_NO_SPACE');
     expect(results.filter((r) => r !== undefined && r !== 'SEDIMENT_NO_SPACE')).toEqual([]);
     // Writes resume; every acknowledged write survives a power loss; the manifest lists exactly the files.
@@ -280,14 +284,7 @@ describe('listing a new segment fails', () => {
   });
 
   it('with EIO: the writer stops (reads go on), and nothing acknowledged is lost', async () => {
-    const mem = new MemoryFileSystem();
-    const fs = new FaultFs(mem);
-    const e = await Engine.open({ dir: DIR, fs, workerThreads: 0, chunkBytes: 64 << 10, segmentBytesMax: 1 << 20, segmentRecordsMax: 8, onWarning: () => undefined });
-    await e.createBucket('bkt');
-    fs.failOn('syncFile', /\/tmp\/manifest$/, 1, 'EIO');
-    const codes: Array<string | undefined> = [];
-    for (let i = 0; i < 12; i++) codes.push(await e.putObject('bkt', `k${i}`, `v${i}`).then(() => undefined, (err: { code?: string }) => err.code));
-    expect(fs.fired.length).toBe(1);
+    const { mem, e, results: codes } = await putsWithFault('syncFile', 'EIO');
     expect(codes).toContain('SEDIMENT_WRITER_FAILED');
     const acked = codes.flatMap((c, i) => (c === undefined ? [`k${i}`] : []));
     expect(acked.length).toBeGreaterThan(0);
