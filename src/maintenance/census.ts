@@ -4,7 +4,8 @@
 // aborted multipart uploads and restarts by construction (docs/OPERATIONS.md "Space accounting").
 //
 // A record is live when replaying the log without it could change the index:
-// - CHUNK: referenced by a live object's manifest or by a part of an open multipart upload;
+// - CHUNK: referenced by a live object's manifest or by a part of an open multipart upload, or appended
+//   by a PUT or part upload whose record is not applied yet (it may still come);
 // - COMMIT / BUCKET_CREATE / UPLOAD_CREATE / UPLOAD_PART: the index holds exactly that version;
 // - DELETE / BUCKET_DELETE / UPLOAD_ABORT ("tombstones"): until no older record they could cancel can
 //   remain anywhere. A DELETE is kept while a segment outside the pass holds a COMMIT of its key with a
@@ -298,14 +299,18 @@ async function readTables(access: MaintenanceAccess, opts: CensusOptions, tick: 
 }
 
 /**
- * Marks, by origin, the COMMITs the index holds and the chunks their manifests and open uploads' parts
- * name. Returns the first COMMIT whose manifest cannot be read (nothing can be dropped then).
+ * Marks, by origin, the COMMITs the index holds and the chunks their manifests name, and the chunks live
+ * without a COMMIT (open uploads' parts, uploads in flight), from one snapshot taken synchronously
+ * (MaintenanceAccess.liveSnapshot): whatever becomes live after it was written after it, into the
+ * active segment, or is a COMMIT that names chunks the snapshot already holds live (a completed upload,
+ * a re-commit). Returns the first COMMIT whose manifest cannot be read (nothing can be dropped then).
  */
 async function markIndexed(
   access: MaintenanceAccess,
   accounts: SegmentAccount[],
   tick: Tick,
 ): Promise<{ segmentId: number; offset: number; message: string } | undefined> {
+  const live = access.liveSnapshot();
   const origins = new OriginIndex(accounts);
   let bad: { segmentId: number; offset: number; message: string } | undefined;
   const markChunk = (a: SegmentAccount, i: number): void => void (a.live[i] = 1);
@@ -318,25 +323,27 @@ async function markIndexed(
     }
     for (let k = t.refStart[i]; k < t.refStart[i + 1]; k++) origins.visit(t.refSegment[k], t.refOffset[k], RecordType.CHUNK, markChunk);
   };
-  let n = 0;
-  for (const c of access.liveCommits()) {
-    if ((++n & (ROWS_PER_TICK - 1)) === 0) {
+  const { chunks, commits } = live;
+  for (let k = 0; k < chunks.count; k++) origins.visit(chunks.segmentId[k], chunks.offset[k], RecordType.CHUNK, markChunk);
+  for (let k = 0; k < commits.count; k++) {
+    if ((k & (ROWS_PER_TICK - 1)) === ROWS_PER_TICK - 1) {
       const w = tick(ROWS_PER_TICK);
       if (w) await w;
     }
-    if (origins.visit(c.segmentId, c.offset, RecordType.COMMIT, markCommit) === 0) {
+    const segmentId = commits.segmentId[k];
+    const offset = commits.offset[k];
+    if (origins.visit(segmentId, offset, RecordType.COMMIT, markCommit) === 0) {
       // Not in the census (the active segment): read from the log.
       try {
-        const m = decodeManifest(await access.readCommitPayload(c.segmentId, c.offset, c.frameLen));
+        const m = decodeManifest(await access.readCommitPayload(segmentId, offset, commits.frameLen[k]));
         // A cold object's chunks live in cold segments (their own id space, docs/FORMAT.md §2.6): none here.
         if (m.storageClass !== StorageClass.COLD) for (const ch of m.chunks) origins.visit(ch.segmentId, ch.offset, RecordType.CHUNK, markChunk);
       } catch (err) {
-        bad = { segmentId: c.segmentId, offset: c.offset, message: (err as Error).message };
+        bad = { segmentId, offset, message: (err as Error).message };
       }
     }
     if (bad) return bad;
   }
-  for (const p of access.openUploadParts()) for (const ch of p.chunks) origins.visit(ch.segmentId, ch.offset, RecordType.CHUNK, markChunk);
   return undefined;
 }
 
