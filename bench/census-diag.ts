@@ -120,7 +120,8 @@ async function observe(e: Engine, tag: string, fn: () => Promise<unknown>): Prom
   const mem = process.memoryUsage();
   const retained = mem.heapUsed - heap0;
   const retainedBuffers = mem.arrayBuffers - mem0.arrayBuffers;
-  void result;
+  // A census from a build with census tables: the bytes they take (outside the JS heap).
+  const tables = (result as { segments?: Array<{ table?: { bytes: number } }> } | undefined)?.segments?.reduce((n, a) => n + (a.table?.bytes ?? 0), 0);
   const s = [...puts].sort((a, b) => a - b);
   const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? NaN;
   const f = (n: number, d = 1): string => n.toFixed(d);
@@ -128,7 +129,7 @@ async function observe(e: Engine, tag: string, fn: () => Promise<unknown>): Prom
   console.log(
     `${tag}: ${f(ms, 0)} ms; event-loop delay p50 ${f(h.percentile(50) / 1e6)} p99 ${f(h.percentile(99) / 1e6)} max ${f(h.max / 1e6)} ms; ` +
       `GC ${gc.count} pauses, max ${f(gc.maxMs)} ms, total ${f(gc.totalMs)} ms [${kinds}]; ` +
-      `heap used: before ${f(heap0 / 2 ** 20)} MiB, peak ${f(heapPeak / 2 ** 20)} MiB, retained by the result ${f(retained / 2 ** 20)} MiB (+ ${f(retainedBuffers / 2 ** 20)} MiB ArrayBuffers); ` +
+      `heap used: before ${f(heap0 / 2 ** 20)} MiB, peak ${f(heapPeak / 2 ** 20)} MiB, retained by the result ${f(retained / 2 ** 20)} MiB (+ ${f(retainedBuffers / 2 ** 20)} MiB ArrayBuffers${tables ? `; census tables ${f(tables / 2 ** 20)} MiB` : ''}); ` +
       `durable 4 KiB PUTs ${puts.length}: p50 ${f(q(0.5))} p99 ${f(q(0.99))} max ${f(s[s.length - 1] ?? NaN)} ms; ` +
       `main thread CPU ${f(mainMs, 0)} ms, process CPU ${f(own, 2)} cores, other load ${machine === undefined ? '?' : f(Math.max(0, machine - own), 2)} cores`,
   );

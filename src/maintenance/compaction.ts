@@ -25,6 +25,7 @@ import { SedimentError } from '../util/errors.js';
 import { minSeqOutside, takeCensus, tombstoneDroppable, type Census, type SegmentAccount } from './census.js';
 import { CensusCache } from './census-cache.js';
 import { ROW_DAMAGED, rowChunk, rowPayload } from './census-table.js';
+import type { CopyTask } from './copy-records.js';
 import type { MaintenancePool } from './maintenance-pool.js';
 
 export interface CompactionSettings {
@@ -293,10 +294,16 @@ export class Compactor {
           let bytes = 0;
           while (j < rows.length && (j === i || bytes + t.frameLen[rows[j]] <= this.s.batchBytes)) bytes += t.frameLen[rows[j++]];
           const batch = rows.slice(i, j);
-          const result = await this.pool.copy({
+          const task: CopyTask = {
             kind: 'copy', srcPath, dstPath: tmpPath, dstOffset: at, sync: this.s.flushEachBatch,
-            records: batch.map((r) => ({ offset: t.offset[r], frameLen: t.frameLen[r], type: t.type[r] })),
-          });
+            offsets: new Float64Array(batch.length), frameLens: new Uint32Array(batch.length), types: new Uint8Array(batch.length),
+          };
+          for (let k = 0; k < batch.length; k++) {
+            task.offsets[k] = t.offset[batch[k]];
+            task.frameLens[k] = t.frameLen[batch[k]];
+            task.types[k] = t.type[batch[k]];
+          }
+          const result = await this.pool.copy(task);
           const bad = new Map(result.damaged.map((d) => [d.index, d.detail]));
           const entries: PackEntry[] = [];
           for (let k = 0; k < batch.length; k++) {
