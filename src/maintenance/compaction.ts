@@ -49,7 +49,7 @@ export interface CompactionSettings {
   shrinkPauseMs?: number;
   /**
    * Census tables (a segment's decoded footer) kept between passes, in bytes; 0 keeps none. Default
-   * 256 MiB (a 64 MiB segment of 4 KiB objects takes about 3 MiB).
+   * 256 MiB (a 64 MiB segment of 4 KiB objects takes about 5 MiB).
    */
   censusCacheBytesMax?: number;
 }
@@ -235,12 +235,17 @@ export class Compactor {
     const inputs = group.map((g) => g.id);
     const inputSet = new Set(inputs);
     const othersMin = minSeqOutside(census.segments, inputSet);
-    // Rows kept, per input (indexes into its census table).
-    const kept = group.map((g) => {
+    // Rows kept, per input (indexes into its census table); a group of 64 MiB segments of small
+    // objects has 100,000+ rows, so the loop lets the event loop in now and then.
+    const kept: number[][] = [];
+    for (const g of group) {
       const rows: number[] = [];
-      for (let i = 0; i < g.table.count; i++) if (g.live[i] === 1 && !tombstoneDroppable(census, g, i, inputSet, othersMin, replaced)) rows.push(i);
-      return rows;
-    });
+      for (let i = 0; i < g.table.count; i++) {
+        if (g.live[i] === 1 && !tombstoneDroppable(census, g, i, inputSet, othersMin, replaced)) rows.push(i);
+        if ((i & 8191) === 8191) await new Promise((r) => setImmediate(r));
+      }
+      kept.push(rows);
+    }
     const keptCount = kept.reduce((n, rows) => n + rows.length, 0);
     let liveBytes = 0;
     let footerEstimate = 0;
