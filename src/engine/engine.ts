@@ -241,6 +241,12 @@ export class Engine {
    * bring the object back when both are applied; they check this map and refuse.
    */
   private readonly pendingDeletes = new Map<string, number>();
+  /**
+   * Chunk lists of PUTs and part uploads in flight, filled as chunks are appended, dropped once the
+   * upload's COMMIT or UPLOAD_PART is applied (or the upload failed). Their chunks are live before any
+   * record references them: a segment sealed meanwhile may be compacted before the COMMIT comes.
+   */
+  private readonly unsettled = new Set<ChunkRef[]>();
   private readonly table = new ObjectTable();
   private readonly segments = new Map<number, SegmentInfo>();
   private writer!: SegmentWriter;
@@ -1028,9 +1034,11 @@ export class Engine {
     this.checkLockOptions(bucket, opts.lock);
     bucket.inflight++;
     const resets = this.writer.resets;
+    const appended: ChunkRef[] = [];
+    this.unsettled.add(appended);
     try {
       const uploadId = ++this.uploadCounter;
-      const { chunks, size, md5, checksums: late } = await this.writeChecked(body, uploadId, 0, opts);
+      const { chunks, size, md5, checksums: late } = await this.writeChecked(body, uploadId, 0, opts, appended);
       if (late) checksums.splice(0, checksums.length, ...this.checksumEntries(late));
       if (this.buckets.get(bucketName) !== bucket || bucket.deleting) {
         throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${bucketName}" was deleted during the upload`);
@@ -1045,6 +1053,7 @@ export class Engine {
       await this.commit(manifest, resets);
       return this.infoFromManifest(manifest);
     } finally {
+      this.unsettled.delete(appended);
       bucket.inflight--;
     }
   }
@@ -1091,14 +1100,18 @@ export class Engine {
     return { contentType, headers, userMetadata, tags };
   }
 
-  /** Writes the body's chunks and checks size, MD5 and the caller's hook before anything is committed. */
+  /**
+   * Writes the body's chunks (into `chunks`, which the caller keeps in `unsettled` until its record is
+   * applied) and checks size, MD5 and the caller's hook before anything is committed.
+   */
   private async writeChecked(
     body: Body,
     uploadId: number,
     partNumber: number,
     opts: UploadPartOptions,
+    chunks: ChunkRef[],
   ): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer; checksums?: ObjectChecksum[] }> {
-    const written = await this.writeChunks(body, uploadId, partNumber, opts.signal, opts.expectedSize);
+    const written = await this.writeChunks(body, uploadId, partNumber, chunks, opts.signal, opts.expectedSize);
     const { size, md5 } = written;
     if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
       throw size < opts.expectedSize
@@ -1147,11 +1160,17 @@ export class Engine {
   }
 
   /** Splits the body into chunks, frames them (workers for large ones) and appends them, in bounded memory. */
-  private async writeChunks(body: Body, uploadId: number, partNumber: number, signal?: AbortSignal, sizeHint?: number): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer }> {
+  private async writeChunks(
+    body: Body,
+    uploadId: number,
+    partNumber: number,
+    chunks: ChunkRef[],
+    signal?: AbortSignal,
+    sizeHint?: number,
+  ): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer }> {
     const md5 = createHash('md5');
     // A body of several large chunks is hashed in the MD5 thread, decided at its first chunk.
     let md5Thread: Md5Stream | undefined;
-    const chunks: ChunkRef[] = [];
     const inflight: Array<Promise<void>> = [];
     let size = 0;
     let failure: unknown;
@@ -1310,8 +1329,10 @@ export class Engine {
     const { bucket, id, upload } = this.uploadOrThrow(bucketName, key, uploadId);
     bucket.inflight++;
     const resets = this.writer.resets;
+    const appended: ChunkRef[] = [];
+    this.unsettled.add(appended);
     try {
-      const { chunks, size, md5, checksums: late } = await this.writeChecked(body, id, partNumber, opts);
+      const { chunks, size, md5, checksums: late } = await this.writeChecked(body, id, partNumber, opts, appended);
       if (this.uploads.get(id) !== upload || upload.completing) {
         throw new SedimentError('SEDIMENT_NO_SUCH_UPLOAD', `upload ${uploadId} was completed or aborted during the part upload`);
       }
@@ -1325,6 +1346,7 @@ export class Engine {
       this.afterMutation();
       return this.partInfo(rec);
     } finally {
+      this.unsettled.delete(appended);
       bucket.inflight--;
     }
   }
@@ -2190,7 +2212,6 @@ export class Engine {
 
   /** The narrow view compaction and scrub work through (src/maintenance/). */
   maintenance(): MaintenanceAccess {
-    const engine = this;
     return {
       fs: this.fs,
       dir: this.dir,
@@ -2225,21 +2246,19 @@ export class Engine {
       uploadCreateSeq: (id) => this.uploads.get(id)?.create.seq,
       uploadPartSeq: (id, n) => this.uploads.get(id)?.parts.get(n)?.rec.seq,
       bucketVersioned: (name) => this.buckets.get(name)?.versions.versioned ?? false,
-      *liveCommits() {
-        for (const b of engine.buckets.values()) {
-          for (const [, slot] of b.keys.scan()) {
-            const e = engine.table.read(slot);
-            yield { segmentId: e.segmentId, offset: e.commitOffset, frameLen: e.commitLen };
-          }
-          // Every older version and delete marker in the index is live too.
-          for (const slot of [...b.versions.history.slots()]) {
-            const e = engine.table.read(slot);
-            yield { segmentId: e.segmentId, offset: e.commitOffset, frameLen: e.commitLen };
-          }
-        }
-      },
-      *openUploadParts() {
-        for (const u of engine.uploads.values()) for (const p of u.parts.values()) yield p.rec;
+      liveSnapshot: () => {
+        const segmentId: number[] = [];
+        const offset: number[] = [];
+        const add = (refs: ChunkRef[]): void => {
+          // A chunk not appended yet has segment 0 (ids start at 1): it will land in the active segment.
+          for (const c of refs) if (c.segmentId > 0) segmentId.push(c.segmentId), offset.push(c.offset);
+        };
+        for (const u of this.uploads.values()) for (const p of u.parts.values()) add(p.rec.chunks);
+        for (const refs of this.unsettled) add(refs);
+        return {
+          commits: this.table.commitLocations(),
+          chunks: { segmentId: Float64Array.from(segmentId), offset: Float64Array.from(offset), count: segmentId.length },
+        };
       },
       readCommitPayload: async (segmentId, offset, frameLen) => (await this.store.readFrame(segmentId, offset, frameLen, RecordType.COMMIT)).payload,
       locate: (segmentId, offset) => this.relocation.locate(segmentId, offset) ?? { segmentId, offset },

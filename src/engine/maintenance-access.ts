@@ -1,7 +1,6 @@
 // What compaction and scrub (src/maintenance/) may see and do inside an open engine. The engine hands
 // out one of these; maintenance never reaches into engine state any other way.
 import type { FileSystem } from '../io/types.js';
-import type { UploadPartRecord } from '../format/records.js';
 
 export interface SegmentView {
   id: number;
@@ -9,6 +8,18 @@ export interface SegmentView {
   /** False only for the active log segment. */
   sealed: boolean;
   sizeBytes: number;
+}
+
+/** What is live, taken synchronously as one state (MaintenanceAccess.liveSnapshot). */
+export interface LiveSnapshot {
+  /** Origin of the COMMIT of every entry the index holds: every version and delete marker. */
+  commits: { segmentId: Uint32Array; offset: Uint32Array; frameLen: Uint32Array; count: number };
+  /**
+   * Chunks live without a COMMIT in the index: the parts of open multipart uploads, and the chunks a PUT
+   * or a part upload has appended while its COMMIT or UPLOAD_PART record is not applied yet (it may
+   * still come, and will reference them where they are).
+   */
+  chunks: { segmentId: Float64Array; offset: Float64Array; count: number };
 }
 
 export interface PackRecord {
@@ -48,10 +59,12 @@ export interface MaintenanceAccess {
   bucketSeq(name: string): number | undefined;
   uploadCreateSeq(uploadId: number): number | undefined;
   uploadPartSeq(uploadId: number, partNumber: number): number | undefined;
-  /** Origin location of every live object's COMMIT record: every version and delete marker in the index. */
-  liveCommits(): Iterable<{ segmentId: number; offset: number; frameLen: number }>;
-  /** Parts of open multipart uploads (their chunks are live). */
-  openUploadParts(): Iterable<UploadPartRecord>;
+  /**
+   * The COMMITs and chunks live now, copied in one synchronous step: a census that asked the index
+   * key by key across event-loop turns could miss an object committed or completed meanwhile whose
+   * chunks sit in a sealed segment (dropping them), and nothing tells it about uploads in flight.
+   */
+  liveSnapshot(): LiveSnapshot;
   /** Reads and verifies a COMMIT record by origin; resolves to its payload. */
   readCommitPayload(segmentId: number, offset: number, frameLen: number): Promise<Buffer>;
   /** Current place of an origin (itself when it never moved). */

@@ -77,6 +77,28 @@ export class ObjectTable {
     return t;
   }
 
+  /**
+   * Where the COMMIT of every held slot is, copied as one state: compaction's census marks from it
+   * across event-loop turns while writes go on and reuse freed slots. Every held slot is an entry the
+   * index holds (a current object, an older version or a delete marker).
+   */
+  commitLocations(): { segmentId: Uint32Array; offset: Uint32Array; frameLen: Uint32Array; count: number } {
+    const n = this.used;
+    const freed = new Uint8Array(n);
+    for (const s of this.free) freed[s] = 1;
+    const count = n - this.free.length;
+    const segmentId = new Uint32Array(count);
+    const offset = new Uint32Array(count);
+    const frameLen = new Uint32Array(count);
+    for (let s = 0, k = 0; s < n; s++) {
+      if (freed[s] === 1) continue;
+      segmentId[k] = this.segmentId[s];
+      offset[k] = this.commitOffset[s];
+      frameLen[k++] = this.commitLen[s];
+    }
+    return { segmentId, offset, frameLen, count };
+  }
+
   alloc(e: ObjectEntry): number {
     let slot = this.free.pop();
     if (slot === undefined) {

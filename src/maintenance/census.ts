@@ -4,7 +4,8 @@
 // aborted multipart uploads and restarts by construction (docs/OPERATIONS.md "Space accounting").
 //
 // A record is live when replaying the log without it could change the index:
-// - CHUNK: referenced by a live object's manifest or by a part of an open multipart upload;
+// - CHUNK: referenced by a live object's manifest or by a part of an open multipart upload, or appended
+//   by a PUT or part upload whose record is not applied yet (it may still come);
 // - COMMIT / BUCKET_CREATE / UPLOAD_CREATE / UPLOAD_PART: the index holds exactly that version;
 // - DELETE / BUCKET_DELETE / UPLOAD_ABORT ("tombstones"): until no older record they could cancel can
 //   remain anywhere. A DELETE is kept while a segment outside the pass holds a COMMIT of its key with a
@@ -13,8 +14,13 @@
 //   replay anyway) — except in a versioned bucket, where it removed one version that a newer one does
 //   not replace;
 // - BUCKET_CONFIG and anything undecodable: kept (never guessed dead).
+//
+// What a file says comes as a table of columns (census-table.ts), built from its footer in a maintenance
+// worker when a pool is given and, in compaction, kept from pass to pass while the footer is unchanged
+// (census-cache.ts). The main thread only asks the index: it marks rows live by origin in per-census
+// byte arrays, with no JS object per record (a heap of those, held for a whole pass, was what made the
+// GC stall requests while compaction ran: docs/PERFORMANCE.md, "Compaction").
 import { RecordType, SEGMENT_HEADER_BYTES, StorageClass } from '../format/constants.js';
-import type { FooterEntry } from '../format/footer.js';
 import {
   decodeBucketCreate,
   decodeBucketDelete,
@@ -23,34 +29,24 @@ import {
   decodeUploadAbort,
   decodeUploadCreate,
   decodeUploadPart,
+  type ChunkMeta,
 } from '../format/records.js';
 import type { MaintenanceAccess, SegmentView } from '../engine/maintenance-access.js';
-import { FormatError } from '../format/binary.js';
-import { FooterDecoder } from '../format/footer.js';
-import type { ChunkMeta } from '../format/records.js';
-import { PackFooterDecoder, type PackEntryMaker } from '../format/pack-footer.js';
-import { decodeSegmentHeader } from '../format/segment-header.js';
-import { readPackFooterPayload } from '../engine/pack-files.js';
-import { listSegment, readFooterPayload } from '../engine/segment-scan.js';
-
-export interface CensusRecord {
-  type: number;
-  /** Offset in the file that holds it now. */
-  offset: number;
-  frameLen: number;
-  originSegmentId: number;
-  originOffset: number;
-  chunk?: FooterEntry['chunk'];
-  payload?: Buffer;
-  /** Live now (tombstones: counted live; whether a pass may drop one is decided per pass). */
-  live: boolean;
-  /** seq of a tombstone (DELETE, BUCKET_DELETE, UPLOAD_ABORT) that may be dropped once nothing older remains. */
-  tombstoneSeq?: number;
-  /** DELETE: `bucket/key`, so only records of that key elsewhere hold it back. */
-  tombstoneKey?: string;
-  /** Already known damaged (a pack entry flagged when it was copied). */
-  damaged?: boolean;
-}
+import type { CensusCache } from './census-cache.js';
+import {
+  buildSegmentTable,
+  openTable,
+  ROW_DAMAGED,
+  ROW_MANIFEST_BAD,
+  ROW_NAMED,
+  rowChunk,
+  rowPayload,
+  type CensusTask,
+  type CensusTaskResult,
+  type SegmentTable,
+  type Tick,
+} from './census-table.js';
+import type { MaintenancePool } from './maintenance-pool.js';
 
 export interface SegmentAccount {
   id: number;
@@ -70,13 +66,21 @@ export interface SegmentAccount {
    * never an input (the damage stays reported exactly where it is).
    */
   damaged: boolean;
-  records: CensusRecord[];
+  /** The file's records (may be shared with the cache and later censuses: never modified). */
+  table: SegmentTable;
+  /** Per row of `table`, this census's verdict: 1 = live. */
+  live: Uint8Array;
+  /**
+   * Per row: the seq of a live tombstone (DELETE, BUCKET_DELETE, UPLOAD_ABORT) that a pass may drop once
+   * nothing older remains; NaN for every other row.
+   */
+  tombstoneSeq: Float64Array;
 }
 
 export interface Census {
   segments: SegmentAccount[];
-  /** `bucket/key` → every segment holding a COMMIT of it, with the lowest such seq there. */
-  commitHolders: Map<string, Array<{ id: number; seq: number }>>;
+  /** Every COMMIT in the census by the hash of its `bucket/key`, with its segment and seq. */
+  holders: CommitHolders;
   /** Bytes of every segment file, the active one included. */
   storedBytes: number;
   /** Bytes of live records in sealed segments and packs plus the whole active segment (unless included). */
@@ -85,20 +89,41 @@ export interface Census {
   deadBytes: number;
 }
 
+export interface CensusOptions {
+  /** Also account the active segment (scanned): `info`. */
+  includeActive?: boolean;
+  /** Builds segment tables in its worker threads (inline when it has none). Default: inline. */
+  pool?: MaintenancePool;
+  /** Tables kept from earlier censuses of this engine (compaction passes). */
+  cache?: CensusCache;
+}
+
+/** One record as a plain object: for tests and inspection (the census itself keeps columns). */
+export interface CensusRecord {
+  type: number;
+  offset: number;
+  frameLen: number;
+  originSegmentId: number;
+  originOffset: number;
+  live: boolean;
+  tombstoneSeq?: number;
+  damaged: boolean;
+  chunk?: ChunkMeta;
+  payload?: Buffer;
+}
+
 /**
  * The census runs on the main thread between requests: it yields to the event loop once it has worked
  * this long (checked every few records). A count of records was not enough: commit payloads read from
  * the page cache come back synchronously, and 2,000 of them held the loop for ~100 ms (a PUT's p99).
+ * 1 ms, not 4: a durable PUT needs several turns of the loop and can wait a whole slice in each; with the
+ * census's records out of the JS heap, its slices (not GC pauses) were what PUTs waited for. On a busy
+ * machine, PUTs during a cached census took a median of 1.5-18 ms (4 runs) with 4 ms slices and 3.6-6.3
+ * ms with 1 ms slices, the census no slower (bench/census-diag.ts).
  */
-const YIELD_AFTER_MS = 4;
+const YIELD_AFTER_MS = 1;
 const CHECK_EVERY = 32;
 const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-/**
- * Called with the units of work just done; returns a promise (to await) when the time slice is used up,
- * else undefined (no await, so no microtask per record).
- */
-type Tick = (units: number) => Promise<void> | undefined;
 
 function slicer(): Tick {
   let work = 0;
@@ -113,222 +138,292 @@ function slicer(): Tick {
     });
   };
 }
-/**
- * Origins (segment id, offset) as keys, one inner collection per segment: offsets in a segment are small
- * integers (V8 Smis), where segmentId * 2^32 + offset was a heap-allocated number per entry — hundreds of
- * thousands of them surviving the census make the young-generation collections it triggers slow.
- */
-class OriginMap<V> {
-  private readonly bySegment = new Map<number, Map<number, V>>();
-  set(segmentId: number, offset: number, v: V): void {
-    let m = this.bySegment.get(segmentId);
-    if (!m) this.bySegment.set(segmentId, (m = new Map()));
-    m.set(offset, v);
-  }
-  get(segmentId: number, offset: number): V | undefined {
-    return this.bySegment.get(segmentId)?.get(offset);
-  }
-}
 
-class OriginSet {
-  private readonly bySegment = new Map<number, Set<number>>();
-  add(segmentId: number, offset: number): void {
-    let m = this.bySegment.get(segmentId);
-    if (!m) this.bySegment.set(segmentId, (m = new Set()));
-    m.add(offset);
-  }
-  has(segmentId: number, offset: number): boolean {
-    return this.bySegment.get(segmentId)?.has(offset) ?? false;
-  }
-}
+/** Where each origin (segment id, offset) is among the census's rows: per origin segment, runs of rows sorted by offset. */
+class OriginIndex {
+  private readonly bySegment = new Map<number, Array<{ a: SegmentAccount; from: number; to: number }>>();
 
-function payloadSeq(p: Buffer | undefined): number {
-  return p && p.length >= 9 ? Number(p.readBigUInt64LE(1)) : Infinity;
-}
-
-/** Footer slices decoded between checks of the time slice (one slice is well under a millisecond). */
-const DECODE_SLICE = 512;
-
-/**
- * A segment's records, from its footer, decoded a slice at a time. Falls back to listSegment (a full scan
- * that reports damage) when the footer is not usable. Payloads are views into the footer buffer.
- */
-async function recordsOf(access: MaintenanceAccess, s: SegmentView, tick: Tick): Promise<{ records: CensusRecord[]; damaged: boolean }> {
-  const path = access.pathOf(s.id);
-  if (s.kind === 'pack') {
-    const raw = await readPackFooterPayload(access.fs, path, s.id);
-    const records: CensusRecord[] = [];
-    try {
-      const d = raw && new PackFooterDecoder(raw.payload);
-      if (!d) return { records: [], damaged: true };
-      const make: PackEntryMaker<CensusRecord> = (type, offset, frameLen, originSegmentId, originOffset, damaged, chunk, payload) => ({
-        type, offset, frameLen, originSegmentId, originOffset, chunk, payload, live: false, damaged, tombstoneSeq: undefined, tombstoneKey: undefined,
-      });
-      while (!d.done) {
-        d.next(DECODE_SLICE, records, make);
-        await tick(DECODE_SLICE);
+  constructor(accounts: SegmentAccount[]) {
+    for (const a of accounts) {
+      const runs = a.table.originRuns;
+      for (let k = 0; k < runs.length; k += 3) {
+        const list = this.bySegment.get(runs[k]);
+        const run = { a, from: runs[k + 1], to: runs[k + 2] };
+        if (list) list.push(run);
+        else this.bySegment.set(runs[k], [run]);
       }
-    } catch (err) {
-      if (err instanceof FormatError) return { records: [], damaged: true };
-      throw err;
     }
-    return { records, damaged: false };
   }
-  // One object per record, built by the decoder in the census's own shape (the census keeps every record
-  // of every segment alive until the pass ends: each object saved is GC work saved).
-  const make = (type: number, offset: number, frameLen: number, chunk?: ChunkMeta, payload?: Buffer): CensusRecord => ({
-    type, offset, frameLen, originSegmentId: s.id, originOffset: offset, chunk, payload, live: false, damaged: false, tombstoneSeq: undefined, tombstoneKey: undefined,
-  });
-  const records = s.sealed ? await footerRecords(access, path, tick, make) : undefined;
-  if (records) return { records, damaged: false };
-  const listing = await listSegment(access.fs, path, s.id, s.sealed);
-  return { records: listing.entries.map((e) => make(e.type, e.offset, e.frameLen, e.chunk, e.payload)), damaged: listing.damage.length > 0 };
+
+  /** Calls `fn` for every row of `type` whose origin is (segment, offset); returns how many there were. */
+  visit(segment: number, offset: number, type: number, fn: (a: SegmentAccount, row: number) => void): number {
+    const runs = this.bySegment.get(segment);
+    if (!runs) return 0;
+    let found = 0;
+    for (const { a, from, to } of runs) {
+      const t = a.table;
+      const order = t.byOrigin;
+      const off = t.originOffset;
+      let lo = from;
+      let hi = to;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (off[order[mid]] < offset) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let k = lo; k < to && off[order[k]] === offset; k++) {
+        if (t.type[order[k]] !== type) continue;
+        fn(a, order[k]);
+        found++;
+      }
+    }
+    return found;
+  }
 }
 
-/** A sealed log segment's records from its footer, or undefined when its header or footer is not usable. */
-async function footerRecords(
-  access: MaintenanceAccess,
-  path: string,
-  tick: Tick,
-  make: (type: number, offset: number, frameLen: number, chunk?: ChunkMeta, payload?: Buffer) => CensusRecord,
-): Promise<CensusRecord[] | undefined> {
-  const fh = await access.fs.open(path, 'read');
-  let payload: Buffer | undefined;
-  try {
-    const size = await fh.size();
-    const head = Buffer.alloc(Math.min(SEGMENT_HEADER_BYTES, size));
-    await fh.read(head, 0, head.length, 0);
-    try {
-      decodeSegmentHeader(head);
-    } catch {
-      return undefined;
-    }
-    payload = await readFooterPayload(fh, size);
-  } finally {
-    await fh.close();
+/**
+ * COMMITs by the hash of their `bucket/key` (census-table.ts nameHash), in an open-addressing table of
+ * typed arrays: a DELETE asks whether an older COMMIT of its key remains outside a pass's inputs.
+ */
+export class CommitHolders {
+  private readonly slots: Int32Array;
+  private readonly hash: Uint32Array;
+  private readonly segment: Float64Array;
+  private readonly seq: Float64Array;
+  private readonly mask: number;
+  private n = 0;
+
+  private constructor(entries: number) {
+    let cap = 16;
+    while (cap < entries * 2) cap *= 2;
+    this.slots = new Int32Array(cap).fill(-1);
+    this.mask = cap - 1;
+    this.hash = new Uint32Array(entries);
+    this.segment = new Float64Array(entries);
+    this.seq = new Float64Array(entries);
   }
-  if (!payload) return undefined;
-  const records: CensusRecord[] = [];
-  try {
-    const d = new FooterDecoder(payload);
-    while (!d.done) {
-      d.next(DECODE_SLICE, records, make);
-      await tick(DECODE_SLICE);
+
+  static async build(accounts: SegmentAccount[], tick: Tick): Promise<CommitHolders> {
+    let entries = 0;
+    for (const a of accounts) for (let i = 0; i < a.table.count; i++) if (named(a.table, i, RecordType.COMMIT)) entries++;
+    const h = new CommitHolders(entries);
+    for (const a of accounts) {
+      const t = a.table;
+      for (let i = 0; i < t.count; i++) {
+        if (named(t, i, RecordType.COMMIT)) h.add(t.nameHash[i], a.id, t.seq[i]);
+        if ((i & 1023) === 1023) {
+          const w = tick(1024);
+          if (w) await w;
+        }
+      }
     }
-  } catch (err) {
-    if (err instanceof FormatError) return undefined;
-    throw err;
+    return h;
   }
-  return records;
+
+  private add(hash: number, segment: number, seq: number): void {
+    const e = this.n++;
+    this.hash[e] = hash;
+    this.segment[e] = segment;
+    this.seq[e] = seq;
+    let s = hash & this.mask;
+    while (this.slots[s] !== -1) s = (s + 1) & this.mask;
+    this.slots[s] = e;
+  }
+
+  /** Whether a COMMIT whose name hashes to `hash`, with a seq below `seq`, is in a segment `counts` accepts. */
+  anyOlder(hash: number, seq: number, counts: (segmentId: number) => boolean): boolean {
+    for (let s = hash & this.mask; this.slots[s] !== -1; s = (s + 1) & this.mask) {
+      const e = this.slots[s];
+      if (this.hash[e] === hash && this.seq[e] < seq && counts(this.segment[e])) return true;
+    }
+    return false;
+  }
+}
+
+function named(t: SegmentTable, i: number, type: number): boolean {
+  return t.type[i] === type && (t.flags[i] & ROW_NAMED) !== 0;
+}
+
+/** The table of one file: the cached one while its footer is unchanged, else built (in a worker when the pool has one). */
+async function tableOf(access: MaintenanceAccess, s: SegmentView, opts: CensusOptions, tick: Tick): Promise<SegmentTable> {
+  const known = s.sealed ? opts.cache?.get(s.id, s.kind) : undefined;
+  const task: CensusTask = { kind: 'census', path: access.pathOf(s.id), segmentId: s.id, segmentKind: s.kind, sealed: s.sealed, knownFooterKey: known?.footerKey };
+  const result: CensusTaskResult = opts.pool ? await opts.pool.census(task, tick) : await buildSegmentTable(access.fs, task, tick);
+  if (result.unchanged) {
+    if (!known) throw new Error(`assertion failed: census of segment ${s.id} reported unchanged without a known table`);
+    return known;
+  }
+  return openTable(result.table);
 }
 
 /** Builds the accounting of every sealed segment and pack. Reads footers; never reads chunk payloads. */
-export async function takeCensus(access: MaintenanceAccess, opts: { includeActive?: boolean } = {}): Promise<Census> {
-  const views = access.segments();
+export async function takeCensus(access: MaintenanceAccess, opts: CensusOptions = {}): Promise<Census> {
+  const tick = slicer();
+  const { accounts, storedBytes, tailBytes } = await readTables(access, opts, tick);
+  opts.cache?.retain(accounts.map((a) => a.table));
+  const census: Census = { segments: accounts, holders: await CommitHolders.build(accounts, tick), storedBytes, liveBytes: 0, deadBytes: 0 };
+  const bad = await markIndexed(access, accounts, tick);
+  if (bad) {
+    // A damaged COMMIT: its chunks cannot be named, so nothing it might reference may be dropped.
+    access.warn(`census: cannot read commit at segment ${bad.segmentId} offset ${bad.offset}: ${bad.message}; compaction keeps every chunk`);
+    return keepEverything(census, tailBytes);
+  }
+  await classifyOthers(access, accounts, tick);
+  await settle(census, tailBytes, tick);
+  return census;
+}
+
+/** Rows between two ticks in the loops over every row (a tick per row was a measurable share of the census). */
+const ROWS_PER_TICK = 64;
+
+/** One account per sealed file (and the active one with includeActive), in id order, with its table. */
+async function readTables(access: MaintenanceAccess, opts: CensusOptions, tick: Tick): Promise<{ accounts: SegmentAccount[]; storedBytes: number; tailBytes: number }> {
   const covered = access.checkpointSegmentId();
   const accounts: SegmentAccount[] = [];
-  const commitPayloads = new OriginMap<Buffer>();
-  const commitHolders: Census['commitHolders'] = new Map();
-  const tick = slicer();
   let storedBytes = 0;
   let tailBytes = 0;
-  for (const s of views.sort((a, b) => a.id - b.id)) {
+  for (const s of access.segments().sort((a, b) => a.id - b.id)) {
     storedBytes += s.sizeBytes;
     if (!s.sealed && !opts.includeActive) {
       tailBytes += s.sizeBytes;
       continue;
     }
     // The active segment (only on request: `info`) is read by a scan of its frames.
-    const { records, damaged } = await recordsOf(access, s, tick);
-    for (const r of records) {
-      const t = tick(1);
-      if (t) await t;
-      if (r.type !== RecordType.COMMIT || !r.payload) continue;
-      commitPayloads.set(r.originSegmentId, r.originOffset, r.payload);
-      const name = commitName(r.payload);
-      if (name === undefined) continue;
-      const seq = payloadSeq(r.payload);
-      const list = commitHolders.get(name);
-      const mine = list?.find((h) => h.id === s.id);
-      if (mine) mine.seq = Math.min(mine.seq, seq);
-      else if (list) list.push({ id: s.id, seq });
-      else commitHolders.set(name, [{ id: s.id, seq }]);
-    }
-    accounts.push({ id: s.id, kind: s.kind, sizeBytes: s.sizeBytes, liveBytes: 0, deadBytes: 0, minSeq: Infinity, covered: s.sealed && (s.kind === 'pack' || s.id < covered), active: !s.sealed, damaged, records });
+    const table = await tableOf(access, s, opts, tick);
+    accounts.push({
+      id: s.id, kind: s.kind, sizeBytes: s.sizeBytes, liveBytes: 0, deadBytes: 0, minSeq: table.minSeq,
+      covered: s.sealed && (s.kind === 'pack' || s.id < covered), active: !s.sealed, damaged: table.damaged,
+      table, live: new Uint8Array(table.count), tombstoneSeq: new Float64Array(table.count).fill(NaN),
+    });
   }
+  return { accounts, storedBytes, tailBytes };
+}
 
-  const liveCommits = new OriginSet();
-  const liveChunks = new OriginSet();
-  for (const c of access.liveCommits()) {
-    const t = tick(1);
-    if (t) await t;
-    liveCommits.add(c.segmentId, c.offset);
-    let payload = commitPayloads.get(c.segmentId, c.offset);
-    try {
-      payload ??= await access.readCommitPayload(c.segmentId, c.offset, c.frameLen);
-      const m = decodeManifest(payload);
-      // A cold object's chunks live in cold segments (their own id space, docs/FORMAT.md §2.6): none here.
-      if (m.storageClass !== StorageClass.COLD) for (const ch of m.chunks) liveChunks.add(ch.segmentId, ch.offset);
-    } catch (err) {
-      // A damaged COMMIT: its chunks cannot be named, so nothing it might reference may be dropped.
-      access.warn(`census: cannot read commit at segment ${c.segmentId} offset ${c.offset}: ${(err as Error).message}; compaction keeps every chunk`);
-      return keepEverything(accounts, commitHolders, storedBytes, tailBytes);
+/**
+ * Marks, by origin, the COMMITs the index holds and the chunks their manifests name, and the chunks live
+ * without a COMMIT (open uploads' parts, uploads in flight), from one snapshot taken synchronously
+ * (MaintenanceAccess.liveSnapshot): whatever becomes live after it was written after it, into the
+ * active segment, or is a COMMIT that names chunks the snapshot already holds live (a completed upload,
+ * a re-commit). Returns the first COMMIT whose manifest cannot be read (nothing can be dropped then).
+ */
+async function markIndexed(
+  access: MaintenanceAccess,
+  accounts: SegmentAccount[],
+  tick: Tick,
+): Promise<{ segmentId: number; offset: number; message: string } | undefined> {
+  const live = access.liveSnapshot();
+  const origins = new OriginIndex(accounts);
+  let bad: { segmentId: number; offset: number; message: string } | undefined;
+  const markChunk = (a: SegmentAccount, i: number): void => void (a.live[i] = 1);
+  const markCommit = (a: SegmentAccount, i: number): void => {
+    a.live[i] = 1;
+    const t = a.table;
+    if ((t.flags[i] & ROW_MANIFEST_BAD) !== 0) {
+      bad ??= { segmentId: t.originSegment[i], offset: t.originOffset[i], message: manifestError(rowPayload(t, i)) };
+      return;
     }
+    for (let k = t.refStart[i]; k < t.refStart[i + 1]; k++) origins.visit(t.refSegment[k], t.refOffset[k], RecordType.CHUNK, markChunk);
+  };
+  const { chunks, commits } = live;
+  for (let k = 0; k < chunks.count; k++) origins.visit(chunks.segmentId[k], chunks.offset[k], RecordType.CHUNK, markChunk);
+  for (let k = 0; k < commits.count; k++) {
+    if ((k & (ROWS_PER_TICK - 1)) === ROWS_PER_TICK - 1) {
+      const w = tick(ROWS_PER_TICK);
+      if (w) await w;
+    }
+    const segmentId = commits.segmentId[k];
+    const offset = commits.offset[k];
+    if (origins.visit(segmentId, offset, RecordType.COMMIT, markCommit) === 0) {
+      // Not in the census (the active segment): read from the log.
+      try {
+        const m = decodeManifest(await access.readCommitPayload(segmentId, offset, commits.frameLen[k]));
+        // A cold object's chunks live in cold segments (their own id space, docs/FORMAT.md §2.6): none here.
+        if (m.storageClass !== StorageClass.COLD) for (const ch of m.chunks) origins.visit(ch.segmentId, ch.offset, RecordType.CHUNK, markChunk);
+      } catch (err) {
+        bad = { segmentId, offset, message: (err as Error).message };
+      }
+    }
+    if (bad) return bad;
   }
-  for (const p of access.openUploadParts()) for (const ch of p.chunks) liveChunks.add(ch.segmentId, ch.offset);
+  return undefined;
+}
 
+/** Every record other than a CHUNK or COMMIT (marked by markIndexed): asked of the index. */
+async function classifyOthers(access: MaintenanceAccess, accounts: SegmentAccount[], tick: Tick): Promise<void> {
   for (const a of accounts) {
-    for (const r of a.records) {
-      const t = tick(1);
-      if (t) await t;
-      if (r.type !== RecordType.CHUNK) a.minSeq = Math.min(a.minSeq, payloadSeq(r.payload));
-      r.live = classify(access, r, liveCommits, liveChunks);
+    const t = a.table;
+    for (let i = 0; i < t.count; i++) {
+      if (t.type[i] !== RecordType.CHUNK && t.type[i] !== RecordType.COMMIT) a.live[i] = classify(access, a, i) ? 1 : 0;
+      if ((i & (ROWS_PER_TICK - 1)) === ROWS_PER_TICK - 1) {
+        const w = tick(ROWS_PER_TICK);
+        if (w) await w;
+      }
     }
   }
-  // Tombstones: live unless every other segment holds only newer records.
-  const census: Census = { segments: accounts, commitHolders, storedBytes, liveBytes: 0, deadBytes: 0 };
+}
+
+/** Tombstones: live unless every other segment holds only newer records. Then the byte counts. */
+async function settle(census: Census, tailBytes: number, tick: Tick): Promise<void> {
+  const accounts = census.segments;
   let liveBytes = tailBytes;
   let deadBytes = 0;
   for (const a of accounts) {
     const alone = new Set([a.id]);
     const others = minSeqOutside(accounts, alone);
-    for (const r of a.records) {
-      const t = tick(1);
-      if (t) await t;
-      if (r.live && tombstoneDroppable(census, r, alone, others)) r.live = false;
-      if (r.live) a.liveBytes += r.frameLen;
-      else a.deadBytes += r.frameLen;
+    const t = a.table;
+    for (let i = 0; i < t.count; i++) {
+      if (a.live[i] === 1 && tombstoneDroppable(census, a, i, alone, others)) a.live[i] = 0;
+      if (a.live[i] === 1) a.liveBytes += t.frameLen[i];
+      else a.deadBytes += t.frameLen[i];
+      if ((i & (ROWS_PER_TICK - 1)) === ROWS_PER_TICK - 1) {
+        const w = tick(ROWS_PER_TICK);
+        if (w) await w;
+      }
     }
     liveBytes += a.liveBytes;
     deadBytes += a.deadBytes;
   }
   census.liveBytes = liveBytes;
   census.deadBytes = deadBytes;
-  return census;
 }
 
-/** `bucket/key` of a COMMIT payload (version:u8 seq:u64 bucket:str16 key:str16), without decoding the rest. */
-function commitName(p: Buffer): string | undefined {
-  if (p.length < 13) return undefined;
-  const bl = p.readUInt16LE(9);
-  if (11 + bl + 2 > p.length) return undefined;
-  const kl = p.readUInt16LE(11 + bl);
-  if (13 + bl + kl > p.length) return undefined;
-  return `${p.toString('utf8', 11, 11 + bl)}/${p.toString('utf8', 13 + bl, 13 + bl + kl)}`;
+function manifestError(p: Buffer): string {
+  try {
+    decodeManifest(p);
+    return 'undecodable manifest';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** The rows of one account as plain objects (tests, inspection). */
+export function censusRecords(a: SegmentAccount): CensusRecord[] {
+  const t = a.table;
+  return Array.from({ length: t.count }, (_, i) => ({
+    type: t.type[i],
+    offset: t.offset[i],
+    frameLen: t.frameLen[i],
+    originSegmentId: t.originSegment[i],
+    originOffset: t.originOffset[i],
+    live: a.live[i] === 1,
+    ...(Number.isNaN(a.tombstoneSeq[i]) ? {} : { tombstoneSeq: a.tombstoneSeq[i] }),
+    damaged: (t.flags[i] & ROW_DAMAGED) !== 0,
+    ...(t.type[i] === RecordType.CHUNK ? { chunk: rowChunk(t, i) } : { payload: rowPayload(t, i) }),
+  }));
 }
 
 /**
- * Whether a tombstone may be left out of a pack whose inputs are `inputs`: nothing it could cancel
- * remains outside them (`othersMinSeq`: the lowest seq held outside them).
+ * Whether tombstone row `i` of `a` may be left out of a pack whose inputs are `inputs`: nothing it could
+ * cancel remains outside them (`othersMinSeq`: the lowest seq held outside them).
  */
-export function tombstoneDroppable(c: Census, r: CensusRecord, inputs: Set<number>, othersMinSeq: number, replaced?: Set<number>): boolean {
-  if (r.tombstoneSeq === undefined) return false;
-  if (r.tombstoneSeq < othersMinSeq) return true;
-  if (r.tombstoneKey === undefined) return false;
-  const t = r.tombstoneSeq;
+export function tombstoneDroppable(c: Census, a: SegmentAccount, i: number, inputs: Set<number>, othersMinSeq: number, replaced?: Set<number>): boolean {
+  const t = a.tombstoneSeq[i];
+  if (Number.isNaN(t)) return false;
+  if (t < othersMinSeq) return true;
+  if (!named(a.table, i, RecordType.DELETE)) return false;
   // A segment replaced earlier in the same pass no longer holds a COMMIT of this key older than the
   // DELETE: such a COMMIT was dead (the DELETE cancelled it) and was not copied.
-  return !(c.commitHolders.get(r.tombstoneKey) ?? []).some((h) => !inputs.has(h.id) && !replaced?.has(h.id) && h.seq < t);
+  return !c.holders.anyOlder(a.table.nameHash[i], t, (id) => !inputs.has(id) && !replaced?.has(id));
 }
 
 /** Smallest seq held by any sealed segment or pack not in `ids`. */
@@ -338,25 +433,26 @@ export function minSeqOutside(accounts: SegmentAccount[], ids: Set<number>): num
   return min;
 }
 
-function keepEverything(accounts: SegmentAccount[], commitHolders: Census['commitHolders'], storedBytes: number, tailBytes: number): Census {
-  for (const a of accounts) {
-    for (const r of a.records) r.live = true;
-    a.liveBytes = a.records.reduce((n, r) => n + r.frameLen, 0);
+function keepEverything(c: Census, tailBytes: number): Census {
+  let live = tailBytes;
+  for (const a of c.segments) {
+    a.live.fill(1);
+    a.tombstoneSeq.fill(NaN);
+    a.liveBytes = a.table.frameLen.reduce((n, len) => n + len, 0);
     a.deadBytes = 0;
     a.covered = false; // nothing is compacted while the census is incomplete
+    live += a.liveBytes;
   }
-  const live = tailBytes + accounts.reduce((n, a) => n + a.liveBytes, 0);
-  return { segments: accounts, commitHolders, storedBytes, liveBytes: live, deadBytes: 0 };
+  c.liveBytes = live;
+  c.deadBytes = 0;
+  return c;
 }
 
-function classify(access: MaintenanceAccess, r: CensusRecord, liveCommits: OriginSet, liveChunks: OriginSet): boolean {
-  const p = r.payload ?? Buffer.alloc(0);
+/** Liveness of a metadata row other than a COMMIT; notes the seq of a tombstone in `a.tombstoneSeq`. */
+function classify(access: MaintenanceAccess, a: SegmentAccount, i: number): boolean {
+  const p = rowPayload(a.table, i);
   try {
-    switch (r.type) {
-      case RecordType.CHUNK:
-        return liveChunks.has(r.originSegmentId, r.originOffset);
-      case RecordType.COMMIT:
-        return liveCommits.has(r.originSegmentId, r.originOffset);
+    switch (a.table.type[i]) {
       case RecordType.BUCKET_CREATE: {
         const b = decodeBucketCreate(p);
         return access.bucketSeq(b.name) === b.seq;
@@ -374,15 +470,14 @@ function classify(access: MaintenanceAccess, r: CensusRecord, liveCommits: Origi
         const now = access.objectSeq(d.bucket, d.key);
         // In a versioned bucket a newer version does not cancel the version this DELETE removed.
         if (now !== undefined && now > d.seq && d.versionId === '' && !access.bucketVersioned(d.bucket)) return false;
-        r.tombstoneSeq = d.seq;
-        r.tombstoneKey = `${d.bucket}/${d.key}`;
+        a.tombstoneSeq[i] = d.seq;
         return true;
       }
       case RecordType.BUCKET_DELETE:
-        r.tombstoneSeq = decodeBucketDelete(p).seq;
+        a.tombstoneSeq[i] = decodeBucketDelete(p).seq;
         return true;
       case RecordType.UPLOAD_ABORT:
-        r.tombstoneSeq = decodeUploadAbort(p).seq;
+        a.tombstoneSeq[i] = decodeUploadAbort(p).seq;
         return true;
       default:
         return true;

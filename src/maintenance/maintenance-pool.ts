@@ -1,9 +1,10 @@
-// Runs compaction copies and scrub scans in piscina workers when the engine is on the real file system
+// Runs compaction copies, census tables and scrub scans in piscina workers when the engine is on the real file system
 // and the compiled worker exists; inline otherwise (the in-memory file system lives in this thread).
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { RealFileSystem } from '../io/real-fs.js';
 import type { FileSystem } from '../io/types.js';
+import { buildSegmentTable, type CensusTask, type CensusTaskResult, type Tick } from './census-table.js';
 import { buildColdSegment, type ColdBuildResult, type ColdBuildTask } from './cold-build.js';
 import { copyRecords, scrubFile, type CopyResult, type CopyTask, type ScrubResult, type ScrubTask } from './copy-records.js';
 
@@ -46,6 +47,15 @@ export class MaintenancePool {
   async scrub(task: ScrubTask): Promise<ScrubResult> {
     const pool = await this.workers();
     return pool ? ((await pool.run(task)) as ScrubResult) : scrubFile(this.fs, task);
+  }
+
+  /**
+   * Builds one file's census table; a worker transfers the table's buffer back (no copy). Inline, the
+   * build yields through `tick` like the rest of the census.
+   */
+  async census(task: CensusTask, tick: Tick): Promise<CensusTaskResult> {
+    const pool = await this.workers();
+    return pool ? ((await pool.run(task)) as CensusTaskResult) : buildSegmentTable(this.fs, task, tick);
   }
 
   /** Recompresses frames into a cold segment; `task.packed` is transferred to the worker and the segment back. */
