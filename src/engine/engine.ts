@@ -347,6 +347,8 @@ export class Engine {
         if (++l.rows === l.count) {
           l.keys.length = l.n;
           l.bucket.keys.loadSorted(l.keys, l.slots);
+          // The index copied them; closures of recover() may outlive it and would keep them alive.
+          loading = undefined;
         }
       },
       upload: (u) => {
