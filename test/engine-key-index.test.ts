@@ -322,6 +322,27 @@ describe('KeyIndex vs a model', () => {
   });
 });
 
+describe('KeyIndex.loadSorted input check', () => {
+  const load = (keys: string[]): KeyIndex => {
+    const index = new KeyIndex({ leafMax: 4, branchMax: 4 });
+    index.loadSorted(keys, Int32Array.from(keys, (_, i) => i));
+    return index;
+  };
+
+  it('takes keys in UTF-8 order, where it differs from UTF-16 order', () => {
+    // U+E000 < U+1F600 in UTF-8, but its UTF-16 unit 0xE000 > the surrogate 0xD83D.
+    const keys = ['a', 'a/b', 'é', '\ue000', '\ue000x', '😀', '😀a', '\u{10ffff}'];
+    expect([...load(keys).scan()].map(([k]) => k)).toEqual(keys);
+  });
+
+  it('refuses keys out of order or repeated', () => {
+    expect(() => load(['a', 'c', 'b'])).toThrow(/"b" is not after "c"/);
+    expect(() => load(['a', 'b', 'b'])).toThrow(/"b" is not after "b"/);
+    expect(() => load(['a', '😀', '\ue000'])).toThrow(/is not after/);
+    expect(() => load(['😀b', '😀a'])).toThrow(/is not after/);
+  });
+});
+
 describe('KeyIndex scans and snapshots while it changes', () => {
   const key = (i: number): string => `k${String(i).padStart(5, '0')}`;
 
