@@ -1,0 +1,504 @@
+// KeyIndex (src/engine/key-index.ts, a B+tree) against the design it replaced (a sorted array plus a Map
+// of recent inserts merged in at n/8, copied below as MergingSortedArrayReference), side by side in one
+// run on the same keys. What matters is the worst single call, since every PUT of a new key calls set()
+// on the main thread, so every call is timed with performance.now(). N distinct keys shaped like the
+// engine bench's log keys (`logs/2026/11/25/host-XX/NNNNNNNNN.log`, ~37 B) in a seeded random order.
+//   control       a call of fixed work, timed the same way: the noise floor of this machine;
+//   set           N inserts into a fresh index, each call timed;
+//   list page     100 × (100 inserts of new keys, then one listing page: scan 1,000 keys after a random key);
+//   delete        N/2 deletes in random order, each call timed;
+//   (these three run R times on a fresh index; per call, the least of the R runs is reported next to the
+//   first run as measured, which filters out delays from other processes and GC pauses)
+//   set, get      the same N inserts, then N lookups, without per-call timers (the average cost);
+//   snapshot      one snapshot() (what a checkpoint takes) after one more insert;
+//   loadSorted    building from N sorted keys (checkpoint load at open), and the memory the index holds.
+// Memory: heapUsed + arrayBuffers growth after full GCs, per key, key strings excluded (they exist before).
+//
+// Run: npm run build && node dist/bench/run-all.js keyindex [--quick]
+//      (or node dist/bench/key-index.bench.js [--quick]); SEDIMENT_BENCH_KEYINDEX_KEYS=N (default 1,000,000,
+//      quick 100,000) and SEDIMENT_BENCH_KEYINDEX_RUNS=R (default 3, quick 2) change the sizes.
+import { loadavg } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+import { KeyIndex } from '../src/engine/key-index.js';
+import { compareUtf8 } from '../src/engine/utf8-order.js';
+import { describeMachine, fmt, machineInfo, markdownTable, quickMode, saveResults, waitForQuiet, type MachineInfo } from './setup.js';
+
+// ---------------------------------------------------------------- the reference (the design before)
+
+const MERGE_MIN = 4096;
+
+/**
+ * REFERENCE ONLY, not used by the engine: src/engine/key-index.ts as it was before the B+tree (commit
+ * b25cded), unchanged but for its name. A sorted array of keys with a parallel Int32Array of slots, plus
+ * an unsorted Map of recent inserts merged in (sort + full merge, synchronously) when it reaches
+ * max(4096, n/8) keys or when an ordered scan needs it; deletes leave tombstones (slot -1).
+ */
+class MergingSortedArrayReference {
+  private keys: string[] = [];
+  private slots: Int32Array = new Int32Array(16);
+  private pending = new Map<string, number>();
+  private tombstones = 0;
+
+  get size(): number {
+    return this.keys.length - this.tombstones + this.pending.size;
+  }
+
+  private find(key: string): number {
+    let lo = 0;
+    let hi = this.keys.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareUtf8(this.keys[mid], key);
+      if (c === 0) return mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -(lo + 1);
+  }
+
+  get(key: string): number {
+    const p = this.pending.get(key);
+    if (p !== undefined) return p;
+    const i = this.find(key);
+    return i >= 0 ? this.slots[i] : -1;
+  }
+
+  set(key: string, slot: number): void {
+    if (this.pending.has(key)) {
+      this.pending.set(key, slot);
+      return;
+    }
+    const i = this.find(key);
+    if (i >= 0) {
+      if (this.slots[i] === -1) this.tombstones--;
+      this.slots[i] = slot;
+      return;
+    }
+    this.pending.set(key, slot);
+    if (this.pending.size >= Math.max(MERGE_MIN, this.keys.length >>> 3)) this.merge();
+  }
+
+  delete(key: string): number {
+    const p = this.pending.get(key);
+    if (p !== undefined) {
+      this.pending.delete(key);
+      return p;
+    }
+    const i = this.find(key);
+    if (i < 0 || this.slots[i] === -1) return -1;
+    const slot = this.slots[i];
+    this.slots[i] = -1;
+    this.tombstones++;
+    if (this.tombstones > MERGE_MIN && this.tombstones > this.keys.length >>> 2) this.merge();
+    return slot;
+  }
+
+  loadSorted(keys: string[], slots: Int32Array): void {
+    this.keys = keys;
+    this.slots = slots;
+    this.pending.clear();
+    this.tombstones = 0;
+  }
+
+  private merge(): void {
+    const add = [...this.pending.keys()].sort(compareUtf8);
+    const total = this.keys.length - this.tombstones + add.length;
+    const keys: string[] = new Array(total);
+    const slots = new Int32Array(Math.max(16, total));
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < this.keys.length || j < add.length) {
+      if (i < this.keys.length && this.slots[i] === -1) {
+        i++;
+        continue;
+      }
+      if (j >= add.length || (i < this.keys.length && compareUtf8(this.keys[i], add[j]) < 0)) {
+        keys[k] = this.keys[i];
+        slots[k++] = this.slots[i++];
+      } else {
+        keys[k] = add[j];
+        slots[k++] = this.pending.get(add[j]) as number;
+        j++;
+      }
+    }
+    this.keys = keys;
+    this.slots = slots;
+    this.pending.clear();
+    this.tombstones = 0;
+  }
+
+  snapshot(): { keys: readonly string[]; slots: Int32Array; count: number } {
+    if (this.pending.size > 0 || this.tombstones > 0) this.merge();
+    return { keys: this.keys, slots: this.slots.slice(0, this.keys.length), count: this.keys.length };
+  }
+
+  *scan(opts: { after?: string; from?: string } = {}): Generator<[string, number]> {
+    if (this.pending.size > 0 || this.tombstones > 0) this.merge();
+    const keys = this.keys;
+    const slots = this.slots;
+    let i = 0;
+    if (opts.after !== undefined) {
+      const f = this.find(opts.after);
+      i = f >= 0 ? f + 1 : -(f + 1);
+    } else if (opts.from !== undefined) {
+      const f = this.find(opts.from);
+      i = f >= 0 ? f : -(f + 1);
+    }
+    for (; i < keys.length; i++) {
+      if (slots[i] !== -1) yield [keys[i], slots[i]];
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the bench
+
+/** What both implementations offer (snapshot results differ in shape; only their cost is measured). */
+interface OrderedIndex {
+  readonly size: number;
+  set(key: string, slot: number): void;
+  get(key: string): number;
+  delete(key: string): number;
+  scan(opts?: { after?: string; from?: string }): Iterable<[string, number]>;
+  loadSorted(keys: string[], slots: Int32Array): void;
+  snapshot(): unknown;
+}
+
+const IMPLEMENTATIONS: Array<{ name: string; make: () => OrderedIndex }> = [
+  { name: 'before: sorted array + pending Map', make: () => new MergingSortedArrayReference() },
+  { name: 'after: B+tree (KeyIndex)', make: () => new KeyIndex() },
+];
+
+const PAGE_ROUNDS = 100;
+const PAGE_INSERTS = 100;
+const PAGE_KEYS = 1000;
+
+export interface Latency {
+  p99Us: number;
+  p999Us: number;
+  maxMs: number;
+}
+
+export interface CallStats {
+  calls: number;
+  /** Wall time of the phase (of its first run), per-call timers included. */
+  totalMs: number;
+  meanUs: number;
+  /** The first run as measured: includes whatever else the machine did meanwhile. */
+  raw?: Latency;
+  /**
+   * Per call, the least of `runs` identical runs. A delay from another process or a GC pause rarely hits
+   * the same call twice, so it drops out; a cost of the call itself (a merge) is there in every run.
+   */
+  leastOfRuns?: Latency;
+  runs: number;
+  /** Main-thread GC pauses during the first run, and the longest. */
+  gcPauses?: number;
+  gcMaxMs?: number;
+}
+
+export interface KeyIndexBenchRow {
+  implementation: string;
+  phase: string;
+  stats: CallStats;
+}
+
+export interface KeyIndexBenchReport {
+  machine: MachineInfo;
+  keys: number;
+  runs: number;
+  rows: KeyIndexBenchRow[];
+  memory: Array<{ implementation: string; loadSortedMs: number; bytesPerKeyLoaded: number; bytesPerKeyInserted: number }>;
+  markdown: string;
+}
+
+function envInt(name: string, fallback: number, min: number): number {
+  const env = process.env[name];
+  if (env === undefined || env === '') return fallback;
+  const v = Number(env);
+  if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${env}"`);
+  return v;
+}
+
+/** A seeded xorshift32 stream in [0, 1): the same order in every run. */
+function seededRandom(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}
+
+function shuffled<T>(items: T[], seed: number): T[] {
+  const out = items.slice();
+  const rnd = seededRandom(seed);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** A flat (sequential) string, so that no rope is flattened during a measurement. */
+function benchKey(i: number): string {
+  return Buffer.from(`logs/2026/11/25/host-${String(i % 64).padStart(2, '0')}/${String(i).padStart(9, '0')}.log`, 'latin1').toString('latin1');
+}
+
+let gcFn: (() => void) | undefined;
+function fullGc(): void {
+  if (!gcFn) {
+    setFlagsFromString('--expose-gc');
+    gcFn = runInNewContext('gc') as () => void;
+  }
+  for (let i = 0; i < 3; i++) gcFn();
+}
+
+function heapBytes(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/** Main-thread GC pauses seen by perf_hooks, as [start, end] in performance.now() time. */
+const gcPauses: Array<[number, number]> = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push([e.startTime, e.startTime + e.duration]);
+});
+
+/** Per-call latencies of one phase over several runs. */
+class CallTimes {
+  readonly least: Float64Array;
+  first: Float64Array | undefined;
+  totalMs = 0;
+  runs = 0;
+  gc: Array<[number, number]> = [];
+
+  constructor(readonly calls: number) {
+    this.least = new Float64Array(calls).fill(Infinity);
+  }
+
+  /** Times `call(i)` for every i, one by one. */
+  run(call: (i: number) => void): void {
+    const took = new Float64Array(this.calls);
+    const mark = gcPauses.length;
+    const t0 = performance.now();
+    for (let i = 0; i < this.calls; i++) {
+      const a = performance.now();
+      call(i);
+      took[i] = performance.now() - a;
+    }
+    const totalMs = performance.now() - t0;
+    for (let i = 0; i < this.calls; i++) if (took[i] < this.least[i]) this.least[i] = took[i];
+    if (this.runs++ === 0) {
+      this.first = took;
+      this.totalMs = totalMs;
+      this.gc = gcPauses.slice(mark);
+    }
+  }
+
+  stats(): CallStats {
+    const first = this.first as Float64Array;
+    let sum = 0;
+    for (let i = 0; i < this.calls; i++) sum += first[i];
+    return {
+      calls: this.calls,
+      totalMs: this.totalMs,
+      meanUs: (sum / this.calls) * 1000,
+      raw: latency(first),
+      leastOfRuns: this.runs > 1 ? latency(this.least) : undefined,
+      runs: this.runs,
+      gcPauses: this.gc.length,
+      gcMaxMs: this.gc.reduce((m, [a, b]) => Math.max(m, b - a), 0),
+    };
+  }
+}
+
+function latency(took: Float64Array): Latency {
+  const sorted = took.slice().sort();
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { p99Us: at(0.99) * 1000, p999Us: at(0.999) * 1000, maxMs: sorted[sorted.length - 1] };
+}
+
+let sink = 0; // consumes results so no call can be optimised away
+
+function untimed(count: number, call: (i: number) => void): CallStats {
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) call(i);
+  const totalMs = performance.now() - t0;
+  return { calls: count, totalMs, meanUs: (totalMs / count) * 1000, runs: 1 };
+}
+
+/** Lets the observer deliver the GC entries of the phases that just ended. */
+async function flushGcEntries(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/**
+ * The noise floor: a call of fixed work (hashing the key four times, ~0.2–1 µs), timed like the index
+ * calls. Its max is what the machine alone does to a call that cannot be slow by itself.
+ */
+async function benchControl(inOrder: string[], runs: number): Promise<CallStats> {
+  const fixed = (s: string): number => {
+    let h = 0x811c9dc5;
+    for (let r = 0; r < 4; r++) for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+    return h;
+  };
+  const t = new CallTimes(inOrder.length);
+  for (let r = 0; r < runs; r++) {
+    fullGc();
+    await waitForQuiet();
+    t.run((i) => void (sink ^= fixed(inOrder[i])));
+  }
+  await flushGcEntries();
+  return t.stats();
+}
+
+/** `runs` times on a fresh index: N timed inserts, list pages between inserts, N/2 timed deletes. */
+async function benchTimedPhases(make: () => OrderedIndex, inOrder: string[], sortedKeys: string[], runs: number): Promise<Record<'set' | 'list page' | 'delete', CallStats>> {
+  const n = inOrder.length;
+  const sets = new CallTimes(n);
+  const pages = new CallTimes(PAGE_ROUNDS);
+  const doomed = shuffled(inOrder, 9).slice(0, n >>> 1);
+  const deletes = new CallTimes(doomed.length);
+  const pageFrom = shuffled(sortedKeys, 8);
+  for (let r = 0; r < runs; r++) {
+    fullGc();
+    await waitForQuiet();
+    const ix = make();
+    sets.run((i) => ix.set(inOrder[i], i));
+    pages.run((p) => {
+      for (let j = 0; j < PAGE_INSERTS; j++) ix.set(`${pageFrom[p]}/new-${j}`, j);
+      let got = 0;
+      for (const [key] of ix.scan({ after: pageFrom[p] })) {
+        sink ^= key.length;
+        if (++got === PAGE_KEYS) break;
+      }
+    });
+    deletes.run((i) => void (sink ^= ix.delete(doomed[i])));
+    if (ix.size !== n - doomed.length + PAGE_ROUNDS * PAGE_INSERTS) throw new Error(`index size ${ix.size} after the timed phases`);
+  }
+  await flushGcEntries();
+  return { set: sets.stats(), 'list page': pages.stats(), delete: deletes.stats() };
+}
+
+/** Average cost of set and get, a snapshot, and memory per key after random inserts. */
+function benchUntimed(make: () => OrderedIndex, inOrder: string[]): { rows: Array<[string, CallStats]>; bytesPerKey: number } {
+  const n = inOrder.length;
+  fullGc();
+  const before = heapBytes();
+  const ix = make();
+  const set = untimed(n, (i) => ix.set(inOrder[i], i));
+  fullGc();
+  const bytesPerKey = (heapBytes() - before) / n;
+  const lookups = shuffled(inOrder, 7);
+  const get = untimed(n, (i) => void (sink ^= ix.get(lookups[i])));
+  ix.set(`${inOrder[0]}/one-more`, 0); // the old design merges its pending inserts in snapshot()
+  const snapshot = untimed(1, () => void (sink ^= ix.snapshot() === undefined ? 1 : 0));
+  if (ix.size !== n + 1) throw new Error(`index size ${ix.size} after ${n} inserts`);
+  return {
+    rows: [
+      ['set, no per-call timer', set],
+      ['get, no per-call timer', get],
+      ['snapshot', snapshot],
+    ],
+    bytesPerKey,
+  };
+}
+
+/** Building from sorted keys (a checkpoint load) and the memory the index then holds. */
+function benchLoad(make: () => OrderedIndex, sortedKeys: string[]): { ms: number; bytesPerKey: number } {
+  const n = sortedKeys.length;
+  fullGc();
+  const before = heapBytes();
+  const load = make();
+  // Built before timing and not held here afterwards: what the index keeps of them is its memory.
+  let keys: string[] | undefined = sortedKeys.slice();
+  let slots: Int32Array | undefined = Int32Array.from({ length: n }, (_, i) => i);
+  const t0 = performance.now();
+  load.loadSorted(keys, slots);
+  const ms = performance.now() - t0;
+  keys = undefined;
+  slots = undefined;
+  fullGc();
+  const bytesPerKey = (heapBytes() - before) / n;
+  if (load.get(sortedKeys[n >>> 1]) !== n >>> 1) throw new Error('loadSorted lost a key');
+  return { ms, bytesPerKey };
+}
+
+export async function runKeyIndexBench(opts: { quick?: boolean } = {}): Promise<KeyIndexBenchReport> {
+  const quick = opts.quick ?? quickMode();
+  const n = envInt('SEDIMENT_BENCH_KEYINDEX_KEYS', quick ? 100_000 : 1_000_000, 10_000);
+  const runs = envInt('SEDIMENT_BENCH_KEYINDEX_RUNS', quick ? 2 : 3, 1);
+  const machine = machineInfo();
+  console.log('## KeyIndex: worst single call, before vs after');
+  console.log(describeMachine(machine));
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other sessions may share this machine)`);
+  console.log(`keys: ${fmt(n)} distinct log-like keys (~37 B), seeded random order; ${runs} runs of the timed phases; mode ${quick ? 'quick' : 'full'}\n`);
+
+  const sortedKeys = Array.from({ length: n }, (_, i) => benchKey(i)).sort(compareUtf8);
+  const inOrder = shuffled(sortedKeys, 1);
+  gcObserver.observe({ entryTypes: ['gc'] });
+  const rows: KeyIndexBenchRow[] = [];
+  const memory: KeyIndexBenchReport['memory'] = [];
+  const add = (implementation: string, phase: string, stats: CallStats): void => {
+    rows.push({ implementation, phase, stats });
+    console.log(`  ${implementation}, ${phase}: total ${fmt(stats.totalMs)} ms${stats.raw ? `, max ${fmt(stats.raw.maxMs, 2)} ms` : ''}`);
+  };
+  try {
+    add('control: fixed work', 'hash the key 4 times', await benchControl(inOrder, runs));
+    for (const impl of IMPLEMENTATIONS) {
+      const timed = await benchTimedPhases(impl.make, inOrder, sortedKeys, runs);
+      for (const [phase, stats] of Object.entries(timed)) add(impl.name, phase, stats);
+      const u = benchUntimed(impl.make, inOrder);
+      for (const [phase, stats] of u.rows) add(impl.name, phase, stats);
+      const load = benchLoad(impl.make, sortedKeys);
+      memory.push({ implementation: impl.name, loadSortedMs: load.ms, bytesPerKeyLoaded: load.bytesPerKey, bytesPerKeyInserted: u.bytesPerKey });
+    }
+  } finally {
+    gcObserver.disconnect();
+  }
+
+  const num = (x: number | undefined, d: number): string => (x === undefined ? '—' : fmt(x, d));
+  const md = [
+    markdownTable(
+      ['phase', 'implementation', 'calls', 'total ms', 'mean µs', 'p99.9 µs', 'max ms', `least of ${runs} runs: p99 µs`, 'p99.9 µs', 'max ms', 'GC pauses (longest ms)'],
+      rows.map(({ phase, implementation, stats: s }) => [
+        phase,
+        implementation,
+        fmt(s.calls),
+        fmt(s.totalMs),
+        fmt(s.meanUs, 2),
+        num(s.raw?.p999Us, 1),
+        num(s.raw?.maxMs, 2),
+        num(s.leastOfRuns?.p99Us, 1),
+        num(s.leastOfRuns?.p999Us, 1),
+        num(s.leastOfRuns?.maxMs, 2),
+        s.gcPauses === undefined ? '—' : `${s.gcPauses} (${fmt(s.gcMaxMs ?? 0, 1)})`,
+      ]),
+    ),
+    '',
+    `list page = ${PAGE_INSERTS} inserts of new keys + one scan of ${PAGE_KEYS} keys after a random key. ` +
+      'Memory: heapUsed + arrayBuffers growth per key after full GCs, key strings excluded.',
+    '',
+    markdownTable(
+      ['implementation', 'loadSorted ms', 'B/key after loadSorted', 'B/key after random inserts'],
+      memory.map((m) => [m.implementation, fmt(m.loadSortedMs, 1), fmt(m.bytesPerKeyLoaded, 1), fmt(m.bytesPerKeyInserted, 1)]),
+    ),
+  ].join('\n');
+  console.log('\n' + md + '\n');
+  const report: KeyIndexBenchReport = { machine, keys: n, runs, rows, memory, markdown: md };
+  console.log(`results: ${await saveResults('key-index', report)}`);
+  return report;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  await runKeyIndexBench();
+}
