@@ -7,11 +7,12 @@
 //   set           N inserts into a fresh index, each call timed;
 //   list page     100 × (100 inserts of new keys, then one listing page: scan 1,000 keys after a random key);
 //   delete        N/2 deletes in random order, each call timed;
-//   (these three run R times on a fresh index; per call, the least of the R runs is reported next to the
-//   first run as measured, which filters out delays from other processes and GC pauses)
-//   set, get      the same N inserts, then N lookups, without per-call timers (the average cost);
+//   set, get      the same N inserts into a fresh index, then N lookups, without per-call timers;
 //   snapshot      one snapshot() (what a checkpoint takes) after one more insert;
 //   loadSorted    building from N sorted keys (checkpoint load at open), and the memory the index holds.
+// All of it runs R times, each run every implementation in turn. Timed calls: the first run as measured,
+// and per call the least of the R runs, which filters out what rarely hits the same call twice (other
+// processes, GC pauses) and keeps what the call itself costs (a merge, every run). Untimed phases: best of R.
 // Memory: heapUsed + arrayBuffers growth after full GCs, per key, key strings excluded (they exist before).
 //
 // Run: npm run build && node dist/bench/run-all.js keyindex [--quick]
@@ -278,7 +279,8 @@ class CallTimes {
   first: Float64Array | undefined;
   totalMs = 0;
   runs = 0;
-  gc: Array<[number, number]> = [];
+  /** performance.now() span of the first run, to match GC pauses once the observer has reported them. */
+  private span: [number, number] = [0, 0];
 
   constructor(readonly calls: number) {
     this.least = new Float64Array(calls).fill(Infinity);
@@ -287,26 +289,28 @@ class CallTimes {
   /** Times `call(i)` for every i, one by one. */
   run(call: (i: number) => void): void {
     const took = new Float64Array(this.calls);
-    const mark = gcPauses.length;
     const t0 = performance.now();
     for (let i = 0; i < this.calls; i++) {
       const a = performance.now();
       call(i);
       took[i] = performance.now() - a;
     }
-    const totalMs = performance.now() - t0;
+    const t1 = performance.now();
     for (let i = 0; i < this.calls; i++) if (took[i] < this.least[i]) this.least[i] = took[i];
     if (this.runs++ === 0) {
       this.first = took;
-      this.totalMs = totalMs;
-      this.gc = gcPauses.slice(mark);
+      this.totalMs = t1 - t0;
+      this.span = [t0, t1];
     }
   }
 
+  /** Call after flushGcEntries(). */
   stats(): CallStats {
     const first = this.first as Float64Array;
     let sum = 0;
     for (let i = 0; i < this.calls; i++) sum += first[i];
+    const [t0, t1] = this.span;
+    const gc = gcPauses.filter(([a, b]) => b >= t0 && a <= t1);
     return {
       calls: this.calls,
       totalMs: this.totalMs,
@@ -314,8 +318,8 @@ class CallTimes {
       raw: latency(first),
       leastOfRuns: this.runs > 1 ? latency(this.least) : undefined,
       runs: this.runs,
-      gcPauses: this.gc.length,
-      gcMaxMs: this.gc.reduce((m, [a, b]) => Math.max(m, b - a), 0),
+      gcPauses: gc.length,
+      gcMaxMs: gc.reduce((m, [a, b]) => Math.max(m, b - a), 0),
     };
   }
 }
@@ -328,108 +332,113 @@ function latency(took: Float64Array): Latency {
 
 let sink = 0; // consumes results so no call can be optimised away
 
-function untimed(count: number, call: (i: number) => void): CallStats {
-  const t0 = performance.now();
-  for (let i = 0; i < count; i++) call(i);
-  const totalMs = performance.now() - t0;
-  return { calls: count, totalMs, meanUs: (totalMs / count) * 1000, runs: 1 };
-}
-
 /** Lets the observer deliver the GC entries of the phases that just ended. */
 async function flushGcEntries(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-/**
- * The noise floor: a call of fixed work (hashing the key four times, ~0.2–1 µs), timed like the index
- * calls. Its max is what the machine alone does to a call that cannot be slow by itself.
- */
-async function benchControl(inOrder: string[], runs: number): Promise<CallStats> {
-  const fixed = (s: string): number => {
-    let h = 0x811c9dc5;
-    for (let r = 0; r < 4; r++) for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-    return h;
-  };
-  const t = new CallTimes(inOrder.length);
-  for (let r = 0; r < runs; r++) {
-    fullGc();
-    await waitForQuiet();
-    t.run((i) => void (sink ^= fixed(inOrder[i])));
-  }
-  await flushGcEntries();
-  return t.stats();
+/** A call of fixed work (hashing the key four times): its slowest calls are what the machine alone does. */
+function fixedWork(s: string): number {
+  let h = 0x811c9dc5;
+  for (let r = 0; r < 4; r++) for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h;
 }
 
-/** `runs` times on a fresh index: N timed inserts, list pages between inserts, N/2 timed deletes. */
-async function benchTimedPhases(make: () => OrderedIndex, inOrder: string[], sortedKeys: string[], runs: number): Promise<Record<'set' | 'list page' | 'delete', CallStats>> {
-  const n = inOrder.length;
-  const sets = new CallTimes(n);
-  const pages = new CallTimes(PAGE_ROUNDS);
-  const doomed = shuffled(inOrder, 9).slice(0, n >>> 1);
-  const deletes = new CallTimes(doomed.length);
-  const pageFrom = shuffled(sortedKeys, 8);
-  for (let r = 0; r < runs; r++) {
-    fullGc();
-    await waitForQuiet();
-    const ix = make();
-    sets.run((i) => ix.set(inOrder[i], i));
-    pages.run((p) => {
-      for (let j = 0; j < PAGE_INSERTS; j++) ix.set(`${pageFrom[p]}/new-${j}`, j);
-      let got = 0;
-      for (const [key] of ix.scan({ after: pageFrom[p] })) {
-        sink ^= key.length;
-        if (++got === PAGE_KEYS) break;
-      }
-    });
-    deletes.run((i) => void (sink ^= ix.delete(doomed[i])));
-    if (ix.size !== n - doomed.length + PAGE_ROUNDS * PAGE_INSERTS) throw new Error(`index size ${ix.size} after the timed phases`);
+/** Everything measured of one implementation, over all runs. */
+class Measured {
+  readonly sets: CallTimes;
+  readonly pages = new CallTimes(PAGE_ROUNDS);
+  readonly deletes: CallTimes;
+  /** Least over the runs (a disturbed run is only ever slower). */
+  setUntimedMs = Infinity;
+  getUntimedMs = Infinity;
+  snapshotMs = Infinity;
+  loadSortedMs = Infinity;
+  bytesPerKeyInserted = 0;
+  bytesPerKeyLoaded = 0;
+
+  constructor(
+    readonly name: string,
+    readonly make: () => OrderedIndex,
+    n: number,
+  ) {
+    this.sets = new CallTimes(n);
+    this.deletes = new CallTimes(n >>> 1);
   }
-  await flushGcEntries();
-  return { set: sets.stats(), 'list page': pages.stats(), delete: deletes.stats() };
 }
 
-/** Average cost of set and get, a snapshot, and memory per key after random inserts. */
-function benchUntimed(make: () => OrderedIndex, inOrder: string[]): { rows: Array<[string, CallStats]>; bytesPerKey: number } {
-  const n = inOrder.length;
+interface Inputs {
+  inOrder: string[];
+  sortedKeys: string[];
+  /** The keys deleted in the delete phase, the keys looked up, the keys list pages start after. */
+  doomed: string[];
+  lookups: string[];
+  pageFrom: string[];
+}
+
+/** On a fresh index: N timed inserts, list pages between inserts, N/2 timed deletes. */
+function timedPhases(m: Measured, inp: Inputs): void {
+  const ix = m.make();
+  m.sets.run((i) => ix.set(inp.inOrder[i], i));
+  m.pages.run((p) => {
+    for (let j = 0; j < PAGE_INSERTS; j++) ix.set(`${inp.pageFrom[p]}/new-${j}`, j);
+    let got = 0;
+    for (const [key] of ix.scan({ after: inp.pageFrom[p] })) {
+      sink ^= key.length;
+      if (++got === PAGE_KEYS) break;
+    }
+  });
+  m.deletes.run((i) => void (sink ^= ix.delete(inp.doomed[i])));
+  const expected = inp.inOrder.length - inp.doomed.length + PAGE_ROUNDS * PAGE_INSERTS;
+  if (ix.size !== expected) throw new Error(`${m.name}: index size ${ix.size} after the timed phases, expected ${expected}`);
+}
+
+/** Average cost of set and get without per-call timers, a snapshot, and memory per key after random inserts. */
+function untimedPhases(m: Measured, inp: Inputs, first: boolean): void {
+  const n = inp.inOrder.length;
   fullGc();
   const before = heapBytes();
-  const ix = make();
-  const set = untimed(n, (i) => ix.set(inOrder[i], i));
-  fullGc();
-  const bytesPerKey = (heapBytes() - before) / n;
-  const lookups = shuffled(inOrder, 7);
-  const get = untimed(n, (i) => void (sink ^= ix.get(lookups[i])));
-  ix.set(`${inOrder[0]}/one-more`, 0); // the old design merges its pending inserts in snapshot()
-  const snapshot = untimed(1, () => void (sink ^= ix.snapshot() === undefined ? 1 : 0));
-  if (ix.size !== n + 1) throw new Error(`index size ${ix.size} after ${n} inserts`);
-  return {
-    rows: [
-      ['set, no per-call timer', set],
-      ['get, no per-call timer', get],
-      ['snapshot', snapshot],
-    ],
-    bytesPerKey,
-  };
+  const ix = m.make();
+  let t = performance.now();
+  for (let i = 0; i < n; i++) ix.set(inp.inOrder[i], i);
+  m.setUntimedMs = Math.min(m.setUntimedMs, performance.now() - t);
+  if (first) {
+    fullGc();
+    m.bytesPerKeyInserted = (heapBytes() - before) / n;
+  }
+  t = performance.now();
+  for (let i = 0; i < n; i++) sink ^= ix.get(inp.lookups[i]);
+  m.getUntimedMs = Math.min(m.getUntimedMs, performance.now() - t);
+  ix.set(`${inp.inOrder[0]}/one-more`, 0); // the old design merges its pending inserts in snapshot()
+  t = performance.now();
+  sink ^= ix.snapshot() === undefined ? 1 : 0;
+  m.snapshotMs = Math.min(m.snapshotMs, performance.now() - t);
+  if (ix.size !== n + 1) throw new Error(`${m.name}: index size ${ix.size} after ${n} inserts`);
 }
 
-/** Building from sorted keys (a checkpoint load) and the memory the index then holds. */
-function benchLoad(make: () => OrderedIndex, sortedKeys: string[]): { ms: number; bytesPerKey: number } {
+/** Building from sorted keys (a checkpoint load), and the memory the index then holds. */
+function loadPhase(m: Measured, sortedKeys: string[], first: boolean): void {
   const n = sortedKeys.length;
   fullGc();
   const before = heapBytes();
-  const load = make();
+  const load = m.make();
   // Built before timing and not held here afterwards: what the index keeps of them is its memory.
   let keys: string[] | undefined = sortedKeys.slice();
   let slots: Int32Array | undefined = Int32Array.from({ length: n }, (_, i) => i);
   const t0 = performance.now();
   load.loadSorted(keys, slots);
-  const ms = performance.now() - t0;
+  m.loadSortedMs = Math.min(m.loadSortedMs, performance.now() - t0);
   keys = undefined;
   slots = undefined;
-  fullGc();
-  const bytesPerKey = (heapBytes() - before) / n;
-  if (load.get(sortedKeys[n >>> 1]) !== n >>> 1) throw new Error('loadSorted lost a key');
-  return { ms, bytesPerKey };
+  if (first) {
+    fullGc();
+    m.bytesPerKeyLoaded = (heapBytes() - before) / n;
+  }
+  if (load.get(sortedKeys[n >>> 1]) !== n >>> 1) throw new Error(`${m.name}: loadSorted lost a key`);
+}
+
+function untimedStats(calls: number, totalMs: number, runs: number): CallStats {
+  return { calls, totalMs, meanUs: (totalMs / calls) * 1000, runs };
 }
 
 export async function runKeyIndexBench(opts: { quick?: boolean } = {}): Promise<KeyIndexBenchReport> {
@@ -444,25 +453,47 @@ export async function runKeyIndexBench(opts: { quick?: boolean } = {}): Promise<
 
   const sortedKeys = Array.from({ length: n }, (_, i) => benchKey(i)).sort(compareUtf8);
   const inOrder = shuffled(sortedKeys, 1);
-  gcObserver.observe({ entryTypes: ['gc'] });
-  const rows: KeyIndexBenchRow[] = [];
-  const memory: KeyIndexBenchReport['memory'] = [];
-  const add = (implementation: string, phase: string, stats: CallStats): void => {
-    rows.push({ implementation, phase, stats });
-    console.log(`  ${implementation}, ${phase}: total ${fmt(stats.totalMs)} ms${stats.raw ? `, max ${fmt(stats.raw.maxMs, 2)} ms` : ''}`);
+  const inp: Inputs = {
+    inOrder,
+    sortedKeys,
+    doomed: shuffled(inOrder, 9).slice(0, n >>> 1),
+    lookups: shuffled(inOrder, 7),
+    pageFrom: shuffled(sortedKeys, 8),
   };
+  const control = new CallTimes(n);
+  const measured = IMPLEMENTATIONS.map((impl) => new Measured(impl.name, impl.make, n));
+  gcObserver.observe({ entryTypes: ['gc'] });
   try {
-    add('control: fixed work', 'hash the key 4 times', await benchControl(inOrder, runs));
-    for (const impl of IMPLEMENTATIONS) {
-      const timed = await benchTimedPhases(impl.make, inOrder, sortedKeys, runs);
-      for (const [phase, stats] of Object.entries(timed)) add(impl.name, phase, stats);
-      const u = benchUntimed(impl.make, inOrder);
-      for (const [phase, stats] of u.rows) add(impl.name, phase, stats);
-      const load = benchLoad(impl.make, sortedKeys);
-      memory.push({ implementation: impl.name, loadSortedMs: load.ms, bytesPerKeyLoaded: load.bytesPerKey, bytesPerKeyInserted: u.bytesPerKey });
+    // Run by run, every implementation in turn: a busy spell on a shared machine then hits all of them.
+    for (let r = 0; r < runs; r++) {
+      fullGc();
+      await waitForQuiet();
+      control.run((i) => void (sink ^= fixedWork(inOrder[i])));
+      for (const m of measured) {
+        fullGc();
+        await waitForQuiet();
+        timedPhases(m, inp);
+        untimedPhases(m, inp, r === 0);
+        loadPhase(m, sortedKeys, r === 0);
+        console.log(`  run ${r + 1}/${runs}: ${m.name} done`);
+      }
     }
+    await flushGcEntries();
   } finally {
     gcObserver.disconnect();
+  }
+  const rows: KeyIndexBenchRow[] = [{ implementation: 'control: fixed work', phase: 'hash the key 4 times', stats: control.stats() }];
+  const memory: KeyIndexBenchReport['memory'] = [];
+  for (const m of measured) {
+    rows.push(
+      { implementation: m.name, phase: 'set', stats: m.sets.stats() },
+      { implementation: m.name, phase: 'list page', stats: m.pages.stats() },
+      { implementation: m.name, phase: 'delete', stats: m.deletes.stats() },
+      { implementation: m.name, phase: `set, no per-call timer (best of ${runs})`, stats: untimedStats(n, m.setUntimedMs, runs) },
+      { implementation: m.name, phase: `get, no per-call timer (best of ${runs})`, stats: untimedStats(n, m.getUntimedMs, runs) },
+      { implementation: m.name, phase: `snapshot (best of ${runs})`, stats: untimedStats(1, m.snapshotMs, runs) },
+    );
+    memory.push({ implementation: m.name, loadSortedMs: m.loadSortedMs, bytesPerKeyLoaded: m.bytesPerKeyLoaded, bytesPerKeyInserted: m.bytesPerKeyInserted });
   }
 
   const num = (x: number | undefined, d: number): string => (x === undefined ? '—' : fmt(x, d));
@@ -488,7 +519,7 @@ export async function runKeyIndexBench(opts: { quick?: boolean } = {}): Promise<
       'Memory: heapUsed + arrayBuffers growth per key after full GCs, key strings excluded.',
     '',
     markdownTable(
-      ['implementation', 'loadSorted ms', 'B/key after loadSorted', 'B/key after random inserts'],
+      ['implementation', `loadSorted ms (best of ${runs})`, 'B/key after loadSorted', 'B/key after random inserts'],
       memory.map((m) => [m.implementation, fmt(m.loadSortedMs, 1), fmt(m.bytesPerKeyLoaded, 1), fmt(m.bytesPerKeyInserted, 1)]),
     ),
   ].join('\n');
