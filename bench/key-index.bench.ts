@@ -12,14 +12,17 @@
 //   loadSorted    building from N sorted keys (checkpoint load at open), and the memory the index holds.
 // All of it runs R times, each run every implementation in turn. Timed calls: the first run as measured,
 // and per call the least of the R runs, which filters out what rarely hits the same call twice (other
-// processes, GC pauses) and keeps what the call itself costs (a merge, every run). Untimed phases: best of R.
+// processes) and keeps what the call itself costs (a merge, every run); then the same leaving out, per
+// call, the runs in which a GC pause (perf_hooks 'gc' entries) overlapped it: GC pauses can come back at
+// the same call, since the runs allocate alike. Untimed phases: best of R.
 // Memory: heapUsed + arrayBuffers growth after full GCs, per key, key strings excluded (they exist before).
 //
 // Run: npm run build && node dist/bench/run-all.js keyindex [--quick]
 //      (or node dist/bench/key-index.bench.js [--quick]); SEDIMENT_BENCH_KEYINDEX_KEYS=N (default 1,000,000,
-//      quick 100,000) and SEDIMENT_BENCH_KEYINDEX_RUNS=R (default 3, quick 2) change the sizes.
+//      quick 100,000) and SEDIMENT_BENCH_KEYINDEX_RUNS=R (default 3, quick 2) change the sizes;
+//      SEDIMENT_BENCH_KEYINDEX_ONLY=before|after runs one implementation (the old one takes minutes at 5M).
 import { loadavg } from 'node:os';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -192,14 +195,21 @@ export interface CallStats {
   /** The first run as measured: includes whatever else the machine did meanwhile. */
   raw?: Latency;
   /**
-   * Per call, the least of `runs` identical runs. A delay from another process or a GC pause rarely hits
-   * the same call twice, so it drops out; a cost of the call itself (a merge) is there in every run.
+   * Per call, the least of `runs` identical runs. A delay from another process rarely hits the same call
+   * twice, so it drops out; a cost of the call itself (a merge) is there in every run. A GC pause can
+   * come back at the same call (the runs allocate alike), hence also:
    */
   leastOfRuns?: Latency;
+  /** The same, leaving out each run in which a GC pause overlapped the call. */
+  leastWithoutGc?: Latency;
+  /** Calls with a GC pause in every run (left out of leastWithoutGc). */
+  gcInEveryRun?: number;
   runs: number;
   /** Main-thread GC pauses during the first run, and the longest. */
   gcPauses?: number;
   gcMaxMs?: number;
+  /** Main-thread time in major GCs (mark-compact) during the first run. */
+  gcMajorMs?: number;
 }
 
 export interface KeyIndexBenchRow {
@@ -268,58 +278,88 @@ function heapBytes(): number {
 }
 
 /** Main-thread GC pauses seen by perf_hooks, as [start, end] in performance.now() time. */
-const gcPauses: Array<[number, number]> = [];
+const gcPauses: Array<[number, number, boolean]> = [];
 const gcObserver = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcPauses.push([e.startTime, e.startTime + e.duration]);
+  for (const e of list.getEntries()) {
+    const kind = ((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind;
+    gcPauses.push([e.startTime, e.startTime + e.duration, kind === constants.NODE_PERFORMANCE_GC_MAJOR]);
+  }
 });
+
+/** A call slower than this is checked against the GC pauses (faster ones cannot hide a pause that matters). */
+const GC_CHECK_MS = 0.2;
 
 /** Per-call latencies of one phase over several runs. */
 class CallTimes {
   readonly least: Float64Array;
-  first: Float64Array | undefined;
-  totalMs = 0;
+  readonly leastWithoutGc: Float64Array;
+  /** Slow calls of runs whose GC pauses the observer has not reported yet: [call, start, took]. */
+  private unsettled: Array<[number, number, number]> = [];
+  private first: { totalMs: number; meanUs: number; latency: Latency; span: [number, number] } | undefined;
   runs = 0;
-  /** performance.now() span of the first run, to match GC pauses once the observer has reported them. */
-  private span: [number, number] = [0, 0];
 
   constructor(readonly calls: number) {
     this.least = new Float64Array(calls).fill(Infinity);
+    this.leastWithoutGc = new Float64Array(calls).fill(Infinity);
   }
 
-  /** Times `call(i)` for every i, one by one. */
+  /** Times `call(i)` for every i, one by one. settle() once the GC pauses are reported. */
   run(call: (i: number) => void): void {
     const took = new Float64Array(this.calls);
     const t0 = performance.now();
     for (let i = 0; i < this.calls; i++) {
       const a = performance.now();
       call(i);
-      took[i] = performance.now() - a;
+      const d = performance.now() - a;
+      took[i] = d;
+      if (d > GC_CHECK_MS) this.unsettled.push([i, a, d]);
     }
     const t1 = performance.now();
-    for (let i = 0; i < this.calls; i++) if (took[i] < this.least[i]) this.least[i] = took[i];
-    if (this.runs++ === 0) {
-      this.first = took;
-      this.totalMs = t1 - t0;
-      this.span = [t0, t1];
+    let sum = 0;
+    for (let i = 0; i < this.calls; i++) {
+      const d = took[i];
+      sum += d;
+      if (d < this.least[i]) this.least[i] = d;
+      if (d <= GC_CHECK_MS && d < this.leastWithoutGc[i]) this.leastWithoutGc[i] = d;
     }
+    if (this.runs++ === 0) this.first = { totalMs: t1 - t0, meanUs: (sum / this.calls) * 1000, latency: latency(took), span: [t0, t1] };
   }
 
-  /** Call after flushGcEntries(). */
+  /** Counts the slow calls of the last runs that no GC pause overlapped. Call after flushGcEntries(). */
+  settle(): void {
+    const pauses = gcPauses.slice().sort((x, y) => x[0] - y[0]);
+    for (const [i, start, d] of this.unsettled) {
+      // the first pause that ends at or after the call started: does it begin before the call ended?
+      let lo = 0;
+      let hi = pauses.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (pauses[mid][1] < start) lo = mid + 1;
+        else hi = mid;
+      }
+      const overlapped = lo < pauses.length && pauses[lo][0] <= start + d;
+      if (!overlapped && d < this.leastWithoutGc[i]) this.leastWithoutGc[i] = d;
+    }
+    this.unsettled = [];
+  }
+
   stats(): CallStats {
-    const first = this.first as Float64Array;
-    let sum = 0;
-    for (let i = 0; i < this.calls; i++) sum += first[i];
-    const [t0, t1] = this.span;
+    const first = this.first as NonNullable<typeof this.first>;
+    const [t0, t1] = first.span;
     const gc = gcPauses.filter(([a, b]) => b >= t0 && a <= t1);
+    const clean = this.leastWithoutGc.filter((d) => d !== Infinity);
     return {
       calls: this.calls,
-      totalMs: this.totalMs,
-      meanUs: (sum / this.calls) * 1000,
-      raw: latency(first),
+      totalMs: first.totalMs,
+      meanUs: first.meanUs,
+      raw: first.latency,
       leastOfRuns: this.runs > 1 ? latency(this.least) : undefined,
+      leastWithoutGc: clean.length > 0 ? latency(clean) : undefined,
+      gcInEveryRun: this.calls - clean.length,
       runs: this.runs,
       gcPauses: gc.length,
       gcMaxMs: gc.reduce((m, [a, b]) => Math.max(m, b - a), 0),
+      gcMajorMs: gc.reduce((sum, [a, b, major]) => sum + (major ? b - a : 0), 0),
     };
   }
 }
@@ -461,7 +501,10 @@ export async function runKeyIndexBench(opts: { quick?: boolean } = {}): Promise<
     pageFrom: shuffled(sortedKeys, 8),
   };
   const control = new CallTimes(n);
-  const measured = IMPLEMENTATIONS.map((impl) => new Measured(impl.name, impl.make, n));
+  const only = process.env.SEDIMENT_BENCH_KEYINDEX_ONLY;
+  const chosen = IMPLEMENTATIONS.filter((impl) => only === undefined || only === '' || impl.name.startsWith(`${only}:`));
+  if (chosen.length === 0) throw new Error(`SEDIMENT_BENCH_KEYINDEX_ONLY must be "before" or "after", got "${only}"`);
+  const measured = chosen.map((impl) => new Measured(impl.name, impl.make, n));
   gcObserver.observe({ entryTypes: ['gc'] });
   try {
     // Run by run, every implementation in turn: a busy spell on a shared machine then hits all of them.
@@ -469,10 +512,14 @@ export async function runKeyIndexBench(opts: { quick?: boolean } = {}): Promise<
       fullGc();
       await waitForQuiet();
       control.run((i) => void (sink ^= fixedWork(inOrder[i])));
+      await flushGcEntries();
+      control.settle();
       for (const m of measured) {
         fullGc();
         await waitForQuiet();
         timedPhases(m, inp);
+        await flushGcEntries();
+        for (const t of [m.sets, m.pages, m.deletes]) t.settle();
         untimedPhases(m, inp, r === 0);
         loadPhase(m, sortedKeys, r === 0);
         console.log(`  run ${r + 1}/${runs}: ${m.name} done`);
@@ -499,7 +546,19 @@ export async function runKeyIndexBench(opts: { quick?: boolean } = {}): Promise<
   const num = (x: number | undefined, d: number): string => (x === undefined ? '—' : fmt(x, d));
   const md = [
     markdownTable(
-      ['phase', 'implementation', 'calls', 'total ms', 'mean µs', 'p99.9 µs', 'max ms', `least of ${runs} runs: p99 µs`, 'p99.9 µs', 'max ms', 'GC pauses (longest ms)'],
+      [
+        'phase',
+        'implementation',
+        'calls',
+        'total ms',
+        'mean µs',
+        'first run: p99.9 µs',
+        'max ms',
+        `least of ${runs} runs: p99.9 µs`,
+        'max ms',
+        'runs with a GC pause left out: max ms (calls with one in every run)',
+        'first run: GC pauses (longest ms; ms in major GCs)',
+      ],
       rows.map(({ phase, implementation, stats: s }) => [
         phase,
         implementation,
@@ -508,10 +567,10 @@ export async function runKeyIndexBench(opts: { quick?: boolean } = {}): Promise<
         fmt(s.meanUs, 2),
         num(s.raw?.p999Us, 1),
         num(s.raw?.maxMs, 2),
-        num(s.leastOfRuns?.p99Us, 1),
         num(s.leastOfRuns?.p999Us, 1),
         num(s.leastOfRuns?.maxMs, 2),
-        s.gcPauses === undefined ? '—' : `${s.gcPauses} (${fmt(s.gcMaxMs ?? 0, 1)})`,
+        s.leastWithoutGc === undefined ? '—' : `${fmt(s.leastWithoutGc.maxMs, 2)} (${s.gcInEveryRun})`,
+        s.gcPauses === undefined ? '—' : `${s.gcPauses} (${fmt(s.gcMaxMs ?? 0, 1)}; ${fmt(s.gcMajorMs ?? 0, 1)})`,
       ]),
     ),
     '',
