@@ -1,5 +1,5 @@
-// `npm run bench`: the micro benches, then the engine macro bench, in one process.
-//   node dist/bench/run-all.js [micro|engine|all] [--quick] [--only=small,large,reopen] [--attempts=N] [--quiet-wait=S]
+// `npm run bench`: the micro benches, the KeyIndex latency bench, then the engine macro bench, in one process.
+//   node dist/bench/run-all.js [micro|keyindex|engine|all] [--quick] [--only=small,large,reopen] [--attempts=N] [--quiet-wait=S]
 // --quick (or SEDIMENT_BENCH_QUICK=1) uses smoke-test sizes; --only picks engine parts.
 // On a shared machine: --quiet-wait=S (SEDIMENT_BENCH_QUIET_S) waits up to S seconds for other processes to
 // go quiet before each timed phase; --attempts=N (SEDIMENT_BENCH_ATTEMPTS) repeats an acceptance
@@ -7,12 +7,13 @@
 // Temporary data goes under $SEDIMENT_BENCH_DIR (default: the OS temp dir) and is removed afterwards;
 // JSON results stay in <that dir>/sediment-bench-results/.
 import { ENGINE_PARTS, runEngineBench, type EnginePart } from './engine.bench.js';
+import { runKeyIndexBench } from './key-index.bench.js';
 import { runMicroBench } from './micro.bench.js';
 import { quickMode } from './setup.js';
 
 function usage(problem: string): never {
   console.error(
-    `run-all: ${problem}\nusage: node dist/bench/run-all.js [micro|engine|all] [--quick] [--only=${ENGINE_PARTS.join(',')}] [--attempts=N] [--quiet-wait=S]`,
+    `run-all: ${problem}\nusage: node dist/bench/run-all.js [micro|keyindex|engine|all] [--quick] [--only=${ENGINE_PARTS.join(',')}] [--attempts=N] [--quiet-wait=S]`,
   );
   process.exit(2);
 }
@@ -20,7 +21,7 @@ function usage(problem: string): never {
 const args = process.argv.slice(2);
 const positional = args.filter((a) => !a.startsWith('--'));
 const which = positional[0] ?? 'all';
-if (positional.length > 1 || !['micro', 'engine', 'all'].includes(which)) usage(`unexpected arguments: ${positional.join(' ')}`);
+if (positional.length > 1 || !['micro', 'keyindex', 'engine', 'all'].includes(which)) usage(`unexpected arguments: ${positional.join(' ')}`);
 let parts: EnginePart[] | undefined;
 for (const a of args.filter((x) => x.startsWith('--'))) {
   if (a === '--quick') continue;
@@ -42,5 +43,6 @@ for (const a of args.filter((x) => x.startsWith('--'))) {
 const quick = quickMode(args);
 const started = performance.now();
 if (which === 'micro' || which === 'all') await runMicroBench({ quick });
+if (which === 'keyindex' || which === 'all') await runKeyIndexBench({ quick });
 if (which === 'engine' || which === 'all') await runEngineBench({ quick, parts });
 console.log(`bench finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -370,6 +370,8 @@ export class Engine {
         if (++l.rows === l.count) {
           l.keys.length = l.n;
           l.bucket.keys.loadSorted(l.keys, l.slots);
+          // The index copied them; closures of recover() may outlive it and would keep them alive.
+          loading = undefined;
         }
       },
       upload: (u) => {
@@ -760,14 +762,12 @@ export class Engine {
             })(),
           };
         }
-        const { keys, slots, count } = b.keys.snapshot();
-        let live = 0;
-        for (let i = 0; i < count; i++) if (slots[i] !== -1) live++;
+        const keys = b.keys.snapshot();
         return {
           bucket,
-          objectCount: live,
+          objectCount: keys.count,
           objects: (function* () {
-            for (let i = 0; i < count; i++) if (slots[i] !== -1) yield [keys[i], table.read(slots[i])] as [string, ObjectEntry];
+            for (const [key, slot] of keys) yield [key, table.read(slot)] as [string, ObjectEntry];
           })(),
         };
       });
