@@ -248,12 +248,15 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-function shuffled<T>(items: T[], seed: number): T[] {
-  const out = items.slice();
+/** 0..n-1 in a seeded random order. */
+function permutation(n: number, seed: number): Int32Array {
+  const out = Int32Array.from({ length: n }, (_, i) => i);
   const rnd = seededRandom(seed);
-  for (let i = out.length - 1; i > 0; i--) {
+  for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
+    const t = out[i];
+    out[i] = out[j];
+    out[j] = t;
   }
   return out;
 }
@@ -410,9 +413,12 @@ class Measured {
 interface Inputs {
   inOrder: string[];
   sortedKeys: string[];
-  /** The keys deleted in the delete phase, the keys looked up, the keys list pages start after. */
-  doomed: string[];
-  lookups: string[];
+  /**
+   * Indexes into inOrder of the keys deleted in the delete phase and of the keys looked up (typed arrays:
+   * key arrays beyond the two above would add to every GC's marking work), and the keys list pages start after.
+   */
+  doomed: Int32Array;
+  lookups: Int32Array;
   pageFrom: string[];
 }
 
@@ -428,7 +434,7 @@ function timedPhases(m: Measured, inp: Inputs): void {
       if (++got === PAGE_KEYS) break;
     }
   });
-  m.deletes.run((i) => void (sink ^= ix.delete(inp.doomed[i])));
+  m.deletes.run((i) => void (sink ^= ix.delete(inp.inOrder[inp.doomed[i]])));
   const expected = inp.inOrder.length - inp.doomed.length + PAGE_ROUNDS * PAGE_INSERTS;
   if (ix.size !== expected) throw new Error(`${m.name}: index size ${ix.size} after the timed phases, expected ${expected}`);
 }
@@ -447,7 +453,7 @@ function untimedPhases(m: Measured, inp: Inputs, first: boolean): void {
     m.bytesPerKeyInserted = (heapBytes() - before) / n;
   }
   t = performance.now();
-  for (let i = 0; i < n; i++) sink ^= ix.get(inp.lookups[i]);
+  for (let i = 0; i < n; i++) sink ^= ix.get(inp.inOrder[inp.lookups[i]]);
   m.getUntimedMs = Math.min(m.getUntimedMs, performance.now() - t);
   ix.set(`${inp.inOrder[0]}/one-more`, 0); // the old design merges its pending inserts in snapshot()
   t = performance.now();
@@ -492,13 +498,13 @@ export async function runKeyIndexBench(opts: { quick?: boolean } = {}): Promise<
   console.log(`keys: ${fmt(n)} distinct log-like keys (~37 B), seeded random order; ${runs} runs of the timed phases; mode ${quick ? 'quick' : 'full'}\n`);
 
   const sortedKeys = Array.from({ length: n }, (_, i) => benchKey(i)).sort(compareUtf8);
-  const inOrder = shuffled(sortedKeys, 1);
+  const inOrder = Array.from(permutation(n, 1), (i) => sortedKeys[i]);
   const inp: Inputs = {
     inOrder,
     sortedKeys,
-    doomed: shuffled(inOrder, 9).slice(0, n >>> 1),
-    lookups: shuffled(inOrder, 7),
-    pageFrom: shuffled(sortedKeys, 8),
+    doomed: permutation(n, 9).slice(0, n >>> 1),
+    lookups: permutation(n, 7),
+    pageFrom: Array.from(permutation(n, 8).subarray(0, PAGE_ROUNDS), (i) => sortedKeys[i]),
   };
   const control = new CallTimes(n);
   const only = process.env.SEDIMENT_BENCH_KEYINDEX_ONLY;

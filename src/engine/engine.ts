@@ -370,7 +370,8 @@ export class Engine {
         if (++l.rows === l.count) {
           l.keys.length = l.n;
           l.bucket.keys.loadSorted(l.keys, l.slots);
-          // The index copied them; closures of recover() may outlive it and would keep them alive.
+          // The index copied them. A closure made in recover() that outlives the open keeps its whole
+          // scope alive, these arrays included, unless they are let go here.
           loading = undefined;
         }
       },

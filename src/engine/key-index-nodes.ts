@@ -7,8 +7,8 @@
 // key under children[i - 1] is < keys[i] ≤ every key under children[i] (keys[0] is unused). A separator
 // need not be a live key: deleting a leaf's first key leaves it in place. Node sizes are per tree (tests
 // use tiny ones to reach deep trees with few keys). Every node's arrays have one spare entry, so an
-// insert can overflow a full node before it is split. Entries at index ≥ n are unused
-// and hold '' (no reference to a removed key, which the GC could then not collect).
+// insert can overflow a full node before it is split. Entries at index ≥ n are unused and hold '' (no
+// reference to a removed key, which the GC could then not collect).
 //
 // `gen` is the generation a node was created in. A snapshot freezes every node that exists when it is
 // taken (the index moves to a new generation); the live tree copies a frozen node before changing it.
