@@ -5,7 +5,7 @@
 //
 //   node dist/bench/s3-cpu.js [--variants=new,base=/path/to/old/dist/src/cli/main.js] [--bare]
 //                             [--phases=small-put,small-get,large-log-put,large-log-get] [--rounds=N]
-//                             [--ops=N] [--large-objects=N] [--cpu-prof=DIR] [--no-fsync]
+//                             [--ops=N] [--large-objects=N] [--cpu-prof=DIR] [--no-fsync] [--by-thread]
 import { S3LoadClient } from '../src/loadgen/s3-client.js';
 import { BUCKET, FULL_SIZES, phases, REGION, runPhase, type PhaseResult } from './s3-phases.js';
 import { startServer, type RunningServer } from './servers/spawn.js';
@@ -18,9 +18,16 @@ function threadTicks(pid: number): Map<string, number> {
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
-      const name = tid === String(pid) ? 'main' : text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')).replace(/[0-9]+$/, '').trim();
+      const comm = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+      const name = tid === String(pid) ? 'main' : byThread ? `${comm.trim()}#${tid}` : comm.replace(/[0-9]+$/, '').trim();
       const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
+      if (byThread) {
+        // user and system time apart: piscina and V8 helper threads show user time, libuv's pool system time
+        out.set(`${name} user`, Number(f[11]));
+        out.set(`${name} sys`, Number(f[12]));
+      } else {
+        out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
+      }
     }
   } catch {
     // process gone or not Linux
@@ -38,6 +45,8 @@ function threadShare(a: Map<string, number>, b: Map<string, number>, ops: number
 }
 
 const opts = new Map<string, string>();
+/** `--by-thread`: CPU per thread id (with its name) instead of summed per thread name. */
+const byThread = process.argv.includes('--by-thread');
 for (const a of process.argv.slice(2)) {
   const [k, v] = a.split('=', 2) as [string, string | undefined];
   opts.set(k.replace(/^--/, ''), v ?? '');
