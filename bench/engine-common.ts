@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import type { createHash } from 'node:crypto';
 
 import type { EngineOptions } from '../src/index.js';
-import { fmt, timed, waitForQuiet, type Timed } from './setup.js';
+import { fmt, preparePages, timed, waitForQuiet, type Timed } from './setup.js';
 
 export interface EngineBenchSizes {
   smallCount: number;
@@ -74,9 +74,10 @@ export function settleDisk(): void {
   spawnSync('sync');
 }
 
-/** Times `fn` after waiting for the machine to be quiet (see waitForQuiet); logs progress. */
+/** Times `fn` after waiting for the machine to be quiet (see waitForQuiet) and preparing its pages; logs progress. */
 export async function measure<T>(label: string, fn: () => Promise<T>): Promise<Timed<T>> {
   const load = await waitForQuiet();
+  preparePages(); // the same memory state for every measurement (setup.ts, pageState)
   const t = await timed(fn);
   const before = load === undefined ? '' : `before ${load.toFixed(2)}, `;
   console.log(`  ${label}: ${fmt(t.ms / 1000, 2)} s (other load ${before}during ${t.otherCores?.toFixed(2) ?? '?'} cores)`);

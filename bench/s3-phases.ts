@@ -9,7 +9,7 @@ import { runWorkload, type WorkloadResult } from '../src/loadgen/run-workload.js
 import type { DataKind } from '../src/loadgen/data.js';
 import type { HttpClientKind } from '../src/loadgen/transport.js';
 import type { RunningServer } from './servers/spawn.js';
-import { busyCores, MiB, systemCpu, waitForQuiet } from './setup.js';
+import { busyCores, MiB, preparePages, systemCpu, waitForQuiet } from './setup.js';
 
 export interface S3BenchSizes {
   smallBytes: number;
@@ -142,6 +142,7 @@ export async function runPhase(server: RunningServer, p: PhaseSpec, o: PhaseRunO
   const client = o.client ?? 'loadgen';
   spawnSync('sync'); // earlier phases' dirty pages must not be written back during this one
   await waitForQuiet(); // at most $SEDIMENT_BENCH_QUIET_S seconds (default 0: no wait)
+  preparePages(); // every server starts each phase from the same memory state (setup.ts, pageState)
   const sys0 = systemCpu();
   const srv0 = processCpuMs(server.pid);
   const result = await runWorkload(

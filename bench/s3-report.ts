@@ -2,6 +2,7 @@
 // the stricter ones of issue 7). With several clients every row names its client and every ratio is
 // taken between servers measured with the same client: the targets are stated per client.
 import type { BenchClient, PhaseResult, PhaseSpec } from './s3-phases.js';
+import type { DiskReference } from './s3-disk.js';
 import { fmt, markdownTable } from './setup.js';
 
 export interface Target {
@@ -80,11 +81,27 @@ export function ratioTable(specs: PhaseSpec[], results: PhaseResult[], clients: 
   return markdownTable(['workload', 'client', 'sediment / s3rver', 'sediment / bare'], rows);
 }
 
+/** The large PUT phases against the disk: sediment and s3rver with each client / the plain write of the same bytes. */
+export function diskTable(specs: PhaseSpec[], results: PhaseResult[], clients: BenchClient[], disk: DiskReference[]): string {
+  if (disk.length === 0) return '';
+  const rows = disk.flatMap((d) => {
+    const p = specs.find((x) => x.id === d.phase);
+    return clients.map((c) => [
+      p?.label ?? d.phase,
+      c,
+      fmt(d.mbPerS, 1),
+      show(ratio(rate(find(results, d.phase, 'sediment', c), false), d.mbPerS), 2, '×'),
+      show(ratio(rate(find(results, d.phase, 's3rver', c), false), d.mbPerS), 2, '×'),
+    ]);
+  });
+  return markdownTable(['workload', 'client', 'disk MB/s (plain write + fdatasync per object)', 'sediment / disk', 's3rver / disk'], rows);
+}
+
 /**
  * The targets measured with one client (ratios between servers it drove). `large` names the large
  * object size in the target texts (the targets are set for 64 MiB).
  */
-export function targets(results: PhaseResult[], client: BenchClient, storedRatio: number | undefined, large = '64 MiB'): Target[] {
+export function targets(results: PhaseResult[], client: BenchClient, storedRatio: number | undefined, large = '64 MiB', disk: DiskReference[] = []): Target[] {
   const r = (phase: string, server: string, small: boolean): number | undefined => rate(find(results, phase, server, client), small);
   const t = (issue: 3 | 7, text: string, value: number | undefined, min: number): Target => ({
     client,
@@ -109,6 +126,7 @@ export function targets(results: PhaseResult[], client: BenchClient, storedRatio
     t(7, `${large} log PUT ≥ 0.5× bare`, ratio(r('large-log-put', 'sediment', false), r('large-log-put', 'bare', false)), 0.5),
     t(7, `${large} log stored ≤ 1/8 (logical / stored ≥ 8)`, storedRatio, 8),
     t(7, `${large} log GET ≥ 0.7× bare`, ratio(r('large-log-get', 'sediment', false), r('large-log-get', 'bare', false)), 0.7),
+    t(7, `${large} random PUT ≥ 0.7× plain write + fdatasync (disk)`, ratio(r('large-random-put', 'sediment', false), disk.find((d) => d.phase === 'large-random-put')?.mbPerS), 0.7),
     t(7, `${large} random GET ≥ 0.7× bare`, ratio(r('large-random-get', 'sediment', false), r('large-random-get', 'bare', false)), 0.7),
   ];
   // A target on the load generator itself, not on the servers: it says nothing about node:http.

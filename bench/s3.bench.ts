@@ -35,7 +35,9 @@ import {
   type PhaseResult,
   type PhaseSpec,
 } from './s3-phases.js';
-import { ratioTable, resultsTable, targets, targetTable } from './s3-report.js';
+import { objectKeySuffix } from '../src/loadgen/options.js';
+import { diskReference, type DiskReference } from './s3-disk.js';
+import { diskTable, ratioTable, resultsTable, targets, targetTable } from './s3-report.js';
 import { SERVER_NAMES, startServer, type RunningServer, type ServerName } from './servers/spawn.js';
 import { describeMachine, fmt, machineInfo, quickMode, saveResults } from './setup.js';
 
@@ -120,6 +122,8 @@ const results: PhaseResult[] = [];
 /** Per client: what sediment's data directory grew by during that client's log-like PUT phase. */
 const stored = new Map<BenchClient, { storedBytes: number; logicalBytes: number }>();
 const written = new Map<string, number>(); // `${server} ${client} ${prefix}` -> objects its put phase wrote
+/** Per large PUT phase: the same objects written straight to files with fdatasync (bench/s3-disk.ts). */
+const disk: DiskReference[] = [];
 
 /** One phase with one client against one server, repeated per --attempts; the least disturbed run. */
 async function measure(server: RunningServer, spec: PhaseSpec, client: BenchClient): Promise<PhaseResult | undefined> {
@@ -174,6 +178,12 @@ try {
         );
       }
     }
+    if (spec.workload === 'put' && spec.objectBytes >= 2 ** 20) {
+      // The disk, on the bytes the first client PUT (same keys, so the same generated data).
+      const d = await diskReference(spec, SEED, (i) => `${args.clients[0]}/${spec.prefix}${objectKeySuffix(i)}`);
+      disk.push(d);
+      console.log(`  disk (plain write + fdatasync per object): ${fmt(d.objects)} objects, ${fmt(d.mbPerS, 1)} MB/s, ${fmt(d.cores, 2)} cores, other ${d.otherCores === undefined ? '?' : fmt(d.otherCores, 2)}`);
+    }
   }
 } finally {
   await Promise.all(servers.map((s) => s.stop()));
@@ -183,7 +193,7 @@ const storedRatio = (c: BenchClient): number | undefined => {
   const s = stored.get(c);
   return s && s.storedBytes > 0 ? s.logicalBytes / s.storedBytes : undefined;
 };
-const targetList = args.clients.flatMap((c) => targets(results, c, storedRatio(c), `${sizes.largeBytes / 2 ** 20} MiB`));
+const targetList = args.clients.flatMap((c) => targets(results, c, storedRatio(c), `${sizes.largeBytes / 2 ** 20} MiB`, disk));
 const setup = [
   `Machine: ${machine.cpu}, ${machine.logicalCores} cores, ${machine.memoryGiB} GiB RAM, ${machine.platform}, Node ${machine.node}.`,
   ...args.clients.map(
@@ -207,6 +217,7 @@ const markdown = [
   setup.map((l) => `- ${l}`).join('\n'),
   resultsTable(specs, results, args.servers, args.clients),
   ratioTable(specs, results, args.clients),
+  diskTable(specs, results, args.clients, disk),
   storedLines.join('\n'),
   targetTable(targetList),
 ].filter(Boolean).join('\n\n');
@@ -219,6 +230,7 @@ const file = await saveResults(args.quick ? 's3-quick' : 's3', {
   clientWorkers: args.clientWorkers,
   results,
   stored: Object.fromEntries(stored),
+  disk,
   targets: targetList,
   markdown,
 });

@@ -1,7 +1,7 @@
 // What every bench reports about where it ran, where its temporary data lives, and how its results are
 // printed (a markdown table) and saved (JSON next to the temporary data). Style rule 11: a bench states
 // its setup and compares side by side in one run.
-import { readFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +14,8 @@ export interface MachineInfo {
   platform: string;
   node: string;
   uvThreadpoolSize: string;
+  /** pageState() and warmBytes() of this run. */
+  pages: string;
 }
 
 export function machineInfo(): MachineInfo {
@@ -25,13 +27,15 @@ export function machineInfo(): MachineInfo {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     node: process.version,
     uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
+    pages: pageState() === 'warm' ? `warm ${warmBytes() / MiB} MiB` : 'as-is',
   };
 }
 
 export function describeMachine(m: MachineInfo = machineInfo()): string {
   return (
     `CPU: ${m.cpu}, ${m.logicalCores} logical cores (availableParallelism ${m.availableParallelism}), ${m.memoryGiB} GiB RAM\n` +
-    `OS: ${m.platform}; Node ${m.node}; UV_THREADPOOL_SIZE ${m.uvThreadpoolSize}`
+    `OS: ${m.platform}; Node ${m.node}; UV_THREADPOOL_SIZE ${m.uvThreadpoolSize}\n` +
+    `Memory state before each timed phase: ${pageState() === 'warm' ? `warm (${warmBytes() / MiB} MiB written and deleted just before; SEDIMENT_BENCH_PAGES=as-is to skip)` : 'as left by the previous phase (SEDIMENT_BENCH_PAGES=as-is)'}`
   );
 }
 
@@ -156,6 +160,49 @@ export async function waitForQuiet(): Promise<number | undefined> {
     if (load === undefined || load < 0.3) break;
   } while (performance.now() < until);
   return load;
+}
+
+/**
+ * The memory state a timed phase starts from. This machine is a VM whose balloon device reports the pages
+ * the guest has freed to the host (virtio-balloon free page reporting; `/sys/bus/virtio/devices/*`, device
+ * 5, feature bit 5): a few seconds after a file is deleted or a buffer unmapped, its pages are handed back,
+ * and the next first write to each costs a host fault — measured here at ~4 ms of system time per MiB, the
+ * same whether the page becomes page cache or a process's buffer. A plain 512 MiB write with fdatasync
+ * then runs at ~220 MB/s instead of ~880 MB/s, and the order of phases (what a phase just before it freed)
+ * decided which one a measurement got. So that every measurement, sediment's and the reference's alike,
+ * starts from the same state, `preparePages()` writes and deletes a scratch file right before the timed
+ * region ($SEDIMENT_BENCH_PAGES=warm, the default: the state of a server that has been writing for a while,
+ * whose page cache recycles its own pages), or does nothing ($SEDIMENT_BENCH_PAGES=as-is).
+ * docs/PERFORMANCE.md, "Memory state of this VM", has the figures.
+ */
+export function pageState(): 'warm' | 'as-is' {
+  const v = process.env.SEDIMENT_BENCH_PAGES ?? 'warm';
+  if (v !== 'warm' && v !== 'as-is') throw new Error(`SEDIMENT_BENCH_PAGES must be warm or as-is, not ${v}`);
+  return v;
+}
+
+/** Bytes written and deleted by preparePages: $SEDIMENT_BENCH_WARM_MIB MiB (default 1280, 256 with --quick). */
+export function warmBytes(): number {
+  const mib = Number(process.env.SEDIMENT_BENCH_WARM_MIB ?? (quickMode() ? 256 : 1280));
+  if (!Number.isFinite(mib) || mib < 0) throw new Error(`SEDIMENT_BENCH_WARM_MIB must be a number of MiB, not ${process.env.SEDIMENT_BENCH_WARM_MIB}`);
+  return Math.floor(mib) * MiB;
+}
+
+let warmPiece: Buffer | undefined;
+
+/** See pageState(). Synchronous on purpose: nothing else runs between it and the timed region. */
+export function preparePages(bytes = warmBytes()): void {
+  if (pageState() !== 'warm' || bytes === 0) return;
+  warmPiece ??= Buffer.alloc(8 * MiB, 0x5a);
+  const file = path.join(benchBaseDir(), `sediment-bench-warm-${process.pid}`);
+  const fd = openSync(file, 'w');
+  try {
+    // Not synced: the file is deleted before writeback, so the pages are touched without disk I/O.
+    for (let at = 0; at < bytes; at += warmPiece.length) writeSync(fd, warmPiece, 0, Math.min(warmPiece.length, bytes - at));
+  } finally {
+    closeSync(fd);
+    unlinkSync(file);
+  }
 }
 
 export interface Timed<T> {
