@@ -30,15 +30,18 @@ async function fillAndChurn(engine: Engine, count: number): Promise<string[]> {
   return names.filter((_, i) => i % 2 === 1);
 }
 
-/** Sequential PUT and GET loops until `until` resolves (or `ops` each when it is undefined). */
+/** Sequential PUT and GET loops, side by side, until `until` resolves (or both have `ops` samples when it is undefined). */
 async function probe(engine: Engine, live: string[], tag: string, ops: number, until?: Promise<unknown>): Promise<{ put: number[]; get: number[] }> {
   const put: number[] = [];
   const get: number[] = [];
   let done = false;
   void until?.then(() => (done = true), () => (done = true));
-  const more = (n: number): boolean => (until ? !done : n < ops);
+  // Idle: both loops run until each has `ops` samples, so every PUT probe (and every GET probe) has the
+  // other loop running beside it, as it has during the pass. (Stopping each loop at its own count left the
+  // idle PUTs alone once the faster GET loop had finished: a lighter load than during the pass.)
+  const more = (): boolean => (until ? !done : put.length < ops || get.length < ops);
   const putLoop = async (): Promise<void> => {
-    for (let i = 0; more(put.length); i++) {
+    for (let i = 0; more(); i++) {
       await new Promise((r) => setImmediate(r));
       const t = performance.now();
       await engine.putObject(BUCKET, `probe/${tag}/${i}`, randomBytes(OBJECT_BYTES));
@@ -46,7 +49,7 @@ async function probe(engine: Engine, live: string[], tag: string, ops: number, u
     }
   };
   const getLoop = async (): Promise<void> => {
-    for (let i = 0; more(get.length); i++) {
+    for (let i = 0; more(); i++) {
       // Each probe starts in a turn of its own, as a request arriving from a client does. A GET served
       // from the page cache can complete in microtasks alone (readCached), and a loop of those would
       // never let the event loop run: no fsync completion, no worker message, no timer (the PUT probes
