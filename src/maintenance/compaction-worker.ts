@@ -5,15 +5,12 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 
 import { initHash } from '../format/hash.js';
 import { RealFileSystem } from '../io/real-fs.js';
-import { lowerThisThreadPriority } from '../util/thread-priority.js';
 import { buildSegmentTable, type CensusTask, type CensusTaskResult } from './census-table.js';
 import { runColdBuild, type ColdBuildTask } from './cold-build.js';
 import { copyRecords, scrubFile, type CopyTask, type ScrubTask } from './copy-records.js';
 
 await initHash();
 const fs = new RealFileSystem();
-// Maintenance is background work: requests on the main thread come first (util/thread-priority.ts).
-lowerThisThreadPriority();
 
 /** A result piscina posts with its table's buffer in the transfer list. */
 function moved(r: CensusTaskResult): unknown {
