@@ -28,6 +28,8 @@ export interface EngineBenchSizes {
   compactionSegmentBytes: number;
   /** (e) latency probes: operations of each kind while idle. */
   compactionProbeOps: number;
+  /** Run B's idle probes last at least this long (about as long as the throttled pass they are compared with). */
+  compactionIdleMs: number;
   /** (e) throttle of the pass the probes run against, bytes/s. */
   compactionThrottleBytes: number;
   expiryDays: number;

@@ -30,8 +30,11 @@ async function fillAndChurn(engine: Engine, count: number): Promise<string[]> {
   return names.filter((_, i) => i % 2 === 1);
 }
 
-/** Sequential PUT and GET loops, side by side, until `until` resolves (or both have `ops` samples when it is undefined). */
-async function probe(engine: Engine, live: string[], tag: string, ops: number, until?: Promise<unknown>): Promise<{ put: number[]; get: number[] }> {
+/**
+ * Sequential PUT and GET loops, side by side, until `until` resolves — or, idle (no `until`), until both have
+ * `ops` samples and at least `minMs` have passed.
+ */
+async function probe(engine: Engine, live: string[], tag: string, ops: number, until?: Promise<unknown>, minMs = 0): Promise<{ put: number[]; get: number[] }> {
   const put: number[] = [];
   const get: number[] = [];
   let done = false;
@@ -39,7 +42,10 @@ async function probe(engine: Engine, live: string[], tag: string, ops: number, u
   // Idle: both loops run until each has `ops` samples, so every PUT probe (and every GET probe) has the
   // other loop running beside it, as it has during the pass. (Stopping each loop at its own count left the
   // idle PUTs alone once the faster GET loop had finished: a lighter load than during the pass.)
-  const more = (): boolean => (until ? !done : put.length < ops || get.length < ops);
+  // The idle window also lasts about as long as the pass it is compared with: a p99 over a 3 s window and
+  // one over a 10 s window do not see the same share of the machine's own hiccups.
+  const t0 = performance.now();
+  const more = (): boolean => (until ? !done : put.length < ops || get.length < ops || performance.now() - t0 < minMs);
   const putLoop = async (): Promise<void> => {
     for (let i = 0; more(); i++) {
       await new Promise((r) => setImmediate(r));
@@ -111,7 +117,7 @@ export async function benchCompaction(s: EngineBenchSizes, rows: ResultRow[], ex
       const live = await fillAndChurn(engine, count);
       await engine.sealActiveSegment();
       settleDisk();
-      const idle = await measure('(e) 4 KiB PUT/GET probes, idle', () => probe(engine, live, 'idle', s.compactionProbeOps));
+      const idle = await measure('(e) 4 KiB PUT/GET probes, idle', () => probe(engine, live, 'idle', s.compactionProbeOps, undefined, s.compactionIdleMs));
       const pool = new MaintenancePool(engine.fs, 1);
       const compactor = new Compactor(engine.maintenance(), pool, { freeBytesReserve: 0, bytesPerSecMax: s.compactionThrottleBytes });
       const during = await measure('(e) 4 KiB PUT/GET probes during a throttled pass', async () => {

@@ -49,6 +49,7 @@ const FULL: EngineBenchSizes = {
   compactionCount: 250_000,
   compactionSegmentBytes: 64 * MiB,
   compactionProbeOps: 2_000,
+  compactionIdleMs: 10_000,
   compactionThrottleBytes: 64 * MiB,
   expiryDays: 30,
   expiryObjectsPerDay: 100,
@@ -71,6 +72,7 @@ const QUICK: EngineBenchSizes = {
   compactionCount: 20_000,
   compactionSegmentBytes: 8 * MiB,
   compactionProbeOps: 500,
+  compactionIdleMs: 2_000,
   compactionThrottleBytes: 16 * MiB,
   expiryDays: 30,
   expiryObjectsPerDay: 20,
@@ -132,7 +134,7 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
     `(g) ${s.retentionDays} simulated days × ${s.retentionObjectsPerDay} distinct log-like objects of ${s.retentionObjectBytes / 1024} KiB (segmentBytesMax ${s.retentionSegmentBytes / MiB} MiB), ` +
       `1-day Transition to GLACIER_IR + 7-day Expiration; a lifecycle pass and a migration pass (local-directory cold store, 1 worker) at the end of each day, one compaction pass at the end; cold GETs from the local store and from s3rver`,
     `(e) ${fmt(s.compactionCount)} puts of 4 KiB random bytes (segmentBytesMax ${s.compactionSegmentBytes / MiB} MiB, durability fsync), delete every other, overwrite every fourth; ` +
-      `run A: one unthrottled pass as \`sediment compact\` runs it (sealing first, dead share ≥ 0.1), 1 worker thread; run B: ${s.compactionProbeOps} sequential 4 KiB PUTs and GETs idle, then the same probes while a pass throttled at ${fmt(s.compactionThrottleBytes / 1e6)} MB/s runs`,
+      `run A: one unthrottled pass as \`sediment compact\` runs it (sealing first, dead share ≥ 0.1), 1 worker thread; run B: sequential 4 KiB PUTs and GETs side by side, idle (≥ ${s.compactionProbeOps} each and ≥ ${s.compactionIdleMs / 1000} s), then the same probes while a pass throttled at ${fmt(s.compactionThrottleBytes / 1e6)} MB/s runs`,
   ].join('\n');
   console.log('## engine bench');
   console.log(setup + '\n');

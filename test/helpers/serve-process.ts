@@ -73,22 +73,29 @@ export function runCli(args: string[]): { status: number | null; stdout: string;
 
 /**
  * Resident set size (kB) and open file descriptors of a live process, from /proc (Linux only); `segFds`
- * of them are segment files (the engine caches read handles per segment, up to a bound).
+ * of them are segment files (`.seg` and `.pack`: the engine caches read handles per segment, up to a
+ * bound), open on `segOpenFiles` distinct files. A deleted file's handle (a link ending " (deleted)") is
+ * not a segment fd here.
  */
-export function processFigures(pid: number): { rssKb: number; fds: number; segFds: number } | undefined {
+export function processFigures(pid: number): { rssKb: number; fds: number; segFds: number; segOpenFiles: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const m = /VmRSS:\s+(\d+) kB/.exec(status);
     const fds = readdirSync(`/proc/${pid}/fd`);
     let segFds = 0;
+    const segPaths = new Set<string>();
     for (const fd of fds) {
       try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`).endsWith('.seg')) segFds++;
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (target.endsWith('.seg') || target.endsWith('.pack')) {
+          segFds++;
+          segPaths.add(target);
+        }
       } catch {
         // closed between readdir and readlink
       }
     }
-    return m ? { rssKb: Number(m[1]), fds: fds.length, segFds } : undefined;
+    return m ? { rssKb: Number(m[1]), fds: fds.length, segFds, segOpenFiles: segPaths.size } : undefined;
   } catch {
     return undefined;
   }
