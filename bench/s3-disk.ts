@@ -4,10 +4,9 @@
 // each file fdatasync'd and its directory fsync'd before the next starts: what a durable PUT of that
 // object needs at least, without HTTP, hashing or compression. Measured after the same quiet wait and
 // memory preparation as every server phase (setup.ts, preparePages).
-import { open } from 'node:fs/promises';
 import * as path from 'node:path';
 import { objectPieces } from '../src/loadgen/data.js';
-import { syncDir } from './references.js';
+import { writeSequential } from './references.js';
 import type { PhaseSpec } from './s3-phases.js';
 import { MiB, preparePages, removeDir, scratchDir, timed, waitForQuiet } from './setup.js';
 
@@ -30,20 +29,7 @@ export async function diskReference(spec: PhaseSpec, seed: number, keyOf: (index
     const t = await timed(async () => {
       let bytes = 0;
       for (let i = 0; i < spec.objects; i++) {
-        const fh = await open(path.join(dir, `object-${i}`), 'w');
-        try {
-          let pos = 0;
-          for (const piece of objectPieces({ kind: spec.kind, seed }, keyOf(i), spec.objectBytes, MiB)) {
-            let done = 0;
-            while (done < piece.length) done += (await fh.write(piece, done, piece.length - done, pos + done)).bytesWritten;
-            pos += piece.length;
-          }
-          await fh.datasync();
-          bytes += pos;
-        } finally {
-          await fh.close();
-        }
-        await syncDir(dir);
+        bytes += await writeSequential(path.join(dir, `object-${i}`), objectPieces({ kind: spec.kind, seed }, keyOf(i), spec.objectBytes, MiB));
       }
       return bytes;
     });
