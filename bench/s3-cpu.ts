@@ -6,6 +6,7 @@
 //   node dist/bench/s3-cpu.js [--variants=new,base=/path/to/old/dist/src/cli/main.js] [--bare]
 //                             [--phases=small-put,small-get,large-log-put,large-log-get] [--rounds=N]
 //                             [--ops=N] [--large-objects=N] [--cpu-prof=DIR] [--no-fsync] [--by-thread]
+//                             [--node-args-NAME="--flag=1 --other"]   (extra node flags for variant NAME)
 import { S3LoadClient } from '../src/loadgen/s3-client.js';
 import { BUCKET, FULL_SIZES, phases, REGION, runPhase, type PhaseResult } from './s3-phases.js';
 import { startServer, type RunningServer } from './servers/spawn.js';
@@ -75,6 +76,8 @@ try {
   }
   for (const v of variants) {
     const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${v.name}-${Date.now()}.cpuprofile`] : [];
+    const extra = process.argv.slice(2).find((a) => a.startsWith(`--node-args-${v.name}=`));
+    if (extra) nodeArgs.push(...extra.slice(`--node-args-${v.name}=`.length).split(' ').filter((x) => x !== ''));
     const s = await startServer('sediment', { durability: opts.has('no-fsync') ? 'none' : 'fsync', sedimentMain: v.main, nodeArgs });
     servers.push({ ...s, label: v.name });
   }
