@@ -11,7 +11,8 @@
         "src/crc32c.c",
         "src/crc64nvme.c",
         "src/file-lock.c",
-        "src/pread-nowait.c"
+        "src/pread-nowait.c",
+        "src/exec-self.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"],

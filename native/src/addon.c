@@ -21,6 +21,9 @@
 #include "crc64nvme.h"
 #include "file-lock.h"
 #include "pread-nowait.h"
+#include "exec-self.h"
+#include <stdlib.h>
+#include <string.h>
 
 static struct sediment_cpu_features cpu;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -292,6 +295,53 @@ static napi_value js_cpu_features(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* exec(argv: string[]): execv(argv[0], argv). Returns the errno (a number) only when it failed. */
+static napi_value js_exec(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  bool is_array = false;
+  NAPI_CHECK(env, napi_is_array(env, argv[0], &is_array));
+  uint32_t count = 0;
+  if (is_array) NAPI_CHECK(env, napi_get_array_length(env, argv[0], &count));
+  if (!is_array || count == 0 || count > 4096) {
+    throw_type(env, "The \"argv\" argument must be a non-empty array of strings");
+    return NULL;
+  }
+  char **args = calloc((size_t)count + 1, sizeof(char *));
+  if (args == NULL) {
+    napi_throw_error(env, "ERR_SEDIMENT_NAPI", "out of memory");
+    return NULL;
+  }
+  int err = 0;
+  uint32_t filled = 0;
+  for (; filled < count; filled++) {
+    napi_value item;
+    napi_valuetype type;
+    size_t len = 0;
+    if (napi_get_element(env, argv[0], filled, &item) != napi_ok || napi_typeof(env, item, &type) != napi_ok || type != napi_string ||
+        napi_get_value_string_utf8(env, item, NULL, 0, &len) != napi_ok) {
+      err = -1;
+      break;
+    }
+    args[filled] = malloc(len + 1);
+    if (args[filled] == NULL || napi_get_value_string_utf8(env, item, args[filled], len + 1, &len) != napi_ok || strlen(args[filled]) != len) {
+      err = -1; /* a string with a NUL inside cannot be an argument */
+      filled++;
+      break;
+    }
+  }
+  if (err == 0) err = sediment_exec(args[0], args);
+  for (uint32_t i = 0; i < filled; i++) free(args[i]);
+  free(args);
+  if (err == -1) {
+    throw_type(env, "The \"argv\" argument must be a non-empty array of strings without NUL characters");
+    return NULL;
+  }
+  napi_value result;
+  NAPI_CHECK(env, napi_create_int32(env, err, &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   if (pthread_once(&init_once, init_tables) != 0) {
     napi_throw_error(env, "ERR_SEDIMENT_NAPI", "sediment_native: initialisation failed");
@@ -305,6 +355,7 @@ NAPI_MODULE_INIT() {
       {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"cpuFeatures", NULL, js_cpu_features, NULL, NULL, NULL, napi_enumerable, NULL},
       {"preadNoWait", NULL, js_pread_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"exec", NULL, js_exec, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -35,6 +35,8 @@ export interface NativeAddon {
   cpuFeatures(): CpuFeatures;
   /** Optional (a build from before it lacks it): see preadNoWait below. */
   preadNoWait?(fd: number, buf: Uint8Array, position: number): number;
+  /** Optional (a build from before it lacks it): see execSelf below. */
+  exec?(argv: string[]): number;
 }
 
 const addonExports = ['crc32c', 'crc64nvme', 'crc32cTable', 'crc64nvmeTable', 'flock', 'cpuFeatures'] as const;
@@ -115,6 +117,15 @@ export const flock: (fd: number, exclusive: boolean, nonBlocking: boolean) => bo
  */
 export const preadNoWait: (fd: number, buf: Uint8Array, position: number) => number =
   loaded.addon?.preadNoWait ?? (() => -2);
+
+/**
+ * execv(argv[0], argv): replaces this process with another program (same pid, same environment as
+ * process.env has it now, descriptors without close-on-exec kept). Does not return on success; returns
+ * the errno when exec failed, or undefined when the addon (or this function in it) is missing.
+ */
+export function execSelf(argv: string[]): number | undefined {
+  return loaded.addon?.exec?.(argv);
+}
 
 /** Which hardware CRC paths the addon uses (all false when running on the JS fallback). */
 export function cpuFeatures(): CpuFeatures {

@@ -9,6 +9,7 @@ import { parseNumber } from './compact.js';
 import { contextOf } from '../context.js';
 import { warnIfNotDurable } from '../output.js';
 import { CliError } from '../errors.js';
+import { restartWithServerFlags } from '../server-flags.js';
 
 export interface ServeOptions {
   /** Absolute data directory (created if missing). */
@@ -96,6 +97,7 @@ export function registerServeCommand(program: Command): void {
     .option('--cold-level <n>', 'zstd level of cold-tier chunks', parseNumber(1, 22), 12)
     .action(async (flags: ServeFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
+      restartWithServerFlags(); // returns only when no restart was needed (or possible)
       const runServer = await loadRunServer();
       warnIfNotDurable(ctx);
       await runServer({

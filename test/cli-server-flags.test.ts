@@ -1,0 +1,95 @@
+// `sediment serve` restarts itself in place (execv, same pid) with the V8 heap flags of
+// src/cli/server-flags.ts; the restart keeps stdio, arguments and environment, happens once, and can be
+// turned off. The command-line rules are checked as a pure function; the restart itself on a real server.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execSelf, nativeLoaded } from '../src/native/index.js';
+import { SERVER_NODE_FLAGS, serverRestartArgv } from '../src/cli/server-flags.js';
+
+const cli = join(fileURLToPath(new URL('..', import.meta.url)), 'dist/src/cli/main.js');
+let work = '';
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'sediment-flags-'));
+});
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('serverRestartArgv', () => {
+  const script = cli;
+  it('puts the missing flags first and keeps node flags, script and arguments in order', () => {
+    const argv = serverRestartArgv('/usr/bin/node', ['--cpu-prof'], ['/usr/bin/node', script, 'serve', '--port', '0'], {});
+    expect(argv).toEqual(['/usr/bin/node', ...SERVER_NODE_FLAGS, '--cpu-prof', script, 'serve', '--port', '0']);
+  });
+  it('does nothing when the user gave the flag (either spelling), when turned off, or once restarted', () => {
+    const args = ['/usr/bin/node', script, 'serve'];
+    expect(serverRestartArgv('/usr/bin/node', ['--initial-old-space-size=8'], args, {})).toBeUndefined();
+    expect(serverRestartArgv('/usr/bin/node', ['--initial_old_space_size=8'], args, {})).toBeUndefined();
+    expect(serverRestartArgv('/usr/bin/node', [], args, { SEDIMENT_SERVER_FLAGS: 'off' })).toBeUndefined();
+    expect(serverRestartArgv('/usr/bin/node', [], args, { SEDIMENT_SERVER_FLAGS_APPLIED: '1' })).toBeUndefined();
+  });
+  it('does nothing without a script file to run again', () => {
+    expect(serverRestartArgv('/usr/bin/node', [], ['/usr/bin/node'], {})).toBeUndefined();
+    expect(serverRestartArgv('/usr/bin/node', [], ['/usr/bin/node', join(work, 'missing.js'), 'serve'], {})).toBeUndefined();
+  });
+});
+
+describe('execSelf', () => {
+  it.runIf(nativeLoaded)('returns the errno when exec fails, and the process goes on', () => {
+    expect(execSelf([join(work, 'no-such-program')])).toBe(2); // ENOENT
+    const notExecutable = join(work, 'plain.txt');
+    writeFileSync(notExecutable, 'x');
+    expect(execSelf([notExecutable])).toBe(13); // EACCES
+  });
+  it.runIf(nativeLoaded)('refuses arguments that are not an array of strings', () => {
+    expect(() => execSelf([] as string[])).toThrow(TypeError);
+    expect(() => execSelf([1 as unknown as string])).toThrow(TypeError);
+    expect(() => execSelf(['a\0b'])).toThrow(TypeError);
+  });
+});
+
+/** Starts `serve`, waits for its banner, returns the pid's command line and what it printed after SIGINT. */
+async function serveOnce(env: Record<string, string>): Promise<{ cmdline: string[]; out: string; dir: string; code: number | null }> {
+  const dir = mkdtempSync(join(work, 'data-'));
+  const child = spawn(process.execPath, [cli, 'serve', '--data', dir, '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
+    const check = (): void => {
+      if (/serving S3 on http:\/\/127\.0\.0\.1:\d+/.test(out)) {
+        clearTimeout(t);
+        resolve();
+      } else setTimeout(check, 25);
+    };
+    check();
+  });
+  const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'latin1').split('\0').filter((a) => a !== '');
+  child.kill('SIGINT');
+  const code = await exited;
+  return { cmdline, out, dir, code };
+}
+
+describe.runIf(nativeLoaded && existsSync('/proc/self/cmdline'))('sediment serve', () => {
+  it('runs with the heap flags in the process it was started as, printing as usual', async () => {
+    const r = await serveOnce({ SEDIMENT_ACCESS_KEY: 'flagskey', SEDIMENT_SECRET_KEY: 'flagssecretflagssecret' });
+    expect(r.cmdline.slice(1, 1 + SERVER_NODE_FLAGS.length)).toEqual([...SERVER_NODE_FLAGS]);
+    expect(r.cmdline.slice(-6)).toEqual([cli, 'serve', '--data', r.dir, '--port', '0']);
+    expect(r.out.match(/serving S3 on/g)).toHaveLength(1); // started once: the first image printed nothing
+    expect(r.out).toMatch(/stopped cleanly/);
+    expect(r.code).toBe(0);
+  }, 30_000);
+  it('runs as started with SEDIMENT_SERVER_FLAGS=off', async () => {
+    const r = await serveOnce({ SEDIMENT_SERVER_FLAGS: 'off', SEDIMENT_ACCESS_KEY: 'flagskey', SEDIMENT_SECRET_KEY: 'flagssecretflagssecret' });
+    expect(r.cmdline).not.toContain(SERVER_NODE_FLAGS[0]);
+    expect(r.out).toMatch(/stopped cleanly/);
+    expect(r.code).toBe(0);
+  }, 30_000);
+});
