@@ -66,3 +66,39 @@ describe('MD5 of large bodies in the MD5 thread', () => {
     }
   });
 });
+
+describe('MD5 thread back-pressure', () => {
+  it('asks the caller to wait once more than QUEUED_BYTES_MAX is queued, and the digests stay right', async () => {
+    const { Md5Hasher, QUEUED_BYTES_MAX } = await import('../src/engine/md5-hasher.js');
+    const hasher = new Md5Hasher();
+    expect(hasher.available).toBe(true);
+    try {
+      const rng = mulberry32(11);
+      const piece = rng.bytes(1 << 20);
+      const streams = [hasher.stream(), hasher.stream()];
+      const want = [createHash('md5'), createHash('md5')];
+      let waits = 0;
+      // Posted in one synchronous burst: the thread cannot have hashed much, so the bound is reached.
+      const pending: Array<Promise<void>> = [];
+      for (let i = 0; i < 2 * (QUEUED_BYTES_MAX >> 20) + 8; i++) {
+        const k = i % 2;
+        want[k]!.update(piece);
+        const behind = streams[k]!.update(piece);
+        if (behind) {
+          waits++;
+          pending.push(behind);
+        }
+      }
+      expect(waits).toBeGreaterThan(0);
+      await Promise.all(pending); // each resolves once the thread has caught up
+      const digests = await Promise.all(streams.map((s) => s.digest()));
+      expect(digests.map((d) => d.toString('hex'))).toEqual(want.map((h) => h.digest('hex')));
+      // Below the bound again: a new update does not ask to wait.
+      const s3 = hasher.stream();
+      expect(s3.update(piece.subarray(0, 1024))).toBeUndefined();
+      expect((await s3.digest()).toString('hex')).toBe(md5(piece.subarray(0, 1024)));
+    } finally {
+      await hasher.close();
+    }
+  });
+});

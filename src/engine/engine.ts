@@ -1181,8 +1181,10 @@ export class Engine {
       if (chunks.length === 0 && !whole && raw.length >= this.pool.poolMinBytes && this.pool.usingWorkers && this.md5Hasher.available) {
         md5Thread = this.md5Hasher.stream();
       }
-      if (md5Thread) md5Thread.update(raw);
-      else if (!whole) md5.update(raw);
+      if (md5Thread) {
+        const behind = md5Thread.update(raw);
+        if (behind) await behind; // the MD5 thread is behind: read no more of the body until it catches up
+      } else if (!whole) md5.update(raw);
       const index = chunks.length;
       const rawLen = raw.length;
       size += rawLen;

@@ -4,6 +4,10 @@
 // upload instead: the main thread posts a copy of each chunk (one memcpy, ~0.1 ms a MiB, against ~1.6 ms
 // a MiB to hash it here) and asks for the digest after the last one. The copy is made before the chunk
 // is transferred to a framing worker, while the main thread still owns its bytes.
+// Back-pressure: the copies posted and not yet hashed are bounded (QUEUED_BYTES_MAX, all uploads together).
+// Past it, update() returns a promise that resolves once the thread has caught up, and the upload waits
+// for it before reading more of its body: with many uploads at once the thread can fall behind, and
+// without a bound the copies would pile up in memory.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -17,10 +21,16 @@ function workerPath(): string | undefined {
   return existsSync(candidate) ? candidate : undefined;
 }
 
+/** Copies posted to the thread and not yet hashed, all uploads together, before update() asks callers to wait. */
+export const QUEUED_BYTES_MAX = 16 << 20;
+
 /** One upload's running MD5 in the hasher thread. */
 export interface Md5Stream {
-  /** Adds `data` (copied now: the caller may transfer or reuse it right after). */
-  update(data: Uint8Array): void;
+  /**
+   * Adds `data` (copied now: the caller may transfer or reuse it right after). Returns a promise when the
+   * thread is behind (more than QUEUED_BYTES_MAX queued): the caller should wait for it before adding more.
+   */
+  update(data: Uint8Array): Promise<void> | undefined;
   /** The MD5 of everything added; the stream is finished. */
   digest(): Promise<Buffer>;
   /** Abandons the stream (a failed upload). */
@@ -33,8 +43,13 @@ export class Md5Hasher {
   private readonly waiting = new Map<number, { resolve: (b: Buffer) => void; reject: (e: unknown) => void }>();
   private readonly filename = workerPath();
   private failure: unknown;
+  /** Bytes posted for hashing and not yet reported hashed. */
+  private queuedBytes = 0;
+  private roomWaiters: Array<() => void> = [];
   /** Streams started (for stats and tests). */
   streamsStarted = 0;
+  /** Highest queuedBytes seen (for tests). */
+  queuedBytesPeak = 0;
 
   get available(): boolean {
     return this.filename !== undefined && this.failure === undefined;
@@ -52,7 +67,11 @@ export class Md5Hasher {
         // One copy, then a transfer: cloning a view would serialize its whole ArrayBuffer (all of a
         // caller's 64 MiB body for each 1 MiB piece of it).
         const own = new Uint8Array(data);
+        this.queuedBytes += own.byteLength; // before the transfer detaches `own`
         post({ op: 'update', id, data: own }, [own.buffer as ArrayBuffer]);
+        this.queuedBytesPeak = Math.max(this.queuedBytesPeak, this.queuedBytes);
+        if (this.queuedBytes <= QUEUED_BYTES_MAX || this.failure !== undefined) return undefined;
+        return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
       },
       digest: () => {
         done = true;
@@ -76,6 +95,11 @@ export class Md5Hasher {
     const w = new Worker(this.filename);
     w.unref();
     w.on('message', (r: Md5Reply) => {
+      if ('hashed' in r) {
+        this.queuedBytes -= r.hashed;
+        if (this.queuedBytes <= QUEUED_BYTES_MAX) this.wakeRoomWaiters();
+        return;
+      }
       const p = this.waiting.get(r.id);
       this.waiting.delete(r.id);
       p?.resolve(Buffer.from(r.md5.buffer, r.md5.byteOffset, r.md5.byteLength));
@@ -87,6 +111,8 @@ export class Md5Hasher {
       this.worker = undefined;
       for (const p of this.waiting.values()) p.reject(this.failure);
       this.waiting.clear();
+      this.queuedBytes = 0;
+      this.wakeRoomWaiters(); // their digest() rejects
     };
     w.on('error', fail);
     w.on('exit', (code) => {
@@ -96,9 +122,16 @@ export class Md5Hasher {
     return w;
   }
 
+  private wakeRoomWaiters(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
+    this.wakeRoomWaiters();
     if (w) await w.terminate();
   }
 }

@@ -4,7 +4,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 
 export type Md5Message = { op: 'update'; id: number; data: Uint8Array } | { op: 'digest'; id: number } | { op: 'drop'; id: number };
-export type Md5Reply = { id: number; md5: Uint8Array };
+/** A digest, or how many bytes of updates were hashed since the last report (the hasher's back-pressure). */
+export type Md5Reply = { id: number; md5: Uint8Array } | { hashed: number };
 
 const hashes = new Map<number, Hash>();
 const port = parentPort;
@@ -14,6 +15,7 @@ if (port) {
       let h = hashes.get(m.id);
       if (!h) hashes.set(m.id, (h = createHash('md5')));
       h.update(m.data);
+      port.postMessage({ hashed: m.data.byteLength } satisfies Md5Reply);
       return;
     }
     const h = hashes.get(m.id) ?? createHash('md5');
