@@ -7,6 +7,7 @@
 //                             [--phases=small-put,small-get,large-log-put,large-log-get] [--rounds=N]
 //                             [--ops=N] [--large-objects=N] [--cpu-prof=DIR] [--no-fsync] [--by-thread]
 //                             [--node-args-NAME="--flag=1 --other"]   (extra node flags for variant NAME)
+//                             [--env-NAME="VAR=value OTHER=value"]    (extra environment for variant NAME)
 import { S3LoadClient } from '../src/loadgen/s3-client.js';
 import { BUCKET, FULL_SIZES, phases, REGION, runPhase, type PhaseResult } from './s3-phases.js';
 import { startServer, type RunningServer } from './servers/spawn.js';
@@ -78,7 +79,11 @@ try {
     const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${v.name}-${Date.now()}.cpuprofile`] : [];
     const extra = process.argv.slice(2).find((a) => a.startsWith(`--node-args-${v.name}=`));
     if (extra) nodeArgs.push(...extra.slice(`--node-args-${v.name}=`.length).split(' ').filter((x) => x !== ''));
-    const s = await startServer('sediment', { durability: opts.has('no-fsync') ? 'none' : 'fsync', sedimentMain: v.main, nodeArgs });
+    const envArg = process.argv.slice(2).find((a) => a.startsWith(`--env-${v.name}=`));
+    const env = Object.fromEntries(
+      (envArg?.slice(`--env-${v.name}=`.length).split(' ') ?? []).filter((x) => x.includes('=')).map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)]),
+    );
+    const s = await startServer('sediment', { durability: opts.has('no-fsync') ? 'none' : 'fsync', sedimentMain: v.main, nodeArgs, env });
     servers.push({ ...s, label: v.name });
   }
   for (const s of servers) {

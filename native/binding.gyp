@@ -12,7 +12,8 @@
         "src/crc64nvme.c",
         "src/file-lock.c",
         "src/pread-nowait.c",
-        "src/exec-self.c"
+        "src/exec-self.c",
+        "src/malloc-tune.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"],

@@ -35,6 +35,8 @@ export interface StartOptions {
   dataSpecs?: DataSpec[];
   /** sediment: the CLI script to run instead of this build's (e.g. an older build, to compare side by side). */
   sedimentMain?: string;
+  /** Extra environment variables for the server process. */
+  env?: Record<string, string>;
 }
 
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -85,7 +87,7 @@ export async function startServer(name: ServerName, opts: StartOptions = {}): Pr
   let args: string[];
   let dataDir: string | undefined;
   let creds = { accessKeyId: 'unused', secretAccessKey: 'unused' };
-  const env = { ...process.env };
+  const env = { ...process.env, ...opts.env };
   switch (name) {
     case 'bare':
       args = [script('./bare-server-main.js'), ...(opts.corrupt ? ['--corrupt'] : []), ...(opts.dataSpecs ?? []).map((d) => `--pool=${formatDataSpec(d)}`)];

@@ -22,6 +22,7 @@
 #include "file-lock.h"
 #include "pread-nowait.h"
 #include "exec-self.h"
+#include "malloc-tune.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -342,6 +343,14 @@ static napi_value js_exec(napi_env env, napi_callback_info info) {
   return result;
 }
 
+
+/* mallocTrim(): boolean — see malloc-tune.h. */
+static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
+  napi_value result;
+  NAPI_CHECK(env, napi_get_boolean(env, sediment_malloc_trim() == 1, &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   if (pthread_once(&init_once, init_tables) != 0) {
     napi_throw_error(env, "ERR_SEDIMENT_NAPI", "sediment_native: initialisation failed");
@@ -356,6 +365,7 @@ NAPI_MODULE_INIT() {
       {"cpuFeatures", NULL, js_cpu_features, NULL, NULL, NULL, napi_enumerable, NULL},
       {"preadNoWait", NULL, js_pread_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
       {"exec", NULL, js_exec, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -199,11 +199,21 @@ interface SegmentInfo {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Chunks of one upload being framed (or written) at once... */
 const CHUNK_INFLIGHT_MAX = 4;
+/**
+ * ...and the raw bytes of chunks being framed across all uploads together, past which an upload keeps
+ * only one chunk in flight. Memory then stays bounded however many uploads run at once (16 uploads with
+ * 4 chunks of 1 MiB each in flight made the server's RSS pass 512 MiB); two framing threads stay busy
+ * with far less.
+ */
+const FRAMING_BYTES_MAX_DEFAULT = 24 << 20;
 /** A GET stream reads (and decompresses) chunks in groups of this many, one worker task per group... */
 const OPEN_BATCH_CHUNKS = 2;
-/** ...with up to this many groups in flight ahead of the consumer. */
+/** ...with up to this many groups in flight ahead of the consumer... */
 const READ_AHEAD_BATCHES = 2;
+/** ...while the groups read ahead by all GET streams together hold less than this many raw bytes. */
+const READ_AHEAD_BYTES_MAX_DEFAULT = 24 << 20;
 /** Above this many bytes waiting in the writer's queue, chunk producers wait for their writes. */
 const WRITER_QUEUE_BYTES_MAX = 64 << 20;
 const HEADER_NAMES: Array<[keyof NonNullable<PutOptions['headers']>, string]> = [
@@ -261,6 +271,12 @@ export class Engine {
   private readonly access = new AccessTracker();
   private seq = 0;
   private uploadCounter: number;
+  /** Raw bytes of chunks being framed, all uploads together, and their bound. */
+  private framingBytes = 0;
+  private readonly framingBytesMax: number;
+  /** Raw bytes of chunk groups read ahead, all GET streams together, and their bound. */
+  private readAheadBytes = 0;
+  private readonly readAheadBytesMax: number;
   private logicalBytes = 0;
   private opsSinceCheckpoint = 0;
   private hasCheckpoint = false;
@@ -290,6 +306,8 @@ export class Engine {
     this.dir = opts.dir.replace(/\/+$/, '') || '/';
     this.durability = opts.durability ?? 'fsync';
     this.chunkBytes = opts.chunkBytes ?? 1 << 20;
+    this.framingBytesMax = opts.framingBytesMax ?? FRAMING_BYTES_MAX_DEFAULT;
+    this.readAheadBytesMax = opts.readAheadBytesMax ?? READ_AHEAD_BYTES_MAX_DEFAULT;
     this.segmentBytesMax = opts.segmentBytesMax ?? 128 << 20;
     this.checkpointEveryOps = opts.checkpointEveryOps ?? 200_000;
     this.defaultRegion = opts.defaultRegion ?? 'us-east-1';
@@ -1210,11 +1228,16 @@ export class Engine {
         r.done.catch(() => undefined);
         return this.writer.queuedBytes > WRITER_QUEUE_BYTES_MAX ? r.done : undefined;
       });
-      p.catch((err) => {
-        failure ??= err;
-      });
-      inflight.push(p);
-      if (inflight.length >= CHUNK_INFLIGHT_MAX) await inflight.shift();
+      this.framingBytes += rawLen;
+      const settled = p.then(
+        () => void (this.framingBytes -= rawLen),
+        (err: unknown) => {
+          this.framingBytes -= rawLen;
+          failure ??= err;
+        },
+      );
+      inflight.push(settled);
+      while (inflight.length >= CHUNK_INFLIGHT_MAX || (inflight.length > 1 && this.framingBytes > this.framingBytesMax)) await inflight.shift();
     };
 
     try {
@@ -1655,23 +1678,36 @@ export class Engine {
    */
   private async *streamChunks(pieces: Piece[], first: Buffer | undefined): AsyncGenerator<Buffer> {
     if (first === undefined) return;
-    const ahead: Array<Promise<Buffer[]>> = [];
+    const ahead: Array<{ bytes: number; read: Promise<Buffer[]> }> = [];
     let next = 1;
     const fill = (): void => {
-      while (ahead.length < READ_AHEAD_BATCHES && next < pieces.length) {
+      // The first group is always read (a stream never waits on the others); more only within the budget.
+      while (ahead.length < READ_AHEAD_BATCHES && next < pieces.length && (ahead.length === 0 || this.readAheadBytes < this.readAheadBytesMax)) {
         const group = pieces.slice(next, next + OPEN_BATCH_CHUNKS);
         next += group.length;
-        const p = this.readChunks(group);
-        p.catch(() => undefined); // observed when its turn comes; a consumer that stops early must not leave it unhandled
-        ahead.push(p);
+        const read = this.readChunks(group);
+        read.catch(() => undefined); // observed when its turn comes; a consumer that stops early must not leave it unhandled
+        const bytes = group.reduce((n, piece) => n + piece.ref.rawLen, 0);
+        this.readAheadBytes += bytes;
+        ahead.push({ bytes, read });
       }
     };
-    fill();
-    yield first;
-    while (ahead.length > 0) {
-      const group = await ahead.shift()!;
+    try {
       fill();
-      for (const b of group) yield b;
+      yield first;
+      while (ahead.length > 0) {
+        const { bytes, read } = ahead.shift()!;
+        let group: Buffer[];
+        try {
+          group = await read;
+        } finally {
+          this.readAheadBytes -= bytes;
+        }
+        fill();
+        for (const b of group) yield b;
+      }
+    } finally {
+      for (const a of ahead) this.readAheadBytes -= a.bytes; // a consumer that stopped early
     }
   }
 
@@ -2022,6 +2058,8 @@ export class Engine {
       workerThreads: this.pool.usingWorkers ? this.pool.threads : 0,
       batchedChunks: this.pool.batchedChunks,
       md5ThreadUploads: this.md5Hasher.streamsStarted,
+      framingBytes: this.framingBytes,
+      readAheadBytes: this.readAheadBytes,
       damage: [...this.openDamage],
     };
   }

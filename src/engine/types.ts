@@ -25,6 +25,13 @@ export interface EngineOptions {
   segmentRecordsMax?: number;
   /** Object bytes per chunk. Default 1 MiB; 64 KiB .. 8 MiB. */
   chunkBytes?: number;
+  /**
+   * Raw bytes of chunks being framed at once, all uploads together; past it each upload keeps one chunk
+   * in flight. Bounds upload memory however many run at once. Default 24 MiB.
+   */
+  framingBytesMax?: number;
+  /** Raw bytes of chunks GET streams read ahead, all together; past it each reads one group ahead. Default 24 MiB. */
+  readAheadBytesMax?: number;
   /** zstd level for the hot tier (0 = store raw). Default 1. */
   compressionLevel?: number;
   /** Worker threads for chunk compression; 0 = inline on the calling thread. Default: available cores. */
@@ -193,6 +200,10 @@ export interface EngineStats {
   batchedChunks: number;
   /** Uploads whose MD5 was computed in the MD5 thread (bodies of several large chunks). */
   md5ThreadUploads: number;
+  /** Raw bytes of chunks being framed right now, all uploads together (bounded: see engine.ts). */
+  framingBytes: number;
+  /** Raw bytes of chunks read ahead by GET streams right now, all streams together (bounded likewise). */
+  readAheadBytes: number;
   damage: Damage[];
   /** Current objects and their logical bytes per tier (stored cold bytes: see src/maintenance/tier-info.ts). */
   tiers: { hot: { objects: number; logicalBytes: number }; cold: { objects: number; logicalBytes: number } };

@@ -9,7 +9,7 @@ import { parseNumber } from './compact.js';
 import { contextOf } from '../context.js';
 import { warnIfNotDurable } from '../output.js';
 import { CliError } from '../errors.js';
-import { restartWithServerFlags } from '../server-flags.js';
+import { tuneServerProcess } from '../server-tuning.js';
 
 export interface ServeOptions {
   /** Absolute data directory (created if missing). */
@@ -97,7 +97,7 @@ export function registerServeCommand(program: Command): void {
     .option('--cold-level <n>', 'zstd level of cold-tier chunks', parseNumber(1, 22), 12)
     .action(async (flags: ServeFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
-      restartWithServerFlags(); // returns only when no restart was needed (or possible)
+      tuneServerProcess(); // may restart this process in place (same pid) with V8 heap flags
       const runServer = await loadRunServer();
       warnIfNotDurable(ctx);
       await runServer({

@@ -1,5 +1,5 @@
 // `sediment serve` restarts itself in place (execv, same pid) with the V8 heap flags of
-// src/cli/server-flags.ts; the restart keeps stdio, arguments and environment, happens once, and can be
+// src/cli/server-tuning.ts; the restart keeps stdio, arguments and environment, happens once, and can be
 // turned off. The command-line rules are checked as a pure function; the restart itself on a real server.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execSelf, nativeLoaded } from '../src/native/index.js';
-import { SERVER_NODE_FLAGS, serverRestartArgv } from '../src/cli/server-flags.js';
+import { execSelf, mallocTrim, nativeLoaded } from '../src/native/index.js';
+import { SERVER_NODE_FLAGS, serverRestartArgv } from '../src/cli/server-tuning.js';
 
 const cli = join(fileURLToPath(new URL('..', import.meta.url)), 'dist/src/cli/main.js');
 let work = '';
@@ -30,12 +30,46 @@ describe('serverRestartArgv', () => {
     const args = ['/usr/bin/node', script, 'serve'];
     expect(serverRestartArgv('/usr/bin/node', ['--initial-old-space-size=8'], args, {})).toBeUndefined();
     expect(serverRestartArgv('/usr/bin/node', ['--initial_old_space_size=8'], args, {})).toBeUndefined();
-    expect(serverRestartArgv('/usr/bin/node', [], args, { SEDIMENT_SERVER_FLAGS: 'off' })).toBeUndefined();
-    expect(serverRestartArgv('/usr/bin/node', [], args, { SEDIMENT_SERVER_FLAGS_APPLIED: '1' })).toBeUndefined();
+    expect(serverRestartArgv('/usr/bin/node', [], args, { SEDIMENT_SERVER_TUNING: 'off' })).toBeUndefined();
+    expect(serverRestartArgv('/usr/bin/node', [], args, { SEDIMENT_SERVER_TUNED: '1' })).toBeUndefined();
   });
   it('does nothing without a script file to run again', () => {
     expect(serverRestartArgv('/usr/bin/node', [], ['/usr/bin/node'], {})).toBeUndefined();
     expect(serverRestartArgv('/usr/bin/node', [], ['/usr/bin/node', join(work, 'missing.js'), 'serve'], {})).toBeUndefined();
+  });
+});
+
+describe('mallocTrim', () => {
+  const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime !== undefined;
+  it.runIf(nativeLoaded && glibc && existsSync('/proc/self/status'))('gives freed arena memory back to the system', async () => {
+    // In a child with --expose-gc: 64 KiB blocks (arena memory: under the mmap threshold), every other one
+    // kept so the heap cannot shrink from its top; after a GC the freed half (128 MiB) stays resident
+    // until trimmed.
+    const native = join(fileURLToPath(new URL('..', import.meta.url)), 'native/build/Release/sediment_native.node');
+    const script = `
+      const { mallocTrim } = require(${JSON.stringify(native)});
+      const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'latin1'))[1]);
+      let blocks = Array.from({ length: 4096 }, () => Buffer.alloc(64 << 10, 1));
+      const kept = blocks.filter((_, i) => i % 2 === 1);
+      blocks = null;
+      gc(); gc();
+      setTimeout(() => { // V8 frees the backing stores of collected buffers on a background thread
+        const before = rss();
+        const released = mallocTrim();
+        console.log(JSON.stringify({ before, after: rss(), released, kept: kept.length }));
+      }, 300);`;
+    const out = await new Promise<string>((resolve, reject) => {
+      const file = join(work, 'trim-child.cjs'); // a file, not -e: an -e script kept the freed blocks alive
+      writeFileSync(file, script);
+      const child = spawn(process.execPath, ['--expose-gc', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`child exited with ${code}: ${text}`))));
+    });
+    const r = JSON.parse(out) as { before: number; after: number; released: boolean; kept: number };
+    expect(r.kept).toBe(2048);
+    expect(r.released).toBe(true);
+    expect(r.before - r.after).toBeGreaterThan(64 * 1024); // kB: at least half of the freed 128 MiB
   });
 });
 
@@ -86,8 +120,8 @@ describe.runIf(nativeLoaded && existsSync('/proc/self/cmdline'))('sediment serve
     expect(r.out).toMatch(/stopped cleanly/);
     expect(r.code).toBe(0);
   }, 30_000);
-  it('runs as started with SEDIMENT_SERVER_FLAGS=off', async () => {
-    const r = await serveOnce({ SEDIMENT_SERVER_FLAGS: 'off', SEDIMENT_ACCESS_KEY: 'flagskey', SEDIMENT_SECRET_KEY: 'flagssecretflagssecret' });
+  it('runs as started with SEDIMENT_SERVER_TUNING=off', async () => {
+    const r = await serveOnce({ SEDIMENT_SERVER_TUNING: 'off', SEDIMENT_ACCESS_KEY: 'flagskey', SEDIMENT_SECRET_KEY: 'flagssecretflagssecret' });
     expect(r.cmdline).not.toContain(SERVER_NODE_FLAGS[0]);
     expect(r.out).toMatch(/stopped cleanly/);
     expect(r.code).toBe(0);
