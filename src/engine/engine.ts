@@ -203,9 +203,8 @@ const EMPTY = Buffer.alloc(0);
 const CHUNK_INFLIGHT_MAX = 4;
 /**
  * ...and the raw bytes of chunks being framed across all uploads together, past which an upload keeps
- * only one chunk in flight. Memory then stays bounded however many uploads run at once (16 uploads with
- * 4 chunks of 1 MiB each in flight made the server's RSS pass 512 MiB); two framing threads stay busy
- * with far less.
+ * only one chunk in flight. Memory then stays bounded however many uploads run at once (16 uploads could
+ * hold 4 chunks of 1 MiB each, plus their frames); two framing threads stay busy with far less.
  */
 const FRAMING_BYTES_MAX_DEFAULT = 24 << 20;
 /** A GET stream reads (and decompresses) chunks in groups of this many, one worker task per group... */
