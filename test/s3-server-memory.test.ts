@@ -6,8 +6,9 @@
 // Full form (SEDIMENT_SOAK=1, needs `npx tsc` first): the issue's requirement, 16 × 1 GiB against
 // `sediment serve` running as a child process, whose own RSS (VmRSS samples and the kernel's VmHWM
 // high-water mark from /proc/<pid>/status) must stay under 512 MiB. SEDIMENT_SOAK_MIB=N sets the size per
-// client (default 1024); smaller sizes do not reproduce the full run's RSS (at 256 MiB the build before
-// the arena trim peaked at 452 MiB, the full run at 538).
+// client (default 1024). Smaller sizes do not show what the full run shows: at 256 MiB per client the server
+// with SEDIMENT_SERVER_TUNING=off peaked at 452 MiB (tuned: 432-441), while the full run of the build
+// before the tuning reached 538 MiB (tuned: 467).
 //
 // Half the clients use @aws-sdk/client-s3 (a Readable body of unknown length: aws-chunked with a
 // trailing CRC32, and a checksum-validated GET), half use raw node:http (UNSIGNED-PAYLOAD + Content-Length).
