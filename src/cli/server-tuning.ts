@@ -10,13 +10,13 @@
 // about 2 ms of GC thread CPU per MiB. A 64 MB initial old space leaves the room V8 waits for.
 //
 // 2. Trimming glibc malloc's arenas, checked once a second, when RSS is above MALLOC_TRIM_RSS_BYTES (a
-// trim of a few hundred MiB of arena takes ~20 ms of the event loop; a lightly loaded server never pays
-// it). Chunk buffers of 1 MiB come and go by the hundred per
-// second across the main thread and the workers; glibc soon serves them from its arenas (its mmap
-// threshold rises by itself), and an arena keeps the freed middle of its heap resident. With 16 uploads
-// and downloads of 1 GiB at once the server's RSS reached 540-580 MiB, most of it free memory in the
-// arenas; trimmed every second, 471 MiB. (A fixed mmap threshold of 256 KiB did better on RSS, 414 MiB,
-// but made every chunk buffer a fresh mapping: large GETs took 30-40 % more CPU per MiB on this VM.)
+// trim releasing ~120 MB takes ~20 ms of the event loop; a lightly loaded server never pays it). Chunk
+// buffers of 1 MiB come and go by the hundred per second across the main thread and the workers; glibc
+// soon serves them from its arenas (its mmap threshold rises by itself), and an arena keeps the freed
+// middle of its heap resident. With 16 uploads and downloads of 1 GiB at once the server's RSS reached
+// 540-580 MiB, most of it free memory in the arenas; with the trim, 467 MiB. (A fixed mmap threshold of
+// 256 KiB did better on RSS, 414 MiB, but made every chunk buffer a fresh mapping: large GETs took 30-40 %
+// more CPU per MiB on this VM.)
 //
 // Contracts:
 // - Runs before the data directory is opened or anything is listened on: nothing of the first image is

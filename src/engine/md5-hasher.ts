@@ -48,8 +48,6 @@ export class Md5Hasher {
   private roomWaiters: Array<() => void> = [];
   /** Streams started (for stats and tests). */
   streamsStarted = 0;
-  /** Highest queuedBytes seen (for tests). */
-  queuedBytesPeak = 0;
 
   get available(): boolean {
     return this.filename !== undefined && this.failure === undefined;
@@ -69,7 +67,6 @@ export class Md5Hasher {
         const own = new Uint8Array(data);
         this.queuedBytes += own.byteLength; // before the transfer detaches `own`
         post({ op: 'update', id, data: own }, [own.buffer as ArrayBuffer]);
-        this.queuedBytesPeak = Math.max(this.queuedBytesPeak, this.queuedBytes);
         if (this.queuedBytes <= QUEUED_BYTES_MAX || this.failure !== undefined) return undefined;
         return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
       },

@@ -122,7 +122,7 @@ export const preadNoWait: (fd: number, buf: Uint8Array, position: number) => num
 
 /**
  * execv(argv[0], argv): replaces this process with another program (same pid, same environment as
- * process.env has it now, descriptors without close-on-exec kept). Does not return on success; returns
+ * process.env has it now; stdin/stdout/stderr and other descriptors without close-on-exec kept). Does not return on success; returns
  * the errno when exec failed, or undefined when the addon (or this function in it) is missing.
  */
 export function execSelf(argv: string[]): number | undefined {
@@ -132,7 +132,7 @@ export function execSelf(argv: string[]): number | undefined {
 /**
  * glibc malloc_trim(0): returns the free memory of every malloc arena to the system, including whole free
  * pages in the middle of a heap. True if any was released; false if none was, or without the addon or
- * glibc. Takes about a millisecond for a few hundred MiB of heap.
+ * glibc. Blocks the calling thread while it works: ~20 ms to release ~120 MB of a 270 MB heap here.
  */
 export function mallocTrim(): boolean {
   return loaded.addon?.mallocTrim?.() ?? false;
