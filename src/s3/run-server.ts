@@ -71,22 +71,10 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   const addr = s3.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const out = (s: string): boolean => process.stdout.write(s + '\n');
-  out(`sediment: serving S3 on http://${opts.host}:${port} (region ${opts.region}, data ${opts.dataDir}, durability ${engine.durability})`);
-  out(`sediment: cold tier: ${cold.store.description}`);
-  if (creds.source === 'generated') {
-    out(`sediment: generated credentials (stored in ${creds.path}, mode 0600):`);
-    out(`  AWS_ACCESS_KEY_ID=${creds.accessKeyId}`);
-    out(`  AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}`);
-  } else if (creds.source === 'file') {
-    out(`sediment: credentials from ${creds.path} (access key ${creds.accessKeyId})`);
-  } else {
-    out(`sediment: credentials from SEDIMENT_ACCESS_KEY / SEDIMENT_SECRET_KEY (access key ${creds.accessKeyId})`);
-  }
-
-  const background = new BackgroundMaintenance(engine, { ...opts.maintenance, log: (l) => out(`sediment: ${l}`) });
-  background.start();
-
-  await new Promise<void>((resolve) => {
+  // The signal handlers go in before the banner: a client (or a test) that reads the banner and sends
+  // SIGINT at once must get the graceful stop, not the default action of a signal with no handler.
+  let background: BackgroundMaintenance | undefined;
+  const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
@@ -97,7 +85,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
         .then(() => lifecycle?.stop())
         .then(() => migrator.stop())
         .then(() => migrationPool.close())
-        .then(() => background.stop())
+        .then(() => background?.stop())
         .then(() => engine.close())
         .then(() => cold.close())
         .then(
@@ -115,4 +103,19 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  out(`sediment: serving S3 on http://${opts.host}:${port} (region ${opts.region}, data ${opts.dataDir}, durability ${engine.durability})`);
+  out(`sediment: cold tier: ${cold.store.description}`);
+  if (creds.source === 'generated') {
+    out(`sediment: generated credentials (stored in ${creds.path}, mode 0600):`);
+    out(`  AWS_ACCESS_KEY_ID=${creds.accessKeyId}`);
+    out(`  AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}`);
+  } else if (creds.source === 'file') {
+    out(`sediment: credentials from ${creds.path} (access key ${creds.accessKeyId})`);
+  } else {
+    out(`sediment: credentials from SEDIMENT_ACCESS_KEY / SEDIMENT_SECRET_KEY (access key ${creds.accessKeyId})`);
+  }
+
+  background = new BackgroundMaintenance(engine, { ...opts.maintenance, log: (l) => out(`sediment: ${l}`) });
+  background.start();
+  await stopped;
 }
