@@ -343,7 +343,6 @@ static napi_value js_exec(napi_env env, napi_callback_info info) {
   return result;
 }
 
-
 /* mallocTrim(): boolean — see malloc-tune.h. */
 static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
   napi_value result;
