@@ -96,7 +96,7 @@ import {
   type VersioningStatus,
 } from './versions.js';
 import { checkBucketName, checkKey, checkUserMetadata } from './names.js';
-import { ObjectTable, type ObjectEntry } from './object-table.js';
+import { ObjectTable, type ObjectEntry, type TableView } from './object-table.js';
 import { createSegment, parseSegmentFileName, segmentFileName } from './segment-files.js';
 import { listSegment, scanSegment, type Damage } from './segment-scan.js';
 import { SegmentStore, verifyFrame } from './segment-store.js';
@@ -215,6 +215,8 @@ const READ_AHEAD_BATCHES = 2;
 const READ_AHEAD_BYTES_MAX_DEFAULT = 24 << 20;
 /** Above this many bytes waiting in the writer's queue, chunk producers wait for their writes. */
 const WRITER_QUEUE_BYTES_MAX = 64 << 20;
+/** Mutations between checkpoints at least, by default (EngineOptions.checkpointEveryOps). */
+const CHECKPOINT_EVERY_OPS_MIN = 200_000;
 const HEADER_NAMES: Array<[keyof NonNullable<PutOptions['headers']>, string]> = [
   ['contentEncoding', 'content-encoding'],
   ['contentDisposition', 'content-disposition'],
@@ -295,6 +297,7 @@ export class Engine {
   readonly durability: Durability;
   readonly chunkBytes: number;
   readonly segmentBytesMax: number;
+  /** 0: the default (see EngineOptions.checkpointEveryOps). */
   private readonly checkpointEveryOps: number;
   private readonly defaultRegion: string;
   private readonly warn: (m: string) => void;
@@ -308,7 +311,7 @@ export class Engine {
     this.framingBytesMax = opts.framingBytesMax ?? FRAMING_BYTES_MAX_DEFAULT;
     this.readAheadBytesMax = opts.readAheadBytesMax ?? READ_AHEAD_BYTES_MAX_DEFAULT;
     this.segmentBytesMax = opts.segmentBytesMax ?? 128 << 20;
-    this.checkpointEveryOps = opts.checkpointEveryOps ?? 200_000;
+    this.checkpointEveryOps = opts.checkpointEveryOps ?? 0;
     this.defaultRegion = opts.defaultRegion ?? 'us-east-1';
     this.warn = opts.onWarning ?? ((m) => console.warn(`sediment: ${m}`));
     this.store = new SegmentStore(this.fs, this.segmentsDir);
@@ -732,7 +735,8 @@ export class Engine {
   }
 
   private afterMutation(): void {
-    if (this.opsSinceCheckpoint >= this.checkpointEveryOps) this.scheduleCheckpoint();
+    const every = this.checkpointEveryOps || Math.max(CHECKPOINT_EVERY_OPS_MIN, this.table.count / 4);
+    if (this.opsSinceCheckpoint >= every) this.scheduleCheckpoint();
   }
 
   // ---------------------------------------------------------------- checkpoints
@@ -758,10 +762,11 @@ export class Engine {
     const position = { segmentId: this.writer.durableSegmentId, offset: this.writer.durableOffset };
     const seq = this.seq;
     this.opsSinceCheckpoint = 0;
-    // Everything below is taken synchronously, as one state: the rows are encoded across event-loop
-    // turns (a large index held the loop for ~170 ms per 250,000 objects), from a copy of the table,
-    // since writes go on meanwhile and reuse freed slots.
-    const table = this.table.snapshot();
+    // Everything below is taken synchronously, as one state: the rows are encoded and written across
+    // event-loop turns (a large index held the loop for ~170 ms per 250,000 objects) while writes go on
+    // and reuse freed slots, so the keys come from copy-on-write snapshots and the rows from a
+    // copy-on-write view of the table.
+    const table = this.table.view();
     // A bucket whose BUCKET_CREATE is still in flight (seq 0) is not part of the durable state.
     let versions = false;
     const sources = [...this.buckets.values()]
@@ -772,37 +777,29 @@ export class Engine {
         if (b.versions.versioned) {
           versions = true;
           const rows = versionRows(b);
-          return {
-            bucket,
-            objectCount: rows.length,
-            objects: (function* () {
-              for (const [k, slot] of rows) yield [k, table.read(slot)] as [string, ObjectEntry];
-            })(),
-          };
+          return { bucket, objectCount: rows.length, objects: checkpointRows(rows, table) };
         }
         const keys = b.keys.snapshot();
-        return {
-          bucket,
-          objectCount: keys.count,
-          objects: (function* () {
-            for (const [key, slot] of keys) yield [key, table.read(slot)] as [string, ObjectEntry];
-          })(),
-        };
+        return { bucket, objectCount: keys.count, objects: checkpointRows(keys, table) };
       });
     const uploads = [...this.uploads.values()].map((u) => ({ create: u.createPayload, parts: [...u.parts.values()].map((p) => p.payload) }));
     const configs = [...this.buckets.values()].flatMap((b) =>
       b.seq > 0 ? [b.lifecycle?.payload, b.tiering?.payload, ...versioningConfigPayloads(b.versions)].filter((p): p is Buffer => p !== undefined) : [],
     );
     this.hasCheckpoint = true;
-    await writeCheckpoint(
-      this.fs,
-      this.dir,
-      { seq, replaySegmentId: position.segmentId, replayOffset: position.offset, createdMs: this.clock.now() },
-      sources,
-      uploads,
-      configs,
-      versions,
-    );
+    try {
+      await writeCheckpoint(
+        this.fs,
+        this.dir,
+        { seq, replaySegmentId: position.segmentId, replayOffset: position.offset, createdMs: this.clock.now() },
+        sources,
+        uploads,
+        configs,
+        versions,
+      );
+    } finally {
+      table.close();
+    }
     this.checkpointSegmentId = Math.max(this.checkpointSegmentId, position.segmentId);
     // Only when reads happened since the last save (no file and no I/O for directories without tiering).
     // A stale entry of a deleted key is harmless: a new object of that name counts from its own mtime.
@@ -2352,4 +2349,21 @@ function uploadLock(c: UploadCreateRecord): ObjectLockOptions | undefined {
   if (!c.lock) return undefined;
   const mode = lockModeName(c.lock.lockMode);
   return { ...(mode ? { mode, retainUntilMs: c.lock.retainUntilMs } : {}), legalHold: c.lock.legalHold };
+}
+
+/**
+ * The (key, row) pairs of a checkpoint source. One pair and one entry are reused for every row, so each
+ * is valid only until the next is asked for: the checkpoint encoder reads a row as soon as it gets it.
+ */
+function* checkpointRows(keys: Iterable<[string, number]>, table: TableView): Generator<[string, ObjectEntry]> {
+  const entry: ObjectEntry = {
+    seq: 0, segmentId: 0, commitOffset: 0, commitLen: 0, size: 0, mtimeMs: 0, md5: Buffer.alloc(16),
+    partCount: 0, storageClass: 0, flags: 0, versionId: '',
+  };
+  const pair: [string, ObjectEntry] = ['', entry];
+  for (const [key, slot] of keys) {
+    pair[0] = key;
+    table.readInto(slot, entry);
+    yield pair;
+  }
 }

@@ -55,26 +55,24 @@ export class ObjectTable {
   }
 
   /**
-   * A copy of the used slots as they are now, for a reader that works across event-loop turns (a
-   * checkpoint being encoded while writes go on): memcpy of the columns, ~56 bytes a slot.
+   * The rows as they are now, for a reader that works across event-loop turns while writes go on and
+   * reuse freed slots (a checkpoint being encoded). Copy-on-write: nothing is copied up front; a row the
+   * table is about to change or free is first kept aside for every open view that may read it, so the
+   * cost is one saved row per slot changed while the view is open, not a copy of every column (which at
+   * a million objects held the event loop for ~150 ms and took ~60 MB). Close the view when done.
    */
-  snapshot(): ObjectTable {
-    const t = new ObjectTable();
-    const n = this.used;
-    t.seq = this.seq.slice(0, n);
-    t.segmentId = this.segmentId.slice(0, n);
-    t.commitOffset = this.commitOffset.slice(0, n);
-    t.commitLen = this.commitLen.slice(0, n);
-    t.size = this.size.slice(0, n);
-    t.mtimeMs = this.mtimeMs.slice(0, n);
-    t.md5 = this.md5.slice(0, n * 16);
-    t.partCount = this.partCount.slice(0, n);
-    t.storageClass = this.storageClass.slice(0, n);
-    t.flags = this.flags.slice(0, n);
-    t.versionIds = new Map(this.versionIds);
-    t.cap = n;
-    t.used = n;
-    return t;
+  view(): TableView {
+    const v = new TableView(this, this.used, () => this.views.delete(v));
+    this.views.add(v);
+    return v;
+  }
+
+  /** Open views (normally none or one: checkpoints run one at a time). */
+  private readonly views = new Set<TableView>();
+
+  /** Keeps the current row of `slot` for every open view that may still read it, before it changes. */
+  private preserve(slot: number): void {
+    for (const v of this.views) v.keep(slot);
   }
 
   /**
@@ -110,6 +108,7 @@ export class ObjectTable {
   }
 
   write(slot: number, e: ObjectEntry): void {
+    if (this.views.size > 0) this.preserve(slot);
     this.seq[slot] = e.seq;
     this.segmentId[slot] = e.segmentId;
     this.commitOffset[slot] = e.commitOffset;
@@ -125,6 +124,7 @@ export class ObjectTable {
   }
 
   release(slot: number): void {
+    if (this.views.size > 0) this.preserve(slot);
     this.versionIds.delete(slot);
     this.free.push(slot);
   }
@@ -149,6 +149,23 @@ export class ObjectTable {
     };
   }
 
+  /** `read` into `e` (no allocation): fills every field; `e.md5` must be a 16-byte buffer, which is overwritten. */
+  readInto(slot: number, e: ObjectEntry): ObjectEntry {
+    e.seq = this.seq[slot];
+    e.segmentId = this.segmentId[slot];
+    e.commitOffset = this.commitOffset[slot];
+    e.commitLen = this.commitLen[slot];
+    e.size = this.size[slot];
+    e.mtimeMs = this.mtimeMs[slot];
+    const at = slot * 16;
+    for (let i = 0; i < 16; i++) e.md5[i] = this.md5[at + i];
+    e.partCount = this.partCount[slot];
+    e.storageClass = this.storageClass[slot];
+    e.flags = this.flags[slot];
+    e.versionId = this.versionIds.get(slot) ?? '';
+    return e;
+  }
+
   etag(slot: number): string {
     const hex = Buffer.from(this.md5.buffer, this.md5.byteOffset + slot * 16, 16).toString('hex');
     return this.partCount[slot] > 0 ? `${hex}-${this.partCount[slot]}` : hex;
@@ -167,5 +184,53 @@ export class ObjectTable {
   }
   storageClassOf(slot: number): number {
     return this.storageClass[slot];
+  }
+}
+
+/** A read-only view of an ObjectTable as it was when `view()` was called (see there). */
+export class TableView {
+  /** Rows changed since the view was taken, as they were. */
+  private readonly kept = new Map<number, ObjectEntry>();
+  private closed = false;
+
+  constructor(
+    private readonly table: ObjectTable,
+    /** Slots at or past this were not in use when the view was taken: no reader of the view asks for them. */
+    private readonly used: number,
+    private readonly onClose: () => void,
+  ) {}
+
+  /** Called by the table before slot `slot` changes. */
+  keep(slot: number): void {
+    if (slot < this.used && !this.kept.has(slot)) this.kept.set(slot, this.table.read(slot));
+  }
+
+  /** The row of `slot` as it was when the view was taken. Throws once the view is closed (a bug). */
+  read(slot: number): ObjectEntry {
+    if (this.closed) throw new Error('assertion failed: read from a closed TableView');
+    return this.kept.get(slot) ?? this.table.read(slot);
+  }
+
+  /** `read` into `e` (see ObjectTable.readInto). */
+  readInto(slot: number, e: ObjectEntry): ObjectEntry {
+    if (this.closed) throw new Error('assertion failed: read from a closed TableView');
+    const k = this.kept.get(slot);
+    if (k === undefined) return this.table.readInto(slot, e);
+    Object.assign(e, k, { md5: e.md5 });
+    k.md5.copy(e.md5);
+    return e;
+  }
+
+  /** Rows kept aside so far (for tests and stats). */
+  get keptRows(): number {
+    return this.kept.size;
+  }
+
+  /** Stops keeping rows and releases those kept. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.kept.clear();
+    this.onClose();
   }
 }

@@ -36,7 +36,11 @@ export interface EngineOptions {
   compressionLevel?: number;
   /** Worker threads for chunk compression; 0 = inline on the calling thread. Default: available cores. */
   workerThreads?: number;
-  /** Write a checkpoint after this many applied mutations. Default 200,000. */
+  /**
+   * Write a checkpoint after this many applied mutations. Default: 200,000, or a quarter of the entries
+   * indexed when that is more — a checkpoint rewrites the whole index, so a fixed count would make its
+   * cost per mutation grow with the index (see also the checkpoint after a seal, docs/ARCHITECTURE.md).
+   */
   checkpointEveryOps?: number;
   /** Region recorded for buckets created without one. Default us-east-1. */
   defaultRegion?: string;

@@ -76,8 +76,19 @@ export class BinaryWriter {
     return this;
   }
   private str(s: string, lenBytes: 1 | 2 | 4): this {
-    const len = Buffer.byteLength(s, 'utf8');
     const max = lenBytes === 1 ? 0xff : lenBytes === 2 ? 0xffff : 0xffff_ffff;
+    // One pass for the common short string: room for the worst case (3 bytes per UTF-16 unit), write,
+    // then the length in front. A string too long for the field is refused before anything is written.
+    if (s.length * 3 <= max) {
+      this.ensure(lenBytes + s.length * 3);
+      const len = s.length === 0 ? 0 : this.buf.write(s, this.pos + lenBytes, 'utf8');
+      if (lenBytes === 1) this.buf[this.pos] = len;
+      else if (lenBytes === 2) this.buf.writeUInt16LE(len, this.pos);
+      else this.buf.writeUInt32LE(len, this.pos);
+      this.pos += lenBytes + len;
+      return this;
+    }
+    const len = Buffer.byteLength(s, 'utf8');
     if (len > max) throw new RangeError(`string of ${len} bytes too long for str${lenBytes * 8}`);
     if (lenBytes === 1) this.u8(len);
     else if (lenBytes === 2) this.u16(len);

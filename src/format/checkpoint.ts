@@ -1,7 +1,7 @@
 // Index checkpoint files (docs/FORMAT.md §4).
 import { BinaryReader, BinaryWriter, FormatError } from './binary.js';
 import { CHECKPOINT_MAGIC, CHECKPOINT_VERSION } from './constants.js';
-import { checkHashAt, writeHashAt } from './hash.js';
+import { checkHashAt, xxh64Stream } from './hash.js';
 
 export interface CheckpointHeader {
   seq: number;
@@ -51,34 +51,42 @@ export interface CheckpointUpload {
  * `versions`: some key has several rows (version 3).
  */
 export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[], uploads: CheckpointUpload[] = [], configs: Buffer[] = [], versions = false): Buffer {
-  const steps = checkpointEncoder(h, buckets, uploads, configs, versions, Infinity);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return Buffer.concat([...checkpointPieces(h, buckets, uploads, configs, versions, Infinity)]);
 }
 
 /**
- * The same encoding as a generator that pauses after every `sliceObjects` index rows, so a caller on the
- * main thread can yield to the event loop between slices (a million rows take ~0.5 s to encode). The
- * sources must not change while it runs (the engine hands it snapshots). Returns the file's bytes.
+ * The same bytes as `encodeCheckpoint`, produced as consecutive pieces of at most `sliceObjects` index
+ * rows each (fewer when `cutEarly` says so), so that a caller can write each piece to the file and yield to the event loop before asking for
+ * the next: memory stays one piece, whatever the size of the index. The last piece ends with the file's
+ * xxh64, computed as the pieces go. The sources must not change while it runs (the engine hands it
+ * snapshots); an entry is read when its row is encoded, so its `md5` may be a view valid only until then.
  */
-export function* checkpointEncoder(
+export function* checkpointPieces(
   h: CheckpointHeader,
   buckets: CheckpointSource[],
   uploads: CheckpointUpload[],
   configs: Buffer[],
   versions: boolean,
   sliceObjects: number,
-): Generator<void, Buffer, void> {
-  let estimate = 64;
-  for (const b of buckets) estimate += 64 + b.objectCount * 96;
-  const w = new BinaryWriter(estimate);
+  /** Asked every 64 rows of a piece: true ends the piece early (a caller bounding the time per piece). */
+  cutEarly?: () => boolean,
+): Generator<Buffer, void, void> {
+  const hash = xxh64Stream();
+  const rowEstimate = 96;
+  const pieceRows = Number.isFinite(sliceObjects) ? sliceObjects : buckets.reduce((n, b) => n + b.objectCount, 0);
+  let w = new BinaryWriter(64 + Math.min(pieceRows, 1 << 16) * rowEstimate);
+  /** Hands out what `w` holds (hashed) and starts a new piece. */
+  const cut = (): Buffer => {
+    const piece = w.finish();
+    hash.update(piece);
+    w = new BinaryWriter(64 + Math.min(pieceRows, 1 << 16) * rowEstimate);
+    return piece;
+  };
   const version = versions ? 3 : configs.length > 0 ? 2 : 1;
   w.bytes(CHECKPOINT_MAGIC).u16(version).u16(0).u32(0);
   w.u64(h.seq).u64(h.replaySegmentId).u64(h.replayOffset).f64(h.createdMs);
   w.u32(buckets.length);
-  let slice = 0;
+  let rows = 0;
   for (const { bucket: b, objectCount, objects } of buckets) {
     w.str8(b.name).f64(b.createdMs).str8(b.region).u8(b.flags).u64(b.seq).u32(objectCount);
     let n = 0;
@@ -86,9 +94,9 @@ export function* checkpointEncoder(
       w.str16(key).str8(e.versionId).u64(e.seq).u64(e.segmentId).u64(e.commitOffset).u32(e.commitLen);
       w.u64(e.size).f64(e.mtimeMs).bytes(e.md5).u16(e.partCount).u8(e.storageClass).u8(e.flags);
       n++;
-      if (++slice >= sliceObjects) {
-        slice = 0;
-        yield;
+      if (++rows >= sliceObjects || ((rows & 63) === 0 && cutEarly?.() === true)) {
+        rows = 0;
+        yield cut();
       }
     }
     if (n !== objectCount) throw new RangeError(`bucket ${b.name}: ${n} objects yielded, ${objectCount} announced`);
@@ -102,10 +110,12 @@ export function* checkpointEncoder(
     w.u32(configs.length);
     for (const c of configs) w.u32(c.length).bytes(c);
   }
-  w.zeros(8);
-  const buf = w.finish();
-  writeHashAt(buf, 0, buf.length - 8);
-  return buf;
+  const last = w.finish();
+  hash.update(last);
+  const tail = Buffer.allocUnsafe(last.length + 8);
+  last.copy(tail, 0);
+  tail.writeBigUInt64LE(hash.digest(), last.length);
+  yield tail;
 }
 
 export interface CheckpointVisitor {

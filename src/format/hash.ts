@@ -3,13 +3,31 @@
 import xxhash from 'xxhash-wasm';
 
 let h64Raw: ((input: Uint8Array, seed?: bigint) => bigint) | undefined;
+let create64: ((seed?: bigint) => { update(input: Uint8Array): unknown; digest(): bigint }) | undefined;
 let initPromise: Promise<void> | undefined;
 
 export function initHash(): Promise<void> {
   initPromise ??= xxhash().then((api) => {
     h64Raw = api.h64Raw;
+    create64 = api.create64;
   });
   return initPromise;
+}
+
+/** XXH64 (seed 0) fed piece by piece: `digest()` equals `xxh64` of the pieces concatenated in order. */
+export interface Xxh64Stream {
+  update(data: Uint8Array): void;
+  digest(): bigint;
+}
+
+/** A new incremental XXH64; throws if `initHash()` has not completed (a bug, not a fault). */
+export function xxh64Stream(): Xxh64Stream {
+  if (create64 === undefined) throw new Error('assertion failed: initHash() must complete before xxh64Stream()');
+  const h = create64(0n);
+  return {
+    update: (data) => void h.update(data),
+    digest: () => h.digest(),
+  };
 }
 
 /** XXH64 of `data`; throws if `initHash()` has not completed (a bug, not a fault). */

@@ -1,0 +1,149 @@
+// What a checkpoint of a large index costs the process that takes it: time, memory on top of the open
+// index, the longest event-loop stall, and the slowest durable put issued meanwhile. Side by side for
+// several builds on the same data directory (one is filled once, then every build opens it in turn).
+//
+//   node dist/bench/checkpoint.js DIR [--fill=1000000] [--rounds=3] [--engine=NAME=path/to/dist/src/index.js ...]
+//
+// --fill=N fills DIR (which must not exist yet) with N × 64-byte objects first, as the engine bench's (d)
+// does (durability 'none' for the fill only). Without --engine the build this script belongs to is measured.
+// Each round opens the directory in a fresh process per build (node --expose-gc), waits for a full GC,
+// then runs one checkpoint while a loop puts 4 KiB objects one after another (durable) and a 5 ms timer
+// samples memory and timer lateness.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { logKey, piecePool, smallObject } from './data.js';
+import { forEachConcurrent, markdownTable, fmt, machineInfo, describeMachine } from './setup.js';
+
+interface Probe {
+  checkpointMs: number;
+  peakRssMiB: number;
+  peakExternalMiB: number;
+  peakHeapMiB: number;
+  maxLagMs: number;
+  puts: number;
+  maxPutMs: number;
+  rssAfterOpenMiB: number;
+}
+
+type EngineModule = typeof import('../src/index.js');
+
+const MiBf = 1 << 20;
+
+/** One measurement, in this process (run as a child: `--probe`). */
+async function probe(dir: string, modulePath: string): Promise<Probe> {
+  const { Engine } = (await import(pathToFileURL(modulePath).href)) as EngineModule;
+  const e = await Engine.open({ dir, onWarning: () => undefined });
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const base = process.memoryUsage();
+  const peak = { rss: base.rss, external: base.external, heap: base.heapUsed };
+  let maxLag = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss);
+    peak.external = Math.max(peak.external, m.external);
+    peak.heap = Math.max(peak.heap, m.heapUsed);
+    const now = performance.now();
+    maxLag = Math.max(maxLag, now - last - 5);
+    last = now;
+  }, 5);
+  let stop = false;
+  let puts = 0;
+  let maxPut = 0;
+  const body = Buffer.alloc(4096, 0x61);
+  const loop = (async () => {
+    while (!stop) {
+      const t = performance.now();
+      await e.putObject('bench', `checkpoint-probe/${process.pid}/${puts++}`, body);
+      maxPut = Math.max(maxPut, performance.now() - t);
+    }
+  })();
+  const t0 = performance.now();
+  await e.checkpoint();
+  const checkpointMs = performance.now() - t0;
+  stop = true;
+  await loop;
+  clearInterval(timer);
+  await e.close();
+  return {
+    checkpointMs,
+    peakRssMiB: (peak.rss - base.rss) / MiBf,
+    peakExternalMiB: (peak.external - base.external) / MiBf,
+    peakHeapMiB: (peak.heap - base.heapUsed) / MiBf,
+    maxLagMs: maxLag,
+    puts,
+    maxPutMs: maxPut,
+    rssAfterOpenMiB: base.rss / MiBf,
+  };
+}
+
+async function fill(dir: string, count: number): Promise<void> {
+  const { Engine } = await import('../src/index.js');
+  const pool = piecePool('log', 4, MiBf, 3);
+  const e = await Engine.open({ dir, durability: 'none' });
+  await e.createBucket('bench');
+  const t0 = performance.now();
+  await forEachConcurrent(count, 256, async (i) => void (await e.putObject('bench', logKey(i), smallObject(pool, i, 64))));
+  await e.close();
+  console.log(`filled ${dir} with ${count} objects in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+function usage(problem: string): never {
+  console.error(`checkpoint bench: ${problem}\nusage: node dist/bench/checkpoint.js DIR [--fill=N] [--rounds=N] [--engine=NAME=path/to/dist/src/index.js ...]`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--probe') {
+    const [, dir, modulePath] = args;
+    process.stdout.write(JSON.stringify(await probe(dir!, modulePath!)));
+    return;
+  }
+  const dir = args.find((a) => !a.startsWith('--'));
+  if (!dir) usage('no data directory given');
+  let rounds = 3;
+  let fillCount: number | undefined;
+  const engines: Array<{ name: string; path: string }> = [];
+  for (const a of args.filter((x) => x.startsWith('--'))) {
+    const m = /^--(fill|rounds)=(\d+)$/.exec(a);
+    if (m) {
+      if (m[1] === 'fill') fillCount = Number(m[2]);
+      else rounds = Number(m[2]);
+      continue;
+    }
+    const en = /^--engine=([^=]+)=(.+)$/.exec(a);
+    if (en) {
+      engines.push({ name: en[1]!, path: en[2]! });
+      continue;
+    }
+    usage(`unknown option ${a}`);
+  }
+  if (engines.length === 0) engines.push({ name: 'this build', path: fileURLToPath(new URL('../src/index.js', import.meta.url)) });
+  if (fillCount !== undefined) {
+    if (existsSync(dir)) usage(`${dir} exists: --fill needs a new directory`);
+    await fill(dir, fillCount);
+  } else if (!existsSync(dir)) usage(`${dir} does not exist (use --fill=N to create it)`);
+
+  console.log(describeMachine(machineInfo()));
+  const rows: Array<Array<string | number>> = [];
+  for (let r = 1; r <= rounds; r++) {
+    for (const en of engines) {
+      const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--probe', dir, en.path], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      if (child.status !== 0) throw new Error(`probe of ${en.name} failed (${child.status}): ${child.stderr}`);
+      const p = JSON.parse(child.stdout) as Probe;
+      rows.push([r, en.name, fmt(p.rssAfterOpenMiB), fmt(p.checkpointMs), fmt(p.peakRssMiB), fmt(p.peakExternalMiB), fmt(p.peakHeapMiB), fmt(p.maxLagMs, 1), p.puts, fmt(p.maxPutMs, 1)]);
+      console.log(`round ${r}, ${en.name}: ${JSON.stringify(p)}`);
+    }
+  }
+  console.log(
+    markdownTable(
+      ['round', 'build', 'RSS after open, MiB', 'checkpoint, ms', 'peak RSS added, MiB', 'peak external added, MiB', 'peak heap added, MiB', 'longest timer delay, ms', 'puts meanwhile', 'slowest put, ms'],
+      rows,
+    ),
+  );
+}
+
+await main();

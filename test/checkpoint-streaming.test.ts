@@ -1,0 +1,179 @@
+// Checkpoints written as they are encoded: the copy-on-write view of the object table, the encoder's
+// pieces (the same bytes as the one-buffer encoding, a bounded slice at a time) and the file written
+// from them, with memory that does not grow with the index.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BinaryReader, BinaryWriter } from '../src/format/binary.js';
+import { checkpointPieces, decodeCheckpoint, encodeCheckpoint, type CheckpointSource, type IndexEntry } from '../src/format/checkpoint.js';
+import { initHash, xxh64, xxh64Stream } from '../src/format/hash.js';
+import { writeCheckpoint } from '../src/engine/checkpointer.js';
+import { ObjectTable, type ObjectEntry } from '../src/engine/object-table.js';
+import { MemoryFileSystem } from '../src/index.js';
+import type { FileHandle, OpenMode } from '../src/io/types.js';
+
+beforeAll(async () => {
+  await initHash();
+});
+
+function entry(i: number, extra: Partial<ObjectEntry> = {}): ObjectEntry {
+  const md5 = Buffer.alloc(16, i & 0xff);
+  return {
+    seq: i + 1, segmentId: 1 + (i % 3), commitOffset: 64 + i * 100, commitLen: 90 + (i % 7), size: i * 10,
+    mtimeMs: 1_700_000_000_000 + i, md5, partCount: i % 4, storageClass: i % 2, flags: 0, versionId: '', ...extra,
+  };
+}
+
+describe('ObjectTable views (copy-on-write)', () => {
+  it('keep the rows as they were: overwritten, freed, and freed then reused slots', () => {
+    const t = new ObjectTable();
+    const slots = Array.from({ length: 10 }, (_, i) => t.alloc(entry(i, { versionId: i === 3 ? 'v3' : '' })));
+    const before = slots.map((s) => t.read(s));
+    const v = t.view();
+    expect(v.keptRows).toBe(0); // nothing copied up front
+    t.write(slots[1], entry(101));
+    t.release(slots[3]); // drops its version id from the table
+    t.release(slots[5]);
+    const reused = t.alloc(entry(105)); // takes a freed slot
+    expect([slots[3], slots[5]]).toContain(reused);
+    t.write(slots[1], entry(201)); // a second change keeps the first saved row
+    for (const [i, s] of slots.entries()) expect(v.read(s), `slot ${s}`).toEqual(before[i]);
+    expect(v.keptRows).toBe(3);
+    // readInto gives the same, into one reused entry.
+    const scratch = entry(0, { md5: Buffer.alloc(16) });
+    for (const [i, s] of slots.entries()) expect({ ...v.readInto(s, scratch), md5: Buffer.from(scratch.md5) }).toEqual(before[i]);
+    // The live table has moved on.
+    expect(t.read(slots[1]).seq).toBe(202);
+    expect(t.read(reused).seq).toBe(106);
+    v.close();
+    expect(() => v.read(slots[0])).toThrow(/closed TableView/);
+    // Closed: later changes keep nothing.
+    t.write(slots[2], entry(300));
+    expect(v.keptRows).toBe(0);
+  });
+
+  it('do not keep slots that were not in use when the view was taken', () => {
+    const t = new ObjectTable();
+    t.alloc(entry(0));
+    const v = t.view();
+    const later = t.alloc(entry(1));
+    t.write(later, entry(2));
+    expect(v.keptRows).toBe(0);
+    v.close();
+  });
+
+  it('each keep what changed after it was taken, independently', () => {
+    const t = new ObjectTable();
+    const s = t.alloc(entry(0));
+    const a = t.view();
+    t.write(s, entry(1));
+    const b = t.view();
+    t.write(s, entry(2));
+    expect(a.read(s).seq).toBe(1);
+    expect(b.read(s).seq).toBe(2);
+    a.close();
+    b.close();
+  });
+});
+
+describe('BinaryWriter strings', () => {
+  it('encode length-prefixed UTF-8 exactly, at and past the one-pass bound', () => {
+    const short = ['', 'a', 'ключ/𝄞/日本', 'x'.repeat(85), 'é'.repeat(85), 'x'.repeat(86), 'é'.repeat(127), 'x'.repeat(255), 'lone \ud800 surrogate'];
+    const long = [...short, 'x'.repeat(30_000), '日'.repeat(21_845)];
+    const w = new BinaryWriter(4);
+    for (const s of short) w.str8(s);
+    for (const s of long) w.str16(s).str32(s);
+    const r = new BinaryReader(w.finish());
+    // What the reader gets back is the string's UTF-8 (a lone surrogate becomes U+FFFD).
+    for (const s of short) expect(r.str8()).toBe(Buffer.from(s).toString());
+    for (const s of long) {
+      expect(r.str16()).toBe(Buffer.from(s).toString());
+      expect(r.str32()).toBe(Buffer.from(s).toString());
+    }
+    expect(r.remaining).toBe(0);
+  });
+
+  it('refuse a string too long for its field and write nothing of it', () => {
+    const w = new BinaryWriter(4);
+    w.u8(7);
+    expect(() => w.str8('é'.repeat(128))).toThrow(RangeError); // 256 bytes
+    expect(() => w.str8('x'.repeat(256))).toThrow(RangeError);
+    expect(w.length).toBe(1);
+  });
+});
+
+function sources(n: number): CheckpointSource[] {
+  const rows: Array<[string, IndexEntry]> = Array.from({ length: n }, (_, i) => [`logs/${String(i).padStart(7, '0')}.log`, entry(i)]);
+  return [
+    { bucket: { name: 'a', createdMs: 1, region: 'us-east-1', flags: 0, seq: 1 }, objectCount: n, objects: rows },
+    { bucket: { name: 'empty', createdMs: 2, region: 'eu-west-1', flags: 1, seq: 2 }, objectCount: 0, objects: [] },
+  ];
+}
+const header = { seq: 99, replaySegmentId: 4, replayOffset: 4096, createdMs: 1_700_000_000_123 };
+const uploads = [{ create: Buffer.from('create'), parts: [Buffer.from('p1'), Buffer.from('p2')] }];
+const configs = [Buffer.from('config')];
+
+describe('checkpoint pieces', () => {
+  it('concatenate to the one-buffer encoding, in pieces of at most the slice', () => {
+    const whole = encodeCheckpoint(header, sources(5_000), uploads, configs);
+    const pieces = [...checkpointPieces(header, sources(5_000), uploads, configs, false, 1_000)];
+    expect(Buffer.concat(pieces).equals(whole)).toBe(true);
+    expect(pieces.length).toBe(6); // 5 full slices, then the rest with uploads, configs and the hash
+    for (const p of pieces.slice(0, -1)) expect(p.length).toBeLessThan(1_000 * 100);
+    let rows = 0;
+    decodeCheckpoint(whole, { bucket: () => undefined, object: () => void rows++, upload: () => undefined, config: () => undefined });
+    expect(rows).toBe(5_000);
+  });
+
+  it('end a piece early when asked, without changing the bytes', () => {
+    let asked = 0;
+    const pieces = [...checkpointPieces(header, sources(5_000), uploads, configs, false, 1_000, () => ++asked % 2 === 0)];
+    expect(asked).toBeGreaterThan(0);
+    expect(pieces.length).toBe(40); // a piece every 128 rows (asked at 64, 128, …: every second answer is yes), then the rest
+    expect(Buffer.concat(pieces).equals(encodeCheckpoint(header, sources(5_000), uploads, configs))).toBe(true);
+  });
+
+  it('hash as they go: the streamed xxh64 equals the one of the concatenation', () => {
+    const parts = [Buffer.from('abc'), Buffer.alloc(0), Buffer.alloc(100_000, 7), Buffer.from('z')];
+    const h = xxh64Stream();
+    for (const p of parts) h.update(p);
+    expect(h.digest()).toBe(xxh64(Buffer.concat(parts)));
+  });
+});
+
+describe('writeCheckpoint', () => {
+  /** Records the size of every write to a .ckpt file. */
+  class WriteSizes extends MemoryFileSystem {
+    readonly sizes: number[] = [];
+    override async open(path: string, mode: OpenMode): Promise<FileHandle> {
+      const fh = await super.open(path, mode);
+      if (!path.endsWith('.ckpt')) return fh;
+      const sizes = this.sizes;
+      return new Proxy(fh, {
+        get(target, prop, receiver) {
+          if (prop === 'writev') {
+            return (buffers: Buffer[], position: number) => {
+              sizes.push(buffers.reduce((n, b) => n + b.length, 0));
+              return target.writev(buffers, position);
+            };
+          }
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+    }
+  }
+
+  it('writes the file a slice at a time, and it decodes to what was given', async () => {
+    const fs = new WriteSizes();
+    for (const d of ['/d', '/d/tmp', '/d/checkpoints']) await fs.mkdir(d);
+    await fs.writeFile('/d/checkpoints/000000000001.ckpt', Buffer.from('older'));
+    const n = 20_000;
+    await writeCheckpoint(fs, '/d', header, sources(n), uploads, configs);
+    expect(fs.sizes.length).toBeGreaterThanOrEqual(Math.ceil(n / 2048));
+    // No write holds more than one slice of rows (2,048 rows of ~70 bytes here).
+    expect(Math.max(...fs.sizes)).toBeLessThan(2048 * 100);
+    expect(await fs.readdir('/d/checkpoints')).toEqual(['000000000099.ckpt']);
+    expect(await fs.readdir('/d/tmp')).toEqual([]);
+    const bytes = await fs.readFile('/d/checkpoints/000000000099.ckpt');
+    expect(bytes.equals(encodeCheckpoint(header, sources(n), uploads, configs))).toBe(true);
+  });
+});
