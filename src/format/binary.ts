@@ -114,6 +114,10 @@ export class BinaryWriter {
   finish(): Buffer {
     return this.buf.subarray(0, this.pos);
   }
+  /** Starts over in the same memory: what `finish()` returned before is overwritten by later writes. */
+  reset(): void {
+    this.pos = 0;
+  }
 }
 
 /** Bounds-checked reader over one buffer; every overrun is a FormatError, never a partial value. */

@@ -51,15 +51,20 @@ export interface CheckpointUpload {
  * `versions`: some key has several rows (version 3).
  */
 export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[], uploads: CheckpointUpload[] = [], configs: Buffer[] = [], versions = false): Buffer {
-  return Buffer.concat([...checkpointPieces(h, buckets, uploads, configs, versions, Infinity)]);
+  // Each piece is only valid until the next is asked for: copy as they come.
+  const pieces: Buffer[] = [];
+  for (const piece of checkpointPieces(h, buckets, uploads, configs, versions, Infinity)) pieces.push(Buffer.from(piece));
+  return Buffer.concat(pieces);
 }
 
 /**
  * The same bytes as `encodeCheckpoint`, produced as consecutive pieces of at most `sliceObjects` index
  * rows each (fewer when `cutEarly` says so), so that a caller can write each piece to the file and yield to the event loop before asking for
  * the next: memory stays one piece, whatever the size of the index. The last piece ends with the file's
- * xxh64, computed as the pieces go. The sources must not change while it runs (the engine hands it
- * snapshots); an entry is read when its row is encoded, so its `md5` may be a view valid only until then.
+ * xxh64, computed as the pieces go. A piece is valid only until the next is asked for (they share one
+ * buffer, so that the garbage of a whole file's worth of pieces does not pile up between collections).
+ * The sources must not change while it runs (the engine hands it snapshots); an entry is read when its
+ * row is encoded, so it may be a reused object valid only until then.
  */
 export function* checkpointPieces(
   h: CheckpointHeader,
@@ -74,14 +79,7 @@ export function* checkpointPieces(
   const hash = xxh64Stream();
   const rowEstimate = 96;
   const pieceRows = Number.isFinite(sliceObjects) ? sliceObjects : buckets.reduce((n, b) => n + b.objectCount, 0);
-  let w = new BinaryWriter(64 + Math.min(pieceRows, 1 << 16) * rowEstimate);
-  /** Hands out what `w` holds (hashed) and starts a new piece. */
-  const cut = (): Buffer => {
-    const piece = w.finish();
-    hash.update(piece);
-    w = new BinaryWriter(64 + Math.min(pieceRows, 1 << 16) * rowEstimate);
-    return piece;
-  };
+  const w = new BinaryWriter(64 + Math.min(pieceRows, 1 << 16) * rowEstimate);
   const version = versions ? 3 : configs.length > 0 ? 2 : 1;
   w.bytes(CHECKPOINT_MAGIC).u16(version).u16(0).u32(0);
   w.u64(h.seq).u64(h.replaySegmentId).u64(h.replayOffset).f64(h.createdMs);
@@ -96,7 +94,10 @@ export function* checkpointPieces(
       n++;
       if (++rows >= sliceObjects || ((rows & 63) === 0 && cutEarly?.() === true)) {
         rows = 0;
-        yield cut();
+        const piece = w.finish();
+        hash.update(piece);
+        yield piece;
+        w.reset();
       }
     }
     if (n !== objectCount) throw new RangeError(`bucket ${b.name}: ${n} objects yielded, ${objectCount} announced`);
