@@ -92,11 +92,13 @@ import {
   versionIdFor,
   versioningConfigPayloads,
   versionRows,
+  mergeVersionRows,
   versionsOf,
   type VersioningStatus,
 } from './versions.js';
 import { checkBucketName, checkKey, checkUserMetadata } from './names.js';
 import { ObjectTable, type ObjectEntry, type TableView } from './object-table.js';
+import type { HistorySnapshot } from './version-history.js';
 import { createSegment, parseSegmentFileName, segmentFileName } from './segment-files.js';
 import { listSegment, scanSegment, type Damage } from './segment-scan.js';
 import { SegmentStore, verifyFrame } from './segment-store.js';
@@ -764,9 +766,10 @@ export class Engine {
     this.opsSinceCheckpoint = 0;
     // Everything below is taken synchronously, as one state: the rows are encoded and written across
     // event-loop turns (a large index held the loop for ~170 ms per 250,000 objects) while writes go on
-    // and reuse freed slots, so the keys come from copy-on-write snapshots and the rows from a
-    // copy-on-write view of the table.
+    // and reuse freed slots, so the keys and version histories come from copy-on-write snapshots and the
+    // rows from a copy-on-write view of the table.
     const table = this.table.view();
+    const histories: HistorySnapshot[] = [];
     // A bucket whose BUCKET_CREATE is still in flight (seq 0) is not part of the durable state.
     let versions = false;
     const sources = [...this.buckets.values()]
@@ -776,8 +779,11 @@ export class Engine {
         const bucket = { name: b.name, createdMs: b.createdMs, region: b.region, flags: b.flags, seq: b.seq };
         if (b.versions.versioned) {
           versions = true;
-          const rows = versionRows(b);
-          return { bucket, objectCount: rows.length, objects: checkpointRows(rows, table) };
+          const keys = b.keys.snapshot();
+          const history = b.versions.history.snapshot();
+          histories.push(history);
+          const rows = { [Symbol.iterator]: () => mergeVersionRows(keys[Symbol.iterator](), history.scan()) };
+          return { bucket, objectCount: keys.count + history.slotCount, objects: checkpointRows(rows, table) };
         }
         const keys = b.keys.snapshot();
         return { bucket, objectCount: keys.count, objects: checkpointRows(keys, table) };
@@ -799,6 +805,7 @@ export class Engine {
       );
     } finally {
       table.close();
+      for (const h of histories) h.close();
     }
     this.checkpointSegmentId = Math.max(this.checkpointSegmentId, position.segmentId);
     // Only when reads happened since the last save (no file and no I/O for directories without tiering).

@@ -5,7 +5,7 @@
 //
 // Invariants: a key is here only with at least one slot; every slot here is older (by creation) than
 // the key's current object; the keys are kept in UTF-8 order (a KeyIndex of chain ids) for listing.
-import { KeyIndex } from './key-index.js';
+import { KeyIndex, type KeyIndexSnapshot } from './key-index.js';
 
 const NONE: readonly number[] = Object.freeze([]);
 
@@ -15,6 +15,26 @@ export class VersionHistory {
   private readonly freeIds: number[] = [];
   /** Slots held, over all keys. */
   private slotCount = 0;
+  /** Open snapshots (normally none or one: checkpoints run one at a time). */
+  private readonly snapshots = new Set<HistorySnapshot>();
+
+  /**
+   * The histories as they are now, for a reader that works across event-loop turns while versions come
+   * and go (a checkpoint being encoded). Copy-on-write: the key → chain-id tree is a B+tree snapshot,
+   * and a chain the history is about to replace (or an id it is about to reuse) is kept aside first.
+   * Close it when done.
+   */
+  snapshot(): HistorySnapshot {
+    const snap = new HistorySnapshot(this.index.snapshot(), this.chains, this.chains.length, this.slotCount, () => this.snapshots.delete(snap));
+    this.snapshots.add(snap);
+    return snap;
+  }
+
+  /** Every change of `chains[id]` goes through here, so that open snapshots keep what they may read. */
+  private assign(id: number, chain: number[] | undefined): void {
+    for (const snap of this.snapshots) snap.keep(id);
+    this.chains[id] = chain;
+  }
 
   /** Keys with a history. */
   get keyCount(): number {
@@ -39,17 +59,17 @@ export class VersionHistory {
     if (slots.length === 0) {
       if (id >= 0) {
         this.index.delete(key);
-        this.chains[id] = undefined;
+        this.assign(id, undefined);
         this.freeIds.push(id);
       }
       return;
     }
     if (id >= 0) {
-      this.chains[id] = slots;
+      this.assign(id, slots);
       return;
     }
     const fresh = this.freeIds.pop() ?? this.chains.length;
-    this.chains[fresh] = slots;
+    this.assign(fresh, slots);
     this.index.set(key, fresh);
   }
 
@@ -63,7 +83,10 @@ export class VersionHistory {
     const id = this.index.get(key);
     if (id < 0) this.set(key, [slot]);
     else {
-      (this.chains[id] as number[]).push(slot);
+      const chain = this.chains[id] as number[];
+      // In place (the load of a long history stays linear), unless a snapshot may be reading it.
+      if (this.snapshots.size === 0) chain.push(slot);
+      else this.assign(id, [...chain, slot]);
       this.slotCount++;
     }
   }
@@ -79,5 +102,45 @@ export class VersionHistory {
   /** Every slot held (for releasing them when the bucket goes away). */
   *slots(): Generator<number> {
     for (const chain of this.chains) if (chain) yield* chain;
+  }
+}
+
+/** VersionHistory as it was when `snapshot()` was called (see there). */
+export class HistorySnapshot {
+  /** Chains replaced since the snapshot, as they were (undefined: the id was free). */
+  private readonly kept = new Map<number, number[] | undefined>();
+  private closed = false;
+
+  constructor(
+    private readonly keys: KeyIndexSnapshot,
+    /** The history's live array of chains: read through `kept` for ids changed since. */
+    private readonly chains: ReadonlyArray<number[] | undefined>,
+    /** Ids at or past this did not exist when the snapshot was taken: no key of it refers to them. */
+    private readonly idsAtSnapshot: number,
+    /** Older versions and delete markers held, over all keys, when the snapshot was taken. */
+    readonly slotCount: number,
+    private readonly onClose: () => void,
+  ) {}
+
+  /** Called by the history before `chains[id]` changes. */
+  keep(id: number): void {
+    if (id < this.idsAtSnapshot && !this.kept.has(id)) this.kept.set(id, this.chains[id]);
+  }
+
+  /** Keys with a history, in UTF-8 order, with their older versions newest first. */
+  *scan(): Generator<[string, readonly number[]]> {
+    for (const [key, id] of this.keys) {
+      if (this.closed) throw new Error('assertion failed: scan of a closed HistorySnapshot');
+      const chain = this.kept.has(id) ? this.kept.get(id) : this.chains[id];
+      if (chain) yield [key, chain];
+    }
+  }
+
+  /** Stops keeping chains. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.kept.clear();
+    this.onClose();
   }
 }

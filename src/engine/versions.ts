@@ -190,24 +190,29 @@ export function versioningConfigPayloads(v: BucketVersioning): Buffer[] {
 
 /** Every version of the bucket as checkpoint rows: keys in UTF-8 order, each key's versions newest first. */
 export function versionRows(b: VersionedBucket): Array<[string, number]> {
-  const rows: Array<[string, number]> = [];
-  const cur = b.keys.scan();
-  const old = b.versions.history.scan();
-  let c = cur.next();
-  let o = old.next();
+  return [...mergeVersionRows(b.keys.scan(), b.versions.history.scan())];
+}
+
+/**
+ * Every (key, slot) of a versioned bucket in UTF-8 key order, a key's versions newest first: its current
+ * object (from `current`, the bucket's keys) then its older versions and delete markers (from `older`,
+ * the history), merged lazily.
+ */
+export function* mergeVersionRows(current: Iterator<[string, number]>, older: Iterator<[string, readonly number[]]>): Generator<[string, number]> {
+  let c = current.next();
+  let o = older.next();
   while (!c.done || !o.done) {
     const cmp = c.done ? 1 : o.done ? -1 : compareUtf8(c.value[0], o.value[0]);
     const key = cmp <= 0 ? (c.value as [string, number])[0] : (o.value as [string, readonly number[]])[0];
     if (cmp <= 0) {
-      rows.push([key, (c.value as [string, number])[1]]);
-      c = cur.next();
+      yield [key, (c.value as [string, number])[1]];
+      c = current.next();
     }
     if (cmp >= 0) {
-      for (const slot of (o.value as [string, readonly number[]])[1]) rows.push([key, slot]);
-      o = old.next();
+      for (const slot of (o.value as [string, readonly number[]])[1]) yield [key, slot];
+      o = older.next();
     }
   }
-  return rows;
 }
 
 /** A delete marker's COMMIT: no bytes, no metadata, flag DELETE_MARKER (§3.1). */
