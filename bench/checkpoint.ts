@@ -2,10 +2,12 @@
 // index, the longest event-loop stall, and the slowest durable put issued meanwhile. Side by side for
 // several builds on the same data directory (one is filled once, then every build opens it in turn).
 //
-//   node dist/bench/checkpoint.js DIR [--fill=1000000] [--rounds=3] [--engine=NAME=path/to/dist/src/index.js ...]
+//   node dist/bench/checkpoint.js DIR [--fill=1000000 [--versions=K]] [--rounds=3] [--engine=NAME=path/to/dist/src/index.js ...]
 //
 // --fill=N fills DIR (which must not exist yet) with N × 64-byte objects first, as the engine bench's (d)
-// does (durability 'none' for the fill only). Without --engine the build this script belongs to is measured.
+// does (durability 'none' for the fill only); with --versions=K the bucket is versioned and holds N / K
+// keys of K versions each (the probe's overwrites then add versions). Without --engine the build this
+// script belongs to is measured.
 // Each round opens the directory in a fresh process per build (node --expose-gc), waits for a full GC,
 // puts one new object (timed: the first after an open), then runs one checkpoint while a loop overwrites
 // existing objects with 4 KiB ones, one after another (durable), and a 5 ms timer samples memory and
@@ -94,19 +96,26 @@ async function probe(dir: string, modulePath: string): Promise<Probe> {
   };
 }
 
-async function fill(dir: string, count: number): Promise<void> {
+/** `versions` > 1: a versioned bucket where each key has that many versions (count / versions keys). */
+async function fill(dir: string, count: number, versions: number): Promise<void> {
   const { Engine } = await import('../src/index.js');
   const pool = piecePool('log', 4, MiBf, 3);
   const e = await Engine.open({ dir, durability: 'none' });
   await e.createBucket('bench');
+  if (versions > 1) await e.setBucketVersioning('bench', 'Enabled');
+  const keys = Math.ceil(count / versions);
   const t0 = performance.now();
-  await forEachConcurrent(count, 256, async (i) => void (await e.putObject('bench', logKey(i), smallObject(pool, i, 64))));
+  // Round by round, so that a key's versions are not written concurrently.
+  for (let v = 0; v < versions; v++) {
+    const n = Math.min(keys, count - v * keys);
+    await forEachConcurrent(n, 256, async (i) => void (await e.putObject('bench', logKey(i), smallObject(pool, i + v * keys, 64))));
+  }
   await e.close();
-  console.log(`filled ${dir} with ${count} objects in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`filled ${dir} with ${count} objects (${versions > 1 ? `${keys} keys × ${versions} versions` : 'one version each'}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 function usage(problem: string): never {
-  console.error(`checkpoint bench: ${problem}\nusage: node dist/bench/checkpoint.js DIR [--fill=N] [--rounds=N] [--engine=NAME=path/to/dist/src/index.js ...]`);
+  console.error(`checkpoint bench: ${problem}\nusage: node dist/bench/checkpoint.js DIR [--fill=N [--versions=K]] [--rounds=N] [--engine=NAME=path/to/dist/src/index.js ...]`);
   process.exit(2);
 }
 
@@ -121,11 +130,13 @@ async function main(): Promise<void> {
   if (!dir) usage('no data directory given');
   let rounds = 3;
   let fillCount: number | undefined;
+  let versions = 1;
   const engines: Array<{ name: string; path: string }> = [];
   for (const a of args.filter((x) => x.startsWith('--'))) {
-    const m = /^--(fill|rounds)=(\d+)$/.exec(a);
+    const m = /^--(fill|rounds|versions)=(\d+)$/.exec(a);
     if (m) {
       if (m[1] === 'fill') fillCount = Number(m[2]);
+      else if (m[1] === 'versions') versions = Number(m[2]);
       else rounds = Number(m[2]);
       continue;
     }
@@ -139,7 +150,7 @@ async function main(): Promise<void> {
   if (engines.length === 0) engines.push({ name: 'this build', path: fileURLToPath(new URL('../src/index.js', import.meta.url)) });
   if (fillCount !== undefined) {
     if (existsSync(dir)) usage(`${dir} exists: --fill needs a new directory`);
-    await fill(dir, fillCount);
+    await fill(dir, fillCount, versions);
   } else if (!existsSync(dir)) usage(`${dir} does not exist (use --fill=N to create it)`);
 
   console.log(describeMachine(machineInfo()));
