@@ -8,10 +8,10 @@
 // does (durability 'none' for the fill only); with --versions=K the bucket is versioned and holds N / K
 // keys of K versions each (the probe's overwrites then add versions). Without --engine the build this
 // script belongs to is measured.
-// Each round opens the directory in a fresh process per build (node --expose-gc), waits for a full GC,
-// puts one new object (timed: the first after an open), then runs one checkpoint while a loop overwrites
-// existing objects with 4 KiB ones, one after another (durable), and a 5 ms timer samples memory and
-// timer lateness.
+// Each round opens the directory in a fresh process per build (node --expose-gc; the open is timed and
+// its peak RSS sampled), waits for a full GC, puts one new object (timed: the first after an open), then
+// runs one checkpoint while a loop overwrites existing objects with 4 KiB ones, one after another
+// (durable), and a 5 ms timer samples memory and timer lateness.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,6 +29,8 @@ interface Probe {
   rssAfterOpenMiB: number;
   firstNewPutMs: number;
   firstNewArrayBuffersMiB: number;
+  openMs: number;
+  openPeakRssMiB: number;
 }
 
 type EngineModule = typeof import('../src/index.js');
@@ -38,7 +40,15 @@ const MiBf = 1 << 20;
 /** One measurement, in this process (run as a child: `--probe`). */
 async function probe(dir: string, modulePath: string): Promise<Probe> {
   const { Engine } = (await import(pathToFileURL(modulePath).href)) as EngineModule;
+  // The open itself: its time and the peak RSS while it runs (the checkpoint load is the bulk of it).
+  const rssBeforeOpen = process.memoryUsage().rss;
+  let openPeakRss = rssBeforeOpen;
+  const openTimer = setInterval(() => void (openPeakRss = Math.max(openPeakRss, process.memoryUsage().rss)), 5);
+  const tOpen = performance.now();
   const e = await Engine.open({ dir, onWarning: () => undefined });
+  const openMs = performance.now() - tOpen;
+  clearInterval(openTimer);
+  openPeakRss = Math.max(openPeakRss, process.memoryUsage().rss);
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   // The first new object after an open: the table was sized exactly by the checkpoint load, so this is
@@ -93,6 +103,8 @@ async function probe(dir: string, modulePath: string): Promise<Probe> {
     rssAfterOpenMiB: base.rss / MiBf,
     firstNewPutMs,
     firstNewArrayBuffersMiB,
+    openMs,
+    openPeakRssMiB: openPeakRss / MiBf,
   };
 }
 
@@ -160,13 +172,13 @@ async function main(): Promise<void> {
       const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--probe', dir, en.path], { encoding: 'utf8', maxBuffer: 1 << 20 });
       if (child.status !== 0) throw new Error(`probe of ${en.name} failed (${child.status}): ${child.stderr}`);
       const p = JSON.parse(child.stdout) as Probe;
-      rows.push([r, en.name, fmt(p.rssAfterOpenMiB), fmt(p.firstNewPutMs, 1), fmt(p.firstNewArrayBuffersMiB), fmt(p.checkpointMs), fmt(p.peakRssMiB), fmt(p.peakExternalMiB), fmt(p.peakHeapMiB), fmt(p.maxLagMs, 1), p.puts, fmt(p.maxPutMs, 1)]);
+      rows.push([r, en.name, fmt(p.openMs), fmt(p.openPeakRssMiB), fmt(p.rssAfterOpenMiB), fmt(p.firstNewPutMs, 1), fmt(p.firstNewArrayBuffersMiB), fmt(p.checkpointMs), fmt(p.peakRssMiB), fmt(p.peakExternalMiB), fmt(p.peakHeapMiB), fmt(p.maxLagMs, 1), p.puts, fmt(p.maxPutMs, 1)]);
       console.log(`round ${r}, ${en.name}: ${JSON.stringify(p)}`);
     }
   }
   console.log(
     markdownTable(
-      ['round', 'build', 'RSS after open, MiB', 'first new object after open: put, ms', '… ArrayBuffers added, MiB', 'checkpoint, ms', 'peak RSS added, MiB', 'peak external added, MiB', 'peak heap added, MiB', 'longest timer delay, ms', 'puts meanwhile', 'slowest put, ms'],
+      ['round', 'build', 'open, ms', 'peak RSS during open, MiB', 'RSS after open (after a full GC), MiB', 'first new object after open: put, ms', '… ArrayBuffers added, MiB', 'checkpoint, ms', 'peak RSS added, MiB', 'peak external added, MiB', 'peak heap added, MiB', 'longest timer delay, ms', 'puts meanwhile', 'slowest put, ms'],
       rows,
     ),
   );

@@ -3,7 +3,8 @@
 // with the index. The copy-on-write view of the object table they are read from: object-table.test.ts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BinaryReader, BinaryWriter } from '../src/format/binary.js';
-import { checkpointPieces, decodeCheckpoint, encodeCheckpoint, type CheckpointSource, type IndexEntry } from '../src/format/checkpoint.js';
+import { checkpointPieces, decodeCheckpoint, decodeCheckpointFrom, encodeCheckpoint, type CheckpointSource, type CheckpointVisitor, type IndexEntry } from '../src/format/checkpoint.js';
+import { FormatError } from '../src/format/binary.js';
 import { initHash, xxh64, xxh64Stream } from '../src/format/hash.js';
 import { writeCheckpoint } from '../src/engine/checkpointer.js';
 import type { ObjectEntry } from '../src/engine/object-table.js';
@@ -130,5 +131,69 @@ describe('writeCheckpoint', () => {
     expect(await fs.readdir('/d/tmp')).toEqual([]);
     const bytes = await fs.readFile('/d/checkpoints/000000000099.ckpt');
     expect(bytes.equals(encodeCheckpoint(header, sources(n), uploads, configs))).toBe(true);
+  });
+});
+
+describe('decodeCheckpointFrom (a window at a time)', () => {
+  /** Every visitor call, as text. */
+  function recorder(): { calls: string[]; visitor: CheckpointVisitor } {
+    const calls: string[] = [];
+    return {
+      calls,
+      visitor: {
+        bucket: (b, n) => void calls.push(`bucket ${JSON.stringify(b)} ${n}`),
+        object: (key, e) => void calls.push(`object ${key} ${JSON.stringify({ ...e, md5: e.md5.toString('hex') })}`),
+        upload: (u) => void calls.push(`upload ${u.create.toString('hex')} ${u.parts.map((x) => x.toString('hex')).join(',')}`),
+        config: (c) => void calls.push(`config ${c.toString('hex')}`),
+      },
+    };
+  }
+  function source(buf: Buffer, size = buf.length): { size: number; read: (b: Buffer, o: number, l: number, p: number) => Promise<number> } {
+    return {
+      size,
+      read: async (b, o, l, p) => {
+        const n = Math.max(0, Math.min(l, buf.length - p));
+        buf.copy(b, o, p, p + n);
+        return n;
+      },
+    };
+  }
+  /** Rows with long keys and version ids, a large upload and configs: parts of every kind cross windows. */
+  function file(): Buffer {
+    const rows: Array<[string, IndexEntry]> = Array.from({ length: 3_000 }, (_, i) => [
+      `${'k'.repeat(i % 7 === 0 ? 1000 : 10)}/${String(i).padStart(6, '0')}/ключ`,
+      entry(i, { versionId: i % 3 === 0 ? 'v'.repeat(200) : '' }),
+    ]);
+    const big = [{ create: Buffer.alloc(150_000, 1), parts: [Buffer.alloc(70_000, 2), Buffer.from('p2'), Buffer.alloc(0)] }, { create: Buffer.from('c'), parts: [] }];
+    return encodeCheckpoint(header, [{ bucket: { name: 'b', createdMs: 1, region: 'r', flags: 0, seq: 1 }, objectCount: rows.length, objects: rows }, ...sources(10)], big, [Buffer.alloc(90_000, 3), Buffer.from('x')]);
+  }
+
+  it('makes the same calls as the one-buffer decoder, whatever the window', async () => {
+    const f = file();
+    const want = recorder();
+    const h = decodeCheckpoint(f, want.visitor);
+    for (const windowBytes of [56, 1_000, 64 * 1024, 1 << 20, 8 << 20]) {
+      const got = recorder();
+      expect(await decodeCheckpointFrom(source(f), got.visitor, windowBytes)).toEqual(h);
+      expect(got.calls.length, `window ${windowBytes}`).toBe(want.calls.length);
+      expect(got.calls, `window ${windowBytes}`).toEqual(want.calls);
+    }
+  });
+
+  it('checks the hash before the visitor sees anything', async () => {
+    const f = file();
+    for (const at of [3, 60, Math.floor(f.length / 2), f.length - 20, f.length - 1]) {
+      const flipped = Buffer.from(f);
+      flipped[at] ^= 0x40;
+      const got = recorder();
+      await expect(decodeCheckpointFrom(source(flipped), got.visitor, 4096)).rejects.toThrow(at < 8 ? /magic/ : /checksum/);
+      expect(got.calls, `flip at ${at}`).toEqual([]);
+    }
+  });
+
+  it('refuses a file that ends before its stated size, and one too short to be a checkpoint', async () => {
+    const f = file();
+    await expect(decodeCheckpointFrom(source(f.subarray(0, f.length - 100), f.length), recorder().visitor, 4096)).rejects.toThrow(FormatError);
+    await expect(decodeCheckpointFrom(source(f.subarray(0, 40)), recorder().visitor)).rejects.toThrow(/magic/);
   });
 });

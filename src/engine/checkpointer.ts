@@ -2,7 +2,7 @@
 // tmp file, fsync, rename, directory fsync; only then are older ones deleted.
 import { FormatError } from '../format/binary.js';
 import {
-  decodeCheckpoint,
+  decodeCheckpointFrom,
   checkpointPieces,
   type CheckpointBucket,
   type CheckpointHeader,
@@ -91,9 +91,12 @@ export interface CheckpointSink extends CheckpointVisitor {
 export async function loadLatestCheckpoint(fs: FileSystem, dir: string, sink: CheckpointSink): Promise<CheckpointHeader | undefined> {
   const names = (await fs.readdir(`${dir}/checkpoints`)).filter((n) => /^\d{12}\.ckpt$/.test(n)).sort().reverse();
   for (const name of names) {
-    const buf = await fs.readFile(`${dir}/checkpoints/${name}`);
+    // Read a window at a time: the file is ~100 bytes per object, and holding it whole at open added
+    // its size to the process's peak memory.
+    const fh = await fs.open(`${dir}/checkpoints/${name}`, 'read');
     try {
-      return decodeCheckpoint(buf, sink);
+      const size = await fh.size();
+      return await decodeCheckpointFrom({ size, read: (buf, off, len, pos) => fh.read(buf, off, len, pos) }, sink);
     } catch (err) {
       if (err instanceof FormatError) {
         if (/newer than supported/.test(err.message)) throw new SedimentError('SEDIMENT_FORMAT_VERSION', `checkpoint ${name}: ${err.message}`);
@@ -103,6 +106,8 @@ export async function loadLatestCheckpoint(fs: FileSystem, dir: string, sink: Ch
         }
       }
       throw err;
+    } finally {
+      await fh.close();
     }
   }
   return undefined;

@@ -121,11 +121,10 @@ export function* checkpointPieces(
 
 export interface CheckpointVisitor {
   bucket(b: CheckpointBucket, objectCount: number): void;
-  /** `e` is a scratch object reused between calls, and `e.md5` a view: copy what you keep. */
+  /** `e` is a scratch object reused between calls, and `e.md5` a view valid during the call: copy what you keep. */
   object(key: string, e: IndexEntry): void;
-  /** Buffers are views into the checkpoint file's bytes. */
   upload(u: CheckpointUpload): void;
-  /** A BUCKET_CONFIG payload in force (version 2); a view into the file's bytes. */
+  /** A BUCKET_CONFIG payload in force (version 2); a view valid during the call. */
   config?(payload: Buffer): void;
 }
 
@@ -146,17 +145,113 @@ export function decodeCheckpoint(buf: Buffer, visitor: CheckpointVisitor): Check
   if (buf.length < 56 || !buf.subarray(0, 8).equals(CHECKPOINT_MAGIC)) throw new FormatError('bad checkpoint magic');
   if (!checkHashAt(buf, 0, buf.length - 8)) throw new FormatError('checkpoint checksum mismatch');
   const header = decodeCheckpointHeader(buf);
-  const version = buf.readUInt16LE(8);
-  const r = new BinaryReader(buf, 48, buf.length - 8);
+  // The whole file is in `buf`: the body's requests for more bytes need no answer.
+  const at = { r: new BinaryReader(buf, 48, buf.length - 8) };
+  const body = decodeBody(at, buf.readUInt16LE(8), visitor);
+  while (body.next().done !== true) {
+    // nothing to load
+  }
+  at.r.expectEnd('checkpoint');
+  return header;
+}
+
+/** Positional reads of a checkpoint file of `size` bytes (a FileHandle). */
+export interface CheckpointBytes {
+  readonly size: number;
+  /** Reads up to `length` bytes at `position`; returns how many (short only at the end of the file). */
+  read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<number>;
+}
+
+/** Bytes read at a time by `decodeCheckpointFrom`. */
+const READ_WINDOW_BYTES = 4 << 20;
+
+/**
+ * `decodeCheckpoint` reading the file a window at a time instead of holding it whole (a checkpoint is
+ * ~100 bytes per object). Two passes: the hash over the whole file first — until it checks nothing is
+ * trusted, and the visitor sees nothing — then the decoding. The visitor gets the same calls; buffers
+ * it is handed are views valid only during the call.
+ */
+export async function decodeCheckpointFrom(src: CheckpointBytes, visitor: CheckpointVisitor, windowBytes = READ_WINDOW_BYTES): Promise<CheckpointHeader> {
+  const size = src.size;
+  if (size < 56) throw new FormatError('bad checkpoint magic');
+  let window = Buffer.allocUnsafe(Math.max(56, Math.min(windowBytes, size)));
+  const readFully = async (into: Buffer, length: number, position: number): Promise<void> => {
+    let done = 0;
+    while (done < length) {
+      const n = await src.read(into, done, length - done, position + done);
+      if (n === 0) throw new FormatError(`checkpoint ended at ${position + done} of ${size} bytes while being read`);
+      done += n;
+    }
+  };
+  // Pass 1: magic and hash.
+  const hash = xxh64Stream();
+  for (let pos = 0; pos < size - 8; ) {
+    const n = Math.min(window.length, size - 8 - pos);
+    await readFully(window, n, pos);
+    if (pos === 0 && (n < 8 || !window.subarray(0, 8).equals(CHECKPOINT_MAGIC))) throw new FormatError('bad checkpoint magic');
+    hash.update(window.subarray(0, n));
+    pos += n;
+  }
+  const stored = Buffer.allocUnsafe(8);
+  await readFully(stored, 8, size - 8);
+  if (stored.readBigUInt64LE(0) !== hash.digest()) throw new FormatError('checkpoint checksum mismatch');
+  // Pass 2: the body, a window at a time. `base` is the file offset of window[0]; the reader never
+  // reaches into the trailing hash.
+  let base = 0;
+  let valid = Math.min(window.length, size);
+  await readFully(window, valid, 0);
+  const header = decodeCheckpointHeader(window);
+  const version = window.readUInt16LE(8);
+  const bodyEnd = size - 8;
+  const at = { r: new BinaryReader(window, 48, Math.min(valid, bodyEnd - base)) };
+  const body = decodeBody(at, version, visitor);
+  for (let step = body.next(); !step.done; step = body.next()) {
+    const r = at.r;
+    // Never more than the body has left (past that the reader reports the overrun).
+    const want = Math.min(step.value, bodyEnd - (base + r.pos));
+    if (r.remaining >= want || base + r.end >= bodyEnd) continue;
+    // Keep what is not yet read, then fill the window from the file.
+    const keep = r.end - r.pos;
+    const need = Math.max(window.length, want);
+    const next = need > window.length ? Buffer.allocUnsafe(need) : window;
+    window.copy(next, 0, r.pos, r.end);
+    base += r.pos;
+    window = next;
+    const more = Math.min(window.length - keep, size - (base + keep));
+    await readFully(window.subarray(keep), more, base + keep);
+    valid = keep + more;
+    at.r = new BinaryReader(window, 0, Math.min(valid, bodyEnd - base));
+  }
+  if (base + at.r.pos !== bodyEnd) throw new FormatError(`checkpoint: ${bodyEnd - base - at.r.pos} trailing bytes`);
+  return header;
+}
+
+/** The most one index row takes: str16 key, str8 version id, 64 bytes of fixed fields. */
+const ROW_BYTES_MAX = 2 + 0xffff + 1 + 0xff + 64;
+/** The most a bucket's header takes: str8 name, f64, str8 region, u8, u64, u32. */
+const BUCKET_HEADER_BYTES_MAX = 1 + 0xff + 8 + 1 + 0xff + 1 + 8 + 4;
+
+/**
+ * The checkpoint's body after its 48-byte header, for either decoder. Before reading a part it yields
+ * how many bytes that part may take; a caller streaming the file makes at least that many available
+ * (or all that is left) and may swap `at.r` for a reader over a new window, so `at.r` is read again
+ * after every yield.
+ */
+function* decodeBody(at: { r: BinaryReader }, version: number, visitor: CheckpointVisitor): Generator<number, void, void> {
   const scratch: IndexEntry = {
-    seq: 0, segmentId: 0, commitOffset: 0, commitLen: 0, size: 0, mtimeMs: 0, md5: buf.subarray(0, 16),
+    seq: 0, segmentId: 0, commitOffset: 0, commitLen: 0, size: 0, mtimeMs: 0, md5: Buffer.alloc(16),
     partCount: 0, storageClass: 0, flags: 0, versionId: '',
   };
-  for (let nb = r.u32(); nb > 0; nb--) {
+  yield 4;
+  for (let nb = at.r.u32(); nb > 0; nb--) {
+    yield BUCKET_HEADER_BYTES_MAX;
+    let r = at.r;
     const b: CheckpointBucket = { name: r.str8(), createdMs: r.f64(), region: r.str8(), flags: r.u8(), seq: r.u64() };
     const count = r.u32();
     visitor.bucket(b, count);
     for (let i = 0; i < count; i++) {
+      yield ROW_BYTES_MAX;
+      r = at.r;
       const key = r.str16();
       scratch.versionId = r.str8();
       scratch.seq = r.u64();
@@ -172,15 +267,29 @@ export function decodeCheckpoint(buf: Buffer, visitor: CheckpointVisitor): Check
       visitor.object(key, scratch);
     }
   }
-  for (let nu = r.u32(); nu > 0; nu--) {
-    const create = r.bytes(r.u32());
+  yield 4;
+  for (let nu = at.r.u32(); nu > 0; nu--) {
+    yield 4;
+    const createLen = at.r.u32();
+    yield createLen + 4;
+    // Copies: a later request for bytes may move the window these views point into.
+    const create = Buffer.from(at.r.bytes(createLen));
     const parts: Buffer[] = [];
-    for (let np = r.u32(); np > 0; np--) parts.push(r.bytes(r.u32()));
+    for (let np = at.r.u32(); np > 0; np--) {
+      yield 4;
+      const len = at.r.u32();
+      yield len;
+      parts.push(Buffer.from(at.r.bytes(len)));
+    }
     visitor.upload({ create, parts });
   }
   if (version >= 2) {
-    for (let nc = r.u32(); nc > 0; nc--) visitor.config?.(r.bytes(r.u32()));
+    yield 4;
+    for (let nc = at.r.u32(); nc > 0; nc--) {
+      yield 4;
+      const len = at.r.u32();
+      yield len;
+      visitor.config?.(at.r.bytes(len));
+    }
   }
-  r.expectEnd('checkpoint');
-  return header;
 }
