@@ -34,6 +34,25 @@ async function ticks(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 }
 
+/**
+ * Runs a checkpoint and, on every event-loop turn until it is written, the writes `turn(n)` starts;
+ * returns how many turns that took.
+ */
+async function duringCheckpoint(e: Engine, turn: (n: number) => Array<Promise<unknown>>): Promise<number> {
+  let turns = 0;
+  let done = false;
+  const cp = e.checkpoint().then(() => (done = true));
+  while (!done) {
+    turns++;
+    // Requests arrive as events of their own (the in-memory file system completes in microtasks, and
+    // a loop of those alone would never let the encoder's next turn run).
+    await new Promise((r) => setImmediate(r));
+    await Promise.all(turn(turns));
+  }
+  await cp;
+  return turns;
+}
+
 async function text(e: Engine, bucket: string, key: string): Promise<string> {
   return (await readAll((await e.getObject(bucket, key)).body)).toString();
 }
@@ -280,7 +299,7 @@ describe('checkpoint encoded while writes go on', () => {
     await e.createBucket('busy');
     await e.createBucket('idle');
     const model = new Map<string, string>();
-    // Enough rows that the encoding takes several event-loop turns (8,192 rows a turn).
+    // Enough rows that the encoding takes several event-loop turns (at most 2,048 rows a turn).
     const N = 30_000;
     for (let i = 0; i < N; i += 500) {
       await Promise.all(Array.from({ length: 500 }, (_, j) => {
@@ -290,15 +309,8 @@ describe('checkpoint encoded while writes go on', () => {
       }));
     }
     await e.putObject('idle', 'only', 'untouched');
-    let turns = 0;
-    let done = false;
-    const cp = e.checkpoint().then(() => (done = true));
     // While it encodes: delete (frees slots), put new keys (reuses them), overwrite.
-    while (!done) {
-      turns++;
-      // Requests arrive as events of their own (the in-memory file system completes in microtasks, and
-      // a loop of those alone would never let the encoder's next turn run).
-      await new Promise((r) => setImmediate(r));
+    const turns = await duringCheckpoint(e, (turn) => {
       const ops: Array<Promise<unknown>> = [];
       // Distinct keys within a batch: two concurrent writes of one key have no defined order (a PUT's
       // COMMIT is appended after its chunks, a DELETE at once), so the model could not know the winner.
@@ -311,14 +323,13 @@ describe('checkpoint encoded while writes go on', () => {
           model.delete(key);
           ops.push(e.deleteObject('busy', key));
         } else {
-          const v = `v${turns}-${key}`;
+          const v = `v${turn}-${key}`;
           model.set(key, v);
           ops.push(e.putObject('busy', key, v));
         }
       }
-      await Promise.all(ops);
-    }
-    await cp;
+      return ops;
+    });
     expect(turns, `seed ${seed}: writes interleaved with the encoding`).toBeGreaterThan(1);
     // Power loss: open = that checkpoint + replay of everything acknowledged after its position.
     p.crash();
@@ -363,12 +374,7 @@ describe('checkpoint of a versioned bucket encoded while versions come and go', 
         await Promise.all(Array.from({ length: 500 }, (_, j) => e.putObject('vers', key(i + j), `r${round}-${i + j}`)));
       }
     }
-    let turns = 0;
-    let done = false;
-    const cp = e.checkpoint().then(() => (done = true));
-    while (!done) {
-      turns++;
-      await new Promise((r) => setImmediate(r));
+    const turns = await duringCheckpoint(e, (turn) => {
       const batch = new Set<string>();
       const ops: Array<Promise<unknown>> = [];
       for (let n = 0; n < 40; n++) {
@@ -376,7 +382,7 @@ describe('checkpoint of a versioned bucket encoded while versions come and go', 
         if (batch.has(k)) continue;
         batch.add(k);
         const what = rng.int(0, 3);
-        if (what === 0) ops.push(e.putObject('vers', k, `t${turns}-${k}`)); // a new version: the old current joins the history
+        if (what === 0) ops.push(e.putObject('vers', k, `t${turn}-${k}`)); // a new version: the old current joins the history
         else if (what === 1) ops.push(e.deleteObject('vers', k)); // a delete marker
         else {
           // Deleting the oldest version of the key: its history chain is replaced (or the key leaves it).
@@ -385,9 +391,8 @@ describe('checkpoint of a versioned bucket encoded while versions come and go', 
           if (oldest) ops.push(e.deleteObject('vers', k, { versionId: oldest.versionId }));
         }
       }
-      await Promise.all(ops);
-    }
-    await cp;
+      return ops;
+    });
     expect(turns, `seed ${seed}: writes interleaved with the encoding`).toBeGreaterThan(1);
     const expected = allVersions(e, 'vers');
     // Power loss: open = that checkpoint + replay of everything acknowledged after its position.
