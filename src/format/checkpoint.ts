@@ -59,9 +59,9 @@ export function encodeCheckpoint(h: CheckpointHeader, buckets: CheckpointSource[
 
 /**
  * The same bytes as `encodeCheckpoint`, produced as consecutive pieces of at most `sliceObjects` index
- * rows each (fewer when `cutEarly` says so), so that a caller can write each piece to the file and yield to the event loop before asking for
- * the next: memory stays one piece, whatever the size of the index. The last piece ends with the file's
- * xxh64, computed as the pieces go. A piece is valid only until the next is asked for (they share one
+ * rows each (fewer when `cutEarly` says so), so that a caller can write each piece to the file and yield
+ * to the event loop before asking for the next: memory stays one piece, whatever the size of the index.
+ * The last piece ends with the file's xxh64, computed as the pieces go. A piece is valid only until the next is asked for (they share one
  * buffer, so that the garbage of a whole file's worth of pieces does not pile up between collections).
  * The sources must not change while it runs (the engine hands it snapshots); an entry is read when its
  * row is encoded, so it may be a reused object valid only until then.
