@@ -3,6 +3,7 @@
 // several builds on the same data directory (one is filled once, then every build opens it in turn).
 //
 //   node dist/bench/checkpoint.js DIR [--fill=1000000 [--versions=K]] [--rounds=3] [--engine=NAME=path/to/dist/src/index.js ...]
+//   node dist/bench/checkpoint.js --encode=1000000      (the encoder alone, on synthetic rows)
 //
 // --fill=N fills DIR (which must not exist yet) with N × 64-byte objects first, as the engine bench's (d)
 // does (durability 'none' for the fill only); with --versions=K the bucket is versioned and holds N / K
@@ -126,6 +127,32 @@ async function fill(dir: string, count: number, versions: number): Promise<void>
   console.log(`filled ${dir} with ${count} objects (${versions > 1 ? `${keys} keys × ${versions} versions` : 'one version each'}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+/** `--encode=N`: the checkpoint encoder alone, N synthetic rows, four rounds in this process. */
+async function encodeOnly(n: number): Promise<void> {
+  const { checkpointPieces } = await import('../src/format/checkpoint.js');
+  const { initHash } = await import('../src/format/hash.js');
+  await initHash();
+  const keys = Array.from({ length: n }, (_, i) => logKey(i));
+  const entry = { seq: 0, segmentId: 7, commitOffset: 0, commitLen: 300, size: 64, mtimeMs: 1_764_000_000_000, md5: Buffer.alloc(16, 9), partCount: 0, storageClass: 0, flags: 0, versionId: '' };
+  function* rows(): Generator<[string, typeof entry]> {
+    const pair: [string, typeof entry] = ['', entry];
+    for (let i = 0; i < n; i++) {
+      pair[0] = keys[i]!;
+      entry.seq = i + 1;
+      entry.commitOffset = i * 300;
+      yield pair;
+    }
+  }
+  for (let round = 1; round <= 4; round++) {
+    const t0 = performance.now();
+    let bytes = 0;
+    const source = { bucket: { name: 'bench', createdMs: 0, region: 'us-east-1', flags: 0, seq: 1 }, objectCount: n, objects: rows() };
+    for (const piece of checkpointPieces({ seq: 1, replaySegmentId: 1, replayOffset: 64, createdMs: 0 }, [source], [], [], false, 2048)) bytes += piece.length;
+    const ms = performance.now() - t0;
+    console.log(`round ${round}: encoded ${n} rows (${fmt(bytes / 1e6)} MB) in ${fmt(ms)} ms, ${fmt((ms * 1000) / n, 2)} µs a row`);
+  }
+}
+
 function usage(problem: string): never {
   console.error(`checkpoint bench: ${problem}\nusage: node dist/bench/checkpoint.js DIR [--fill=N [--versions=K]] [--rounds=N] [--engine=NAME=path/to/dist/src/index.js ...]`);
   process.exit(2);
@@ -136,6 +163,11 @@ async function main(): Promise<void> {
   if (args[0] === '--probe') {
     const [, dir, modulePath] = args;
     process.stdout.write(JSON.stringify(await probe(dir!, modulePath!)));
+    return;
+  }
+  const encode = /^--encode=(\d+)$/.exec(args[0] ?? '');
+  if (encode) {
+    await encodeOnly(Number(encode[1]));
     return;
   }
   const dir = args.find((a) => !a.startsWith('--'));

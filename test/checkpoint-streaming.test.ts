@@ -40,6 +40,17 @@ describe('BinaryWriter strings', () => {
     expect(r.remaining).toBe(0);
   });
 
+  it('u64: exact little-endian bytes at the 32-bit and 53-bit edges; negative and unsafe values refused', () => {
+    const values = [0, 1, 0xff, 0x1_00, 0xffff_ffff, 0x1_0000_0000, 0x1_2345_6789, 2 ** 52 + 1, Number.MAX_SAFE_INTEGER];
+    const w = new BinaryWriter(4);
+    for (const v of values) w.u64(v);
+    const bytes = w.finish();
+    values.forEach((v, i) => expect(bytes.readBigUInt64LE(i * 8), `${v}`).toBe(BigInt(v)));
+    const r = new BinaryReader(bytes);
+    for (const v of values) expect(r.u64()).toBe(v);
+    for (const bad of [-1, 2 ** 53, 1.5, Number.NaN]) expect(() => new BinaryWriter().u64(bad)).toThrow(RangeError);
+  });
+
   it('refuse a string too long for its field and write nothing of it', () => {
     const w = new BinaryWriter(4);
     w.u8(7);
