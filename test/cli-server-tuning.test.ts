@@ -2,7 +2,7 @@
 // src/cli/server-tuning.ts; the restart keeps stdio, arguments and environment, happens once, and can be
 // turned off. The command-line rules are checked as a pure function; the restart itself on a real server.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,27 +88,32 @@ describe('execSelf', () => {
 });
 
 /** Starts `serve`, waits for its banner, returns the pid's command line and what it printed after SIGINT. */
-async function serveOnce(env: Record<string, string>): Promise<{ cmdline: string[]; out: string; dir: string; code: number | null }> {
+async function serveOnce(env: Record<string, string>, nodeArgs: string[] = []): Promise<{ cmdline: string[]; out: string; dir: string; code: number | null; signal: string | null }> {
   const dir = mkdtempSync(join(work, 'data-'));
-  const child = spawn(process.execPath, [cli, 'serve', '--data', dir, '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'serve', '--data', dir, '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<[number | null, string | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+  let died: string | undefined;
+  void exited.then(([code, signal]) => (died = `exited (${code ?? signal})`));
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
     const check = (): void => {
       if (/serving S3 on http:\/\/127\.0\.0\.1:\d+/.test(out)) {
         clearTimeout(t);
         resolve();
+      } else if (died !== undefined) {
+        clearTimeout(t);
+        reject(new Error(`server ${died} before it served: ${out}`));
       } else setTimeout(check, 25);
     };
     check();
   });
   const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'latin1').split('\0').filter((a) => a !== '');
   child.kill('SIGINT');
-  const code = await exited;
-  return { cmdline, out, dir, code };
+  const [code, signal] = await exited;
+  return { cmdline, out, dir, code, signal };
 }
 
 describe.runIf(nativeLoaded && existsSync('/proc/self/cmdline'))('sediment serve', () => {
@@ -126,4 +131,20 @@ describe.runIf(nativeLoaded && existsSync('/proc/self/cmdline'))('sediment serve
     expect(r.out).toMatch(/stopped cleanly/);
     expect(r.code).toBe(0);
   }, 30_000);
+  it('survives the restart under `node --cpu-prof` and writes the profile', async () => {
+    // The profiler samples with SIGPROF; one pending at the execv used to kill the new image ("Profiling
+    // timer expired": 4 of 5 starts at this interval before the fix). Sampled every 20 µs, a start without
+    // the fix is very unlikely to get through twice.
+    for (let round = 0; round < 2; round++) {
+      const profDir = mkdtempSync(join(work, 'prof-'));
+      const r = await serveOnce({ SEDIMENT_ACCESS_KEY: 'flagskey', SEDIMENT_SECRET_KEY: 'flagssecretflagssecret' }, [
+        '--cpu-prof', '--cpu-prof-interval=20', `--cpu-prof-dir=${profDir}`,
+      ]);
+      expect(r.signal).toBeNull();
+      expect(r.code).toBe(0);
+      expect(r.cmdline).toContain('--cpu-prof');
+      expect(r.cmdline.slice(1, 1 + SERVER_NODE_FLAGS.length)).toEqual([...SERVER_NODE_FLAGS]);
+      expect(readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'))).toHaveLength(1);
+    }
+  }, 60_000);
 });
