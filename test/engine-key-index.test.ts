@@ -7,6 +7,7 @@
 // SEDIMENT_SEED=<seed> npx vitest run test/engine-key-index.test.ts
 import { describe, expect, it } from 'vitest';
 import { KeyIndex, type KeyIndexOptions, type KeyIndexSnapshot } from '../src/engine/key-index.js';
+import { Leaf, leafFind, nativeOrderHolds } from '../src/engine/key-index-nodes.js';
 import { listKeys } from '../src/engine/list.js';
 import { byteOrder } from './helpers/engine-helpers.js';
 import { codePointPrefix, expectedListing, KEY_PIECES } from './helpers/model.js';
@@ -323,6 +324,36 @@ describe('KeyIndex vs a model', () => {
         }
       }
     });
+  });
+});
+
+describe('native comparison for keys without high units', () => {
+  it('finds the same place as the UTF-8 comparison, among keys of every shape', () => {
+    const rng = mulberry32(testSeed(20261126));
+    const pieces = [...KEY_PIECES, '\ud7ff', 'logs/2026/11/25/host-07/', '000012345.log'];
+    const stored = [...new Set(Array.from({ length: 400 }, () => {
+      let k = '';
+      for (let n = rng.int(1, 4); n > 0; n--) k += rng.pick(pieces);
+      return k;
+    }))].sort(codePointOrder);
+    const leaf = Leaf.empty(0, stored.length);
+    stored.forEach((k, i) => {
+      leaf.keys[i] = k;
+      leaf.slots[i] = i;
+    });
+    leaf.n = stored.length;
+    const probes = [...stored, ...stored.map((k) => k + 'a'), ...stored.map((k) => k.slice(0, -1)), 'a', '\ud7ff', '\ud7ff\ud7ff', ''];
+    let native = 0;
+    for (const probe of probes) {
+      if (!nativeOrderHolds(probe)) continue;
+      native++;
+      expect(leafFind(leaf, probe, true), probe).toBe(leafFind(leaf, probe, false));
+    }
+    expect(native).toBeGreaterThan(100);
+    expect(nativeOrderHolds('\ud7ff')).toBe(true);
+    expect(nativeOrderHolds('a\ud800')).toBe(false);
+    expect(nativeOrderHolds('\ue000')).toBe(false);
+    expect(nativeOrderHolds('😀')).toBe(false);
   });
 });
 

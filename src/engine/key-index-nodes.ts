@@ -58,11 +58,32 @@ export class Branch {
 /** Which one a node is follows from its depth: the tree's leaves are all at depth `height`. */
 export type TreeNode = Leaf | Branch;
 
+/**
+ * True when every UTF-16 unit of `key` is below U+D800. Then native string comparison with `key` gives
+ * its UTF-8 byte order: compareUtf8 corrects the UTF-16 order only where both strings have a unit
+ * ≥ U+D800 at their first difference, and this key has none (keys of any other shape take compareUtf8).
+ * Native comparison is 3-4× faster on keys that share long prefixes (`logs/2026/11/25/host-07/…`).
+ */
+export function nativeOrderHolds(key: string): boolean {
+  return !HIGH_UNIT.test(key);
+}
+const HIGH_UNIT = /[\uD800-\uFFFF]/;
+
 /** The index of `key` in the leaf, or -(insertion point + 1) when it is absent. */
-export function leafFind(leaf: Leaf, key: string): number {
+export function leafFind(leaf: Leaf, key: string, native = nativeOrderHolds(key)): number {
   const keys = leaf.keys;
   let lo = 0;
   let hi = leaf.n - 1;
+  if (native) {
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = keys[mid];
+      if (k === key) return mid;
+      if (k < key) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -(lo + 1);
+  }
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const c = compareUtf8(keys[mid], key);
@@ -74,10 +95,18 @@ export function leafFind(leaf: Leaf, key: string): number {
 }
 
 /** The child whose key range holds `key`: the last i with i = 0 or keys[i] ≤ key. */
-export function branchChild(b: Branch, key: string): number {
+export function branchChild(b: Branch, key: string, native = nativeOrderHolds(key)): number {
   const keys = b.keys;
   let lo = 1;
   let hi = b.n - 1;
+  if (native) {
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid] <= key) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return lo - 1;
+  }
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     if (compareUtf8(keys[mid], key) <= 0) lo = mid + 1;

@@ -15,7 +15,7 @@
 //   generation is never written (it may belong to a snapshot): writers copy it first (own*()).
 // Slots are non-negative int32 (object table slots); -1 is what get/delete return for "absent".
 import { assert } from '../util/errors.js';
-import { Branch, BRANCH_MAX, branchChild, buildTree, Cursor, Leaf, LEAF_MAX, leafFind, type TreeNode } from './key-index-nodes.js';
+import { Branch, BRANCH_MAX, branchChild, buildTree, Cursor, Leaf, LEAF_MAX, leafFind, nativeOrderHolds, type TreeNode } from './key-index-nodes.js';
 import { compareUtf8 } from './utf8-order.js';
 
 /** A UTF-16 unit where UTF-16 order and UTF-8 order can part: a surrogate, or a unit ≥ U+E000. */
@@ -95,11 +95,11 @@ export class KeyIndex {
   }
 
   /** The leaf that holds or would hold `key`; records the path in path/pathAt. */
-  private descend(key: string): Leaf {
+  private descend(key: string, native: boolean): Leaf {
     let node = this.root;
     for (let d = 0; d < this.height; d++) {
       const b = node as Branch;
-      const i = branchChild(b, key);
+      const i = branchChild(b, key, native);
       this.path[d] = b;
       this.pathAt[d] = i;
       node = b.children[i];
@@ -130,14 +130,16 @@ export class KeyIndex {
   }
 
   get(key: string): number {
-    const leaf = this.descend(key);
-    const i = leafFind(leaf, key);
+    const native = nativeOrderHolds(key);
+    const leaf = this.descend(key, native);
+    const i = leafFind(leaf, key, native);
     return i >= 0 ? leaf.slots[i] : -1;
   }
 
   set(key: string, slot: number): void {
     if (!(slot >= 0 && (slot | 0) === slot)) assert(false, `KeyIndex slot ${slot} is not a non-negative int32`);
-    const found = leafFind(this.descend(key), key);
+    const native = nativeOrderHolds(key);
+    const found = leafFind(this.descend(key, native), key, native);
     const leaf = this.ownPath();
     this.version++;
     if (found >= 0) {
@@ -239,7 +241,8 @@ export class KeyIndex {
 
   /** Returns the removed slot, or -1 when the key was absent. */
   delete(key: string): number {
-    const found = leafFind(this.descend(key), key);
+    const native = nativeOrderHolds(key);
+    const found = leafFind(this.descend(key, native), key, native);
     if (found < 0) return -1;
     const leaf = this.ownPath();
     this.version++;
