@@ -7,6 +7,7 @@
 import { decodeAccess, encodeAccess } from '../format/access-days.js';
 import { FormatError } from '../format/binary.js';
 import type { FileSystem } from '../io/types.js';
+import { ownedString } from '../util/owned-string.js';
 
 const MINUTE_MS = 60_000;
 
@@ -20,8 +21,9 @@ export class AccessTracker {
     let m = this.byBucket.get(bucket);
     if (!m) this.byBucket.set(bucket, (m = new Map()));
     const minute = Math.floor(nowMs / MINUTE_MS);
-    if (m.get(key) === minute) return;
-    m.set(key, minute);
+    const last = m.get(key);
+    if (last === minute) return;
+    m.set(last === undefined ? ownedString(key) : key, minute); // a new entry keeps a flat copy of the key
     this.dirty = true;
   }
 

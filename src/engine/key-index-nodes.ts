@@ -69,6 +69,7 @@ export function nativeOrderHolds(key: string): boolean {
 }
 const HIGH_UNIT = /[\uD800-\uFFFF]/;
 
+
 /** The index of `key` in the leaf, or -(insertion point + 1) when it is absent. */
 export function leafFind(leaf: Leaf, key: string, native = nativeOrderHolds(key)): number {
   const keys = leaf.keys;

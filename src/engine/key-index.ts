@@ -15,6 +15,7 @@
 //   generation is never written (it may belong to a snapshot): writers copy it first (own*()).
 // Slots are non-negative int32 (object table slots); -1 is what get/delete return for "absent".
 import { assert } from '../util/errors.js';
+import { ownedString } from '../util/owned-string.js';
 import { Branch, BRANCH_MAX, branchChild, buildTree, Cursor, Leaf, LEAF_MAX, leafFind, nativeOrderHolds, type TreeNode } from './key-index-nodes.js';
 import { compareUtf8 } from './utf8-order.js';
 
@@ -150,7 +151,7 @@ export class KeyIndex {
     const n = leaf.n;
     const keys = leaf.keys;
     for (let j = n; j > pos; j--) keys[j] = keys[j - 1];
-    keys[pos] = key;
+    keys[pos] = ownedString(key); // a flat copy: a key sliced from a request URL would keep the URL alive
     leaf.slots.copyWithin(pos + 1, pos, n);
     leaf.slots[pos] = slot;
     leaf.n = n + 1;
