@@ -11,10 +11,11 @@ import { readAll } from './helpers/engine-helpers.js';
 const MiB = 1 << 20;
 const SEG = /\.seg$/;
 
-async function syncsWithin(fs: CountingFs, ms: number): Promise<number> {
+/** Waits up to `ms` for a segment fdatasync after the first `before` ones; returns how many there were since. */
+async function syncsWithin(fs: CountingFs, before: number, ms: number): Promise<number> {
   const until = Date.now() + ms;
-  while (fs.syncsOf(SEG) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-  return fs.syncsOf(SEG);
+  while (fs.syncsOf(SEG) === before && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  return fs.syncsOf(SEG) - before;
 }
 
 describe('flush-ahead of large bodies', () => {
@@ -30,7 +31,7 @@ describe('flush-ahead of large bodies', () => {
         const body = Readable.from(
           (async function* () {
             for (let i = 0; i < pieces.length; i++) {
-              if (i === 20) midBody = (await syncsWithin(fs, durability === 'fsync' ? 2_000 : 50)) - before;
+              if (i === 20) midBody = await syncsWithin(fs, before, durability === 'fsync' ? 2_000 : 50);
               yield pieces[i];
             }
           })(),

@@ -221,7 +221,7 @@ export class SegmentWriter {
 
   /** Resolves when everything appended so far is written and (fsync mode) synced. */
   drain(): Promise<void> {
-    if (!this.pumping && this.queue.length === 0 && !this.syncing && this.syncWaiters.length === 0) {
+    if (!this.pumping && !this.pumpScheduled && this.queue.length === 0 && !this.syncing && this.syncWaiters.length === 0) {
       return this.failure ? Promise.reject(this.failure) : Promise.resolve();
     }
     return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => {
@@ -247,9 +247,20 @@ export class SegmentWriter {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * Starts writing at the end of this turn of the event loop, not at the first append: the appends of one
+   * turn (the CHUNK and COMMIT of every small PUT whose framing came back together) then go out in one
+   * writev instead of a first one holding a single frame.
+   */
   private kick(): void {
-    if (!this.pumping) void this.pump();
+    if (this.pumping || this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      if (!this.pumping) void this.pump();
+    });
   }
+  private pumpScheduled = false;
 
   private async pump(): Promise<void> {
     this.pumping = true;
