@@ -89,6 +89,8 @@ export class SegmentWriter {
   private queue: Array<FrameItem | RollItem> = [];
   private queued = 0;
   private pumping = false;
+  /** A pump starts at the end of this event-loop turn (kick). */
+  private pumpScheduled = false;
   private syncWaiters: FrameItem[] = [];
   private syncing: Promise<void> | undefined;
   /** Bytes written to the current file since the last fdatasync started. */
@@ -260,7 +262,6 @@ export class SegmentWriter {
       if (!this.pumping) void this.pump();
     });
   }
-  private pumpScheduled = false;
 
   private async pump(): Promise<void> {
     this.pumping = true;
