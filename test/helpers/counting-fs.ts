@@ -5,6 +5,8 @@ import type { DirLock, FileHandle, FileSystem, OpenMode } from '../../src/io/typ
 export class CountingFs implements FileSystem {
   readonly written = new Map<string, number>();
   readonly datasyncs = new Map<string, number>();
+  /** writev calls per path. */
+  readonly writevs = new Map<string, number>();
   constructor(private readonly inner: FileSystem) {}
   private add(path: string, n: number): void {
     this.written.set(path, (this.written.get(path) ?? 0) + n);
@@ -13,6 +15,12 @@ export class CountingFs implements FileSystem {
   bytesSince(since: Map<string, number>, re: RegExp): number {
     let n = 0;
     for (const [p, b] of this.written) if (re.test(p)) n += b - (since.get(p) ?? 0);
+    return n;
+  }
+  /** Completed writev calls to paths matching `re`. */
+  writevsOf(re: RegExp): number {
+    let n = 0;
+    for (const [p, c] of this.writevs) if (re.test(p)) n += c;
     return n;
   }
   /** Completed fdatasyncs of paths matching `re`. */
@@ -30,6 +38,7 @@ export class CountingFs implements FileSystem {
       writev: async (bufs, pos) => {
         await h.writev(bufs, pos);
         add(bufs.reduce((s, x) => s + x.length, 0));
+        this.writevs.set(path, (this.writevs.get(path) ?? 0) + 1);
       },
       datasync: async () => {
         await h.datasync();
