@@ -1,8 +1,10 @@
 // Building and opening CHUNK frames (docs/FORMAT.md §2.3): zstd unless it does not pay, then framed and
 // hashed. Pure functions, used on the main thread for small chunks and in chunk-worker.ts for large ones.
 import zstd from 'zstd-napi';
-import { CODEC_MASK, CODEC_RAW, CODEC_ZSTD, CODEC_ZSTD_DICT, RecordType } from '../format/constants.js';
-import { encodeFrame, type Frame } from '../format/frame.js';
+import { CHUNK_META_BYTES, CODEC_MASK, CODEC_RAW, CODEC_ZSTD, CODEC_ZSTD_DICT, FRAME_HASH_BYTES, FRAME_HEADER_BYTES, RecordType } from '../format/constants.js';
+import { encodeFrame, writeFrameHeader, type Frame } from '../format/frame.js';
+import { writeHashAt } from '../format/hash.js';
+import { CHUNK_FRAME_HEAD_BYTES } from './chunk-buffers.js';
 import { decodeChunkMeta, encodeChunkMeta, type ChunkMeta } from '../format/records.js';
 import { CorruptionError } from '../util/errors.js';
 
@@ -50,6 +52,28 @@ export function buildChunkFrame(raw: Uint8Array, meta: ChunkMeta, level: number)
     }
   }
   return encodeFrame(RecordType.CHUNK, CODEC_RAW, metaBytes, raw);
+}
+
+/**
+ * buildChunkFrame for a chunk held in a ChunkBuffer (chunk-buffers.ts): `whole` is the buffer, the chunk's
+ * `len` bytes start at CHUNK_FRAME_HEAD_BYTES. Stored raw, the frame is built around the bytes where they are
+ * (header and meta before them, the hash after) and returned as a view of `whole[0, frameLen)`: no copy.
+ * Compressed, it is a new buffer. Only the head and hash rooms of `whole` are written, never the chunk's
+ * bytes, so other threads may read those meanwhile.
+ */
+export function buildChunkFrameInPlace(whole: Uint8Array, len: number, meta: ChunkMeta, level: number): Buffer {
+  const buf = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
+  const frameLen = CHUNK_FRAME_HEAD_BYTES + len + FRAME_HASH_BYTES;
+  if (frameLen > buf.length || meta.rawLen !== len) throw new RangeError(`assertion failed: chunk of ${len} bytes in a buffer of ${buf.length}`);
+  const raw = buf.subarray(CHUNK_FRAME_HEAD_BYTES, CHUNK_FRAME_HEAD_BYTES + len);
+  if (level > 0 && len >= 64 && !(len >= PROBE_MIN_BYTES && looksIncompressible(raw, compressorFor(1)))) {
+    const packed = compressorFor(level).compress(raw);
+    if (packed.length <= len * (1 - MIN_SAVINGS)) return encodeFrame(RecordType.CHUNK, CODEC_ZSTD, encodeChunkMeta(meta), packed);
+  }
+  writeFrameHeader(buf, RecordType.CHUNK, CODEC_RAW, frameLen, CHUNK_META_BYTES);
+  buf.set(encodeChunkMeta(meta), FRAME_HEADER_BYTES);
+  writeHashAt(buf, 0, frameLen - FRAME_HASH_BYTES);
+  return buf.subarray(0, frameLen);
 }
 
 /**

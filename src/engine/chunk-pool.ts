@@ -13,8 +13,9 @@ import { Piscina } from 'piscina';
 import type { ChunkMeta } from '../format/records.js';
 import { RecordType } from '../format/constants.js';
 import { CorruptionError, SedimentError } from '../util/errors.js';
-import { batchLayout, buildChunkFrame, openChunkFrame } from './chunk-codec.js';
-import type { BatchTask, ChunkTask, OpenBatchResult, OpenResult } from './chunk-worker.js';
+import type { ChunkBuffer } from './chunk-buffers.js';
+import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame } from './chunk-codec.js';
+import type { BatchTask, ChunkTask, InPlaceResult, InPlaceTask, OpenBatchResult, OpenResult } from './chunk-worker.js';
 import { verifyFrame } from './segment-store.js';
 
 /** A batch of small chunks is sent once it holds this many chunks or bytes. */
@@ -105,6 +106,26 @@ export class ChunkPool {
       throw err;
     }
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  /**
+   * Frames the `len` bytes held in `cb` (a large chunk). The buffer is shared with the worker, not
+   * transferred. The result is either a view of `cb` (stored raw: framed in place, `cb.holds(frame)`; the
+   * caller must keep `cb` until the frame is written) or a new buffer (compressed: `cb` is no longer read).
+   */
+  async frameInPlace(cb: ChunkBuffer, len: number, meta: ChunkMeta): Promise<Buffer> {
+    if (this.closed) throw closedError();
+    if (this.filename === undefined) return buildChunkFrameInPlace(cb.whole, len, meta, this.level);
+    const task: InPlaceTask = { kind: 'in-place', whole: cb.whole, len, meta, level: this.level };
+    let out: InPlaceResult;
+    try {
+      out = (await this.workers().run(task)) as InPlaceResult;
+    } catch (err) {
+      if (this.closed) throw closedError(err);
+      throw err;
+    }
+    if (out instanceof Uint8Array) return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    return cb.whole.subarray(0, out.inPlace);
   }
 
   /** True once a worker has answered: until then small chunks are framed inline, not queued behind start-up. */

@@ -1,6 +1,7 @@
 // piscina worker: compresses, frames and hashes chunks off the main thread (default export), and verifies
 // and decompresses chunks for a GET (`open`, `openBatch`). Kinds of framing task:
 // - one large chunk: the raw bytes arrive transferred (not copied) and the frame goes back transferred;
+// - one large chunk in a ChunkBuffer (shared memory): framed raw in place, or compressed into a new frame;
 // - a batch of small chunks (docs/ARCHITECTURE.md, "Small puts"): the raws arrive packed in one transferred
 //   buffer; the frames, and the MD5 of each raw that asked for it, go back packed in one transferred buffer.
 import { createHash } from 'node:crypto';
@@ -9,7 +10,7 @@ import { initHash } from '../format/hash.js';
 import type { ChunkMeta } from '../format/records.js';
 import { RecordType } from '../format/constants.js';
 import { decodeFrame } from '../format/frame.js';
-import { batchLayout, buildChunkFrame, openChunkFrame } from './chunk-codec.js';
+import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame } from './chunk-codec.js';
 
 await initHash();
 
@@ -19,6 +20,21 @@ export interface ChunkTask {
   meta: ChunkMeta;
   level: number;
 }
+
+/**
+ * One large chunk held in a ChunkBuffer (chunk-buffers.ts), shared, not transferred: the main thread and the
+ * MD5 thread keep reading it. Framed raw, the frame is built in place and the reply is its length; framed
+ * compressed, the reply is the new frame (moved).
+ */
+export interface InPlaceTask {
+  kind: 'in-place';
+  whole: Uint8Array;
+  len: number;
+  meta: ChunkMeta;
+  level: number;
+}
+
+export type InPlaceResult = { inPlace: number } | Uint8Array;
 
 export interface BatchTask {
   kind: 'batch';
@@ -40,6 +56,13 @@ function owned(frame: Buffer): Buffer {
 function buildOne(task: ChunkTask): unknown {
   const frame = owned(buildChunkFrame(task.raw, task.meta, task.level));
   return move(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
+}
+
+function buildInPlace(task: InPlaceTask): unknown {
+  const frame = buildChunkFrameInPlace(task.whole, task.len, task.meta, task.level);
+  if (frame.buffer === task.whole.buffer) return { inPlace: frame.length } satisfies InPlaceResult;
+  const own = owned(frame);
+  return move(new Uint8Array(own.buffer, own.byteOffset, own.byteLength));
 }
 
 function buildBatch(task: BatchTask): unknown {
@@ -74,8 +97,9 @@ export interface NoopTask {
   kind: 'noop';
 }
 
-export default function run(task: ChunkTask | BatchTask | NoopTask): unknown {
+export default function run(task: ChunkTask | InPlaceTask | BatchTask | NoopTask): unknown {
   if (task.kind === 'noop') return null;
+  if (task.kind === 'in-place') return buildInPlace(task);
   return task.kind === 'batch' ? buildBatch(task) : buildOne(task);
 }
 

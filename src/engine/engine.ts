@@ -54,6 +54,7 @@ import { RealFileSystem } from '../io/real-fs.js';
 import { systemClock, type Clock, type DirLock, type FileSystem } from '../io/types.js';
 import { CorruptionError, DeleteMarkerError, SedimentError, assert, ioError } from '../util/errors.js';
 import { AccessTracker } from './access-tracker.js';
+import { ChunkBuffers, type ChunkBuffer } from './chunk-buffers.js';
 import { ChunkPool, defaultThreads, type Framed } from './chunk-pool.js';
 import { ColdReader } from './cold-reader.js';
 import type { ColdAccess, ColdCandidate } from './cold-access.js';
@@ -215,6 +216,11 @@ const OPEN_BATCH_CHUNKS = 2;
 const READ_AHEAD_BATCHES = 2;
 /** ...while the groups read ahead by all GET streams together hold less than this many raw bytes. */
 const READ_AHEAD_BYTES_MAX_DEFAULT = 24 << 20;
+/**
+ * Chunk buffers kept for reuse while no upload needs them (each chunkBytes: 16 MiB at the default). Enough
+ * for the chunks in flight of a few large uploads; under more, the extra buffers are allocated and dropped.
+ */
+const CHUNK_BUFFERS_FREE_MAX = 16;
 /** Above this many bytes waiting in the writer's queue, chunk producers wait for their writes. */
 const WRITER_QUEUE_BYTES_MAX = 64 << 20;
 /** Mutations between checkpoints at least, by default (EngineOptions.checkpointEveryOps). */
@@ -265,6 +271,8 @@ export class Engine {
   private writer!: SegmentWriter;
   /** MD5 of large bodies off the main thread (md5-hasher.ts). */
   private readonly md5Hasher = new Md5Hasher();
+  /** The buffers large chunks are read into, framed in and written from (chunk-buffers.ts). */
+  private readonly chunkBuffers: ChunkBuffers;
   /** DIR/manifest: which segment files must exist. */
   private liveSegments!: LiveSegments;
   private readonly store: SegmentStore;
@@ -310,6 +318,7 @@ export class Engine {
     this.dir = opts.dir.replace(/\/+$/, '') || '/';
     this.durability = opts.durability ?? 'fsync';
     this.chunkBytes = opts.chunkBytes ?? 1 << 20;
+    this.chunkBuffers = new ChunkBuffers(this.chunkBytes, CHUNK_BUFFERS_FREE_MAX);
     this.framingBytesMax = opts.framingBytesMax ?? FRAMING_BYTES_MAX_DEFAULT;
     this.readAheadBytesMax = opts.readAheadBytesMax ?? READ_AHEAD_BYTES_MAX_DEFAULT;
     this.segmentBytesMax = opts.segmentBytesMax ?? 128 << 20;
@@ -1206,12 +1215,20 @@ export class Engine {
     let failure: unknown;
     let md5Whole: Buffer | undefined;
     /** `whole`: `raw` is the entire body (one chunk), so its MD5 can be computed where it is framed. */
-    const emit = async (raw: Buffer, whole: boolean): Promise<void> => {
+    /**
+     * `held`: `raw` lies in this ChunkBuffer (at its data area's start), whose reference passes to emit:
+     * the chunk is then hashed in place by the MD5 thread and, stored raw, framed and written in place.
+     */
+    const emit = async (raw: Buffer, whole: boolean, held?: ChunkBuffer): Promise<void> => {
       if (chunks.length === 0 && !whole && raw.length >= this.pool.poolMinBytes && this.pool.usingWorkers && this.md5Hasher.available) {
         md5Thread = this.md5Hasher.stream();
       }
       if (md5Thread) {
-        const behind = md5Thread.update(raw);
+        let behind: Promise<void> | undefined;
+        if (held) {
+          const ref = held.retain();
+          behind = md5Thread.update(raw, () => ref.release());
+        } else behind = md5Thread.update(raw);
         if (behind) await behind; // the MD5 thread is behind: read no more of the body until it catches up
       } else if (!whole) md5.update(raw);
       const index = chunks.length;
@@ -1220,10 +1237,20 @@ export class Engine {
       chunks.push({ segmentId: 0, offset: 0, frameLen: 0, rawLen });
       const meta = { uploadId, partNumber, chunkIndex: index, rawLen };
       let framing: Promise<Buffer>;
+      /** `held`'s memory is the frame itself: released once the frame is written. */
+      let inPlace = false;
       if (raw.length < this.pool.poolMinBytes) {
         framing = this.pool.frameSmall(raw, meta, whole).then((f) => {
+          held?.release(); // copied or framed: `raw` is no longer read
           if (whole) md5Whole = f.md5;
           return f.frame;
+        });
+      } else if (held) {
+        if (whole) md5.update(raw);
+        framing = this.pool.frameInPlace(held, rawLen, meta).then((frame) => {
+          if (held.holds(frame)) inPlace = true;
+          else held.release(); // compressed into a frame of its own
+          return frame;
         });
       } else {
         if (whole) md5.update(raw);
@@ -1232,6 +1259,7 @@ export class Engine {
       const p = framing.then((frame) => {
         this.checkWritable();
         const r = this.writer.append(frame, { type: RecordType.CHUNK, chunk: meta }, false);
+        if (inPlace) r.done.then(() => held!.release(), () => undefined); // a failed write: dropped, not reused
         chunks[index] = { segmentId: r.segmentId, offset: r.offset, frameLen: frame.length, rawLen };
         // The location is fixed at append and writes go out in log order, so the COMMIT appended later
         // cannot become durable before this chunk: there is no need to wait for the write itself —
@@ -1257,11 +1285,18 @@ export class Engine {
         const buf = toBuffer(body as Uint8Array | string);
         for (let at = 0; at < buf.length; at += this.chunkBytes) {
           const view = buf.subarray(at, Math.min(buf.length, at + this.chunkBytes));
-          // A worker takes its chunk's buffer (transferred, detached here): the caller's own buffer is
-          // never handed over. The pool copies a view that does not own its ArrayBuffer; a piece that
-          // does (a body of one chunk that owns its memory) is copied here.
-          const piece = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? Buffer.from(view) : view;
-          await emit(piece, piece.length === buf.length);
+          if (view.length >= this.pool.poolMinBytes) {
+            // Copied into a reused chunk buffer: the caller's own buffer is never handed to another thread.
+            const held = this.chunkBuffers.acquire();
+            view.copy(held.data);
+            await emit(held.data.subarray(0, view.length), view.length === buf.length, held);
+          } else {
+            // A worker takes its chunk's buffer (transferred, detached here). The pool copies a view that
+            // does not own its ArrayBuffer; a piece that does (a body of one chunk that owns its memory) is
+            // copied here.
+            const piece = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? Buffer.from(view) : view;
+            await emit(piece, piece.length === buf.length);
+          }
           if (failure) break;
         }
       } else {
@@ -1271,15 +1306,21 @@ export class Engine {
         // is a large one and each next buffer is a whole chunk (no growing copies).
         const first = (): number =>
           Math.min(this.chunkBytes, sizeHint !== undefined ? Math.max(1, sizeHint - size) : size > 0 ? this.chunkBytes : 64 * 1024);
+        // A buffer of a whole chunk is a reused ChunkBuffer (`held`), a smaller one is allocated.
+        let held: ChunkBuffer | undefined;
+        const alloc = (n: number): Buffer => {
+          held = n === this.chunkBytes ? this.chunkBuffers.acquire() : undefined;
+          return held ? held.data : Buffer.allocUnsafeSlow(n);
+        };
         let fill = 0;
-        let cur = Buffer.allocUnsafeSlow(first());
+        let cur = alloc(first());
         for await (const piece of body as AsyncIterable<Uint8Array | string>) {
           signal?.throwIfAborted();
           if (failure) break;
           let src = toBuffer(piece);
           while (src.length > 0) {
             if (fill === cur.length && cur.length < this.chunkBytes) {
-              const grown = Buffer.allocUnsafeSlow(Math.min(this.chunkBytes, Math.max(cur.length * 4, fill + src.length)));
+              const grown = alloc(Math.min(this.chunkBytes, Math.max(cur.length * 4, fill + src.length)));
               cur.copy(grown, 0, 0, fill);
               cur = grown;
             }
@@ -1288,13 +1329,14 @@ export class Engine {
             fill += n;
             src = src.subarray(n);
             if (fill === this.chunkBytes) {
-              await emit(cur, false);
-              cur = Buffer.allocUnsafeSlow(first());
+              await emit(cur, false, held);
+              cur = alloc(first());
               fill = 0;
             }
           }
         }
-        if (fill > 0 && !failure) await emit(cur.subarray(0, fill), size === 0);
+        if (fill > 0 && !failure) await emit(cur.subarray(0, fill), size === 0, held);
+        else held?.release(); // not used: back to the free list
       }
       await Promise.allSettled(inflight);
       if (failure) throw failure;
@@ -2095,6 +2137,8 @@ export class Engine {
       workerThreads: this.pool.usingWorkers ? this.pool.threads : 0,
       batchedChunks: this.pool.batchedChunks,
       md5ThreadUploads: this.md5Hasher.streamsStarted,
+      chunkBuffersCreated: this.chunkBuffers.created,
+      chunkBuffersReused: this.chunkBuffers.reused,
       framingBytes: this.framingBytes,
       readAheadBytes: this.readAheadBytes,
       damage: [...this.openDamage],
@@ -2377,6 +2421,7 @@ export class Engine {
     });
     await this.pool.close();
     await this.md5Hasher.close();
+    this.chunkBuffers.clear();
     await this.store.closeAll();
     await this.lock.release();
     if (failure && !(failure instanceof SedimentError && failure.code === 'SEDIMENT_WRITER_FAILED')) throw failure;

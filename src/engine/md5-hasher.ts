@@ -29,8 +29,11 @@ export interface Md5Stream {
   /**
    * Adds `data` (copied now: the caller may transfer or reuse it right after). Returns a promise when the
    * thread is behind (more than QUEUED_BYTES_MAX queued): the caller should wait for it before adding more.
+   * With `onHashed`, `data` must be a view of a SharedArrayBuffer: the thread reads it in place (no copy),
+   * the caller must not change those bytes until `onHashed` is called (once, after the thread has hashed
+   * them; never if the thread dies first).
    */
-  update(data: Uint8Array): Promise<void> | undefined;
+  update(data: Uint8Array, onHashed?: () => void): Promise<void> | undefined;
   /** The MD5 of everything added; the stream is finished. */
   digest(): Promise<Buffer>;
   /** Abandons the stream (a failed upload). */
@@ -46,6 +49,8 @@ export class Md5Hasher {
   /** Bytes posted for hashing and not yet reported hashed. */
   private queuedBytes = 0;
   private roomWaiters: Array<() => void> = [];
+  /** One per update posted and not yet answered, in order: what to call when the thread reports it hashed. */
+  private hashedCallbacks: Array<(() => void) | undefined> = [];
   /** Streams started (for stats and tests). */
   streamsStarted = 0;
 
@@ -60,13 +65,22 @@ export class Md5Hasher {
     let done = false;
     const post = (m: Md5Message, transfer?: ArrayBuffer[]): void => worker.postMessage(m, transfer);
     return {
-      update: (data) => {
+      update: (data, onHashed) => {
         if (done) return;
-        // One copy, then a transfer: cloning a view would serialize its whole ArrayBuffer (all of a
-        // caller's 64 MiB body for each 1 MiB piece of it).
-        const own = new Uint8Array(data);
-        this.queuedBytes += own.byteLength; // before the transfer detaches `own`
-        post({ op: 'update', id, data: own }, [own.buffer as ArrayBuffer]);
+        if (onHashed !== undefined) {
+          if (!(data.buffer instanceof SharedArrayBuffer)) throw new Error('assertion failed: Md5Stream.update(data, onHashed) needs shared memory');
+          // Shared memory is cloned as a reference, not copied.
+          this.queuedBytes += data.byteLength;
+          post({ op: 'update', id, data });
+        } else {
+          // One copy, then a transfer: cloning a view would serialize its whole ArrayBuffer (all of a
+          // caller's 64 MiB body for each 1 MiB piece of it).
+          const own = new Uint8Array(data);
+          this.queuedBytes += own.byteLength; // before the transfer detaches `own`
+          post({ op: 'update', id, data: own }, [own.buffer as ArrayBuffer]);
+        }
+        // The thread answers every update, in the order posted.
+        this.hashedCallbacks.push(onHashed);
         if (this.queuedBytes <= QUEUED_BYTES_MAX || this.failure !== undefined) return undefined;
         return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
       },
@@ -93,6 +107,7 @@ export class Md5Hasher {
     w.unref();
     w.on('message', (r: Md5Reply) => {
       if ('hashed' in r) {
+        this.hashedCallbacks.shift()?.();
         this.queuedBytes -= r.hashed;
         if (this.queuedBytes <= QUEUED_BYTES_MAX) this.wakeRoomWaiters();
         return;
@@ -109,6 +124,7 @@ export class Md5Hasher {
       for (const p of this.waiting.values()) p.reject(this.failure);
       this.waiting.clear();
       this.queuedBytes = 0;
+      this.hashedCallbacks = []; // not called: their buffers are left to the garbage collector
       this.wakeRoomWaiters(); // their digest() rejects
     };
     w.on('error', fail);

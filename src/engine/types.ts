@@ -204,6 +204,9 @@ export interface EngineStats {
   batchedChunks: number;
   /** Uploads whose MD5 was computed in the MD5 thread (bodies of several large chunks). */
   md5ThreadUploads: number;
+  /** Chunk buffers of large uploads allocated, and handed out again from the free list (chunk-buffers.ts). */
+  chunkBuffersCreated: number;
+  chunkBuffersReused: number;
   /** Raw bytes of chunks being framed right now, all uploads together (bounded: see engine.ts). */
   framingBytes: number;
   /** Raw bytes of chunks read ahead by GET streams right now, all streams together (bounded likewise). */

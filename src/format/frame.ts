@@ -35,11 +35,7 @@ export function encodeFrame(type: number, flags: number, meta: Uint8Array, paylo
   if (frameLen > MAX_FRAME_BYTES) throw new RangeError(`frame of ${frameLen} bytes too large`);
   if (meta.length > 0xffff) throw new RangeError('frame meta too large');
   const buf = Buffer.allocUnsafe(frameLen);
-  buf.writeUInt32LE(FRAME_MAGIC, 0);
-  buf.writeUInt32LE(frameLen, 4);
-  buf[8] = type;
-  buf[9] = flags;
-  buf.writeUInt16LE(meta.length, 10);
+  writeFrameHeader(buf, type, flags, frameLen, meta.length);
   buf.set(meta, FRAME_HEADER_BYTES);
   let pos = FRAME_HEADER_BYTES + meta.length;
   for (const p of parts) {
@@ -48,6 +44,15 @@ export function encodeFrame(type: number, flags: number, meta: Uint8Array, paylo
   }
   writeHashAt(buf, 0, frameLen - FRAME_HASH_BYTES);
   return buf;
+}
+
+/** Writes the fixed 12-byte frame header at the start of `buf` (the frame is built around its payload). */
+export function writeFrameHeader(buf: Buffer, type: number, flags: number, frameLen: number, metaLen: number): void {
+  buf.writeUInt32LE(FRAME_MAGIC, 0);
+  buf.writeUInt32LE(frameLen, 4);
+  buf[8] = type;
+  buf[9] = flags;
+  buf.writeUInt16LE(metaLen, 10);
 }
 
 /**
