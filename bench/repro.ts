@@ -5,7 +5,7 @@
 //   node --cpu-prof --cpu-prof-dir=prof dist/bench/repro.js large random 8 --durability=none
 //   node dist/bench/repro.js fill DIR 50000          (keeps DIR; then profile the reopen with
 //   node --expose-gc --cpu-prof dist/bench/reopen-child.js DIR 0)
-// Inputs are generated before the timed region; one line reports throughput, CPU (all threads), page
+// Inputs are generated before the timed region, which starts from warm pages (setup.ts, preparePages); one line reports throughput, CPU (all threads), page
 // faults and context switches of the timed region only. --cpu-prof profiles the main thread and every
 // worker thread into separate files.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 
 import { Engine, type Durability } from '../src/index.js';
 import { logKey, objectStream, piecePool, smallObject } from './data.js';
-import { forEachConcurrent, MiB, removeDir, scratchDir, timed } from './setup.js';
+import { forEachConcurrent, MiB, preparePages, removeDir, scratchDir, timed } from './setup.js';
 
 interface Flags {
   /** Write a main-thread CPU profile of the timed region only (node:inspector) to this file. */
@@ -90,6 +90,7 @@ async function profiled(fn: () => Promise<void>): Promise<void> {
 }
 
 async function report(what: string, units: number, unitName: string, fn: () => Promise<void>): Promise<void> {
+  preparePages(); // the memory state the benches measure in (setup.ts; SEDIMENT_BENCH_PAGES=as-is skips it)
   const ru0 = process.resourceUsage();
   const th0 = threadCpu();
   const t = await timed(() => profiled(fn));
