@@ -6,10 +6,11 @@
 //   node dist/bench/s3-cpu.js [--variants=new,base=/path/to/old/dist/src/cli/main.js] [--bare]
 //                             [--phases=small-put,small-get,large-log-put,large-log-get] [--rounds=N]
 //                             [--ops=N] [--large-objects=N] [--cpu-prof=DIR] [--no-fsync] [--by-thread]
+//                             [--client=loadgen|node-http]
 //                             [--node-args-NAME="--flag=1 --other"]   (extra node flags for variant NAME)
 //                             [--env-NAME="VAR=value OTHER=value"]    (extra environment for variant NAME)
 import { S3LoadClient } from '../src/loadgen/s3-client.js';
-import { BUCKET, FULL_SIZES, phases, REGION, runPhase, type PhaseResult } from './s3-phases.js';
+import { BENCH_CLIENT_NAMES, BUCKET, FULL_SIZES, phases, REGION, runPhase, type BenchClient, type PhaseResult } from './s3-phases.js';
 import { startServer, type RunningServer } from './servers/spawn.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fmt, MiB } from './setup.js';
@@ -64,6 +65,9 @@ const rounds = Number(opts.get('rounds') ?? 1);
 const ops = Number(opts.get('ops') ?? 8000);
 const largeObjects = Number(opts.get('large-objects') ?? 8);
 const profDir = opts.get('cpu-prof');
+/** `--client=node-http`: drive the servers with the plain node:http client instead of loadgen. */
+const client = (opts.get('client') ?? 'loadgen') as BenchClient;
+if (!BENCH_CLIENT_NAMES.includes(client)) throw new Error(`--client must be one of ${BENCH_CLIENT_NAMES.join(', ')}`);
 const sizes = { ...FULL_SIZES, smallObjects: ops, smallDurationMs: 20_000, largeObjects };
 const specs = phases(sizes).filter((p) => wanted.includes(p.id));
 const SEED = 20_260_101;
@@ -98,7 +102,7 @@ try {
       for (const s of servers) {
         // A get phase needs its put phase's objects: the put phase runs first in every round.
         const t0 = threadTicks(s.pid);
-        const r: PhaseResult = await runPhase(s, { ...spec, objects: spec.objects }, { clientWorkers: 1, seed: SEED });
+        const r: PhaseResult = await runPhase(s, { ...spec, objects: spec.objects }, { client, clientWorkers: 1, seed: SEED });
         const w = r.result;
         const threads = threadShare(t0, threadTicks(s.pid), w.ops);
         const usPerOp = r.serverCores === undefined ? NaN : (r.serverCores * w.elapsedMs * 1000) / Math.max(1, w.ops);
