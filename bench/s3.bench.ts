@@ -34,6 +34,7 @@ import {
   type BenchClient,
   type PhaseResult,
   type PhaseSpec,
+  warmUp,
 } from './s3-phases.js';
 import { objectKeySuffix } from '../src/loadgen/options.js';
 import { diskReference, type DiskReference } from './s3-disk.js';
@@ -163,6 +164,14 @@ try {
     const admin = new S3LoadClient({ endpoint: server.endpoint, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, region: REGION, connectionsMax: 1, timeoutMs: 30_000 });
     await admin.createBucket(BUCKET);
     admin.close();
+  }
+  // Nothing is measured cold: every server is warmed up with every client first (s3-phases.ts, warmUp).
+  for (const client of args.clients) {
+    for (const server of servers) {
+      const w = await warmUp(server, client, args.clientWorkers, SEED);
+      const errors = w.reduce((n, r) => n + r.errors, 0);
+      console.log(`warm-up ${client} → ${server.name}: ${w.map((r) => `${fmt(r.ops)} ops at ${fmt(r.opsPerS)}/s`).join(', ')} (not measured)${errors ? `, errors ${errors}` : ''}`);
+    }
   }
   for (const spec of specs) {
     console.log(`\n${spec.label}`);
