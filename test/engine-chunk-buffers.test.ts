@@ -51,7 +51,7 @@ function pieces(body: Buffer, seed: number): Readable {
 describe('frames built in place', () => {
   it('are byte for byte the frames buildChunkFrame makes, raw or compressed, and leave the chunk bytes alone', async () => {
     await initHash();
-    const pool = new ChunkBuffers(512 << 10, 4);
+    const pool = new ChunkBuffers(512 << 10, 4, 0);
     const rng = mulberry32(11);
     const cases: Array<[string, Buffer, number]> = [
       ['random, probed', rng.bytes(300 << 10), 1],
@@ -79,15 +79,15 @@ describe('frames built in place', () => {
 
   it('refuses a chunk that does not fit its buffer', async () => {
     await initHash();
-    const cb = new ChunkBuffers(1024, 1).acquire();
+    const cb = new ChunkBuffers(1024, 1, 0).acquire();
     expect(() => buildChunkFrameInPlace(cb.whole, 1025, { uploadId: 1, partNumber: 0, chunkIndex: 0, rawLen: 1025 }, 1)).toThrow(/assertion/);
     expect(CHUNK_FRAME_HEAD_BYTES).toBe(32);
   });
 });
 
 describe('ChunkBuffers', () => {
-  it('hands a buffer out again only after its last release, and keeps at most freeMax', () => {
-    const pool = new ChunkBuffers(4096, 2);
+  it('hands a buffer out again only after its last release', () => {
+    const pool = new ChunkBuffers(4096, 2, 0);
     const a = pool.acquire();
     a.retain();
     a.release();
@@ -97,9 +97,26 @@ describe('ChunkBuffers', () => {
     expect(pool.acquire()).toBe(a);
     expect(() => b.release()).not.toThrow();
     expect(() => b.release()).toThrow(/released more often/);
-    const many = [pool.acquire(), pool.acquire(), pool.acquire(), pool.acquire()];
+  });
+
+  it('keeps every released buffer while busy and cuts the free list to idleKeep once idle', () => {
+    let now = 0;
+    const pool = new ChunkBuffers(4096, 2, 1000, () => now);
+    const many = Array.from({ length: 6 }, () => pool.acquire());
     for (const m of many) m.release();
+    expect(pool.freeCount).toBe(6);
+    now = 999;
+    pool.trimIdle();
+    expect(pool.freeCount).toBe(6); // not idle long enough
+    now = 1000;
+    pool.trimIdle();
     expect(pool.freeCount).toBe(2);
+    // Reused, not made again, while they last.
+    const again = [pool.acquire(), pool.acquire(), pool.acquire()];
+    expect(pool.created).toBe(7);
+    for (const m of again) m.release();
+    pool.clear();
+    expect(pool.freeCount).toBe(0);
   });
 });
 

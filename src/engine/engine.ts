@@ -217,10 +217,11 @@ const READ_AHEAD_BATCHES = 2;
 /** ...while the groups read ahead by all GET streams together hold less than this many raw bytes. */
 const READ_AHEAD_BYTES_MAX_DEFAULT = 24 << 20;
 /**
- * Chunk buffers kept for reuse while no upload needs them (each chunkBytes: 16 MiB at the default). Enough
- * for the chunks in flight of a few large uploads; under more, the extra buffers are allocated and dropped.
+ * Chunk buffers (chunk-buffers.ts) kept once no upload has needed one for CHUNK_BUFFERS_IDLE_MS (4 MiB at
+ * the default chunkBytes). While uploads run, all are kept.
  */
-const CHUNK_BUFFERS_FREE_MAX = 16;
+const CHUNK_BUFFERS_IDLE_KEEP = 4;
+const CHUNK_BUFFERS_IDLE_MS = 10_000;
 /** Above this many bytes waiting in the writer's queue, chunk producers wait for their writes. */
 const WRITER_QUEUE_BYTES_MAX = 64 << 20;
 /** Mutations between checkpoints at least, by default (EngineOptions.checkpointEveryOps). */
@@ -318,7 +319,7 @@ export class Engine {
     this.dir = opts.dir.replace(/\/+$/, '') || '/';
     this.durability = opts.durability ?? 'fsync';
     this.chunkBytes = opts.chunkBytes ?? 1 << 20;
-    this.chunkBuffers = new ChunkBuffers(this.chunkBytes, CHUNK_BUFFERS_FREE_MAX);
+    this.chunkBuffers = new ChunkBuffers(this.chunkBytes, CHUNK_BUFFERS_IDLE_KEEP, CHUNK_BUFFERS_IDLE_MS);
     this.framingBytesMax = opts.framingBytesMax ?? FRAMING_BYTES_MAX_DEFAULT;
     this.readAheadBytesMax = opts.readAheadBytesMax ?? READ_AHEAD_BYTES_MAX_DEFAULT;
     this.segmentBytesMax = opts.segmentBytesMax ?? 128 << 20;
