@@ -2,7 +2,9 @@
 // both ways (bodies generated on the fly and hashed on arrival, never buffered), while RSS is sampled.
 //
 // Bounded form (always runs): 16 × 64 MiB against a server in this test process. RSS therefore
-// includes the 16 clients and vitest, so the bound is generous (1.5 GiB); the peak is printed.
+// includes the 16 clients and vitest, so the bound is above the server's own (768 MiB); the peak is printed.
+// This run peaks at 429-465 MiB; a build that let shared chunk buffers pile up in the worker threads
+// reached 841 MiB here (and 1,079 MiB of server RSS in the full form), which a 1.5 GiB bound let pass.
 // Full form (SEDIMENT_SOAK=1, needs `npx tsc` first): the issue's requirement, 16 × 1 GiB against
 // `sediment serve` running as a child process, whose own RSS (VmRSS samples and the kernel's VmHWM
 // high-water mark from /proc/<pid>/status) must stay under 512 MiB. SEDIMENT_SOAK_MIB=N sets the size per
@@ -27,7 +29,6 @@ import { objectPath, streamGet, streamPut, type StreamTarget } from './helpers/s
 import { ACCESS_KEY, makeClient, SECRET_KEY, startHarness } from './helpers/s3-server.js';
 
 const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 const CLIENTS = 16;
 const SOAK = process.env.SEDIMENT_SOAK === '1';
 const SOAK_BYTES = Number(process.env.SEDIMENT_SOAK_MIB ?? 1024) * MiB;
@@ -91,7 +92,7 @@ async function runClients(size: number, port: number, bucket: string, makeSdk: (
 }
 
 describe.skipIf(SOAK)('bounded form of "16 clients × 1 GiB under 512 MiB": 16 × 64 MiB, server in-process', () => {
-  it('streams 16 × 64 MiB up and down in parallel with MD5 verified; RSS stays under 1.5 GiB', async () => {
+  it('streams 16 × 64 MiB up and down in parallel with MD5 verified; RSS stays under 768 MiB', async () => {
     const h = await startHarness({ workerThreads: 'default' });
     try {
       await h.client().send(new CreateBucketCommand({ Bucket: 'memory' }));
@@ -105,7 +106,7 @@ describe.skipIf(SOAK)('bounded form of "16 clients × 1 GiB under 512 MiB": 16 �
         `[s3-server-memory] 16 × 64 MiB up+down in ${secs.toFixed(1)} s: peak RSS ${(peak / MiB).toFixed(0)} MiB ` +
           `(baseline ${(base / MiB).toFixed(0)} MiB, ${samples} samples; server, 16 clients and vitest share this process)`,
       );
-      expect(peak).toBeLessThan(1.5 * GiB);
+      expect(peak).toBeLessThan(768 * MiB);
       expect(h.s3.inflight).toBe(0);
     } finally {
       await h.close();
