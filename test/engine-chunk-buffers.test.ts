@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RecordType } from '../src/format/constants.js';
 import { decodeFrame } from '../src/format/frame.js';
@@ -14,7 +13,7 @@ import { initHash } from '../src/format/hash.js';
 import { ChunkBuffers, CHUNK_FRAME_HEAD_BYTES } from '../src/engine/chunk-buffers.js';
 import { buildChunkFrame, buildChunkFrameInPlace } from '../src/engine/chunk-codec.js';
 import { Engine } from '../src/index.js';
-import { readAll } from './helpers/engine-helpers.js';
+import { randomPieces, readAll } from './helpers/engine-helpers.js';
 import { mulberry32 } from './helpers/prng.js';
 
 const dirs: string[] = [];
@@ -34,18 +33,6 @@ function logLike(n: number, seed: number): Buffer {
     len += line.length;
   }
   return Buffer.from(lines.join('')).subarray(0, n);
-}
-
-/** `body` as a stream of pieces of random sizes (1 byte to 200 KiB). */
-function pieces(body: Buffer, seed: number): Readable {
-  const rng = mulberry32(seed);
-  return Readable.from((function* () {
-    for (let at = 0; at < body.length; ) {
-      const n = 1 + Math.floor(rng.next() * 200 * 1024);
-      yield body.subarray(at, at + n);
-      at += n;
-    }
-  })());
 }
 
 describe('frames built in place', () => {
@@ -139,7 +126,7 @@ describe('engine uploads through reused chunk buffers', () => {
         await e.createBucket('bkt');
         for (let round = 0; round < 2; round++) {
           const puts = [...bodies].map(([key, b], i) =>
-            e.putObject('bkt', `${key}-${round}`, i % 2 === 0 ? pieces(b, i + round) : b).then((r) => [key, r.etag] as const),
+            e.putObject('bkt', `${key}-${round}`, i % 2 === 0 ? randomPieces(b, i + round, 200 * 1024) : b).then((r) => [key, r.etag] as const),
           );
           for (const [key, etag] of await Promise.all(puts)) expect(etag, key).toBe(md5(bodies.get(key)!));
         }

@@ -2,11 +2,24 @@
 // listings, and a snapshot of everything an engine shows, to assert that a failed operation changed
 // nothing.
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Engine, ListOptions } from '../../src/index.js';
+import { mulberry32 } from './prng.js';
 
 export function md5hex(data: Uint8Array): string {
   return createHash('md5').update(data).digest('hex');
+}
+
+/** `body` as a stream of pieces of random sizes, 1 byte to `maxPieceBytes` (seeded). */
+export function randomPieces(body: Buffer, seed: number, maxPieceBytes: number): Readable {
+  const rng = mulberry32(seed);
+  return Readable.from((function* () {
+    for (let at = 0; at < body.length; ) {
+      const n = 1 + Math.floor(rng.next() * maxPieceBytes);
+      yield body.subarray(at, at + n);
+      at += n;
+    }
+  })());
 }
 
 export async function readAll(body: Readable): Promise<Buffer> {
