@@ -1,6 +1,7 @@
 // Building and opening CHUNK frames (docs/FORMAT.md §2.3): zstd unless it does not pay, then framed and
 // hashed. Pure functions, used on the main thread for small chunks and in chunk-worker.ts for large ones.
 import zstd from 'zstd-napi';
+import zstdBinding from 'zstd-napi/binding.js';
 import { CHUNK_META_BYTES, CODEC_MASK, CODEC_RAW, CODEC_ZSTD, CODEC_ZSTD_DICT, FRAME_HASH_BYTES, FRAME_HEADER_BYTES, RecordType } from '../format/constants.js';
 import { encodeFrame, writeFrameHeader, type Frame } from '../format/frame.js';
 import { writeHashAt } from '../format/hash.js';
@@ -13,6 +14,7 @@ export const MIN_SAVINGS = 1 / 32;
 
 const compressors = new Map<number, zstd.Compressor>();
 let decompressor: zstd.Decompressor | undefined;
+let intoContext: InstanceType<typeof zstdBinding.DCtx> | undefined;
 
 function compressorFor(level: number): zstd.Compressor {
   let c = compressors.get(level);
@@ -110,4 +112,38 @@ export function openChunkFrame(frame: Frame, segmentId: number, offset: number):
     throw new CorruptionError(segmentId, offset, `chunk holds ${raw.length} bytes, meta says ${meta.rawLen}`);
   }
   return { meta, raw };
+}
+
+/**
+ * `openChunkFrame` into memory the caller gives: a verified CHUNK frame's raw bytes are decompressed (or
+ * copied) straight into `dst`, which must be exactly as long as the chunk. Saves the fresh buffer zstd-napi
+ * would allocate and the copy out of it (chunk-worker.ts `openBatch`; docs/PERFORMANCE.md, "Large GET").
+ * A frame that holds more or fewer bytes than `dst.length` is corruption, and `dst` then holds garbage.
+ */
+export function openChunkFrameInto(frame: Frame, dst: Uint8Array, segmentId: number, offset: number): ChunkMeta {
+  let meta: ChunkMeta;
+  try {
+    meta = decodeChunkMeta(frame.meta);
+  } catch (err) {
+    throw new CorruptionError(segmentId, offset, 'bad chunk meta', { cause: err });
+  }
+  if (meta.rawLen !== dst.length) throw new CorruptionError(segmentId, offset, `chunk meta says ${meta.rawLen} bytes, expected ${dst.length}`);
+  const codec = frame.flags & CODEC_MASK;
+  if (codec === CODEC_ZSTD) {
+    intoContext ??= new zstdBinding.DCtx();
+    let n: number;
+    try {
+      n = intoContext.decompress(dst, frame.payload);
+    } catch (err) {
+      // Also what a payload that decompresses to more than dst.length gives ("Destination buffer is too small").
+      throw new CorruptionError(segmentId, offset, 'zstd payload does not decompress to the chunk length', { cause: err });
+    }
+    if (n !== dst.length) throw new CorruptionError(segmentId, offset, `chunk holds ${n} bytes, meta says ${meta.rawLen}`);
+  } else if (codec === CODEC_ZSTD_DICT) {
+    throw new CorruptionError(segmentId, offset, 'dictionary-coded chunk outside a cold segment');
+  } else {
+    if (frame.payload.length !== dst.length) throw new CorruptionError(segmentId, offset, `chunk holds ${frame.payload.length} bytes, meta says ${meta.rawLen}`);
+    dst.set(frame.payload);
+  }
+  return meta;
 }
