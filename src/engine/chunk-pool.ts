@@ -15,7 +15,7 @@ import { RecordType } from '../format/constants.js';
 import { CorruptionError, SedimentError } from '../util/errors.js';
 import type { ChunkBuffer } from './chunk-buffers.js';
 import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame } from './chunk-codec.js';
-import type { BatchTask, ChunkTask, InPlaceResult, InPlaceTask, OpenBatchResult, OpenResult } from './chunk-worker.js';
+import type { BatchTask, ChunkTask, InPlaceResult, InPlaceTask, OpenBatchResult, OpenBatchTask, OpenResult } from './chunk-worker.js';
 import { verifyFrame } from './segment-store.js';
 
 /** A batch of small chunks is sent once it holds this many chunks or bytes. */
@@ -256,7 +256,7 @@ export class ChunkPool {
    * `where` gives each frame's segment, offset (for a CorruptionError) and manifest raw length. The frames
    * are transferred.
    */
-  async openBatch(frames: Buffer[], where: ReadonlyArray<{ segmentId: number; offset: number; rawLen: number }>): Promise<Buffer[]> {
+  async openBatch(frames: Buffer[], where: ReadonlyArray<{ segmentId: number; offset: number; rawLen: number }>, into?: Buffer): Promise<Buffer[]> {
     if (this.filename === undefined) {
       return frames.map((f, i) => {
         const w = where[i]!;
@@ -269,13 +269,17 @@ export class ChunkPool {
       const owned = f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && !(f.buffer instanceof SharedArrayBuffer) ? f : Buffer.from(f);
       return new Uint8Array(owned.buffer, owned.byteOffset, owned.byteLength);
     });
-    const task = { frames: views, rawLens: where.map((w) => w.rawLen) };
+    let total = 0;
+    for (const w of where) total += w.rawLen;
+    // Shared memory given to write into (a lent GET's group buffer): the worker fills it, nothing is moved.
+    const shared = into !== undefined && into.buffer instanceof SharedArrayBuffer && into.length >= total ? new Uint8Array(into.buffer, into.byteOffset, total) : undefined;
+    const task: OpenBatchTask = { frames: views, rawLens: where.map((w) => w.rawLen), into: shared };
     const r = (await this.runOpen(task, 'openBatch', views.map((v) => v.buffer as ArrayBuffer))) as OpenBatchResult;
-    if (!(r instanceof Uint8Array)) {
+    if (!(r instanceof Uint8Array) && typeof r !== 'number') {
       const w = where[r.index]!;
       throw new CorruptionError(w.segmentId, w.offset, r.message);
     }
-    const all = Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+    const all = typeof r === 'number' ? Buffer.from(shared!.buffer, shared!.byteOffset, r) : Buffer.from(r.buffer, r.byteOffset, r.byteLength);
     const out: Buffer[] = [];
     let pos = 0;
     for (const w of where) {

@@ -139,10 +139,15 @@ export interface OpenBatchTask {
   frames: Uint8Array[];
   /** The raw length the manifest gives for each. */
   rawLens: number[];
+  /** Shared memory of exactly the total raw length to write the bytes into (shared, not transferred). */
+  into?: Uint8Array;
 }
 
-/** All raw bytes of the batch back to back (moved), or which frame is damaged and why. */
-export type OpenBatchResult = Uint8Array | { message: string; index: number };
+/**
+ * All raw bytes of the batch back to back (moved), or with `into` their total length (the bytes are
+ * there), or which frame is damaged and why.
+ */
+export type OpenBatchResult = Uint8Array | number | { message: string; index: number };
 
 /**
  * `open` for several chunks in one task (one thread round trip instead of one per chunk): the raw bytes
@@ -151,7 +156,9 @@ export type OpenBatchResult = Uint8Array | { message: string; index: number };
 export function openBatch(task: OpenBatchTask): unknown {
   let total = 0;
   for (const n of task.rawLens) total += n;
-  const out = Buffer.allocUnsafeSlow(total); // its own ArrayBuffer, never Buffer's shared pool: it is moved
+  if (task.into !== undefined && task.into.length !== total) return { message: `a destination of ${task.into.length} bytes for ${total}`, index: 0 } satisfies OpenBatchResult;
+  // its own ArrayBuffer, never Buffer's shared pool: it is moved
+  const out = task.into !== undefined ? Buffer.from(task.into.buffer, task.into.byteOffset, total) : Buffer.allocUnsafeSlow(total);
   let pos = 0;
   for (let i = 0; i < task.frames.length; i++) {
     const f = task.frames[i]!;
@@ -166,5 +173,6 @@ export function openBatch(task: OpenBatchTask): unknown {
     }
     pos += len;
   }
+  if (task.into !== undefined) return total satisfies OpenBatchResult;
   return move(new Uint8Array(out.buffer, 0, total));
 }

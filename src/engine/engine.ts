@@ -116,6 +116,7 @@ import type {
   GetDataResult,
   GetOptions,
   GetResult,
+  LentBytes,
   ListOptions,
   ListResult,
   ObjectChecksum,
@@ -222,6 +223,11 @@ const READ_AHEAD_BYTES_MAX_DEFAULT = 24 << 20;
  */
 const CHUNK_BUFFERS_IDLE_KEEP = 4;
 const CHUNK_BUFFERS_IDLE_MS = 10_000;
+/**
+ * Group buffers of lent GET streams (getObjectData with `lend`: the S3 adapter) kept once no GET has needed
+ * one for CHUNK_BUFFERS_IDLE_MS: each holds OPEN_BATCH_CHUNKS chunks, decompressed into it by a worker.
+ */
+const GET_BUFFERS_IDLE_KEEP = 2;
 /** Above this many bytes waiting in the writer's queue, chunk producers wait for their writes. */
 const WRITER_QUEUE_BYTES_MAX = 64 << 20;
 /** Mutations between checkpoints at least, by default (EngineOptions.checkpointEveryOps). */
@@ -274,6 +280,8 @@ export class Engine {
   private readonly md5Hasher = new Md5Hasher();
   /** The buffers large chunks are read into, framed in and written from (chunk-buffers.ts). */
   private readonly chunkBuffers: ChunkBuffers;
+  /** Reused memory for the chunk groups of lent GET streams (streamChunks). */
+  private readonly getBuffers: ChunkBuffers;
   /** DIR/manifest: which segment files must exist. */
   private liveSegments!: LiveSegments;
   private readonly store: SegmentStore;
@@ -320,6 +328,7 @@ export class Engine {
     this.durability = opts.durability ?? 'fsync';
     this.chunkBytes = opts.chunkBytes ?? 1 << 20;
     this.chunkBuffers = new ChunkBuffers(this.chunkBytes, CHUNK_BUFFERS_IDLE_KEEP, CHUNK_BUFFERS_IDLE_MS);
+    this.getBuffers = new ChunkBuffers(OPEN_BATCH_CHUNKS * this.chunkBytes, GET_BUFFERS_IDLE_KEEP, CHUNK_BUFFERS_IDLE_MS);
     this.framingBytesMax = opts.framingBytesMax ?? FRAMING_BYTES_MAX_DEFAULT;
     this.readAheadBytesMax = opts.readAheadBytesMax ?? READ_AHEAD_BYTES_MAX_DEFAULT;
     this.segmentBytesMax = opts.segmentBytesMax ?? 128 << 20;
@@ -1647,9 +1656,11 @@ export class Engine {
   /**
    * getObject for callers that can use a buffer: when the object (or the range) is at most
    * `bufferBytesMax` bytes it is read, verified and returned whole as `data` (no stream, no async
-   * iteration); otherwise `body` streams it as getObject does. `data` belongs to the caller.
+   * iteration); otherwise `body` streams it as getObject does. `data` belongs to the caller. With `lend`,
+   * a larger one comes as `lent` pieces (LentBytes) instead of `body`: memory the engine reuses once the
+   * caller releases it, so a large GET does not fault in fresh pages for every chunk nor make garbage of them.
    */
-  async getObjectData(bucketName: string, key: string, opts: GetOptions & { bufferBytesMax: number }): Promise<GetDataResult> {
+  async getObjectData(bucketName: string, key: string, opts: GetOptions & { bufferBytesMax: number; lend?: boolean }): Promise<GetDataResult> {
     this.checkOpen();
     const { slot, bucket } = this.slotOf(bucketName, key, opts.versionId);
     if (bucket.tiering) this.access.touch(bucketName, key, this.clock.now());
@@ -1657,7 +1668,13 @@ export class Engine {
     const info = this.infoFromManifest(manifest);
     const { start, end } = this.resolveRange(manifest, opts);
     const range = opts.range ? { start, end } : undefined;
-    if (end - start + 1 > opts.bufferBytesMax) return { info, range, body: await this.openBody(manifest, start, end) };
+    if (end - start + 1 > opts.bufferBytesMax) {
+      if (!opts.lend) return { info, range, body: await this.openBody(manifest, start, end) };
+      const pieces = this.planRange(manifest, start, end);
+      // Read and verify the first chunk before answering, so a damaged object is an error, not a cut stream.
+      const first = pieces.length > 0 ? await this.readChunk(pieces[0]!) : undefined;
+      return { info, range, lent: this.streamChunks(pieces, first, true) };
+    }
     const pieces = this.planRange(manifest, start, end);
     if (pieces.length === 1) return { info, range, data: await this.readChunk(pieces[0]!) };
     const parts = await Promise.all(pieces.map((p) => this.readChunk(p)));
@@ -1687,7 +1704,7 @@ export class Engine {
     const pieces = this.planRange(manifest, start, end);
     // Read and verify the first chunk before answering, so a damaged object is an error, not a cut stream.
     const first = pieces.length > 0 ? await this.readChunk(pieces[0]) : undefined;
-    return Readable.from(this.streamChunks(pieces, first), { objectMode: false, highWaterMark: 1 });
+    return Readable.from(bytesOf(this.streamChunks(pieces, first, false)), { objectMode: false, highWaterMark: 1 });
   }
 
   private planRange(manifest: ObjectManifest, start: number, end: number): Piece[] {
@@ -1727,8 +1744,10 @@ export class Engine {
   /**
    * Reads and verifies several consecutive pieces: large zstd chunks go to the worker pool together (one
    * thread round trip for the lot), others are verified here. Resolves to each piece's bytes, in order.
+   * With `into` (a group buffer of at least OPEN_BATCH_CHUNKS chunks), the worker decompresses into it and
+   * those pieces are views of it.
    */
-  private async readChunks(ps: Piece[]): Promise<Buffer[]> {
+  private async readChunks(ps: Piece[], into?: ChunkBuffer): Promise<Buffer[]> {
     if (ps.length === 1 || ps[0]?.cold) return Promise.all(ps.map((p) => this.readChunk(p)));
     // Where each chunk is now (a pack after compaction): reads and error reports use that address.
     const at = ps.map((p) => ({ ...this.store.where(p.ref.segmentId, p.ref.offset), rawLen: p.ref.rawLen }));
@@ -1742,7 +1761,7 @@ export class Engine {
       else raws[i] = openChunkFrame(verifyFrame(frames[i]!, a.segmentId, a.offset, RecordType.CHUNK), a.segmentId, a.offset).raw;
     }
     if (batch.length > 0) {
-      const opened = await this.pool.openBatch(batch.map((i) => frames[i]!), batch.map((i) => at[i]!));
+      const opened = await this.pool.openBatch(batch.map((i) => frames[i]!), batch.map((i) => at[i]!), into?.data);
       batch.forEach((i, k) => (raws[i] = opened[k]!));
     }
     return raws.map((raw, i) => {
@@ -1755,39 +1774,66 @@ export class Engine {
   /**
    * Yields the pieces in order, reading them in groups of OPEN_BATCH_CHUNKS with up to READ_AHEAD_BATCHES
    * groups in flight (reads and worker decompressions), so the main thread only hands buffers on.
+   * `lend`: each group's large compressed chunks are decompressed into a reused group buffer (getBuffers),
+   * which goes back to the free list once the consumer has released every piece of it; otherwise every
+   * piece is the consumer's own and release() does nothing.
    */
-  private async *streamChunks(pieces: Piece[], first: Buffer | undefined): AsyncGenerator<Buffer> {
+  private async *streamChunks(pieces: Piece[], first: Buffer | undefined, lend: boolean): AsyncGenerator<LentBytes, void, undefined> {
     if (first === undefined) return;
-    const ahead: Array<{ bytes: number; read: Promise<Buffer[]> }> = [];
+    const ahead: Array<{ bytes: number; read: Promise<Buffer[]>; held?: ChunkBuffer }> = [];
     let next = 1;
     const fill = (): void => {
       // The first group is always read (a stream never waits on the others); more only within the budget.
       while (ahead.length < READ_AHEAD_BATCHES && next < pieces.length && (ahead.length === 0 || this.readAheadBytes < this.readAheadBytesMax)) {
         const group = pieces.slice(next, next + OPEN_BATCH_CHUNKS);
         next += group.length;
-        const read = this.readChunks(group);
-        read.catch(() => undefined); // observed when its turn comes; a consumer that stops early must not leave it unhandled
         const bytes = group.reduce((n, piece) => n + piece.ref.rawLen, 0);
+        // A group of chunks larger than this engine's (written with a larger chunkBytes) gets memory of its own.
+        const held = lend && this.pool.usingWorkers && group.length > 1 && !group[0]!.cold && bytes <= this.getBuffers.capacity ? this.getBuffers.acquire() : undefined;
+        const read = this.readChunks(group, held);
+        read.catch(() => undefined); // observed when its turn comes; a consumer that stops early must not leave it unhandled
         this.readAheadBytes += bytes;
-        ahead.push({ bytes, read });
+        ahead.push({ bytes, read, held });
       }
     };
+    const own = (bytes: Buffer): LentBytes => ({ bytes, release: noop });
     try {
       fill();
-      yield first;
+      yield own(first);
       while (ahead.length > 0) {
-        const { bytes, read } = ahead.shift()!;
+        const { bytes, read, held } = ahead.shift()!;
         let group: Buffer[];
         try {
           group = await read;
+        } catch (err) {
+          // The task is over (a damaged chunk): nothing reads the buffer any more.
+          held?.release();
+          throw err;
         } finally {
           this.readAheadBytes -= bytes;
         }
         fill();
-        for (const b of group) yield b;
+        if (held === undefined) {
+          for (const b of group) yield own(b);
+          continue;
+        }
+        // One reference per piece in the buffer, given to the consumer; the group's own goes when all are handed out.
+        const lent = group.map((b) => (b.buffer === held.whole.buffer ? { bytes: b, release: once(held.retain()) } : own(b)));
+        held.release();
+        let handed = 0;
+        try {
+          while (handed < lent.length) yield lent[handed++]!;
+        } finally {
+          // a consumer that stopped at a yield holds the pieces it was given, not the rest of the group
+          for (let j = handed; j < lent.length; j++) lent[j]!.release();
+        }
       }
     } finally {
-      for (const a of ahead) this.readAheadBytes -= a.bytes; // a consumer that stopped early
+      for (const a of ahead) {
+        this.readAheadBytes -= a.bytes; // a consumer that stopped early
+        // Its buffer goes back once the worker is done with it.
+        if (a.held) a.read.then(() => a.held!.release(), () => a.held!.release());
+      }
     }
   }
 
@@ -2140,6 +2186,8 @@ export class Engine {
       md5ThreadUploads: this.md5Hasher.streamsStarted,
       chunkBuffersCreated: this.chunkBuffers.created,
       chunkBuffersReused: this.chunkBuffers.reused,
+      getBuffersCreated: this.getBuffers.created,
+      getBuffersReused: this.getBuffers.reused,
       framingBytes: this.framingBytes,
       readAheadBytes: this.readAheadBytes,
       damage: [...this.openDamage],
@@ -2423,6 +2471,7 @@ export class Engine {
     await this.pool.close();
     await this.md5Hasher.close();
     this.chunkBuffers.clear();
+    this.getBuffers.clear();
     await this.store.closeAll();
     await this.lock.release();
     if (failure && !(failure instanceof SedimentError && failure.code === 'SEDIMENT_WRITER_FAILED')) throw failure;
@@ -2430,6 +2479,23 @@ export class Engine {
 }
 
 assert(SEGMENT_HEADER_BYTES === 64, 'segment header size');
+
+const noop = (): void => undefined;
+
+/** The release of one lent piece: a second call does nothing (a buffer must not go back twice). */
+function once(b: ChunkBuffer): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    b.release();
+  };
+}
+
+/** The bytes of a stream's pieces, for a consumer that keeps them (every piece its own memory). */
+async function* bytesOf(pieces: AsyncIterable<LentBytes>): AsyncGenerator<Buffer> {
+  for await (const p of pieces) yield p.bytes;
+}
 
 /** The lock a multipart upload asked for at creation, as options for the completed object. */
 function uploadLock(c: UploadCreateRecord): ObjectLockOptions | undefined {

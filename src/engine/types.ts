@@ -186,10 +186,25 @@ export interface GetResult {
   body: Readable;
 }
 
-/** getObjectData: a small object (or range) as one buffer, a larger one as a stream. */
+/**
+ * A piece of a GET body in memory the engine lends (getObjectData with `lend`). `bytes` stays valid and
+ * unchanged until `release()`, and not a moment longer: the engine reuses the memory for another GET.
+ * Call `release()` exactly once, when nothing reads `bytes` any more (for a socket write: in its callback,
+ * once the kernel has the bytes). A piece never released is only never reused.
+ */
+export interface LentBytes {
+  bytes: Buffer;
+  release(): void;
+}
+
+/**
+ * getObjectData: a small object (or range) as one buffer; a larger one as a stream, or with `lend` as
+ * lent pieces (stop early with `lent.return()`, which lets the read-ahead go).
+ */
 export type GetDataResult =
-  | { info: ObjectInfo; range?: ByteRange; data: Buffer; body?: undefined }
-  | (GetResult & { data?: undefined });
+  | { info: ObjectInfo; range?: ByteRange; data: Buffer; body?: undefined; lent?: undefined }
+  | (GetResult & { data?: undefined; lent?: undefined })
+  | { info: ObjectInfo; range?: ByteRange; lent: AsyncGenerator<LentBytes, void, undefined>; data?: undefined; body?: undefined };
 
 export interface EngineStats {
   buckets: number;
@@ -207,6 +222,9 @@ export interface EngineStats {
   /** Chunk buffers of large uploads allocated, and handed out again from the free list (chunk-buffers.ts). */
   chunkBuffersCreated: number;
   chunkBuffersReused: number;
+  /** Group buffers of lent GET streams allocated, and handed out again (getObjectData with `lend`). */
+  getBuffersCreated: number;
+  getBuffersReused: number;
   /** Raw bytes of chunks being framed right now, all uploads together (bounded: see engine.ts). */
   framingBytes: number;
   /** Raw bytes of chunks read ahead by GET streams right now, all streams together (bounded likewise). */

@@ -1,7 +1,8 @@
 // Object operations: PutObject (incl. conditional writes), GetObject / HeadObject (ranges,
 // conditionals, response-* overrides), DeleteObject, CopyObject.
-import { pipeline } from 'node:stream';
-import type { GetDataResult, ObjectInfo } from '../engine/types.js';
+import type { ServerResponse } from 'node:http';
+import { finished } from 'node:stream/promises';
+import type { GetDataResult, LentBytes, ObjectInfo } from '../engine/types.js';
 import { isSedimentError } from '../util/errors.js';
 import { decodeComponent } from './aws-uri.js';
 import { contentOptions, evaluateConditions, objectHeaders } from './object-headers.js';
@@ -120,7 +121,7 @@ export async function getObject(r: S3Request): Promise<void> {
   let result: GetDataResult | undefined;
   if (!head) {
     try {
-      result = await engine.getObjectData(r.bucket, r.key, { range, bufferBytesMax: GET_BUFFER_BYTES_MAX, versionId });
+      result = await engine.getObjectData(r.bucket, r.key, { range, bufferBytesMax: GET_BUFFER_BYTES_MAX, versionId, lend: true });
     } catch (err) {
       if (!isSedimentError(err, 'SEDIMENT_INVALID_RANGE')) throw err;
       // Preconditions are evaluated before the range (RFC 9110 §13.2.2): a failed one answers 304/412
@@ -136,6 +137,7 @@ export async function getObject(r: S3Request): Promise<void> {
   const cond = conditional ? evaluateConditions((n) => r.header(n), obj) : undefined;
   if (cond !== undefined) {
     result?.body?.destroy();
+    await result?.lent?.return();
     if (cond === 304) {
       writeHead(r.res, r.requestId, 304, { ETag: quoteEtag(obj.etag), 'Last-Modified': new Date(obj.lastModifiedMs).toUTCString() });
       r.res.end();
@@ -169,6 +171,7 @@ export async function getObject(r: S3Request): Promise<void> {
   headers['Content-Length'] = String(length);
   writeHead(r.res, r.requestId, status, headers);
   if (head || !result) {
+    await result?.lent?.return();
     r.res.end();
     return;
   }
@@ -178,8 +181,50 @@ export async function getObject(r: S3Request): Promise<void> {
   }
   // Headers are sent: a failure from here on (e.g. a corrupt chunk) can only cut the connection,
   // which the client sees as a short body — never as wrong bytes.
-  const body = result.body;
-  await new Promise<void>((resolve, reject) => pipeline(body, r.res, (err) => (err ? reject(err) : resolve())));
+  await sendLent(r.res, result.lent ?? lendOwn(result.body));
+}
+
+/** A stream's pieces as lent pieces that need no release (each is the stream's own memory). */
+async function* lendOwn(body: AsyncIterable<Buffer>): AsyncGenerator<LentBytes, void, undefined> {
+  for await (const bytes of body) yield { bytes, release: () => undefined };
+}
+
+/**
+ * Writes a body of lent pieces (engine getObjectData with `lend`) to the response. Each piece is released
+ * in its write's callback, which runs once the socket no longer holds its memory (written to the kernel,
+ * or the write failed); until then the engine does not reuse it. A full socket buffer waits for 'drain'.
+ * Resolves when the response has finished; rejects if the piece stream fails (the caller then cuts the
+ * connection) or the client goes away first. Either way the rest of the stream is let go.
+ */
+async function sendLent(res: ServerResponse, lent: AsyncGenerator<LentBytes, void, undefined>): Promise<void> {
+  let failed: Error | undefined;
+  let wake: (() => void) | undefined;
+  const onDrain = (): void => wake?.();
+  const onClose = (): void => {
+    if (!res.writableFinished) failed ??= Object.assign(new Error('the client closed the connection before the body was sent'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    wake?.();
+  };
+  res.on('drain', onDrain);
+  res.on('close', onClose);
+  try {
+    // for await lets the generator go (return()) when this loop throws
+    for await (const piece of lent) {
+      if (failed !== undefined || res.destroyed) {
+        piece.release(); // never handed to the socket
+        throw failed ?? new Error('the response was destroyed');
+      }
+      if (!res.write(piece.bytes, () => piece.release())) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    }
+    if (failed !== undefined) throw failed;
+  } finally {
+    res.off('drain', onDrain);
+    res.off('close', onClose);
+  }
+  res.end();
+  await finished(res);
 }
 
 export async function deleteObject(r: S3Request): Promise<void> {

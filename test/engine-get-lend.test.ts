@@ -1,0 +1,126 @@
+// Lent GET streams (getObjectData with `lend`, engine.ts streamChunks): a group of compressed chunks is
+// decompressed by a worker into a reused group buffer, lent to the consumer piece by piece and reused for
+// another GET once every piece of it is released. A buffer reused too early would change bytes the consumer
+// still holds: these tests hold pieces unreleased while other GETs run and check them afterwards.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Engine, type LentBytes } from '../src/index.js';
+import { mulberry32 } from './helpers/prng.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const CHUNK = 256 << 10;
+
+function logLike(n: number, seed: number): Buffer {
+  const rng = mulberry32(seed);
+  const lines: string[] = [];
+  let len = 0;
+  while (len < n) {
+    const line = `2026-11-26T20:${String(Math.floor(rng.next() * 60)).padStart(2, '0')} GET /o/${Math.floor(rng.next() * 1e6)} ${Math.floor(rng.next() * 900)} ms\n`;
+    lines.push(line);
+    len += line.length;
+  }
+  return Buffer.from(lines.join('')).subarray(0, n);
+}
+
+async function lentPieces(e: Engine, key: string, range?: { start: number; end: number }): Promise<LentBytes[]> {
+  const r = await e.getObjectData('bkt', key, { bufferBytesMax: 0, lend: true, range });
+  if (r.lent === undefined) throw new Error('expected a lent stream');
+  const out: LentBytes[] = [];
+  for await (const p of r.lent) out.push(p);
+  return out;
+}
+
+const joined = (ps: LentBytes[]) => Buffer.concat(ps.map((p) => p.bytes));
+
+async function withEngine(workerThreads: number, run: (e: Engine, bodies: Map<string, Buffer>) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sediment-lend-'));
+  dirs.push(dir);
+  const e = await Engine.open({ dir, workerThreads, chunkBytes: CHUNK, onWarning: () => undefined });
+  try {
+    await e.createBucket('bkt');
+    const bodies = new Map<string, Buffer>();
+    const rng = mulberry32(5);
+    // log-like: compressed chunks (the lent path); random: stored raw (the consumer's own memory); a mix
+    for (let i = 0; i < 6; i++) {
+      const size = (3 + i) * CHUNK + [0, 1, 70_000][i % 3]!;
+      bodies.set(`log${i}`, logLike(size, 100 + i));
+    }
+    bodies.set('random', rng.bytes(5 * CHUNK + 3));
+    bodies.set('mixed', Buffer.concat([logLike(2 * CHUNK, 7), rng.bytes(CHUNK), logLike(3 * CHUNK + 9, 8)]));
+    for (const [k, b] of bodies) await e.putObject('bkt', k, b);
+    await run(e, bodies);
+  } finally {
+    await e.close();
+  }
+}
+
+describe('lent GET streams', () => {
+  for (const workerThreads of [2, 0]) {
+    it(`give exact bytes that stay unchanged until released, while other GETs reuse buffers (workerThreads ${workerThreads})`, async () => {
+      await withEngine(workerThreads, async (e, bodies) => {
+        // Hold every piece of every object unreleased, then read them all again: no buffer may be reused.
+        const held = new Map<string, LentBytes[]>();
+        for (const k of bodies.keys()) held.set(k, await lentPieces(e, k));
+        for (const k of bodies.keys()) expect(joined(await lentPieces(e, k)).equals(bodies.get(k)!), k).toBe(true);
+        for (const [k, ps] of held) expect(joined(ps).equals(bodies.get(k)!), `${k} held`).toBe(true);
+        const before = e.stats();
+        if (workerThreads > 0) expect(before.getBuffersCreated).toBeGreaterThan(0);
+        else expect(before.getBuffersCreated).toBe(0);
+        // Release one object's pieces piece by piece while the others stay held; later GETs reuse them.
+        for (const p of held.get('log5')!) p.release();
+        held.delete('log5');
+        for (let round = 0; round < 3; round++) {
+          for (const k of bodies.keys()) {
+            const ps = await lentPieces(e, k);
+            expect(joined(ps).equals(bodies.get(k)!), `${k} round ${round}`).toBe(true);
+            for (const p of ps) p.release();
+            for (const p of ps) p.release(); // a second release does nothing
+          }
+        }
+        for (const [k, ps] of held) expect(joined(ps).equals(bodies.get(k)!), `${k} still held`).toBe(true);
+        if (workerThreads > 0) {
+          const after = e.stats();
+          expect(after.getBuffersReused).toBeGreaterThan(before.getBuffersReused);
+          // every GET of the rounds released everything: at most what the held ones pin was made since
+          expect(after.getBuffersCreated - before.getBuffersCreated).toBeLessThanOrEqual(4);
+        }
+        // ranges across chunk boundaries
+        const log4 = bodies.get('log4')!;
+        for (const [start, end] of [[1, log4.length - 2], [CHUNK - 5, 3 * CHUNK + 5], [2 * CHUNK, 2 * CHUNK + 10]] as const) {
+          const ps = await lentPieces(e, 'log4', { start, end });
+          expect(joined(ps).equals(log4.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
+          for (const p of ps) p.release();
+        }
+        expect(e.stats().readAheadBytes).toBe(0);
+      });
+    });
+  }
+
+  it('let the read-ahead and its buffers go when the consumer stops early', async () => {
+    await withEngine(2, async (e, bodies) => {
+      const created = e.stats().getBuffersCreated;
+      for (let i = 0; i < 8; i++) {
+        const r = await e.getObjectData('bkt', 'log5', { bufferBytesMax: 0, lend: true });
+        const it = r.lent![Symbol.asyncIterator]();
+        const first = await it.next();
+        const second = await it.next();
+        expect(first.done || second.done).toBe(false);
+        await it.return(undefined);
+        first.value!.release();
+        second.value!.release();
+        expect(e.stats().readAheadBytes).toBe(0);
+      }
+      // the groups read ahead of the stopped streams went back to the free list once their reads were done
+      await new Promise((r) => setTimeout(r, 50));
+      const ps = await lentPieces(e, 'log5');
+      expect(joined(ps).equals(bodies.get('log5')!)).toBe(true);
+      expect(e.stats().getBuffersCreated - created).toBeLessThanOrEqual(4);
+    });
+  });
+});
