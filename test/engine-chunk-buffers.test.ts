@@ -13,7 +13,7 @@ import { initHash } from '../src/format/hash.js';
 import { ChunkBuffers, CHUNK_FRAME_HEAD_BYTES } from '../src/engine/chunk-buffers.js';
 import { buildChunkFrame, buildChunkFrameInPlace } from '../src/engine/chunk-codec.js';
 import { Engine } from '../src/index.js';
-import { randomPieces, readAll } from './helpers/engine-helpers.js';
+import { logLike, randomPieces, readAll } from './helpers/engine-helpers.js';
 import { mulberry32 } from './helpers/prng.js';
 
 const dirs: string[] = [];
@@ -23,17 +23,6 @@ afterAll(() => {
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
-function logLike(n: number, seed: number): Buffer {
-  const rng = mulberry32(seed);
-  const lines: string[] = [];
-  let len = 0;
-  while (len < n) {
-    const line = `2026-11-26T18:${String(Math.floor(rng.next() * 60)).padStart(2, '0')} INFO request ${Math.floor(rng.next() * 1e6)} served in ${Math.floor(rng.next() * 900)} ms\n`;
-    lines.push(line);
-    len += line.length;
-  }
-  return Buffer.from(lines.join('')).subarray(0, n);
-}
 
 describe('frames built in place', () => {
   it('are byte for byte the frames buildChunkFrame makes, raw or compressed, and leave the chunk bytes alone', async () => {

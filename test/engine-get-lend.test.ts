@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine, type LentBytes } from '../src/index.js';
 import { mulberry32 } from './helpers/prng.js';
+import { logLike } from './helpers/engine-helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -16,17 +17,6 @@ afterAll(() => {
 
 const CHUNK = 256 << 10;
 
-function logLike(n: number, seed: number): Buffer {
-  const rng = mulberry32(seed);
-  const lines: string[] = [];
-  let len = 0;
-  while (len < n) {
-    const line = `2026-11-26T20:${String(Math.floor(rng.next() * 60)).padStart(2, '0')} GET /o/${Math.floor(rng.next() * 1e6)} ${Math.floor(rng.next() * 900)} ms\n`;
-    lines.push(line);
-    len += line.length;
-  }
-  return Buffer.from(lines.join('')).subarray(0, n);
-}
 
 async function lentPieces(e: Engine, key: string, range?: { start: number; end: number }): Promise<LentBytes[]> {
   const r = await e.getObjectData('bkt', key, { bufferBytesMax: 0, lend: true, range });

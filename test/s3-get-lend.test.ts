@@ -7,24 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { md5Hex, mapLimit } from './helpers/s3-data.js';
 import { objectPath, signHeaders, signedRequest, streamGet, streamPut } from './helpers/s3-raw.js';
 import { startHarness, type S3Harness } from './helpers/s3-server.js';
-import { mulberry32 } from './helpers/prng.js';
+import { logLike } from './helpers/engine-helpers.js';
 import { Readable } from 'node:stream';
 
 const BUCKET = 'lend';
 let h: S3Harness;
 const bodies = new Map<string, Buffer>();
 
-function logLike(n: number, seed: number): Buffer {
-  const rng = mulberry32(seed);
-  const lines: string[] = [];
-  let len = 0;
-  while (len < n) {
-    const line = `2026-11-26T20:${String(Math.floor(rng.next() * 60)).padStart(2, '0')} host-${Math.floor(rng.next() * 64)} GET /b/${Math.floor(rng.next() * 1e7)} ${Math.floor(rng.next() * 900)} ms\n`;
-    lines.push(line);
-    len += line.length;
-  }
-  return Buffer.from(lines.join('')).subarray(0, n);
-}
 
 beforeAll(async () => {
   h = await startHarness({ workerThreads: 2 });

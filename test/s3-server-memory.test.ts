@@ -8,7 +8,8 @@
 // Full form (SEDIMENT_SOAK=1, needs `npx tsc` first): the issue's requirement, 16 × 1 GiB against
 // `sediment serve` running as a child process, whose own RSS (VmRSS samples and the kernel's VmHWM
 // high-water mark from /proc/<pid>/status) must stay under 512 MiB. SEDIMENT_SOAK_MIB=N sets the size per
-// client (default 1024). Smaller sizes do not show what the full run shows: at 256 MiB per client the server
+// client (default 1024); SEDIMENT_SOAK_DATA=log sends log-like text instead of random bytes (chunks stored
+// compressed, so large GETs go through the engine's lent group buffers). Smaller sizes do not show what the full run shows: at 256 MiB per client the server
 // with SEDIMENT_SERVER_TUNING=off peaked at 452 MiB (tuned: 432-441), while the full run of the build
 // before the tuning reached 538 MiB (tuned: 467).
 //
@@ -24,7 +25,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { hashStream, payloadMd5, payloadStream } from './helpers/s3-data.js';
+import { hashStream, payloadMd5, payloadStream, type PayloadKind } from './helpers/s3-data.js';
 import { objectPath, streamGet, streamPut, type StreamTarget } from './helpers/s3-raw.js';
 import { ACCESS_KEY, makeClient, SECRET_KEY, startHarness } from './helpers/s3-server.js';
 
@@ -32,6 +33,8 @@ const MiB = 1024 * 1024;
 const CLIENTS = 16;
 const SOAK = process.env.SEDIMENT_SOAK === '1';
 const SOAK_BYTES = Number(process.env.SEDIMENT_SOAK_MIB ?? 1024) * MiB;
+const SOAK_DATA = (process.env.SEDIMENT_SOAK_DATA ?? 'random') as PayloadKind;
+if (SOAK_DATA !== 'random' && SOAK_DATA !== 'log') throw new Error('SEDIMENT_SOAK_DATA must be random or log');
 
 interface Sampler {
   stop(): { peak: number; samples: number };
@@ -58,17 +61,17 @@ function sampleEvery(ms: number, read: () => number | undefined): Sampler {
 }
 
 /** One client: upload `size` bytes under `key`, then download and check size and MD5. */
-async function roundTrip(i: number, size: number, target: StreamTarget & { sdk: S3Client }, bucket: string): Promise<void> {
+async function roundTrip(i: number, size: number, target: StreamTarget & { sdk: S3Client }, bucket: string, kind: PayloadKind): Promise<void> {
   const key = `mem/client-${i}`;
   const seed = 1000 + i;
-  const md5 = payloadMd5(size, seed);
+  const md5 = payloadMd5(size, seed, kind);
   if (i % 2 === 0) {
-    const put = await target.sdk.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: payloadStream(size, seed), ContentLength: size }));
+    const put = await target.sdk.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: payloadStream(size, seed, kind), ContentLength: size }));
     expect(put.ETag).toBe(`"${md5}"`);
     const got = await target.sdk.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     expect(await hashStream(got.Body as Readable)).toEqual({ size, md5 });
   } else {
-    const put = await streamPut(target, objectPath(bucket, key), payloadStream(size, seed), size);
+    const put = await streamPut(target, objectPath(bucket, key), payloadStream(size, seed, kind), size);
     expect(put.status).toBe(200);
     expect(put.headers.etag).toBe(`"${md5}"`);
     const got = await streamGet(target, objectPath(bucket, key), async (res, status) => ({ status, ...(await hashStream(res)) }));
@@ -76,13 +79,13 @@ async function roundTrip(i: number, size: number, target: StreamTarget & { sdk: 
   }
 }
 
-async function runClients(size: number, port: number, bucket: string, makeSdk: () => S3Client): Promise<void> {
+async function runClients(size: number, port: number, bucket: string, makeSdk: () => S3Client, kind: PayloadKind = 'random'): Promise<void> {
   await Promise.all(
     Array.from({ length: CLIENTS }, async (_, i) => {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       const sdk = makeSdk();
       try {
-        await roundTrip(i, size, { port, agent, sdk }, bucket);
+        await roundTrip(i, size, { port, agent, sdk }, bucket, kind);
       } finally {
         agent.destroy();
         sdk.destroy();
@@ -158,11 +161,11 @@ describe.runIf(SOAK)('soak (SEDIMENT_SOAK=1): 16 × 1 GiB against `sediment serv
       admin.destroy();
       const sampler = sampleEvery(100, () => procMemory(pid)?.rss);
       const started = Date.now();
-      await runClients(SOAK_BYTES, port, 'soak', () => makeClient(endpoint));
+      await runClients(SOAK_BYTES, port, 'soak', () => makeClient(endpoint), SOAK_DATA);
       const { peak, samples } = sampler.stop();
       const hwm = procMemory(pid)?.hwm ?? NaN;
       console.log(
-        `[s3-server-memory soak] 16 × 1 GiB up+down in ${((Date.now() - started) / 1000).toFixed(0)} s: ` +
+        `[s3-server-memory soak] 16 × ${SOAK_BYTES / MiB} MiB of ${SOAK_DATA} up+down in ${((Date.now() - started) / 1000).toFixed(0)} s: ` +
           `server peak RSS sampled ${(peak / MiB).toFixed(0)} MiB (${samples} samples), VmHWM ${(hwm / MiB).toFixed(0)} MiB`,
       );
       expect(peak).toBeLessThan(512 * MiB);

@@ -13,11 +13,13 @@ import {
   BucketConfigKind,
   BUCKET_FLAG_OBJECT_LOCK,
   ChecksumAlg,
+  CHUNK_META_BYTES,
   CODEC_MASK,
   CODEC_ZSTD,
   CommitFlag,
   DATA_DIR_FORMAT_COLD,
   DATA_DIR_FORMAT_VERSIONS,
+  FRAME_MIN_BYTES,
   RecordType,
   SEGMENT_HEADER_BYTES,
   StorageClass,
@@ -1788,8 +1790,13 @@ export class Engine {
         const group = pieces.slice(next, next + OPEN_BATCH_CHUNKS);
         next += group.length;
         const bytes = group.reduce((n, piece) => n + piece.ref.rawLen, 0);
-        // A group of chunks larger than this engine's (written with a larger chunkBytes) gets memory of its own.
-        const held = lend && this.pool.usingWorkers && group.length > 1 && !group[0]!.cold && bytes <= this.getBuffers.capacity ? this.getBuffers.acquire() : undefined;
+        // Only a group with compressed chunks to decompress uses a group buffer (stored raw, a chunk's bytes
+        // are a view of its frame as read); one larger than this engine's groups (chunks written with a
+        // larger chunkBytes) gets memory of its own.
+        const held =
+          lend && this.pool.usingWorkers && group.length > 1 && !group[0]!.cold && bytes <= this.getBuffers.capacity && group.some(storedCompressed)
+            ? this.getBuffers.acquire()
+            : undefined;
         const read = this.readChunks(group, held);
         read.catch(() => undefined); // observed when its turn comes; a consumer that stops early must not leave it unhandled
         this.readAheadBytes += bytes;
@@ -2481,6 +2488,11 @@ export class Engine {
 assert(SEGMENT_HEADER_BYTES === 64, 'segment header size');
 
 const noop = (): void => undefined;
+
+/** A chunk stored compressed has a frame shorter than its raw bytes plus the frame's fixed parts (never stored when it does not pay). */
+function storedCompressed(p: Piece): boolean {
+  return p.ref.frameLen < p.ref.rawLen + FRAME_MIN_BYTES + CHUNK_META_BYTES;
+}
 
 /** The release of one lent piece: a second call does nothing (a buffer must not go back twice). */
 function once(b: ChunkBuffer): () => void {

@@ -6,6 +6,19 @@ import { Readable } from 'node:stream';
 import type { Engine, ListOptions } from '../../src/index.js';
 import { mulberry32 } from './prng.js';
 
+/** `n` bytes of seeded log-like text (compresses about 4-5× with zstd -1: chunks stored compressed). */
+export function logLike(n: number, seed: number): Buffer {
+  const rng = mulberry32(seed);
+  const lines: string[] = [];
+  let len = 0;
+  while (len < n) {
+    const line = `2026-11-26T18:${String(Math.floor(rng.next() * 60)).padStart(2, '0')} INFO request ${Math.floor(rng.next() * 1e6)} served in ${Math.floor(rng.next() * 900)} ms\n`;
+    lines.push(line);
+    len += line.length;
+  }
+  return Buffer.from(lines.join('')).subarray(0, n);
+}
+
 export function md5hex(data: Uint8Array): string {
   return createHash('md5').update(data).digest('hex');
 }

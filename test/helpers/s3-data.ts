@@ -2,28 +2,40 @@
 // known MD5, and readers that hash a response stream instead of buffering it.
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { logLike } from './engine-helpers.js';
 
 const POOL = randomBytes(4 * 1024 * 1024 + 65536);
 const PIECE_BYTES = 64 * 1024;
+let logPool: Buffer | undefined;
+
+/** Payload kinds: incompressible bytes (chunks stored raw) or log-like text (chunks stored compressed). */
+export type PayloadKind = 'random' | 'log';
+
+function poolOf(kind: PayloadKind): Buffer {
+  if (kind === 'random') return POOL;
+  logPool ??= logLike(POOL.length, 7);
+  return logPool;
+}
 
 /**
  * Deterministic bytes for (size, seed): 64 KiB pieces taken from a random pool at offsets that depend
  * on the seed and the piece number, so two seeds give different bodies and nothing repeats within
  * zstd's window. The same (size, seed) always yields the same bytes within one process.
  */
-export function* payloadPieces(size: number, seed: number): Generator<Buffer> {
+export function* payloadPieces(size: number, seed: number, kind: PayloadKind = 'random'): Generator<Buffer> {
+  const pool = poolOf(kind);
   let done = 0;
   for (let i = 0; done < size; i++) {
     const n = Math.min(PIECE_BYTES, size - done);
-    const off = ((seed * 2_654_435_761 + i * 40_503) >>> 0) % (POOL.length - PIECE_BYTES);
-    yield POOL.subarray(off, off + n);
+    const off = ((seed * 2_654_435_761 + i * 40_503) >>> 0) % (pool.length - PIECE_BYTES);
+    yield pool.subarray(off, off + n);
     done += n;
   }
 }
 
-export function payloadMd5(size: number, seed: number): string {
+export function payloadMd5(size: number, seed: number, kind: PayloadKind = 'random'): string {
   const h = createHash('md5');
-  for (const p of payloadPieces(size, seed)) h.update(p);
+  for (const p of payloadPieces(size, seed, kind)) h.update(p);
   return h.digest('hex');
 }
 
@@ -32,8 +44,8 @@ export function payloadBuffer(size: number, seed: number): Buffer {
 }
 
 /** A Readable of unknown length (no `length`/`path` for an SDK to sniff). */
-export function payloadStream(size: number, seed: number): Readable {
-  return Readable.from(payloadPieces(size, seed), { objectMode: false });
+export function payloadStream(size: number, seed: number, kind: PayloadKind = 'random'): Readable {
+  return Readable.from(payloadPieces(size, seed, kind), { objectMode: false });
 }
 
 /** Reads a stream to its end, returning size and MD5 without keeping the bytes. */
