@@ -227,9 +227,12 @@ const CHUNK_BUFFERS_IDLE_KEEP = 4;
 const CHUNK_BUFFERS_IDLE_MS = 10_000;
 /**
  * Group buffers of lent GET streams (getObjectData with `lend`: the S3 adapter) kept once no GET has needed
- * one for CHUNK_BUFFERS_IDLE_MS: each holds OPEN_BATCH_CHUNKS chunks, decompressed into it by a worker.
+ * one for CHUNK_BUFFERS_IDLE_MS: each holds OPEN_BATCH_CHUNKS chunks, decompressed into it by a worker or,
+ * stored raw, read into it as whole frames.
  */
 const GET_BUFFERS_IDLE_KEEP = 2;
+/** The fixed bytes of a CHUNK frame: header, chunk meta, hash. */
+const CHUNK_FRAME_BYTES = FRAME_MIN_BYTES + CHUNK_META_BYTES;
 /** Above this many bytes waiting in the writer's queue, chunk producers wait for their writes. */
 const WRITER_QUEUE_BYTES_MAX = 64 << 20;
 /** Mutations between checkpoints at least, by default (EngineOptions.checkpointEveryOps). */
@@ -330,7 +333,8 @@ export class Engine {
     this.durability = opts.durability ?? 'fsync';
     this.chunkBytes = opts.chunkBytes ?? 1 << 20;
     this.chunkBuffers = new ChunkBuffers(this.chunkBytes, CHUNK_BUFFERS_IDLE_KEEP, CHUNK_BUFFERS_IDLE_MS);
-    this.getBuffers = new ChunkBuffers(OPEN_BATCH_CHUNKS * this.chunkBytes, GET_BUFFERS_IDLE_KEEP, CHUNK_BUFFERS_IDLE_MS);
+    // room for the group's chunks decompressed, or for their frames read whole (stored raw)
+    this.getBuffers = new ChunkBuffers(OPEN_BATCH_CHUNKS * (this.chunkBytes + CHUNK_FRAME_BYTES), GET_BUFFERS_IDLE_KEEP, CHUNK_BUFFERS_IDLE_MS);
     this.framingBytesMax = opts.framingBytesMax ?? FRAMING_BYTES_MAX_DEFAULT;
     this.readAheadBytesMax = opts.readAheadBytesMax ?? READ_AHEAD_BYTES_MAX_DEFAULT;
     this.segmentBytesMax = opts.segmentBytesMax ?? 128 << 20;
@@ -1746,14 +1750,25 @@ export class Engine {
   /**
    * Reads and verifies several consecutive pieces: large zstd chunks go to the worker pool together (one
    * thread round trip for the lot), others are verified here. Resolves to each piece's bytes, in order.
-   * With `into` (a group buffer of at least OPEN_BATCH_CHUNKS chunks), the worker decompresses into it and
-   * those pieces are views of it.
+   * With `into` (a group buffer), the worker decompresses the large zstd chunks into its start, and chunks
+   * stored raw are read as whole frames into the room after that: those pieces are views of it.
    */
   private async readChunks(ps: Piece[], into?: ChunkBuffer): Promise<Buffer[]> {
     if (ps.length === 1 || ps[0]?.cold) return Promise.all(ps.map((p) => this.readChunk(p)));
     // Where each chunk is now (a pack after compaction): reads and error reports use that address.
     const at = ps.map((p) => ({ ...this.store.where(p.ref.segmentId, p.ref.offset), rawLen: p.ref.rawLen }));
-    const frames = await Promise.all(ps.map((p, i) => this.store.readRaw(at[i]!.segmentId, at[i]!.offset, p.ref.frameLen)));
+    // The layout of `into`, from the manifest: the decompressed chunks first, then the raw frames. Should a
+    // frame's flags disagree with the manifest (damage), the batch does not fit its room and the worker
+    // gets no shared memory; a raw frame read into the room is still verified like any other.
+    let decompressedBytes = 0;
+    for (const p of ps) if (storedCompressed(p) && p.ref.rawLen >= this.pool.poolMinBytes) decompressedBytes += p.ref.rawLen;
+    let pos = decompressedBytes;
+    const dst = ps.map((p) => {
+      if (into === undefined || storedCompressed(p) || pos + p.ref.frameLen > into.data.length) return undefined;
+      pos += p.ref.frameLen;
+      return into.data.subarray(pos - p.ref.frameLen, pos);
+    });
+    const frames = await Promise.all(ps.map((p, i) => this.store.readRaw(at[i]!.segmentId, at[i]!.offset, p.ref.frameLen, dst[i])));
     const raws: Buffer[] = new Array<Buffer>(ps.length);
     const batch: number[] = [];
     for (let i = 0; i < ps.length; i++) {
@@ -1763,7 +1778,7 @@ export class Engine {
       else raws[i] = openChunkFrame(verifyFrame(frames[i]!, a.segmentId, a.offset, RecordType.CHUNK), a.segmentId, a.offset).raw;
     }
     if (batch.length > 0) {
-      const opened = await this.pool.openBatch(batch.map((i) => frames[i]!), batch.map((i) => at[i]!), into?.data);
+      const opened = await this.pool.openBatch(batch.map((i) => frames[i]!), batch.map((i) => at[i]!), into?.data.subarray(0, decompressedBytes));
       batch.forEach((i, k) => (raws[i] = opened[k]!));
     }
     return raws.map((raw, i) => {
@@ -1790,13 +1805,8 @@ export class Engine {
         const group = pieces.slice(next, next + OPEN_BATCH_CHUNKS);
         next += group.length;
         const bytes = group.reduce((n, piece) => n + piece.ref.rawLen, 0);
-        // Only a group with compressed chunks to decompress uses a group buffer (stored raw, a chunk's bytes
-        // are a view of its frame as read); one larger than this engine's groups (chunks written with a
-        // larger chunkBytes) gets memory of its own.
-        const held =
-          lend && this.pool.usingWorkers && group.length > 1 && !group[0]!.cold && bytes <= this.getBuffers.capacity && group.some(storedCompressed)
-            ? this.getBuffers.acquire()
-            : undefined;
+        // A group larger than this engine's groups (chunks written with a larger chunkBytes) gets memory of its own.
+        const held = lend && group.length > 1 && !group[0]!.cold && groupRoom(group) <= this.getBuffers.capacity ? this.getBuffers.acquire() : undefined;
         const read = this.readChunks(group, held);
         read.catch(() => undefined); // observed when its turn comes; a consumer that stops early must not leave it unhandled
         this.readAheadBytes += bytes;
@@ -2491,7 +2501,14 @@ const noop = (): void => undefined;
 
 /** A chunk stored compressed has a frame shorter than its raw bytes plus the frame's fixed parts (never stored when it does not pay). */
 function storedCompressed(p: Piece): boolean {
-  return p.ref.frameLen < p.ref.rawLen + FRAME_MIN_BYTES + CHUNK_META_BYTES;
+  return p.ref.frameLen < p.ref.rawLen + CHUNK_FRAME_BYTES;
+}
+
+/** The room a group of pieces takes in a group buffer (readChunks): raw bytes if decompressed, else whole frames. */
+function groupRoom(group: Piece[]): number {
+  let n = 0;
+  for (const p of group) n += storedCompressed(p) ? p.ref.rawLen : p.ref.frameLen;
+  return n;
 }
 
 /** The release of one lent piece: a second call does nothing (a buffer must not go back twice). */

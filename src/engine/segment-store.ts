@@ -87,14 +87,18 @@ export class SegmentStore {
     }
   }
 
-  /** Reads `length` bytes at `offset` into a fresh buffer; a short read is corruption (truncated file). */
-  async readRaw(segmentId: number, offset: number, length: number): Promise<Buffer> {
+  /**
+   * Reads `length` bytes at `offset` into a fresh buffer, or into `into` (exactly `length` bytes) and returns
+   * it; a short read is corruption (truncated file).
+   */
+  async readRaw(segmentId: number, offset: number, length: number, into?: Buffer): Promise<Buffer> {
+    if (into !== undefined && into.length !== length) throw new RangeError(`assertion failed: reading ${length} bytes into ${into.length}`);
     const s = this.acquire(segmentId);
     // Small reads of cached bytes are done on the spot: a thread-pool round trip costs ~10× a 4 KiB
     // copy from the page cache. The handle is in the map, so it is open (closing removes it first).
     const h = s.handle;
     if (h?.readCached !== undefined && length <= CACHED_READ_BYTES_MAX) {
-      const buf = Buffer.allocUnsafe(length);
+      const buf = into ?? Buffer.allocUnsafe(length);
       if (h.readCached(buf, offset)) {
         s.reads--;
         this.released(segmentId, s);
@@ -111,7 +115,7 @@ export class SegmentStore {
         }
         throw ioError(err, `opening segment ${segmentId}`);
       }
-      const buf = Buffer.allocUnsafe(length);
+      const buf = into ?? Buffer.allocUnsafe(length);
       let n: number;
       try {
         n = await fh.read(buf, 0, length, offset);
