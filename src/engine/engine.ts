@@ -8,18 +8,13 @@
 // - `seq` increases strictly in log order; replay applies a record only if its seq is newer than what
 //   the index holds for that name, so replaying a record twice is harmless.
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import {
   BucketConfigKind,
   BUCKET_FLAG_OBJECT_LOCK,
   ChecksumAlg,
-  CHUNK_META_BYTES,
-  CODEC_MASK,
-  CODEC_ZSTD,
   CommitFlag,
   DATA_DIR_FORMAT_COLD,
   DATA_DIR_FORMAT_VERSIONS,
-  FRAME_MIN_BYTES,
   RecordType,
   SEGMENT_HEADER_BYTES,
   StorageClass,
@@ -60,7 +55,7 @@ import { ChunkBuffers, type ChunkBuffer } from './chunk-buffers.js';
 import { ChunkPool, defaultThreads, type Framed } from './chunk-pool.js';
 import { ColdReader } from './cold-reader.js';
 import type { ColdAccess, ColdCandidate } from './cold-access.js';
-import { openChunkFrame } from './chunk-codec.js';
+import { ChunkReader, READ_AHEAD_BYTES_MAX_DEFAULT } from './chunk-reader.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpointer.js';
 import { prepareDataDir, raiseFormatVersion } from './data-dir.js';
 import { KeyIndex } from './key-index.js';
@@ -104,7 +99,7 @@ import { ObjectTable, type ObjectEntry, type TableView } from './object-table.js
 import type { HistorySnapshot } from './version-history.js';
 import { createSegment, parseSegmentFileName, segmentFileName } from './segment-files.js';
 import { listSegment, scanSegment, type Damage } from './segment-scan.js';
-import { SegmentStore, verifyFrame } from './segment-store.js';
+import { SegmentStore } from './segment-store.js';
 import { loadPacks, RelocationMap, type LoadedPack } from './pack-files.js';
 import { openLiveSegments, type LiveSegments } from './live-segments.js';
 import { Md5Hasher, type Md5Stream } from './md5-hasher.js';
@@ -118,7 +113,6 @@ import type {
   GetDataResult,
   GetOptions,
   GetResult,
-  LentBytes,
   ListOptions,
   ListResult,
   ObjectChecksum,
@@ -150,14 +144,6 @@ interface Bucket {
   versions: BucketVersioning;
   /** Access-based tiering (BUCKET_CONFIG kind 4): objects not read for `days` go to the cold tier. */
   tiering?: { seq: number; payload: Buffer; days: number };
-}
-
-/** A piece of a GET: bytes [from, to) of a chunk; `cold` when the chunk is in a cold segment. */
-interface Piece {
-  ref: ChunkRef;
-  from: number;
-  to: number;
-  cold?: boolean;
 }
 
 /** What one lifecycle pass did (or, with dryRun, would do). */
@@ -213,26 +199,12 @@ const CHUNK_INFLIGHT_MAX = 4;
  * hold 4 chunks of 1 MiB each, plus their frames); two framing threads stay busy with far less.
  */
 const FRAMING_BYTES_MAX_DEFAULT = 24 << 20;
-/** A GET stream reads (and decompresses) chunks in groups of this many, one worker task per group... */
-const OPEN_BATCH_CHUNKS = 2;
-/** ...with up to this many groups in flight ahead of the consumer... */
-const READ_AHEAD_BATCHES = 2;
-/** ...while the groups read ahead by all GET streams together hold less than this many raw bytes. */
-const READ_AHEAD_BYTES_MAX_DEFAULT = 24 << 20;
 /**
  * Chunk buffers (chunk-buffers.ts) kept once no upload has needed one for CHUNK_BUFFERS_IDLE_MS (4 MiB at
  * the default chunkBytes). While uploads run, all are kept.
  */
 const CHUNK_BUFFERS_IDLE_KEEP = 4;
 const CHUNK_BUFFERS_IDLE_MS = 10_000;
-/**
- * Group buffers of lent GET streams (getObjectData with `lend`: the S3 adapter) kept once no GET has needed
- * one for CHUNK_BUFFERS_IDLE_MS: each holds OPEN_BATCH_CHUNKS chunks, decompressed into it by a worker or,
- * stored raw, read into it as whole frames.
- */
-const GET_BUFFERS_IDLE_KEEP = 2;
-/** The fixed bytes of a CHUNK frame: header, chunk meta, hash. */
-const CHUNK_FRAME_BYTES = FRAME_MIN_BYTES + CHUNK_META_BYTES;
 /** Above this many bytes waiting in the writer's queue, chunk producers wait for their writes. */
 const WRITER_QUEUE_BYTES_MAX = 64 << 20;
 /** Mutations between checkpoints at least, by default (EngineOptions.checkpointEveryOps). */
@@ -285,8 +257,8 @@ export class Engine {
   private readonly md5Hasher = new Md5Hasher();
   /** The buffers large chunks are read into, framed in and written from (chunk-buffers.ts). */
   private readonly chunkBuffers: ChunkBuffers;
-  /** Reused memory for the chunk groups of lent GET streams (streamChunks). */
-  private readonly getBuffers: ChunkBuffers;
+  /** The read side of GET (chunk-reader.ts). */
+  private readonly reader: ChunkReader;
   /** DIR/manifest: which segment files must exist. */
   private liveSegments!: LiveSegments;
   private readonly store: SegmentStore;
@@ -300,8 +272,6 @@ export class Engine {
   private framingBytes = 0;
   private readonly framingBytesMax: number;
   /** Raw bytes of chunk groups read ahead, all GET streams together, and their bound. */
-  private readAheadBytes = 0;
-  private readonly readAheadBytesMax: number;
   private logicalBytes = 0;
   private opsSinceCheckpoint = 0;
   private hasCheckpoint = false;
@@ -333,16 +303,14 @@ export class Engine {
     this.durability = opts.durability ?? 'fsync';
     this.chunkBytes = opts.chunkBytes ?? 1 << 20;
     this.chunkBuffers = new ChunkBuffers(this.chunkBytes, CHUNK_BUFFERS_IDLE_KEEP, CHUNK_BUFFERS_IDLE_MS);
-    // room for the group's chunks decompressed, or for their frames read whole (stored raw)
-    this.getBuffers = new ChunkBuffers(OPEN_BATCH_CHUNKS * (this.chunkBytes + CHUNK_FRAME_BYTES), GET_BUFFERS_IDLE_KEEP, CHUNK_BUFFERS_IDLE_MS);
     this.framingBytesMax = opts.framingBytesMax ?? FRAMING_BYTES_MAX_DEFAULT;
-    this.readAheadBytesMax = opts.readAheadBytesMax ?? READ_AHEAD_BYTES_MAX_DEFAULT;
     this.segmentBytesMax = opts.segmentBytesMax ?? 128 << 20;
     this.checkpointEveryOps = opts.checkpointEveryOps ?? 0;
     this.defaultRegion = opts.defaultRegion ?? 'us-east-1';
     this.warn = opts.onWarning ?? ((m) => console.warn(`sediment: ${m}`));
     this.store = new SegmentStore(this.fs, this.segmentsDir);
     this.store.locate = (segmentId, offset) => this.relocation.locate(segmentId, offset);
+    this.reader = new ChunkReader(this.store, () => this.pool, () => this.cold, this.chunkBytes, opts.readAheadBytesMax ?? READ_AHEAD_BYTES_MAX_DEFAULT, CHUNK_BUFFERS_IDLE_MS);
     this.uploadCounter = this.clock.now() * 1000;
     if (this.chunkBytes < 64 << 10 || this.chunkBytes > 8 << 20) {
       throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'chunkBytes must be between 64 KiB and 8 MiB');
@@ -1656,7 +1624,7 @@ export class Engine {
     const manifest = await this.readManifest(this.table.read(slot));
     const info = this.infoFromManifest(manifest);
     const { start, end } = this.resolveRange(manifest, opts);
-    return { info, range: opts.range ? { start, end } : undefined, body: await this.openBody(manifest, start, end) };
+    return { info, range: opts.range ? { start, end } : undefined, body: await this.reader.body(manifest, start, end) };
   }
 
   /**
@@ -1675,15 +1643,12 @@ export class Engine {
     const { start, end } = this.resolveRange(manifest, opts);
     const range = opts.range ? { start, end } : undefined;
     if (end - start + 1 > opts.bufferBytesMax) {
-      if (!opts.lend) return { info, range, body: await this.openBody(manifest, start, end) };
-      const pieces = this.planRange(manifest, start, end);
-      // Read and verify the first chunk before answering, so a damaged object is an error, not a cut stream.
-      const first = pieces.length > 0 ? await this.readChunk(pieces[0]!) : undefined;
-      return { info, range, lent: this.streamChunks(pieces, first, true) };
+      if (opts.lend) return { info, range, lent: await this.reader.lent(manifest, start, end) };
+      return { info, range, body: await this.reader.body(manifest, start, end) };
     }
-    const pieces = this.planRange(manifest, start, end);
-    if (pieces.length === 1) return { info, range, data: await this.readChunk(pieces[0]!) };
-    const parts = await Promise.all(pieces.map((p) => this.readChunk(p)));
+    const pieces = this.reader.planRange(manifest, start, end);
+    if (pieces.length === 1) return { info, range, data: await this.reader.readChunk(pieces[0]!) };
+    const parts = await Promise.all(pieces.map((p) => this.reader.readChunk(p)));
     return { info, range, data: parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts) };
   }
 
@@ -1704,154 +1669,6 @@ export class Engine {
       end = Math.min(r.end, manifest.size - 1);
     }
     return { start, end };
-  }
-
-  private async openBody(manifest: ObjectManifest, start: number, end: number): Promise<Readable> {
-    const pieces = this.planRange(manifest, start, end);
-    // Read and verify the first chunk before answering, so a damaged object is an error, not a cut stream.
-    const first = pieces.length > 0 ? await this.readChunk(pieces[0]) : undefined;
-    return Readable.from(bytesOf(this.streamChunks(pieces, first, false)), { objectMode: false, highWaterMark: 1 });
-  }
-
-  private planRange(manifest: ObjectManifest, start: number, end: number): Piece[] {
-    const out: Piece[] = [];
-    const cold = manifest.storageClass === StorageClass.COLD;
-    let pos = 0;
-    for (const ref of manifest.chunks) {
-      const cStart = pos;
-      const cEnd = pos + ref.rawLen - 1;
-      pos += ref.rawLen;
-      if (cEnd < start || ref.rawLen === 0) continue;
-      if (cStart > end) break;
-      out.push({ ref, from: Math.max(start, cStart) - cStart, to: Math.min(end, cEnd) - cStart + 1, cold });
-    }
-    return out;
-  }
-
-  private async readChunk(p: Piece): Promise<Buffer> {
-    if (p.cold) return this.cold.readChunk(p);
-    const { ref } = p;
-    let raw: Buffer;
-    // Errors name where the bytes are now (a pack after compaction), not the original address.
-    const at = this.store.where(ref.segmentId, ref.offset);
-    const bytes = await this.store.readRaw(at.segmentId, at.offset, ref.frameLen);
-    if (ref.rawLen >= this.pool.poolMinBytes && this.pool.usingWorkers && (bytes[9]! & CODEC_MASK) === CODEC_ZSTD) {
-      // Large compressed chunks are verified and decompressed in the worker pool (bytes[9] is the frame's
-      // flags byte; the worker checks it with everything else). Stored-raw chunks are only hashed: a
-      // thread hop costs more than that, so they are verified here.
-      raw = await this.pool.open(bytes, at.segmentId, at.offset);
-    } else {
-      raw = openChunkFrame(verifyFrame(bytes, at.segmentId, at.offset, RecordType.CHUNK), at.segmentId, at.offset).raw;
-    }
-    if (raw.length !== ref.rawLen) throw new CorruptionError(at.segmentId, at.offset, 'chunk length differs from the manifest');
-    return p.from === 0 && p.to === raw.length ? raw : raw.subarray(p.from, p.to);
-  }
-
-  /**
-   * Reads and verifies several consecutive pieces: large zstd chunks go to the worker pool together (one
-   * thread round trip for the lot), others are verified here. Resolves to each piece's bytes, in order.
-   * With `into` (a group buffer), the worker decompresses the large zstd chunks into its start, and chunks
-   * stored raw are read as whole frames into the room after that: those pieces are views of it.
-   */
-  private async readChunks(ps: Piece[], into?: ChunkBuffer): Promise<Buffer[]> {
-    if (ps.length === 1 || ps[0]?.cold) return Promise.all(ps.map((p) => this.readChunk(p)));
-    // Where each chunk is now (a pack after compaction): reads and error reports use that address.
-    const at = ps.map((p) => ({ ...this.store.where(p.ref.segmentId, p.ref.offset), rawLen: p.ref.rawLen }));
-    // The layout of `into`, from the manifest: the decompressed chunks first, then the raw frames. Should a
-    // frame's flags disagree with the manifest (damage), the batch does not fit its room and the worker
-    // gets no shared memory; a raw frame read into the room is still verified like any other.
-    let decompressedBytes = 0;
-    for (const p of ps) if (storedCompressed(p) && p.ref.rawLen >= this.pool.poolMinBytes) decompressedBytes += p.ref.rawLen;
-    let pos = decompressedBytes;
-    const dst = ps.map((p) => {
-      if (into === undefined || storedCompressed(p) || pos + p.ref.frameLen > into.data.length) return undefined;
-      pos += p.ref.frameLen;
-      return into.data.subarray(pos - p.ref.frameLen, pos);
-    });
-    const frames = await Promise.all(ps.map((p, i) => this.store.readRaw(at[i]!.segmentId, at[i]!.offset, p.ref.frameLen, dst[i])));
-    const raws: Buffer[] = new Array<Buffer>(ps.length);
-    const batch: number[] = [];
-    for (let i = 0; i < ps.length; i++) {
-      const ref = ps[i]!.ref;
-      const a = at[i]!;
-      if (ref.rawLen >= this.pool.poolMinBytes && this.pool.usingWorkers && (frames[i]![9]! & CODEC_MASK) === CODEC_ZSTD) batch.push(i);
-      else raws[i] = openChunkFrame(verifyFrame(frames[i]!, a.segmentId, a.offset, RecordType.CHUNK), a.segmentId, a.offset).raw;
-    }
-    if (batch.length > 0) {
-      const opened = await this.pool.openBatch(batch.map((i) => frames[i]!), batch.map((i) => at[i]!), into?.data.subarray(0, decompressedBytes));
-      batch.forEach((i, k) => (raws[i] = opened[k]!));
-    }
-    return raws.map((raw, i) => {
-      const p = ps[i]!;
-      if (raw.length !== p.ref.rawLen) throw new CorruptionError(at[i]!.segmentId, at[i]!.offset, 'chunk length differs from the manifest');
-      return p.from === 0 && p.to === raw.length ? raw : raw.subarray(p.from, p.to);
-    });
-  }
-
-  /**
-   * Yields the pieces in order, reading them in groups of OPEN_BATCH_CHUNKS with up to READ_AHEAD_BATCHES
-   * groups in flight (reads and worker decompressions), so the main thread only hands buffers on.
-   * `lend`: each group's large compressed chunks are decompressed into a reused group buffer (getBuffers),
-   * which goes back to the free list once the consumer has released every piece of it; otherwise every
-   * piece is the consumer's own and release() does nothing.
-   */
-  private async *streamChunks(pieces: Piece[], first: Buffer | undefined, lend: boolean): AsyncGenerator<LentBytes, void, undefined> {
-    if (first === undefined) return;
-    const ahead: Array<{ bytes: number; read: Promise<Buffer[]>; held?: ChunkBuffer }> = [];
-    let next = 1;
-    const fill = (): void => {
-      // The first group is always read (a stream never waits on the others); more only within the budget.
-      while (ahead.length < READ_AHEAD_BATCHES && next < pieces.length && (ahead.length === 0 || this.readAheadBytes < this.readAheadBytesMax)) {
-        const group = pieces.slice(next, next + OPEN_BATCH_CHUNKS);
-        next += group.length;
-        const bytes = group.reduce((n, piece) => n + piece.ref.rawLen, 0);
-        // A group larger than this engine's groups (chunks written with a larger chunkBytes) gets memory of its own.
-        const held = lend && group.length > 1 && !group[0]!.cold && groupRoom(group) <= this.getBuffers.capacity ? this.getBuffers.acquire() : undefined;
-        const read = this.readChunks(group, held);
-        read.catch(() => undefined); // observed when its turn comes; a consumer that stops early must not leave it unhandled
-        this.readAheadBytes += bytes;
-        ahead.push({ bytes, read, held });
-      }
-    };
-    const own = (bytes: Buffer): LentBytes => ({ bytes, release: noop });
-    try {
-      fill();
-      yield own(first);
-      while (ahead.length > 0) {
-        const { bytes, read, held } = ahead.shift()!;
-        let group: Buffer[];
-        try {
-          group = await read;
-        } catch (err) {
-          // The task is over (a damaged chunk): nothing reads the buffer any more.
-          held?.release();
-          throw err;
-        } finally {
-          this.readAheadBytes -= bytes;
-        }
-        fill();
-        if (held === undefined) {
-          for (const b of group) yield own(b);
-          continue;
-        }
-        // One reference per piece in the buffer, given to the consumer; the group's own goes when all are handed out.
-        const lent = group.map((b) => (b.buffer === held.whole.buffer ? { bytes: b, release: once(held.retain()) } : own(b)));
-        held.release();
-        let handed = 0;
-        try {
-          while (handed < lent.length) yield lent[handed++]!;
-        } finally {
-          // a consumer that stopped at a yield holds the pieces it was given, not the rest of the group
-          for (let j = handed; j < lent.length; j++) lent[j]!.release();
-        }
-      }
-    } finally {
-      for (const a of ahead) {
-        this.readAheadBytes -= a.bytes; // a consumer that stopped early
-        // Its buffer goes back once the worker is done with it.
-        if (a.held) a.read.then(() => a.held!.release(), () => a.held!.release());
-      }
-    }
   }
 
   // ---------------------------------------------------------------- delete
@@ -2203,10 +2020,8 @@ export class Engine {
       md5ThreadUploads: this.md5Hasher.streamsStarted,
       chunkBuffersCreated: this.chunkBuffers.created,
       chunkBuffersReused: this.chunkBuffers.reused,
-      getBuffersCreated: this.getBuffers.created,
-      getBuffersReused: this.getBuffers.reused,
+      ...this.reader.stats(),
       framingBytes: this.framingBytes,
-      readAheadBytes: this.readAheadBytes,
       damage: [...this.openDamage],
     };
   }
@@ -2488,7 +2303,7 @@ export class Engine {
     await this.pool.close();
     await this.md5Hasher.close();
     this.chunkBuffers.clear();
-    this.getBuffers.clear();
+    this.reader.clear();
     await this.store.closeAll();
     await this.lock.release();
     if (failure && !(failure instanceof SedimentError && failure.code === 'SEDIMENT_WRITER_FAILED')) throw failure;
@@ -2496,35 +2311,6 @@ export class Engine {
 }
 
 assert(SEGMENT_HEADER_BYTES === 64, 'segment header size');
-
-const noop = (): void => undefined;
-
-/** A chunk stored compressed has a frame shorter than its raw bytes plus the frame's fixed parts (never stored when it does not pay). */
-function storedCompressed(p: Piece): boolean {
-  return p.ref.frameLen < p.ref.rawLen + CHUNK_FRAME_BYTES;
-}
-
-/** The room a group of pieces takes in a group buffer (readChunks): raw bytes if decompressed, else whole frames. */
-function groupRoom(group: Piece[]): number {
-  let n = 0;
-  for (const p of group) n += storedCompressed(p) ? p.ref.rawLen : p.ref.frameLen;
-  return n;
-}
-
-/** The release of one lent piece: a second call does nothing (a buffer must not go back twice). */
-function once(b: ChunkBuffer): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    b.release();
-  };
-}
-
-/** The bytes of a stream's pieces, for a consumer that keeps them (every piece its own memory). */
-async function* bytesOf(pieces: AsyncIterable<LentBytes>): AsyncGenerator<Buffer> {
-  for await (const p of pieces) yield p.bytes;
-}
 
 /** The lock a multipart upload asked for at creation, as options for the completed object. */
 function uploadLock(c: UploadCreateRecord): ObjectLockOptions | undefined {
