@@ -181,12 +181,9 @@ export async function getObject(r: S3Request): Promise<void> {
   }
   // Headers are sent: a failure from here on (e.g. a corrupt chunk) can only cut the connection,
   // which the client sees as a short body — never as wrong bytes.
-  await sendLent(r.res, result.lent ?? lendOwn(result.body));
-}
-
-/** A stream's pieces as lent pieces that need no release (each is the stream's own memory). */
-async function* lendOwn(body: AsyncIterable<Buffer>): AsyncGenerator<LentBytes, void, undefined> {
-  for await (const bytes of body) yield { bytes, release: () => undefined };
+  // getObjectData was asked to lend: a body too large for one buffer always comes as lent pieces
+  if (result.lent === undefined) throw new Error('assertion failed: a large GET without lent pieces');
+  await sendLent(r.res, result.lent);
 }
 
 /**
