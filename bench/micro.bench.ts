@@ -1,7 +1,8 @@
 // Micro-benches of the per-byte building blocks of the write and read paths, side by side in one run:
 // record frames (encode, decode+verify), xxh64, MD5 (the ETag, computed on the main thread), whole
 // CHUNK frames (what a worker does per chunk, and what a read does), zstd levels 1/3/9/19 on log-like
-// text (compress and decompress MB/s, ratio), and the CRC comparison of bench/crc.bench.ts.
+// text (compress and decompress MB/s, ratio), the CRC comparison of bench/crc.bench.ts, and zstd on 4 KiB
+// log-like objects with and without a dictionary (bench/small-dictionary.bench.ts).
 //
 // MB/s = 10^6 bytes / mean task latency. Inputs are generated before timing (bench/data.ts).
 // Run: npm run build && node dist/bench/run-all.js micro [--quick]
@@ -18,6 +19,7 @@ import { initHash, xxh64 } from '../src/format/hash.js';
 import { encodeChunkMeta } from '../src/format/records.js';
 import { buildChunkFrame, openChunkFrame } from '../src/engine/chunk-codec.js';
 import { runCrcBench, type CrcBenchRow } from './crc.bench.js';
+import { runSmallDictionaryBench, type DictionaryRow } from './small-dictionary.bench.js';
 import { logText, randomBytes } from './data.js';
 import { describeMachine, fmt, machineInfo, markdownTable, MiB, quickMode, saveResults, waitForQuiet, type MachineInfo } from './setup.js';
 
@@ -45,6 +47,8 @@ export interface MicroReport {
   rows: MicroRow[];
   zstd: ZstdRow[];
   crc: CrcBenchRow[];
+  /** zstd level 1 on 4 KiB log-like objects with and without a dictionary (bench/small-dictionary.bench.ts). */
+  smallDictionary: DictionaryRow[];
   markdown: string;
 }
 
@@ -130,6 +134,8 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
   const zstdRows = await runZstdBench(quick);
   console.log('CRC (bench/crc.bench.ts):');
   const crc = await runCrcBench(quick ? { timeMs: 150, warmupMs: 50 } : {});
+  const dict = await runSmallDictionaryBench(quick);
+  const noDict = dict[0]!;
 
   const md = [
     markdownTable(
@@ -147,9 +153,16 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
     'CRC, native addon vs JS (bench/crc.bench.ts):',
     '',
     markdownTable(['task', 'MB/s'], crc.map((c) => [c.name, fmt(c.mbPerS)])),
+    '',
+    'zstd level 1 on 4 KiB log-like objects, with and without a raw-content dictionary cut from other objects (bench/small-dictionary.bench.ts):',
+    '',
+    markdownTable(
+      ['variant', 'compressed / raw', 'smaller than today', 'compress µs/object', 'decompress µs/object'],
+      dict.map((d) => [d.variant, d.storedRatio.toFixed(3), `${(noDict.storedRatio / d.storedRatio).toFixed(2)}×`, d.compressUs.toFixed(2), d.decompressUs.toFixed(2)]),
+    ),
   ].join('\n');
   console.log('\n' + md + '\n');
-  const report: MicroReport = { machine, quick, rows, zstd: zstdRows, crc, markdown: md };
+  const report: MicroReport = { machine, quick, rows, zstd: zstdRows, crc, smallDictionary: dict, markdown: md };
   console.log(`results: ${await saveResults('micro', report)}`);
   return report;
 }
