@@ -51,11 +51,11 @@ import { RealFileSystem } from '../io/real-fs.js';
 import { systemClock, type Clock, type DirLock, type FileSystem } from '../io/types.js';
 import { CorruptionError, DeleteMarkerError, SedimentError, assert, ioError } from '../util/errors.js';
 import { AccessTracker } from './access-tracker.js';
-import { ChunkBuffers, type ChunkBuffer } from './chunk-buffers.js';
-import { ChunkPool, defaultThreads, type Framed } from './chunk-pool.js';
+import { ChunkPool, defaultThreads } from './chunk-pool.js';
 import { ColdReader } from './cold-reader.js';
 import type { ColdAccess, ColdCandidate } from './cold-access.js';
 import { ChunkReader, READ_AHEAD_BYTES_MAX_DEFAULT } from './chunk-reader.js';
+import { ChunkWriter, FRAMING_BYTES_MAX_DEFAULT } from './chunk-writer.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpointer.js';
 import { prepareDataDir, raiseFormatVersion } from './data-dir.js';
 import { KeyIndex } from './key-index.js';
@@ -102,7 +102,6 @@ import { listSegment, scanSegment, type Damage } from './segment-scan.js';
 import { SegmentStore } from './segment-store.js';
 import { loadPacks, RelocationMap, type LoadedPack } from './pack-files.js';
 import { openLiveSegments, type LiveSegments } from './live-segments.js';
-import { Md5Hasher, type Md5Stream } from './md5-hasher.js';
 import type { MaintenanceAccess } from './maintenance-access.js';
 import { SegmentWriter, type Durability } from './segment-writer.js';
 import type {
@@ -191,22 +190,8 @@ interface SegmentInfo {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** Chunks of one upload being framed (or written) at once... */
-const CHUNK_INFLIGHT_MAX = 4;
-/**
- * ...and the raw bytes of chunks being framed across all uploads together, past which an upload keeps
- * only one chunk in flight. Memory then stays bounded however many uploads run at once (16 uploads could
- * hold 4 chunks of 1 MiB each, plus their frames); two framing threads stay busy with far less.
- */
-const FRAMING_BYTES_MAX_DEFAULT = 24 << 20;
-/**
- * Chunk buffers (chunk-buffers.ts) kept once no upload has needed one for CHUNK_BUFFERS_IDLE_MS (4 MiB at
- * the default chunkBytes). While uploads run, all are kept.
- */
-const CHUNK_BUFFERS_IDLE_KEEP = 4;
+/** Reused chunk and group buffers beyond the few kept are dropped after this long unused. */
 const CHUNK_BUFFERS_IDLE_MS = 10_000;
-/** Above this many bytes waiting in the writer's queue, chunk producers wait for their writes. */
-const WRITER_QUEUE_BYTES_MAX = 64 << 20;
 /** Mutations between checkpoints at least, by default (EngineOptions.checkpointEveryOps). */
 const CHECKPOINT_EVERY_OPS_MIN = 200_000;
 const HEADER_NAMES: Array<[keyof NonNullable<PutOptions['headers']>, string]> = [
@@ -226,11 +211,6 @@ function payloadSeq(e: FooterEntry): number {
 
 function storageClassName(sc: number): 'STANDARD' | 'COLD' {
   return sc === StorageClass.COLD ? 'COLD' : 'STANDARD';
-}
-
-function toBuffer(piece: Uint8Array | string): Buffer {
-  if (typeof piece === 'string') return Buffer.from(piece, 'utf8');
-  return Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
 }
 
 export class Engine {
@@ -253,10 +233,8 @@ export class Engine {
   private readonly table = new ObjectTable();
   private readonly segments = new Map<number, SegmentInfo>();
   private writer!: SegmentWriter;
-  /** MD5 of large bodies off the main thread (md5-hasher.ts). */
-  private readonly md5Hasher = new Md5Hasher();
-  /** The buffers large chunks are read into, framed in and written from (chunk-buffers.ts). */
-  private readonly chunkBuffers: ChunkBuffers;
+  /** The write side of PUT and UploadPart (chunk-writer.ts). */
+  private readonly chunkWriter: ChunkWriter;
   /** The read side of GET (chunk-reader.ts). */
   private readonly reader: ChunkReader;
   /** DIR/manifest: which segment files must exist. */
@@ -268,9 +246,6 @@ export class Engine {
   private readonly access = new AccessTracker();
   private seq = 0;
   private uploadCounter: number;
-  /** Raw bytes of chunks being framed, all uploads together, and their bound. */
-  private framingBytes = 0;
-  private readonly framingBytesMax: number;
   /** Raw bytes of chunk groups read ahead, all GET streams together, and their bound. */
   private logicalBytes = 0;
   private opsSinceCheckpoint = 0;
@@ -302,8 +277,14 @@ export class Engine {
     this.dir = opts.dir.replace(/\/+$/, '') || '/';
     this.durability = opts.durability ?? 'fsync';
     this.chunkBytes = opts.chunkBytes ?? 1 << 20;
-    this.chunkBuffers = new ChunkBuffers(this.chunkBytes, CHUNK_BUFFERS_IDLE_KEEP, CHUNK_BUFFERS_IDLE_MS);
-    this.framingBytesMax = opts.framingBytesMax ?? FRAMING_BYTES_MAX_DEFAULT;
+    this.chunkWriter = new ChunkWriter(
+      () => this.pool,
+      () => this.writer,
+      () => this.checkWritable(),
+      this.chunkBytes,
+      opts.framingBytesMax ?? FRAMING_BYTES_MAX_DEFAULT,
+      CHUNK_BUFFERS_IDLE_MS,
+    );
     this.segmentBytesMax = opts.segmentBytesMax ?? 128 << 20;
     this.checkpointEveryOps = opts.checkpointEveryOps ?? 0;
     this.defaultRegion = opts.defaultRegion ?? 'us-east-1';
@@ -1126,8 +1107,7 @@ export class Engine {
     opts: UploadPartOptions,
     chunks: ChunkRef[],
   ): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer; checksums?: ObjectChecksum[] }> {
-    const small = this.smallBody(body);
-    const written = small ? await this.writeSmallBody(small, uploadId, partNumber, chunks, opts.signal) : await this.writeChunks(body, uploadId, partNumber, chunks, opts.signal, opts.expectedSize);
+    const written = await this.chunkWriter.write(body, uploadId, partNumber, chunks, opts.signal, opts.expectedSize);
     const { size, md5 } = written;
     if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
       throw size < opts.expectedSize
@@ -1141,13 +1121,6 @@ export class Engine {
     opts.signal?.throwIfAborted();
     this.checkWritable();
     return { chunks: written.chunks, size, md5, checksums };
-  }
-
-  /** A body given whole that is one small chunk (a 4 KiB PUT), or undefined: see writeSmallBody. */
-  private smallBody(body: Body): Buffer | undefined {
-    if (typeof body !== 'string' && !(body instanceof Uint8Array)) return undefined;
-    const buf = toBuffer(body);
-    return buf.length > 0 && buf.length < this.pool.poolMinBytes && buf.length <= this.chunkBytes ? buf : undefined;
   }
 
   /** `resets`: the writer's count when the chunks were appended (a full disk may have undone them since). */
@@ -1180,182 +1153,6 @@ export class Engine {
       if (n === 0) this.pendingDeletes.delete(name);
       else this.pendingDeletes.set(name, n);
     }
-  }
-
-  /** Splits the body into chunks, frames them (workers for large ones) and appends them, in bounded memory. */
-  private async writeChunks(
-    body: Body,
-    uploadId: number,
-    partNumber: number,
-    chunks: ChunkRef[],
-    signal?: AbortSignal,
-    sizeHint?: number,
-  ): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer }> {
-    const md5 = createHash('md5');
-    // A body of several large chunks is hashed in the MD5 thread, decided at its first chunk.
-    let md5Thread: Md5Stream | undefined;
-    const inflight: Array<Promise<void>> = [];
-    let size = 0;
-    let failure: unknown;
-    let md5Whole: Buffer | undefined;
-    /** `whole`: `raw` is the entire body (one chunk), so its MD5 can be computed where it is framed. */
-    /**
-     * `held`: `raw` lies in this ChunkBuffer (at its data area's start), whose reference passes to emit:
-     * the chunk is then hashed in place by the MD5 thread and, stored raw, framed and written in place.
-     */
-    const emit = async (raw: Buffer, whole: boolean, held?: ChunkBuffer): Promise<void> => {
-      if (chunks.length === 0 && !whole && raw.length >= this.pool.poolMinBytes && this.pool.usingWorkers && this.md5Hasher.available) {
-        md5Thread = this.md5Hasher.stream();
-      }
-      if (md5Thread) {
-        let behind: Promise<void> | undefined;
-        if (held) {
-          const ref = held.retain();
-          behind = md5Thread.update(raw, () => ref.release());
-        } else behind = md5Thread.update(raw);
-        if (behind) await behind; // the MD5 thread is behind: read no more of the body until it catches up
-      } else if (!whole) md5.update(raw);
-      const index = chunks.length;
-      const rawLen = raw.length;
-      size += rawLen;
-      chunks.push({ segmentId: 0, offset: 0, frameLen: 0, rawLen });
-      const meta = { uploadId, partNumber, chunkIndex: index, rawLen };
-      let framing: Promise<Buffer>;
-      /** `held`'s memory is the frame itself: released once the frame is written. */
-      let inPlace = false;
-      if (raw.length < this.pool.poolMinBytes) {
-        framing = this.pool.frameSmall(raw, meta, whole).then((f) => {
-          held?.release(); // copied or framed: `raw` is no longer read
-          if (whole) md5Whole = f.md5;
-          return f.frame;
-        });
-      } else if (held) {
-        if (whole) md5.update(raw);
-        framing = this.pool.frameInPlace(held, rawLen, meta).then((frame) => {
-          if (held.holds(frame)) inPlace = true;
-          else held.release(); // compressed into a frame of its own
-          return frame;
-        });
-      } else {
-        if (whole) md5.update(raw);
-        framing = this.pool.frame(raw, meta);
-      }
-      const p = framing.then((frame) => {
-        this.checkWritable();
-        const r = this.writer.append(frame, { type: RecordType.CHUNK, chunk: meta }, false);
-        if (inPlace) r.done.then(() => held!.release(), () => undefined); // a failed write: dropped, not reused
-        chunks[index] = { segmentId: r.segmentId, offset: r.offset, frameLen: frame.length, rawLen };
-        // The location is fixed at append and writes go out in log order, so the COMMIT appended later
-        // cannot become durable before this chunk: there is no need to wait for the write itself —
-        // except to bound memory when the writer falls behind.
-        r.done.catch(() => undefined);
-        return this.writer.queuedBytes > WRITER_QUEUE_BYTES_MAX ? r.done : undefined;
-      });
-      this.framingBytes += rawLen;
-      const settled = p.then(
-        () => void (this.framingBytes -= rawLen),
-        (err: unknown) => {
-          this.framingBytes -= rawLen;
-          failure ??= err;
-        },
-      );
-      inflight.push(settled);
-      while (inflight.length >= CHUNK_INFLIGHT_MAX || (inflight.length > 1 && this.framingBytes > this.framingBytesMax)) await inflight.shift();
-    };
-
-    try {
-      const direct = typeof body === 'string' || body instanceof Uint8Array;
-      if (direct) {
-        const buf = toBuffer(body as Uint8Array | string);
-        for (let at = 0; at < buf.length; at += this.chunkBytes) {
-          const view = buf.subarray(at, Math.min(buf.length, at + this.chunkBytes));
-          if (view.length >= this.pool.poolMinBytes) {
-            // Copied into a reused chunk buffer: the caller's own buffer is never handed to another thread.
-            const held = this.chunkBuffers.acquire();
-            view.copy(held.data);
-            await emit(held.data.subarray(0, view.length), view.length === buf.length, held);
-          } else {
-            // A worker takes its chunk's buffer (transferred, detached here). The pool copies a view that
-            // does not own its ArrayBuffer; a piece that does (a body of one chunk that owns its memory) is
-            // copied here.
-            const piece = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? Buffer.from(view) : view;
-            await emit(piece, piece.length === buf.length);
-          }
-          if (failure) break;
-        }
-      } else {
-        // The chunk buffer starts small and grows to chunkBytes: a 4 KiB PUT must not allocate (and make
-        // the GC account for) a whole chunk. With a size hint, the first buffer is the right size.
-        // `size` counts the bytes already emitted in earlier chunks; once a whole chunk has gone, the body
-        // is a large one and each next buffer is a whole chunk (no growing copies).
-        const first = (): number =>
-          Math.min(this.chunkBytes, sizeHint !== undefined ? Math.max(1, sizeHint - size) : size > 0 ? this.chunkBytes : 64 * 1024);
-        // A buffer of a whole chunk is a reused ChunkBuffer (`held`), a smaller one is allocated.
-        let held: ChunkBuffer | undefined;
-        const alloc = (n: number): Buffer => {
-          held = n === this.chunkBytes ? this.chunkBuffers.acquire() : undefined;
-          return held ? held.data : Buffer.allocUnsafeSlow(n);
-        };
-        let fill = 0;
-        let cur = alloc(first());
-        for await (const piece of body as AsyncIterable<Uint8Array | string>) {
-          signal?.throwIfAborted();
-          if (failure) break;
-          let src = toBuffer(piece);
-          while (src.length > 0) {
-            if (fill === cur.length && cur.length < this.chunkBytes) {
-              const grown = alloc(Math.min(this.chunkBytes, Math.max(cur.length * 4, fill + src.length)));
-              cur.copy(grown, 0, 0, fill);
-              cur = grown;
-            }
-            const n = Math.min(src.length, cur.length - fill);
-            src.copy(cur, fill, 0, n);
-            fill += n;
-            src = src.subarray(n);
-            if (fill === this.chunkBytes) {
-              await emit(cur, false, held);
-              cur = alloc(first());
-              fill = 0;
-            }
-          }
-        }
-        if (fill > 0 && !failure) await emit(cur.subarray(0, fill), size === 0, held);
-        else held?.release(); // not used: back to the free list
-      }
-      await Promise.allSettled(inflight);
-      if (failure) throw failure;
-      signal?.throwIfAborted();
-      return { chunks, size, md5: md5Whole ?? (md5Thread ? await md5Thread.digest() : md5.digest()) };
-    } catch (err) {
-      md5Thread?.drop(); // after a digest: nothing to drop
-      throw err;
-    }
-  }
-
-  /**
-   * writeChunks for a body given whole that is one small chunk (a 4 KiB PUT): the same steps without the
-   * pipeline of a streamed body — one framing (MD5 included, batched with other small chunks), one append.
-   * A small PUT allocated ~15 KB of short-lived JS objects, a third of it in that pipeline.
-   */
-  private async writeSmallBody(raw: Buffer, uploadId: number, partNumber: number, chunks: ChunkRef[], signal?: AbortSignal): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer }> {
-    const rawLen = raw.length;
-    chunks.push({ segmentId: 0, offset: 0, frameLen: 0, rawLen });
-    const meta = { uploadId, partNumber, chunkIndex: 0, rawLen };
-    this.framingBytes += rawLen;
-    let framed: Framed;
-    try {
-      framed = await this.pool.frameSmall(raw, meta, true);
-    } finally {
-      this.framingBytes -= rawLen;
-    }
-    this.checkWritable();
-    const r = this.writer.append(framed.frame, { type: RecordType.CHUNK, chunk: meta }, false);
-    chunks[0] = { segmentId: r.segmentId, offset: r.offset, frameLen: framed.frame.length, rawLen };
-    // As in writeChunks: the COMMIT appended later cannot become durable before this chunk.
-    r.done.catch(() => undefined);
-    if (this.writer.queuedBytes > WRITER_QUEUE_BYTES_MAX) await r.done;
-    signal?.throwIfAborted();
-    return { chunks, size: rawLen, md5: framed.md5 as Buffer };
   }
 
   // ---------------------------------------------------------------- multipart uploads
@@ -2017,11 +1814,8 @@ export class Engine {
       durability: this.durability,
       workerThreads: this.pool.usingWorkers ? this.pool.threads : 0,
       batchedChunks: this.pool.batchedChunks,
-      md5ThreadUploads: this.md5Hasher.streamsStarted,
-      chunkBuffersCreated: this.chunkBuffers.created,
-      chunkBuffersReused: this.chunkBuffers.reused,
+      ...this.chunkWriter.stats(),
       ...this.reader.stats(),
-      framingBytes: this.framingBytes,
       damage: [...this.openDamage],
     };
   }
@@ -2301,8 +2095,7 @@ export class Engine {
       failure ??= err;
     });
     await this.pool.close();
-    await this.md5Hasher.close();
-    this.chunkBuffers.clear();
+    await this.chunkWriter.close();
     this.reader.clear();
     await this.store.closeAll();
     await this.lock.release();
