@@ -24,6 +24,8 @@ interface RunOptions {
   seed: number;
   ops: number;
   workerThreads?: number;
+  /** EngineOptions.batchSmallChunks. */
+  batchSmallChunks?: boolean;
   /** Largest object, bytes. */
   sizeMax: number;
 }
@@ -94,7 +96,7 @@ class ModelRun {
     this.view = new ProcessFs(this.disk);
     const opts: EngineOptions = {
       dir: '/data', fs: this.view, chunkBytes: CHUNK, segmentBytesMax: MIB, checkpointEveryOps: this.rng.int(20, 200),
-      workerThreads: this.o.workerThreads, onWarning: () => undefined,
+      workerThreads: this.o.workerThreads, batchSmallChunks: this.o.batchSmallChunks, onWarning: () => undefined,
     };
     this.e = await Engine.open(opts);
   }
@@ -439,7 +441,7 @@ describe('engine vs model', () => {
 
   it('random operations with crashes, with chunk-framing worker threads', async () => {
     for (const seed of seeds(SOAK ? 4 : 1)) {
-      const run = new ModelRun({ seed, ops: SOAK ? 600 : 120, sizeMax: 3 * MIB });
+      const run = new ModelRun({ seed, ops: SOAK ? 600 : 120, sizeMax: 3 * MIB, batchSmallChunks: true });
       await run.run();
       if (process.env.SEDIMENT_MODEL_STATS === '1') console.log(`seed ${seed} (workers): ${JSON.stringify(run.counts)}`);
     }

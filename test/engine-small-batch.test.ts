@@ -34,7 +34,7 @@ describe('small puts framed in worker batches', () => {
   it('gives every object its own ETag and bytes, concurrently and after reopen', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sed-batch-'));
     try {
-      let e = await Engine.open({ dir, workerThreads: 2 });
+      let e = await Engine.open({ dir, workerThreads: 2, batchSmallChunks: true });
       await e.createBucket('bkt');
       // Until a worker has answered, small chunks are framed inline: wait (bounded) for the pool to warm up.
       const deadline = Date.now() + 20_000;
@@ -69,7 +69,7 @@ describe('small puts framed in worker batches', () => {
       };
       await check(e);
       await e.close();
-      e = await Engine.open({ dir, workerThreads: 2 });
+      e = await Engine.open({ dir, workerThreads: 2, batchSmallChunks: true });
       await check(e);
       expect((await e.verify()).damage).toEqual([]);
       await e.close();

@@ -1,10 +1,12 @@
 // The worker pool for chunk framing (PUT) and chunk opening (GET: verify + decompress). Chunks of at least
 // `poolMinBytes` go to piscina workers one by one, with the buffers transferred. Smaller chunks (a 4 KiB
-// PUT) are batched: those requested in the same turn of the event loop go to a worker together (one thread
-// hop for many chunks), with the MD5 of each whole small object computed there too, so that under load the
-// main thread only appends and indexes. A lone small chunk with no batch in flight is framed inline: a
-// thread hop would only add latency. If the compiled worker file is missing (running from sources without
-// a build), everything is done inline.
+// PUT) are framed inline by default: on its own the engine frames them faster that way, at less CPU
+// (docs/PERFORMANCE.md, "Small chunks: inline or batched"). With `batchSmall` (the S3 server, whose main
+// thread also runs HTTP) they are batched: those requested in the same turn of the event loop go to a worker
+// together (one thread hop for many chunks), with the MD5 of each whole small object computed there too, so
+// that under load the main thread only appends and indexes; a lone small chunk with no batch in flight is
+// still framed inline, as a thread hop would only add latency. If the compiled worker file is missing
+// (running from sources without a build), everything is done inline.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -55,6 +57,8 @@ export class ChunkPool {
   constructor(
     threads: number,
     readonly level: number,
+    /** Frame small chunks in the workers, batched (see the header); otherwise inline. */
+    readonly batchSmall = false,
     readonly poolMinBytes = 128 * 1024,
   ) {
     this.threads = threads;
@@ -161,7 +165,7 @@ export class ChunkPool {
    */
   frameSmall(raw: Uint8Array, meta: ChunkMeta, wantMd5: boolean): Promise<Framed> {
     if (this.closed) return Promise.reject(closedError());
-    if (this.filename === undefined) return Promise.resolve(this.frameInline(raw, meta, wantMd5));
+    if (this.filename === undefined || !this.batchSmall) return Promise.resolve(this.frameInline(raw, meta, wantMd5));
     if (!this.warm) {
       // Starting the threads takes a while (longer on a busy machine): frame inline until they answer.
       this.warmUp();

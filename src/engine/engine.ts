@@ -313,7 +313,7 @@ export class Engine {
     try {
       await engine.recover();
       const threads = opts.workerThreads ?? defaultThreads();
-      engine.pool = new ChunkPool(threads, opts.compressionLevel ?? 1);
+      engine.pool = new ChunkPool(threads, opts.compressionLevel ?? 1, opts.batchSmallChunks ?? false);
       engine.cold = new ColdReader(opts.coldStore, engine.pool);
       await engine.access.load(engine.fs, engine.dir, engine.warn);
     } catch (err) {

@@ -37,6 +37,12 @@ export interface EngineOptions {
   /** Worker threads for chunk compression; 0 = inline on the calling thread. Default: available cores. */
   workerThreads?: number;
   /**
+   * Frame chunks under 128 KiB (a 4 KiB PUT) in the worker threads, batched, instead of inline on the
+   * calling thread. Pays when that thread has other work to do (the S3 server's HTTP); the engine on its
+   * own is faster inline. Default false; `sediment serve` sets it.
+   */
+  batchSmallChunks?: boolean;
+  /**
    * Write a checkpoint after this many applied mutations. Default: 200,000, or a quarter of the entries
    * indexed when that is more — a checkpoint rewrites the whole index, so a fixed count would make its
    * cost per mutation grow with the index (see also the checkpoint after a seal, docs/ARCHITECTURE.md).

@@ -37,7 +37,8 @@ export interface RunServerOptions {
 
 export async function runServer(opts: RunServerOptions): Promise<void> {
   const cold = await openColdStore(new RealFileSystem(), opts.dataDir, opts.cold ?? {});
-  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region, segmentBytesMax: opts.segmentBytesMax, coldStore: cold.store });
+  // Small chunks go to the workers, batched: this main thread also runs HTTP (docs/PERFORMANCE.md, "Small chunks: inline or batched").
+  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region, segmentBytesMax: opts.segmentBytesMax, coldStore: cold.store, batchSmallChunks: true });
   let creds;
   try {
     creds = await loadCredentials(engine.fs, engine.dir, process.env);

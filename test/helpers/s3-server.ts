@@ -63,7 +63,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<S3Harness
 
   const open = async (): Promise<void> => {
     const workerThreads = opts.workerThreads === 'default' ? undefined : (opts.workerThreads ?? 0);
-    engine = await Engine.open({ dir, workerThreads, coldStore: opts.coldStore, onWarning: () => undefined });
+    // Like `sediment serve` (run-server.ts): small chunks batched to the workers when there are any.
+    engine = await Engine.open({ dir, workerThreads, batchSmallChunks: true, coldStore: opts.coldStore, onWarning: () => undefined });
     s3 = createS3Server({
       engine,
       credentials: [{ accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }],
