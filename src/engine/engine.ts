@@ -246,7 +246,7 @@ export class Engine {
   private readonly access = new AccessTracker();
   private seq = 0;
   private uploadCounter: number;
-  /** Raw bytes of chunk groups read ahead, all GET streams together, and their bound. */
+  /** Bytes of every object the index holds (current and older versions), for stats(). */
   private logicalBytes = 0;
   private opsSinceCheckpoint = 0;
   private hasCheckpoint = false;
