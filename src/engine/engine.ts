@@ -246,7 +246,7 @@ export class Engine {
   private readonly access = new AccessTracker();
   private seq = 0;
   private uploadCounter: number;
-  /** Bytes of every object the index holds (current and older versions), for stats(). */
+  /** Logical bytes of the objects the index holds, for stats(). */
   private logicalBytes = 0;
   private opsSinceCheckpoint = 0;
   private hasCheckpoint = false;
