@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryFileSystem, RealFileSystem } from '../src/index.js';
 import { S3ColdStore } from '../src/s3/cold-store-s3.js';
 import type { ColdStore } from '../src/tier/cold-store.js';
@@ -53,7 +53,18 @@ const stores: Array<[string, () => Promise<ColdStore>]> = [
   ['S3: a second sediment server', async () => new S3ColdStore({ endpoint: sediment!.endpoint, bucket: 'cold', prefix: `p${Math.random().toString(36).slice(2)}/`, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY })],
 ];
 
-describe.each(stores)('cold store contract: %s', (_name, make) => {
+describe.each(stores)('cold store contract: %s', (_name, makeStore) => {
+  // Every store a test opens is closed after it: a local directory store holds its lock file open.
+  const opened: ColdStore[] = [];
+  const make = async (): Promise<ColdStore> => {
+    const s = await makeStore();
+    opened.push(s);
+    return s;
+  };
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close?.();
+  });
+
   it('puts whole blobs and reads exact ranges of them', async () => {
     const s = await make();
     const a = blob(300_000, 1);
