@@ -1,15 +1,15 @@
 // The write side of PUT and UploadPart: a body split into chunks, each framed (zstd unless it does not pay,
-// then xxh64), hashed for the ETag and appended to the log, in bounded memory. Small chunks are batched to
-// a framing worker (their MD5 computed there too), large ones framed in the worker pool one by one, in
-// place in a reused ChunkBuffer when stored raw; a body of several large chunks is hashed in the MD5
-// thread (md5-hasher.ts) while the workers frame it.
+// then xxh64), hashed for the ETag and appended to the log, in bounded memory. Small chunks are framed by
+// the pool's frameSmall (MD5 included): inline, or batched to a worker with batchSmallChunks (chunk-pool.ts).
+// Large ones are framed in the worker pool one by one, in place in a reused ChunkBuffer when stored raw; a
+// body of several large chunks is hashed in the MD5 thread (md5-hasher.ts) while the workers frame it.
 // Contracts:
 // - `write` resolves once every chunk is appended (placed in log order), not once it is written or
 //   synced: the COMMIT appended after it cannot become durable before its chunks. Each chunk's place is
 //   stored in the caller's `chunks` array as soon as it is known, so a caller can keep the array in the
 //   engine's `unsettled` set until its record is applied.
 // - The caller's body bytes are never handed to another thread: a large chunk is copied into a
-//   ChunkBuffer first, and a small one is copied into its batch when the batch is sent.
+//   ChunkBuffer first, and a small one is framed inline or copied into its batch when the batch is sent.
 // - Memory: at most CHUNK_INFLIGHT_MAX chunks of one upload in flight, and one once all uploads together
 //   frame more than `framingBytesMax` bytes; producers wait for their writes when the writer queues more
 //   than WRITER_QUEUE_BYTES_MAX.
