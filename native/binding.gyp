@@ -13,7 +13,8 @@
         "src/file-lock.c",
         "src/pread-nowait.c",
         "src/exec-self.c",
-        "src/malloc-tune.c"
+        "src/malloc-tune.c",
+        "src/log-writer.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"],

@@ -6,6 +6,8 @@
  *   crc32cTable / crc64nvmeTable                            portable tables only, for tests
  *   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean
  *   cpuFeatures(): { sse42: boolean, pclmul: boolean }
+ *   logWriterOpen(fd, onReport) / logWriterSubmit / logWriterResume / logWriterRef / logWriterClose:
+ *     a writer thread per append-only file (log-writer.h; src/io/log-appender.ts is the TS side)
  *
  * Every Node-API status is checked. A wrong argument type throws TypeError (code
  * ERR_INVALID_ARG_TYPE), an out-of-range value RangeError (ERR_OUT_OF_RANGE); nothing here may
@@ -23,6 +25,7 @@
 #include "pread-nowait.h"
 #include "exec-self.h"
 #include "malloc-tune.h"
+#include "log-writer.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -350,6 +353,203 @@ static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* ---------------------------------------------------------------- log writer (log-writer.h)
+ * The JS handle is an external holding a js_lw. Reports travel from the writer thread to the event
+ * loop through a thread-safe function, which is unref'd unless JS says work is outstanding
+ * (logWriterRef), so an idle writer never keeps the process alive. The submitted buffers are kept
+ * alive by the caller (see log-writer.h); only their addresses are passed down. */
+struct js_lw {
+  struct sediment_lw *w;
+  napi_threadsafe_function tsfn;
+  bool closed;
+};
+
+static void lw_report(void *ctx, const struct sediment_lw_report *report) {
+  struct js_lw *h = ctx;
+  struct sediment_lw_report *copy = malloc(sizeof *copy);
+  if (copy == NULL) abort(); /* a lost report would leave writes unacknowledged forever */
+  *copy = *report;
+  if (napi_call_threadsafe_function(h->tsfn, copy, napi_tsfn_nonblocking) != napi_ok) free(copy);
+}
+
+/* onReport(doneSeq, synced, errno, failedOp, failedSeq) on the event loop. */
+static void lw_call_js(napi_env env, napi_value js_cb, void *context, void *data) {
+  struct sediment_lw_report *r = data;
+  if (env != NULL && js_cb != NULL) {
+    napi_value argv[5], undefined, ignored;
+    if (napi_create_double(env, (double)r->done_seq, &argv[0]) == napi_ok && napi_get_boolean(env, r->synced != 0, &argv[1]) == napi_ok &&
+        napi_create_int32(env, r->err, &argv[2]) == napi_ok && napi_create_int32(env, r->failed_op, &argv[3]) == napi_ok &&
+        napi_create_double(env, (double)r->failed_seq, &argv[4]) == napi_ok && napi_get_undefined(env, &undefined) == napi_ok) {
+      napi_call_function(env, undefined, js_cb, 5, argv, &ignored);
+    }
+  }
+  free(r);
+}
+
+static void lw_close(struct js_lw *h) {
+  if (h->closed) return;
+  h->closed = true;
+  sediment_lw_stop(h->w); /* finishes what is queued; its reports are still delivered */
+  napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
+}
+
+static void lw_finalize(napi_env env, void *data, void *hint) {
+  struct js_lw *h = data;
+  lw_close(h);
+  free(h);
+}
+
+static bool get_lw(napi_env env, napi_value v, struct js_lw **out) {
+  napi_valuetype type;
+  if (!get_type(env, v, &type)) return false;
+  if (type != napi_external) return throw_type(env, "The \"writer\" argument must be a log writer handle");
+  void *data = NULL;
+  NAPI_CHECK_BOOL(env, napi_get_value_external(env, v, &data));
+  *out = data;
+  if ((*out)->closed) {
+    napi_throw_error(env, "ERR_SEDIMENT_LOG_WRITER_CLOSED", "the log writer is closed");
+    return false;
+  }
+  return true;
+}
+
+/* logWriterOpen(fd, onReport): handle */
+static napi_value js_lw_open(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int fd = -1;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!get_fd(env, argv[0], &fd)) return NULL;
+  napi_valuetype type;
+  if (!get_type(env, argv[1], &type)) return NULL;
+  if (type != napi_function) {
+    throw_type(env, "The \"onReport\" argument must be a function");
+    return NULL;
+  }
+  struct js_lw *h = calloc(1, sizeof *h);
+  if (h == NULL) {
+    napi_throw_error(env, "ERR_SEDIMENT_NAPI", "out of memory");
+    return NULL;
+  }
+  napi_value name;
+  if (napi_create_string_utf8(env, "sediment.logWriter", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, lw_call_js, &h->tsfn) != napi_ok) {
+    free(h);
+    throw_napi_failure(env);
+    return NULL;
+  }
+  napi_unref_threadsafe_function(env, h->tsfn);
+  h->w = sediment_lw_start(fd, lw_report, h);
+  if (h->w == NULL) {
+    napi_release_threadsafe_function(h->tsfn, napi_tsfn_abort);
+    free(h);
+    napi_throw_error(env, "ERR_SEDIMENT_NAPI", "cannot start the log writer thread");
+    return NULL;
+  }
+  napi_value result;
+  if (napi_create_external(env, h, lw_finalize, NULL, &result) != napi_ok) {
+    lw_close(h);
+    free(h);
+    throw_napi_failure(env);
+    return NULL;
+  }
+  return result;
+}
+
+/* logWriterSubmit(handle, buffers: Uint8Array[], position: number, sync: boolean): sequence number */
+static napi_value js_lw_submit(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  struct js_lw *h = NULL;
+  if (!get_args(env, info, 4, argv)) return NULL;
+  if (!get_lw(env, argv[0], &h)) return NULL;
+  bool is_array = false;
+  NAPI_CHECK(env, napi_is_array(env, argv[1], &is_array));
+  uint32_t count = 0;
+  if (is_array) NAPI_CHECK(env, napi_get_array_length(env, argv[1], &count));
+  if (!is_array || count > 65536) {
+    throw_type(env, "The \"buffers\" argument must be an array of at most 65536 Uint8Arrays");
+    return NULL;
+  }
+  napi_valuetype type;
+  if (!get_type(env, argv[2], &type)) return NULL;
+  double pos = 0;
+  if (type == napi_number) NAPI_CHECK(env, napi_get_value_double(env, argv[2], &pos));
+  if (type != napi_number || !(pos >= 0 && pos <= 9007199254740991.0) || pos != (double)(uint64_t)pos) {
+    throw_range(env, "The \"position\" argument must be a safe non-negative integer");
+    return NULL;
+  }
+  bool sync = false;
+  if (!get_bool(env, argv[3], "sync", &sync)) return NULL;
+  struct iovec stack_iov[64];
+  struct iovec *iov = count <= 64 ? stack_iov : malloc((size_t)count * sizeof *iov);
+  if (iov == NULL) {
+    napi_throw_error(env, "ERR_SEDIMENT_NAPI", "out of memory");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    if (napi_get_element(env, argv[1], i, &item) != napi_ok) {
+      if (iov != stack_iov) free(iov);
+      throw_napi_failure(env);
+      return NULL;
+    }
+    if (!get_bytes(env, item, &data, &len)) {
+      if (iov != stack_iov) free(iov);
+      return NULL;
+    }
+    iov[i].iov_base = (void *)data;
+    iov[i].iov_len = len;
+  }
+  uint64_t seq = sediment_lw_submit(h->w, iov, (int)count, (uint64_t)pos, sync);
+  if (iov != stack_iov) free(iov);
+  if (seq == 0) {
+    napi_throw_error(env, "ERR_SEDIMENT_NAPI", "out of memory");
+    return NULL;
+  }
+  napi_value result;
+  NAPI_CHECK(env, napi_create_double(env, (double)seq, &result));
+  return result;
+}
+
+/* logWriterResume(handle): after a failure was handled, drops the queue and accepts writes again. */
+static napi_value js_lw_resume(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  struct js_lw *h = NULL;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!get_lw(env, argv[0], &h)) return NULL;
+  sediment_lw_resume(h->w);
+  return NULL;
+}
+
+/* logWriterRef(handle, ref: boolean): whether pending reports keep the event loop alive. */
+static napi_value js_lw_ref(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  struct js_lw *h = NULL;
+  bool ref = false;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!get_lw(env, argv[0], &h)) return NULL;
+  if (!get_bool(env, argv[1], "ref", &ref)) return NULL;
+  NAPI_CHECK(env, ref ? napi_ref_threadsafe_function(env, h->tsfn) : napi_unref_threadsafe_function(env, h->tsfn));
+  return NULL;
+}
+
+/* logWriterClose(handle): finishes what is queued, stops the thread. Idempotent. */
+static napi_value js_lw_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  napi_valuetype type;
+  if (!get_type(env, argv[0], &type)) return NULL;
+  if (type != napi_external) {
+    throw_type(env, "The \"writer\" argument must be a log writer handle");
+    return NULL;
+  }
+  void *data = NULL;
+  NAPI_CHECK(env, napi_get_value_external(env, argv[0], &data));
+  lw_close(data);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   if (pthread_once(&init_once, init_tables) != 0) {
     napi_throw_error(env, "ERR_SEDIMENT_NAPI", "sediment_native: initialisation failed");
@@ -365,6 +565,11 @@ NAPI_MODULE_INIT() {
       {"preadNoWait", NULL, js_pread_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
       {"exec", NULL, js_exec, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"logWriterOpen", NULL, js_lw_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"logWriterSubmit", NULL, js_lw_submit, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"logWriterResume", NULL, js_lw_resume, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"logWriterRef", NULL, js_lw_ref, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"logWriterClose", NULL, js_lw_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -7,6 +7,10 @@
 // - A durable append resolves after an fdatasync that started after its write completed; concurrent
 //   appends share one fdatasync. Its onDurable callback runs just before, in log order, which is how the
 //   index only ever reflects a durable prefix of the log.
+// - The writes and syncs themselves are done by a LogAppender (io/log-appender.ts): on real files the
+//   addon's writer thread, which starts the next write+sync cycle as soon as one ends, without waiting
+//   for the event loop in between. Each batch handed to it is pinned (its frames referenced from
+//   `inflight`) until a report covers it.
 // - Rolling to a new segment first seals the old one (footer + tail, fdatasync), then creates the new one
 //   (header fdatasync + directory fsync).
 // - A sync failure, and any write failure other than a full disk, is fatal for this writer (no retry
@@ -21,7 +25,8 @@
 import { RecordType, SEGMENT_HEADER_BYTES } from '../format/constants.js';
 import { encodeFrame } from '../format/frame.js';
 import { encodeFooterPayload, encodeTail, type FooterEntry } from '../format/footer.js';
-import type { Clock, FileHandle, FileSystem } from '../io/types.js';
+import { openAppender } from '../io/log-appender.js';
+import type { AppendFailure, Clock, FileHandle, FileSystem, LogAppender } from '../io/types.js';
 import { SedimentError, ioError } from '../util/errors.js';
 import { createSegment, segmentFileName } from './segment-files.js';
 
@@ -52,6 +57,13 @@ interface RollItem {
   segmentId: number;
   nextId: number;
   done?: { resolve: () => void; reject: (err: Error) => void };
+}
+
+/** Frames handed to the appender as one submission, pinned until a report covers them. */
+interface InflightBatch {
+  seq: number;
+  items: FrameItem[];
+  bytes: number;
 }
 
 export interface SegmentWriterOptions {
@@ -91,9 +103,14 @@ export class SegmentWriter {
   private pumping = false;
   /** A pump starts at the end of this event-loop turn (kick). */
   private pumpScheduled = false;
-  private syncWaiters: FrameItem[] = [];
-  private syncing: Promise<void> | undefined;
-  /** Bytes written to the current file since the last fdatasync started. */
+  /** Submitted to the appender and not yet reported, in submission order. */
+  private inflight: InflightBatch[] = [];
+  private inflightBytes = 0;
+  /** The appender of the current file (opened at the first write to it, closed before a roll). */
+  private appender: LogAppender | undefined;
+  /** A full disk is being undone: nothing is submitted until it is. */
+  private recovering = false;
+  /** Bytes submitted to the current file since the last submission that asked for a sync. */
   private unsynced = 0;
   private failure: SedimentError | undefined;
   private idleWaiters: Array<() => void> = [];
@@ -131,9 +148,9 @@ export class SegmentWriter {
     this.durableOffset = active.size;
   }
 
-  /** Bytes appended but not yet handed to the file system. */
+  /** Bytes appended but not yet written (queued here, or handed to the appender and not yet reported). */
   get queuedBytes(): number {
-    return this.queued;
+    return this.queued + this.inflightBytes;
   }
 
   get failed(): SedimentError | undefined {
@@ -223,7 +240,7 @@ export class SegmentWriter {
 
   /** Resolves when everything appended so far is written and (fsync mode) synced. */
   drain(): Promise<void> {
-    if (!this.pumping && !this.pumpScheduled && this.queue.length === 0 && !this.syncing && this.syncWaiters.length === 0) {
+    if (!this.pumping && !this.pumpScheduled && this.queue.length === 0 && this.inflight.length === 0 && !this.recovering) {
       return this.failure ? Promise.reject(this.failure) : Promise.resolve();
     }
     return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => {
@@ -234,6 +251,7 @@ export class SegmentWriter {
   /** Drains, makes everything durable (also in 'none' mode) and closes the file. Does not seal. */
   async close(): Promise<void> {
     await this.drain().catch(() => undefined);
+    await this.closeAppender();
     if (this.segmentMissing) {
       if (this.failure) throw this.failure;
       return;
@@ -266,50 +284,107 @@ export class SegmentWriter {
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
-      while (this.queue.length > 0 && !this.failure) {
+      while (this.queue.length > 0 && !this.failure && !this.recovering) {
         // Throws only after fail(): the loop ends and everything queued is rejected below.
         if (this.segmentMissing && !(await this.createMissingSegment().catch(() => false))) continue;
         const head = this.queue[0];
         if (head.kind === 'roll') {
+          // The footer goes after every frame before it is written: onReport kicks the pump again.
+          if (this.inflight.length > 0) break;
           this.queue.shift();
+          await this.closeAppender();
           await this.roll(head);
           continue;
         }
         const batch: FrameItem[] = [];
+        const frames: Buffer[] = [];
         let bytes = 0;
+        let durable = false;
         while (this.queue.length > 0 && this.queue[0].kind === 'frame' && bytes < BATCH_BYTES_MAX) {
           const item = this.queue.shift() as FrameItem;
           batch.push(item);
+          frames.push(item.frame);
           bytes += item.frame.length;
+          durable ||= item.durable;
         }
         this.queued -= bytes;
-        try {
-          await this.fh.writev(batch.map((b) => b.frame), batch[0].offset);
-        } catch (err) {
-          if (isNoSpace(err)) {
-            // The queue holds what was assigned after this batch; the first roll in it (if any) holds
-            // the footer entries of the segment being written.
-            const roll = this.queue.find((q): q is RollItem => q.kind === 'roll');
-            await this.undoNoSpace(err, this.writeId, batch[0].offset, roll ? roll.entries : this.assignEntries, batch).catch(() => undefined);
-            continue;
-          }
-          for (const b of batch) b.reject(this.fail(err, `writing segment ${this.writeId}`));
-          break;
-        }
+        // A durable frame asks for a sync; so do enough unsynced bytes (flush ahead, see FLUSH_AHEAD_BYTES).
         this.unsynced += bytes;
-        for (const item of batch) {
-          item.frame = EMPTY; // the buffer is no longer needed; let it be collected
-          if (item.durable && this.opts.durability === 'fsync') this.syncWaiters.push(item);
-          else if (this.syncWaiters.length > 0) this.syncWaiters.push(item); // keep callbacks in log order
-          else this.complete(item, this.opts.durability === 'none');
-        }
-        this.kickSync();
+        const sync = this.opts.durability === 'fsync' && (durable || this.unsynced >= FLUSH_AHEAD_BYTES);
+        if (sync) this.unsynced = 0;
+        this.appender ??= this.openAppender();
+        const seq = this.appender.submit(frames, batch[0].offset, sync);
+        this.inflight.push({ seq, items: batch, bytes });
+        this.inflightBytes += bytes;
       }
     } finally {
       this.pumping = false;
       if (this.failure) this.rejectAll();
       this.maybeIdle();
     }
+  }
+
+  private openAppender(): LogAppender {
+    const appender: LogAppender = openAppender(this.fh, (doneSeq, synced, failure) => {
+      if (this.appender === appender) this.onReport(doneSeq, synced, failure);
+    });
+    return appender;
+  }
+
+  private async closeAppender(): Promise<void> {
+    const a = this.appender;
+    if (a === undefined) return;
+    await a.close(); // reports still arrive while it finishes
+    this.appender = undefined;
+  }
+
+  /** The appender wrote (and synced) every submission up to `doneSeq`; a failure stopped it after that. */
+  private onReport(doneSeq: number, synced: boolean, failure: AppendFailure | undefined): void {
+    while (this.inflight.length > 0 && this.inflight[0].seq <= doneSeq) {
+      const b = this.inflight.shift() as InflightBatch;
+      this.inflightBytes -= b.bytes;
+      for (const item of b.items) {
+        item.frame = EMPTY; // written: the buffer is no longer needed
+        if (this.failure) item.reject(this.failure);
+        else this.complete(item, synced || this.opts.durability === 'none');
+      }
+    }
+    if (failure !== undefined) this.onAppendFailure(failure);
+    else if (this.queue.length > 0) this.kick(); // a roll waiting for the writes before it
+    this.maybeIdle();
+  }
+
+  /**
+   * Every submission not reported done was dropped. A full disk on a write is undone (undoNoSpace) and
+   * writing resumes; anything else is fatal for this writer.
+   */
+  private onAppendFailure(failure: AppendFailure): void {
+    const failed = this.inflight;
+    this.inflight = [];
+    this.inflightBytes = 0;
+    const items: FrameItem[] = [];
+    for (const b of failed) for (const item of b.items) items.push(item);
+    if (failure.op === 'write' && isNoSpace(failure.error) && items.length > 0 && !this.failure) {
+      this.recovering = true;
+      // The queue holds what was assigned after these batches; the first roll in it (if any) holds the
+      // footer entries of the segment being written.
+      const roll = this.queue.find((q): q is RollItem => q.kind === 'roll');
+      void this.undoNoSpace(failure.error, this.writeId, items[0].offset, roll ? roll.entries : this.assignEntries, items)
+        .catch(() => undefined)
+        .finally(() => {
+          this.recovering = false;
+          if (this.failure) this.rejectAll();
+          else {
+            this.appender?.resume();
+            if (this.queue.length > 0) this.kick();
+          }
+          this.maybeIdle();
+        });
+      return;
+    }
+    const e = this.fail(failure.error, `${failure.op === 'write' ? 'writing' : 'syncing'} segment ${this.writeId}`);
+    for (const item of items) item.reject(e);
+    this.rejectAll();
   }
 
   /** `synced`: an fdatasync that started after the frame was written has completed (or durability is 'none'). */
@@ -325,45 +400,8 @@ export class SegmentWriter {
     item.resolve();
   }
 
-  private flushDue(): boolean {
-    return this.opts.durability === 'fsync' && this.unsynced >= FLUSH_AHEAD_BYTES;
-  }
-
-  private kickSync(): void {
-    if (this.syncing || (this.syncWaiters.length === 0 && !this.flushDue())) return;
-    this.syncing = this.syncLoop().finally(() => {
-      this.syncing = undefined;
-      // Waiters the pump added after the loop's last check (its kickSync saw `syncing` still set)
-      // would otherwise never be synced or rejected.
-      if (this.failure) this.rejectAll();
-      else this.kickSync();
-      this.maybeIdle();
-    });
-  }
-
-  private async syncLoop(): Promise<void> {
-    while ((this.syncWaiters.length > 0 || this.flushDue()) && !this.failure) {
-      const waiters = this.syncWaiters;
-      this.syncWaiters = [];
-      const needSync = (waiters.some((w) => w.durable) && this.opts.durability === 'fsync') || this.flushDue();
-      if (needSync) {
-        // Bytes whose write completes while the sync runs may not be covered: they count from here.
-        this.unsynced = 0;
-        try {
-          await this.fh.datasync();
-        } catch (err) {
-          const e = this.fail(err, `syncing segment ${this.writeId}`);
-          for (const w of waiters) w.reject(e);
-          return;
-        }
-      }
-      for (const w of waiters) this.complete(w, needSync || this.opts.durability === 'none');
-    }
-  }
-
   private async roll(item: RollItem): Promise<void> {
     try {
-      while (this.syncing) await this.syncing;
       if (this.failure) throw this.failure;
       const footerOffset = item.entries.length > 0 ? item.entries[item.entries.length - 1].offset + item.entries[item.entries.length - 1].frameLen : SEGMENT_HEADER_BYTES;
       const footer = encodeFrame(RecordType.FOOTER, 0, EMPTY, encodeFooterPayload(item.entries));
@@ -484,12 +522,11 @@ export class SegmentWriter {
     }
     this.queue = [];
     this.queued = 0;
-    for (const w of this.syncWaiters) w.reject(e);
-    this.syncWaiters = [];
+    // Frames handed to the appender stay pinned in `inflight` until it reports them; onReport rejects them.
   }
 
   private maybeIdle(): void {
-    if (this.pumping || this.queue.length > 0 || this.syncing || this.syncWaiters.length > 0) return;
+    if (this.pumping || this.queue.length > 0 || this.inflight.length > 0 || this.recovering) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();

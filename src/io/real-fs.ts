@@ -6,7 +6,8 @@ import { flock, preadNoWait } from '../native/index.js';
 
 /** Cleared the first time the system says RWF_NOWAIT reads are unsupported. */
 let noWaitReads = true;
-import type { DirLock, FileHandle, FileSystem, OpenMode } from './types.js';
+import type { AppendReport, DirLock, FileHandle, FileSystem, LogAppender, OpenMode } from './types.js';
+import { nativeAppender } from './log-appender.js';
 
 class RealFileHandle implements FileHandle {
   constructor(
@@ -53,6 +54,9 @@ class RealFileHandle implements FileHandle {
 
   datasync(): Promise<void> {
     return this.fh.datasync();
+  }
+  appender(report: AppendReport): LogAppender | undefined {
+    return nativeAppender(this.fh.fd, this.path, report);
   }
   truncate(length: number): Promise<void> {
     return this.fh.truncate(length);

@@ -19,6 +19,39 @@ export interface FileHandle {
   truncate(length: number): Promise<void>;
   size(): Promise<number>;
   close(): Promise<void>;
+  /**
+   * Optional: an appender of this file's own (the addon's writer thread, see log-appender.ts), or
+   * undefined when there is none here; callers then use JsAppender over writev/datasync.
+   */
+  appender?(report: AppendReport): LogAppender | undefined;
+}
+
+/** A failed write or sync of a LogAppender; every submission after the report's doneSeq was dropped. */
+export interface AppendFailure {
+  op: 'write' | 'sync';
+  /** The submission whose write failed, or the first of the cycle whose sync failed. */
+  seq: number;
+  error: NodeJS.ErrnoException;
+}
+
+/**
+ * Progress of a LogAppender: every submission up to `doneSeq` is written and, when `synced`, durable (an
+ * fdatasync that started after those writes completed has succeeded).
+ */
+export type AppendReport = (doneSeq: number, synced: boolean, failure: AppendFailure | undefined) => void;
+
+/**
+ * The single writer of an append-only file, with group commit below the event loop (log-appender.ts).
+ * submit() queues `buffers` at `position` and returns the submission's sequence number (1, 2, ...);
+ * with `sync`, an fdatasync follows before it is reported. Reports come in order, one per cycle (what
+ * was queued when the previous cycle ended). The caller keeps submitted buffers alive and unchanged
+ * until a report covers them or says they were dropped. After a failure report, submissions are
+ * dropped until resume(). close() waits for the submitted work and stops the appender.
+ */
+export interface LogAppender {
+  submit(buffers: Buffer[], position: number, sync: boolean): number;
+  resume(): void;
+  close(): Promise<void>;
 }
 
 export type OpenMode = 'read' | 'readwrite' | 'create' | 'create-new';

@@ -39,7 +39,16 @@ export interface NativeAddon {
   exec?(argv: string[]): number;
   /** Optional (a build from before it lacks it): see mallocTrim below. */
   mallocTrim?(): boolean;
+  /** Optional (a build from before it lacks them): the log writer thread, see src/io/log-appender.ts. */
+  logWriterOpen?(fd: number, onReport: (doneSeq: number, synced: boolean, errno: number, failedOp: number, failedSeq: number) => void): NativeLogWriter;
+  logWriterSubmit?(writer: NativeLogWriter, buffers: Uint8Array[], position: number, sync: boolean): number;
+  logWriterResume?(writer: NativeLogWriter): void;
+  logWriterRef?(writer: NativeLogWriter, ref: boolean): void;
+  logWriterClose?(writer: NativeLogWriter): void;
 }
+
+/** An opaque handle of the addon's log writer thread. */
+export type NativeLogWriter = { readonly __nativeLogWriter: unique symbol };
 
 const addonExports = ['crc32c', 'crc64nvme', 'crc32cTable', 'crc64nvmeTable', 'flock', 'cpuFeatures'] as const;
 
