@@ -20,6 +20,7 @@ import { encodeChunkMeta } from '../src/format/records.js';
 import { buildChunkFrame, openChunkFrame } from '../src/engine/chunk-codec.js';
 import { runCrcBench, type CrcBenchRow } from './crc.bench.js';
 import { runSmallDictionaryBench, type DictionaryRow } from './small-dictionary.bench.js';
+import { runLogWriterBench, type LogWriterRow } from './log-writer.bench.js';
 import { logText, randomBytes } from './data.js';
 import { describeMachine, fmt, machineInfo, markdownTable, MiB, quickMode, saveResults, waitForQuiet, type MachineInfo } from './setup.js';
 
@@ -49,6 +50,7 @@ export interface MicroReport {
   crc: CrcBenchRow[];
   /** zstd level 1 on 4 KiB log-like objects with and without a dictionary (bench/small-dictionary.bench.ts). */
   smallDictionary: DictionaryRow[];
+  logWriter: LogWriterRow[];
   markdown: string;
 }
 
@@ -136,6 +138,7 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
   const crc = await runCrcBench(quick ? { timeMs: 150, warmupMs: 50 } : {});
   const dict = await runSmallDictionaryBench(quick);
   const noDict = dict[0]!;
+  const logWriter = await runLogWriterBench(quick);
 
   const md = [
     markdownTable(
@@ -160,9 +163,13 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
       ['variant', 'compressed / raw', 'smaller than today', 'compress µs/object', 'decompress µs/object'],
       dict.map((d) => [d.variant, d.storedRatio.toFixed(3), `${(noDict.storedRatio / d.storedRatio).toFixed(2)}×`, d.compressUs.toFixed(2), d.decompressUs.toFixed(2)]),
     ),
+    '',
+    'Durable 4 KiB append, submitted until reported written and synced, one at a time: the log writer thread vs node:fs (bench/log-writer.bench.ts):',
+    '',
+    logWriter.markdown,
   ].join('\n');
   console.log('\n' + md + '\n');
-  const report: MicroReport = { machine, quick, rows, zstd: zstdRows, crc, smallDictionary: dict, markdown: md };
+  const report: MicroReport = { machine, quick, rows, zstd: zstdRows, crc, smallDictionary: dict, logWriter: logWriter.rows, markdown: md };
   console.log(`results: ${await saveResults('micro', report)}`);
   return report;
 }
