@@ -170,6 +170,39 @@ describe('the native writer thread', () => {
     expect(readFileSync(path, 'utf8')).toBe('hello');
   });
 
+  it('survives its worker thread being terminated with writes outstanding, and a handle never closed', async () => {
+    // The env's teardown finalizes the thread-safe function while the writer thread may still be writing:
+    // the thread must be stopped first (addon.c, lw_tsfn_finalize), or it would call into freed memory.
+    const { Worker } = await import('node:worker_threads');
+    const path = join(dir, `worker${fileNo++}`);
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const { openSync } = require('node:fs');
+      const addon = require(${JSON.stringify(new URL('../native/build/Release/sediment_native.node', import.meta.url).pathname)});
+      const fd = openSync(${JSON.stringify(path)}, 'w');
+      const keep = [];
+      const w = addon.logWriterOpen(fd, () => undefined);
+      addon.logWriterRef(w, true);
+      for (let i = 0; i < 200; i++) {
+        const b = Buffer.alloc(64 * 1024, i);
+        keep.push(b);
+        addon.logWriterSubmit(w, [b], i * b.length, i % 10 === 9);
+      }
+      parentPort.postMessage('submitted');
+      setInterval(() => keep.length, 1000);
+    `;
+    for (let round = 0; round < 5; round++) {
+      const worker = new Worker(code, { eval: true });
+      await new Promise<void>((resolve, reject) => {
+        worker.once('message', () => resolve());
+        worker.once('error', reject);
+      });
+      await worker.terminate();
+    }
+    // The process is still here and the addon still works.
+    expect(typeof nativeAddon?.logWriterOpen).toBe('function');
+  });
+
   it('refuses bad arguments with a TypeError or RangeError, not a crash', () => {
     const addon = nativeAddon!;
     const fd = openSync(join(dir, `args${fileNo++}`), 'w');

@@ -361,7 +361,9 @@ static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
 struct js_lw {
   struct sediment_lw *w;
   napi_threadsafe_function tsfn;
-  bool closed;
+  bool closed;    /* the thread is stopped */
+  bool tsfn_gone; /* the thread-safe function was finalized (released by us, or by the env's teardown) */
+  int refs;       /* the external and the thread-safe function: freed when both are finalized */
 };
 
 static void lw_report(void *ctx, const struct sediment_lw_report *report) {
@@ -386,17 +388,35 @@ static void lw_call_js(napi_env env, napi_value js_cb, void *context, void *data
   free(r);
 }
 
+/* Stops the thread (after what is queued) and lets the thread-safe function go. Main thread only. */
 static void lw_close(struct js_lw *h) {
   if (h->closed) return;
   h->closed = true;
   sediment_lw_stop(h->w); /* finishes what is queued; its reports are still delivered */
-  napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
+  if (!h->tsfn_gone) napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
 }
 
+static void lw_unref(struct js_lw *h) {
+  if (--h->refs == 0) free(h);
+}
+
+/* The external was collected (or the env is torn down). */
 static void lw_finalize(napi_env env, void *data, void *hint) {
   struct js_lw *h = data;
   lw_close(h);
-  free(h);
+  lw_unref(h);
+}
+
+/* The thread-safe function is finalized: after our release, or by the env's teardown, in which case the
+ * thread must stop before it could call into it again. */
+static void lw_tsfn_finalize(napi_env env, void *data, void *hint) {
+  struct js_lw *h = data;
+  if (!h->closed) {
+    h->closed = true;
+    sediment_lw_stop(h->w); /* its reports meanwhile get napi_closing and are dropped */
+  }
+  h->tsfn_gone = true;
+  lw_unref(h);
 }
 
 static bool get_lw(napi_env env, napi_value v, struct js_lw **out) {
@@ -432,23 +452,25 @@ static napi_value js_lw_open(napi_env env, napi_callback_info info) {
   }
   napi_value name;
   if (napi_create_string_utf8(env, "sediment.logWriter", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, lw_call_js, &h->tsfn) != napi_ok) {
+      napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, h, lw_tsfn_finalize, NULL, lw_call_js, &h->tsfn) != napi_ok) {
     free(h);
     throw_napi_failure(env);
     return NULL;
   }
+  h->refs = 2;
   napi_unref_threadsafe_function(env, h->tsfn);
   h->w = sediment_lw_start(fd, lw_report, h);
   if (h->w == NULL) {
+    h->closed = true; /* no thread to stop: lw_tsfn_finalize only drops its reference */
+    h->refs = 1;      /* and frees h */
     napi_release_threadsafe_function(h->tsfn, napi_tsfn_abort);
-    free(h);
     napi_throw_error(env, "ERR_SEDIMENT_NAPI", "cannot start the log writer thread");
     return NULL;
   }
   napi_value result;
   if (napi_create_external(env, h, lw_finalize, NULL, &result) != napi_ok) {
     lw_close(h);
-    free(h);
+    lw_unref(h); /* the external's reference; the thread-safe function's goes with its finalizer */
     throw_napi_failure(env);
     return NULL;
   }
