@@ -89,6 +89,8 @@ export interface SegmentWriterOptions {
 }
 
 const BATCH_BYTES_MAX = 32 << 20;
+/** Frames per submission at most: one pwritev (IOV_MAX is 1024 on Linux), and well under the addon's limit. */
+const BATCH_FRAMES_MAX = 1024;
 /**
  * Written-but-unsynced bytes past which the writer syncs without waiting for a durable record to ask
  * (fsync mode). The kernel would otherwise keep a large object's chunks dirty in the page cache until
@@ -300,7 +302,7 @@ export class SegmentWriter {
         const frames: Buffer[] = [];
         let bytes = 0;
         let durable = false;
-        while (this.queue.length > 0 && this.queue[0].kind === 'frame' && bytes < BATCH_BYTES_MAX) {
+        while (this.queue.length > 0 && this.queue[0].kind === 'frame' && bytes < BATCH_BYTES_MAX && batch.length < BATCH_FRAMES_MAX) {
           const item = this.queue.shift() as FrameItem;
           batch.push(item);
           frames.push(item.frame);
