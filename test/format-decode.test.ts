@@ -6,7 +6,7 @@ import { Engine, MemoryFileSystem } from '../src/index.js';
 import { BinaryReader, BinaryWriter, FormatError } from '../src/format/binary.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/format/checkpoint.js';
 import { CHECKPOINT_VERSION, RecordType } from '../src/format/constants.js';
-import { decodeFooterPayload, decodeTail, encodeFooterPayload, encodeTail } from '../src/format/footer.js';
+import { decodeFooterPayload, decodeTail, encodeFooterFrame, encodeFooterPayload, encodeTail } from '../src/format/footer.js';
 import { decodeFrame, encodeFrame, parseFrameHeader } from '../src/format/frame.js';
 import { initHash, writeHashAt } from '../src/format/hash.js';
 import { decodeBucketConfig, decodeBucketCreate, decodeChunkMeta, decodeDelete, decodeManifest, encodeBucketConfig, encodeBucketCreate, encodeChunkMeta } from '../src/format/records.js';
@@ -141,6 +141,22 @@ describe('payloads refuse trailing, missing and unknown-version bytes (§3)', ()
     expect(() => decodeBucketCreate(v2)).toThrow(FormatError);
     expect(() => decodeDelete(Buffer.alloc(3))).toThrow(FormatError);
     expect(() => decodeManifest(Buffer.from([1]))).toThrow(FormatError);
+  });
+
+  it('footer frame built in one buffer = the frame around encodeFooterPayload, and decodes back', () => {
+    const entries = [
+      { type: RecordType.CHUNK, offset: 64, frameLen: 1100, chunk: { uploadId: 2 ** 40 + 3, partNumber: 7, chunkIndex: 2, rawLen: 4096 } },
+      { type: RecordType.COMMIT, offset: 1164, frameLen: 300, payload: Buffer.from('a commit payload') },
+      { type: RecordType.COMMIT, offset: 1464, frameLen: 40, payload: Buffer.alloc(0) },
+      { type: RecordType.DELETE, offset: 1504, frameLen: 50 },
+    ];
+    for (const list of [entries, [], entries.slice(0, 1)]) {
+      const whole = encodeFooterFrame(list);
+      expect(whole.equals(encodeFrame(RecordType.FOOTER, 0, Buffer.alloc(0), encodeFooterPayload(list)))).toBe(true);
+      const f = decodeFrame(whole);
+      expect(f.type).toBe(RecordType.FOOTER);
+      expect(decodeFooterPayload(f.payload).map((e) => [e.type, e.offset, e.frameLen])).toEqual(list.map((e) => [e.type, e.offset, e.frameLen]));
+    }
   });
 
   it('footer: unknown version, impossible count, trailing bytes; tail: magic and hash', () => {

@@ -22,9 +22,8 @@
 //   rejected with SEDIMENT_NO_SPACE. Later appends are placed at that point again and simply try, so
 //   writes resume by themselves once space is freed. `resets` counts these undos: a record that refers to
 //   earlier appends (a COMMIT to its chunks) must not be appended after one (assertNoResetSince).
-import { RecordType, SEGMENT_HEADER_BYTES } from '../format/constants.js';
-import { encodeFrame } from '../format/frame.js';
-import { encodeFooterPayload, encodeTail, type FooterEntry } from '../format/footer.js';
+import { SEGMENT_HEADER_BYTES } from '../format/constants.js';
+import { encodeFooterFrame, encodeTail, type FooterEntry } from '../format/footer.js';
 import { openAppender } from '../io/log-appender.js';
 import type { AppendFailure, Clock, FileHandle, FileSystem, LogAppender } from '../io/types.js';
 import { SedimentError, ioError } from '../util/errors.js';
@@ -406,7 +405,7 @@ export class SegmentWriter {
     try {
       if (this.failure) throw this.failure;
       const footerOffset = item.entries.length > 0 ? item.entries[item.entries.length - 1].offset + item.entries[item.entries.length - 1].frameLen : SEGMENT_HEADER_BYTES;
-      const footer = encodeFrame(RecordType.FOOTER, 0, EMPTY, encodeFooterPayload(item.entries));
+      const footer = encodeFooterFrame(item.entries);
       const tail = encodeTail(footerOffset);
       try {
         await this.fh.writev([footer, tail], footerOffset);

@@ -3,7 +3,7 @@
 // zstd with that dictionary), a v1 FOOTER and the tail. Pure encode/decode: no zstd, no I/O.
 import { FormatError } from './binary.js';
 import { COLD_SEGMENT_SUFFIX, RecordType, SEGMENT_HEADER_BYTES, TAIL_BYTES, TIER_COLD } from './constants.js';
-import { decodeFooterPayload, decodeTail, encodeFooterPayload, encodeTail, type FooterEntry } from './footer.js';
+import { decodeFooterPayload, decodeTail, encodeFooterFrame, encodeTail, type FooterEntry } from './footer.js';
 import { decodeFrame, encodeFrame } from './frame.js';
 import { decodeChunkMeta } from './records.js';
 import { decodeSegmentHeader, encodeSegmentHeader } from './segment-header.js';
@@ -51,7 +51,7 @@ export function encodeColdSegment(id: number, createdMs: number, chunkFrames: Bu
     parts.push(f);
     pos += f.length;
   }
-  const footer = encodeFrame(RecordType.FOOTER, 0, EMPTY, encodeFooterPayload(entries));
+  const footer = encodeFooterFrame(entries);
   parts.push(footer, encodeTail(pos));
   return { bytes: Buffer.concat(parts), offsets, dictOffset };
 }
