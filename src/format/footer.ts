@@ -29,9 +29,10 @@ function footerPayloadBytes(entries: FooterEntry[]): number {
   return size;
 }
 
-function writeFooterPayload(w: BinaryWriter, entries: FooterEntry[]): void {
-  w.u8(FOOTER_VERSION).u32(entries.length);
-  for (const e of entries) {
+/** Writes entries [from, to) of a footer payload (the version and count come before entry 0). */
+function writeFooterEntries(w: BinaryWriter, entries: FooterEntry[], from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const e = entries[i];
     w.u8(e.type).u64(e.offset).u32(e.frameLen);
     if (e.type === RecordType.CHUNK) {
       const m = e.chunk as ChunkMeta;
@@ -42,6 +43,11 @@ function writeFooterPayload(w: BinaryWriter, entries: FooterEntry[]): void {
       w.u32(e.payload.length).bytes(e.payload);
     }
   }
+}
+
+function writeFooterPayload(w: BinaryWriter, entries: FooterEntry[]): void {
+  w.u8(FOOTER_VERSION).u32(entries.length);
+  writeFooterEntries(w, entries, 0, entries.length);
 }
 
 // Sizing first and writing in place matters: a segment of 4 KiB objects seals with ~65,000 entries (a
@@ -62,6 +68,29 @@ export function encodeFooterFrame(entries: FooterEntry[]): Buffer {
   const w = new BinaryWriter(frameLen);
   w.bytes(FRAME_HEADER_PLACEHOLDER);
   writeFooterPayload(w, entries);
+  w.bytes(FRAME_HASH_PLACEHOLDER);
+  const buf = w.finish();
+  writeFrameHeader(buf, RecordType.FOOTER, 0, frameLen, 0);
+  writeHashAt(buf, 0, frameLen - FRAME_HASH_BYTES);
+  return buf;
+}
+
+/**
+ * encodeFooterFrame a slice of entries at a time, awaiting `pause()` between slices: a footer of ~65,000
+ * entries takes ~30 ms to encode on a loaded machine, which would otherwise hold the event loop (every
+ * request, not only the appends waiting for the roll). Same bytes as encodeFooterFrame; `entries` must
+ * not change meanwhile.
+ */
+export async function encodeFooterFrameSliced(entries: FooterEntry[], sliceEntries: number, pause: () => Promise<void>): Promise<Buffer> {
+  const frameLen = FRAME_MIN_BYTES + footerPayloadBytes(entries);
+  if (frameLen > MAX_FRAME_BYTES) throw new RangeError(`footer frame of ${frameLen} bytes too large`);
+  const w = new BinaryWriter(frameLen);
+  w.bytes(FRAME_HEADER_PLACEHOLDER);
+  w.u8(FOOTER_VERSION).u32(entries.length);
+  for (let from = 0; from < entries.length; from += sliceEntries) {
+    if (from > 0) await pause();
+    writeFooterEntries(w, entries, from, Math.min(entries.length, from + sliceEntries));
+  }
   w.bytes(FRAME_HASH_PLACEHOLDER);
   const buf = w.finish();
   writeFrameHeader(buf, RecordType.FOOTER, 0, frameLen, 0);
