@@ -131,6 +131,21 @@ describe.each(kinds)('LogAppender: $name', ({ name, make }) => {
     expect(readFileSync(path, 'utf8')).toBe('existing');
   });
 
+  it('close() after a failure returns even with submissions dropped since', async () => {
+    const path = join(dir, `ro${fileNo++}`);
+    writeFileSync(path, 'existing');
+    const fh = await fs.open(path, 'read');
+    const rec = recorder();
+    const a = make(fh, rec.report)!;
+    await rec.until(a.submit([Buffer.from('x')], 0, true));
+    expect(rec.reports[0].failure?.error.code).toBe('EBADF');
+    a.submit([Buffer.from('dropped')], 0, true);
+    let closed = false;
+    await Promise.race([a.close().then(() => (closed = true)), new Promise((res) => setTimeout(res, 2000))]);
+    expect(closed, 'close() resolved').toBe(true);
+    await fh.close();
+  });
+
   it('close() waits for submitted work', async () => {
     const { fh, path } = await open();
     const rec = recorder();

@@ -119,6 +119,8 @@ class NativeAppender implements LogAppender {
   private lastSeq = 0;
   private doneSeq = 0;
   private closed = false;
+  /** A failure was reported and resume() not called yet: the thread drops what is submitted. */
+  private halted = false;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -132,6 +134,11 @@ class NativeAppender implements LogAppender {
 
   submit(buffers: Buffer[], position: number, sync: boolean): number {
     const seq = this.addon.logWriterSubmit(this.handle, buffers, position, sync);
+    if (this.halted) {
+      // Dropped by the halted thread, never reported: not outstanding.
+      this.lastSeq = this.doneSeq = seq;
+      return seq;
+    }
     // Outstanding work keeps the process alive (as a pending fs request would); an idle writer does not.
     if (this.lastSeq === this.doneSeq) this.addon.logWriterRef(this.handle, true);
     this.lastSeq = seq;
@@ -140,6 +147,7 @@ class NativeAppender implements LogAppender {
 
   resume(): void {
     this.addon.logWriterResume(this.handle);
+    this.halted = false;
   }
 
   async close(): Promise<void> {
@@ -158,6 +166,7 @@ class NativeAppender implements LogAppender {
       const error: NodeJS.ErrnoException = Object.assign(new Error(`${code}: ${syscall} of ${this.path} failed`), { code, errno: -errno, syscall, path: this.path });
       failure = { op, seq: failedSeq, error };
       this.doneSeq = this.lastSeq; // everything after doneSeq was dropped: nothing is outstanding
+      this.halted = true;
     } else {
       this.doneSeq = doneSeq;
     }
