@@ -6,13 +6,22 @@
 //   buffer; the frames, and the MD5 of each raw that asked for it, go back packed in one transferred buffer.
 import { createHash } from 'node:crypto';
 import { move } from 'piscina';
-import { initHash } from '../format/hash.js';
+import { hashReady, initHash } from '../format/hash.js';
 import type { ChunkMeta } from '../format/records.js';
 import { RecordType } from '../format/constants.js';
 import { decodeFrame } from '../format/frame.js';
 import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, openChunkFrameInto } from './chunk-codec.js';
 
-await initHash();
+// No top-level await in a worker file: piscina require()s it first. On Node 20 a module with top-level
+// await fails require(), piscina falls back to import(), and a second handler lookup during that import
+// (the default export's preload, then a task for `open`) re-enters require() on the half-loaded module,
+// which aborts the whole process ("FATAL ERROR: v8::Module::IsGraphAsync", seen once in a soak run).
+const hashInit = initHash();
+
+/** Runs `f` once xxh64 is ready: at once from the first task on. */
+function afterInit<T>(f: () => T): T | Promise<T> {
+  return hashReady() ? f() : hashInit.then(f);
+}
 
 export interface ChunkTask {
   kind: 'chunk';
@@ -98,6 +107,10 @@ export interface NoopTask {
 }
 
 export default function run(task: ChunkTask | InPlaceTask | BatchTask | NoopTask): unknown {
+  return afterInit(() => runNow(task));
+}
+
+function runNow(task: ChunkTask | InPlaceTask | BatchTask | NoopTask): unknown {
   if (task.kind === 'noop') return null;
   if (task.kind === 'in-place') return buildInPlace(task);
   return task.kind === 'batch' ? buildBatch(task) : buildOne(task);
@@ -117,6 +130,10 @@ export type OpenResult = Uint8Array | { message: string };
  * thrown here would lose its class crossing the thread boundary).
  */
 export function open(task: OpenTask): unknown {
+  return afterInit(() => openNow(task));
+}
+
+function openNow(task: OpenTask): unknown {
   const frameBuf = Buffer.from(task.frame.buffer, task.frame.byteOffset, task.frame.byteLength);
   let raw: Buffer;
   try {
@@ -154,6 +171,10 @@ export type OpenBatchResult = Uint8Array | number | { message: string; index: nu
  * of every frame, each checked against its manifest length, concatenated into one buffer of its own.
  */
 export function openBatch(task: OpenBatchTask): unknown {
+  return afterInit(() => openBatchNow(task));
+}
+
+function openBatchNow(task: OpenBatchTask): unknown {
   let total = 0;
   for (const n of task.rawLens) total += n;
   if (task.into !== undefined && task.into.length !== total) return { message: `a destination of ${task.into.length} bytes for ${total}`, index: 0 } satisfies OpenBatchResult;

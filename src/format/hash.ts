@@ -14,6 +14,11 @@ export function initHash(): Promise<void> {
   return initPromise;
 }
 
+/** True once `initHash()` has completed in this thread. */
+export function hashReady(): boolean {
+  return h64Raw !== undefined;
+}
+
 /** XXH64 (seed 0) fed piece by piece: `digest()` equals `xxh64` of the pieces concatenated in order. */
 export interface Xxh64Stream {
   update(data: Uint8Array): void;

@@ -9,7 +9,8 @@ import { buildSegmentTable, type CensusTask, type CensusTaskResult } from './cen
 import { runColdBuild, type ColdBuildTask } from './cold-build.js';
 import { copyRecords, scrubFile, type CopyTask, type ScrubTask } from './copy-records.js';
 
-await initHash();
+// No top-level await in a worker file (see chunk-worker.ts): xxh64 is awaited by the first task instead.
+const hashInit = initHash();
 const fs = new RealFileSystem();
 
 /** A result piscina posts with its table's buffer in the transfer list. */
@@ -26,6 +27,7 @@ function moved(r: CensusTaskResult): unknown {
 }
 
 export default async function run(task: CopyTask | ScrubTask | ColdBuildTask | CensusTask): Promise<unknown> {
+  await hashInit;
   if (task.kind === 'cold-build') return runColdBuild(task);
   if (task.kind === 'census') return moved(await buildSegmentTable(fs, task, () => undefined));
   return task.kind === 'copy' ? copyRecords(fs, task) : scrubFile(fs, task);
