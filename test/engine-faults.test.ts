@@ -73,7 +73,7 @@ describe('writer faults', () => {
     ['the 1st fdatasync of a segment under load', 'datasync', /\.seg$/, 1, 'EIO'],
     ['the 2nd fdatasync of a segment under load', 'datasync', /\.seg$/, 2, 'EIO'],
     ['the 2nd segment write', 'writev', /\.seg$/, 2, 'EIO'],
-    ['creating the next segment (roll)', 'open', /000000000002\.seg$/, 1, 'EIO'],
+    ['creating the next segment (roll)', 'open', /000000000002\.(seg|spare)$/, 1, 'EIO'],
     ['the directory fsync of a new segment', 'syncDir', /segments$/, 2, 'EIO'],
   ];
 

@@ -254,21 +254,27 @@ describe('the manifest itself', () => {
 });
 
 describe('listing a new segment fails', () => {
-  /** 12 small puts (several segment rolls) with the first manifest write failing at `op`; the error code of each put. */
-  async function putsWithFault(op: 'writeFile' | 'syncFile', code: string) {
+  /**
+   * 12 small puts (several segment rolls) with the first `times` manifest writes failing at `op`; the error
+   * code of each put. The first listing is the spare's, made in the background: with ENOSPC the roll
+   * tries again itself (the disk may have room by then), so the second failure is the one it reports.
+   */
+  async function putsWithFault(op: 'writeFile' | 'syncFile', code: string, times: number) {
     const mem = new MemoryFileSystem();
     const fs = new FaultFs(mem);
     const e = await Engine.open({ dir: DIR, fs, workerThreads: 0, chunkBytes: 64 << 10, segmentBytesMax: 1 << 20, segmentRecordsMax: 8, onWarning: () => undefined });
     await e.createBucket('bkt');
-    fs.failOn(op, /\/tmp\/manifest$/, 1, code);
+    // One rule per failure, each firing at its first matching call (a rule that fires stops the check,
+    // so the next rule sees the next call first).
+    for (let i = 0; i < times; i++) fs.failOn(op, /\/tmp\/manifest$/, 1, code);
     const results: Array<string | undefined> = [];
     for (let i = 0; i < 12; i++) results.push(await e.putObject('bkt', `k${i}`, `v${i}`).then(() => undefined, (err: { code?: string }) => err.code));
-    expect(fs.fired.length).toBe(1);
+    expect(fs.fired.length).toBe(times);
     return { mem, e, results };
   }
 
   it('with ENOSPC: the writes that needed the new segment are refused, nothing is half-listed, writes resume', async () => {
-    const { mem, e, results } = await putsWithFault('writeFile', 'ENOSPC');
+    const { mem, e, results } = await putsWithFault('writeFile', 'ENOSPC', 2);
     expect(results.filter((r) => r !== undefined)).toContain('SEDIMENT_NO_SPACE');
     expect(results.filter((r) => r !== undefined && r !== 'SEDIMENT_NO_SPACE')).toEqual([]);
     // Writes resume; every acknowledged write survives a power loss; the manifest lists exactly the files.
@@ -284,7 +290,7 @@ describe('listing a new segment fails', () => {
   });
 
   it('with EIO: the writer stops (reads go on), and nothing acknowledged is lost', async () => {
-    const { mem, e, results: codes } = await putsWithFault('syncFile', 'EIO');
+    const { mem, e, results: codes } = await putsWithFault('syncFile', 'EIO', 1);
     expect(codes).toContain('SEDIMENT_WRITER_FAILED');
     const acked = codes.flatMap((c, i) => (c === undefined ? [`k${i}`] : []));
     expect(acked.length).toBeGreaterThan(0);

@@ -97,7 +97,7 @@ import {
 import { checkBucketName, checkKey, checkUserMetadata } from './names.js';
 import { ObjectTable, type ObjectEntry, type TableView } from './object-table.js';
 import type { HistorySnapshot } from './version-history.js';
-import { createSegment, parseSegmentFileName, segmentFileName } from './segment-files.js';
+import { createSegment, parseSegmentFileName, parseSpareFileName, segmentFileName, spareFileName } from './segment-files.js';
 import { listSegment, scanSegment, type Damage } from './segment-scan.js';
 import { SegmentStore } from './segment-store.js';
 import { loadPacks, RelocationMap, type LoadedPack } from './pack-files.js';
@@ -328,17 +328,21 @@ export class Engine {
 
   private async recover(): Promise<void> {
     const packs = await loadPacks(this.fs, this.segmentsDir, this.warn);
+    const unusedSpares = await this.settleSpares();
     let names = await this.fs.readdir(this.segmentsDir);
     const packIds = [...packs.packs.map((p) => p.id), ...packs.damaged];
     const manifest = await openLiveSegments(
       this.fs,
       this.dir,
-      { logIds: names.map(parseSegmentFileName).filter((x): x is number => x !== undefined), packIds, replaced: packs.replaced },
+      { logIds: names.map(parseSegmentFileName).filter((x): x is number => x !== undefined), packIds, replaced: new Set([...packs.replaced, ...unusedSpares]) },
       this.clock,
       this.warn,
     );
     this.liveSegments = manifest.live;
     this.openDamage.push(...manifest.damage);
+    // Only now, with the manifest no longer listing them: a spare listed and gone would be a lost segment.
+    for (const id of unusedSpares) await this.fs.unlink(`${this.segmentsDir}/${spareFileName(id)}`);
+    if (unusedSpares.length > 0) await this.fs.syncDir(this.segmentsDir);
     names = await this.fs.readdir(this.segmentsDir);
     const ids = names.map(parseSegmentFileName).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
     let loading: { bucket: Bucket; keys: string[]; slots: Int32Array; n: number; rows: number; count: number; lastKey?: string } | undefined;
@@ -512,6 +516,32 @@ export class Engine {
    * directory entry). It holds no record, so it is removed and its id reused rather than reported as
    * damage. Returns true if it was removed.
    */
+  /**
+   * Spares (segment-writer.ts, makeSpare) at open. One that holds more than its header was rolled to, and
+   * a crash kept its old name (the rename is not synced on purpose): it is renamed to the segment it
+   * became. The others never held a record; their ids are returned, to be unlisted and removed.
+   */
+  private async settleSpares(): Promise<number[]> {
+    const unused: number[] = [];
+    let renamed = false;
+    for (const name of await this.fs.readdir(this.segmentsDir)) {
+      const id = parseSpareFileName(name);
+      if (id === undefined) continue;
+      const path = `${this.segmentsDir}/${name}`;
+      if ((await this.fs.fileSize(path)) <= SEGMENT_HEADER_BYTES) {
+        unused.push(id);
+        continue;
+      }
+      const target = `${this.segmentsDir}/${segmentFileName(id)}`;
+      if (await this.fs.exists(target)) throw new CorruptionError(id, 0, `segments/${name} and segments/${segmentFileName(id)} both exist (a rename cannot leave both): remove the one that does not belong`);
+      this.warn(`renaming segments/${name} to ${segmentFileName(id)} (the roll to it was not durable yet)`);
+      await this.fs.rename(path, target);
+      renamed = true;
+    }
+    if (renamed) await this.fs.syncDir(this.segmentsDir);
+    return unused.sort((a, b) => a - b);
+  }
+
   private async removeTornNewestSegment(id: number): Promise<boolean> {
     const path = `${this.segmentsDir}/${segmentFileName(id)}`;
     if ((await this.fs.fileSize(path)) > SEGMENT_HEADER_BYTES) return false;

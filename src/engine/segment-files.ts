@@ -13,11 +13,24 @@ export function parseSegmentFileName(name: string): number | undefined {
 }
 
 /**
- * Creates segment `id` with its header. Resolves after the header is fsync'd and the directory entry is
+ * A spare: the next log segment, made ahead of the roll that switches to it (segment-writer.ts). It has
+ * its own name so that open can never take it for an active segment that holds no record yet.
+ */
+export function spareFileName(id: number): string {
+  return String(id).padStart(12, '0') + '.spare';
+}
+
+export function parseSpareFileName(name: string): number | undefined {
+  const m = /^(\d{12})\.spare$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Creates segment `id` with its header (as `name`: a spare is made under spareFileName). Resolves after the header is fsync'd and the directory entry is
  * durable (fsync of `dir`), so a crash never leaves a segment name without a header.
  */
-export async function createSegment(fs: FileSystem, dir: string, id: number, nowMs: number): Promise<FileHandle> {
-  const fh = await fs.open(`${dir}/${segmentFileName(id)}`, 'create-new');
+export async function createSegment(fs: FileSystem, dir: string, id: number, nowMs: number, name = segmentFileName(id)): Promise<FileHandle> {
+  const fh = await fs.open(`${dir}/${name}`, 'create-new');
   try {
     await fh.writev([encodeSegmentHeader({ tier: TIER_HOT, segmentId: id, createdMs: nowMs })], 0);
     await fh.datasync();

@@ -11,8 +11,12 @@
 //   addon's writer thread, which starts the next write+sync cycle as soon as one ends, without waiting
 //   for the event loop in between. Each batch handed to it is pinned (its frames referenced from
 //   `inflight`) until a report covers it.
-// - Rolling to a new segment first seals the old one (footer + tail, fdatasync), then creates the new one
-//   (header fdatasync + directory fsync).
+// - Rolling to a new segment first seals the old one (footer + tail, fdatasync), then switches to the
+//   next one. That one is made ahead, once the active segment is half full: `NNN.spare` with its header
+//   (fdatasync, directory fsync), listed in the manifest. The roll renames it to `NNN.seg` and appends
+//   to it; the rename needs no directory fsync, because open reads a spare holding records as the
+//   segment it became (engine.ts, settleSpares). So a roll creates no file while appends wait, and the
+//   footer, encoded as records are assigned (FooterBuilder), costs it no encoding either.
 // - A sync failure, and any write failure other than a full disk, is fatal for this writer (no retry
 //   could prove lost pages were not dropped): every pending and later append rejects with
 //   SEDIMENT_WRITER_FAILED. Reads are unaffected.
@@ -23,11 +27,11 @@
 //   writes resume by themselves once space is freed. `resets` counts these undos: a record that refers to
 //   earlier appends (a COMMIT to its chunks) must not be appended after one (assertNoResetSince).
 import { SEGMENT_HEADER_BYTES } from '../format/constants.js';
-import { encodeFooterFrameSliced, encodeTail, type FooterEntry } from '../format/footer.js';
+import { encodeTail, FooterBuilder, type FooterEntry } from '../format/footer.js';
 import { openAppender } from '../io/log-appender.js';
 import type { AppendFailure, Clock, FileHandle, FileSystem, LogAppender } from '../io/types.js';
 import { SedimentError, ioError } from '../util/errors.js';
-import { createSegment, segmentFileName } from './segment-files.js';
+import { createSegment, segmentFileName, spareFileName } from './segment-files.js';
 
 export type Durability = 'fsync' | 'none';
 
@@ -53,9 +57,17 @@ interface FrameItem {
 interface RollItem {
   kind: 'roll';
   entries: FooterEntry[];
+  footer: FooterBuilder;
   segmentId: number;
   nextId: number;
   done?: { resolve: () => void; reject: (err: Error) => void };
+}
+
+/** The next segment, made before the roll that will switch to it. */
+interface Spare {
+  id: number;
+  /** Its handle once created, durable and listed; or why that failed (the roll reports it, see useSpare). */
+  ready: Promise<{ fh: FileHandle } | { error: unknown }>;
 }
 
 /** Frames handed to the appender as one submission, pinned until a report covers them. */
@@ -88,9 +100,6 @@ export interface SegmentWriterOptions {
 }
 
 const BATCH_BYTES_MAX = 32 << 20;
-/** Footer entries encoded per event-loop turn when sealing (~2 ms of work each on a loaded machine). */
-const FOOTER_SLICE_ENTRIES = 4096;
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** Frames per submission at most: one pwritev (IOV_MAX is 1024 on Linux), and well under the addon's limit. */
 const BATCH_FRAMES_MAX = 1024;
 /**
@@ -121,13 +130,19 @@ export class SegmentWriter {
   private resetCount = 0;
   /** Set when creating the next segment ran out of space: it is created again before the next write. */
   private segmentMissing = false;
+  /** close() has begun: no spare is made any more. */
+  private closing = false;
 
   // Assignment state (runs ahead of the writes).
   private assignId: number;
   private assignSize: number;
   private assignEntries: FooterEntry[];
+  /** The footer of the segment being assigned, kept encoded entry by entry. */
+  private assignFooter: FooterBuilder;
   /** Lowest id the next roll may take (ids below it were reserved for packs). */
   private idFloor = 0;
+  /** The segment the next roll switches to, once made (see makeSpare). */
+  private spare: Spare | undefined;
 
   // Write state.
   private fh: FileHandle;
@@ -146,6 +161,7 @@ export class SegmentWriter {
     this.assignId = active.segmentId;
     this.assignSize = active.size;
     this.assignEntries = active.entries;
+    this.assignFooter = FooterBuilder.of(active.entries);
     this.fh = active.fh;
     this.writeId = active.segmentId;
     this.durableSegmentId = active.segmentId;
@@ -196,7 +212,12 @@ export class SegmentWriter {
     const offset = this.assignSize;
     this.assignSize += frame.length;
     // One shape for every entry (a spread of entries of two shapes made this line the slowest of append).
-    this.assignEntries.push({ type: entry.type, offset, frameLen: frame.length, chunk: entry.chunk, payload: entry.payload });
+    const footerEntry: FooterEntry = { type: entry.type, offset, frameLen: frame.length, chunk: entry.chunk, payload: entry.payload };
+    this.assignEntries.push(footerEntry);
+    this.assignFooter.add(footerEntry);
+    if (this.spare === undefined && (this.assignSize * 2 > this.opts.segmentBytesMax || this.assignEntries.length * 2 > this.opts.segmentRecordsMax)) {
+      this.makeSpare();
+    }
     let resolve!: () => void;
     let reject!: (err: Error) => void;
     const done = new Promise<void>((res, rej) => {
@@ -235,11 +256,80 @@ export class SegmentWriter {
   }
 
   private enqueueRoll(done?: RollItem['done']): void {
-    const item: RollItem = { kind: 'roll', entries: this.assignEntries, segmentId: this.assignId, nextId: Math.max(this.assignId + 1, this.idFloor), done };
+    // The spare, unless a roll queued before this one already switches to it (a large object can fill
+    // the next segment before that roll has run).
+    const spare = this.spare !== undefined && this.spare.id > this.assignId ? this.spare.id : undefined;
+    const nextId = spare ?? Math.max(this.assignId + 1, this.idFloor);
+    const item: RollItem = { kind: 'roll', entries: this.assignEntries, footer: this.assignFooter, segmentId: this.assignId, nextId, done };
     this.queue.push(item);
     this.assignId = item.nextId;
     this.assignSize = SEGMENT_HEADER_BYTES;
     this.assignEntries = [];
+    this.assignFooter = new FooterBuilder();
+  }
+
+  /**
+   * Makes the next segment in the background (`NNN.spare` with its header, durably, listed in the
+   * manifest), so that the roll to it does no file creation while appends wait. Its id is taken now:
+   * rolls and packs reserved later get higher ones. A failure is kept for the roll (useSpare).
+   */
+  private makeSpare(): void {
+    if (this.failure || this.closing) return;
+    const id = Math.max(this.assignId + 1, this.idFloor);
+    this.idFloor = id + 1;
+    const ready = (async (): Promise<{ fh: FileHandle } | { error: unknown }> => {
+      let fh: FileHandle | undefined;
+      try {
+        fh = await createSegment(this.opts.fs, this.opts.segmentsDir, id, this.opts.clock.now(), spareFileName(id));
+        await this.opts.listSegment?.(id); // unlisted again if this fails (LiveSegments.add)
+        return { fh };
+      } catch (error) {
+        // Undo what was made, as createMissingSegment does.
+        await fh?.close().catch(() => undefined);
+        const path = `${this.opts.segmentsDir}/${spareFileName(id)}`;
+        try {
+          if (await this.opts.fs.exists(path)) {
+            await this.opts.fs.unlink(path);
+            await this.opts.fs.syncDir(this.opts.segmentsDir);
+          }
+        } catch (cleanup) {
+          return { error: cleanup };
+        }
+        return { error };
+      }
+    })();
+    this.spare = { id, ready };
+  }
+
+  /**
+   * Switches the write side to the spare if it is segment `id` (true), or says there is none for it
+   * (undefined: the roll creates the segment itself). A spare that found the disk full is not reported:
+   * space may have been freed since, and the roll's own attempt tells. Any other failure to make it
+   * fails the writer, as it would have in the roll.
+   */
+  private async useSpare(id: number): Promise<boolean | undefined> {
+    const spare = this.spare;
+    if (spare === undefined || spare.id !== id) return undefined;
+    this.spare = undefined;
+    const made = await spare.ready;
+    if ('error' in made) {
+      if (isNoSpace(made.error)) return undefined;
+      throw this.fail(made.error, `creating segment ${id}`);
+    }
+    const fh = made.fh;
+    const dir = this.opts.segmentsDir;
+    try {
+      await this.opts.fs.rename(`${dir}/${spareFileName(id)}`, `${dir}/${segmentFileName(id)}`);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw this.fail(err, `renaming the spare segment ${id}`);
+    }
+    this.fh = fh;
+    this.segmentMissing = false;
+    this.durableSegmentId = id;
+    this.durableOffset = SEGMENT_HEADER_BYTES;
+    this.opts.onCreated?.(id);
+    return true;
   }
 
   /** Resolves when everything appended so far is written and (fsync mode) synced. */
@@ -256,6 +346,14 @@ export class SegmentWriter {
   async close(): Promise<void> {
     await this.drain().catch(() => undefined);
     await this.closeAppender();
+    // A spare stays as it is (listed, header only): the next open removes it.
+    this.closing = true;
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare) {
+      const made = await spare.ready;
+      if ('fh' in made) await made.fh.close().catch(() => undefined);
+    }
     if (this.segmentMissing) {
       if (this.failure) throw this.failure;
       return;
@@ -408,7 +506,7 @@ export class SegmentWriter {
     try {
       if (this.failure) throw this.failure;
       const footerOffset = item.entries.length > 0 ? item.entries[item.entries.length - 1].offset + item.entries[item.entries.length - 1].frameLen : SEGMENT_HEADER_BYTES;
-      const footer = await encodeFooterFrameSliced(item.entries, FOOTER_SLICE_ENTRIES, yieldToEventLoop);
+      const footer = item.footer.finish();
       const tail = encodeTail(footerOffset);
       try {
         await this.fh.writev([footer, tail], footerOffset);
@@ -423,7 +521,8 @@ export class SegmentWriter {
       this.opts.onSealed?.(item.segmentId, item.entries, footerOffset + footer.length + tail.length);
       this.writeId = item.nextId;
       this.segmentMissing = true;
-      if (!(await this.createMissingSegment([item]))) return;
+      const switched = (await this.useSpare(item.nextId)) ?? (await this.createMissingSegment([item]));
+      if (!switched) return;
       item.done?.resolve();
     } catch (err) {
       const e = err instanceof SedimentError ? err : this.fail(err, `sealing segment ${item.segmentId}`);
@@ -484,6 +583,7 @@ export class SegmentWriter {
     this.assignId = segmentId;
     this.assignSize = end;
     this.assignEntries = entries.filter((x) => x.offset < end);
+    this.assignFooter = FooterBuilder.of(this.assignEntries);
     this.resetCount++;
     const reject = (why: SedimentError): void => {
       for (const item of [...failed, ...dropped]) {
