@@ -4,7 +4,7 @@
 // one that did back to the segment it became. Checked on the in-memory file system, whose crash keeps
 // only synced bytes and names.
 import { describe, expect, it } from 'vitest';
-import { Engine, MemoryFileSystem } from '../src/index.js';
+import { Compactor, Engine, MaintenancePool, MemoryFileSystem } from '../src/index.js';
 import type { DirLock, FileHandle, FileSystem, OpenMode } from '../src/io/types.js';
 import { decodeTail } from '../src/format/footer.js';
 import { TAIL_BYTES } from '../src/format/constants.js';
@@ -160,8 +160,7 @@ describe('spare segments', () => {
     // Power loss too: what was made durable is what open sees.
     disk.crash();
     expect(await disk.readdir(SEGS)).toContain(name(2, 'spare'));
-    const warnings: string[] = [];
-    e = await open(disk, warnings);
+    e = await open(disk);
     try {
       expect(await disk.readdir(SEGS)).not.toContain(name(2, 'spare'));
       expect(await listed(disk)).not.toContain(2);
@@ -198,6 +197,49 @@ describe('spare segments', () => {
       await expectAll(again, 25);
       await putMany(again, 25, 50);
       await expectAll(again, 50);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('a pack made while a spare exists takes an id above it, and the next roll still goes to the spare', async () => {
+    const disk = new MemoryFileSystem();
+    const e = await open(disk);
+    const pool = new MaintenancePool(disk, 0);
+    // Half of segment 1's objects die, but its footer keeps the dead share of its bytes below 0.3.
+    const c = new Compactor(e.maintenance(), pool, { freeBytesReserve: 0, deadShareMin: 0.2 });
+    const deleted = new Set<number>();
+    try {
+      await e.createBucket('bkt');
+      await putMany(e, 0, 25); // segment 1 sealed at the 21st put; segment 2 active
+      for (let i = 0; i < 20; i += 2) {
+        await e.deleteObject('bkt', `k${i}`); // half of segment 1 dead
+        deleted.add(i);
+      }
+      await putMany(e, 25, 27); // segment 2 past half full: spare 3
+      await until(disk, `${SEGS}/${name(3, 'spare')}`);
+      const st = await c.runPass();
+      expect(st.packsWritten).toBe(1);
+      expect((await disk.readdir(SEGS)).filter((n) => n.endsWith('.pack'))).toEqual([`${String(4).padStart(12, '0')}.pack`]);
+      await putMany(e, 27, 40); // fills segment 2: the roll renames spare 3
+      expect(e.stats().activeSegmentId).toBe(3);
+      expect(await disk.readdir(SEGS)).toContain(name(3, 'seg'));
+    } finally {
+      await pool.close();
+      await e.close();
+    }
+    const again = await open(disk);
+    try {
+      for (let i = 0; i < 40; i++) {
+        if (deleted.has(i)) {
+          await expect(again.getObject('bkt', `k${i}`)).rejects.toMatchObject({ code: 'SEDIMENT_NO_SUCH_KEY' });
+          continue;
+        }
+        expect(md5hex(await readAll((await again.getObject('bkt', `k${i}`)).body)), `k${i}`).toBe(md5hex(body(i)));
+      }
+      const v = await again.verify();
+      expect(v.damage).toEqual([]);
+      expect(v.damagedObjects).toEqual([]);
     } finally {
       await again.close();
     }
