@@ -511,12 +511,6 @@ export class Engine {
   }
 
   /**
-   * A crash while the newest segment was being created can leave it shorter than a header or with a
-   * torn header, on file systems that kept the name (a process kill, or a journal that committed the
-   * directory entry). It holds no record, so it is removed and its id reused rather than reported as
-   * damage. Returns true if it was removed.
-   */
-  /**
    * Spares (segment-writer.ts, makeSpare) at open. One that holds more than its header was rolled to, and
    * a crash kept its old name (the rename is not synced on purpose): it is renamed to the segment it
    * became. The others never held a record; their ids are returned, to be unlisted and removed.
@@ -542,6 +536,12 @@ export class Engine {
     return unused.sort((a, b) => a - b);
   }
 
+  /**
+   * A crash while the newest segment was being created can leave it shorter than a header or with a
+   * torn header, on file systems that kept the name (a process kill, or a journal that committed the
+   * directory entry). It holds no record, so it is removed and its id reused rather than reported as
+   * damage. Returns true if it was removed.
+   */
   private async removeTornNewestSegment(id: number): Promise<boolean> {
     const path = `${this.segmentsDir}/${segmentFileName(id)}`;
     if ((await this.fs.fileSize(path)) > SEGMENT_HEADER_BYTES) return false;

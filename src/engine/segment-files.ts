@@ -26,8 +26,9 @@ export function parseSpareFileName(name: string): number | undefined {
 }
 
 /**
- * Creates segment `id` with its header (as `name`: a spare is made under spareFileName). Resolves after the header is fsync'd and the directory entry is
- * durable (fsync of `dir`), so a crash never leaves a segment name without a header.
+ * Creates segment `id` with its header, named `name` (a spare is made under spareFileName). Resolves after
+ * the header is fsync'd and the directory entry is durable (fsync of `dir`), so a crash never leaves a
+ * segment name without a header.
  */
 export async function createSegment(fs: FileSystem, dir: string, id: number, nowMs: number, name = segmentFileName(id)): Promise<FileHandle> {
   const fh = await fs.open(`${dir}/${name}`, 'create-new');
