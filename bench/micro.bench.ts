@@ -2,7 +2,8 @@
 // record frames (encode, decode+verify), xxh64, MD5 (the ETag, computed on the main thread), whole
 // CHUNK frames (what a worker does per chunk, and what a read does), zstd levels 1/3/9/19 on log-like
 // text (compress and decompress MB/s, ratio), the CRC comparison of bench/crc.bench.ts, and zstd on 4 KiB
-// log-like objects with and without a dictionary (bench/small-dictionary.bench.ts).
+// log-like objects with and without a dictionary (bench/small-dictionary.bench.ts), the log writer thread
+// (bench/log-writer.bench.ts) and the hop of a small-chunk batch to a worker (bench/worker-hop.bench.ts).
 //
 // MB/s = 10^6 bytes / mean task latency. Inputs are generated before timing (bench/data.ts).
 // Run: npm run build && node dist/bench/run-all.js micro [--quick]
@@ -21,6 +22,7 @@ import { buildChunkFrame, openChunkFrame } from '../src/engine/chunk-codec.js';
 import { runCrcBench, type CrcBenchRow } from './crc.bench.js';
 import { runSmallDictionaryBench, type DictionaryRow } from './small-dictionary.bench.js';
 import { runLogWriterBench, type LogWriterRow } from './log-writer.bench.js';
+import { runWorkerHopBench, type WorkerHopRow } from './worker-hop.bench.js';
 import { logText, randomBytes } from './data.js';
 import { describeMachine, fmt, machineInfo, markdownTable, MiB, quickMode, saveResults, waitForQuiet, type MachineInfo } from './setup.js';
 
@@ -51,6 +53,7 @@ export interface MicroReport {
   /** zstd level 1 on 4 KiB log-like objects with and without a dictionary (bench/small-dictionary.bench.ts). */
   smallDictionary: DictionaryRow[];
   logWriter: LogWriterRow[];
+  workerHop: WorkerHopRow[];
   markdown: string;
 }
 
@@ -139,6 +142,7 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
   const dict = await runSmallDictionaryBench(quick);
   const noDict = dict[0]!;
   const logWriter = await runLogWriterBench(quick);
+  const workerHop = await runWorkerHopBench(quick);
 
   const md = [
     markdownTable(
@@ -167,9 +171,13 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
     'Durable 4 KiB append, submitted until reported written and synced, one at a time: the log writer thread vs node:fs (bench/log-writer.bench.ts):',
     '',
     logWriter.markdown,
+    '',
+    'One round trip of a batch of 5 × 4 KiB small chunks to a worker thread that answers at once (bench/worker-hop.bench.ts):',
+    '',
+    workerHop.markdown,
   ].join('\n');
   console.log('\n' + md + '\n');
-  const report: MicroReport = { machine, quick, rows, zstd: zstdRows, crc, smallDictionary: dict, logWriter: logWriter.rows, markdown: md };
+  const report: MicroReport = { machine, quick, rows, zstd: zstdRows, crc, smallDictionary: dict, logWriter: logWriter.rows, workerHop: workerHop.rows, markdown: md };
   console.log(`results: ${await saveResults('micro', report)}`);
   return report;
 }

@@ -5,8 +5,10 @@
 // thread also runs HTTP) they are batched: those requested in the same turn of the event loop go to a worker
 // together (one thread hop for many chunks), with the MD5 of each whole small object computed there too, so
 // that under load the main thread only appends and indexes; a lone small chunk with no batch in flight is
-// still framed inline, as a thread hop would only add latency. If the compiled worker file is missing
-// (running from sources without a build), everything is done inline.
+// still framed inline, as a thread hop would only add latency. Batches go to plain worker threads
+// (batch-framers.ts), not piscina's: a round trip costs the main thread ~20 µs less that way
+// (bench/worker-hop.bench.ts). If the compiled worker files are missing (running from sources without a
+// build), everything is done inline.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -16,6 +18,7 @@ import type { ChunkMeta } from '../format/records.js';
 import { RecordType } from '../format/constants.js';
 import { CorruptionError, SedimentError } from '../util/errors.js';
 import type { ChunkBuffer } from './chunk-buffers.js';
+import { BatchFramers } from './batch-framers.js';
 import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame } from './chunk-codec.js';
 import type { BatchTask, ChunkTask, InPlaceResult, InPlaceTask, OpenBatchResult, OpenBatchTask, OpenResult } from './chunk-worker.js';
 import { verifyFrame } from './segment-store.js';
@@ -46,12 +49,21 @@ function workerPath(): string | undefined {
   return candidates.find((p) => existsSync(p));
 }
 
+/** The plain framing thread's file next to chunk-worker.js (both are compiled together). */
+function batchWorkerPath(chunkWorker: string): string | undefined {
+  const p = chunkWorker.replace(/chunk-worker\.js$/, 'batch-worker.js');
+  return existsSync(p) ? p : undefined;
+}
+
 export class ChunkPool {
   private pool: Piscina | undefined;
   /** After close() no chunk is framed (and no new pool started): an upload still running is refused. */
   private closed = false;
   /** Resolved worker file, or undefined for inline framing. Threads start on first use (open stays fast). */
   private readonly filename: string | undefined;
+  /** The plain framing threads' file (with batchSmall), and the threads once started. */
+  private readonly batchFile: string | undefined;
+  private framing: BatchFramers | undefined;
   readonly threads: number;
 
   constructor(
@@ -63,6 +75,7 @@ export class ChunkPool {
   ) {
     this.threads = threads;
     this.filename = threads > 0 ? workerPath() : undefined;
+    this.batchFile = this.filename !== undefined && batchSmall ? batchWorkerPath(this.filename) : undefined;
   }
 
   get usingWorkers(): boolean {
@@ -75,13 +88,27 @@ export class ChunkPool {
   private workers(): Piscina {
     if (this.closed) throw closedError(); // no pool is started again after close
     if (this.pool === undefined) {
-      this.pool = new Piscina({ filename: this.filename, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000 });
+      // recordTiming off: its per-task histograms are never read here, and cost CPU (bench/worker-hop.bench.ts).
+      this.pool = new Piscina({ filename: this.filename, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000, recordTiming: false });
       // piscina reports some conditions only as an 'error' event (e.g. a result that arrives for a task it
       // no longer knows): without a listener that would be an uncaught exception, and the server must never
       // crash. Task failures themselves reach their callers as rejections.
       this.pool.on('error', () => undefined);
     }
     return this.pool;
+  }
+
+  private framers(): BatchFramers {
+    if (this.closed) throw closedError();
+    this.framing ??= new BatchFramers(this.batchFile as string, this.threads);
+    return this.framing;
+  }
+
+  /** A batch to a framing thread: the plain ones when built, else piscina's. `packed` is transferred. */
+  private runBatch(task: BatchTask | null): Promise<Uint8Array> {
+    if (this.batchFile !== undefined) return this.framers().run(task, task === null ? [] : [task.packed.buffer as ArrayBuffer]);
+    if (task === null) return this.workers().run({ kind: 'noop' }) as Promise<Uint8Array>;
+    return this.workers().run(task, { transferList: [task.packed.buffer as ArrayBuffer] }) as Promise<Uint8Array>;
   }
 
   private runOpen(task: object, name: string, transferList: ArrayBuffer[]): Promise<unknown> {
@@ -137,16 +164,14 @@ export class ChunkPool {
   private warming: Promise<void> | undefined;
 
   private warmUp(): void {
-    this.warming ??= this.workers()
-      .run({ kind: 'noop' })
-      .then(
-        () => {
-          this.warm = true;
-        },
-        () => {
-          this.warming = undefined; // try again on the next small chunk
-        },
-      );
+    this.warming ??= this.runBatch(null).then(
+      () => {
+        this.warm = true;
+      },
+      () => {
+        this.warming = undefined; // try again on the next small chunk
+      },
+    );
   }
 
   private queue: Pending[] = [];
@@ -217,8 +242,7 @@ export class ChunkPool {
       kind: 'batch', packed, lengths, metas: items.map((it) => it.meta), wantMd5: items.map((it) => it.wantMd5), level: this.level,
     };
     this.batchedChunks += items.length;
-    const done: Promise<void> = this.workers()
-      .run(task, { transferList: [packed.buffer] })
+    const done: Promise<void> = this.runBatch(task)
       .then(
         (out: Uint8Array) => {
           const buf = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
@@ -303,6 +327,8 @@ export class ChunkPool {
     this.closed = true;
     await this.pool?.destroy();
     this.pool = undefined;
+    await this.framing?.close();
+    this.framing = undefined;
   }
 }
 

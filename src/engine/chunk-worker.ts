@@ -75,6 +75,14 @@ function buildInPlace(task: InPlaceTask): unknown {
 }
 
 function buildBatch(task: BatchTask): unknown {
+  return move(frameBatch(task));
+}
+
+/**
+ * Frames every chunk of a batch (and the MD5 of those that asked for it) into one buffer of its own,
+ * laid out as batchLayout says. Also the work of the plain framing threads (batch-worker.ts).
+ */
+export function frameBatch(task: BatchTask): Uint8Array {
   const n = task.lengths.length;
   const frames: Buffer[] = [];
   const md5s: Array<Buffer | undefined> = [];
@@ -98,7 +106,7 @@ function buildBatch(task: BatchTask): unknown {
     frames[i].copy(out, pos);
     pos += frames[i].length;
   }
-  return move(new Uint8Array(out.buffer, 0, out.length));
+  return new Uint8Array(out.buffer, 0, out.length);
 }
 
 /** Answered once the worker is up (ChunkPool waits for it before sending batches). */

@@ -30,7 +30,7 @@ export class MaintenancePool {
     this.filename ??= this.threads > 0 && this.fs instanceof RealFileSystem ? workerPath() : Promise.resolve(undefined);
     return this.filename.then((filename) => {
       if (filename === undefined) return undefined;
-      this.pool ??= new Piscina({ filename, minThreads: 0, maxThreads: this.threads, idleTimeout: 10_000 });
+      this.pool ??= new Piscina({ filename, minThreads: 0, maxThreads: this.threads, idleTimeout: 10_000, recordTiming: false }); // no histograms read
       return this.pool;
     });
   }
