@@ -22,6 +22,7 @@ interface Flags {
   durability: Durability;
   concurrency?: number;
   workerThreads?: number;
+  md5Threads?: number;
   /** EngineOptions.batchSmallChunks (what `sediment serve` sets). */
   batchSmallChunks?: boolean;
 }
@@ -38,6 +39,7 @@ function parse(argv: string[]): { pos: string[]; flags: Flags } {
     if (m[1] === 'durability') flags.durability = m[2] as Durability;
     else if (m[1] === 'concurrency') flags.concurrency = Number(m[2]);
     else if (m[1] === 'workerThreads') flags.workerThreads = Number(m[2]);
+    else if (m[1] === 'md5Threads') flags.md5Threads = Number(m[2]);
     else if (m[1] === 'batchSmallChunks') flags.batchSmallChunks = m[2] === '1' || m[2] === 'true';
     else if (m[1] === 'profile') flags.profile = m[2];
     else throw new Error(`unknown flag ${a}`);
@@ -112,7 +114,7 @@ async function small(count: number, f: Flags): Promise<void> {
   const pool = piecePool('log', 8, MiB, 1);
   const dir = await scratchDir('repro');
   try {
-    const e = await Engine.open({ dir, durability: f.durability, workerThreads: f.workerThreads, batchSmallChunks: f.batchSmallChunks });
+    const e = await Engine.open({ dir, durability: f.durability, workerThreads: f.workerThreads, md5Threads: f.md5Threads, batchSmallChunks: f.batchSmallChunks });
     await e.createBucket('bench');
     const c = f.concurrency ?? 64;
     await report(`small puts, 4 KiB, concurrency ${c}, ${f.durability}`, count, 'put', () =>
@@ -128,7 +130,7 @@ async function large(kind: 'log' | 'random', objects: number, f: Flags): Promise
   const pool = piecePool(kind, 96, MiB, 2);
   const dir = await scratchDir('repro');
   try {
-    const e = await Engine.open({ dir, durability: f.durability, workerThreads: f.workerThreads, batchSmallChunks: f.batchSmallChunks });
+    const e = await Engine.open({ dir, durability: f.durability, workerThreads: f.workerThreads, md5Threads: f.md5Threads, batchSmallChunks: f.batchSmallChunks });
     await e.createBucket('bench');
     const c = f.concurrency ?? 1;
     await report(`large ${kind}, ${objects} × 64 MiB, concurrency ${c}, ${f.durability}`, objects * 64 * MiB, 'B', () =>
@@ -142,7 +144,7 @@ async function large(kind: 'log' | 'random', objects: number, f: Flags): Promise
 
 async function fill(dir: string, count: number, f: Flags): Promise<void> {
   const pool = piecePool('log', 4, MiB, 3);
-  const e = await Engine.open({ dir, durability: f.durability === 'fsync' ? 'none' : f.durability, workerThreads: f.workerThreads, batchSmallChunks: f.batchSmallChunks });
+  const e = await Engine.open({ dir, durability: f.durability === 'fsync' ? 'none' : f.durability, workerThreads: f.workerThreads, md5Threads: f.md5Threads, batchSmallChunks: f.batchSmallChunks });
   await e.createBucket('bench');
   const c = f.concurrency ?? 256;
   await report(`fill ${count} × 64 B, concurrency ${c}`, count, 'put', () =>
@@ -162,7 +164,7 @@ if (invokedDirectly) {
   else {
     console.error(
       'usage: repro.js small [COUNT] | large log|random [OBJECTS] | fill DIR [COUNT]  ' +
-        '[--durability=fsync|none] [--concurrency=N] [--workerThreads=N] [--batchSmallChunks=1] [--profile=FILE]',
+        '[--durability=fsync|none] [--concurrency=N] [--workerThreads=N] [--md5Threads=N] [--batchSmallChunks=1] [--profile=FILE]',
     );
     process.exit(2);
   }

@@ -143,3 +143,67 @@ describe('bytes in flight across uploads and downloads', () => {
     }
   });
 });
+
+describe('several MD5 threads', () => {
+  it('gives uploads at once to different threads, each keeps its own bound, and every digest is right', async () => {
+    const { Md5Hasher, QUEUED_BYTES_MAX } = await import('../src/engine/md5-hasher.js');
+    const hasher = new Md5Hasher(2);
+    try {
+      const rng = mulberry32(12);
+      const piece = rng.bytes(1 << 20);
+      const a = hasher.stream();
+      const b = hasher.stream();
+      expect(hasher.openPerThread).toEqual([1, 1]);
+      const c = hasher.stream(); // both threads hold one: the first of them takes it
+      expect(hasher.openPerThread).toEqual([2, 1]);
+      const wantA = createHash('md5');
+      const wantB = createHash('md5');
+      // Up to the bound on one thread, in one synchronous burst: only stream b's thread is past it.
+      let waitsB = 0;
+      const pending: Array<Promise<void>> = [];
+      for (let i = 0; i < (QUEUED_BYTES_MAX >> 20) + 4; i++) {
+        wantB.update(piece);
+        const behind = b.update(piece);
+        if (behind) {
+          waitsB++;
+          pending.push(behind);
+        }
+      }
+      expect(waitsB).toBeGreaterThan(0);
+      wantA.update(piece.subarray(0, 4096));
+      expect(a.update(piece.subarray(0, 4096))).toBeUndefined(); // a's thread is not behind
+      c.drop();
+      expect(hasher.openPerThread).toEqual([1, 1]);
+      await Promise.all(pending);
+      const [da, db] = await Promise.all([a.digest(), b.digest()]);
+      expect(da.toString('hex')).toBe(wantA.digest('hex'));
+      expect(db.toString('hex')).toBe(wantB.digest('hex'));
+      expect(hasher.openPerThread).toEqual([0, 0]);
+    } finally {
+      await hasher.close();
+    }
+  });
+
+  it('defaults to one thread per two cores, at least 1 and at most 8', async () => {
+    const { defaultMd5Threads, Md5Hasher } = await import('../src/engine/md5-hasher.js');
+    expect([1, 2, 3, 4, 8, 16, 64].map((n) => defaultMd5Threads(n))).toEqual([1, 1, 1, 2, 4, 8, 8]);
+    expect(() => new Md5Hasher(0)).toThrow(/md5Threads must be an integer ≥ 1, got 0/);
+  });
+
+  it('an engine with md5Threads 2 stores concurrent large uploads with the right ETags', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sediment-md5x2-'));
+    dirs.push(dir);
+    const e = await Engine.open({ dir, workerThreads: 2, md5Threads: 2, chunkBytes: 256 << 10, onWarning: () => undefined });
+    try {
+      await e.createBucket('bkt');
+      const rng = mulberry32(13);
+      const bodies = Array.from({ length: 6 }, (_, i) => rng.bytes(5 * (256 << 10) + 31 * i));
+      const etags = await Promise.all(bodies.map((b, i) => e.putObject('bkt', `o${i}`, randomPieces(b, i, 200 * 1024)).then((r) => r.etag)));
+      etags.forEach((etag, i) => expect(etag).toBe(md5(bodies[i]!)));
+      expect(e.stats().md5ThreadUploads).toBe(6);
+      for (const [i, b] of bodies.entries()) expect((await readAll((await e.getObject('bkt', `o${i}`)).body)).equals(b)).toBe(true);
+    } finally {
+      await e.close();
+    }
+  });
+});

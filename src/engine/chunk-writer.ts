@@ -52,7 +52,7 @@ export interface WrittenBody {
 
 export class ChunkWriter {
   /** MD5 of large bodies off the main thread (md5-hasher.ts). */
-  private readonly md5Hasher = new Md5Hasher();
+  private readonly md5Hasher: Md5Hasher;
   /** The buffers large chunks are read into, framed in and written from (chunk-buffers.ts). */
   private readonly buffers: ChunkBuffers;
   /** Raw bytes of chunks being framed, all uploads together (bounded by framingBytesMax). */
@@ -69,7 +69,9 @@ export class ChunkWriter {
     private readonly chunkBytes: number,
     private readonly framingBytesMax: number,
     idleMs: number,
+    md5Threads?: number,
   ) {
+    this.md5Hasher = new Md5Hasher(md5Threads);
     this.buffers = new ChunkBuffers(chunkBytes, CHUNK_BUFFERS_IDLE_KEEP, idleMs);
   }
 
@@ -87,7 +89,7 @@ export class ChunkWriter {
     return { md5ThreadUploads: this.md5Hasher.streamsStarted, chunkBuffersCreated: this.buffers.created, chunkBuffersReused: this.buffers.reused, framingBytes: this.framingBytes };
   }
 
-  /** Stops the MD5 thread and drops the free buffers; call after every write has settled. */
+  /** Stops the MD5 threads and drops the free buffers; call after every write has settled. */
   async close(): Promise<void> {
     await this.md5Hasher.close();
     this.buffers.clear();

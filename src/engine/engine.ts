@@ -284,6 +284,7 @@ export class Engine {
       this.chunkBytes,
       opts.framingBytesMax ?? FRAMING_BYTES_MAX_DEFAULT,
       CHUNK_BUFFERS_IDLE_MS,
+      opts.md5Threads,
     );
     this.segmentBytesMax = opts.segmentBytesMax ?? 128 << 20;
     this.checkpointEveryOps = opts.checkpointEveryOps ?? 0;

@@ -1,14 +1,18 @@
-// MD5 of large bodies off the main thread (docs/PERFORMANCE.md, "Large PUT: MD5 off the main thread").
+// MD5 of large bodies off the main thread (docs/PERFORMANCE.md, "Large PUT: MD5 off the main thread" and
+// "MD5 threads").
 // An object's ETag is the MD5 of all its bytes, in order, so the hash of one upload cannot be split
-// across the pool's workers the way chunk framing is. One dedicated thread keeps a running MD5 per
-// upload instead: the main thread posts a copy of each chunk (one memcpy, ~0.1 ms a MiB, against ~1.6 ms
-// a MiB to hash it here) and asks for the digest after the last one. The copy is made before the chunk
-// is transferred to a framing worker, while the main thread still owns its bytes.
-// Back-pressure: the copies posted and not yet hashed are bounded (QUEUED_BYTES_MAX, all uploads together).
-// Past it, update() returns a promise that resolves once the thread has caught up, and the upload waits
-// for it before reading more of its body: with many uploads at once the thread can fall behind, and
-// without a bound the copies would pile up in memory.
+// across threads the way chunk framing is. MD5 threads keep a running MD5 per upload instead: an upload
+// is given to one thread at its first chunk (the thread with the fewest uploads open) and stays there;
+// the main thread posts each chunk to it (a view of shared memory read in place, or one memcpy, ~0.1 ms
+// a MiB, against ~1.3 ms a MiB to hash it) and asks for the digest after the last one. With one thread,
+// uploads at once queue behind each other: one stream of MD5 (~760 MB/s here) caps all of them together.
+// Back-pressure: the bytes posted to a thread and not yet hashed are bounded (QUEUED_BYTES_MAX per thread).
+// Past it, update() returns a promise that resolves once that thread has caught up, and the upload waits
+// for it before reading more of its body: without a bound the copies would pile up in memory.
+// A thread that dies fails the uploads it held; later uploads go to the threads left, then (none left) are
+// hashed on the main thread by the caller (`available` turns false).
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Md5Message, Md5Reply } from './md5-worker.js';
@@ -21,10 +25,20 @@ function workerPath(): string | undefined {
   return existsSync(candidate) ? candidate : undefined;
 }
 
-/** Copies posted to the thread and not yet hashed, all uploads together, before update() asks callers to wait. */
+/** Copies posted to one thread and not yet hashed, before update() asks callers to wait. */
 export const QUEUED_BYTES_MAX = 16 << 20;
 
-/** One upload's running MD5 in the hasher thread. */
+/**
+ * Default number of MD5 threads: one per two cores (at least 1, at most 8). Each thread hashes at one
+ * core's MD5 speed, which caps all large uploads at once together; but on this 2-core machine a second
+ * thread gave the S3 server nothing (docs/PERFORMANCE.md, "MD5 threads"): its cores are already taken by
+ * HTTP, framing and the client, and one more busy thread only delays the main thread.
+ */
+export function defaultMd5Threads(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(8, Math.floor(cores / 2)));
+}
+
+/** One upload's running MD5 in an MD5 thread. */
 export interface Md5Stream {
   /**
    * Adds `data` (copied now: the caller may transfer or reuse it right after). Returns a promise when the
@@ -40,69 +54,37 @@ export interface Md5Stream {
   drop(): void;
 }
 
-export class Md5Hasher {
+/** One MD5 thread and the uploads it holds. */
+class Md5Lane {
   private worker: Worker | undefined;
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (b: Buffer) => void; reject: (e: unknown) => void }>();
-  private readonly filename = workerPath();
-  private failure: unknown;
+  readonly waiting = new Map<number, { resolve: (b: Buffer) => void; reject: (e: unknown) => void }>();
+  failure: unknown;
   /** Bytes posted for hashing and not yet reported hashed. */
-  private queuedBytes = 0;
+  queuedBytes = 0;
+  /** Streams given to this thread and not yet finished (digest asked, or dropped). */
+  open = 0;
   private roomWaiters: Array<() => void> = [];
   /** One per update posted and not yet answered, in order: what to call when the thread reports it hashed. */
   private hashedCallbacks: Array<(() => void) | undefined> = [];
-  /** Streams started (for stats and tests). */
-  streamsStarted = 0;
 
-  get available(): boolean {
-    return this.filename !== undefined && this.failure === undefined;
+  constructor(private readonly filename: string) {}
+
+  /** Posts to the thread (started when first needed); nothing once it has died. */
+  post(m: Md5Message, transfer?: ArrayBuffer[]): void {
+    if (this.failure === undefined) this.start().postMessage(m, transfer);
   }
 
-  stream(): Md5Stream {
-    const worker = this.start();
-    const id = this.nextId++;
-    this.streamsStarted++;
-    let done = false;
-    const post = (m: Md5Message, transfer?: ArrayBuffer[]): void => worker.postMessage(m, transfer);
-    return {
-      update: (data, onHashed) => {
-        if (done) return;
-        if (onHashed !== undefined) {
-          if (!(data.buffer instanceof SharedArrayBuffer)) throw new Error('assertion failed: Md5Stream.update(data, onHashed) needs shared memory');
-          // Shared memory is cloned as a reference, not copied.
-          this.queuedBytes += data.byteLength;
-          post({ op: 'update', id, data });
-        } else {
-          // One copy, then a transfer: cloning a view would serialize its whole ArrayBuffer (all of a
-          // caller's 64 MiB body for each 1 MiB piece of it).
-          const own = new Uint8Array(data);
-          this.queuedBytes += own.byteLength; // before the transfer detaches `own`
-          post({ op: 'update', id, data: own }, [own.buffer as ArrayBuffer]);
-        }
-        // The thread answers every update, in the order posted.
-        this.hashedCallbacks.push(onHashed);
-        if (this.queuedBytes <= QUEUED_BYTES_MAX || this.failure !== undefined) return undefined;
-        return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
-      },
-      digest: () => {
-        done = true;
-        if (this.failure !== undefined) return Promise.reject(this.failure);
-        return new Promise<Buffer>((resolve, reject) => {
-          this.waiting.set(id, { resolve, reject });
-          post({ op: 'digest', id });
-        });
-      },
-      drop: () => {
-        if (done) return;
-        done = true;
-        post({ op: 'drop', id });
-      },
-    };
+  /** Counts an update posted: the promise to wait on when this thread is past its bound. */
+  posted(bytes: number, onHashed: (() => void) | undefined): Promise<void> | undefined {
+    if (this.failure !== undefined) return undefined; // the upload's digest() rejects
+    this.queuedBytes += bytes;
+    this.hashedCallbacks.push(onHashed); // the thread answers every update, in the order posted
+    if (this.queuedBytes <= QUEUED_BYTES_MAX) return undefined;
+    return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
   }
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    if (!this.filename) throw new Error('assertion failed: Md5Hasher.stream() without a worker file (check `available`)');
     const w = new Worker(this.filename);
     w.unref();
     w.on('message', (r: Md5Reply) => {
@@ -117,8 +99,7 @@ export class Md5Hasher {
       p?.resolve(Buffer.from(r.md5.buffer, r.md5.byteOffset, r.md5.byteLength));
     });
     const fail = (err: unknown): void => {
-      // A dead hasher fails the uploads waiting on it (their bodies cannot be hashed again); later
-      // uploads hash on the main thread (`available` turns false).
+      // The uploads waiting on a dead thread fail (their bodies cannot be hashed again).
       this.failure = err ?? new Error('the MD5 thread exited');
       this.worker = undefined;
       for (const p of this.waiting.values()) p.reject(this.failure);
@@ -146,5 +127,76 @@ export class Md5Hasher {
     this.worker = undefined;
     this.wakeRoomWaiters();
     if (w) await w.terminate();
+  }
+}
+
+export class Md5Hasher {
+  private nextId = 1;
+  private readonly lanes: Md5Lane[];
+  /** Streams started (for stats and tests). */
+  streamsStarted = 0;
+
+  /** `threads`: how many MD5 threads at most (started when first needed). */
+  constructor(threads = defaultMd5Threads()) {
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`md5Threads must be an integer ≥ 1, got ${threads}`);
+    const filename = workerPath();
+    this.lanes = filename === undefined ? [] : Array.from({ length: threads }, () => new Md5Lane(filename));
+  }
+
+  get available(): boolean {
+    return this.lanes.some((l) => l.failure === undefined);
+  }
+
+  /** Uploads open on each thread (for tests). */
+  get openPerThread(): number[] {
+    return this.lanes.map((l) => l.open);
+  }
+
+  stream(): Md5Stream {
+    let lane: Md5Lane | undefined;
+    for (const l of this.lanes) if (l.failure === undefined && (lane === undefined || l.open < lane.open)) lane = l;
+    if (!lane) throw new Error('assertion failed: Md5Hasher.stream() with no MD5 thread (check `available`)');
+    const id = this.nextId++;
+    this.streamsStarted++;
+    lane.open++;
+    let done = false;
+    const finish = (): void => {
+      done = true;
+      lane.open--;
+    };
+    return {
+      update: (data, onHashed) => {
+        if (done) return;
+        if (onHashed !== undefined) {
+          if (!(data.buffer instanceof SharedArrayBuffer)) throw new Error('assertion failed: Md5Stream.update(data, onHashed) needs shared memory');
+          // Shared memory is cloned as a reference, not copied.
+          lane.post({ op: 'update', id, data });
+          return lane.posted(data.byteLength, onHashed);
+        }
+        // One copy, then a transfer: cloning a view would serialize its whole ArrayBuffer (all of a
+        // caller's 64 MiB body for each 1 MiB piece of it).
+        const own = new Uint8Array(data);
+        const bytes = own.byteLength; // before the transfer detaches `own`
+        lane.post({ op: 'update', id, data: own }, [own.buffer as ArrayBuffer]);
+        return lane.posted(bytes, undefined);
+      },
+      digest: () => {
+        if (!done) finish();
+        if (lane.failure !== undefined) return Promise.reject(lane.failure);
+        return new Promise<Buffer>((resolve, reject) => {
+          lane.waiting.set(id, { resolve, reject });
+          lane.post({ op: 'digest', id });
+        });
+      },
+      drop: () => {
+        if (done) return;
+        finish();
+        if (lane.failure === undefined) lane.post({ op: 'drop', id });
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.lanes.map((l) => l.close()));
   }
 }

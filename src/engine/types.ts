@@ -37,6 +37,11 @@ export interface EngineOptions {
   /** Worker threads for chunk compression; 0 = inline on the calling thread. Default: available cores. */
   workerThreads?: number;
   /**
+   * Threads that compute the MD5 (ETag) of large bodies, one upload per thread at a time: with more uploads
+   * at once than threads, they share. Default: one per two available cores (at least 1, at most 8).
+   */
+  md5Threads?: number;
+  /**
    * Frame chunks under 128 KiB (a 4 KiB PUT) in the worker threads, batched, instead of inline on the
    * calling thread. Pays when that thread has other work to do (the S3 server's HTTP); the engine on its
    * own is faster inline. Default false; `sediment serve` sets it.
