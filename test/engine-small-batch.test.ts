@@ -77,4 +77,34 @@ describe('small puts framed in worker batches', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('startWorkers() has the threads ready before the first put, which is then batched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sed-batch-start-'));
+    try {
+      const e = await Engine.open({ dir, workerThreads: 1, batchSmallChunks: true });
+      try {
+        await e.startWorkers();
+        await e.createBucket('bkt');
+        // The first puts, eight at once (a lone chunk is framed inline anyway): without startWorkers they
+        // would be framed inline while the threads start.
+        const bodies = Array.from({ length: 8 }, (_, i) => body(5 + 9 * i)); // 4 KiB each
+        const infos = await Promise.all(bodies.map((b, i) => e.putObject('bkt', `first/${i}`, b)));
+        infos.forEach((info, i) => expect(info.etag).toBe(md5(bodies[i]!)));
+        expect(e.stats().batchedChunks).toBe(8);
+        for (const [i, b] of bodies.entries()) expect((await buffer((await e.getObject('bkt', `first/${i}`)).body)).equals(b)).toBe(true);
+      } finally {
+        await e.close();
+      }
+      // Inline framing (workerThreads 0): nothing to start, and no error.
+      const inline = await Engine.open({ dir, workerThreads: 0 });
+      try {
+        await inline.startWorkers();
+        expect(inline.stats().workerThreads).toBe(0);
+      } finally {
+        await inline.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

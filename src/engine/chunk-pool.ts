@@ -163,7 +163,7 @@ export class ChunkPool {
   private warm = false;
   private warming: Promise<void> | undefined;
 
-  private warmUp(): void {
+  private warmUp(): Promise<void> {
     this.warming ??= this.runBatch(null).then(
       () => {
         this.warm = true;
@@ -172,6 +172,19 @@ export class ChunkPool {
         this.warming = undefined; // try again on the next small chunk
       },
     );
+    return this.warming;
+  }
+
+  /**
+   * Starts the worker threads now rather than at first use, and resolves once they answer (or failed to
+   * start: first use then tries again). A server calls this before it listens, so that its first
+   * requests do not wait for thread start-up on a busy machine.
+   */
+  async start(): Promise<void> {
+    if (this.closed || this.filename === undefined) return;
+    const ready: Array<Promise<unknown>> = [this.workers().run({ kind: 'noop' }).catch(() => undefined)];
+    if (this.batchSmall) ready.push(this.warmUp());
+    await Promise.all(ready);
   }
 
   private queue: Pending[] = [];
@@ -193,7 +206,7 @@ export class ChunkPool {
     if (this.filename === undefined || !this.batchSmall) return Promise.resolve(this.frameInline(raw, meta, wantMd5));
     if (!this.warm) {
       // Starting the threads takes a while (longer on a busy machine): frame inline until they answer.
-      this.warmUp();
+      void this.warmUp();
       return Promise.resolve().then(() => this.frameInline(raw, meta, wantMd5));
     }
     return new Promise<Framed>((resolve, reject) => {

@@ -2106,6 +2106,15 @@ export class Engine {
     };
   }
 
+  /**
+   * Starts the worker threads now; otherwise they start at first use, and the first requests of a busy
+   * server wait for them (docs/PERFORMANCE.md, "Cold start"). Resolves once they answer.
+   */
+  async startWorkers(): Promise<void> {
+    this.checkOpen();
+    await this.pool.start();
+  }
+
   /** Drains writes, writes a checkpoint, releases the directory lock. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;

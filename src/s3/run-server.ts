@@ -42,6 +42,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   let creds;
   try {
     creds = await loadCredentials(engine.fs, engine.dir, process.env);
+    await engine.startWorkers(); // before listening: the first requests must not wait for thread start-up
   } catch (err) {
     await engine.close();
     throw err;
