@@ -19,7 +19,9 @@
 // (default 0.3) busy, keeping the least disturbed one (default 1 attempt: no repeat).
 // --best-of=N runs every 4 KiB measurement N times, for every server alike, and keeps the fastest: a
 // reference slowed down once by the machine (s3rver's PUT phase was, in two runs of four in session 13)
-// then no longer flatters the ratios against it. Large-object phases are run as --attempts says.
+// then no longer flatters the ratios against it, and a client still warming up (node:http's keeps
+// getting faster over its first 40,000-60,000 requests, session 13) no longer decides one. Default 3 (1 with --quick).
+// Large-object phases are run as --attempts says.
 // --server-cpu-prof starts the servers with `node --cpu-prof` writing profiles to DIR (slower runs).
 // SEDIMENT_BENCH_QUIET_S=N waits up to N seconds before each measurement for the machine to be idle
 // (the "other load" column shows how busy the rest of the machine was during each one).
@@ -82,7 +84,7 @@ function parseArgs(argv: string[]): Args {
   let clients: BenchClient[] = ['loadgen'];
   let attempts = 1;
   let busyMax = 0.3;
-  let bestOf = 1;
+  let bestOf = quickMode(argv) ? 1 : 3;
   let clientWorkers = DEFAULT_CLIENT_WORKERS;
   let cpuProfDir: string | undefined;
   for (const a of argv) {
