@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/index.js';
@@ -204,6 +205,37 @@ describe('several MD5 threads', () => {
       for (const [i, b] of bodies.entries()) expect((await readAll((await e.getObject('bkt', `o${i}`)).body)).equals(b)).toBe(true);
     } finally {
       await e.close();
+    }
+  });
+});
+
+describe('an MD5 thread that dies', () => {
+  it('fails only the uploads it held; later ones go to the threads left, then none is available', async () => {
+    const { Md5Hasher } = await import('../src/engine/md5-hasher.js');
+    const dying = fileURLToPath(new URL('./fixtures/md5-worker-dies.mjs', import.meta.url));
+    const hasher = new Md5Hasher(2, dying);
+    try {
+      const piece = Buffer.alloc(4096, 3);
+      const a = hasher.stream(); // thread 1
+      const b = hasher.stream(); // thread 2
+      a.update(piece);
+      b.update(piece);
+      a.update(Buffer.alloc(13)); // thread 1 dies
+      await expect(a.digest()).rejects.toThrow(/MD5 thread exited \(code 7\)/);
+      expect(hasher.available).toBe(true);
+      expect((await b.digest()).toString('hex')).toBe(md5(piece));
+      // A new upload goes to the thread still alive, and a dead thread is not restarted behind its back.
+      const c = hasher.stream();
+      expect(hasher.openPerThread).toEqual([0, 1]);
+      expect(c.update(piece)).toBeUndefined();
+      expect((await c.digest()).toString('hex')).toBe(md5(piece));
+      const d = hasher.stream();
+      d.update(Buffer.alloc(13)); // thread 2 dies too
+      await expect(d.digest()).rejects.toThrow(/MD5 thread exited/);
+      expect(hasher.available).toBe(false); // callers hash on their own thread from now on
+      expect(() => hasher.stream()).toThrow(/no MD5 thread/);
+    } finally {
+      await hasher.close();
     }
   });
 });

@@ -136,10 +136,12 @@ export class Md5Hasher {
   /** Streams started (for stats and tests). */
   streamsStarted = 0;
 
-  /** `threads`: how many MD5 threads at most (started when first needed). */
-  constructor(threads = defaultMd5Threads()) {
+  /**
+   * `threads`: how many MD5 threads at most (started when first needed). `filename`: the thread's script
+   * (md5-worker.js by default; tests give one that dies).
+   */
+  constructor(threads = defaultMd5Threads(), filename = workerPath()) {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`md5Threads must be an integer ≥ 1, got ${threads}`);
-    const filename = workerPath();
     this.lanes = filename === undefined ? [] : Array.from({ length: threads }, () => new Md5Lane(filename));
   }
 
