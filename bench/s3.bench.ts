@@ -213,7 +213,7 @@ try {
       let d = await diskRun();
       for (let run = 2; run <= args.bestOf; run++) {
         const again = await diskRun();
-        console.log(`  disk: run ${run} of ${args.bestOf}: ${fmt(again.mbPerS, 1)} MB/s (run 1: ${fmt(d.mbPerS, 1)})`);
+        console.log(`  disk: run ${run} of ${args.bestOf}: ${fmt(again.mbPerS, 1)} MB/s (fastest before: ${fmt(d.mbPerS, 1)})`);
         if (again.mbPerS > d.mbPerS) d = again;
       }
       disk.push(d);
