@@ -189,6 +189,11 @@ describe('several MD5 threads', () => {
     const { defaultMd5Threads, Md5Hasher } = await import('../src/engine/md5-hasher.js');
     expect([1, 2, 3, 4, 8, 16, 64].map((n) => defaultMd5Threads(n))).toEqual([1, 1, 1, 2, 4, 8, 8]);
     expect(() => new Md5Hasher(0)).toThrow(/md5Threads must be an integer ≥ 1, got 0/);
+    const dir = mkdtempSync(join(tmpdir(), 'sediment-md5opt-'));
+    dirs.push(dir);
+    for (const bad of [0, 1.5, 65]) {
+      await expect(Engine.open({ dir, md5Threads: bad })).rejects.toMatchObject({ code: 'SEDIMENT_INVALID_ARGUMENT', message: 'md5Threads must be an integer between 1 and 64' });
+    }
   });
 
   it('an engine with md5Threads 2 stores concurrent large uploads with the right ETags', async () => {

@@ -277,6 +277,9 @@ export class Engine {
     this.dir = opts.dir.replace(/\/+$/, '') || '/';
     this.durability = opts.durability ?? 'fsync';
     this.chunkBytes = opts.chunkBytes ?? 1 << 20;
+    if (opts.md5Threads !== undefined && !(Number.isInteger(opts.md5Threads) && opts.md5Threads >= 1 && opts.md5Threads <= 64)) {
+      throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'md5Threads must be an integer between 1 and 64');
+    }
     this.chunkWriter = new ChunkWriter(
       () => this.pool,
       () => this.writer,
