@@ -1,7 +1,8 @@
 // Server CPU per request, side by side: the S3 bench's small workloads (and optionally the large log GET)
 // against the bare server and one or more sediment builds, in rounds, each phase run against every
-// server in turn. On a shared 2-core machine throughput is noisy; CPU time per operation of the server
-// process (all its threads, from /proc) is the steadier figure to compare changes by.
+// server in turn (in reverse order every other round). On a shared 2-core machine throughput is noisy;
+// CPU time per operation of the server process (all its threads, from /proc) is the steadier figure to
+// compare changes by.
 //
 //   node dist/bench/s3-cpu.js [--variants=new,base=/path/to/old/dist/src/cli/main.js] [--bare]
 //                             [--phases=small-put,small-get,large-log-put,large-log-get] [--rounds=N]
@@ -98,8 +99,12 @@ try {
   console.log('| round | phase | server | ops/s | MB/s | server µs/op | server cores | client cores | other load | errors | server µs/op by thread |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (let round = 1; round <= rounds; round++) {
+    // Every other round runs the servers in reverse order: whoever runs second in a phase may meet what
+    // the first left behind (session 14: 0.10–0.17 cores of other load during the second of two 64 MiB
+    // PUT phases, which lost every round whichever build it was).
+    const order = round % 2 === 1 ? servers : [...servers].reverse();
     for (const spec of specs) {
-      for (const s of servers) {
+      for (const s of order) {
         // A get phase needs its put phase's objects: the put phase runs first in every round.
         const t0 = threadTicks(s.pid);
         const r: PhaseResult = await runPhase(s, { ...spec, objects: spec.objects }, { client, clientWorkers: 1, seed: SEED });
