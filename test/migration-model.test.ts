@@ -68,7 +68,10 @@ class MigrationRun {
       for (this.step = 0; this.step < this.ops; this.step++) await this.one();
       this.store.offline = false;
       this.now += 10 * DAY_MS;
-      await this.migrator.runPass();
+      // Counted too: a seed can find the cold store offline at every pass of its run (seed 541706575: all 27
+      // of them); its objects move here, and are checked cold just below.
+      const last = await this.migrator.runPass();
+      this.counts.moved = (this.counts.moved ?? 0) + last.objectsMoved;
       await this.checkAll('final');
       await this.e.close();
       await this.open();
