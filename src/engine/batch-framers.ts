@@ -18,6 +18,8 @@ interface Waiter {
 interface Thread {
   worker: Worker;
   pending: Map<number, Waiter>;
+  /** Dictionaries already sent to this thread (it keeps them): each is sent once per thread. */
+  dictsSent: Set<number>;
 }
 
 export class BatchFramers {
@@ -37,6 +39,11 @@ export class BatchFramers {
     if (this.closed) return Promise.reject(new Error('batch framing threads are closed'));
     const t = this.pick();
     const id = this.nextId++;
+    if (task?.dicts !== undefined) {
+      const need = task.dicts.filter((d) => !t.dictsSent.has(d.id));
+      for (const d of need) t.dictsSent.add(d.id);
+      task = { ...task, dicts: need.length > 0 ? need : undefined };
+    }
     return new Promise<Uint8Array>((resolve, reject) => {
       t.pending.set(id, { resolve, reject });
       if (t.pending.size === 1) t.worker.ref();
@@ -68,7 +75,7 @@ export class BatchFramers {
   }
 
   private start(slot: number): Thread {
-    const t: Thread = { worker: new Worker(this.filename), pending: new Map() };
+    const t: Thread = { worker: new Worker(this.filename), pending: new Map(), dictsSent: new Set() };
     t.worker.unref();
     t.worker.on('message', (m: BatchReply) => {
       const w = t.pending.get(m.id);

@@ -2,7 +2,10 @@
 // hashed. Pure functions, used on the main thread for small chunks and in chunk-worker.ts for large ones.
 import zstd from 'zstd-napi';
 import zstdBinding from 'zstd-napi/binding.js';
-import { CHUNK_META_BYTES, CODEC_MASK, CODEC_RAW, CODEC_ZSTD, CODEC_ZSTD_DICT, FRAME_HASH_BYTES, FRAME_HEADER_BYTES, RecordType } from '../format/constants.js';
+import {
+  CHUNK_META_BYTES, CODEC_MASK, CODEC_RAW, CODEC_ZSTD, CODEC_ZSTD_DATA_DICT, CODEC_ZSTD_DICT, DICT_REF_BYTES, FRAME_HASH_BYTES, FRAME_HEADER_BYTES, RecordType,
+} from '../format/constants.js';
+import { encodeDictRef } from '../format/dictionary-file.js';
 import { encodeFrame, writeFrameHeader, type Frame } from '../format/frame.js';
 import { writeHashAt } from '../format/hash.js';
 import { CHUNK_FRAME_HEAD_BYTES } from './chunk-buffers.js';
@@ -26,6 +29,94 @@ function compressorFor(level: number): zstd.Compressor {
   return c;
 }
 
+/**
+ * A dictionary file's content as a chunk codec uses it (docs/FORMAT.md §2.7): id and check go into every
+ * codec-3 payload. Threads digest `content` once per id (CDict/DDict caches below).
+ */
+export interface ChunkDict {
+  id: number;
+  check: number;
+  content: Uint8Array;
+}
+
+/** A data directory's dictionaries for readers: the dictionary, or why it cannot be used (missing, damaged). */
+export type DictLookup = (id: number) => ChunkDict | string;
+
+/** Digested dictionaries kept per thread; keyed by id, check and level (two engines may reuse an id). */
+const DIGESTED_MAX = 64;
+const cdicts = new Map<string, InstanceType<typeof zstdBinding.CDict>>();
+const ddicts = new Map<string, InstanceType<typeof zstdBinding.DDict>>();
+let dictCCtx: InstanceType<typeof zstdBinding.CCtx> | undefined;
+let dictDCtx: InstanceType<typeof zstdBinding.DCtx> | undefined;
+let dictScratch = Buffer.alloc(0);
+
+function cdictFor(d: ChunkDict, level: number): InstanceType<typeof zstdBinding.CDict> {
+  const key = `${d.id}/${d.check}/${level}`;
+  let c = cdicts.get(key);
+  if (c === undefined) {
+    if (cdicts.size >= DIGESTED_MAX) cdicts.clear();
+    c = new zstdBinding.CDict(d.content, level);
+    cdicts.set(key, c);
+  }
+  return c;
+}
+
+function ddictFor(d: ChunkDict): InstanceType<typeof zstdBinding.DDict> {
+  const key = `${d.id}/${d.check}`;
+  let c = ddicts.get(key);
+  if (c === undefined) {
+    if (ddicts.size >= DIGESTED_MAX) ddicts.clear();
+    c = new zstdBinding.DDict(d.content);
+    ddicts.set(key, c);
+  }
+  return c;
+}
+
+/** `raw` compressed with `dict` at `level`: a view of this thread's scratch buffer, valid until the next call. */
+function compressWithDict(raw: Uint8Array, dict: ChunkDict, level: number): Buffer {
+  dictCCtx ??= new zstdBinding.CCtx();
+  const bound = zstdBinding.compressBound(raw.length);
+  if (dictScratch.length < bound) dictScratch = Buffer.allocUnsafeSlow(Math.max(bound, 64 * 1024));
+  const n = dictCCtx.compressUsingCDict(dictScratch, raw, cdictFor(dict, level));
+  return dictScratch.subarray(0, n);
+}
+
+/**
+ * The CHUNK frame for a small chunk with its bucket's dictionary (codec 3: dictId, dictCheck, zstd frame),
+ * or stored raw when even that does not save MIN_SAVINGS (a dictionary that helps compresses better than
+ * none, so plain zstd is not tried as well).
+ */
+function buildDictChunkFrame(raw: Uint8Array, metaBytes: Uint8Array, level: number, dict: ChunkDict): Buffer {
+  const packed = compressWithDict(raw, dict, level);
+  if (packed.length + DICT_REF_BYTES <= raw.length * (1 - MIN_SAVINGS)) {
+    return encodeFrame(RecordType.CHUNK, CODEC_ZSTD_DATA_DICT, metaBytes, [encodeDictRef(dict.id, dict.check), packed]);
+  }
+  return encodeFrame(RecordType.CHUNK, CODEC_RAW, metaBytes, raw);
+}
+
+/** Decodes a codec-3 payload with the dictionary it names; every inconsistency is corruption. */
+function openDictPayload(payload: Buffer, rawLen: number, dicts: DictLookup | undefined, segmentId: number, offset: number): Buffer {
+  if (payload.length <= DICT_REF_BYTES) throw new CorruptionError(segmentId, offset, 'dictionary-coded chunk is too short');
+  const id = payload.readUInt32LE(0);
+  const check = payload.readUInt32LE(4);
+  if (dicts === undefined) throw new CorruptionError(segmentId, offset, `chunk coded with dictionary ${id} where no dictionary is available`);
+  const d = dicts(id);
+  if (typeof d === 'string') throw new CorruptionError(segmentId, offset, `chunk coded with dictionary ${id}: ${d}`);
+  if (d.check !== check) {
+    throw new CorruptionError(segmentId, offset, `chunk coded with dictionary ${id} check ${check.toString(16)}, but that dictionary's check is ${d.check.toString(16)}`);
+  }
+  dictDCtx ??= new zstdBinding.DCtx();
+  const raw = Buffer.allocUnsafe(rawLen);
+  let n: number;
+  try {
+    n = dictDCtx.decompressUsingDDict(raw, payload.subarray(DICT_REF_BYTES), ddictFor(d));
+  } catch (err) {
+    throw new CorruptionError(segmentId, offset, `zstd payload does not decompress with dictionary ${id} to the chunk length`, { cause: err });
+  }
+  if (n !== rawLen) throw new CorruptionError(segmentId, offset, `chunk holds ${n} bytes, meta says ${rawLen}`);
+  return raw;
+}
+
 /** Chunks at least this large are probed before being compressed whole. */
 export const PROBE_MIN_BYTES = 256 * 1024;
 const PROBE_BYTES = 32 * 1024;
@@ -44,9 +135,13 @@ function looksIncompressible(raw: Uint8Array, c: zstd.Compressor): boolean {
   return true;
 }
 
-/** Returns a complete CHUNK frame for `raw`. `level` 0 means "store raw". */
-export function buildChunkFrame(raw: Uint8Array, meta: ChunkMeta, level: number): Buffer {
+/**
+ * Returns a complete CHUNK frame for `raw`. `level` 0 means "store raw". With `dict` (a small chunk of a
+ * bucket that has a dictionary, §2.7) it is compressed with that dictionary.
+ */
+export function buildChunkFrame(raw: Uint8Array, meta: ChunkMeta, level: number, dict?: ChunkDict): Buffer {
   const metaBytes = encodeChunkMeta(meta);
+  if (dict !== undefined && level > 0 && raw.length >= 64) return buildDictChunkFrame(raw, metaBytes, level, dict);
   if (level > 0 && raw.length >= 64 && !(raw.length >= PROBE_MIN_BYTES && looksIncompressible(raw, compressorFor(1)))) {
     const packed = compressorFor(level).compress(raw);
     if (packed.length <= raw.length * (1 - MIN_SAVINGS)) {
@@ -86,8 +181,11 @@ export function batchLayout(n: number): { md5At: number; lengthsAt: number; fram
   return { md5At: 0, lengthsAt: 16 * n, framesAt: 20 * n };
 }
 
-/** Decodes a verified CHUNK frame to its raw bytes; any inconsistency is corruption. */
-export function openChunkFrame(frame: Frame, segmentId: number, offset: number): { meta: ChunkMeta; raw: Buffer } {
+/**
+ * Decodes a verified CHUNK frame to its raw bytes; any inconsistency is corruption. `dicts` resolves the
+ * dictionary a codec-3 frame names; without it such a frame is corruption (a cold segment, a worker).
+ */
+export function openChunkFrame(frame: Frame, segmentId: number, offset: number, dicts?: DictLookup): { meta: ChunkMeta; raw: Buffer } {
   let meta: ChunkMeta;
   try {
     meta = decodeChunkMeta(frame.meta);
@@ -105,6 +203,8 @@ export function openChunkFrame(frame: Frame, segmentId: number, offset: number):
   } else if ((frame.flags & CODEC_MASK) === CODEC_ZSTD_DICT) {
     // Only cold segments use dictionaries (cold-codec.ts opens those); here it can only be damage.
     throw new CorruptionError(segmentId, offset, 'dictionary-coded chunk outside a cold segment');
+  } else if ((frame.flags & CODEC_MASK) === CODEC_ZSTD_DATA_DICT) {
+    raw = openDictPayload(frame.payload, meta.rawLen, dicts, segmentId, offset);
   } else {
     raw = frame.payload;
   }
@@ -139,8 +239,9 @@ export function openChunkFrameInto(frame: Frame, dst: Uint8Array, segmentId: num
       throw new CorruptionError(segmentId, offset, 'zstd payload does not decompress to the chunk length', { cause: err });
     }
     if (n !== dst.length) throw new CorruptionError(segmentId, offset, `chunk holds ${n} bytes, meta says ${meta.rawLen}`);
-  } else if (codec === CODEC_ZSTD_DICT) {
-    throw new CorruptionError(segmentId, offset, 'dictionary-coded chunk outside a cold segment');
+  } else if (codec === CODEC_ZSTD_DICT || codec === CODEC_ZSTD_DATA_DICT) {
+    // Dictionary chunks are small and opened on the main thread (openChunkFrame); here it is damage.
+    throw new CorruptionError(segmentId, offset, codec === CODEC_ZSTD_DICT ? 'dictionary-coded chunk outside a cold segment' : 'dictionary-coded chunk where no dictionary is available');
   } else {
     if (frame.payload.length !== dst.length) throw new CorruptionError(segmentId, offset, `chunk holds ${frame.payload.length} bytes, meta says ${meta.rawLen}`);
     dst.set(frame.payload);

@@ -19,7 +19,7 @@ import { RecordType } from '../format/constants.js';
 import { CorruptionError, SedimentError } from '../util/errors.js';
 import type { ChunkBuffer } from './chunk-buffers.js';
 import { BatchFramers } from './batch-framers.js';
-import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame } from './chunk-codec.js';
+import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, type ChunkDict, type DictLookup } from './chunk-codec.js';
 import type { BatchTask, ChunkTask, InPlaceResult, InPlaceTask, OpenBatchResult, OpenBatchTask, OpenResult } from './chunk-worker.js';
 import { verifyFrame } from './segment-store.js';
 
@@ -37,6 +37,7 @@ interface Pending {
   raw: Uint8Array;
   meta: ChunkMeta;
   wantMd5: boolean;
+  dict: ChunkDict | undefined;
   resolve: (f: Framed) => void;
   reject: (err: unknown) => void;
 }
@@ -77,6 +78,12 @@ export class ChunkPool {
     this.filename = threads > 0 ? workerPath() : undefined;
     this.batchFile = this.filename !== undefined && batchSmall ? batchWorkerPath(this.filename) : undefined;
   }
+
+  /**
+   * The data directory's dictionaries (docs/FORMAT.md §2.7), for the chunks this pool opens inline; set by
+   * the engine. Dictionary chunks are small, so they are always opened on the main thread.
+   */
+  dicts: DictLookup | undefined;
 
   get usingWorkers(): boolean {
     return this.filename !== undefined;
@@ -201,16 +208,16 @@ export class ChunkPool {
    * Frames a chunk smaller than `poolMinBytes`, and computes its MD5 if `wantMd5` (a whole small object).
    * `raw` must not change until the promise settles (it is copied into the batch when the batch is sent).
    */
-  frameSmall(raw: Uint8Array, meta: ChunkMeta, wantMd5: boolean): Promise<Framed> {
+  frameSmall(raw: Uint8Array, meta: ChunkMeta, wantMd5: boolean, dict?: ChunkDict): Promise<Framed> {
     if (this.closed) return Promise.reject(closedError());
-    if (this.filename === undefined || !this.batchSmall) return Promise.resolve(this.frameInline(raw, meta, wantMd5));
+    if (this.filename === undefined || !this.batchSmall) return Promise.resolve(this.frameInline(raw, meta, wantMd5, dict));
     if (!this.warm) {
       // Starting the threads takes a while (longer on a busy machine): frame inline until they answer.
       void this.warmUp();
-      return Promise.resolve().then(() => this.frameInline(raw, meta, wantMd5));
+      return Promise.resolve().then(() => this.frameInline(raw, meta, wantMd5, dict));
     }
     return new Promise<Framed>((resolve, reject) => {
-      this.queue.push({ raw, meta, wantMd5, resolve, reject });
+      this.queue.push({ raw, meta, wantMd5, dict, resolve, reject });
       this.queueBytes += raw.length;
       if (this.queue.length >= BATCH_ITEMS_MAX || this.queueBytes >= BATCH_BYTES_MAX) {
         this.flush();
@@ -225,9 +232,9 @@ export class ChunkPool {
     });
   }
 
-  private frameInline(raw: Uint8Array, meta: ChunkMeta, wantMd5: boolean): Framed {
+  private frameInline(raw: Uint8Array, meta: ChunkMeta, wantMd5: boolean, dict: ChunkDict | undefined): Framed {
     const md5 = wantMd5 ? createHash('md5').update(raw).digest() : undefined;
-    return { frame: buildChunkFrame(raw, meta, this.level), md5 };
+    return { frame: buildChunkFrame(raw, meta, this.level, dict), md5 };
   }
 
   private flush(): void {
@@ -238,7 +245,7 @@ export class ChunkPool {
     if (items.length === 1 && this.batchesInFlight === 0) {
       const it = items[0];
       try {
-        it.resolve(this.frameInline(it.raw, it.meta, it.wantMd5));
+        it.resolve(this.frameInline(it.raw, it.meta, it.wantMd5, it.dict));
       } catch (err) {
         it.reject(err);
       }
@@ -254,6 +261,14 @@ export class ChunkPool {
     const task: BatchTask = {
       kind: 'batch', packed, lengths, metas: items.map((it) => it.meta), wantMd5: items.map((it) => it.wantMd5), level: this.level,
     };
+    if (items.some((it) => it.dict !== undefined)) {
+      // Every dictionary the batch uses goes with it; the plain threads' dispatcher sends each only once
+      // per thread (batch-framers.ts).
+      const used = new Map<number, ChunkDict>();
+      for (const it of items) if (it.dict) used.set(it.dict.id, it.dict);
+      task.dictIds = items.map((it) => it.dict?.id ?? 0);
+      task.dicts = [...used.values()];
+    }
     this.batchedChunks += items.length;
     const done: Promise<void> = this.runBatch(task)
       .then(
@@ -284,7 +299,7 @@ export class ChunkPool {
    * afterwards. Without workers, this runs inline.
    */
   async open(frame: Buffer, segmentId: number, offset: number): Promise<Buffer> {
-    if (this.filename === undefined) return openChunkFrame(verifyFrame(frame, segmentId, offset, RecordType.CHUNK), segmentId, offset).raw;
+    if (this.filename === undefined) return openChunkFrame(verifyFrame(frame, segmentId, offset, RecordType.CHUNK), segmentId, offset, this.dicts).raw;
     const owned = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && !(frame.buffer instanceof SharedArrayBuffer) ? frame : Buffer.from(frame);
     const view = new Uint8Array(owned.buffer, owned.byteOffset, owned.byteLength);
     const r = (await this.runOpen({ frame: view }, 'open', [view.buffer as ArrayBuffer])) as OpenResult;
@@ -301,7 +316,7 @@ export class ChunkPool {
     if (this.filename === undefined) {
       return frames.map((f, i) => {
         const w = where[i]!;
-        const raw = openChunkFrame(verifyFrame(f, w.segmentId, w.offset, RecordType.CHUNK), w.segmentId, w.offset).raw;
+        const raw = openChunkFrame(verifyFrame(f, w.segmentId, w.offset, RecordType.CHUNK), w.segmentId, w.offset, this.dicts).raw;
         if (raw.length !== w.rawLen) throw new CorruptionError(w.segmentId, w.offset, 'chunk length differs from the manifest');
         return raw;
       });

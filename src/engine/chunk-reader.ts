@@ -108,7 +108,7 @@ export class ChunkReader {
       // thread hop costs more than that, so they are verified here.
       raw = await this.pool().open(bytes, at.segmentId, at.offset);
     } else {
-      raw = openChunkFrame(verifyFrame(bytes, at.segmentId, at.offset, RecordType.CHUNK), at.segmentId, at.offset).raw;
+      raw = openChunkFrame(verifyFrame(bytes, at.segmentId, at.offset, RecordType.CHUNK), at.segmentId, at.offset, this.pool().dicts).raw;
     }
     if (raw.length !== ref.rawLen) throw new CorruptionError(at.segmentId, at.offset, 'chunk length differs from the manifest');
     return p.from === 0 && p.to === raw.length ? raw : raw.subarray(p.from, p.to);
@@ -142,7 +142,7 @@ export class ChunkReader {
       const ref = ps[i]!.ref;
       const a = at[i]!;
       if (ref.rawLen >= this.pool().poolMinBytes && this.pool().usingWorkers && (frames[i]![9]! & CODEC_MASK) === CODEC_ZSTD) batch.push(i);
-      else raws[i] = openChunkFrame(verifyFrame(frames[i]!, a.segmentId, a.offset, RecordType.CHUNK), a.segmentId, a.offset).raw;
+      else raws[i] = openChunkFrame(verifyFrame(frames[i]!, a.segmentId, a.offset, RecordType.CHUNK), a.segmentId, a.offset, this.pool().dicts).raw;
     }
     if (batch.length > 0) {
       const opened = await this.pool().openBatch(batch.map((i) => frames[i]!), batch.map((i) => at[i]!), into?.data.subarray(0, decompressedBytes));

@@ -10,7 +10,7 @@ import { hashReady, initHash } from '../format/hash.js';
 import type { ChunkMeta } from '../format/records.js';
 import { RecordType } from '../format/constants.js';
 import { decodeFrame } from '../format/frame.js';
-import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, openChunkFrameInto } from './chunk-codec.js';
+import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, openChunkFrameInto, type ChunkDict } from './chunk-codec.js';
 
 // No top-level await in a worker file: piscina require()s it first. On Node 20 a module with top-level
 // await fails require(), piscina falls back to import(), and a second handler lookup during that import
@@ -55,7 +55,17 @@ export interface BatchTask {
   /** Per item: also return the MD5 of the raw bytes. */
   wantMd5: boolean[];
   level: number;
+  /** Per item: the id of the dictionary to compress it with (docs/FORMAT.md §2.7), 0 for none. */
+  dictIds?: number[];
+  /**
+   * Dictionaries this thread may not have yet; a thread keeps every one it was given (its pool's engine
+   * never reuses an id for other content).
+   */
+  dicts?: ChunkDict[];
 }
+
+/** The dictionaries given to this thread, by id. */
+const knownDicts = new Map<number, ChunkDict>();
 
 function owned(frame: Buffer): Buffer {
   // A frame from encodeFrame owns its whole ArrayBuffer only if it was not pooled; copy if it was.
@@ -83,6 +93,7 @@ function buildBatch(task: BatchTask): unknown {
  * laid out as batchLayout says. Also the work of the plain framing threads (batch-worker.ts).
  */
 export function frameBatch(task: BatchTask): Uint8Array {
+  for (const d of task.dicts ?? []) knownDicts.set(d.id, d);
   const n = task.lengths.length;
   const frames: Buffer[] = [];
   const md5s: Array<Buffer | undefined> = [];
@@ -92,7 +103,10 @@ export function frameBatch(task: BatchTask): Uint8Array {
     const raw = task.packed.subarray(at, at + task.lengths[i]);
     at += task.lengths[i];
     md5s.push(task.wantMd5[i] ? createHash('md5').update(raw).digest() : undefined);
-    const frame = buildChunkFrame(raw, task.metas[i], task.level);
+    const dictId = task.dictIds?.[i] ?? 0;
+    const dict = dictId === 0 ? undefined : knownDicts.get(dictId);
+    if (dictId !== 0 && dict === undefined) throw new Error(`assertion failed: dictionary ${dictId} was never sent to this thread`);
+    const frame = buildChunkFrame(raw, task.metas[i], task.level, dict);
     frames.push(frame);
     total += frame.length;
   }

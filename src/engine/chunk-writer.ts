@@ -18,6 +18,7 @@ import { RecordType } from '../format/constants.js';
 import type { ChunkRef } from '../format/records.js';
 import { ChunkBuffers, type ChunkBuffer } from './chunk-buffers.js';
 import type { ChunkPool, Framed } from './chunk-pool.js';
+import type { HotDictionaries } from './hot-dictionaries.js';
 import { Md5Hasher, type Md5Stream } from './md5-hasher.js';
 import type { SegmentWriter } from './segment-writer.js';
 import type { Body } from './types.js';
@@ -70,6 +71,8 @@ export class ChunkWriter {
     private readonly framingBytesMax: number,
     idleMs: number,
     md5Threads?: number,
+    /** The hot tier's dictionaries (hot-dictionaries.ts): small chunks of a bucket that has one use it. */
+    private readonly dicts: () => HotDictionaries | undefined = () => undefined,
   ) {
     this.md5Hasher = new Md5Hasher(md5Threads);
     this.buffers = new ChunkBuffers(chunkBytes, CHUNK_BUFFERS_IDLE_KEEP, idleMs);
@@ -78,11 +81,14 @@ export class ChunkWriter {
   /**
    * Appends the body's chunks of upload `uploadId` (part `partNumber`, 0 for a single-part object),
    * recording each chunk's place in `chunks` (see the module's contracts). `sizeHint`: the body's size,
-   * if known, so a small streamed body gets a buffer of the right size at once.
+   * if known, so a small streamed body gets a buffer of the right size at once. `bucket`: whose dictionary
+   * small chunks are compressed with (and sampled for), if any.
    */
-  write(body: Body, uploadId: number, partNumber: number, chunks: ChunkRef[], signal?: AbortSignal, sizeHint?: number): Promise<WrittenBody> {
+  write(body: Body, uploadId: number, partNumber: number, chunks: ChunkRef[], signal?: AbortSignal, sizeHint?: number, bucket?: string): Promise<WrittenBody> {
     const small = this.smallBody(body);
-    return small ? this.writeSmallBody(small, uploadId, partNumber, chunks, signal) : this.writeChunks(body, uploadId, partNumber, chunks, signal, sizeHint);
+    return small
+      ? this.writeSmallBody(small, uploadId, partNumber, chunks, signal, bucket)
+      : this.writeChunks(body, uploadId, partNumber, chunks, signal, sizeHint, bucket);
   }
 
   stats(): { md5ThreadUploads: number; chunkBuffersCreated: number; chunkBuffersReused: number; framingBytes: number } {
@@ -110,6 +116,7 @@ export class ChunkWriter {
     chunks: ChunkRef[],
     signal?: AbortSignal,
     sizeHint?: number,
+    bucket?: string,
   ): Promise<WrittenBody> {
     const md5 = createHash('md5');
     // A body of several large chunks is hashed in the MD5 thread, decided at its first chunk.
@@ -144,7 +151,8 @@ export class ChunkWriter {
       /** `held`'s memory is the frame itself: released once the frame is written. */
       let inPlace = false;
       if (raw.length < this.pool().poolMinBytes) {
-        framing = this.pool().frameSmall(raw, meta, whole).then((f) => {
+        const dict = bucket === undefined ? undefined : this.dicts()?.forSmallChunk(bucket, raw);
+        framing = this.pool().frameSmall(raw, meta, whole, dict).then((f) => {
           held?.release(); // copied or framed: `raw` is no longer read
           if (whole) md5Whole = f.md5;
           return f.frame;
@@ -257,14 +265,15 @@ export class ChunkWriter {
    * pipeline of a streamed body — one framing (MD5 included, batched with other small chunks), one append.
    * A small PUT allocated ~15 KB of short-lived JS objects, a third of it in that pipeline.
    */
-  private async writeSmallBody(raw: Buffer, uploadId: number, partNumber: number, chunks: ChunkRef[], signal?: AbortSignal): Promise<WrittenBody> {
+  private async writeSmallBody(raw: Buffer, uploadId: number, partNumber: number, chunks: ChunkRef[], signal?: AbortSignal, bucket?: string): Promise<WrittenBody> {
     const rawLen = raw.length;
     chunks.push({ segmentId: 0, offset: 0, frameLen: 0, rawLen });
     const meta = { uploadId, partNumber, chunkIndex: 0, rawLen };
     this.framingBytes += rawLen;
     let framed: Framed;
     try {
-      framed = await this.pool().frameSmall(raw, meta, true);
+      const dict = bucket === undefined ? undefined : this.dicts()?.forSmallChunk(bucket, raw);
+      framed = await this.pool().frameSmall(raw, meta, true, dict);
     } finally {
       this.framingBytes -= rawLen;
     }

@@ -37,7 +37,12 @@ export interface ColdAccess {
   coldObjects(): ColdCandidate[];
   /** The manifest of bucket/key if its current version is still `seq`, else undefined. */
   readManifest(bucket: string, key: string, seq: number): Promise<ObjectManifest | undefined>;
-  /** The verified-later bytes of a hot CHUNK frame (where it is now) and that address, for error reports. */
+  /**
+   * A hot CHUNK frame as read (not verified: the cold build checks it), except that a frame coded with a
+   * data-directory dictionary (codec 3, docs/FORMAT.md §2.7) is verified, decoded here and re-framed raw:
+   * the build workers have no dictionaries, and cold segments never name them. With that address, for
+   * error reports.
+   */
   readHotChunkFrame(ref: ChunkRef): Promise<{ bytes: Buffer; segmentId: number; offset: number }>;
   /** Raw, verified bytes of a chunk of a cold object. */
   readColdChunk(ref: ChunkRef): Promise<Buffer>;

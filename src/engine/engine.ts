@@ -12,9 +12,13 @@ import {
   BucketConfigKind,
   BUCKET_FLAG_OBJECT_LOCK,
   ChecksumAlg,
+  CODEC_MASK,
+  CODEC_RAW,
+  CODEC_ZSTD_DATA_DICT,
   CommitFlag,
   DATA_DIR_FORMAT_COLD,
   DATA_DIR_FORMAT_VERSIONS,
+  FRAME_HEADER_BYTES,
   RecordType,
   SEGMENT_HEADER_BYTES,
   StorageClass,
@@ -58,6 +62,7 @@ import { ChunkReader, READ_AHEAD_BYTES_MAX_DEFAULT } from './chunk-reader.js';
 import { ChunkWriter, FRAMING_BYTES_MAX_DEFAULT } from './chunk-writer.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpointer.js';
 import { prepareDataDir, raiseFormatVersion } from './data-dir.js';
+import { HotDictionaries } from './hot-dictionaries.js';
 import { KeyIndex } from './key-index.js';
 import { abortDue, DAY_MS, expirationDue, filterMatches, needsTags, transitionDue, validateLifecycle, type LifecycleConfig } from './lifecycle.js';
 import { compareUtf8 } from './utf8-order.js';
@@ -99,7 +104,8 @@ import { ObjectTable, type ObjectEntry, type TableView } from './object-table.js
 import type { HistorySnapshot } from './version-history.js';
 import { createSegment, parseSegmentFileName, parseSpareFileName, segmentFileName, spareFileName } from './segment-files.js';
 import { listSegment, scanSegment, type Damage } from './segment-scan.js';
-import { SegmentStore } from './segment-store.js';
+import { SegmentStore, verifyFrame } from './segment-store.js';
+import { openChunkFrame } from './chunk-codec.js';
 import { loadPacks, RelocationMap, type LoadedPack } from './pack-files.js';
 import { openLiveSegments, type LiveSegments } from './live-segments.js';
 import type { MaintenanceAccess } from './maintenance-access.js';
@@ -241,6 +247,8 @@ export class Engine {
   private liveSegments!: LiveSegments;
   private readonly store: SegmentStore;
   private pool!: ChunkPool;
+  /** Dictionaries for small objects (hot-dictionaries.ts), loaded at open. */
+  private dicts!: HotDictionaries;
   private cold!: ColdReader;
   /** Last reads in buckets with access-based tiering (saved with checkpoints). */
   private readonly access = new AccessTracker();
@@ -288,6 +296,7 @@ export class Engine {
       opts.framingBytesMax ?? FRAMING_BYTES_MAX_DEFAULT,
       CHUNK_BUFFERS_IDLE_MS,
       opts.md5Threads,
+      () => this.dicts,
     );
     this.segmentBytesMax = opts.segmentBytesMax ?? 128 << 20;
     this.checkpointEveryOps = opts.checkpointEveryOps ?? 0;
@@ -318,6 +327,16 @@ export class Engine {
       await engine.recover();
       const threads = opts.workerThreads ?? defaultThreads();
       engine.pool = new ChunkPool(threads, opts.compressionLevel ?? 1, opts.batchSmallChunks ?? false);
+      engine.dicts = await HotDictionaries.load({
+        fs: engine.fs,
+        dir: engine.dir,
+        level: opts.compressionLevel ?? 1,
+        enabled: opts.smallObjectDictionaries ?? true,
+        now: () => engine.clock.now(),
+        warn: engine.warn,
+        raiseFormatVersion: (version) => raiseFormatVersion(engine.fs, engine.dir, version),
+      });
+      engine.pool.dicts = engine.dicts.lookup;
       engine.cold = new ColdReader(opts.coldStore, engine.pool);
       await engine.access.load(engine.fs, engine.dir, engine.warn);
     } catch (err) {
@@ -891,6 +910,7 @@ export class Engine {
       b.deleting = false;
       throw err;
     }
+    this.dicts.forgetBucket(name);
     this.afterMutation();
   }
 
@@ -1068,7 +1088,7 @@ export class Engine {
     this.unsettled.add(appended);
     try {
       const uploadId = ++this.uploadCounter;
-      const { chunks, size, md5, checksums: late } = await this.writeChecked(body, uploadId, 0, opts, appended);
+      const { chunks, size, md5, checksums: late } = await this.writeChecked(body, uploadId, 0, opts, appended, bucketName);
       if (late) checksums.splice(0, checksums.length, ...this.checksumEntries(late));
       if (this.buckets.get(bucketName) !== bucket || bucket.deleting) {
         throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${bucketName}" was deleted during the upload`);
@@ -1140,8 +1160,9 @@ export class Engine {
     partNumber: number,
     opts: UploadPartOptions,
     chunks: ChunkRef[],
+    bucket: string,
   ): Promise<{ chunks: ChunkRef[]; size: number; md5: Buffer; checksums?: ObjectChecksum[] }> {
-    const written = await this.chunkWriter.write(body, uploadId, partNumber, chunks, opts.signal, opts.expectedSize);
+    const written = await this.chunkWriter.write(body, uploadId, partNumber, chunks, opts.signal, opts.expectedSize, bucket);
     const { size, md5 } = written;
     if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
       throw size < opts.expectedSize
@@ -1252,7 +1273,7 @@ export class Engine {
     const appended: ChunkRef[] = [];
     this.unsettled.add(appended);
     try {
-      const { chunks, size, md5, checksums: late } = await this.writeChecked(body, id, partNumber, opts, appended);
+      const { chunks, size, md5, checksums: late } = await this.writeChecked(body, id, partNumber, opts, appended, bucketName);
       if (this.uploads.get(id) !== upload || upload.completing) {
         throw new SedimentError('SEDIMENT_NO_SUCH_UPLOAD', `upload ${uploadId} was completed or aborted during the part upload`);
       }
@@ -1850,6 +1871,7 @@ export class Engine {
       batchedChunks: this.pool.batchedChunks,
       ...this.chunkWriter.stats(),
       ...this.reader.stats(),
+      dictionaries: { count: this.dicts.count, bytes: this.dicts.bytes, made: this.dicts.made, rejected: this.dicts.rejected },
       damage: [...this.openDamage],
     };
   }
@@ -1867,7 +1889,7 @@ export class Engine {
     const ids = [...this.segments.keys()].filter((id) => id <= end.segmentId || this.store.packIds.has(id)).sort((a, b) => a - b);
     let total = 0;
     for (const id of ids) total += this.segments.get(id)!.id === this.writer.activeSegmentId ? this.writer.activeSize : this.segments.get(id)!.sizeBytes;
-    const report: VerifyReport = { segmentsChecked: 0, recordsChecked: 0, bytesChecked: 0, damage: [], damagedObjects: [] };
+    const report: VerifyReport = { segmentsChecked: 0, recordsChecked: 0, bytesChecked: 0, damage: [], damagedObjects: [], damagedDictionaries: this.dicts.damage() };
     const valid = new Map<number, Set<number>>();
     for (const id of ids) {
       let fh;
@@ -2015,7 +2037,11 @@ export class Engine {
       },
       readHotChunkFrame: async (ref) => {
         const at = this.store.where(ref.segmentId, ref.offset);
-        return { bytes: await this.store.readRaw(at.segmentId, at.offset, ref.frameLen), ...at };
+        const bytes = await this.store.readRaw(at.segmentId, at.offset, ref.frameLen);
+        if (bytes.length < FRAME_HEADER_BYTES || (bytes[9]! & CODEC_MASK) !== CODEC_ZSTD_DATA_DICT) return { bytes, ...at };
+        const frame = verifyFrame(bytes, at.segmentId, at.offset, RecordType.CHUNK);
+        const { raw } = openChunkFrame(frame, at.segmentId, at.offset, this.dicts.lookup);
+        return { bytes: encodeFrame(RecordType.CHUNK, CODEC_RAW, frame.meta, raw), ...at };
       },
       readColdChunk: (ref) => this.cold.readChunk({ ref, from: 0, to: ref.rawLen }),
       recommit: async (bucket, key, expectSeq, manifest) => {
@@ -2137,6 +2163,7 @@ export class Engine {
     await this.writer.close().catch((err) => {
       failure ??= err;
     });
+    await this.dicts.close();
     await this.pool.close();
     await this.chunkWriter.close();
     this.reader.clear();

@@ -34,6 +34,12 @@ export interface EngineOptions {
   readAheadBytesMax?: number;
   /** zstd level for the hot tier (0 = store raw). Default 1. */
   compressionLevel?: number;
+  /**
+   * zstd dictionaries for small objects (docs/FORMAT.md §2.7): a bucket whose first small objects compress
+   * at least 10 % smaller with a dictionary cut from them gets one, and its small chunks use it from then
+   * on. Default true; false makes no new dictionary (existing ones are still read).
+   */
+  smallObjectDictionaries?: boolean;
   /** Worker threads for chunk compression; 0 = inline on the calling thread. Default: available cores. */
   workerThreads?: number;
   /**
@@ -240,6 +246,8 @@ export interface EngineStats {
   framingBytes: number;
   /** Raw bytes of chunks read ahead by GET streams right now, all streams together (bounded likewise). */
   readAheadBytes: number;
+  /** Dictionaries for small objects (hot-dictionaries.ts): files in DIR/dicts/, their bytes, made since open. */
+  dictionaries: { count: number; bytes: number; made: number; rejected: number };
   damage: Damage[];
   /** Current objects and their logical bytes per tier (stored cold bytes: see src/maintenance/tier-info.ts). */
   tiers: { hot: { objects: number; logicalBytes: number }; cold: { objects: number; logicalBytes: number } };
@@ -252,6 +260,8 @@ export interface VerifyReport {
   damage: Damage[];
   /** Objects whose bytes cannot be read correctly. */
   damagedObjects: Array<{ bucket: string; key: string; reason: string }>;
+  /** Dictionary files (DIR/dicts/, docs/FORMAT.md §2.7) that are damaged: chunks coded with them cannot be read. */
+  damagedDictionaries: Array<{ id: number; file: string; detail: string }>;
 }
 
 export type Body = Readable | AsyncIterable<Uint8Array> | Uint8Array | string;

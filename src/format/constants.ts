@@ -5,13 +5,15 @@
  * the first bucket with versioning (§3.8 kinds 2 and 3) raises it to 3, the first cold-tier record (a
  * COMMIT with storageClass COLD, §3.1, or a tiering setting, §3.8 kind 4) to 4.
  */
-export const DATA_DIR_FORMAT_VERSION = 5;
+export const DATA_DIR_FORMAT_VERSION = 6;
 export const DATA_DIR_FORMAT_CREATED = 1;
 export const DATA_DIR_FORMAT_PACKS = 2;
 export const DATA_DIR_FORMAT_VERSIONS = 3;
 export const DATA_DIR_FORMAT_COLD = 4;
 /** §1.1, §4.2: from 5 on, DIR/manifest lists the live segment files and every open and removal keeps it. */
 export const DATA_DIR_FORMAT_MANIFEST = 5;
+/** §1.1, §2.7: from 6 on, hot CHUNK frames may use codec 3 (a dictionary file of DIR/dicts/). */
+export const DATA_DIR_FORMAT_DICTS = 6;
 export const FORMAT_FILE_PREFIX = 'sediment-data-dir ';
 
 /** §2.1 segment header */
@@ -30,6 +32,11 @@ export const CODEC_RAW = 0;
 export const CODEC_ZSTD = 1;
 /** §2.6: zstd with the cold segment's dictionary (DICT record); only in CHUNK frames of cold segments. */
 export const CODEC_ZSTD_DICT = 2;
+/**
+ * §2.7: zstd with a dictionary file of the data directory (DIR/dicts/); only in CHUNK frames of log
+ * segments and packs. The payload starts with the dictionary's id and check (DICT_REF_BYTES).
+ */
+export const CODEC_ZSTD_DATA_DICT = 3;
 export const CODEC_MASK = 0x03;
 
 /** §2.3 record types */
@@ -64,6 +71,13 @@ export const PACK_RECORD_DAMAGED = 0x01;
 
 /** §2.6 cold segments: blob name `<12-digit id>.cold` in the cold store. */
 export const COLD_SEGMENT_SUFFIX = '.cold';
+
+/** §2.7 dictionary files: `DIR/dicts/<12-digit id>.zdict`. */
+export const DICT_FILE_MAGIC = Buffer.from('SEDDICT\n', 'latin1');
+export const DICT_FILE_VERSION = 1;
+export const DICT_FILE_SUFFIX = '.zdict';
+/** §2.7: a codec-3 payload starts with dictId:u32 dictCheck:u32. */
+export const DICT_REF_BYTES = 8;
 
 /** §3 payload versions */
 export const PAYLOAD_VERSION = 1;

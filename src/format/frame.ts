@@ -67,7 +67,7 @@ export function parseFrameHeader(buf: Buffer, at: number): FrameHeader | undefin
   const flags = buf[at + 9];
   const metaLen = buf.readUInt16LE(at + 10);
   if (frameLen < FRAME_MIN_BYTES + metaLen) return undefined;
-  if ((flags & ~CODEC_MASK) !== 0 || (flags & CODEC_MASK) > 2) return undefined;
+  if ((flags & ~CODEC_MASK) !== 0) return undefined;
   return { frameLen, type, flags, metaLen };
 }
 

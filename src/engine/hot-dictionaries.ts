@@ -1,0 +1,276 @@
+// zstd dictionaries for the small objects of the hot tier (docs/FORMAT.md §2.7, docs/ARCHITECTURE.md
+// decision 4). Small log-like objects compress ~1.8× smaller with a dictionary cut from their siblings
+// (docs/PERFORMANCE.md "zstd dictionaries for small objects"); this module decides when a bucket gets one,
+// writes it durably, and resolves the ids that CHUNK frames name.
+// Contracts:
+// - A dictionary is returned by `forSmallChunk` (and so named by a frame) only once its file and the
+//   directory entry are durable: a frame can never name a dictionary that a crash could take away.
+// - Files are written once and never changed or deleted (they are small: one per bucket whose small
+//   objects pay for one). Compaction copies frames verbatim and expiry drops whole segments, so neither
+//   needs to know about dictionaries.
+// - A damaged or missing file is reported (`verify`, and every read of a chunk that names it is a
+//   CorruptionError); it never stops the directory from opening.
+// Policy: per bucket, the first SAMPLES_NEEDED small chunks (at least SAMPLE_BYTES_MIN bytes each) are
+// sampled; a raw-content dictionary is cut from the first DICT_SAMPLES of them and tried on the rest, and
+// kept only if it makes them at least PAYS_BELOW smaller than plain zstd does. Otherwise the bucket is
+// sampled again after RETRY_AFTER more small chunks. Sample memory is bounded across buckets.
+import zstdBinding from 'zstd-napi/binding.js';
+import { DATA_DIR_FORMAT_DICTS, DICT_REF_BYTES } from '../format/constants.js';
+import { decodeDictionaryFile, dictCheck, dictFileName, dictIdOfName, encodeDictionaryFile, DICT_ID_MAX } from '../format/dictionary-file.js';
+import type { FileSystem } from '../io/types.js';
+import { ioError } from '../util/errors.js';
+import type { ChunkDict, DictLookup } from './chunk-codec.js';
+
+/** Small chunks sampled per bucket before a dictionary is tried: DICT_SAMPLES cut it, the rest test it. */
+export const SAMPLES_NEEDED = 40;
+const DICT_SAMPLES = 28;
+/** Chunks shorter than this are not sampled (nothing to learn; they are still compressed with one). */
+const SAMPLE_BYTES_MIN = 256;
+/** The part of a chunk kept as a sample. */
+const SAMPLE_BYTES_MAX = 4096;
+/** Dictionary size: 16 KiB did as well as 64 or 112 on log-like objects (PERFORMANCE.md). */
+export const DICT_BYTES = 16 * 1024;
+/** A dictionary is kept if the test samples come out at most this share of their plain-zstd size. */
+const PAYS_BELOW = 0.9;
+/** Small chunks of a bucket after a dictionary did not pay (or could not be written) before the next try. */
+export const RETRY_AFTER = 4096;
+/** Sample bytes held across all buckets at once. */
+const SAMPLE_BUDGET_BYTES = 8 << 20;
+
+export interface HotDict extends ChunkDict {
+  bucket: string;
+  createdMs: number;
+  content: Buffer;
+}
+
+interface Family {
+  /** The dictionary its small chunks are compressed with, once there is one. */
+  current: HotDict | undefined;
+  samples: Buffer[];
+  sampleBytes: number;
+  /** Small chunks seen (sampled or not) since the engine opened. */
+  seen: number;
+  /** `seen` at which sampling (re)starts. */
+  sampleFrom: number;
+  creating: boolean;
+}
+
+export interface HotDictionaryOptions {
+  fs: FileSystem;
+  /** The data directory. */
+  dir: string;
+  /** The hot tier's zstd level; 0 (store raw) turns dictionaries off. */
+  level: number;
+  /** False: no dictionary is made (existing ones are still read). */
+  enabled: boolean;
+  now: () => number;
+  warn: (m: string) => void;
+  /** Raises DIR/FORMAT to `version` durably (data-dir.ts). */
+  raiseFormatVersion: (version: number) => Promise<void>;
+}
+
+export interface DictionaryDamage {
+  id: number;
+  file: string;
+  detail: string;
+}
+
+export class HotDictionaries {
+  private readonly byId = new Map<number, HotDict>();
+  private readonly damaged = new Map<number, string>();
+  private readonly families = new Map<string, Family>();
+  /** The newest dictionary of each bucket name found at open. */
+  private readonly latest = new Map<string, HotDict>();
+  private maxId = 0;
+  private sampleBytes = 0;
+  private readonly creating = new Set<Promise<void>>();
+  private closed = false;
+  /** Dictionaries made since open, and tries that did not pay (for stats and tests). */
+  made = 0;
+  rejected = 0;
+
+  private constructor(private readonly o: HotDictionaryOptions) {}
+
+  get dictsDir(): string {
+    return `${this.o.dir}/dicts`;
+  }
+
+  /** Reads every dictionary file of DIR/dicts/ (if any). A damaged file is remembered and warned about. */
+  static async load(o: HotDictionaryOptions): Promise<HotDictionaries> {
+    const h = new HotDictionaries(o);
+    if (!(await o.fs.exists(h.dictsDir))) return h;
+    for (const name of (await o.fs.readdir(h.dictsDir)).sort()) {
+      const id = dictIdOfName(name);
+      if (id === undefined) {
+        o.warn(`dicts/${name} is not a dictionary file name; ignored`);
+        continue;
+      }
+      h.maxId = Math.max(h.maxId, id);
+      let detail: string | undefined;
+      try {
+        const f = decodeDictionaryFile(await o.fs.readFile(`${h.dictsDir}/${name}`));
+        if (f.id !== id) detail = `holds dictionary ${f.id}`;
+        else h.add({ id, check: dictCheck(f.content), content: f.content, bucket: f.bucket, createdMs: f.createdMs });
+      } catch (err) {
+        detail = (err as Error).message;
+      }
+      if (detail !== undefined) {
+        h.damaged.set(id, `dictionary file dicts/${name} is damaged: ${detail}`);
+        o.warn(`dictionary file dicts/${name} is damaged (${detail}); chunks coded with it cannot be read`);
+      }
+    }
+    return h;
+  }
+
+  private add(d: HotDict): void {
+    this.byId.set(d.id, d);
+    const prev = this.latest.get(d.bucket);
+    if (prev === undefined || prev.id < d.id) this.latest.set(d.bucket, d);
+  }
+
+  /** Resolves the id a codec-3 frame names (chunk-codec.ts). */
+  readonly lookup: DictLookup = (id) =>
+    this.byId.get(id) ?? this.damaged.get(id) ?? `dictionary ${id} is missing (no file dicts/${dictFileName(id)})`;
+
+  get count(): number {
+    return this.byId.size;
+  }
+
+  get bytes(): number {
+    let n = 0;
+    for (const d of this.byId.values()) n += d.content.length;
+    return n;
+  }
+
+  /** Damaged dictionary files found at open (`verify` reports them). */
+  damage(): DictionaryDamage[] {
+    return [...this.damaged].map(([id, detail]) => ({ id, file: `dicts/${dictFileName(id)}`, detail }));
+  }
+
+  /**
+   * The dictionary to compress a small chunk of `bucket` with, or undefined (none yet: the chunk may be
+   * sampled, and enough samples start a dictionary in the background).
+   */
+  forSmallChunk(bucket: string, raw: Uint8Array): HotDict | undefined {
+    if (!this.o.enabled || this.o.level <= 0) return undefined;
+    let f = this.families.get(bucket);
+    if (f === undefined) {
+      f = { current: this.latest.get(bucket), samples: [], sampleBytes: 0, seen: 0, sampleFrom: 0, creating: false };
+      this.families.set(bucket, f);
+    }
+    if (f.current !== undefined) return f.current;
+    f.seen++;
+    if (f.creating || this.closed || f.seen < f.sampleFrom || raw.length < SAMPLE_BYTES_MIN) return undefined;
+    const n = Math.min(raw.length, SAMPLE_BYTES_MAX);
+    if (this.sampleBytes + n > SAMPLE_BUDGET_BYTES) return undefined;
+    f.samples.push(Buffer.from(raw.subarray(0, n)));
+    f.sampleBytes += n;
+    this.sampleBytes += n;
+    if (f.samples.length >= SAMPLES_NEEDED) this.startDictionary(bucket, f);
+    return undefined;
+  }
+
+  /** A deleted bucket's samples are dropped (its files stay: frames in the log may name them). */
+  forgetBucket(bucket: string): void {
+    const f = this.families.get(bucket);
+    if (f === undefined) return;
+    this.dropSamples(f);
+    if (!f.creating) this.families.delete(bucket);
+  }
+
+  /** Waits for dictionaries being written; none is started afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.creating]);
+  }
+
+  private dropSamples(f: Family): void {
+    this.sampleBytes -= f.sampleBytes;
+    f.samples = [];
+    f.sampleBytes = 0;
+  }
+
+  private startDictionary(bucket: string, f: Family): void {
+    const samples = f.samples;
+    this.dropSamples(f);
+    f.creating = true;
+    const p = this.makeDictionary(bucket, f, samples)
+      .catch((err: unknown) => {
+        this.o.warn(`could not write a dictionary for bucket "${bucket}" (${(err as Error).message}); its small objects are compressed without one`);
+        f.sampleFrom = f.seen + RETRY_AFTER;
+      })
+      .finally(() => {
+        f.creating = false;
+        this.creating.delete(p);
+      });
+    this.creating.add(p);
+  }
+
+  private async makeDictionary(bucket: string, f: Family, samples: Buffer[]): Promise<void> {
+    const content = cutDictionary(samples.slice(0, DICT_SAMPLES));
+    const trial = samples.slice(DICT_SAMPLES);
+    const plain = trial.reduce((n, s) => n + compressedSize(s, this.o.level), 0);
+    const withDict = trial.reduce((n, s) => n + compressedSize(s, this.o.level, content) + DICT_REF_BYTES, 0);
+    if (withDict > plain * PAYS_BELOW) {
+      this.rejected++;
+      f.sampleFrom = f.seen + RETRY_AFTER;
+      return;
+    }
+    if (this.maxId >= DICT_ID_MAX) throw new Error('no dictionary id left');
+    const id = ++this.maxId;
+    const createdMs = this.o.now();
+    await this.writeFile(id, encodeDictionaryFile({ id, createdMs, bucket, content }));
+    const d: HotDict = { id, check: dictCheck(content), content, bucket, createdMs };
+    this.add(d);
+    this.made++;
+    // Only now, with the file and its directory entry durable, may frames name it.
+    if (this.families.get(bucket) === f) f.current = d;
+  }
+
+  /** tmp file, fsync, rename into dicts/, fsync of dicts/ (and of DIR when dicts/ is new). */
+  private async writeFile(id: number, bytes: Buffer): Promise<void> {
+    const { fs, dir } = this.o;
+    const name = dictFileName(id);
+    try {
+      await this.o.raiseFormatVersion(DATA_DIR_FORMAT_DICTS);
+      if (!(await fs.exists(this.dictsDir))) {
+        await fs.mkdir(this.dictsDir);
+        await fs.syncDir(dir);
+      }
+      const tmp = `${dir}/tmp/${name}`;
+      await fs.writeFile(tmp, bytes);
+      await fs.syncFile(tmp);
+      await fs.rename(tmp, `${this.dictsDir}/${name}`);
+      await fs.syncDir(this.dictsDir);
+    } catch (err) {
+      throw ioError(err, `writing dictionary dicts/${name}`);
+    }
+  }
+}
+
+/**
+ * A raw-content dictionary of at most DICT_BYTES: an equal slice of each sample's start, so every sample
+ * contributes (zstd finds matches anywhere in a raw-content dictionary).
+ */
+export function cutDictionary(samples: Buffer[]): Buffer {
+  const per = Math.max(512, Math.ceil(DICT_BYTES / Math.max(1, samples.length)));
+  const parts: Buffer[] = [];
+  let size = 0;
+  for (const s of samples) {
+    if (size >= DICT_BYTES) break;
+    const piece = s.subarray(0, Math.min(per, DICT_BYTES - size));
+    parts.push(piece);
+    size += piece.length;
+  }
+  return Buffer.concat(parts);
+}
+
+let trialCCtx: InstanceType<typeof zstdBinding.CCtx> | undefined;
+let trialOut = Buffer.alloc(0);
+
+function compressedSize(src: Buffer, level: number, dict?: Buffer): number {
+  trialCCtx ??= new zstdBinding.CCtx();
+  const bound = zstdBinding.compressBound(src.length);
+  if (trialOut.length < bound) trialOut = Buffer.allocUnsafeSlow(bound);
+  return dict ? trialCCtx.compressUsingDict(trialOut, src, dict, level) : trialCCtx.compress(trialOut, src, level);
+}
