@@ -78,15 +78,17 @@ describe('record frame decoding (§2.2)', () => {
     }
   });
 
-  it('rejects reserved flag bits and reserved codecs even with a valid hash', () => {
+  it('rejects reserved flag bits even with a valid hash; codecs 0-3 are valid frames', () => {
     for (let bit = 2; bit < 8; bit++) {
       const b = sampleFrame();
       b[9] |= 1 << bit;
       expect(() => decodeFrame(rehash(b)), `flag bit ${bit}`).toThrow(FormatError);
     }
-    const reserved = sampleFrame();
-    reserved[9] = 3;
-    expect(() => decodeFrame(rehash(reserved)), 'codec 3').toThrow(FormatError);
+    // Codec 3 (zstd with a dictionary file of the data directory, §2.7) is a valid frame; the chunk decoder
+    // opens it only with the directory's dictionaries (test/engine-dictionaries.test.ts).
+    const dataDict = sampleFrame();
+    dataDict[9] = 3;
+    expect(decodeFrame(rehash(dataDict)).flags).toBe(3);
     const zstd = sampleFrame();
     zstd[9] = 1;
     expect(decodeFrame(rehash(zstd)).flags).toBe(1);
@@ -244,9 +246,9 @@ describe('format versions only move forward (§1.1, §2.1, §4)', () => {
     }
   });
 
-  it('engine open: FORMAT file saying 6 (or not a FORMAT file) → SEDIMENT_FORMAT_VERSION', async () => {
-    // 5 is the newest this build knows (FORMAT.md §1.1).
-    for (const text of ['sediment-data-dir 6\n', 'sediment-data-dir 17\n', 'something else\n']) {
+  it('engine open: FORMAT file saying 7 (or not a FORMAT file) → SEDIMENT_FORMAT_VERSION', async () => {
+    // 6 is the newest this build knows (FORMAT.md §1.1).
+    for (const text of ['sediment-data-dir 7\n', 'sediment-data-dir 17\n', 'something else\n']) {
       const fs = await dirWith({ FORMAT: text });
       await expect(Engine.open({ dir: '/d', fs, workerThreads: 0 }), text).rejects.toMatchObject({ code: 'SEDIMENT_FORMAT_VERSION' });
     }
