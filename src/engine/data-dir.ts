@@ -40,7 +40,23 @@ export async function readFormatVersion(fs: FileSystem, dir: string): Promise<nu
  * Raises DIR/FORMAT to `version` (never lowers it): tmp file, fsync, rename, fsync of DIR. Done before a
  * directory first holds data an older sediment would misread (a pack), so that one refuses it instead.
  */
-export async function raiseFormatVersion(fs: FileSystem, dir: string, version: number): Promise<void> {
+export function raiseFormatVersion(fs: FileSystem, dir: string, version: number): Promise<void> {
+  // One raise at a time per directory: two would share tmp/FORMAT (the second rename would find it gone,
+  // or a writer could truncate it while the other renames it).
+  let chains = raising.get(fs);
+  if (chains === undefined) raising.set(fs, (chains = new Map()));
+  const next = (chains.get(dir) ?? Promise.resolve()).then(() => raiseNow(fs, dir, version));
+  const tail = next.catch(() => undefined);
+  chains.set(dir, tail);
+  void tail.then(() => {
+    if (chains.get(dir) === tail) chains.delete(dir);
+  });
+  return next;
+}
+
+const raising = new WeakMap<FileSystem, Map<string, Promise<unknown>>>();
+
+async function raiseNow(fs: FileSystem, dir: string, version: number): Promise<void> {
   if ((await readFormatVersion(fs, dir)) >= version) return;
   await fs.writeFile(`${dir}/tmp/FORMAT`, Buffer.from(`${FORMAT_FILE_PREFIX}${version}\n`));
   await fs.syncFile(`${dir}/tmp/FORMAT`);

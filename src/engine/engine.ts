@@ -15,7 +15,10 @@ import {
   CODEC_MASK,
   CODEC_RAW,
   CODEC_ZSTD_DATA_DICT,
+  CHUNK_META_BYTES,
   CommitFlag,
+  DICT_REF_BYTES,
+  FRAME_HASH_BYTES,
   DATA_DIR_FORMAT_COLD,
   DATA_DIR_FORMAT_VERSIONS,
   FRAME_HEADER_BYTES,
@@ -1969,8 +1972,27 @@ export class Engine {
       const c = this.relocation.locate(ref.segmentId, ref.offset) ?? ref;
       if (!valid.has(c.segmentId) && !this.segments.has(c.segmentId)) missing.add(c.segmentId);
       if (!valid.get(c.segmentId)?.has(c.offset)) return `chunk at segment ${c.segmentId} offset ${c.offset} is damaged`;
+      const dictProblem = await this.dictionaryProblem(ref, c);
+      if (dictProblem) return `chunk at segment ${c.segmentId} offset ${c.offset}: ${dictProblem}`;
     }
     return undefined;
+  }
+
+  /**
+   * For verify: a small compressed chunk (the only kind that may use a dictionary, FORMAT.md §2.7) whose
+   * frame names a dictionary that is missing, damaged or has another check. Reads the frame's first 40 bytes.
+   */
+  private async dictionaryProblem(ref: ChunkRef, at: { segmentId: number; offset: number }): Promise<string | undefined> {
+    const head = FRAME_HEADER_BYTES + CHUNK_META_BYTES + DICT_REF_BYTES;
+    if (ref.rawLen >= this.pool.poolMinBytes || ref.frameLen >= ref.rawLen + FRAME_HEADER_BYTES + CHUNK_META_BYTES + FRAME_HASH_BYTES) return undefined;
+    if (ref.frameLen < head) return undefined;
+    const b = await this.store.readRaw(at.segmentId, at.offset, head);
+    if ((b[9]! & CODEC_MASK) !== CODEC_ZSTD_DATA_DICT) return undefined;
+    const id = b.readUInt32LE(FRAME_HEADER_BYTES + CHUNK_META_BYTES);
+    const d = this.dicts.lookup(id);
+    if (typeof d === 'string') return d;
+    const check = b.readUInt32LE(FRAME_HEADER_BYTES + CHUNK_META_BYTES + 4);
+    return d.check === check ? undefined : `coded with dictionary ${id} check ${check.toString(16)}, but that dictionary's check is ${d.check.toString(16)}`;
   }
 
   /** The narrow view cold-tier migration works through (src/maintenance/migration.ts). */

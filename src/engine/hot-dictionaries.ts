@@ -210,7 +210,10 @@ export class HotDictionaries {
     const content = cutDictionary(samples.slice(0, DICT_SAMPLES));
     const trial = samples.slice(DICT_SAMPLES);
     const plain = trial.reduce((n, s) => n + compressedSize(s, this.o.level), 0);
-    const withDict = trial.reduce((n, s) => n + compressedSize(s, this.o.level, content) + DICT_REF_BYTES, 0);
+    // The trial compresses exactly as framing will (compressUsingCDict): compressUsingDict picks other
+    // parameters and can be several percent better or worse on the same bytes.
+    const cdict = new zstdBinding.CDict(content, this.o.level);
+    const withDict = trial.reduce((n, s) => n + compressedSize(s, this.o.level, cdict) + DICT_REF_BYTES, 0);
     if (withDict > plain * PAYS_BELOW) {
       this.rejected++;
       f.sampleFrom = f.seen + RETRY_AFTER;
@@ -268,9 +271,10 @@ export function cutDictionary(samples: Buffer[]): Buffer {
 let trialCCtx: InstanceType<typeof zstdBinding.CCtx> | undefined;
 let trialOut = Buffer.alloc(0);
 
-function compressedSize(src: Buffer, level: number, dict?: Buffer): number {
+/** What a chunk compresses to: plain, or the way framing does with a dictionary (a CDict, chunk-codec.ts). */
+function compressedSize(src: Buffer, level: number, dict?: InstanceType<typeof zstdBinding.CDict>): number {
   trialCCtx ??= new zstdBinding.CCtx();
   const bound = zstdBinding.compressBound(src.length);
   if (trialOut.length < bound) trialOut = Buffer.allocUnsafeSlow(bound);
-  return dict ? trialCCtx.compressUsingDict(trialOut, src, dict, level) : trialCCtx.compress(trialOut, src, level);
+  return dict ? trialCCtx.compressUsingCDict(trialOut, src, dict) : trialCCtx.compress(trialOut, src, level);
 }

@@ -54,6 +54,7 @@ function humanInfo(dataDir: string, s: EngineStats, space: Space, status: Mainte
     ['dead bytes', `${formatBytesExact(space.deadBytes)} (reclaimable by "sediment compact")`],
     ...tierRows(s, cold),
     ['segments', String(s.segments)],
+    ['dictionaries', s.dictionaries.count === 0 ? 'none' : `${s.dictionaries.count} for small objects, ${formatBytesExact(s.dictionaries.bytes)} (dicts/)`],
     ['active segment', String(s.activeSegmentId)],
     ['damage at open', s.damage.length === 0 ? 'none' : `${s.damage.length} (run "sediment verify")`],
   ];

@@ -13,13 +13,17 @@ import { byteProgress } from '../progress.js';
 
 function humanReport(r: VerifyReport): string {
   const lines = [`checked ${r.segmentsChecked} segments, ${r.recordsChecked} records, ${formatBytes(r.bytesChecked)}`];
-  if (r.damage.length === 0 && r.damagedObjects.length === 0) {
+  if (r.damage.length === 0 && r.damagedObjects.length === 0 && r.damagedDictionaries.length === 0) {
     lines.push('no damage found');
     return lines.join('\n');
   }
   if (r.damage.length > 0) {
     lines.push(`damage (${r.damage.length}):`);
     for (const d of r.damage) lines.push(`  segment ${d.segmentId} offset ${d.offset}: ${d.detail}`);
+  }
+  if (r.damagedDictionaries.length > 0) {
+    lines.push(`damaged dictionaries (${r.damagedDictionaries.length}):`);
+    for (const d of r.damagedDictionaries) lines.push(`  ${d.file}: ${d.detail}`);
   }
   if (r.damagedObjects.length > 0) {
     lines.push(`damaged objects (${r.damagedObjects.length}):`);
@@ -68,13 +72,14 @@ export function registerVerifyCommand(program: Command): void {
         progress.finish();
       }
       const coldDamaged = cold?.damagedObjects.length ?? 0;
-      const ok = report.damage.length === 0 && report.damagedObjects.length === 0 && coldDamaged === 0;
+      const ok = report.damage.length === 0 && report.damagedObjects.length === 0 && report.damagedDictionaries.length === 0 && coldDamaged === 0;
       const forgotText = forgotten.length > 0 ? `\nforgot missing segments ${forgotten.join(', ')}: no longer listed or reported` : '';
       ctx.stdout.write(
         `${flags.json ? toJson({ ok, ...report, ...(cold ? { cold } : {}), ...(flags.forgetMissing ? { forgottenSegments: forgotten } : {}) }) : humanReport(report) + (cold ? `\n${coldText(cold)}` : '') + forgotText}\n`,
       );
       if (!ok) {
-        throw new CliError(`verify found ${report.damage.length} damaged regions and ${report.damagedObjects.length + coldDamaged} damaged objects`);
+        const dictText = report.damagedDictionaries.length > 0 ? `, ${report.damagedDictionaries.length} damaged dictionary files` : '';
+        throw new CliError(`verify found ${report.damage.length} damaged regions${dictText} and ${report.damagedObjects.length + coldDamaged} damaged objects`);
       }
     });
 }
