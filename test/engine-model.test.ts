@@ -38,8 +38,22 @@ function randomSize(rng: Rng, max: number): number {
   return rng.int(0, max);
 }
 
+const LOG_WORDS = ['GET', 'PUT', 'level=info', 'level=warn', 'status=200', 'status=404', 'msg="request served"', 'host=web-', 'path=/api/v1/'];
+
+/** A log line family (shared words, varying numbers): what a bucket's dictionary pays for (FORMAT.md §2.7). */
+function logBody(rng: Rng, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  for (let at = 0; at < size; ) {
+    const line = `2026-11-27T07:${rng.int(10, 59)}:${rng.int(10, 59)}Z ${rng.pick(LOG_WORDS)}${rng.int(0, 99)} ${rng.pick(LOG_WORDS)} id=${rng.int(0, 1e6)}\n`;
+    at += out.write(line, at);
+  }
+  return out;
+}
+
 function randomBody(rng: Rng, size: number): Buffer {
-  if (rng.bool(0.5)) return rng.bytes(size); // incompressible: stored raw
+  const r = rng.next();
+  if (r < 0.45) return rng.bytes(size); // incompressible: stored raw
+  if (r < 0.8) return logBody(rng, size); // zstd, with the bucket's dictionary once it has one
   const out = Buffer.allocUnsafe(size); // compressible: zstd
   const word = rng.bytes(rng.int(1, 16));
   for (let i = 0; i < size; i++) out[i] = word[i % word.length] ^ (i % 251 === 0 ? rng.int(0, 255) : 0);
@@ -97,6 +111,8 @@ class ModelRun {
     const opts: EngineOptions = {
       dir: '/data', fs: this.view, chunkBytes: CHUNK, segmentBytesMax: MIB, checkpointEveryOps: this.rng.int(20, 200),
       workerThreads: this.o.workerThreads, batchSmallChunks: this.o.batchSmallChunks, onWarning: () => undefined,
+      // Few samples, so that buckets get dictionaries within a run and crashes land around their writes.
+      dictionarySamples: this.rng.int(4, 12),
     };
     this.e = await Engine.open(opts);
   }
@@ -112,6 +128,8 @@ class ModelRun {
       const v = await this.e.verify();
       expect(v.damage, this.where('verify')).toEqual([]);
       expect(v.damagedObjects, this.where('verify')).toEqual([]);
+      expect(v.damagedDictionaries, this.where('verify')).toEqual([]);
+      this.counts['dictionaries at the end'] = this.e.stats().dictionaries.count;
     } catch (err) {
       if (err instanceof Error && !err.message.includes('SEDIMENT_SEED=')) err.message = `${err.message}\n${this.where()}`;
       throw err;

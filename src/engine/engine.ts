@@ -291,6 +291,9 @@ export class Engine {
     if (opts.md5Threads !== undefined && !(Number.isInteger(opts.md5Threads) && opts.md5Threads >= 1 && opts.md5Threads <= 64)) {
       throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'md5Threads must be an integer between 1 and 64');
     }
+    if (opts.dictionarySamples !== undefined && !(Number.isInteger(opts.dictionarySamples) && opts.dictionarySamples >= 4 && opts.dictionarySamples <= 1000)) {
+      throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'dictionarySamples must be an integer between 4 and 1000');
+    }
     this.chunkWriter = new ChunkWriter(
       () => this.pool,
       () => this.writer,
@@ -335,6 +338,7 @@ export class Engine {
         dir: engine.dir,
         level: opts.compressionLevel ?? 1,
         enabled: opts.smallObjectDictionaries ?? true,
+        samples: opts.dictionarySamples,
         now: () => engine.clock.now(),
         warn: engine.warn,
         raiseFormatVersion: (version) => raiseFormatVersion(engine.fs, engine.dir, version),

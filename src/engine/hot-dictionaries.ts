@@ -11,19 +11,22 @@
 // - A damaged or missing file is reported (`verify`, and every read of a chunk that names it is a
 //   CorruptionError); it never stops the directory from opening.
 // Policy: per bucket, the first SAMPLES_NEEDED small chunks (at least SAMPLE_BYTES_MIN bytes each) are
-// sampled; a raw-content dictionary is cut from the first DICT_SAMPLES of them and tried on the rest, and
-// kept only if it makes them at least PAYS_BELOW smaller than plain zstd does. Otherwise the bucket is
-// sampled again after RETRY_AFTER more small chunks. Sample memory is bounded across buckets.
+// sampled; of those zstd can shrink at all, a raw-content dictionary is cut from the first 7 in 10 and
+// tried on the rest, and kept only if it makes them at least PAYS_BELOW smaller than plain zstd does.
+// Otherwise the bucket is sampled again after RETRY_AFTER more small chunks. Sample memory is bounded
+// across buckets.
 import zstdBinding from 'zstd-napi/binding.js';
 import { DATA_DIR_FORMAT_DICTS, DICT_REF_BYTES } from '../format/constants.js';
 import { decodeDictionaryFile, dictCheck, dictFileName, dictIdOfName, encodeDictionaryFile, DICT_ID_MAX } from '../format/dictionary-file.js';
 import type { FileSystem } from '../io/types.js';
 import { ioError } from '../util/errors.js';
-import type { ChunkDict, DictLookup } from './chunk-codec.js';
+import { MIN_SAVINGS, type ChunkDict, type DictLookup } from './chunk-codec.js';
 
-/** Small chunks sampled per bucket before a dictionary is tried: DICT_SAMPLES cut it, the rest test it. */
+/**
+ * Small chunks sampled per bucket before a dictionary is tried (default; EngineOptions.dictionarySamples):
+ * 7 in 10 of them cut it, the rest test it.
+ */
 export const SAMPLES_NEEDED = 40;
-const DICT_SAMPLES = 28;
 /** Chunks shorter than this are not sampled (nothing to learn; they are still compressed with one). */
 const SAMPLE_BYTES_MIN = 256;
 /** The part of a chunk kept as a sample. */
@@ -63,6 +66,8 @@ export interface HotDictionaryOptions {
   level: number;
   /** False: no dictionary is made (existing ones are still read). */
   enabled: boolean;
+  /** Small chunks sampled per bucket before a dictionary is tried (default SAMPLES_NEEDED). */
+  samples?: number;
   now: () => number;
   warn: (m: string) => void;
   /** Raises DIR/FORMAT to `version` durably (data-dir.ts). */
@@ -89,7 +94,11 @@ export class HotDictionaries {
   made = 0;
   rejected = 0;
 
-  private constructor(private readonly o: HotDictionaryOptions) {}
+  private readonly samplesNeeded: number;
+
+  private constructor(private readonly o: HotDictionaryOptions) {
+    this.samplesNeeded = o.samples ?? SAMPLES_NEEDED;
+  }
 
   get dictsDir(): string {
     return `${this.o.dir}/dicts`;
@@ -166,7 +175,7 @@ export class HotDictionaries {
     f.samples.push(Buffer.from(raw.subarray(0, n)));
     f.sampleBytes += n;
     this.sampleBytes += n;
-    if (f.samples.length >= SAMPLES_NEEDED) this.startDictionary(bucket, f);
+    if (f.samples.length >= this.samplesNeeded) this.startDictionary(bucket, f);
     return undefined;
   }
 
@@ -207,14 +216,22 @@ export class HotDictionaries {
   }
 
   private async makeDictionary(bucket: string, f: Family, samples: Buffer[]): Promise<void> {
-    const content = cutDictionary(samples.slice(0, DICT_SAMPLES));
-    const trial = samples.slice(DICT_SAMPLES);
-    const plain = trial.reduce((n, s) => n + compressedSize(s, this.o.level), 0);
-    // The trial compresses exactly as framing will (compressUsingCDict): compressUsingDict picks other
-    // parameters and can be several percent better or worse on the same bytes.
-    const cdict = new zstdBinding.CDict(content, this.o.level);
-    const withDict = trial.reduce((n, s) => n + compressedSize(s, this.o.level, cdict) + DICT_REF_BYTES, 0);
-    if (withDict > plain * PAYS_BELOW) {
+    // Samples that zstd cannot shrink (encrypted or compressed files among text) are stored raw with or
+    // without a dictionary: they neither give it bytes nor judge it (mixed in, they hid a 1.8x gain).
+    const plain = samples.map((s) => compressedSize(s, this.o.level));
+    const useful = samples.map((s, i) => ({ s, plain: plain[i]! })).filter((x) => x.plain <= x.s.length * (1 - MIN_SAVINGS));
+    const cut = Math.round(useful.length * 0.7);
+    const trial = useful.slice(cut);
+    let pays = cut > 0 && trial.length > 0;
+    const content = pays ? cutDictionary(useful.slice(0, cut).map((x) => x.s)) : undefined;
+    if (content !== undefined) {
+      // The trial compresses exactly as framing will (compressUsingCDict): compressUsingDict picks other
+      // parameters and can be several percent better or worse on the same bytes.
+      const cdict = new zstdBinding.CDict(content, this.o.level);
+      const withDict = trial.reduce((n, x) => n + compressedSize(x.s, this.o.level, cdict) + DICT_REF_BYTES, 0);
+      pays = withDict <= trial.reduce((n, x) => n + x.plain, 0) * PAYS_BELOW;
+    }
+    if (!pays || content === undefined) {
       this.rejected++;
       f.sampleFrom = f.seen + RETRY_AFTER;
       return;

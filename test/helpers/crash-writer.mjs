@@ -15,8 +15,18 @@ const CHUNK = 64 << 10;
 const KEYS = 120;
 const CONCURRENCY = 8;
 
+const WORDS = ['GET', 'PUT', 'level=info', 'level=warn', 'status=200', 'status=503', 'msg="request served"', 'host=web-'];
+
 function body(size) {
-  if (rand() < 0.5) return randomBytes(size);
+  const r = rand();
+  if (r < 0.4) return randomBytes(size);
+  if (r < 0.7) {
+    // A log line family: the bucket's dictionary (FORMAT.md §2.7) pays for these, so crashes also land
+    // around its write and on chunks coded with it.
+    const out = Buffer.allocUnsafe(size);
+    for (let at = 0; at < size; ) at += out.write(`07:${int(10, 59)} ${WORDS[int(0, WORDS.length - 1)]}${int(0, 99)} ${WORDS[int(0, WORDS.length - 1)]} id=${int(0, 1e6)}\n`, at);
+    return out;
+  }
   const text = Buffer.from(`${new Date(0).toISOString()} level=info msg="request served" id=${int(0, 1e6)}\n`);
   const out = Buffer.allocUnsafe(size);
   for (let at = 0; at < size; at += text.length) text.copy(out, at, 0, Math.min(text.length, size - at));
@@ -30,7 +40,7 @@ function size() {
   return int(0, 2 << 20);
 }
 
-const engine = await Engine.open({ dir, chunkBytes: CHUNK, segmentBytesMax: 1 << 20, checkpointEveryOps: 40, onWarning: () => undefined });
+const engine = await Engine.open({ dir, chunkBytes: CHUNK, segmentBytesMax: 1 << 20, checkpointEveryOps: 40, dictionarySamples: 8, onWarning: () => undefined });
 await crashBucket(engine);
 line('ready');
 
