@@ -31,12 +31,16 @@ export function buildDictionary(raws: Uint8Array[]): Buffer | undefined {
   const smallBytes = small.reduce((n, r) => n + r.length, 0);
   const dictMax = Math.min(DICT_BYTES_MAX, Math.floor(smallBytes / 8));
   if (dictMax < 4096) return undefined;
-  const per = Math.max(1024, Math.min(DICT_SAMPLE_BYTES, Math.floor(dictMax / small.length)));
+  return concatPrefixes(small, Math.max(1024, Math.min(DICT_SAMPLE_BYTES, Math.floor(dictMax / small.length))), dictMax);
+}
+
+/** The first `per` bytes of each sample, in order, until `max` bytes: a raw-content dictionary. */
+export function concatPrefixes(samples: Uint8Array[], per: number, max: number): Buffer {
   const parts: Uint8Array[] = [];
   let size = 0;
-  for (const r of small) {
-    if (size >= dictMax) break;
-    const piece = r.subarray(0, Math.min(per, dictMax - size));
+  for (const r of samples) {
+    if (size >= max) break;
+    const piece = r.subarray(0, Math.min(per, max - size));
     parts.push(piece);
     size += piece.length;
   }

@@ -21,6 +21,7 @@ import { decodeDictionaryFile, dictCheck, dictFileName, dictIdOfName, encodeDict
 import type { FileSystem } from '../io/types.js';
 import { ioError } from '../util/errors.js';
 import { MIN_SAVINGS, type ChunkDict, type DictLookup } from './chunk-codec.js';
+import { concatPrefixes } from './cold-codec.js';
 
 /**
  * Small chunks sampled per bucket before a dictionary is tried (default; EngineOptions.dictionarySamples):
@@ -273,16 +274,7 @@ export class HotDictionaries {
  * contributes (zstd finds matches anywhere in a raw-content dictionary).
  */
 export function cutDictionary(samples: Buffer[]): Buffer {
-  const per = Math.max(512, Math.ceil(DICT_BYTES / Math.max(1, samples.length)));
-  const parts: Buffer[] = [];
-  let size = 0;
-  for (const s of samples) {
-    if (size >= DICT_BYTES) break;
-    const piece = s.subarray(0, Math.min(per, DICT_BYTES - size));
-    parts.push(piece);
-    size += piece.length;
-  }
-  return Buffer.concat(parts);
+  return concatPrefixes(samples, Math.max(512, Math.ceil(DICT_BYTES / Math.max(1, samples.length))), DICT_BYTES);
 }
 
 let trialCCtx: InstanceType<typeof zstdBinding.CCtx> | undefined;
