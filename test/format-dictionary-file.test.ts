@@ -12,7 +12,7 @@ import {
 import { decodeFrame, encodeFrame, parseFrameHeader } from '../src/format/frame.js';
 import { encodeChunkMeta } from '../src/format/records.js';
 import { initHash, writeHashAt, xxh64 } from '../src/format/hash.js';
-import { buildChunkFrame, openChunkFrame, openChunkFrameInto, type ChunkDict, type DictLookup } from '../src/engine/chunk-codec.js';
+import { buildChunkFrame, digestedCount, openChunkFrame, openChunkFrameInto, type ChunkDict, type DictLookup } from '../src/engine/chunk-codec.js';
 import { logText } from '../bench/data.js';
 import { logLike } from './helpers/engine-helpers.js';
 import { mulberry32 } from './helpers/prng.js';
@@ -236,6 +236,25 @@ describe('codec-3 CHUNK frames (§2.7)', () => {
     }
     throw new Error('expected a corruption error, got bytes');
   }
+
+  it('keeps digested dictionaries of 200 buckets taking turns (LRU), and drops the least recent past 256', () => {
+    const many: ChunkDict[] = Array.from({ length: 300 }, (_, i) => {
+      const c = logText(4096, 1000 + i);
+      return { id: 1000 + i, check: dictCheck(c), content: c };
+    });
+    const byId: DictLookup = (id) => many[id - 1000] ?? 'missing';
+    const round = (n: number): void => {
+      for (const d of many.slice(0, n)) expect(open(buildChunkFrame(raw, meta, 1, d), byId).equals(raw)).toBe(true);
+    };
+    round(200);
+    const made = { ...digestedCount };
+    round(200); // every one is still digested: none made again
+    round(200);
+    expect(digestedCount).toEqual(made);
+    round(300); // 100 more than fit: the oldest go, and taking turns over all 300 digests each again
+    round(300);
+    expect(digestedCount.cdicts - made.cdicts).toBeGreaterThanOrEqual(400);
+  });
 
   it('compresses with the dictionary, names it, and opens with it', () => {
     const frame = buildChunkFrame(raw, meta, 1, dict);

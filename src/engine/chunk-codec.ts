@@ -54,6 +54,9 @@ let dictCCtx: InstanceType<typeof zstdBinding.CCtx> | undefined;
 let dictDCtx: InstanceType<typeof zstdBinding.DCtx> | undefined;
 let dictScratch = Buffer.alloc(0);
 
+/** Dictionaries digested by this thread since it started (for tests: a hit makes none). */
+export const digestedCount = { cdicts: 0, ddicts: 0 };
+
 function digested<T>(cache: Map<string, T>, key: string, make: () => T): T {
   let v = cache.get(key);
   if (v !== undefined) {
@@ -67,11 +70,11 @@ function digested<T>(cache: Map<string, T>, key: string, make: () => T): T {
 }
 
 function cdictFor(d: ChunkDict, level: number): InstanceType<typeof zstdBinding.CDict> {
-  return digested(cdicts, `${d.id}/${d.check}/${level}`, () => new zstdBinding.CDict(d.content, level));
+  return digested(cdicts, `${d.id}/${d.check}/${level}`, () => (digestedCount.cdicts++, new zstdBinding.CDict(d.content, level)));
 }
 
 function ddictFor(d: ChunkDict): InstanceType<typeof zstdBinding.DDict> {
-  return digested(ddicts, `${d.id}/${d.check}`, () => new zstdBinding.DDict(d.content));
+  return digested(ddicts, `${d.id}/${d.check}`, () => (digestedCount.ddicts++, new zstdBinding.DDict(d.content)));
 }
 
 /** `raw` compressed with `dict` at `level`: a view of this thread's scratch buffer, valid until the next call. */
