@@ -15,6 +15,7 @@ import { Compactor, CorruptionError, Engine, MaintenancePool, MemoryFileSystem, 
 import { CODEC_MASK, CODEC_RAW, CODEC_ZSTD, CODEC_ZSTD_DATA_DICT, RecordType } from '../src/format/constants.js';
 import { decodeDictionaryFile, dictCheck, dictFileName, encodeDictionaryFile } from '../src/format/dictionary-file.js';
 import { coldWorld } from './helpers/cold-world.js';
+import { WATCH_CHECKS, WATCH_EVERY } from '../src/engine/hot-dictionaries.js';
 import { errorCode, readAll, tryGet } from './helpers/engine-helpers.js';
 import { ProcessFs } from './helpers/process-fs.js';
 import { mulberry32 } from './helpers/prng.js';
@@ -291,6 +292,75 @@ describe('small-object dictionaries', () => {
     await e.close();
     const codecs = await codecsOnDisk(fs);
     for (const k of want.keys()) expect(codecs.get(`rnd/${k}`), k).toEqual([CODEC_RAW]);
+  });
+
+  it('a dictionary the objects outgrew is found stale and replaced; one that still pays is kept', async () => {
+    // Family B (JSON events) shares nothing with family A (the bench's log lines): A's dictionary saves
+    // B nothing, the watch sees it and the bucket samples B for a dictionary of its own.
+    // 1 KiB objects: at 4 KiB a dictionary of such events saves them under 10 % and is not kept.
+    const jsonObjects = (n: number, seed: number): Buffer[] => {
+      const rng = mulberry32(seed);
+      return Array.from({ length: n }, () => {
+        const out = Buffer.alloc(1024);
+        for (let at = 0; at < out.length; ) {
+          at += out.write(`{"user":"u${rng.int(0, 9999)}","event":"${rng.pick(['click', 'view', 'cart', 'buy'])}","sku":"SKU-${rng.int(0, 99999)}","cents":${rng.int(0, 99999)}}\n`, at);
+        }
+        return out;
+      });
+    };
+    const fs = new MemoryFileSystem();
+    const e = await openMem(fs);
+    await e.createBucket('drift');
+    await e.createBucket('steady');
+    const want = new Map<string, Buffer>();
+    const steady = logObjects(2 * WATCH_EVERY * WATCH_CHECKS, 41);
+    const a = logObjects(SAMPLES, 42);
+    const watchWindow = WATCH_EVERY * WATCH_CHECKS;
+    const b = jsonObjects(watchWindow + SAMPLES + 100, 43);
+    let n = 0;
+    const put = async (body: Buffer): Promise<void> => {
+      const k = key(n++);
+      await e.putObject('drift', k, body);
+      want.set(k, body);
+    };
+    for (const body of a) await put(body);
+    for (let i = 0; i < steady.length; i++) {
+      await e.putObject('steady', key(i), steady[i]!);
+      if (i === SAMPLES - 1) await waitFor(() => e.stats().dictionaries.made === 2, 'the first two dictionaries');
+    }
+    for (let i = 0; i < b.length; i++) {
+      await put(b[i]!);
+      if (i === watchWindow + SAMPLES) await waitFor(() => e.stats().dictionaries.made === 3, "B's dictionary");
+    }
+    // drift: 1 then 3; steady: 2 and nothing more, after twice the watch window.
+    expect(e.stats().dictionaries).toMatchObject({ count: 3, made: 3 });
+    const files = await Promise.all((await dictNames(fs)).map(async (name) => decodeDictionaryFile(await fs.readFile(`${DIR}/dicts/${name}`))));
+    expect(files.map((f) => [f.id, f.bucket])).toEqual([[1, 'drift'], [2, 'steady'], [3, 'drift']]);
+    await expectAll(e, 'drift', want, false);
+    await e.close();
+    // The last B objects name dictionary 3 and are smaller than the B objects that still used 1.
+    const dictOf = async (name: string): Promise<{ id: number; len: number }> => {
+      const map = await mapDisk(fs, DIR);
+      const ref = map.objects.get(name)!.chunks[0]!;
+      const f = map.segments.get(ref.segmentId)!.frames.find((x) => x.offset === ref.offset)!;
+      expect(f.flags & CODEC_MASK, name).toBe(CODEC_ZSTD_DATA_DICT);
+      return { id: (await fs.readFile(map.segments.get(ref.segmentId)!.path)).readUInt32LE(f.payloadAt), len: ref.frameLen };
+    };
+    const early: Array<{ id: number; len: number }> = [];
+    const late: Array<{ id: number; len: number }> = [];
+    for (let j = 0; j < 50; j++) {
+      early.push(await dictOf(`drift/${key(SAMPLES + j)}`));
+      late.push(await dictOf(`drift/${key(n - 1 - j)}`));
+    }
+    expect(new Set(early.map((x) => x.id))).toEqual(new Set([1]));
+    expect(new Set(late.map((x) => x.id))).toEqual(new Set([3]));
+    const sum = (xs: Array<{ len: number }>): number => xs.reduce((t, x) => t + x.len, 0);
+    expect(sum(late)).toBeLessThan(sum(early) * 0.9);
+    // After a reopen the bucket goes on with its newest dictionary.
+    const again = await openMem(fs);
+    await again.putObject('drift', 'after-reopen', b[0]!);
+    await again.close();
+    expect((await dictOf('drift/after-reopen')).id).toBe(3);
   });
 
   it('a bucket mixing incompressible objects with log lines gets a dictionary (the random ones do not judge it)', async () => {

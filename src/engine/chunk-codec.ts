@@ -86,6 +86,11 @@ function compressWithDict(raw: Uint8Array, dict: ChunkDict, level: number): Buff
   return dictScratch.subarray(0, n);
 }
 
+/** What `raw` compresses to with `dict` at `level`, as framing would do it (hot-dictionaries.ts watches). */
+export function dictCompressedSize(raw: Uint8Array, dict: ChunkDict, level: number): number {
+  return compressWithDict(raw, dict, level).length;
+}
+
 /**
  * The CHUNK frame for a small chunk with its bucket's dictionary (codec 3: dictId, dictCheck, zstd frame),
  * or stored raw when even that does not save MIN_SAVINGS (a dictionary that helps compresses better than

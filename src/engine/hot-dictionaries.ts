@@ -14,13 +14,15 @@
 // sampled; of those zstd can shrink at all, a raw-content dictionary is cut from the first 7 in 10 and
 // tried on the rest, and kept only if it makes them at least PAYS_BELOW smaller than plain zstd does.
 // Otherwise the bucket is sampled again after RETRY_AFTER more small chunks. Sample memory is bounded
-// across buckets.
+// across buckets. A dictionary in use is watched: one small chunk in WATCH_EVERY is also compressed
+// without it; when over WATCH_CHECKS of them it no longer saves STALE_ABOVE, the bucket's objects have
+// changed and it is sampled again for a new dictionary (the old one stays, for the frames that name it).
 import zstdBinding from 'zstd-napi/binding.js';
 import { DATA_DIR_FORMAT_DICTS, DICT_REF_BYTES } from '../format/constants.js';
 import { decodeDictionaryFile, dictCheck, dictFileName, dictIdOfName, encodeDictionaryFile, DICT_ID_MAX } from '../format/dictionary-file.js';
 import type { FileSystem } from '../io/types.js';
 import { ioError } from '../util/errors.js';
-import { MIN_SAVINGS, type ChunkDict, type DictLookup } from './chunk-codec.js';
+import { dictCompressedSize, MIN_SAVINGS, type ChunkDict, type DictLookup } from './chunk-codec.js';
 import { concatPrefixes } from './cold-codec.js';
 
 /**
@@ -40,6 +42,12 @@ const PAYS_BELOW = 0.9;
 export const RETRY_AFTER = 4096;
 /** Sample bytes held across all buckets at once. */
 const SAMPLE_BUDGET_BYTES = 8 << 20;
+/** One small chunk in this many of a bucket with a dictionary is compressed both ways (~8 µs more)... */
+export const WATCH_EVERY = 64;
+/** ...and after this many such checks the dictionary is judged: stale if it saved less than... */
+export const WATCH_CHECKS = 16;
+/** ...this share (its bytes over plain zstd's, the 8-byte reference included). */
+const STALE_ABOVE = 0.95;
 
 export interface HotDict extends ChunkDict {
   bucket: string;
@@ -57,6 +65,12 @@ interface Family {
   /** `seen` at which sampling (re)starts. */
   sampleFrom: number;
   creating: boolean;
+  /** The watch of `current`: checks made, and the checked chunks' bytes with it and without it. */
+  watched: number;
+  withDictBytes: number;
+  plainBytes: number;
+  /** `current` no longer pays: sample for a new one (meanwhile `current` is still used). */
+  stale: boolean;
 }
 
 export interface HotDictionaryOptions {
@@ -165,19 +179,34 @@ export class HotDictionaries {
     if (!this.o.enabled || this.o.level <= 0) return undefined;
     let f = this.families.get(bucket);
     if (f === undefined) {
-      f = { current: this.latest.get(bucket), samples: [], sampleBytes: 0, seen: 0, sampleFrom: 0, creating: false };
+      f = { current: this.latest.get(bucket), samples: [], sampleBytes: 0, seen: 0, sampleFrom: 0, creating: false, watched: 0, withDictBytes: 0, plainBytes: 0, stale: false };
       this.families.set(bucket, f);
     }
-    if (f.current !== undefined) return f.current;
     f.seen++;
-    if (f.creating || this.closed || f.seen < f.sampleFrom || raw.length < SAMPLE_BYTES_MIN) return undefined;
+    if (f.current !== undefined && f.seen % WATCH_EVERY === 0 && raw.length >= SAMPLE_BYTES_MIN) this.watch(f, f.current, raw);
+    if (f.current === undefined || f.stale) this.sample(bucket, f, raw);
+    return f.current;
+  }
+
+  private sample(bucket: string, f: Family, raw: Uint8Array): void {
+    if (f.creating || this.closed || f.seen < f.sampleFrom || raw.length < SAMPLE_BYTES_MIN) return;
     const n = Math.min(raw.length, SAMPLE_BYTES_MAX);
-    if (this.sampleBytes + n > SAMPLE_BUDGET_BYTES) return undefined;
+    if (this.sampleBytes + n > SAMPLE_BUDGET_BYTES) return;
     f.samples.push(Buffer.from(raw.subarray(0, n)));
     f.sampleBytes += n;
     this.sampleBytes += n;
     if (f.samples.length >= this.samplesNeeded) this.startDictionary(bucket, f);
-    return undefined;
+  }
+
+  /** Compresses `raw` with and without the bucket's dictionary; every WATCH_CHECKS checks, judges it. */
+  private watch(f: Family, d: HotDict, raw: Uint8Array): void {
+    f.plainBytes += Math.min(raw.length, compressedSize(raw, this.o.level));
+    f.withDictBytes += Math.min(raw.length, dictCompressedSize(raw, d, this.o.level) + DICT_REF_BYTES);
+    if (++f.watched < WATCH_CHECKS) return;
+    f.stale = f.withDictBytes > f.plainBytes * STALE_ABOVE;
+    f.watched = 0;
+    f.withDictBytes = 0;
+    f.plainBytes = 0;
   }
 
   /** A deleted bucket's samples are dropped (its files stay: frames in the log may name them). */
@@ -245,7 +274,13 @@ export class HotDictionaries {
     this.add(d);
     this.made++;
     // Only now, with the file and its directory entry durable, may frames name it.
-    if (this.families.get(bucket) === f) f.current = d;
+    if (this.families.get(bucket) === f) {
+      f.current = d;
+      f.stale = false;
+      f.watched = 0;
+      f.withDictBytes = 0;
+      f.plainBytes = 0;
+    }
   }
 
   /** tmp file, fsync, rename into dicts/, fsync of dicts/ (and of DIR when dicts/ is new). */
@@ -281,7 +316,7 @@ let trialCCtx: InstanceType<typeof zstdBinding.CCtx> | undefined;
 let trialOut = Buffer.alloc(0);
 
 /** What a chunk compresses to: plain, or the way framing does with a dictionary (a CDict, chunk-codec.ts). */
-function compressedSize(src: Buffer, level: number, dict?: InstanceType<typeof zstdBinding.CDict>): number {
+function compressedSize(src: Uint8Array, level: number, dict?: InstanceType<typeof zstdBinding.CDict>): number {
   trialCCtx ??= new zstdBinding.CCtx();
   const bound = zstdBinding.compressBound(src.length);
   if (trialOut.length < bound) trialOut = Buffer.allocUnsafeSlow(bound);
