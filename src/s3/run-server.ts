@@ -33,12 +33,14 @@ export interface RunServerOptions {
   cold?: ColdSpec;
   /** zstd level of cold chunks (default 12). */
   coldLevel?: number;
+  /** zstd dictionaries for buckets of small objects (EngineOptions.smallObjectDictionaries; default true). */
+  dictionaries?: boolean;
 }
 
 export async function runServer(opts: RunServerOptions): Promise<void> {
   const cold = await openColdStore(new RealFileSystem(), opts.dataDir, opts.cold ?? {});
   // Small chunks go to the workers, batched: this main thread also runs HTTP (docs/PERFORMANCE.md, "Small chunks: inline or batched").
-  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region, segmentBytesMax: opts.segmentBytesMax, coldStore: cold.store, batchSmallChunks: true });
+  const engine = await Engine.open({ dir: opts.dataDir, durability: opts.durability, defaultRegion: opts.region, segmentBytesMax: opts.segmentBytesMax, coldStore: cold.store, batchSmallChunks: true, smallObjectDictionaries: opts.dictionaries });
   let creds;
   try {
     creds = await loadCredentials(engine.fs, engine.dir, process.env);

@@ -25,6 +25,7 @@ export interface ServeOptions {
   lifecycleDayMs?: number;
   cold?: { dir?: string; s3?: string };
   coldLevel?: number;
+  dictionaries?: boolean;
 }
 
 interface ServeFlags {
@@ -42,6 +43,8 @@ interface ServeFlags {
   lifecycleEvery: number;
   lifecycleDaySeconds?: number;
   coldLevel: number;
+  /** False with --no-dictionaries. */
+  dictionaries: boolean;
 }
 
 function parseSeconds(text: string): number {
@@ -95,6 +98,7 @@ export function registerServeCommand(program: Command): void {
       return n;
     })
     .option('--cold-level <n>', 'zstd level of cold-tier chunks', parseNumber(1, 22), 12)
+    .option('--no-dictionaries', 'make no zstd dictionaries for buckets of small objects (existing ones are still read)')
     .action(async (flags: ServeFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       tuneServerProcess(); // may restart this process in place (same pid) with V8 heap flags
@@ -112,6 +116,7 @@ export function registerServeCommand(program: Command): void {
         lifecycleDayMs: flags.lifecycleDaySeconds === undefined ? undefined : Math.round(flags.lifecycleDaySeconds * 1000),
         cold: ctx.cold,
         coldLevel: Math.floor(flags.coldLevel),
+        dictionaries: flags.dictionaries,
       });
     });
 }
