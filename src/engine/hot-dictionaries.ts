@@ -97,6 +97,7 @@ export interface DictionaryDamage {
 
 export class HotDictionaries {
   private readonly byId = new Map<number, HotDict>();
+  /** Damaged files found at open: id → what is wrong with it. */
   private readonly damaged = new Map<number, string>();
   private readonly families = new Map<string, Family>();
   /** The newest dictionary of each bucket name found at open. */
@@ -139,7 +140,7 @@ export class HotDictionaries {
         detail = (err as Error).message;
       }
       if (detail !== undefined) {
-        h.damaged.set(id, `dictionary file dicts/${name} is damaged: ${detail}`);
+        h.damaged.set(id, detail);
         o.warn(`dictionary file dicts/${name} is damaged (${detail}); chunks coded with it cannot be read`);
       }
     }
@@ -154,7 +155,8 @@ export class HotDictionaries {
 
   /** Resolves the id a codec-3 frame names (chunk-codec.ts). */
   readonly lookup: DictLookup = (id) =>
-    this.byId.get(id) ?? this.damaged.get(id) ?? `dictionary ${id} is missing (no file dicts/${dictFileName(id)})`;
+    this.byId.get(id) ??
+    (this.damaged.has(id) ? `dictionary file dicts/${dictFileName(id)} is damaged: ${this.damaged.get(id)}` : `dictionary ${id} is missing (no file dicts/${dictFileName(id)})`);
 
   get count(): number {
     return this.byId.size;
