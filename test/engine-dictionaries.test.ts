@@ -266,6 +266,16 @@ describe('small-object dictionaries', () => {
     expect(await dictIdOf(`bkt-b/${key(SAMPLES)}`)).toBe(2);
   });
 
+  it('a directory holding dictionaries is raised to format 6 at open, even one whose FORMAT says less', async () => {
+    const { fs } = await dictionaryDisk();
+    expect(await formatVersion(fs)).toBe(6);
+    await fs.writeFile(`${DIR}/FORMAT`, Buffer.from('sediment-data-dir 5\n'));
+    await fs.syncFile(`${DIR}/FORMAT`);
+    const e = await openMem(fs);
+    expect(await formatVersion(fs)).toBe(6);
+    await e.close();
+  });
+
   it('incompressible small objects get no dictionary: the try is rejected and not repeated soon', async () => {
     const fs = new MemoryFileSystem();
     const e = await openMem(fs);

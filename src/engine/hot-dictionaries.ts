@@ -144,6 +144,9 @@ export class HotDictionaries {
         o.warn(`dictionary file dicts/${name} is damaged (${detail}); chunks coded with it cannot be read`);
       }
     }
+    // A directory that holds dictionaries is format 6 (a writer raises it before the first file; this
+    // covers one assembled by hand), so that an older sediment refuses it.
+    if (h.maxId > 0) await o.raiseFormatVersion(DATA_DIR_FORMAT_DICTS);
     return h;
   }
 
