@@ -307,13 +307,15 @@ describe('small-object dictionaries', () => {
   it('a dictionary the objects outgrew is found stale and replaced; one that still pays is kept', async () => {
     // Family B (JSON events) shares nothing with family A (the bench's log lines): A's dictionary saves
     // B nothing, the watch sees it and the bucket samples B for a dictionary of its own.
-    // 1 KiB objects: at 4 KiB a dictionary of such events saves them under 10 % and is not kept.
+    // JSON events over a vocabulary of 80 product words: each 1 KiB object uses a few dozen of them once,
+    // so a dictionary cut from other events saves a lot, and the log lines' dictionary nothing.
+    const vocab = Array.from({ length: 80 }, (_, i) => `${['ultra', 'mega', 'eco', 'smart', 'retro'][i % 5]}${['kettle', 'lantern', 'backpack', 'blender', 'headset', 'scooter', 'monitor', 'toaster'][i % 8]}${i}`);
     const jsonObjects = (n: number, seed: number): Buffer[] => {
       const rng = mulberry32(seed);
       return Array.from({ length: n }, () => {
         const out = Buffer.alloc(1024);
         for (let at = 0; at < out.length; ) {
-          at += out.write(`{"user":"u${rng.int(0, 9999)}","event":"${rng.pick(['click', 'view', 'cart', 'buy'])}","sku":"SKU-${rng.int(0, 99999)}","cents":${rng.int(0, 99999)}}\n`, at);
+          at += out.write(`{"event":"${rng.pick(['viewed', 'carted', 'bought'])}","item":"${rng.pick(vocab)}","with":"${rng.pick(vocab)}","n":${rng.int(0, 9)}}\n`, at);
         }
         return out;
       });
@@ -388,6 +390,17 @@ describe('small-object dictionaries', () => {
       if (i === SAMPLES - 1) await waitFor(() => e.stats().dictionaries.made + e.stats().dictionaries.rejected > 0, 'the try');
     }
     expect(e.stats().dictionaries).toMatchObject({ made: 1, rejected: 0 });
+    // Twice the watch window, four in five random: the dictionary still pays for the log lines, and the
+    // random ones (same size either way) must not make it look stale (no new dictionary each window).
+    const more = logObjects(2 * WATCH_EVERY * WATCH_CHECKS, 13);
+    for (let i = 0; i < more.length; i++) {
+      const k = `more/${key(i)}`;
+      const body = i % 5 < 4 ? rng.bytes(SMALL) : more[i]!;
+      await e.putObject('mixed', k, body);
+      want.set(k, body);
+    }
+    await settle();
+    expect(e.stats().dictionaries).toMatchObject({ count: 1, made: 1, rejected: 0 });
     await e.close();
     const codecs = await codecsOnDisk(fs);
     for (let i = SAMPLES; i < 2 * SAMPLES; i++) expect(codecs.get(`mixed/${key(i)}`), key(i)).toEqual([i % 5 < 3 ? CODEC_RAW : CODEC_ZSTD_DATA_DICT]);

@@ -14,9 +14,10 @@
 // sampled; of those zstd can shrink at all, a raw-content dictionary is cut from the first 7 in 10 and
 // tried on the rest, and kept only if it makes them at least PAYS_BELOW smaller than plain zstd does.
 // Otherwise the bucket is sampled again after RETRY_AFTER more small chunks. Sample memory is bounded
-// across buckets. A dictionary in use is watched: one small chunk in WATCH_EVERY is also compressed
-// without it; when over WATCH_CHECKS of them it no longer saves STALE_ABOVE, the bucket's objects have
-// changed and it is sampled again for a new dictionary (the old one stays, for the frames that name it).
+// across buckets. A dictionary in use is watched: every WATCH_EVERY small chunks, the next one zstd can
+// shrink is also compressed without it; when over WATCH_CHECKS such checks it saved less than
+// 1 - STALE_ABOVE, the bucket's objects have changed and it is sampled again for a new dictionary (the old
+// one stays, for the frames that name it).
 import zstdBinding from 'zstd-napi/binding.js';
 import { DATA_DIR_FORMAT_DICTS, DICT_REF_BYTES } from '../format/constants.js';
 import { decodeDictionaryFile, dictCheck, dictFileName, dictIdOfName, encodeDictionaryFile, DICT_ID_MAX } from '../format/dictionary-file.js';
@@ -65,7 +66,8 @@ interface Family {
   /** `seen` at which sampling (re)starts. */
   sampleFrom: number;
   creating: boolean;
-  /** The watch of `current`: checks made, and the checked chunks' bytes with it and without it. */
+  /** The watch of `current`: small chunks since the last check, checks made, and the checked chunks' bytes with it and without it. */
+  sinceWatch: number;
   watched: number;
   withDictBytes: number;
   plainBytes: number;
@@ -184,11 +186,12 @@ export class HotDictionaries {
     if (!this.o.enabled || this.o.level <= 0) return undefined;
     let f = this.families.get(bucket);
     if (f === undefined) {
-      f = { current: this.latest.get(bucket), samples: [], sampleBytes: 0, seen: 0, sampleFrom: 0, creating: false, watched: 0, withDictBytes: 0, plainBytes: 0, stale: false };
+      f = { current: this.latest.get(bucket), samples: [], sampleBytes: 0, seen: 0, sampleFrom: 0, creating: false, sinceWatch: 0, watched: 0, withDictBytes: 0, plainBytes: 0, stale: false };
       this.families.set(bucket, f);
     }
     f.seen++;
-    if (f.current !== undefined && f.seen % WATCH_EVERY === 0 && raw.length >= SAMPLE_BYTES_MIN) this.watch(f, f.current, raw);
+    // A check is due every WATCH_EVERY small chunks; it waits for one zstd can shrink (see watch).
+    if (f.current !== undefined && ++f.sinceWatch >= WATCH_EVERY && raw.length >= SAMPLE_BYTES_MIN && this.watch(f, f.current, raw)) f.sinceWatch = 0;
     if (f.current === undefined || f.stale) this.sample(bucket, f, raw);
     return f.current;
   }
@@ -203,15 +206,23 @@ export class HotDictionaries {
     if (f.samples.length >= this.samplesNeeded) this.startDictionary(bucket, f);
   }
 
-  /** Compresses `raw` with and without the bucket's dictionary; every WATCH_CHECKS checks, judges it. */
-  private watch(f: Family, d: HotDict, raw: Uint8Array): void {
-    f.plainBytes += Math.min(raw.length, compressedSize(raw, this.o.level));
+  /**
+   * Compresses `raw` with and without the bucket's dictionary and returns whether it counted; every
+   * WATCH_CHECKS counted checks, judges the dictionary.
+   */
+  private watch(f: Family, d: HotDict, raw: Uint8Array): boolean {
+    // As in the trial, a chunk zstd cannot shrink does not count: the same size both ways, encrypted blobs
+    // among log lines would otherwise make a dictionary that still pays look stale (a new one every window).
+    const plain = compressedSize(raw, this.o.level);
+    if (plain > raw.length * (1 - MIN_SAVINGS)) return false;
+    f.plainBytes += plain;
     f.withDictBytes += Math.min(raw.length, dictCompressedSize(raw, d, this.o.level) + DICT_REF_BYTES);
-    if (++f.watched < WATCH_CHECKS) return;
+    if (++f.watched < WATCH_CHECKS) return true;
     f.stale = f.withDictBytes > f.plainBytes * STALE_ABOVE;
     f.watched = 0;
     f.withDictBytes = 0;
     f.plainBytes = 0;
+    return true;
   }
 
   /** A deleted bucket's samples are dropped (its files stay: frames in the log may name them). */
