@@ -14,7 +14,7 @@ import { encodeChunkMeta } from '../src/format/records.js';
 import { initHash, writeHashAt, xxh64 } from '../src/format/hash.js';
 import { buildChunkFrame, digestedCount, openChunkFrame, openChunkFrameInto, type ChunkDict, type DictLookup } from '../src/engine/chunk-codec.js';
 import { logText } from '../bench/data.js';
-import { logLike } from './helpers/engine-helpers.js';
+import { expectCorruption, logLike } from './helpers/engine-helpers.js';
 import { mulberry32 } from './helpers/prng.js';
 
 // Top level: the codec cases below compute checks while they are collected.
@@ -226,17 +226,6 @@ describe('codec-3 CHUNK frames (§2.7)', () => {
     return openChunkFrame(decodeFrame(frame), 9, 1234, dicts).raw;
   }
 
-  function corruption(fn: () => unknown): CorruptionError {
-    try {
-      fn();
-    } catch (err) {
-      expect(err).toBeInstanceOf(CorruptionError);
-      expect((err as CorruptionError).code).toBe('SEDIMENT_CORRUPTION');
-      return err as CorruptionError;
-    }
-    throw new Error('expected a corruption error, got bytes');
-  }
-
   it('keeps digested dictionaries of 200 buckets taking turns (LRU), and drops the least recent past 256', () => {
     const many: ChunkDict[] = Array.from({ length: 300 }, (_, i) => {
       const c = logText(4096, 1000 + i);
@@ -272,12 +261,12 @@ describe('codec-3 CHUNK frames (§2.7)', () => {
 
   it('is refused as corruption without the dictionary, with another check, or with another content', () => {
     const frame = buildChunkFrame(raw, meta, 1, dict);
-    expect(corruption(() => open(frame)).message).toMatch(/no dictionary is available/);
-    expect(corruption(() => open(frame, () => 'dictionary 3 is missing (no file dicts/000000000003.zdict)')).message).toMatch(/missing/);
-    expect(corruption(() => open(frame, () => ({ ...dict, check: (dict.check ^ 1) >>> 0 }))).message).toMatch(/check/);
+    expect(expectCorruption(() => open(frame)).message).toMatch(/no dictionary is available/);
+    expect(expectCorruption(() => open(frame, () => 'dictionary 3 is missing (no file dicts/000000000003.zdict)')).message).toMatch(/missing/);
+    expect(expectCorruption(() => open(frame, () => ({ ...dict, check: (dict.check ^ 1) >>> 0 }))).message).toMatch(/check/);
     // Same id, other content with its own check: the check differs, so no wrong bytes of the right length.
     const other = logText(16 * 1024, 99);
-    expect(corruption(() => open(frame, () => ({ id: dict.id, check: dictCheck(other), content: other }))).message).toMatch(/check/);
+    expect(expectCorruption(() => open(frame, () => ({ id: dict.id, check: dictCheck(other), content: other }))).message).toMatch(/check/);
     // openChunkFrameInto (the workers' GET path) has no dictionaries: codec 3 there is damage.
     expect(() => openChunkFrameInto(decodeFrame(frame), Buffer.alloc(raw.length), 9, 1234)).toThrow(CorruptionError);
   });
@@ -287,13 +276,13 @@ describe('codec-3 CHUNK frames (§2.7)', () => {
     const reframe = (payload: Buffer): Buffer => encodeFrame(RecordType.CHUNK, CODEC_ZSTD_DATA_DICT, f.meta, payload);
     // Nothing but the reference (or less).
     for (const n of [0, 4, DICT_REF_BYTES]) {
-      expect(corruption(() => open(reframe(Buffer.from(f.payload.subarray(0, n))), lookup)).message, `${n} bytes`).toMatch(/too short/);
+      expect(expectCorruption(() => open(reframe(Buffer.from(f.payload.subarray(0, n))), lookup)).message, `${n} bytes`).toMatch(/too short/);
     }
     // The zstd frame cut short.
-    corruption(() => open(reframe(Buffer.from(f.payload.subarray(0, f.payload.length - 4))), lookup));
+    expectCorruption(() => open(reframe(Buffer.from(f.payload.subarray(0, f.payload.length - 4))), lookup));
     // A chunk meta that claims more bytes than the zstd frame holds.
     const longer = encodeFrame(RecordType.CHUNK, CODEC_ZSTD_DATA_DICT, encodeChunkMeta({ ...meta, rawLen: raw.length + 1 }), f.payload);
-    corruption(() => open(longer, lookup));
+    expectCorruption(() => open(longer, lookup));
     // Unchanged, it still opens (the cases above fail for their edit alone).
     expect(open(reframe(Buffer.from(f.payload)), lookup).equals(raw)).toBe(true);
   });

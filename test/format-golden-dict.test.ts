@@ -20,7 +20,8 @@ import { decodeBucketCreate, decodeChunkMeta, decodeManifest, encodeBucketCreate
 import { decodeSegmentHeader, encodeSegmentHeader } from '../src/format/segment-header.js';
 import { encodeSegmentManifest } from '../src/format/segment-manifest.js';
 import { Cursor } from './helpers/cursor.js';
-import { errorCode, readAll, tryGet } from './helpers/engine-helpers.js';
+import { framesOf, parseFrameByHand } from './helpers/frame-by-hand.js';
+import { errorCode, expectCorruption, readAll, tryGet } from './helpers/engine-helpers.js';
 import {
   buildExampleDictFile,
   buildExampleDictSegment,
@@ -75,57 +76,10 @@ beforeAll(async () => {
   seg = readFileSync(`${fixturesDir}/${FIXTURE_DICT_SEGMENT}`);
 });
 
-interface RawFrame {
-  offset: number;
-  frameLen: number;
-  type: number;
-  flags: number;
-  meta: Buffer;
-  payload: Buffer;
-}
-
-/** §2.2 by hand: magic, bounds, reserved flag bits and hash checked; the parts returned. */
-function frameAt(buf: Buffer, offset: number): RawFrame {
-  const c = new Cursor(buf, offset);
-  expect(c.bytes(4).toString('latin1'), `frame magic at ${offset}`).toBe('SREC');
-  const frameLen = c.u32();
-  expect(frameLen).toBeGreaterThanOrEqual(20);
-  expect(offset + frameLen).toBeLessThanOrEqual(buf.length);
-  const type = c.u8();
-  const flags = c.u8();
-  expect(flags & 0xfc, 'reserved flag bits').toBe(0);
-  const metaLen = c.u16();
-  const meta = c.bytes(metaLen);
-  const payload = c.bytes(frameLen - 20 - metaLen);
-  expect(c.u64big(), `frame hash at ${offset}`).toBe(xxh64(buf.subarray(offset, offset + frameLen - 8)));
-  return { offset, frameLen, type, flags, meta, payload };
-}
-
-function framesOf(buf: Buffer): RawFrame[] {
-  const frames: RawFrame[] = [];
-  for (let at = 64; at < buf.length - 24; ) {
-    const f = frameAt(buf, at);
-    frames.push(f);
-    at += f.frameLen;
-  }
-  return frames;
-}
-
 /** The fixture dictionary as readers use it, from the committed file's bytes at their §2.7 offsets. */
 function fixtureDict(): ChunkDict {
   const content = dictFile.subarray(34, 34 + CONTENT_LEN);
   return { id: dictFile.readUInt32LE(12), check: Number(xxh64(content) & 0xffff_ffffn), content };
-}
-
-function corruption(fn: () => unknown): CorruptionError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CorruptionError);
-    expect((err as CorruptionError).code).toBe('SEDIMENT_CORRUPTION');
-    return err as CorruptionError;
-  }
-  throw new Error('expected a corruption error, got bytes');
 }
 
 describe('golden dictionary file example-v1.zdict (FORMAT.md §2.7)', () => {
@@ -208,7 +162,7 @@ describe('golden segment example-dict.seg with a codec-3 CHUNK (FORMAT.md §2.2,
   });
 
   it('BUCKET_CREATE payload (§3.3)', () => {
-    const f = frameAt(seg, 0x40);
+    const f = parseFrameByHand(seg, 0x40);
     const c = new Cursor(f.payload);
     expect(c.u8()).toBe(1);
     expect(c.u64()).toBe(1); // seq
@@ -229,7 +183,7 @@ describe('golden segment example-dict.seg with a codec-3 CHUNK (FORMAT.md §2.2,
         '03' + // flags: codec 3 (zstd with a dictionary file of the data directory)
         '1400', // metaLen 20
     );
-    const f = frameAt(seg, CHUNK_AT);
+    const f = parseFrameByHand(seg, CHUNK_AT);
     expect(f.flags & CODEC_MASK).toBe(CODEC_ZSTD_DATA_DICT);
     const m = new Cursor(f.meta);
     expect(m.u64()).toBe(9); // uploadId
@@ -280,20 +234,20 @@ describe('golden segment example-dict.seg with a codec-3 CHUNK (FORMAT.md §2.2,
     ]) {
       const wrong: ChunkDict = { id: 1, check: dictCheck(other), content: other };
       expect(wrong.check).not.toBe(good.check);
-      const err = corruption(() => openChunkFrame(frame, 1, CHUNK_AT, () => wrong));
+      const err = expectCorruption(() => openChunkFrame(frame, 1, CHUNK_AT, () => wrong));
       expect(err.message).toMatch(/dictionary 1 check 520968ed/);
     }
     // Missing: the lookup has no such dictionary, or the reader has no dictionaries at all.
-    expect(corruption(() => openChunkFrame(frame, 1, CHUNK_AT, (id) => `dictionary ${id} is missing (no file dicts/${dictFileName(id)})`)).message).toMatch(
+    expect(expectCorruption(() => openChunkFrame(frame, 1, CHUNK_AT, (id) => `dictionary ${id} is missing (no file dicts/${dictFileName(id)})`)).message).toMatch(
       /dictionary 1: dictionary 1 is missing/,
     );
-    expect(corruption(() => openChunkFrame(frame, 1, CHUNK_AT)).message).toMatch(/no dictionary is available/);
+    expect(expectCorruption(() => openChunkFrame(frame, 1, CHUNK_AT)).message).toMatch(/no dictionary is available/);
     // A dictionary of another id only: still missing for this frame.
-    expect(corruption(() => openChunkFrame(frame, 1, CHUNK_AT, (id) => (id === 2 ? { ...good, id: 2 } : 'missing'))).message).toMatch(/dictionary 1/);
+    expect(expectCorruption(() => openChunkFrame(frame, 1, CHUNK_AT, (id) => (id === 2 ? { ...good, id: 2 } : 'missing'))).message).toMatch(/dictionary 1/);
   });
 
   it('COMMIT manifest (§3.1) points at the chunk', () => {
-    const f = frameAt(seg, 0xd5);
+    const f = parseFrameByHand(seg, 0xd5);
     const c = new Cursor(f.payload);
     expect(c.u8()).toBe(1); // version
     expect(c.u64()).toBe(2); // seq

@@ -26,6 +26,7 @@ import {
 } from '../src/format/records.js';
 import { decodeSegmentHeader, encodeSegmentHeader } from '../src/format/segment-header.js';
 import { Cursor } from './helpers/cursor.js';
+import { framesOf, parseFrameByHand } from './helpers/frame-by-hand.js';
 import {
   buildExampleCheckpoint,
   buildExampleSegment,
@@ -57,42 +58,6 @@ beforeAll(async () => {
 
 function hash8(buf: Buffer, start: number, end: number): bigint {
   return xxh64(buf.subarray(start, end));
-}
-
-interface RawFrame {
-  offset: number;
-  frameLen: number;
-  type: number;
-  flags: number;
-  meta: Buffer;
-  payload: Buffer;
-}
-
-/** §2.2 by hand: checks magic, bounds and hash, returns the parts. */
-function parseFrameByHand(buf: Buffer, offset: number): RawFrame {
-  const c = new Cursor(buf, offset);
-  expect(c.bytes(4).toString('latin1'), `frame magic at ${offset}`).toBe('SREC');
-  const frameLen = c.u32();
-  expect(frameLen).toBeGreaterThanOrEqual(20);
-  expect(offset + frameLen).toBeLessThanOrEqual(buf.length);
-  const type = c.u8();
-  const flags = c.u8();
-  expect(flags & 0xfc, 'reserved flag bits').toBe(0);
-  const metaLen = c.u16();
-  const meta = c.bytes(metaLen);
-  const payload = c.bytes(frameLen - 20 - metaLen);
-  expect(c.u64big(), `frame hash at ${offset}`).toBe(hash8(buf, offset, offset + frameLen - 8));
-  return { offset, frameLen, type, flags, meta, payload };
-}
-
-function framesOf(buf: Buffer): RawFrame[] {
-  const frames: RawFrame[] = [];
-  for (let at = 64; at < buf.length - 24; ) {
-    const f = parseFrameByHand(buf, at);
-    frames.push(f);
-    at += f.frameLen;
-  }
-  return frames;
 }
 
 describe('golden segment fixture (FORMAT.md §5)', () => {

@@ -3,7 +3,8 @@
 // nothing.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Engine, ListOptions } from '../../src/index.js';
+import { expect } from 'vitest';
+import { CorruptionError, type Engine, type ListOptions } from '../../src/index.js';
 import { mulberry32 } from './prng.js';
 
 /** `n` bytes of seeded log-like text (compresses about 4-5× with zstd -1: chunks stored compressed). */
@@ -114,4 +115,16 @@ export function byteOrder(a: string, b: string): number {
 
 export function errorCode(err: unknown): string | undefined {
   return (err as { code?: string } | undefined)?.code;
+}
+
+/** Runs `fn`, which must throw a CorruptionError (never return bytes); returns that error. */
+export function expectCorruption(fn: () => unknown): CorruptionError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(CorruptionError);
+    expect((err as CorruptionError).code).toBe('SEDIMENT_CORRUPTION');
+    return err as CorruptionError;
+  }
+  throw new Error('expected a corruption error, got bytes');
 }
