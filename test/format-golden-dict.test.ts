@@ -20,7 +20,7 @@ import { decodeBucketCreate, decodeChunkMeta, decodeManifest, encodeBucketCreate
 import { decodeSegmentHeader, encodeSegmentHeader } from '../src/format/segment-header.js';
 import { encodeSegmentManifest } from '../src/format/segment-manifest.js';
 import { Cursor } from './helpers/cursor.js';
-import { framesOf, parseFrameByHand } from './helpers/frame-by-hand.js';
+import { expectHotHeaderByHand, framesOf, parseFrameByHand } from './helpers/frame-by-hand.js';
 import { errorCode, expectCorruption, readAll, tryGet } from './helpers/engine-helpers.js';
 import {
   buildExampleDictFile,
@@ -136,16 +136,7 @@ describe('golden dictionary file example-v1.zdict (FORMAT.md §2.7)', () => {
 describe('golden segment example-dict.seg with a codec-3 CHUNK (FORMAT.md §2.2, §2.3, §2.4, §2.7)', () => {
   it('header (§2.1)', () => {
     expect(seg.length).toBe(SEGMENT_LEN);
-    const c = new Cursor(seg);
-    expect(c.bytes(8).toString('hex')).toBe('5345445345470d0a');
-    expect(c.u16()).toBe(1); // formatVersion
-    expect(c.u8()).toBe(0); // tier hot
-    expect(c.u8()).toBe(0); // flags
-    expect(c.u32()).toBe(0); // reserved
-    expect(c.u64()).toBe(1); // segmentId
-    expect(c.u64()).toBe(SEGMENT_CREATED_MS);
-    expect(c.bytes(24).equals(Buffer.alloc(24))).toBe(true);
-    expect(c.u64big()).toBe(xxh64(seg.subarray(0, 56)));
+    expectHotHeaderByHand(seg, 1, SEGMENT_CREATED_MS);
     expect(decodeSegmentHeader(seg.subarray(0, 64))).toEqual({ formatVersion: 1, tier: 0, segmentId: 1, createdMs: SEGMENT_CREATED_MS });
   });
 

@@ -40,3 +40,18 @@ export function framesOf(buf: Buffer): RawFrame[] {
   }
   return frames;
 }
+
+/** §2.1 by hand: the 64-byte header of a hot segment with this id and creation time. */
+export function expectHotHeaderByHand(seg: Buffer, segmentId: number, createdMs: number): void {
+  const c = new Cursor(seg);
+  expect(c.bytes(8).toString('hex')).toBe('5345445345470d0a');
+  expect(c.u16()).toBe(1); // formatVersion
+  expect(c.u8()).toBe(0); // tier hot
+  expect(c.u8()).toBe(0); // flags
+  expect(c.u32()).toBe(0); // reserved
+  expect(c.u64()).toBe(segmentId);
+  expect(c.u64()).toBe(createdMs);
+  expect(c.bytes(24).equals(Buffer.alloc(24))).toBe(true);
+  expect(c.u64big()).toBe(xxh64(seg.subarray(0, 56)));
+  expect(c.pos).toBe(64);
+}
