@@ -338,6 +338,22 @@ describe('malformed requests', () => {
     expectS3Error(zeroSuffix, 416, 'InvalidRange');
   });
 
+  it('?partNumber: a part the object lacks is 416 InvalidPartNumber naming it; not a number, or with a Range, is a 400', async () => {
+    const body = payloadBuffer(3000, 22);
+    await put('part/obj', body);
+    const whole = await send({ method: 'GET', path: `${objectPath(BUCKET, 'part/obj')}?partNumber=1` });
+    expect([whole.status, whole.headers['content-range'], whole.headers['x-amz-mp-parts-count']]).toEqual([206, 'bytes 0-2999/3000', undefined]);
+    expect(whole.body.equals(body)).toBe(true);
+    const missing = await send({ method: 'GET', path: `${objectPath(BUCKET, 'part/obj')}?partNumber=2` });
+    expectS3Error(missing, 416, 'InvalidPartNumber');
+    expect([xmlField(missing.body, 'PartNumberRequested'), xmlField(missing.body, 'ActualPartCount')]).toEqual(['2', '1']);
+    for (const q of ['partNumber=', 'partNumber=x', 'partNumber=0', 'partNumber=10001', 'partNumber=1.0', 'partNumber=-1']) {
+      expectS3Error(await send({ method: 'GET', path: `${objectPath(BUCKET, 'part/obj')}?${q}` }), 400, 'InvalidArgument');
+    }
+    const both = await send({ method: 'GET', path: `${objectPath(BUCKET, 'part/obj')}?partNumber=1`, headers: { range: 'bytes=0-1' } });
+    expectS3Error(both, 400, 'InvalidRequest');
+  });
+
   it('unknown sub-resources and methods are NotImplemented / MethodNotAllowed, never a crash', async () => {
     for (const path of [`/${BUCKET}?policy`, `${objectPath(BUCKET, 'range/obj')}?lifecycle`, `/${BUCKET}?tagging`, `/${BUCKET}?cors`]) {
       const res = await send({ method: 'GET', path });

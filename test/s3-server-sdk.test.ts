@@ -890,6 +890,62 @@ describe('multipart uploads (real 5 MiB minimum part size)', () => {
     remember('alpha', key, whole, { etag, contentType: 'application/x-mp', metadata: { kind: 'multipart' } });
   });
 
+  it('GET / HEAD by PartNumber: each part as a 206 range with PartsCount; part 1 of any other object is all of it', async () => {
+    const copied = payloadBuffer(20 * MiB, 20).subarray(copyRange[0], copyRange[1] + 1);
+    const parts = [part1, part2, copied];
+    const etag = multipartEtag(parts.map(md5Hex));
+    let start = 0;
+    for (const [i, part] of parts.entries()) {
+      const end = start + part.length - 1;
+      const { out, body } = await get('alpha', key, { PartNumber: i + 1 });
+      expect(out.$metadata.httpStatusCode).toBe(206);
+      expect(out.ContentRange).toBe(`bytes ${start}-${end}/${part1.length + part2.length + copied.length}`);
+      expect(out.ContentLength).toBe(part.length);
+      expect(out.PartsCount).toBe(3);
+      expect(unquote(out.ETag)).toBe(etag); // the whole object's ETag, as S3 answers
+      expect(md5Hex(body)).toBe(md5Hex(part));
+      const head = await s3.send(new HeadObjectCommand({ Bucket: 'alpha', Key: key, PartNumber: i + 1 }));
+      expect([head.$metadata.httpStatusCode, head.ContentLength, head.ContentRange, head.PartsCount]).toEqual([206, part.length, out.ContentRange, 3]);
+      start = end + 1;
+    }
+    // A part the object does not have, on GET and HEAD (HEAD has no body: the status tells).
+    expect(await failure(get('alpha', key, { PartNumber: 4 }))).toMatchObject({ name: 'InvalidPartNumber', status: 416 });
+    expect(await failure(s3.send(new HeadObjectCommand({ Bucket: 'alpha', Key: key, PartNumber: 4 })))).toMatchObject({ status: 416 });
+    // Preconditions come first: a failing If-Match answers 412 even for a part that does not exist.
+    expect(await failure(get('alpha', key, { PartNumber: 4, IfMatch: '"0123456789abcdef0123456789abcdef"' }))).toMatchObject({ name: 'PreconditionFailed', status: 412 });
+    expect(await failure(get('alpha', key, { PartNumber: 1, Range: 'bytes=0-9' }))).toMatchObject({ name: 'InvalidRequest', status: 400 });
+    for (const PartNumber of [0, 10_001]) {
+      expect(await failure(get('alpha', key, { PartNumber }))).toMatchObject({ name: 'InvalidArgument', status: 400 });
+    }
+
+    // An object not uploaded in parts is part 1; it has no part 2 and no PartsCount.
+    const single = payloadBuffer(300_000, 103);
+    await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'mp/single', Body: single }));
+    const one = await get('alpha', 'mp/single', { PartNumber: 1 });
+    expect([one.out.$metadata.httpStatusCode, one.out.ContentRange, one.out.PartsCount]).toEqual([206, `bytes 0-${single.length - 1}/${single.length}`, undefined]);
+    expect(one.body.equals(single)).toBe(true);
+    expect(await failure(get('alpha', 'mp/single', { PartNumber: 2 }))).toMatchObject({ name: 'InvalidPartNumber', status: 416 });
+    // An empty object: part 1 is empty, no byte for a Content-Range to name (200, no body).
+    await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'mp/empty', Body: '' }));
+    const none = await get('alpha', 'mp/empty', { PartNumber: 1 });
+    expect([none.out.$metadata.httpStatusCode, none.out.ContentRange, none.body.length]).toEqual([200, undefined, 0]);
+    for (const k of ['mp/single', 'mp/empty']) await s3.send(new DeleteObjectCommand({ Bucket: 'alpha', Key: k }));
+  });
+
+  it('PartNumber names the numbers the parts were uploaded as (parts 1 and 3: no part 2)', async () => {
+    const k = 'mp/sparse';
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'alpha', Key: k }));
+    const first = payloadBuffer(5 * MiB, 401);
+    const a = await s3.send(new UploadPartCommand({ Bucket: 'alpha', Key: k, UploadId, PartNumber: 1, Body: first }));
+    const c = await s3.send(new UploadPartCommand({ Bucket: 'alpha', Key: k, UploadId, PartNumber: 3, Body: 'the third part' }));
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'alpha', Key: k, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: a.ETag }, { PartNumber: 3, ETag: c.ETag }] } }));
+    const third = await get('alpha', k, { PartNumber: 3 });
+    expect(third.body.toString()).toBe('the third part');
+    expect([third.out.ContentRange, third.out.PartsCount]).toEqual([`bytes ${first.length}-${first.length + 13}/${first.length + 14}`, 2]);
+    expect(await failure(get('alpha', k, { PartNumber: 2 }))).toMatchObject({ name: 'InvalidPartNumber', status: 416 });
+    await s3.send(new DeleteObjectCommand({ Bucket: 'alpha', Key: k }));
+  });
+
   it('EntityTooSmall: two 1 MiB parts against the real 5 MiB minimum', async () => {
     const k = 'mp/too-small';
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'alpha', Key: k }));

@@ -134,6 +134,7 @@ import type {
   PartInfo,
   UploadInfo,
   CompletePart,
+  HeadResult,
 } from './types.js';
 
 interface Bucket {
@@ -1469,11 +1470,13 @@ export class Engine {
     };
   }
 
-  async headObject(bucketName: string, key: string, opts: { versionId?: string } = {}): Promise<ObjectInfo> {
+  async headObject(bucketName: string, key: string, opts: { versionId?: string; partNumber?: number } = {}): Promise<HeadResult> {
     this.checkOpen();
     const { slot } = this.slotOf(bucketName, key, opts.versionId);
     const manifest = await this.readManifest(this.table.read(slot));
-    return this.infoFromManifest(manifest);
+    const info: HeadResult = this.infoFromManifest(manifest);
+    if (opts.partNumber !== undefined) info.partRange = this.resolveRange(manifest, { partNumber: opts.partNumber });
+    return info;
   }
 
   async getObject(bucketName: string, key: string, opts: GetOptions = {}): Promise<GetResult> {
@@ -1483,7 +1486,7 @@ export class Engine {
     const manifest = await this.readManifest(this.table.read(slot));
     const info = this.infoFromManifest(manifest);
     const { start, end } = this.resolveRange(manifest, opts);
-    return { info, range: opts.range ? { start, end } : undefined, body: await this.reader.body(manifest, start, end) };
+    return { info, range: opts.range || opts.partNumber !== undefined ? { start, end } : undefined, body: await this.reader.body(manifest, start, end) };
   }
 
   /**
@@ -1500,7 +1503,7 @@ export class Engine {
     const manifest = await this.readManifest(this.table.read(slot));
     const info = this.infoFromManifest(manifest);
     const { start, end } = this.resolveRange(manifest, opts);
-    const range = opts.range ? { start, end } : undefined;
+    const range = opts.range || opts.partNumber !== undefined ? { start, end } : undefined;
     if (end - start + 1 > opts.bufferBytesMax) {
       if (opts.lend) return { info, range, lent: await this.reader.lent(manifest, start, end) };
       return { info, range, body: await this.reader.body(manifest, start, end) };
@@ -1511,10 +1514,17 @@ export class Engine {
     return { info, range, data: parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts) };
   }
 
-  /** The inclusive byte range to serve; throws SEDIMENT_INVALID_RANGE when it is not satisfiable. */
+  /**
+   * The inclusive byte range to serve (`end` = `start - 1` when it is empty); throws SEDIMENT_INVALID_RANGE
+   * when a range is not satisfiable, SEDIMENT_INVALID_PART_NUMBER for a part the object does not have.
+   */
   private resolveRange(manifest: ObjectManifest, opts: GetOptions): { start: number; end: number } {
     let start = 0;
     let end = manifest.size - 1;
+    if (opts.partNumber !== undefined) {
+      if (opts.range) throw new SedimentError('SEDIMENT_INVALID_REQUEST', 'Cannot specify both Range header and partNumber query parameter');
+      return partRange(manifest, opts.partNumber);
+    }
     if (opts.range) {
       const r = 'suffix' in opts.range ? { start: Math.max(0, manifest.size - opts.range.suffix), end: manifest.size - 1, suffix: opts.range.suffix } : { ...opts.range, suffix: undefined };
       const bad = r.suffix !== undefined
@@ -2223,4 +2233,24 @@ function* checkpointRows(keys: Iterable<[string, number]>, table: TableView): Ge
     table.readInto(slot, entry);
     yield pair;
   }
+}
+
+/**
+ * The bytes of part `partNumber` of a version: parts are stored in ascending part order, each `size` bytes
+ * long. A version not uploaded in parts is one part, number 1 (as S3 answers it).
+ */
+export function partRange(manifest: ObjectManifest, partNumber: number): { start: number; end: number } {
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > PART_NUMBER_MAX) {
+    throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `part number must be an integer between 1 and ${PART_NUMBER_MAX}`);
+  }
+  if (manifest.parts.length === 0) {
+    if (partNumber !== 1) throw new SedimentError('SEDIMENT_INVALID_PART_NUMBER', `part ${partNumber} of an object that was not uploaded in parts (it is part 1)`);
+    return { start: 0, end: manifest.size - 1 };
+  }
+  let start = 0;
+  for (const p of manifest.parts) {
+    if (p.partNumber === partNumber) return { start, end: start + p.size - 1 };
+    start += p.size;
+  }
+  throw new SedimentError('SEDIMENT_INVALID_PART_NUMBER', `the object has no part ${partNumber} (it has ${manifest.parts.length})`);
 }

@@ -198,11 +198,20 @@ export interface GetOptions {
   versionId?: string;
   /** Inclusive byte range; `end` past the object is clamped. `{ suffix: n }` means the last n bytes. */
   range?: ByteRange | { suffix: number };
+  /**
+   * Read one part of a multipart object (1..10000, the number it was uploaded as); `1` of an object that
+   * was not uploaded in parts is the whole object. Not with `range` (SEDIMENT_INVALID_REQUEST); a part the
+   * object does not have is SEDIMENT_INVALID_PART_NUMBER.
+   */
+  partNumber?: number;
 }
+
+/** headObject's answer: with `partNumber`, also the bytes of that part (`end` = `start - 1` for an empty one). */
+export type HeadResult = ObjectInfo & { partRange?: ByteRange };
 
 export interface GetResult {
   info: ObjectInfo;
-  /** The range actually served (undefined for a whole-object read). */
+  /** The range actually served (undefined for a whole-object read); for a part, `end` = `start - 1` if it is empty. */
   range?: ByteRange;
   /** Streams exactly the requested bytes; every chunk is verified before it is pushed. */
   body: Readable;

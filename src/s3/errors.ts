@@ -37,6 +37,7 @@ const TABLE: Record<ErrorCode, { code: S3ErrorCode; status?: number }> = {
   SEDIMENT_COLD_UNAVAILABLE: { code: 'ServiceUnavailable' },
   SEDIMENT_INVALID_PART: { code: 'InvalidPart' },
   SEDIMENT_INVALID_PART_ORDER: { code: 'InvalidPartOrder' },
+  SEDIMENT_INVALID_PART_NUMBER: { code: 'InvalidPartNumber' },
   SEDIMENT_CORRUPTION: { code: 'InternalError' },
   SEDIMENT_LOCKED: { code: 'ServiceUnavailable' },
   SEDIMENT_CLOSED: { code: 'ServiceUnavailable' },

@@ -7,7 +7,7 @@ import { parseAlgorithm } from './checksums.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml, type S3Request } from './http-util.js';
 import { contentOptions } from './object-headers.js';
 import { owner } from './ops-bucket.js';
-import { copyConditions, parseCopySource, parseRange } from './ops-object.js';
+import { copyConditions, parseCopySource, parseRange, partNumberOf } from './ops-object.js';
 import { prepareBody } from './request-body.js';
 import { S3Error } from './s3-error.js';
 import { lockOptions } from './ops-object-lock.js';
@@ -20,13 +20,6 @@ function uploadIdOf(r: S3Request): string {
   return id;
 }
 
-function partNumberOf(r: S3Request): number {
-  const v = r.query.get('partNumber') ?? '';
-  if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > 10000) {
-    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { extra: { ArgumentName: 'partNumber', ArgumentValue: v } });
-  }
-  return Number(v);
-}
 
 export async function createMultipartUpload(r: S3Request): Promise<void> {
   const c = contentOptions(r);

@@ -2,7 +2,7 @@
 // conditionals, response-* overrides), DeleteObject, CopyObject.
 import type { ServerResponse } from 'node:http';
 import { finished } from 'node:stream/promises';
-import type { GetDataResult, LentBytes, ObjectInfo } from '../engine/types.js';
+import type { ByteRange, GetDataResult, HeadResult, LentBytes, ObjectInfo } from '../engine/types.js';
 import { isSedimentError } from '../util/errors.js';
 import { decodeComponent } from './aws-uri.js';
 import { contentOptions, evaluateConditions, objectHeaders } from './object-headers.js';
@@ -12,6 +12,15 @@ import { prepareBody, readSmallBody, smallBodyLength } from './request-body.js';
 import { S3Error } from './s3-error.js';
 import { element } from './xml.js';
 import { bypassGovernance, lockOptions } from './ops-object-lock.js';
+
+/** ?partNumber of a request: 1..10000, else InvalidArgument. */
+export function partNumberOf(r: S3Request): number {
+  const v = r.query.get('partNumber') ?? '';
+  if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > 10000) {
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { extra: { ArgumentName: 'partNumber', ArgumentValue: v } });
+  }
+  return Number(v);
+}
 
 /** ?versionId of a request (undefined: the current version). */
 function versionIdOf(r: S3Request): string | undefined {
@@ -113,23 +122,26 @@ export const GET_BUFFER_BYTES_MAX = 256 * 1024;
 
 export async function getObject(r: S3Request): Promise<void> {
   const head = r.method === 'HEAD';
-  if (r.query.has('partNumber')) throw new S3Error('NotImplemented', 'GetObject with partNumber is not supported');
+  // ?partNumber reads one part of a multipart object (part 1 of any other object is all of it), as a range.
+  const partNumber = r.query.has('partNumber') ? partNumberOf(r) : undefined;
+  if (partNumber !== undefined && r.header('range') !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
   const range = parseRange(r.header('range'));
   const engine = r.ctx.engine;
   const versionId = versionIdOf(r);
-  let info = head ? await engine.headObject(r.bucket, r.key, { versionId }) : undefined;
+  let info: HeadResult | undefined;
   let result: GetDataResult | undefined;
-  if (!head) {
-    try {
-      result = await engine.getObjectData(r.bucket, r.key, { range, bufferBytesMax: GET_BUFFER_BYTES_MAX, versionId, lend: true });
-    } catch (err) {
-      if (!isSedimentError(err, 'SEDIMENT_INVALID_RANGE')) throw err;
-      // Preconditions are evaluated before the range (RFC 9110 §13.2.2): a failed one answers 304/412
-      // below; only a request whose conditions hold gets 416.
-      info = await engine.headObject(r.bucket, r.key, { versionId });
-      if (evaluateConditions((n) => r.header(n), info) === undefined) {
-        throw new S3Error('InvalidRange', undefined, { extra: { RangeRequested: r.header('range') ?? '', ActualObjectSize: String(info.size) } });
-      }
+  try {
+    if (head) info = await engine.headObject(r.bucket, r.key, { versionId, partNumber });
+    else result = await engine.getObjectData(r.bucket, r.key, { range, partNumber, bufferBytesMax: GET_BUFFER_BYTES_MAX, versionId, lend: true });
+  } catch (err) {
+    const badRange = isSedimentError(err, 'SEDIMENT_INVALID_RANGE');
+    if (!badRange && !isSedimentError(err, 'SEDIMENT_INVALID_PART_NUMBER')) throw err;
+    // Preconditions are evaluated before the range (RFC 9110 §13.2.2): a failed one answers 304/412
+    // below; only a request whose conditions hold gets 416.
+    info = await engine.headObject(r.bucket, r.key, { versionId });
+    if (evaluateConditions((n) => r.header(n), info) === undefined) {
+      if (!badRange) throw new S3Error('InvalidPartNumber', undefined, { extra: { PartNumberRequested: String(partNumber), ActualPartCount: String(Math.max(1, info.partCount)) } });
+      throw new S3Error('InvalidRange', undefined, { extra: { RangeRequested: r.header('range') ?? '', ActualObjectSize: String(info.size) } });
     }
   }
   const obj = (info ?? result?.info) as ObjectInfo;
@@ -147,7 +159,7 @@ export async function getObject(r: S3Request): Promise<void> {
   }
   let status = 200;
   let length = obj.size;
-  let servedRange = result?.range;
+  let servedRange: ByteRange | undefined = result?.range ?? info?.partRange;
   if (head && range) {
     // HEAD with Range answers with the range's headers and no body.
     const start = 'suffix' in range ? Math.max(0, obj.size - range.suffix) : range.start;
@@ -158,10 +170,14 @@ export async function getObject(r: S3Request): Promise<void> {
   const checksumMode = (r.header('x-amz-checksum-mode') ?? '').toUpperCase() === 'ENABLED';
   const headers = objectHeaders(obj, checksumMode && servedRange === undefined);
   if (servedRange) {
-    status = 206;
     length = servedRange.end - servedRange.start + 1;
-    headers['Content-Range'] = `bytes ${servedRange.start}-${servedRange.end}/${obj.size}`;
+    // An empty part (or part 1 of an empty object) has no byte to name in a Content-Range: 200, no body.
+    if (length > 0) {
+      status = 206;
+      headers['Content-Range'] = `bytes ${servedRange.start}-${servedRange.end}/${obj.size}`;
+    }
   }
+  if (partNumber !== undefined && obj.partCount > 0) headers['x-amz-mp-parts-count'] = String(obj.partCount);
   if (r.query.size > 0) {
     for (const [q, h] of OVERRIDES) {
       const v = r.query.get(q);

@@ -39,6 +39,7 @@ export const S3_ERROR_DEFAULTS = {
     status: 400,
     message: 'One or more of the specified parts could not be found. The part may not have been uploaded.',
   },
+  InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
   InvalidPartOrder: { status: 400, message: 'The list of parts was not in ascending order.' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
