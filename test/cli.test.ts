@@ -97,6 +97,11 @@ describe.concurrent('sediment CLI', () => {
     expect(r.stdout.equals(body.subarray(body.length - 100))).toBe(true);
     r = await sediment(['get', 'photos/top.txt', '--range', '50-60', ...d]);
     expectOneLineFailure(r, 1, /not satisfiable/);
+    // Part 1 of an object not uploaded in parts is all of it; it has no part 2.
+    r = await sediment(['get', 'photos/blobs/random.bin', '--part', '1', ...d]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.equals(body)).toBe(true);
+    expectOneLineFailure(await sediment(['get', 'photos/blobs/random.bin', '--part', '2', ...d]), 1, /part 2/);
 
     // Default listing groups at '/' like `aws s3 ls`; --recursive shows every key.
     r = await sediment(['ls', 'photos', ...d]);
@@ -153,6 +158,8 @@ describe.concurrent('sediment CLI', () => {
     expectOneLineFailure(await sediment(['stat', '/no-bucket', ...d]), 2, /has no bucket/);
     expectOneLineFailure(await sediment(['get', 'logs', ...d]), 2, /has no key/);
     expectOneLineFailure(await sediment(['get', 'logs/x', '--range', 'abc', ...d]), 2, /--range/);
+    expectOneLineFailure(await sediment(['get', 'logs/x', '--part', '0', ...d]), 2, /--part/);
+    expectOneLineFailure(await sediment(['get', 'logs/x', '--part', '1', '--range', '0-1', ...d]), 2, /--part and --range/);
     expectOneLineFailure(await sediment(['put', 'logs/x', join(dir, 'missing.txt'), ...d]), 1, /missing\.txt/);
 
     const out = join(dir, 'never.bin');

@@ -1,4 +1,5 @@
-// `get BUCKET/KEY [FILE|-]`: streams an object (or a --range of it) to stdout or a file. A file is
+// `get BUCKET/KEY [FILE|-]`: streams an object (or a --range of it, or one --part of a multipart object)
+// to stdout or a file. A file is
 // written through a temporary file and renamed only when every byte arrived and passed its checksum,
 // so a failed read leaves no partial output file. (On stdout, bytes already written cannot be taken
 // back; the exit status reports the failure.) The engine reads and verifies the first chunk before
@@ -10,9 +11,11 @@ import { withEngine } from '../with-engine.js';
 import { resolveOutputPath, writeAtomically } from '../local-files.js';
 import { parseObjectPath } from '../paths.js';
 import { parseRange, toByteRange } from '../range.js';
+import { UsageError } from '../errors.js';
 
 interface GetFlags {
   range?: string;
+  part?: string;
 }
 
 export function registerGetCommand(program: Command): void {
@@ -22,14 +25,18 @@ export function registerGetCommand(program: Command): void {
     .argument('<path>', 'BUCKET/KEY')
     .argument('[file]', 'destination file or directory, or "-" for stdout', '-')
     .option('--range <range>', 'only bytes START-END (inclusive), START- or -LENGTH (the last LENGTH bytes)')
+    .option('--part <n>', 'only part N of an object uploaded in parts (S3 multipart; 1 is all of any other object)')
     .action(async (pathArg: string, dest: string, flags: GetFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { bucket, key } = parseObjectPath(pathArg);
       const spec = flags.range === undefined ? undefined : parseRange(flags.range);
+      if (flags.part !== undefined && !/^[1-9][0-9]{0,4}$/.test(flags.part)) throw new UsageError(`--part must be a part number 1..10000, not "${flags.part}"`);
+      if (flags.part !== undefined && spec !== undefined) throw new UsageError('--part and --range cannot be used together');
+      const partNumber = flags.part === undefined ? undefined : Number(flags.part);
       const outPath = dest === '-' ? undefined : await resolveOutputPath(dest, key);
       await withEngine(ctx, {}, async (engine) => {
         const size = spec?.kind === 'suffix' ? (await engine.headObject(bucket, key)).size : 0;
-        const result = await engine.getObject(bucket, key, { range: spec && toByteRange(spec, size) });
+        const result = await engine.getObject(bucket, key, { range: spec && toByteRange(spec, size), partNumber });
         if (outPath === undefined) await pipeline(result.body, ctx.stdout);
         else await writeAtomically(outPath, result.body);
       });
