@@ -10,6 +10,8 @@
 //                             [--client=loadgen|node-http]
 //                             [--node-args-NAME="--flag=1 --other"]   (extra node flags for variant NAME)
 //                             [--env-NAME="VAR=value OTHER=value"]    (extra environment for variant NAME)
+//                             [--durability-NAME=none|fsync]          (durability of variant NAME; default
+//                                                                      fsync, or none with --no-fsync)
 import { S3LoadClient } from '../src/loadgen/s3-client.js';
 import { BENCH_CLIENT_NAMES, BUCKET, FULL_SIZES, phases, REGION, runPhase, type BenchClient, type PhaseResult } from './s3-phases.js';
 import { startServer, type RunningServer } from './servers/spawn.js';
@@ -88,7 +90,9 @@ try {
     const env = Object.fromEntries(
       (envArg?.slice(`--env-${v.name}=`.length).split(' ') ?? []).filter((x) => x.includes('=')).map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)]),
     );
-    const s = await startServer('sediment', { durability: opts.has('no-fsync') ? 'none' : 'fsync', sedimentMain: v.main, nodeArgs, env });
+    const durability = opts.get(`durability-${v.name}`) ?? (opts.has('no-fsync') ? 'none' : 'fsync');
+    if (durability !== 'none' && durability !== 'fsync') throw new Error(`--durability-${v.name} must be none or fsync`);
+    const s = await startServer('sediment', { durability, sedimentMain: v.main, nodeArgs, env });
     servers.push({ ...s, label: v.name });
   }
   for (const s of servers) {
