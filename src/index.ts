@@ -14,7 +14,9 @@ export { takeCensus, censusRecords, type Census, type CensusOptions, type Census
 export { CensusCache } from './maintenance/census-cache.js';
 export { Scrubber, type ScrubReport, type ScrubSettings } from './maintenance/scrub.js';
 export { BackgroundMaintenance, type BackgroundSettings } from './maintenance/background.js';
-export { readStatus, writeStatus, passLine, spaceSummary, scrubSummary, type MaintenanceStatus } from './maintenance/status.js';
+export { readStatus, writeStatus, passLine, spaceSummary, scrubSummary, type MaintenanceStatus, type ColdScrubSummary } from './maintenance/status.js';
+export { startColdScrubSchedule, coldScrubLine, type ColdScrubSchedule, type ColdScrubScheduleOptions } from './maintenance/cold-scrub.js';
+export { verifyColdTier, type ColdVerifyReport, type ColdVerifyOptions } from './maintenance/cold-verify.js';
 export { Migrator, type MigrationSettings, type MigrationPassOptions, type MigrationReport } from './maintenance/migration.js';
 export type { ColdStore, ColdBlob } from './tier/cold-store.js';
 export { MemoryColdStore } from './tier/memory-store.js';

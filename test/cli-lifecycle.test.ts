@@ -81,36 +81,55 @@ describe('sediment lifecycle', () => {
   });
 });
 
+/** `sediment serve` on DATA=`dir` with `args`; resolves once it listens. */
+async function startServe(dir: string, args: string[]): Promise<{ server: ChildProcess; endpoint: string; out: () => string }> {
+  const server = spawn(process.execPath, [cli, 'serve', '--data', join(work, dir), '--port', '0', ...args], {
+    env: { ...process.env, SEDIMENT_ACCESS_KEY: ACCESS_KEY, SEDIMENT_SECRET_KEY: SECRET_KEY },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  server.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  server.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
+    const check = (): void => {
+      const m = /serving S3 on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]);
+      } else if (server.exitCode !== null) {
+        clearTimeout(t);
+        reject(new Error(`server exited: ${out}`));
+      } else setTimeout(check, 50);
+    };
+    check();
+  });
+  return { server, endpoint, out: () => out };
+}
+
+async function stopServe(server: ChildProcess | undefined): Promise<void> {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    await exited;
+  }
+}
+
+async function waitFor(what: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  return what();
+}
+
 describe('sediment serve runs lifecycle rules itself', () => {
   let server: ChildProcess | undefined;
-  afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
-  });
+  afterAll(() => stopServe(server));
 
   it('expires an object after one (shortened) day', async () => {
-    server = spawn(process.execPath, [cli, 'serve', '--data', join(work, 'served'), '--port', '0', '--lifecycle-every', '0.3', '--lifecycle-day-seconds', '1'], {
-      env: { ...process.env, SEDIMENT_ACCESS_KEY: ACCESS_KEY, SEDIMENT_SECRET_KEY: SECRET_KEY },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    server.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    server.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    const endpoint = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
-      const check = (): void => {
-        const m = /serving S3 on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) {
-          clearTimeout(t);
-          resolve(m[1]);
-        } else setTimeout(check, 50);
-      };
-      check();
-    });
-    const s3 = makeClient(endpoint);
+    const started = await startServe('served', ['--lifecycle-every', '0.3', '--lifecycle-day-seconds', '1']);
+    server = started.server;
+    const out = started.out;
+    const s3 = makeClient(started.endpoint);
     await s3.send(new CreateBucketCommand({ Bucket: 'fast' }));
     await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'fast', LifecycleConfiguration: { Rules: [{ ID: 'd1', Status: 'Enabled', Filter: { Prefix: 'tmp/' }, Expiration: { Days: 1 } }] } }));
     await s3.send(new PutObjectCommand({ Bucket: 'fast', Key: 'tmp/x', Body: 'x' }));
@@ -121,9 +140,37 @@ describe('sediment serve runs lifecycle rules itself', () => {
       gone = await s3.send(new HeadObjectCommand({ Bucket: 'fast', Key: 'tmp/x' })).then(() => false, (e: { name?: string }) => e.name === 'NotFound');
       if (!gone) await new Promise((r) => setTimeout(r, 200));
     }
-    expect(gone, out).toBe(true);
+    expect(gone, out()).toBe(true);
     await expect(s3.send(new HeadObjectCommand({ Bucket: 'fast', Key: 'keep/y' }))).resolves.toBeDefined();
-    expect(out).toMatch(/lifecycle: expired 1 object\(s\)/);
+    expect(out()).toMatch(/lifecycle: expired 1 object\(s\)/);
     s3.destroy();
+  });
+});
+
+describe('sediment serve reads the cold tier back in the background', () => {
+  let server: ChildProcess | undefined;
+  afterAll(() => stopServe(server));
+
+  it('a cold scrub pass checks what migration moved; `info` shows the last one; a bad interval is refused', async () => {
+    // A "day" of 1 s moves the object at the next migration pass; a cold scrub every 0.00001 days (0.864 s).
+    const started = await startServe('cold-scrubbed', ['--lifecycle-every', '0.3', '--lifecycle-day-seconds', '1', '--cold-scrub-every', '0.00001', '--compact-every', '0']);
+    server = started.server;
+    const s3 = makeClient(started.endpoint);
+    await s3.send(new CreateBucketCommand({ Bucket: 'arch' }));
+    await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'arch', LifecycleConfiguration: { Rules: [{ ID: 'c', Status: 'Enabled', Filter: { Prefix: '' }, Transitions: [{ Days: 1, StorageClass: 'GLACIER' }] }] } }));
+    await s3.send(new PutObjectCommand({ Bucket: 'arch', Key: 'a.log', Body: 'line one\n'.repeat(5000) }));
+    expect(await waitFor(() => /migration: moved 1 object/.test(started.out()), 20_000), started.out()).toBe(true);
+    expect(await waitFor(() => /cold scrub: 1 objects, 1 chunks, [0-9.]+ MiB checked in [0-9.]+ s, 0 damaged/.test(started.out()), 20_000), started.out()).toBe(true);
+    s3.destroy();
+    await stopServe(server);
+    const info = await new Promise<string>((resolve) => execFile(process.execPath, [cli, '--data', join(work, 'cold-scrubbed'), 'info'], (_e, stdout) => resolve(stdout)));
+    expect(info).toMatch(/last cold scrub\s+\S+: 1 objects, 1 chunks/);
+
+    const bad = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(process.execPath, [cli, '--data', join(work, 'never'), 'serve', '--cold-scrub-every', '-1'], (e, _o, stderr) => resolve({ code: Number((e as { code?: number } | null)?.code ?? 0), stderr })),
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/--cold-scrub-every/);
   });
 });

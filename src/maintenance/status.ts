@@ -8,6 +8,22 @@ import type { ScrubReport } from './scrub.js';
 export interface MaintenanceStatus {
   lastPass?: PassStats;
   lastScrub?: Omit<ScrubReport, 'damage'> & { damageCount: number };
+  /** The last background read of the cold tier (`serve`, cold-scrub.ts). */
+  lastColdScrub?: ColdScrubSummary;
+}
+
+export interface ColdScrubSummary {
+  startedMs: number;
+  durationMs: number;
+  objectsChecked: number;
+  chunksChecked: number;
+  bytesChecked: number;
+  objectsChanged: number;
+  damageCount: number;
+  /** Stopped before the end (server shutting down): the counts cover what was read. */
+  stoppedEarly: boolean;
+  /** Set when the pass failed (e.g. the cold store was unreachable). */
+  error?: string;
 }
 
 export async function readStatus(fs: FileSystem, dir: string): Promise<MaintenanceStatus> {

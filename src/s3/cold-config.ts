@@ -16,6 +16,8 @@ export interface ColdSpec {
 
 export interface OpenedColdStore {
   store: ColdStore;
+  /** An S3 bucket (reading all of it costs requests and transfer), not a local directory. */
+  remote: boolean;
   close(): void;
 }
 
@@ -84,9 +86,9 @@ export async function openColdStore(fs: FileSystem, dataDir: string, spec: ColdS
     if (!ak || !sk) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'an S3 cold store needs SEDIMENT_COLD_ACCESS_KEY and SEDIMENT_COLD_SECRET_KEY');
     const { S3ColdStore } = await import('./cold-store-s3.js');
     const store = new S3ColdStore({ ...parseColdS3Url(s3), accessKeyId: ak, secretAccessKey: sk, region: env.SEDIMENT_COLD_REGION || 'us-east-1' });
-    return { store, close: () => void store.close() };
+    return { store, remote: true, close: () => void store.close() };
   }
   const dir = spec.dir ?? (env.SEDIMENT_COLD_DIR || `${dataDir}/cold`);
   const store = new LazyLocalStore(fs, dir);
-  return { store, close: () => void store.close().catch(() => undefined) };
+  return { store, remote: false, close: () => void store.close().catch(() => undefined) };
 }

@@ -11,6 +11,7 @@ import { openColdStore, type ColdSpec } from './cold-config.js';
 import { MaintenancePool } from '../maintenance/maintenance-pool.js';
 import { Migrator } from '../maintenance/migration.js';
 import { RealFileSystem } from '../io/real-fs.js';
+import { startColdScrubSchedule } from '../maintenance/cold-scrub.js';
 
 export interface RunServerOptions {
   dataDir: string;
@@ -35,7 +36,17 @@ export interface RunServerOptions {
   coldLevel?: number;
   /** zstd dictionaries for buckets of small objects (EngineOptions.smallObjectDictionaries; default true). */
   dictionaries?: boolean;
+  /**
+   * Read the whole cold tier back this often (0 = never). Default: 7 days for a local cold directory, never
+   * for an S3 cold store (reading it all costs requests and transfer there: opt in).
+   */
+  coldScrubEveryMs?: number;
+  /** Cold scrub throttle, raw bytes per second (default 8 MiB/s). */
+  coldScrubBytesPerSecMax?: number;
 }
+
+export const COLD_SCRUB_EVERY_MS_LOCAL = 7 * 86_400_000;
+export const COLD_SCRUB_BYTES_PER_SEC = 8 << 20;
 
 export async function runServer(opts: RunServerOptions): Promise<void> {
   const cold = await openColdStore(new RealFileSystem(), opts.dataDir, opts.cold ?? {});
@@ -72,6 +83,11 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     lifecycleEveryMs > 0
       ? startLifecycleSchedule(engine, { everyMs: lifecycleEveryMs, dayMs: opts.lifecycleDayMs, migrator, log: (l) => process.stdout.write(`sediment: ${l}\n`) })
       : undefined;
+  const coldScrubEveryMs = opts.coldScrubEveryMs ?? (cold.remote ? 0 : COLD_SCRUB_EVERY_MS_LOCAL);
+  const coldScrub =
+    coldScrubEveryMs > 0
+      ? startColdScrubSchedule(engine.coldAccess(), { everyMs: coldScrubEveryMs, bytesPerSecMax: opts.coldScrubBytesPerSecMax ?? COLD_SCRUB_BYTES_PER_SEC, log: (l) => process.stdout.write(`sediment: ${l}\n`) })
+      : undefined;
   const addr = s3.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const out = (s: string): boolean => process.stdout.write(s + '\n');
@@ -87,6 +103,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
       void s3
         .shutdown()
         .then(() => lifecycle?.stop())
+        .then(() => coldScrub?.stop())
         .then(() => migrator.stop())
         .then(() => migrationPool.close())
         .then(() => background?.stop())

@@ -3,7 +3,7 @@
 // objects and bytes per tier (hot segments here, cold segments in the cold store), and any damage the
 // engine found while opening the directory.
 import type { Command } from 'commander';
-import { readStatus, spaceSummary, takeCensus, passLine, type ColdStore, type EngineStats, type MaintenanceStatus } from '../../index.js';
+import { readStatus, spaceSummary, takeCensus, passLine, coldScrubLine, type ColdStore, type EngineStats, type MaintenanceStatus } from '../../index.js';
 import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
 import { formatBytesExact, formatFields, toJson } from '../format.js';
@@ -63,6 +63,7 @@ function humanInfo(dataDir: string, s: EngineStats, space: Space, status: Mainte
     const r = status.lastScrub;
     rows.push(['last scrub', `${new Date(r.startedMs).toISOString()}: ${r.segmentsChecked} segments, ${r.recordsChecked} records, ${r.damageCount} damaged`]);
   }
+  if (status.lastColdScrub) rows.push(['last cold scrub', `${new Date(status.lastColdScrub.startedMs).toISOString()}: ${coldScrubLine(status.lastColdScrub).replace(/^cold scrub: /, '')}`]);
   const lines = [formatFields(rows)];
   for (const d of s.damage) lines.push(`  segment ${d.segmentId} offset ${d.offset}: ${d.detail}`);
   return lines.join('\n');

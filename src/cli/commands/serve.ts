@@ -26,6 +26,9 @@ export interface ServeOptions {
   cold?: { dir?: string; s3?: string };
   coldLevel?: number;
   dictionaries?: boolean;
+  /** Background read of the whole cold tier: interval (undefined: the server's default) and throttle. */
+  coldScrubEveryMs?: number;
+  coldScrubBytesPerSecMax?: number;
 }
 
 interface ServeFlags {
@@ -43,6 +46,8 @@ interface ServeFlags {
   lifecycleEvery: number;
   lifecycleDaySeconds?: number;
   coldLevel: number;
+  coldScrubEvery?: number;
+  coldScrubBytesPerSec: number;
   /** False with --no-dictionaries. */
   dictionaries: boolean;
 }
@@ -98,6 +103,8 @@ export function registerServeCommand(program: Command): void {
       return n;
     })
     .option('--cold-level <n>', 'zstd level of cold-tier chunks', parseNumber(1, 22), 12)
+    .option('--cold-scrub-every <days>', 'read the whole cold tier back this often (0 = off; default 7 for a local cold directory, off for an S3 cold store)', parseNumber(0, 36500))
+    .option('--cold-scrub-bytes-per-sec <n>', 'cold scrub read throttle, bytes/s', parseNumber(1, Number.MAX_SAFE_INTEGER), 8 << 20)
     .option('--no-dictionaries', 'make no zstd dictionaries for buckets of small objects (existing ones are still read)')
     .action(async (flags: ServeFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
@@ -116,6 +123,8 @@ export function registerServeCommand(program: Command): void {
         lifecycleDayMs: flags.lifecycleDaySeconds === undefined ? undefined : Math.round(flags.lifecycleDaySeconds * 1000),
         cold: ctx.cold,
         coldLevel: Math.floor(flags.coldLevel),
+        coldScrubEveryMs: flags.coldScrubEvery === undefined ? undefined : Math.round(flags.coldScrubEvery * 86_400_000),
+        coldScrubBytesPerSecMax: flags.coldScrubBytesPerSec,
         dictionaries: flags.dictionaries,
       });
     });
