@@ -1,13 +1,13 @@
 // `sediment lifecycle get|set|delete|run` on a data directory, and `sediment serve` applying lifecycle
 // rules on its own with a shortened lifecycle day (what S3 conformance suites need).
-import { PutBucketLifecycleConfigurationCommand, PutObjectCommand, HeadObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { PutBucketLifecycleConfigurationCommand, PutObjectCommand, HeadObjectCommand, CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_KEY, SECRET_KEY, makeClient } from './helpers/s3-server.js';
+import { ACCESS_KEY, SECRET_KEY, loopbackAgent, makeClient } from './helpers/s3-server.js';
 
 const cli = join(fileURLToPath(new URL('..', import.meta.url)), 'dist/src/cli/main.js');
 let work = '';
@@ -166,11 +166,43 @@ describe('sediment serve reads the cold tier back in the background', () => {
     const info = await new Promise<string>((resolve) => execFile(process.execPath, [cli, '--data', join(work, 'cold-scrubbed'), 'info'], (_e, stdout) => resolve(stdout)));
     expect(info).toMatch(/last cold scrub:\s+\S+: 1 objects, 1 chunks, [0-9.]+ MiB checked in [0-9.]+ s, 0 damaged/);
 
-    const bad = await new Promise<{ code: number; stderr: string }>((resolve) =>
-      execFile(process.execPath, [cli, '--data', join(work, 'never'), 'serve', '--cold-scrub-every', '-1'], (e, _o, stderr) => resolve({ code: Number((e as { code?: number } | null)?.code ?? 0), stderr })),
-    );
+    const bad = await serveFails(['--cold-scrub-every', '-1']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/--cold-scrub-every/);
+  });
+});
+
+/** `sediment serve ARGS` on a directory that is never created: exit code and stderr. */
+function serveFails(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, [cli, '--data', join(work, 'never'), 'serve', ...args], (e, _o, stderr) => resolve({ code: Number((e as { code?: number } | null)?.code ?? 0), stderr })),
+  );
+}
+
+describe('sediment serve --domain', () => {
+  let server: ChildProcess | undefined;
+  afterAll(() => stopServe(server));
+
+  it('answers virtual-hosted-style requests for BUCKET.DOMAIN and path style alike; a bad domain is refused', async () => {
+    const started = await startServe('vhost', ['--domain', 'S3.Test,other.test', '--domain', 'third.test']);
+    server = started.server;
+    expect(started.out()).toMatch(/virtual-hosted-style requests for BUCKET\.s3\.test, BUCKET\.other\.test, BUCKET\.third\.test/);
+    const port = new URL(started.endpoint).port;
+    const vhost = makeClient(`http://s3.test:${port}`, { forcePathStyle: false, requestHandler: { httpAgent: loopbackAgent() } });
+    const path = makeClient(started.endpoint);
+    await vhost.send(new CreateBucketCommand({ Bucket: 'hosted' }));
+    await vhost.send(new PutObjectCommand({ Bucket: 'hosted', Key: 'k', Body: 'by host name' }));
+    const got = await path.send(new GetObjectCommand({ Bucket: 'hosted', Key: 'k' }));
+    expect(await got.Body!.transformToString()).toBe('by host name');
+    vhost.destroy();
+    path.destroy();
+
+    for (const d of ['http://s3.test', 's3.test:9000', '']) {
+      const bad = await serveFails(['--domain', d]);
+      expect(bad.code, d).toBe(2);
+      expect(bad.stderr.trim().split('\n'), d).toHaveLength(1);
+      expect(bad.stderr, d).toMatch(/--domain.*is not a domain name/);
+    }
   });
 });

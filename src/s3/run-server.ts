@@ -43,6 +43,8 @@ export interface RunServerOptions {
   coldScrubEveryMs?: number;
   /** Cold scrub throttle, raw bytes per second (default 8 MiB/s). */
   coldScrubBytesPerSecMax?: number;
+  /** Domains for virtual-hosted-style requests (`BUCKET.DOMAIN`; S3ServerOptions.domains). */
+  domains?: string[];
 }
 
 export const COLD_SCRUB_EVERY_MS_LOCAL = 7 * 86_400_000;
@@ -65,6 +67,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     region: opts.region,
     credentials: [creds],
     logLevel: opts.logLevel ?? (opts.quiet ? 'warn' : 'info'),
+    domains: opts.domains,
   });
   await new Promise<void>((resolve, reject) => {
     s3.server.once('error', reject);
@@ -126,6 +129,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   });
   out(`sediment: serving S3 on http://${opts.host}:${port} (region ${opts.region}, data ${opts.dataDir}, durability ${engine.durability})`);
   out(`sediment: cold tier: ${cold.store.description}`);
+  if (opts.domains && opts.domains.length > 0) out(`sediment: virtual-hosted-style requests for BUCKET.${opts.domains.join(', BUCKET.')}; path style everywhere`);
   if (creds.source === 'generated') {
     out(`sediment: generated credentials (stored in ${creds.path}, mode 0600):`);
     out(`  AWS_ACCESS_KEY_ID=${creds.accessKeyId}`);

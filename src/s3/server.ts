@@ -13,6 +13,7 @@ import { queryMap, writeHead, type S3Request, type ServerContext } from './http-
 import { route } from './router.js';
 import { S3Error } from './s3-error.js';
 import { headersFromRaw, verifyRequest } from './sigv4.js';
+import { normalizeDomains, virtualHostBucket } from '../util/domains.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 const LEVELS: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3, debug: 4 };
@@ -32,7 +33,13 @@ export interface S3ServerOptions {
   headersTimeoutMs?: number;
   /** A connection with no bytes moving either way for this long is closed; default 120 s. */
   idleTimeoutMs?: number;
+  /**
+   * Domains served with virtual-hosted-style addressing: a request whose Host is `BUCKET.DOMAIN` names the
+   * bucket there and the key in its path. A Host equal to a domain, or any other Host, is path style.
+   */
+  domains?: readonly string[];
 }
+
 
 export interface S3Server {
   server: Server;
@@ -73,6 +80,8 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
   const log = opts.log ?? ((line: string) => process.stdout.write(line + '\n'));
   const now = opts.now ?? (() => Date.now());
   const secrets = new Map(opts.credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
+  // Longest first: under s3.example.com and example.com, b.s3.example.com is bucket b.
+  const domains = normalizeDomains(opts.domains ?? []).sort((a, b) => b.length - a.length);
   const ownerKey = opts.credentials[0]?.accessKeyId ?? 'sediment';
   const ctx: ServerContext = {
     engine: opts.engine,
@@ -137,8 +146,11 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
       );
       const rest = path.slice(1);
       const slash = rest.indexOf('/');
-      const bucket = slash === -1 ? rest : rest.slice(0, slash);
-      const key = slash === -1 ? '' : rest.slice(slash + 1);
+      // Virtual-hosted style (a configured domain): the Host names the bucket and the whole path is the key.
+      const hostBucket = domains.length > 0 ? virtualHostBucket(headerValues.get('host')?.[0], domains) : undefined;
+      const bucket = hostBucket ?? (slash === -1 ? rest : rest.slice(0, slash));
+      const key = hostBucket !== undefined ? rest : slash === -1 ? '' : rest.slice(slash + 1);
+      if (hostBucket !== undefined) resource = `/${hostBucket}${path}`;
       const r: S3Request = {
         req,
         res,

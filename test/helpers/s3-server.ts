@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { Agent as HttpAgent } from 'node:http';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Engine } from '../../src/index.js';
 import { createS3Server, type S3Server } from '../../src/s3/server.js';
@@ -27,6 +28,8 @@ export interface HarnessOptions {
   workerThreads?: number | 'default';
   /** The engine's cold store (cold-tier tests). */
   coldStore?: import('../../src/tier/cold-store.js').ColdStore;
+  /** Domains for virtual-hosted-style requests (S3ServerOptions.domains). */
+  domains?: string[];
 }
 
 export interface S3Harness {
@@ -73,6 +76,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<S3Harness
       partBytesMin: opts.partBytesMin,
       now: opts.now,
       maxSkewMs: opts.maxSkewMs,
+      domains: opts.domains,
     });
     port = await listen(s3);
   };
@@ -112,4 +116,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<S3Harness
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An http.Agent whose connections go to 127.0.0.1 whatever the host name (virtual-hosted style without DNS). */
+export function loopbackAgent(): HttpAgent {
+  return new HttpAgent({
+    keepAlive: true,
+    lookup: ((_host: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) => {
+      if (opts?.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+      else cb(null, '127.0.0.1', 4);
+    }) as never,
+  });
 }

@@ -10,6 +10,7 @@ import { contextOf } from '../context.js';
 import { warnIfNotDurable } from '../output.js';
 import { CliError } from '../errors.js';
 import { tuneServerProcess } from '../server-tuning.js';
+import { normalizeDomains } from '../../util/domains.js';
 
 export interface ServeOptions {
   /** Absolute data directory (created if missing). */
@@ -29,6 +30,8 @@ export interface ServeOptions {
   /** Background read of the whole cold tier: interval (undefined: the server's default) and throttle. */
   coldScrubEveryMs?: number;
   coldScrubBytesPerSecMax?: number;
+  /** Domains for virtual-hosted-style addressing (--domain). */
+  domains?: string[];
 }
 
 interface ServeFlags {
@@ -48,6 +51,7 @@ interface ServeFlags {
   coldLevel: number;
   coldScrubEvery?: number;
   coldScrubBytesPerSec: number;
+  domain?: string[];
   /** False with --no-dictionaries. */
   dictionaries: boolean;
 }
@@ -66,6 +70,16 @@ function parseBytes(text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a number of bytes');
   return n;
+}
+
+function collectDomain(text: string, previous: string[] | undefined): string[] {
+  let d: string[];
+  try {
+    d = normalizeDomains(text.split(','));
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return [...(previous ?? []), ...d];
 }
 
 function parsePort(text: string): number {
@@ -105,6 +119,7 @@ export function registerServeCommand(program: Command): void {
     .option('--cold-level <n>', 'zstd level of cold-tier chunks', parseNumber(1, 22), 12)
     .option('--cold-scrub-every <days>', 'read the whole cold tier back this often (0 = off; default 7 for a local cold directory, off for an S3 cold store)', parseNumber(0, 36500))
     .option('--cold-scrub-bytes-per-sec <n>', 'cold scrub read throttle, bytes/s', parseNumber(1, Number.MAX_SAFE_INTEGER), 8 << 20)
+    .option('--domain <name>', 'also answer virtual-hosted-style requests for BUCKET.<name> (repeatable; path style always works)', collectDomain)
     .option('--no-dictionaries', 'make no zstd dictionaries for buckets of small objects (existing ones are still read)')
     .action(async (flags: ServeFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
@@ -125,6 +140,7 @@ export function registerServeCommand(program: Command): void {
         coldLevel: Math.floor(flags.coldLevel),
         coldScrubEveryMs: flags.coldScrubEvery === undefined ? undefined : Math.round(flags.coldScrubEvery * 86_400_000),
         coldScrubBytesPerSecMax: flags.coldScrubBytesPerSec,
+        domains: flags.domain,
         dictionaries: flags.dictionaries,
       });
     });
