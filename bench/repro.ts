@@ -23,7 +23,7 @@ interface Flags {
   concurrency?: number;
   workerThreads?: number;
   md5Threads?: number;
-  /** EngineOptions.batchSmallChunks (what `sediment serve` sets). */
+  /** EngineOptions.batchSmallChunks (default true; `--batchSmallChunks=0` frames small chunks inline). */
   batchSmallChunks?: boolean;
 }
 
@@ -164,7 +164,7 @@ if (invokedDirectly) {
   else {
     console.error(
       'usage: repro.js small [COUNT] | large log|random [OBJECTS] | fill DIR [COUNT]  ' +
-        '[--durability=fsync|none] [--concurrency=N] [--workerThreads=N] [--md5Threads=N] [--batchSmallChunks=1] [--profile=FILE]',
+        '[--durability=fsync|none] [--concurrency=N] [--workerThreads=N] [--md5Threads=N] [--batchSmallChunks=0|1] [--profile=FILE]',
     );
     process.exit(2);
   }

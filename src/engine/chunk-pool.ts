@@ -1,8 +1,7 @@
 // The worker pool for chunk framing (PUT) and chunk opening (GET: verify + decompress). Chunks of at least
 // `poolMinBytes` go to piscina workers one by one, with the buffers transferred. Smaller chunks (a 4 KiB
-// PUT) are framed inline by default: on its own the engine frames them faster that way, at less CPU
-// (docs/PERFORMANCE.md, "Small chunks: inline or batched"). With `batchSmall` (the S3 server, whose main
-// thread also runs HTTP) they are batched: those requested in the same turn of the event loop go to a worker
+// PUT) are batched with `batchSmall` (the engine's default since session 16, docs/PERFORMANCE.md; inline
+// otherwise): those requested in the same turn of the event loop go to a worker
 // together (one thread hop for many chunks), with the MD5 of each whole small object computed there too, so
 // that under load the main thread only appends and indexes; a lone small chunk with no batch in flight is
 // still framed inline, as a thread hop would only add latency. Batches go to plain worker threads

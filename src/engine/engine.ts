@@ -333,7 +333,7 @@ export class Engine {
     try {
       await engine.recover();
       const threads = opts.workerThreads ?? defaultThreads();
-      engine.pool = new ChunkPool(threads, opts.compressionLevel ?? 1, opts.batchSmallChunks ?? false);
+      engine.pool = new ChunkPool(threads, opts.compressionLevel ?? 1, opts.batchSmallChunks ?? true);
       engine.dicts = await HotDictionaries.load({
         fs: engine.fs,
         dir: engine.dir,
