@@ -161,6 +161,11 @@ describe('sediment serve reads the cold tier back in the background', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'arch', Key: 'a.log', Body: 'line one\n'.repeat(5000) }));
     expect(await waitFor(() => /migration: moved 1 object/.test(started.out()), 20_000), started.out()).toBe(true);
     expect(await waitFor(() => /cold scrub: 1 objects, 1 chunks, [0-9.]+ MiB checked in [0-9.]+ s, 0 damaged/.test(started.out()), 20_000), started.out()).toBe(true);
+    // The pass shows in the metrics too.
+    const metrics = await (await fetch(`${started.endpoint}/_sediment/metrics`)).text();
+    expect(Number(/^sediment_cold_scrub_last_timestamp_seconds (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(Date.now() / 1000 - 120);
+    expect(metrics).toMatch(/^sediment_cold_scrub_last_damage 0$/m);
+    expect(metrics).toMatch(/^sediment_cold_scrub_last_failed 0$/m);
     s3.destroy();
     await stopServe(server);
     const info = await new Promise<string>((resolve) => execFile(process.execPath, [cli, '--data', join(work, 'cold-scrubbed'), 'info'], (_e, stdout) => resolve(stdout)));

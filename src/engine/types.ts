@@ -269,6 +269,23 @@ export interface EngineStats {
   tiers: { hot: { objects: number; logicalBytes: number }; cold: { objects: number; logicalBytes: number } };
 }
 
+/** Engine.gauges(): figures that cost no scan of the index. */
+export interface EngineGauges {
+  buckets: number;
+  /** Objects in the index, counted as stats() counts them. */
+  objects: number;
+  logicalBytes: number;
+  storedBytes: number;
+  segments: number;
+  dictionaries: number;
+  /** Damaged regions found when the directory was opened. */
+  damageAtOpen: number;
+  /** False once the log writer stopped after an I/O error (writes refused until a restart). */
+  writable: boolean;
+  framingBytes: number;
+  readAheadBytes: number;
+}
+
 export interface VerifyReport {
   segmentsChecked: number;
   recordsChecked: number;

@@ -22,6 +22,8 @@ export interface ColdScrubScheduleOptions {
 export interface ColdScrubSchedule {
   /** The pass running now, if any (tests). */
   readonly running: Promise<void> | undefined;
+  /** The last finished pass since the start, if any. */
+  readonly last: ColdScrubSummary | undefined;
   stop(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export function startColdScrubSchedule(access: ColdAccess, opts: ColdScrubSchedu
   if (!(opts.everyMs > 0)) throw new Error('startColdScrubSchedule: everyMs must be > 0');
   let stopped = false;
   let running: Promise<void> | undefined;
+  let last: ColdScrubSummary | undefined;
   let dueMs = Date.now() + opts.everyMs;
   const retryMs = opts.retryMs ?? Math.min(opts.everyMs, 3_600_000);
 
@@ -57,6 +60,7 @@ export function startColdScrubSchedule(access: ColdAccess, opts: ColdScrubSchedu
       summary = { startedMs, durationMs: Date.now() - startedMs, objectsChecked: 0, chunksChecked: 0, bytesChecked: 0, objectsChanged: 0, damageCount: 0, stoppedEarly: stopped, error: (err as Error).message };
       dueMs = Date.now() + retryMs;
     }
+    last = summary;
     opts.log(coldScrubLine(summary));
     await writeStatus(access.fs, access.dir, { lastColdScrub: summary }).catch(() => undefined);
   };
@@ -72,6 +76,9 @@ export function startColdScrubSchedule(access: ColdAccess, opts: ColdScrubSchedu
   return {
     get running() {
       return running;
+    },
+    get last() {
+      return last;
     },
     async stop() {
       stopped = true;

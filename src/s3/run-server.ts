@@ -11,7 +11,8 @@ import { openColdStore, type ColdSpec } from './cold-config.js';
 import { MaintenancePool } from '../maintenance/maintenance-pool.js';
 import { Migrator } from '../maintenance/migration.js';
 import { RealFileSystem } from '../io/real-fs.js';
-import { startColdScrubSchedule } from '../maintenance/cold-scrub.js';
+import { startColdScrubSchedule, type ColdScrubSchedule } from '../maintenance/cold-scrub.js';
+import type { MetricSample } from './metrics.js';
 
 export interface RunServerOptions {
   dataDir: string;
@@ -62,12 +63,31 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     await engine.close();
     throw err;
   }
+  // The background work is started after the server listens; its last passes are read at each scrape.
+  let background: BackgroundMaintenance | undefined;
+  let coldScrub: ColdScrubSchedule | undefined;
+  const maintenanceMetrics = (): MetricSample[] => {
+    const out: MetricSample[] = [];
+    const at = (ms: number | undefined): number => (ms === undefined ? 0 : Math.floor(ms / 1000));
+    const pass = background?.compactor.lastPass;
+    out.push({ name: 'sediment_compaction_last_pass_timestamp_seconds', help: 'Start of the last compaction pass since the server started, Unix seconds (0: none).', type: 'gauge', value: at(pass?.startedMs) });
+    out.push({ name: 'sediment_compaction_last_reclaimed_bytes', help: 'Bytes the last compaction pass reclaimed.', type: 'gauge', value: pass?.bytesReclaimed ?? 0 });
+    const scrub = background?.scrubber.lastReport;
+    out.push({ name: 'sediment_scrub_last_timestamp_seconds', help: 'Start of the last background scrub since the server started, Unix seconds (0: none).', type: 'gauge', value: at(scrub?.startedMs) });
+    out.push({ name: 'sediment_scrub_last_damage', help: 'Damaged regions the last background scrub found.', type: 'gauge', value: scrub?.damage.length ?? 0 });
+    const cold = coldScrub?.last;
+    out.push({ name: 'sediment_cold_scrub_last_timestamp_seconds', help: 'Start of the last cold scrub since the server started, Unix seconds (0: none).', type: 'gauge', value: at(cold?.startedMs) });
+    out.push({ name: 'sediment_cold_scrub_last_damage', help: 'Cold objects the last cold scrub could not read correctly.', type: 'gauge', value: cold?.damageCount ?? 0 });
+    out.push({ name: 'sediment_cold_scrub_last_failed', help: '1 if the last cold scrub failed (e.g. the cold store was unreachable).', type: 'gauge', value: cold?.error !== undefined ? 1 : 0 });
+    return out;
+  };
   const s3 = createS3Server({
     engine,
     region: opts.region,
     credentials: [creds],
     logLevel: opts.logLevel ?? (opts.quiet ? 'warn' : 'info'),
     domains: opts.domains,
+    metricsExtra: maintenanceMetrics,
   });
   await new Promise<void>((resolve, reject) => {
     s3.server.once('error', reject);
@@ -87,7 +107,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
       ? startLifecycleSchedule(engine, { everyMs: lifecycleEveryMs, dayMs: opts.lifecycleDayMs, migrator, log: (l) => process.stdout.write(`sediment: ${l}\n`) })
       : undefined;
   const coldScrubEveryMs = opts.coldScrubEveryMs ?? (cold.remote ? 0 : COLD_SCRUB_EVERY_MS_LOCAL);
-  const coldScrub =
+  coldScrub =
     coldScrubEveryMs > 0
       ? startColdScrubSchedule(engine.coldAccess(), { everyMs: coldScrubEveryMs, bytesPerSecMax: opts.coldScrubBytesPerSecMax ?? COLD_SCRUB_BYTES_PER_SEC, log: (l) => process.stdout.write(`sediment: ${l}\n`) })
       : undefined;
@@ -96,7 +116,6 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   const out = (s: string): boolean => process.stdout.write(s + '\n');
   // The signal handlers go in before the banner: a client (or a test) that reads the banner and sends
   // SIGINT at once must get the graceful stop, not the default action of a signal with no handler.
-  let background: BackgroundMaintenance | undefined;
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

@@ -14,6 +14,7 @@ import { route } from './router.js';
 import { S3Error } from './s3-error.js';
 import { headersFromRaw, verifyRequest } from './sigv4.js';
 import { normalizeDomains, virtualHostBucket } from '../util/domains.js';
+import { HttpMetrics, type MetricSample } from './metrics.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 const LEVELS: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3, debug: 4 };
@@ -38,6 +39,8 @@ export interface S3ServerOptions {
    * bucket there and the key in its path. A Host equal to a domain, or any other Host, is path style.
    */
   domains?: readonly string[];
+  /** More samples for `GET /_sediment/metrics` (the background maintenance of `sediment serve`). */
+  metricsExtra?: () => MetricSample[];
 }
 
 
@@ -92,6 +95,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
   };
   const lookupSecret = (ak: string): string | undefined => secrets.get(ak);
   let inflight = 0;
+  const metrics = new HttpMetrics();
   /** Set by shutdown(): a request that still arrives (on a connection accepted before) gets 503 and never reaches the closing engine. */
   let closing = false;
   let idleWaiters: Array<() => void> = [];
@@ -122,6 +126,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = requestId();
     const started = level >= LEVELS.info ? now() : 0;
+    const t0 = performance.now();
     // x-amz-request-id, x-amz-id-2 and Server are added by writeHead (http-util.ts) on every response.
     req.on('error', () => undefined); // surfaced to whoever reads the body
     let resource = '/';
@@ -132,6 +137,12 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
       if (rawPath === '/_sediment/health' && (req.method === 'GET' || req.method === 'HEAD')) {
         const body = JSON.stringify({ status: 'ok', inflight });
         writeHead(res, id, 200, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
+      if (rawPath === '/_sediment/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+        const body = Buffer.from(metrics.render(opts.engine.gauges(), inflight, opts.metricsExtra?.() ?? []), 'utf8');
+        writeHead(res, id, 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': String(body.length) });
         res.end(req.method === 'HEAD' ? undefined : body);
         return;
       }
@@ -168,6 +179,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     } catch (err) {
       sendError(req, res, id, err, resource);
     } finally {
+      metrics.observe(req.method, res.statusCode, (performance.now() - t0) / 1000);
       if (level >= LEVELS.info) {
         const ms = now() - started;
         log(`${new Date(started).toISOString()} ${id} ${req.method} ${req.url} ${res.statusCode} ${ms}ms`);
