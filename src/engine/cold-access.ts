@@ -35,6 +35,13 @@ export interface ColdAccess {
   objects(bucket: string): ColdCandidate[];
   /** Every current object in the cold tier, in all buckets (a snapshot; hot objects cost no allocation). */
   coldObjects(): ColdCandidate[];
+  /**
+   * The same objects one at a time, bucket by bucket in name order, keys in UTF-8 order (current versions,
+   * then the bucket's noncurrent ones): memory for one at a time, however large the tier. The index may
+   * change between steps (the key index's scan is live): an object written later may or may not be
+   * yielded, none twice; a bucket deleted meanwhile ends its part of the scan.
+   */
+  scanColdObjects(): Generator<ColdCandidate>;
   /** The manifest of bucket/key if its current version is still `seq`, else undefined. */
   readManifest(bucket: string, key: string, seq: number): Promise<ObjectManifest | undefined>;
   /**

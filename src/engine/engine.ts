@@ -2085,6 +2085,29 @@ export class Engine {
         }
         return out;
       },
+      scanColdObjects: function* (this: void): Generator<ColdCandidate> {
+        const cold = (b: Bucket, key: string, slot: number): ColdCandidate | undefined => {
+          if (engine.table.storageClassOf(slot) !== StorageClass.COLD) return undefined;
+          const e = engine.table.read(slot);
+          return { bucket: b.name, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass };
+        };
+        for (const name of [...engine.buckets.keys()].sort()) {
+          const b = engine.buckets.get(name);
+          if (!b || b.seq === 0) continue;
+          for (const [key, slot] of b.keys.scan()) {
+            if (engine.closed || engine.buckets.get(name) !== b) break;
+            const c = cold(b, key, slot);
+            if (c) yield c;
+          }
+          if (!b.versions.versioned) continue;
+          for (const [key, slots] of b.versions.history.scan()) {
+            if (engine.closed || engine.buckets.get(name) !== b) break;
+            // Read now: the chain may change while the consumer awaits.
+            const found = slots.map((slot) => cold(b, key, slot)).filter((c): c is ColdCandidate => c !== undefined);
+            yield* found;
+          }
+        }
+      },
       readManifest: async (bucket, key, seq) => {
         const b = this.buckets.get(bucket);
         let slot = b?.keys.get(key) ?? -1;

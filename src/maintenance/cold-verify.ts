@@ -22,7 +22,8 @@ export interface ColdVerifyReport {
 }
 
 export interface ColdVerifyOptions {
-  onProgress?: (doneObjects: number, totalObjects: number) => void;
+  /** Called before each object with the number checked so far. */
+  onProgress?: (doneObjects: number) => void;
   /** Raw bytes checked per second at most; 0 or undefined: as fast as the store answers. */
   bytesPerSecMax?: number;
   /** Polled between chunks: true ends the check early (the report covers what was checked). */
@@ -37,11 +38,11 @@ export async function verifyColdTier(access: ColdAccess, opts: ColdVerifyOptions
   const report: ColdVerifyReport = { objectsChecked: 0, chunksChecked: 0, bytesChecked: 0, objectsChanged: 0, damagedObjects: [] };
   const rate = opts.bytesPerSecMax ?? 0;
   const started = Date.now();
-  const objects = access.coldObjects();
   const stop = (): boolean => access.isClosed() || (opts.shouldStop?.() ?? false);
-  for (const o of objects) {
+  // One object at a time from a live scan of the index: memory does not grow with the size of the tier.
+  for (const o of access.scanColdObjects()) {
     if (stop()) break;
-    opts.onProgress?.(report.objectsChecked, objects.length);
+    opts.onProgress?.(report.objectsChecked);
     const m = await access.readManifest(o.bucket, o.key, o.seq).catch((err: unknown) => {
       report.damagedObjects.push({ bucket: o.bucket, key: o.key, reason: (err as Error).message });
       return null;
@@ -76,6 +77,6 @@ export async function verifyColdTier(access: ColdAccess, opts: ColdVerifyOptions
     if (changed) report.objectsChanged++;
     else report.objectsChecked++;
   }
-  opts.onProgress?.(report.objectsChecked, objects.length);
+  opts.onProgress?.(report.objectsChecked);
   return report;
 }
