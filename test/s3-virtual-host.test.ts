@@ -16,8 +16,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request as httpRequest } from 'node:http';
 import { normalizeDomains, virtualHostBucket } from '../src/util/domains.js';
-import { loopbackAgent, makeClient, startHarness, type S3Harness } from './helpers/s3-server.js';
+import { presignUrl } from '../src/s3/sigv4-sign.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, loopbackAgent, makeClient, startHarness, type S3Harness } from './helpers/s3-server.js';
 import { payloadBuffer } from './helpers/s3-data.js';
 
 describe('virtualHostBucket / normalizeDomains', () => {
@@ -77,6 +79,25 @@ describe('an S3 server with a domain', () => {
     const del = await vhost.send(new DeleteObjectsCommand({ Bucket: 'vh-bucket', Delete: { Objects: [{ Key: 'copy' }, { Key: 'mp' }] } }));
     expect(del.Deleted?.length).toBe(2);
     expect((await path.send(new ListObjectsV2Command({ Bucket: 'vh-bucket' }))).Contents?.map((c) => c.Key)).toEqual(['dir/a b+c.txt']);
+  });
+
+  it('a presigned URL for BUCKET.DOMAIN works; the same signature under another bucket name does not', async () => {
+    const put = await vhost.send(new PutObjectCommand({ Bucket: 'vh-bucket', Key: 'presigned/x y.txt', Body: 'signed by URL' }));
+    expect(put.ETag).toBeTruthy();
+    const url = presignUrl({ method: 'GET', url: `http://vh-bucket.s3.test:${h.port}/presigned/x%20y.txt`, expiresSec: 60, accessKeyId: ACCESS_KEY, secretKey: SECRET_KEY, region: REGION, date: new Date() });
+    const get = (host: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const u = new URL(url);
+        const req = httpRequest({ host: '127.0.0.1', port: h.port, path: u.pathname + u.search, headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await get(`vh-bucket.s3.test:${h.port}`)).toEqual({ status: 200, body: 'signed by URL' });
+    expect((await get(`other-bucket.s3.test:${h.port}`)).status).toBe(403); // Host is signed
   });
 
   it('a missing bucket named by the host is NoSuchBucket naming it', async () => {
