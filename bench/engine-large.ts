@@ -61,8 +61,8 @@ export async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', po
   const total = s.largeObjects * s.largeObjectBytes;
   const label = `${s.largeObjects} × ${s.largeObjectBytes / MiB} MiB ${kind === 'log' ? 'log-like' : 'random'} (${fmt(total / GiB, 2)} GiB)`;
 
-  const main = await leastDisturbed(`(b) sediment ${kind}`, () => ingestLarge(s, pool, pieces, 1, true), (r) => r.put.otherCores);
-  const more = await leastDisturbed(`(b) sediment ${kind}, concurrent`, () => ingestLarge(s, pool, pieces, s.largeConcurrencyExtra, false), (r) => r.put.otherCores);
+  const main = await leastDisturbed(`(b) sediment ${kind}`, () => ingestLarge(s, pool, pieces, 1, true), (r) => r.put.otherCores, (r) => r.put.ms);
+  const more = await leastDisturbed(`(b) sediment ${kind}, concurrent`, () => ingestLarge(s, pool, pieces, s.largeConcurrencyExtra, false), (r) => r.put.otherCores, (r) => r.put.ms);
 
   // references on the same bytes, in the same order
   const refDir = await scratchDir(`plain-${kind}`);
@@ -81,6 +81,7 @@ export async function benchLarge(s: EngineBenchSizes, kind: 'log' | 'random', po
         return measure('(b) reference: plain sequential write', () => writeSequential(file, allPieces()));
       },
       (r) => r.otherCores,
+      (r) => r.ms,
     );
     if (haveZstd) {
       // Best of two timed runs from the page cache, then one run piped here to count the output.

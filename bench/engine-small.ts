@@ -49,7 +49,7 @@ export async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: Resu
       await removeDir(dir);
       settleDisk();
     }
-  }, (r) => r.put.otherCores);
+  }, (r) => r.put.otherCores, (r) => r.put.ms);
   const { put, read, verify, st } = eng;
   extra.small = { storedBytes: st.storedBytes, logicalBytes: st.logicalBytes, segments: st.segments, workerThreads: st.workerThreads };
   const storedRatio = st.storedBytes / st.logicalBytes;
@@ -69,7 +69,7 @@ export async function benchSmall(s: EngineBenchSizes, pool: Buffer[], rows: Resu
       await removeDir(refDir);
       settleDisk();
     }
-  }, (r) => r.refPut.otherCores);
+  }, (r) => r.refPut.otherCores, (r) => r.refPut.ms);
   const { refPut, refRead } = ref;
   {
     const putOps = s.smallCount / (put.ms / 1000);

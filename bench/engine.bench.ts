@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { Engine } from '../src/index.js';
-import { engineOptions, settleDisk, warnings, type EngineBenchSizes, type ResultRow } from './engine-common.js';
+import { bestOfRuns, engineOptions, settleDisk, warnings, type EngineBenchSizes, type ResultRow } from './engine-common.js';
 import { benchLarge } from './engine-large.js';
 import { benchReopen, benchReopenActiveSegment } from './engine-reopen.js';
 import { LEGEND, resultsTable } from './engine-report.js';
@@ -87,6 +87,8 @@ const QUICK: EngineBenchSizes = {
 export interface EngineBenchReport {
   machine: MachineInfo;
   quick: boolean;
+  /** --best-of=N: the acceptance measurements (a) and (b) kept the fastest of N runs. */
+  bestOf: number;
   sizes: EngineBenchSizes;
   engineOptions: Record<string, unknown>;
   zstdCli?: string;
@@ -121,7 +123,8 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
   const setup = [
     describeMachine(machine),
     `mode: ${quick ? 'quick (smoke sizes, not for the record)' : 'full'}; parts: ${parts.join(', ')}; bench dir: ${path.dirname(probeDir)}; ` +
-      `load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ` +
+      (bestOfRuns() > 1 ? `(a) and (b): the fastest of ${bestOfRuns()} runs each, sediment and references alike` : 'one run each (repeated only when disturbed, --attempts)'),
     `engine: ${JSON.stringify(engineOpts)} (defaults except durability/compressionLevel set explicitly)`,
     `(a) ${fmt(s.smallCount)} puts of ${s.smallBytes} B log-like objects, concurrency ${s.smallConcurrency}, durability fsync`,
     `(b) ${s.largeObjects} × ${s.largeObjectBytes / MiB} MiB objects per kind (log-like, random), streamed as Readable from ${s.pieceBytes / MiB} MiB pieces` +
@@ -190,7 +193,7 @@ export async function runEngineBench(opts: { quick?: boolean; parts?: EnginePart
   const markdown = `${resultsTable(rows)}\n\n${LEGEND}`;
   console.log('\n' + markdown + '\n');
   if (warnings.length > 0) console.log(`engine warnings:\n${warnings.map((w) => `  ${w}`).join('\n')}`);
-  const report: EngineBenchReport = { machine, quick, sizes: s, engineOptions: engineOpts, zstdCli, rows, extra, warnings: [...warnings], markdown: `${setup}\n\n${markdown}` };
+  const report: EngineBenchReport = { machine, quick, bestOf: bestOfRuns(), sizes: s, engineOptions: engineOpts, zstdCli, rows, extra, warnings: [...warnings], markdown: `${setup}\n\n${markdown}` };
   console.log(`results: ${await saveResults('engine', report)}`);
   return report;
 }
