@@ -360,6 +360,12 @@ describe('malformed requests', () => {
       expectS3Error(res, 501, 'NotImplemented');
     }
     expectS3Error(await send({ method: 'PUT', path: `/${BUCKET}?policy`, body: '{}' }), 501, 'NotImplemented');
+    // ?attributes is GetObjectAttributes (GET on an object) only: on a bucket, or a PUT, it stores nothing.
+    expectS3Error(await send({ method: 'GET', path: `/${BUCKET}?attributes` }), 501, 'NotImplemented');
+    expectS3Error(await send({ method: 'PUT', path: `${objectPath(BUCKET, 'attr/put')}?attributes`, body: 'x' }), 501, 'NotImplemented');
+    expect(await read('attr/put')).toBeUndefined();
+    const attrs = await send({ method: 'GET', path: `${objectPath(BUCKET, 'range/obj')}?attributes` });
+    expectS3Error(attrs, 400, 'InvalidArgument'); // no x-amz-object-attributes header
     const patch = await send({ method: 'PATCH', path: objectPath(BUCKET, 'range/obj') });
     expectS3Error(patch, 405, 'MethodNotAllowed');
     const health = await rawRequest(h.port, { method: 'GET', path: '/_sediment/health' });

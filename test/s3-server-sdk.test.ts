@@ -16,6 +16,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetBucketLocationCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -930,6 +931,28 @@ describe('multipart uploads (real 5 MiB minimum part size)', () => {
     const none = await get('alpha', 'mp/empty', { PartNumber: 1 });
     expect([none.out.$metadata.httpStatusCode, none.out.ContentRange, none.body.length]).toEqual([200, undefined, 0]);
     for (const k of ['mp/single', 'mp/empty']) await s3.send(new DeleteObjectCommand({ Bucket: 'alpha', Key: k }));
+  });
+
+  it('GetObjectAttributes: ETag, size, storage class and parts count; checksums of a single-part object; bad requests', async () => {
+    const copied = payloadBuffer(20 * MiB, 20).subarray(copyRange[0], copyRange[1] + 1);
+    const all = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
+    const mpAttrs = await s3.send(new GetObjectAttributesCommand({ Bucket: 'alpha', Key: key, ObjectAttributes: [...all] }));
+    expect(mpAttrs.ETag).toBe(multipartEtag([part1, part2, copied].map(md5Hex)));
+    expect(mpAttrs.ObjectSize).toBe(part1.length + part2.length + copied.length);
+    expect(mpAttrs.StorageClass).toBe('STANDARD');
+    expect(mpAttrs.ObjectParts?.TotalPartsCount).toBe(3);
+    expect(mpAttrs.LastModified).toBeInstanceOf(Date);
+
+    const body = payloadBuffer(70_000, 104);
+    await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'attrs/single', Body: body, ChecksumAlgorithm: 'SHA256' }));
+    const one = await s3.send(new GetObjectAttributesCommand({ Bucket: 'alpha', Key: 'attrs/single', ObjectAttributes: ['ETag', 'Checksum', 'ObjectParts', 'ObjectSize'] }));
+    expect([one.ETag, one.ObjectSize, one.ObjectParts, one.StorageClass]).toEqual([md5Hex(body), body.length, undefined, undefined]);
+    expect(one.Checksum?.ChecksumSHA256).toBe(createHash('sha256').update(body).digest('base64'));
+    expect(one.Checksum?.ChecksumType).toBe('FULL_OBJECT');
+
+    expect(await failure(s3.send(new GetObjectAttributesCommand({ Bucket: 'alpha', Key: 'attrs/single', ObjectAttributes: ['Size' as never] })))).toMatchObject({ name: 'InvalidArgument', status: 400 });
+    expect(await failure(s3.send(new GetObjectAttributesCommand({ Bucket: 'alpha', Key: 'attrs/absent', ObjectAttributes: ['ETag'] })))).toMatchObject({ name: 'NoSuchKey', status: 404 });
+    await s3.send(new DeleteObjectCommand({ Bucket: 'alpha', Key: 'attrs/single' }));
   });
 
   it('PartNumber names the numbers the parts were uploaded as (parts 1 and 3: no part 2)', async () => {

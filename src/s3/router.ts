@@ -15,7 +15,7 @@ import { S3Error } from './s3-error.js';
 const UNSUPPORTED = [
   'policy', 'policyStatus', 'cors', 'encryption', 'replication', 'website', 'logging',
   'notification', 'requestPayment', 'accelerate', 'ownershipControls', 'publicAccessBlock', 'analytics', 'metrics',
-  'inventory', 'intelligent-tiering', 'attributes', 'torrent', 'restore', 'select',
+  'inventory', 'intelligent-tiering', 'torrent', 'restore', 'select',
   'session', 'renameObject', 'metadataTable',
 ];
 
@@ -40,6 +40,8 @@ export async function route(r: S3Request): Promise<void> {
   if (r.key !== '' && (q.has('versioning') || q.has('versions') || q.has('object-lock'))) notImplemented(r, 'that object sub-resource');
   if (r.key !== '' && q.has('lifecycle')) notImplemented(r, 'object ?lifecycle');
   if (r.key === '' && q.has('tagging')) notImplemented(r, 'bucket ?tagging');
+  // ?attributes is GetObjectAttributes: GET on an object, nothing else.
+  if (q.has('attributes') && (r.key === '' || r.method !== 'GET')) notImplemented(r, `${r.key === '' ? 'bucket' : 'object'} ?attributes`);
   if (r.key === '') {
     switch (r.method) {
       case 'GET':
@@ -78,6 +80,7 @@ export async function route(r: S3Request): Promise<void> {
       if (q.has('retention')) return ol.getObjectRetention(r);
       if (q.has('legal-hold')) return ol.getObjectLegalHold(r);
       if (q.has('acl')) return b.getAcl(r);
+      if (q.has('attributes')) return o.getObjectAttributes(r);
       return o.getObject(r);
     case 'HEAD':
       return o.getObject(r);
