@@ -149,7 +149,7 @@ describe('real S3 clients against sediment serve', () => {
     expect(run('rclone', ['cat', 'sed:rclone-bkt/copied/ü+ c.txt'], env)).toBe('plus and space\n');
   });
 
-  toolTest(AWS)('aws s3 cp with multipart, ls, ranged get, get by part number', () => {
+  toolTest(AWS)('aws s3 cp with multipart, ls, ranged get, get by part number, object attributes', () => {
     const cfg = join(work, 'aws-config');
     writeFileSync(cfg, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n  multipart_threshold = 8MB\n  multipart_chunksize = 8MB\n');
     const env = { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_CONFIG_FILE: cfg, AWS_SHARED_CREDENTIALS_FILE: join(work, 'nocreds'), AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' };
@@ -172,6 +172,12 @@ describe('real S3 clients against sediment serve', () => {
     const second = JSON.parse(aws('s3api', 'get-object', '--bucket', 'aws-bkt', '--key', 'dir/big.bin', '--part-number', '2', part)) as { PartsCount: number; ContentRange: string };
     expect([second.PartsCount, second.ContentRange]).toEqual([3, `bytes 8388608-16777215/${21 * 1024 * 1024}`]);
     expect(readFileSync(part).equals(readFileSync(big).subarray(8388608, 16777216))).toBe(true);
+    const attrs = JSON.parse(aws('s3api', 'get-object-attributes', '--bucket', 'aws-bkt', '--key', 'dir/big.bin', '--object-attributes', 'ETag', 'ObjectSize', 'ObjectParts')) as {
+      ETag: string;
+      ObjectSize: number;
+      ObjectParts: { TotalPartsCount: number };
+    };
+    expect([`"${attrs.ETag}"`, attrs.ObjectSize, attrs.ObjectParts.TotalPartsCount]).toEqual([head.ETag, 21 * 1024 * 1024, 3]);
     aws('s3', 'rm', '--recursive', 's3://aws-bkt');
     aws('s3', 'rb', 's3://aws-bkt');
   });
