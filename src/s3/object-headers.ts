@@ -79,12 +79,20 @@ export function objectHeaders(info: ObjectInfo, withChecksums: boolean): Record<
   const tagCount = Object.keys(info.tags).length;
   if (tagCount > 0) h['x-amz-tagging-count'] = String(tagCount);
   if (withChecksums) {
-    for (const c of info.checksums) {
-      h[headerFor(c.algorithm)] = c.value.toString('base64') + (info.partCount > 0 && c.algorithm !== 'CRC64NVME' ? `-${info.partCount}` : '');
-    }
-    if (info.checksums.length > 0) h['x-amz-checksum-type'] = info.partCount > 0 && !info.checksums.some((c) => c.algorithm === 'CRC64NVME') ? 'COMPOSITE' : 'FULL_OBJECT';
+    for (const c of info.checksums) h[headerFor(c.algorithm)] = checksumText(info, c);
+    if (info.checksums.length > 0) h['x-amz-checksum-type'] = checksumType(info);
   }
   return h;
+}
+
+/** A stored checksum as S3 shows it: base64, with `-N` for a composite checksum of an N-part object. */
+export function checksumText(info: ObjectInfo, c: ObjectInfo['checksums'][number]): string {
+  return c.value.toString('base64') + (info.partCount > 0 && c.algorithm !== 'CRC64NVME' ? `-${info.partCount}` : '');
+}
+
+/** COMPOSITE for a multipart object's checksum of part checksums, FULL_OBJECT otherwise (CRC64NVME always is). */
+export function checksumType(info: ObjectInfo): 'COMPOSITE' | 'FULL_OBJECT' {
+  return info.partCount > 0 && !info.checksums.some((c) => c.algorithm === 'CRC64NVME') ? 'COMPOSITE' : 'FULL_OBJECT';
 }
 
 /** RFC 7232 evaluation as S3 does it. Returns 304/412 or undefined to proceed. */

@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
 import type { ByteRange, GetDataResult, HeadResult, LentBytes, ObjectInfo } from '../engine/types.js';
 import { isSedimentError } from '../util/errors.js';
 import { decodeComponent } from './aws-uri.js';
-import { contentOptions, evaluateConditions, objectHeaders } from './object-headers.js';
+import { checksumText, checksumType, contentOptions, evaluateConditions, objectHeaders } from './object-headers.js';
 import { httpDate, isoDate, quoteEtag, sendEmpty, sendXml, writeHead, type S3Request } from './http-util.js';
 import { headerFor } from './checksums.js';
 import { prepareBody, readSmallBody, smallBodyLength } from './request-body.js';
@@ -333,14 +333,13 @@ export async function getObjectAttributes(r: S3Request): Promise<void> {
     if (!(OBJECT_ATTRIBUTES as readonly string[]).includes(a)) throw new S3Error('InvalidArgument', 'Invalid attribute name specified.', { extra: { ArgumentName: 'x-amz-object-attributes', ArgumentValue: a } });
   }
   const info = await r.ctx.engine.headObject(r.bucket, r.key, { versionId: versionIdOf(r) });
-  const composite = info.partCount > 0 && !info.checksums.some((c) => c.algorithm === 'CRC64NVME');
   const children = [
     wanted.has('ETag') ? element('ETag', info.etag) : null,
     wanted.has('Checksum') && info.checksums.length > 0
       ? element(
           'Checksum',
-          ...info.checksums.map((c) => element(`Checksum${c.algorithm}`, c.value.toString('base64') + (info.partCount > 0 && c.algorithm !== 'CRC64NVME' ? `-${info.partCount}` : ''))),
-          element('ChecksumType', composite ? 'COMPOSITE' : 'FULL_OBJECT'),
+          ...info.checksums.map((c) => element(`Checksum${c.algorithm}`, checksumText(info, c))),
+          element('ChecksumType', checksumType(info)),
         )
       : null,
     wanted.has('ObjectParts') && info.partCount > 0 ? element('ObjectParts', element('PartsCount', info.partCount)) : null,
