@@ -43,7 +43,6 @@ export interface S3ServerOptions {
   metricsExtra?: () => MetricSample[];
 }
 
-
 export interface S3Server {
   server: Server;
   /** Requests being handled right now. */
