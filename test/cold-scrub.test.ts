@@ -75,9 +75,14 @@ describe('cold scrub', () => {
     await coldObjects(e, m, w, 6, 100_000);
     const rate = 1_500_000; // bytes/s: 600 kB take ≥ 0.4 s
     let t = performance.now();
-    const full = await verifyColdTier(e.coldAccess(), { bytesPerSecMax: rate });
+    const seen: number[] = [];
+    const full = await verifyColdTier(e.coldAccess(), { bytesPerSecMax: rate, onProgress: (r) => seen.push(r.bytesChecked) });
     const took = performance.now() - t;
     expect([full.objectsChecked, full.bytesChecked, full.damagedObjects]).toEqual([6, 600_000, []]);
+    // Progress after every chunk, growing to the total.
+    expect(seen).toHaveLength(full.chunksChecked);
+    expect(seen.every((b, i) => i === 0 || b > seen[i - 1]!)).toBe(true);
+    expect(seen.at(-1)).toBe(600_000);
     expect(took).toBeGreaterThanOrEqual(0.9 * (600_000 / rate) * 1000);
 
     // Stopped after 100 ms of a pass throttled to ~2 s: it returns within a second, having read part of the tier.

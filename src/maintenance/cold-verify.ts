@@ -22,8 +22,8 @@ export interface ColdVerifyReport {
 }
 
 export interface ColdVerifyOptions {
-  /** Called before each object with the number checked so far. */
-  onProgress?: (doneObjects: number) => void;
+  /** Called after each chunk read, with the report so far. */
+  onProgress?: (soFar: Readonly<ColdVerifyReport>) => void;
   /** Raw bytes checked per second at most; 0 or undefined: as fast as the store answers. */
   bytesPerSecMax?: number;
   /** Polled between chunks: true ends the check early (the report covers what was checked). */
@@ -42,7 +42,6 @@ export async function verifyColdTier(access: ColdAccess, opts: ColdVerifyOptions
   // One object at a time from a live scan of the index: memory does not grow with the size of the tier.
   for (const o of access.scanColdObjects()) {
     if (stop()) break;
-    opts.onProgress?.(report.objectsChecked);
     const m = await access.readManifest(o.bucket, o.key, o.seq).catch((err: unknown) => {
       report.damagedObjects.push({ bucket: o.bucket, key: o.key, reason: (err as Error).message });
       return null;
@@ -59,6 +58,7 @@ export async function verifyColdTier(access: ColdAccess, opts: ColdVerifyOptions
         const raw = await access.readColdChunk(c);
         report.chunksChecked++;
         report.bytesChecked += raw.length;
+        opts.onProgress?.(report);
       } catch (err) {
         if (isSedimentError(err, 'SEDIMENT_COLD_UNAVAILABLE')) throw err;
         const now = await access.readManifest(o.bucket, o.key, o.seq).catch(() => m);
@@ -77,6 +77,5 @@ export async function verifyColdTier(access: ColdAccess, opts: ColdVerifyOptions
     if (changed) report.objectsChanged++;
     else report.objectsChecked++;
   }
-  opts.onProgress?.(report.objectsChecked);
   return report;
 }

@@ -60,7 +60,17 @@ export function registerVerifyCommand(program: Command): void {
             const hot = await engine.verify((done, total) => progress.update(done, total), {
               scan: (path, segmentId, size) => pool.scrub({ kind: 'scrub', path, segmentId, size }),
             });
-            if (flags.cold) cold = await verifyColdTier(engine.coldAccess());
+            if (flags.cold) {
+              progress.finish();
+              // The cold tier's logical bytes are what a full read returns: the progress total.
+              const total = engine.stats().tiers.cold.logicalBytes;
+              const coldProgress = byteProgress(ctx, 'reading the cold tier');
+              try {
+                cold = await verifyColdTier(engine.coldAccess(), { onProgress: (r) => coldProgress.update(r.bytesChecked, total) });
+              } finally {
+                coldProgress.finish();
+              }
+            }
             // After the report that names them: this run still exits 1, the next one no longer sees them.
             if (flags.forgetMissing) forgotten = await engine.forgetMissingSegments();
             return hot;
