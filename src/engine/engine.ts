@@ -21,6 +21,7 @@ import {
   FRAME_HASH_BYTES,
   DATA_DIR_FORMAT_COLD,
   DATA_DIR_FORMAT_VERSIONS,
+  DATA_DIR_FORMAT_CHECKSUM_TYPES,
   FRAME_HEADER_BYTES,
   RecordType,
   SEGMENT_HEADER_BYTES,
@@ -47,6 +48,7 @@ import {
   encodeUploadCreate,
   encodeUploadPart,
   type BucketConfigRecord,
+  type ChecksumEntry,
   type ChunkRef,
   type ObjectManifest,
   type UploadCreateRecord,
@@ -58,6 +60,8 @@ import { RealFileSystem } from '../io/real-fs.js';
 import { systemClock, type Clock, type DirLock, type FileSystem } from '../io/types.js';
 import { CorruptionError, DeleteMarkerError, SedimentError, assert, ioError } from '../util/errors.js';
 import { AccessTracker } from './access-tracker.js';
+import { ChecksumSet, resolveChecksumType } from './checksums.js';
+import { objectChecksum, objectChecksumOf, tappedBody, uploadChecksum } from './multipart-checksums.js';
 import { ChunkPool, defaultThreads } from './chunk-pool.js';
 import { ColdReader } from './cold-reader.js';
 import type { ColdAccess, ColdCandidate } from './cold-access.js';
@@ -134,6 +138,7 @@ import type {
   PartInfo,
   UploadInfo,
   CompletePart,
+  CompleteOptions,
   HeadResult,
   EngineGauges,
 } from './types.js';
@@ -212,7 +217,6 @@ const HEADER_NAMES: Array<[keyof NonNullable<PutOptions['headers']>, string]> = 
   ['contentLanguage', 'content-language'],
   ['expires', 'expires'],
 ];
-const CHECKSUM_NAMES = Object.keys(ChecksumAlg) as Array<keyof typeof ChecksumAlg>;
 
 /** Every mutation payload starts with version:u8 seq:u64 (docs/FORMAT.md §3). */
 function payloadSeq(e: FooterEntry): number {
@@ -1133,10 +1137,12 @@ export class Engine {
     }
   }
 
-  private checksumEntries(list: ObjectChecksum[]): Array<{ alg: number; value: Buffer }> {
+  /** Checksums of a single-part object or of a part: a FULL_OBJECT type is dropped (it is implied). */
+  private checksumEntries(list: ObjectChecksum[]): ChecksumEntry[] {
     return list.map((c) => {
       const alg = ChecksumAlg[c.algorithm];
       if (alg === undefined) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `unknown checksum algorithm ${c.algorithm}`);
+      if (c.type === 'COMPOSITE') throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'a COMPOSITE checksum belongs to a multipart object only');
       return { alg, value: c.value };
     });
   }
@@ -1240,8 +1246,18 @@ export class Engine {
     const content = this.contentFields(opts);
     const checksumAlg = opts.checksumAlgorithm ? ChecksumAlg[opts.checksumAlgorithm] : 0;
     if (checksumAlg === undefined) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `unknown checksum algorithm ${opts.checksumAlgorithm}`);
+    let checksumType: UploadCreateRecord['checksumType'];
+    if (opts.checksumAlgorithm) {
+      const t = resolveChecksumType(opts.checksumAlgorithm, opts.checksumType);
+      if ('refused' in t) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', t.refused);
+      checksumType = t.type;
+    } else if (opts.checksumType !== undefined) {
+      throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'a checksum type needs a checksum algorithm');
+    }
     this.checkLockOptions(bucket, opts.lock);
+    if (checksumType !== undefined) await this.raiseFormatForChecksumTypes();
     const rec: UploadCreateRecord = { seq: this.nextSeq(), uploadId: ++this.uploadCounter, bucket: bucketName, key, initiatedMs: this.clock.now(), ...content, checksumAlg };
+    if (checksumType !== undefined) rec.checksumType = checksumType;
     if (opts.lock && (opts.lock.mode !== undefined || opts.lock.legalHold)) {
       rec.lock = {
         lockMode: opts.lock.mode !== undefined ? lockModeCode(opts.lock.mode) : 0,
@@ -1265,7 +1281,7 @@ export class Engine {
       initiatedMs: c.initiatedMs,
       contentType: c.contentType,
       userMetadata: Object.fromEntries(c.userMetadata),
-      checksumAlgorithm: c.checksumAlg ? CHECKSUM_NAMES.find((n) => ChecksumAlg[n] === c.checksumAlg) : undefined,
+      ...uploadChecksum(c),
     };
   }
 
@@ -1277,6 +1293,10 @@ export class Engine {
       throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `part number must be an integer between 1 and ${PART_NUMBER_MAX}`);
     }
     const { bucket, id, upload } = this.uploadOrThrow(bucketName, key, uploadId);
+    // The checksum completion will combine: computed here unless the caller brings it (see UploadPartOptions).
+    const need = uploadChecksum(upload.create).checksumAlgorithm ?? 'CRC64NVME';
+    const tap = opts.beforeCommit === undefined && !(opts.checksums ?? []).some((c) => c.algorithm === need) ? new ChecksumSet([need]) : undefined;
+    if (tap) body = tappedBody(body, tap);
     bucket.inflight++;
     const resets = this.writer.resets;
     const appended: ChunkRef[] = [];
@@ -1286,7 +1306,9 @@ export class Engine {
       if (this.uploads.get(id) !== upload || upload.completing) {
         throw new SedimentError('SEDIMENT_NO_SUCH_UPLOAD', `upload ${uploadId} was completed or aborted during the part upload`);
       }
-      const checksums = this.checksumEntries(late ?? opts.checksums ?? []);
+      const given = late ?? opts.checksums ?? [];
+      const computed = tap ? [...tap.results()].map(([algorithm, value]) => ({ algorithm, value })) : [];
+      const checksums = this.checksumEntries([...given, ...computed]);
       const rec: UploadPartRecord = { seq: this.nextSeq(), uploadId: id, partNumber, size, md5, mtimeMs: this.clock.now(), checksums, chunks };
       const payload = encodeUploadPart(rec);
       this.writer.assertNoResetSince(resets);
@@ -1307,22 +1329,17 @@ export class Engine {
       size: p.size,
       etag: p.md5.toString('hex'),
       lastModifiedMs: p.mtimeMs,
-      checksums: p.checksums.map((c) => ({ algorithm: CHECKSUM_NAMES.find((n) => ChecksumAlg[n] === c.alg) ?? 'CRC32', value: c.value }) as ObjectChecksum),
+      checksums: p.checksums.map(objectChecksum),
     };
   }
 
   /**
    * Commits the listed parts as one object: a single COMMIT record that references the parts' chunks
-   * where they already are. Parts must be ascending, exist, match their ETags when given, and all but
-   * the last must hold at least `partBytesMin` bytes.
+   * where they already are. Parts must be ascending, exist, match their ETags and checksums when given,
+   * and all but the last must hold at least `partBytesMin` bytes. The object's checksum is made from the
+   * parts' (objectChecksumOf) and checked against what the client expects, before anything is written.
    */
-  async completeMultipartUpload(
-    bucketName: string,
-    key: string,
-    uploadId: string,
-    parts: CompletePart[],
-    opts: { partBytesMin?: number; checksums?: ObjectChecksum[] } = {},
-  ): Promise<ObjectInfo> {
+  async completeMultipartUpload(bucketName: string, key: string, uploadId: string, parts: CompletePart[], opts: CompleteOptions = {}): Promise<ObjectInfo> {
     this.checkWritable();
     const { id, upload } = this.uploadOrThrow(bucketName, key, uploadId);
     if (upload.completing) throw new SedimentError('SEDIMENT_NO_SUCH_UPLOAD', `upload ${uploadId} is already being completed`);
@@ -1341,6 +1358,12 @@ export class Engine {
       if (!have || (want.etag !== undefined && want.etag.replace(/"/g, '').toLowerCase() !== have.rec.md5.toString('hex'))) {
         throw new SedimentError('SEDIMENT_INVALID_PART', `part ${want.partNumber} was not uploaded or its ETag does not match`);
       }
+      for (const c of want.checksums ?? []) {
+        const stored = have.rec.checksums.find((e) => e.alg === ChecksumAlg[c.algorithm]);
+        if (!stored?.value.equals(c.value)) {
+          throw new SedimentError('SEDIMENT_INVALID_PART', `part ${want.partNumber}: its ${c.algorithm} checksum does not match the one stored with it`);
+        }
+      }
       return have.rec;
     });
     for (let i = 0; i < chosen.length - 1; i++) {
@@ -1349,6 +1372,8 @@ export class Engine {
       }
     }
     const c = upload.create;
+    const objectSum = objectChecksumOf(c, chosen, opts);
+    if (objectSum?.type !== undefined) await this.raiseFormatForChecksumTypes();
     const md5 = createHash('md5');
     let size = 0;
     const chunks: ChunkRef[] = [];
@@ -1361,7 +1386,7 @@ export class Engine {
       seq: this.nextSeq(), bucket: bucketName, key, versionId: '', uploadId: id, mtimeMs: this.clock.now(), size, md5: md5.digest(),
       partCount: chosen.length, storageClass: StorageClass.STANDARD, flags: 0, contentType: c.contentType, headers: c.headers,
       userMetadata: c.userMetadata, tags: c.tags,
-      checksums: this.checksumEntries(opts.checksums ?? []),
+      checksums: objectSum ? [objectSum] : [],
       lockMode: 0, retainUntilMs: 0, legalHold: false, chunks,
       parts: chosen.map((p) => ({ partNumber: p.partNumber, size: p.size, md5: p.md5, chunkCount: p.chunks.length })),
     };
@@ -1388,6 +1413,12 @@ export class Engine {
       this.uploads.delete(id);
     }).done;
     this.afterMutation();
+  }
+
+  /** One open upload (without its parts); SEDIMENT_NO_SUCH_UPLOAD if it is not open. */
+  getMultipartUpload(bucketName: string, key: string, uploadId: string): UploadInfo {
+    this.checkOpen();
+    return this.uploadInfo(this.uploadOrThrow(bucketName, key, uploadId).upload.create);
   }
 
   /** The stored parts of an upload, ascending by part number. */
@@ -1462,7 +1493,7 @@ export class Engine {
       contentType: m.contentType,
       userMetadata: Object.fromEntries(m.userMetadata),
       headers,
-      checksums: m.checksums.map((c) => ({ algorithm: CHECKSUM_NAMES.find((n) => ChecksumAlg[n] === c.alg) ?? 'CRC32', value: c.value }) as ObjectChecksum),
+      checksums: m.checksums.map(objectChecksum),
       tags: Object.fromEntries(m.tags),
       storageClass: storageClassName(m.storageClass),
       versionId: m.versionId,
@@ -1647,6 +1678,14 @@ export class Engine {
   }
 
   // ---------------------------------------------------------------- versioning and object lock
+
+  /** Writes DIR/FORMAT version 7 once, before the first record with a checksum type (§3.1, §3.5). */
+  private formatHasChecksumTypes = false;
+  private async raiseFormatForChecksumTypes(): Promise<void> {
+    if (this.formatHasChecksumTypes) return;
+    await raiseFormatVersion(this.fs, this.dir, DATA_DIR_FORMAT_CHECKSUM_TYPES);
+    this.formatHasChecksumTypes = true;
+  }
 
   /** Writes DIR/FORMAT version 3 once, before the first record an older sediment would misread. */
   private formatHasVersions = false;

@@ -95,6 +95,11 @@ export interface ObjectChecksum {
   algorithm: 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
   /** Raw digest bytes (S3 shows them base64-encoded). */
   value: Buffer;
+  /**
+   * Only on a multipart object's checksum: FULL_OBJECT (of every byte, as a single PUT's) or COMPOSITE (of
+   * the parts' checksums; S3 shows it with `-N`, N the part count). Absent: a single-part object's.
+   */
+  type?: 'FULL_OBJECT' | 'COMPOSITE';
 }
 
 export interface PutOptions {
@@ -304,8 +309,13 @@ export interface CreateUploadOptions {
   userMetadata?: Record<string, string>;
   headers?: StandardHeaders;
   tags?: Record<string, string>;
-  /** The checksum algorithm the client announced for its parts. */
+  /**
+   * The checksum algorithm for the parts and the completed object. Without one, the object gets a
+   * FULL_OBJECT CRC64NVME when every part has a CRC64NVME checksum (S3's default).
+   */
   checksumAlgorithm?: ObjectChecksum['algorithm'];
+  /** FULL_OBJECT or COMPOSITE (needs `checksumAlgorithm`); default: COMPOSITE, FULL_OBJECT for CRC64NVME. */
+  checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
   /** Object Lock for the completed object (lock-enabled buckets only); else the bucket's default retention. */
   lock?: ObjectLockOptions;
 }
@@ -313,6 +323,12 @@ export interface CreateUploadOptions {
 export interface UploadPartOptions {
   expectedSize?: number;
   expectedMd5?: Buffer;
+  /**
+   * Checksums of the part to store. The checksum the upload needs (its algorithm, else CRC64NVME) is
+   * computed by the engine when neither `checksums` nor `beforeCommit` is given; a caller with
+   * `beforeCommit` returns it from there (else the completed object gets no checksum, or completion
+   * with a declared algorithm fails).
+   */
   checksums?: ObjectChecksum[];
   beforeCommit?: PutOptions['beforeCommit'];
   signal?: AbortSignal;
@@ -335,10 +351,26 @@ export interface UploadInfo {
   contentType: string;
   userMetadata: Record<string, string>;
   checksumAlgorithm?: ObjectChecksum['algorithm'];
+  /** With `checksumAlgorithm`: how the object's checksum will be made. */
+  checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
 }
 
 export interface CompletePart {
   partNumber: number;
   /** Unquoted ETag the client saw for the part; checked when given. */
   etag?: string;
+  /** Checksums the client has for the part; each must equal the stored one. */
+  checksums?: ObjectChecksum[];
+}
+
+export interface CompleteOptions {
+  /** Every part but the last must hold at least this many bytes (S3: 5 MiB). */
+  partBytesMin?: number;
+  /**
+   * The object checksum the client expects (FULL_OBJECT or COMPOSITE value, of the upload's algorithm or
+   * CRC64NVME for an upload without one): a different one stores nothing (SEDIMENT_BAD_DIGEST).
+   */
+  expectedChecksum?: ObjectChecksum;
+  /** The checksum type the client expects: another than the upload's stores nothing (SEDIMENT_BAD_DIGEST). */
+  expectedChecksumType?: 'FULL_OBJECT' | 'COMPOSITE';
 }

@@ -5,7 +5,7 @@
  * the first bucket with versioning (§3.8 kinds 2 and 3) raises it to 3, the first cold-tier record (a
  * COMMIT with storageClass COLD, §3.1, or a tiering setting, §3.8 kind 4) to 4.
  */
-export const DATA_DIR_FORMAT_VERSION = 6;
+export const DATA_DIR_FORMAT_VERSION = 7;
 export const DATA_DIR_FORMAT_CREATED = 1;
 export const DATA_DIR_FORMAT_PACKS = 2;
 export const DATA_DIR_FORMAT_VERSIONS = 3;
@@ -14,6 +14,8 @@ export const DATA_DIR_FORMAT_COLD = 4;
 export const DATA_DIR_FORMAT_MANIFEST = 5;
 /** §1.1, §2.7: from 6 on, hot CHUNK frames may use codec 3 (a dictionary file of DIR/dicts/). */
 export const DATA_DIR_FORMAT_DICTS = 6;
+/** §1.1, §3.1, §3.5: from 7 on, checksum algorithm bytes may carry a checksum type (ChecksumTypeBit). */
+export const DATA_DIR_FORMAT_CHECKSUM_TYPES = 7;
 export const FORMAT_FILE_PREFIX = 'sediment-data-dir ';
 
 /** §2.1 segment header */
@@ -85,6 +87,13 @@ export const PAYLOAD_VERSION = 1;
 /** §3.1 checksum algorithm ids */
 export const ChecksumAlg = { CRC32: 1, CRC32C: 2, CRC64NVME: 3, SHA1: 4, SHA256: 5 } as const;
 export type ChecksumAlgName = keyof typeof ChecksumAlg;
+/**
+ * §3.1, §3.5 (format 7): the high bits of a checksum algorithm byte say how a multipart object's checksum is
+ * made: of every byte of the object (FULL_OBJECT) or of the parts' checksums (COMPOSITE). Neither bit: a
+ * single-part object's checksum (full object), or an upload created before format 7 (S3's default type).
+ */
+export const ChecksumTypeBit = { FULL_OBJECT: 0x40, COMPOSITE: 0x80 } as const;
+export const CHECKSUM_ALG_ID_MASK = 0x3f;
 
 /** §3.1 lock modes and storage classes */
 export const LockMode = { NONE: 0, GOVERNANCE: 1, COMPLIANCE: 2 } as const;

@@ -1,6 +1,6 @@
 // Payload encoders/decoders for the record types of docs/FORMAT.md §2.3 and §3.
 import { BinaryReader, BinaryWriter, FormatError } from './binary.js';
-import { CHUNK_META_BYTES, PAYLOAD_VERSION } from './constants.js';
+import { CHECKSUM_ALG_ID_MASK, ChecksumAlg, ChecksumTypeBit, CHUNK_META_BYTES, PAYLOAD_VERSION } from './constants.js';
 
 export interface ChunkMeta {
   uploadId: number;
@@ -24,9 +24,34 @@ export interface PartEntry {
   chunkCount: number;
 }
 
+export type ChecksumTypeName = keyof typeof ChecksumTypeBit;
+
 export interface ChecksumEntry {
+  /** A ChecksumAlg id (1..5). */
   alg: number;
   value: Buffer;
+  /** §3.1: set on a multipart object's checksum (format 7); absent on a single-part object's. */
+  type?: ChecksumTypeName;
+}
+
+const ALG_IDS = new Set<number>(Object.values(ChecksumAlg));
+
+/** The algorithm byte: id in the low bits, the checksum type (if any) in the high ones. */
+export function checksumAlgByte(alg: number, type: ChecksumTypeName | undefined): number {
+  if (!ALG_IDS.has(alg)) throw new RangeError(`checksum algorithm id ${alg} unknown`);
+  return alg | (type === undefined ? 0 : ChecksumTypeBit[type]);
+}
+
+/** Splits an algorithm byte; an unknown id or both type bits is damage. */
+export function parseChecksumAlgByte(b: number, what: string): { alg: number; type?: ChecksumTypeName } {
+  const alg = b & CHECKSUM_ALG_ID_MASK;
+  const bits = b & ~CHECKSUM_ALG_ID_MASK;
+  if (!ALG_IDS.has(alg) || bits === (ChecksumTypeBit.FULL_OBJECT | ChecksumTypeBit.COMPOSITE)) {
+    throw new FormatError(`${what} checksum algorithm byte 0x${b.toString(16)} unknown`);
+  }
+  if (bits === ChecksumTypeBit.FULL_OBJECT) return { alg, type: 'FULL_OBJECT' };
+  if (bits === ChecksumTypeBit.COMPOSITE) return { alg, type: 'COMPOSITE' };
+  return { alg };
 }
 
 /** §3.1 — everything the commit of one object version says. */
@@ -94,14 +119,15 @@ function checkVersion(r: BinaryReader, what: string): void {
 
 function writeChecksums(w: BinaryWriter, list: ChecksumEntry[]): void {
   w.u8(list.length);
-  for (const c of list) w.u8(c.alg).u8(c.value.length).bytes(c.value);
+  for (const c of list) w.u8(checksumAlgByte(c.alg, c.type)).u8(c.value.length).bytes(c.value);
 }
 
-function readChecksums(r: BinaryReader): ChecksumEntry[] {
+function readChecksums(r: BinaryReader, what: string): ChecksumEntry[] {
   const out: ChecksumEntry[] = [];
   for (let n = r.u8(); n > 0; n--) {
-    const alg = r.u8();
-    out.push({ alg, value: Buffer.from(r.bytes(r.u8())) });
+    const { alg, type } = parseChecksumAlgByte(r.u8(), what);
+    const value = Buffer.from(r.bytes(r.u8()));
+    out.push(type === undefined ? { alg, value } : { alg, value, type });
   }
   return out;
 }
@@ -164,7 +190,7 @@ export function decodeManifest(buf: Buffer): ObjectManifest {
   for (let n = r.u8(); n > 0; n--) headers.push([r.str8(), r.str16()]);
   const userMetadata: Array<[string, string]> = [];
   for (let n = r.u16(); n > 0; n--) userMetadata.push([r.str8(), r.str16()]);
-  const checksums = readChecksums(r);
+  const checksums = readChecksums(r, 'COMMIT');
   const lockMode = r.u8();
   const retainUntilMs = r.f64();
   const legalHold = r.u8() !== 0;
@@ -257,6 +283,8 @@ export interface UploadCreateRecord {
   tags: Array<[string, string]>;
   /** ChecksumAlg id the client announced (0 = none). */
   checksumAlg: number;
+  /** The checksum type asked for or resolved at creation (format 7); absent: S3's default for the algorithm. */
+  checksumType?: ChecksumTypeName;
   /**
    * Object Lock the client asked for, applied to the object at completion (§3.5: an optional trailer,
    * written only when there is a retention or a legal hold). lockMode as in COMMIT: 0 none, 1, 2.
@@ -301,7 +329,7 @@ export function encodeUploadCreate(u: UploadCreateRecord): Buffer {
   writePairs8(w, u.userMetadata, 2);
   w.u16(u.tags.length);
   for (const [k, v] of u.tags) w.str16(k).str16(v);
-  w.u8(u.checksumAlg);
+  w.u8(u.checksumAlg === 0 ? 0 : checksumAlgByte(u.checksumAlg, u.checksumType));
   if (u.lock && (u.lock.lockMode !== 0 || u.lock.legalHold)) w.u8(u.lock.lockMode).f64(u.lock.retainUntilMs).u8(u.lock.legalHold ? 1 : 0);
   return w.finish();
 }
@@ -319,7 +347,8 @@ export function decodeUploadCreate(buf: Buffer): UploadCreateRecord {
   const userMetadata = readPairs8(r, 2);
   const tags: Array<[string, string]> = [];
   for (let n = r.u16(); n > 0; n--) tags.push([r.str16(), r.str16()]);
-  const checksumAlg = r.u8();
+  const algByte = r.u8();
+  const { alg: checksumAlg, type: checksumType } = algByte === 0 ? { alg: 0, type: undefined } : parseChecksumAlgByte(algByte, 'UPLOAD_CREATE');
   let lock: UploadCreateRecord['lock'];
   if (r.remaining > 0) {
     const lockMode = r.u8();
@@ -327,7 +356,7 @@ export function decodeUploadCreate(buf: Buffer): UploadCreateRecord {
     lock = { lockMode, retainUntilMs: r.f64(), legalHold: r.u8() === 1 };
   }
   r.expectEnd('UPLOAD_CREATE');
-  return { seq, uploadId, bucket, key, initiatedMs, contentType, headers, userMetadata, tags, checksumAlg, ...(lock ? { lock } : {}) };
+  return { seq, uploadId, bucket, key, initiatedMs, contentType, headers, userMetadata, tags, checksumAlg, ...(checksumType ? { checksumType } : {}), ...(lock ? { lock } : {}) };
 }
 
 export function encodeUploadPart(p: UploadPartRecord): Buffer {
@@ -347,7 +376,7 @@ export function decodeUploadPart(buf: Buffer): UploadPartRecord {
   const size = r.u64();
   const md5 = Buffer.from(r.bytes(16));
   const mtimeMs = r.f64();
-  const checksums = readChecksums(r);
+  const checksums = readChecksums(r, 'UPLOAD_PART');
   const chunks = readChunkRefs(r, size, 'UPLOAD_PART');
   r.expectEnd('UPLOAD_PART');
   return { seq, uploadId, partNumber, size, md5, mtimeMs, checksums, chunks };

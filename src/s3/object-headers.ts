@@ -1,9 +1,11 @@
 // Request headers → engine put options, and object info → response headers (metadata round trip).
+import { checksumText as showChecksum } from '../engine/checksums.js';
 import type { ObjectInfo, PutOptions, StandardHeaders } from '../engine/types.js';
 import { headerFor } from './checksums.js';
 import { httpDate, quoteEtag, type S3Request } from './http-util.js';
 import { S3Error } from './s3-error.js';
 import { lockHeaders } from './ops-object-lock.js';
+import { element, type XmlNode } from './xml.js';
 
 const STANDARD: Array<[keyof StandardHeaders, string]> = [
   ['contentEncoding', 'content-encoding'],
@@ -85,14 +87,20 @@ export function objectHeaders(info: ObjectInfo, withChecksums: boolean): Record<
   return h;
 }
 
-/** A stored checksum as S3 shows it: base64, with `-N` for a composite checksum of an N-part object. */
+/** A stored checksum as S3 shows it: base64, with `-N` for a COMPOSITE checksum of an N-part object. */
 export function checksumText(info: ObjectInfo, c: ObjectInfo['checksums'][number]): string {
-  return c.value.toString('base64') + (info.partCount > 0 && c.algorithm !== 'CRC64NVME' ? `-${info.partCount}` : '');
+  return showChecksum(c, info.partCount);
 }
 
-/** COMPOSITE for a multipart object's checksum of part checksums, FULL_OBJECT otherwise (CRC64NVME always is). */
+/** The type of the object's checksum: COMPOSITE or FULL_OBJECT (a single-part object's always is). */
 export function checksumType(info: ObjectInfo): 'COMPOSITE' | 'FULL_OBJECT' {
-  return info.partCount > 0 && !info.checksums.some((c) => c.algorithm === 'CRC64NVME') ? 'COMPOSITE' : 'FULL_OBJECT';
+  return info.checksums[0]?.type ?? 'FULL_OBJECT';
+}
+
+/** The Checksum* and ChecksumType elements of a result about `info` (none if it has no checksum). */
+export function objectChecksumElements(info: ObjectInfo): XmlNode[] {
+  if (info.checksums.length === 0) return [];
+  return [...info.checksums.map((c) => element(`Checksum${c.algorithm}`, checksumText(info, c))), element('ChecksumType', checksumType(info))];
 }
 
 /** RFC 7232 evaluation as S3 does it. Returns 304/412 or undefined to proceed. */

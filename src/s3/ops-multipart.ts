@@ -3,9 +3,10 @@
 // references them (no data is copied).
 import { compareUtf8 } from '../engine/utf8-order.js';
 import { awsUriEncode } from './aws-uri.js';
-import { parseAlgorithm } from './checksums.js';
+import type { ObjectChecksum, UploadInfo } from '../engine/types.js';
+import { CHECKSUM_HEADERS, decodeChecksumValue, headerFor, parseAlgorithm, type ChecksumName } from './checksums.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml, type S3Request } from './http-util.js';
-import { contentOptions } from './object-headers.js';
+import { contentOptions, objectChecksumElements } from './object-headers.js';
 import { owner } from './ops-bucket.js';
 import { copyConditions, parseCopySource, parseRange, partNumberOf } from './ops-object.js';
 import { prepareBody } from './request-body.js';
@@ -21,16 +22,33 @@ function uploadIdOf(r: S3Request): string {
 }
 
 
+/** x-amz-checksum-type: FULL_OBJECT or COMPOSITE (undefined when absent). */
+function checksumTypeHeader(r: S3Request): ObjectChecksum['type'] {
+  const v = r.header('x-amz-checksum-type');
+  if (v === undefined || v === '') return undefined;
+  const up = v.trim().toUpperCase();
+  if (up === 'FULL_OBJECT' || up === 'COMPOSITE') return up;
+  throw new S3Error('InvalidRequest', `Value for x-amz-checksum-type header is invalid: ${v} (use FULL_OBJECT or COMPOSITE)`);
+}
+
 export async function createMultipartUpload(r: S3Request): Promise<void> {
   const c = contentOptions(r);
+  const checksumAlgorithm = parseAlgorithm(r.header('x-amz-checksum-algorithm'));
+  const checksumType = checksumTypeHeader(r);
+  if (checksumType !== undefined && checksumAlgorithm === undefined) {
+    throw new S3Error('InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
+  }
+  if (checksumAlgorithm === 'CRC64NVME' && checksumType === 'COMPOSITE') {
+    throw new S3Error('InvalidRequest', 'The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.');
+  }
+  if ((checksumAlgorithm === 'SHA1' || checksumAlgorithm === 'SHA256') && checksumType === 'FULL_OBJECT') {
+    throw new S3Error('InvalidRequest', `The FULL_OBJECT checksum type cannot be used with the ${checksumAlgorithm.toLowerCase()} checksum algorithm.`);
+  }
   // The lock asked for here is kept in the upload record and stamped on the object at completion.
-  const upload = await r.ctx.engine.createMultipartUpload(r.bucket, r.key, {
-    ...c,
-    lock: lockOptions(r),
-    checksumAlgorithm: parseAlgorithm(r.header('x-amz-checksum-algorithm')),
-  });
+  const upload = await r.ctx.engine.createMultipartUpload(r.bucket, r.key, { ...c, lock: lockOptions(r), checksumAlgorithm, checksumType });
   const headers: Record<string, string> = {};
   if (upload.checksumAlgorithm) headers['x-amz-checksum-algorithm'] = upload.checksumAlgorithm;
+  if (upload.checksumType) headers['x-amz-checksum-type'] = upload.checksumType;
   sendXml(
     r,
     200,
@@ -44,21 +62,30 @@ export async function uploadPart(r: S3Request): Promise<void> {
   const partNumber = partNumberOf(r);
   if (r.header('x-amz-copy-source') !== undefined) return uploadPartCopy(r, uploadId, partNumber);
   // Refuse early (before reading the body) if the upload does not exist.
-  r.ctx.engine.listParts(r.bucket, r.key, uploadId);
-  const body = prepareBody(r, { defaultChecksum: false });
+  const upload = r.ctx.engine.getMultipartUpload(r.bucket, r.key, uploadId);
+  // Every part gets the checksum its upload will combine at completion (the declared one, else CRC64NVME).
+  const declared = upload.checksumAlgorithm;
+  const body = prepareBody(r, { defaultChecksum: false, compute: declared ?? 'CRC64NVME', declared });
   const part = await r.ctx.engine.uploadPart(r.bucket, r.key, uploadId, partNumber, body.source, {
     expectedSize: body.expectedSize,
     expectedMd5: body.expectedMd5,
     beforeCommit: () => body.verify(),
   });
   const headers: Record<string, string> = { ETag: quoteEtag(part.etag) };
-  for (const c of part.checksums) headers[`x-amz-checksum-${c.algorithm.toLowerCase()}`] = c.value.toString('base64');
+  for (const c of part.checksums) {
+    if (c.algorithm === declared || body.named.has(c.algorithm)) headers[headerFor(c.algorithm)] = c.value.toString('base64');
+  }
   sendEmpty(r, 200, headers);
+}
+
+/** The checksums of a part S3 shows: the upload's algorithm if it declared one, else all kept. */
+function shownPartChecksums(upload: UploadInfo, checksums: ObjectChecksum[]): ObjectChecksum[] {
+  return upload.checksumAlgorithm ? checksums.filter((c) => c.algorithm === upload.checksumAlgorithm) : checksums;
 }
 
 async function uploadPartCopy(r: S3Request, uploadId: string, partNumber: number): Promise<void> {
   const src = parseCopySource(r.header('x-amz-copy-source') as string);
-  r.ctx.engine.listParts(r.bucket, r.key, uploadId);
+  const upload = r.ctx.engine.getMultipartUpload(r.bucket, r.key, uploadId);
   const rangeHeader = r.header('x-amz-copy-source-range');
   const parsed = rangeHeader !== undefined ? parseRange(rangeHeader) : undefined;
   const range = parsed && !('suffix' in parsed) ? parsed : undefined;
@@ -74,8 +101,18 @@ async function uploadPartCopy(r: S3Request, uploadId: string, partNumber: number
     throw err;
   }
   const expectedSize = got.range ? got.range.end - got.range.start + 1 : got.info.size;
+  // Neither checksums nor beforeCommit: the engine computes the checksum the upload keeps for its parts.
   const part = await r.ctx.engine.uploadPart(r.bucket, r.key, uploadId, partNumber, got.body, { expectedSize });
-  sendXml(r, 200, element('CopyPartResult', element('LastModified', isoDate(part.lastModifiedMs)), element('ETag', quoteEtag(part.etag))));
+  sendXml(
+    r,
+    200,
+    element(
+      'CopyPartResult',
+      element('LastModified', isoDate(part.lastModifiedMs)),
+      element('ETag', quoteEtag(part.etag)),
+      upload.checksumAlgorithm ? shownPartChecksums(upload, part.checksums).map((c) => element(`Checksum${c.algorithm}`, c.value.toString('base64'))) : null,
+    ),
+  );
 }
 
 export async function completeMultipartUpload(r: S3Request): Promise<void> {
@@ -86,10 +123,31 @@ export async function completeMultipartUpload(r: S3Request): Promise<void> {
   const parts = childElements(doc, 'Part').map((p) => {
     const n = childText(p, 'PartNumber') ?? '';
     if (!/^\d{1,5}$/.test(n.trim())) throw new S3Error('MalformedXML', 'PartNumber must be an integer');
-    return { partNumber: Number(n.trim()), etag: childText(p, 'ETag')?.trim() };
+    const checksums: ObjectChecksum[] = [];
+    for (const alg of Object.values(CHECKSUM_HEADERS)) {
+      const v = childText(p, `Checksum${alg}`);
+      if (v !== undefined) checksums.push({ algorithm: alg, value: partChecksumValue(alg, v) });
+    }
+    return { partNumber: Number(n.trim()), etag: childText(p, 'ETag')?.trim(), checksums };
   });
   if (parts.length === 0) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
-  const info = await r.ctx.engine.completeMultipartUpload(r.bucket, r.key, uploadId, parts, { partBytesMin: r.ctx.partBytesMin });
+  const upload = r.ctx.engine.getMultipartUpload(r.bucket, r.key, uploadId);
+  const declared = upload.checksumAlgorithm;
+  if (declared && upload.checksumType === 'COMPOSITE') {
+    // The composite checksum is made of the parts' checksums: S3 wants the client to name each.
+    const missing = parts.find((p) => !p.checksums.some((c) => c.algorithm === declared));
+    if (missing) {
+      throw new S3Error(
+        'InvalidRequest',
+        `The upload was created using a ${declared.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${missing.partNumber} in the request.`,
+      );
+    }
+  }
+  const info = await r.ctx.engine.completeMultipartUpload(r.bucket, r.key, uploadId, parts, {
+    partBytesMin: r.ctx.partBytesMin,
+    expectedChecksumType: checksumTypeHeader(r),
+    expectedChecksum: expectedObjectChecksum(r, parts.length),
+  });
   sendXml(
     r,
     200,
@@ -100,9 +158,37 @@ export async function completeMultipartUpload(r: S3Request): Promise<void> {
       element('Bucket', r.bucket),
       element('Key', r.key),
       element('ETag', quoteEtag(info.etag)),
+      objectChecksumElements(info),
     ),
     info.versionId !== '' ? { 'x-amz-version-id': info.versionId } : {},
   );
+}
+
+/** A part's checksum in a CompleteMultipartUpload body; a malformed one is refused like a bad header. */
+function partChecksumValue(alg: ChecksumName, text: string): Buffer {
+  try {
+    return decodeChecksumValue(alg, text);
+  } catch {
+    throw new S3Error('InvalidRequest', `The Checksum${alg} of a part in the request is not a valid ${alg} value.`);
+  }
+}
+
+/**
+ * The object checksum the client sent with CompleteMultipartUpload (at most one x-amz-checksum-* header):
+ * FULL_OBJECT as a plain value, COMPOSITE as `value-N` with N the number of parts.
+ */
+function expectedObjectChecksum(r: S3Request, partCount: number): ObjectChecksum | undefined {
+  const sent = Object.keys(CHECKSUM_HEADERS).filter((h) => r.header(h) !== undefined);
+  if (sent.length === 0) return undefined;
+  if (sent.length > 1) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  const algorithm = CHECKSUM_HEADERS[sent[0]!]!;
+  const text = (r.header(sent[0]!) as string).trim();
+  const m = /^(.*)-(\d{1,5})$/.exec(text);
+  if (m && Number(m[2]) !== partCount) {
+    throw new S3Error('BadDigest', `The ${algorithm} you specified is of ${m[2]} parts; the request lists ${partCount}.`);
+  }
+  const value = decodeChecksumValue(algorithm, m ? m[1]! : text);
+  return m ? { algorithm, value, type: 'COMPOSITE' } : { algorithm, value };
 }
 
 export async function abortMultipartUpload(r: S3Request): Promise<void> {
@@ -142,6 +228,7 @@ export async function listParts(r: S3Request): Promise<void> {
       element('MaxParts', maxParts),
       element('IsTruncated', truncated),
       upload.checksumAlgorithm ? element('ChecksumAlgorithm', upload.checksumAlgorithm) : null,
+      upload.checksumType ? element('ChecksumType', upload.checksumType) : null,
       page.map((p) =>
         element(
           'Part',
@@ -149,7 +236,7 @@ export async function listParts(r: S3Request): Promise<void> {
           element('LastModified', isoDate(p.lastModifiedMs)),
           element('ETag', quoteEtag(p.etag)),
           element('Size', p.size),
-          p.checksums.map((c) => element(`Checksum${c.algorithm}`, c.value.toString('base64'))),
+          shownPartChecksums(upload, p.checksums).map((c) => element(`Checksum${c.algorithm}`, c.value.toString('base64'))),
         ),
       ),
     ),
@@ -211,6 +298,8 @@ export async function listMultipartUploads(r: S3Request): Promise<void> {
           owner(r),
           element('StorageClass', 'STANDARD'),
           element('Initiated', isoDate(u.initiatedMs)),
+          u.checksumAlgorithm ? element('ChecksumAlgorithm', u.checksumAlgorithm) : null,
+          u.checksumType ? element('ChecksumType', u.checksumType) : null,
         ),
       ),
       prefixes.map((p) => element('CommonPrefixes', element('Prefix', encode(p)))),

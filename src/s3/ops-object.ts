@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
 import type { ByteRange, GetDataResult, HeadResult, LentBytes, ObjectInfo } from '../engine/types.js';
 import { isSedimentError } from '../util/errors.js';
 import { decodeComponent } from './aws-uri.js';
-import { checksumText, checksumType, contentOptions, evaluateConditions, objectHeaders } from './object-headers.js';
+import { contentOptions, evaluateConditions, objectChecksumElements, objectHeaders } from './object-headers.js';
 import { httpDate, isoDate, quoteEtag, sendEmpty, sendXml, writeHead, type S3Request } from './http-util.js';
 import { headerFor } from './checksums.js';
 import { prepareBody, readSmallBody, smallBodyLength } from './request-body.js';
@@ -311,7 +311,10 @@ export async function copyObject(r: S3Request): Promise<void> {
           tags: taggingDirective === 'REPLACE' ? replace.tags : info.tags,
         };
   // Lock settings are never copied from the source: the destination gets the request's, or its bucket's default.
-  const out = await engine.putObject(r.bucket, r.key, body, { ...opts, expectedSize: info.size, checksums: info.partCount === 0 ? info.checksums : [], lock });
+  // The copy is a single-part object: a FULL_OBJECT checksum of the source still holds for its bytes, a
+  // COMPOSITE one (made of the source's parts) does not.
+  const checksums = info.checksums.filter((c) => c.type !== 'COMPOSITE').map((c) => ({ algorithm: c.algorithm, value: c.value }));
+  const out = await engine.putObject(r.bucket, r.key, body, { ...opts, expectedSize: info.size, checksums, lock });
   const headers: Record<string, string> = {};
   if (out.versionId !== '') headers['x-amz-version-id'] = out.versionId;
   if (info.versionId !== '') headers['x-amz-copy-source-version-id'] = info.versionId;
@@ -335,13 +338,7 @@ export async function getObjectAttributes(r: S3Request): Promise<void> {
   const info = await r.ctx.engine.headObject(r.bucket, r.key, { versionId: versionIdOf(r) });
   const children = [
     wanted.has('ETag') ? element('ETag', info.etag) : null,
-    wanted.has('Checksum') && info.checksums.length > 0
-      ? element(
-          'Checksum',
-          ...info.checksums.map((c) => element(`Checksum${c.algorithm}`, checksumText(info, c))),
-          element('ChecksumType', checksumType(info)),
-        )
-      : null,
+    wanted.has('Checksum') && info.checksums.length > 0 ? element('Checksum', ...objectChecksumElements(info)) : null,
     wanted.has('ObjectParts') && info.partCount > 0 ? element('ObjectParts', element('PartsCount', info.partCount)) : null,
     wanted.has('StorageClass') ? element('StorageClass', info.storageClass === 'STANDARD' ? 'STANDARD' : 'GLACIER_IR') : null,
     wanted.has('ObjectSize') ? element('ObjectSize', info.size) : null,

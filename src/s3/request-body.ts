@@ -17,7 +17,19 @@ import type { S3Request } from './http-util.js';
 import { S3Error } from './s3-error.js';
 import type { StreamingPayloadMode } from './sigv4.js';
 
+/** How a body's checksums are chosen, beyond those the request names. */
+export interface ChecksumPolicy {
+  /** Store a CRC64NVME when the request names no checksum (PutObject, as S3 does). */
+  defaultChecksum: boolean;
+  /** Always compute this one (UploadPart: the checksum the upload keeps for its parts). */
+  compute?: ChecksumName;
+  /** Refuse a request whose checksums are all of other algorithms (UploadPart of an upload that declared one). */
+  declared?: ChecksumName;
+}
+
 export interface PreparedBody {
+  /** The checksum algorithms the request named (headers, trailers, x-amz-sdk-checksum-algorithm). */
+  named: ReadonlySet<ChecksumName>;
   source: AsyncIterable<Buffer>;
   expectedSize?: number;
   expectedMd5?: Buffer;
@@ -47,9 +59,10 @@ interface BodyPlan {
   algs: Set<ChecksumName>;
   /** Hex SHA-256 the body must have (signed payloads). */
   sha256?: string;
+  named: Set<ChecksumName>;
 }
 
-function planBody(r: S3Request, opts: { defaultChecksum: boolean }): BodyPlan {
+function planBody(r: S3Request, opts: ChecksumPolicy): BodyPlan {
   const contentLength = parseLength(r.header('content-length'), 'Content-Length');
   const mode = r.auth.payloadMode;
   const streaming = mode.startsWith('STREAMING-');
@@ -88,10 +101,19 @@ function planBody(r: S3Request, opts: { defaultChecksum: boolean }): BodyPlan {
     }
   }
   const announced = parseAlgorithm(r.header('x-amz-sdk-checksum-algorithm') ?? r.header('x-amz-checksum-algorithm'));
-  const algs = new Set<ChecksumName>([...fromHeaders.keys(), ...trailerAlgs]);
-  if (announced) algs.add(announced);
+  const named = new Set<ChecksumName>([...fromHeaders.keys(), ...trailerAlgs]);
+  if (announced) named.add(announced);
+  if (opts.declared !== undefined && named.size > 0 && !named.has(opts.declared)) {
+    const other = [...named][0]!;
+    throw new S3Error(
+      'InvalidRequest',
+      `Checksum Type mismatch occurred, expected checksum Type: ${opts.declared.toLowerCase()}, actual checksum Type: ${other.toLowerCase()}`,
+    );
+  }
+  const algs = new Set(named);
   if (algs.size === 0 && opts.defaultChecksum) algs.add('CRC64NVME');
-  return { chunked, expectedSize, expectedMd5, fromHeaders, trailerAlgs, algs, sha256: mode === 'SIGNED' ? r.auth.payloadSha256 : undefined };
+  if (opts.compute !== undefined) algs.add(opts.compute);
+  return { chunked, expectedSize, expectedMd5, fromHeaders, trailerAlgs, algs, named, sha256: mode === 'SIGNED' ? r.auth.payloadSha256 : undefined };
 }
 
 /**
@@ -116,7 +138,7 @@ function checkDigests(plan: BodyPlan, shaHex: string | undefined, computed: Map<
   return out;
 }
 
-export function prepareBody(r: S3Request, opts: { defaultChecksum: boolean }): PreparedBody {
+export function prepareBody(r: S3Request, opts: ChecksumPolicy): PreparedBody {
   const plan = planBody(r, opts);
   let decoder: AwsChunkedDecoder | undefined;
   let source: AsyncIterable<Buffer>;
@@ -139,6 +161,7 @@ export function prepareBody(r: S3Request, opts: { defaultChecksum: boolean }): P
   }
 
   return {
+    named: plan.named,
     source: tapped(),
     expectedSize: plan.expectedSize,
     expectedMd5: plan.expectedMd5,
