@@ -1372,6 +1372,10 @@ export class Engine {
       }
     }
     const c = upload.create;
+    if (opts.expectedSize !== undefined) {
+      const total = chosen.reduce((n, p) => n + p.size, 0);
+      if (total !== opts.expectedSize) throw new SedimentError('SEDIMENT_INVALID_REQUEST', `the parts hold ${total} bytes, not the ${opts.expectedSize} expected`);
+    }
     const objectSum = objectChecksumOf(c, chosen, opts);
     if (objectSum?.type !== undefined) await this.raiseFormatForChecksumTypes();
     const md5 = createHash('md5');

@@ -373,4 +373,6 @@ export interface CompleteOptions {
   expectedChecksum?: ObjectChecksum;
   /** The checksum type the client expects: another than the upload's stores nothing (SEDIMENT_BAD_DIGEST). */
   expectedChecksumType?: 'FULL_OBJECT' | 'COMPOSITE';
+  /** The object size the client expects (S3's x-amz-mp-object-size): another stores nothing (SEDIMENT_INVALID_REQUEST). */
+  expectedSize?: number;
 }

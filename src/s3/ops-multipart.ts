@@ -117,7 +117,8 @@ async function uploadPartCopy(r: S3Request, uploadId: string, partNumber: number
 
 export async function completeMultipartUpload(r: S3Request): Promise<void> {
   const uploadId = uploadIdOf(r);
-  const body = await readVerifiedBody(r, 4 * 1024 * 1024);
+  // Its x-amz-checksum-* header (if any) is the object's checksum, checked at completion.
+  const body = await readVerifiedBody(r, 4 * 1024 * 1024, true);
   const doc = parseXml(body, { maxBytes: 4 * 1024 * 1024 });
   if (localName(doc.name) !== 'CompleteMultipartUpload') throw new S3Error('MalformedXML');
   const parts = childElements(doc, 'Part').map((p) => {
@@ -147,6 +148,7 @@ export async function completeMultipartUpload(r: S3Request): Promise<void> {
     partBytesMin: r.ctx.partBytesMin,
     expectedChecksumType: checksumTypeHeader(r),
     expectedChecksum: expectedObjectChecksum(r, parts.length),
+    expectedSize: mpObjectSize(r),
   });
   sendXml(
     r,
@@ -162,6 +164,14 @@ export async function completeMultipartUpload(r: S3Request): Promise<void> {
     ),
     info.versionId !== '' ? { 'x-amz-version-id': info.versionId } : {},
   );
+}
+
+/** x-amz-mp-object-size: the object size the client expects at completion. */
+function mpObjectSize(r: S3Request): number | undefined {
+  const v = r.header('x-amz-mp-object-size');
+  if (v === undefined) return undefined;
+  if (!/^\d{1,16}$/.test(v.trim())) throw new S3Error('InvalidArgument', 'x-amz-mp-object-size must be a non-negative integer', { extra: { ArgumentName: 'x-amz-mp-object-size', ArgumentValue: v } });
+  return Number(v.trim());
 }
 
 /** A part's checksum in a CompleteMultipartUpload body; a malformed one is refused like a bad header. */

@@ -25,6 +25,8 @@ export interface ChecksumPolicy {
   compute?: ChecksumName;
   /** Refuse a request whose checksums are all of other algorithms (UploadPart of an upload that declared one). */
   declared?: ChecksumName;
+  /** The x-amz-checksum-* headers are the object's, not this body's (CompleteMultipartUpload): not checked here. */
+  headersAreObjects?: boolean;
 }
 
 export interface PreparedBody {
@@ -87,6 +89,7 @@ function planBody(r: S3Request, opts: ChecksumPolicy): BodyPlan {
   // Checksums: values in headers now, values in trailers after the body, algorithms announced.
   const fromHeaders = new Map<ChecksumName, Buffer>();
   for (const h in CHECKSUM_HEADERS) {
+    if (opts.headersAreObjects) break;
     const v = r.header(h);
     if (v !== undefined) fromHeaders.set(CHECKSUM_HEADERS[h]!, decodeChecksumValue(CHECKSUM_HEADERS[h]!, v));
   }

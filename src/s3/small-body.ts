@@ -5,9 +5,10 @@ import { readSmallBody, type S3Request } from './http-util.js';
 import { createHash } from 'node:crypto';
 import { S3Error } from './s3-error.js';
 
-export async function readVerifiedBody(r: S3Request, maxBytes: number): Promise<Buffer> {
+/** `checksumHeadersAreObjects`: x-amz-checksum-* headers are about an object (CompleteMultipartUpload), not this body. */
+export async function readVerifiedBody(r: S3Request, maxBytes: number, checksumHeadersAreObjects = false): Promise<Buffer> {
   if (r.header('content-length') === undefined && r.header('transfer-encoding') === undefined) return Buffer.alloc(0);
-  const body = prepareBody(r, { defaultChecksum: false });
+  const body = prepareBody(r, { defaultChecksum: false, headersAreObjects: checksumHeadersAreObjects });
   if (body.expectedSize !== undefined && body.expectedSize > maxBytes) throw new S3Error('MalformedXML', `the request body is larger than ${maxBytes} bytes`);
   const buf = await readSmallBody(body.source, maxBytes);
   if (buf === undefined) throw new S3Error('MalformedXML', `the request body is larger than ${maxBytes} bytes`);
