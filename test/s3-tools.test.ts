@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { crc32 } from '../src/native/index.js';
 
 const root = join(import.meta.dirname, '..');
 const AK = 'SEDTOOLSTEST0000001';
@@ -178,6 +179,31 @@ describe('real S3 clients against sediment serve', () => {
       ObjectParts: { TotalPartsCount: number };
     };
     expect([`"${attrs.ETag}"`, attrs.ObjectSize, attrs.ObjectParts.TotalPartsCount]).toEqual([head.ETag, 21 * 1024 * 1024, 3]);
+
+    // A multipart upload with a flexible checksum, as botocore sends it: the parts' CRC32s in
+    // CompleteMultipartUpload, and the object's COMPOSITE CRC32 (of the part CRC32s, `-2`) back.
+    const crc32b64 = (b: Buffer): string => {
+      const out = Buffer.alloc(4);
+      out.writeUInt32BE(crc32(b) >>> 0);
+      return out.toString('base64');
+    };
+    const created = JSON.parse(aws('s3api', 'create-multipart-upload', '--bucket', 'aws-bkt', '--key', 'sums/crc32', '--checksum-algorithm', 'CRC32')) as { UploadId: string };
+    const bodies = [randomBytes(5 * 1024 * 1024), randomBytes(100_000)];
+    const done = bodies.map((b, i) => {
+      const f = join(work, `part${i + 1}.bin`);
+      writeFileSync(f, b);
+      const args = ['--bucket', 'aws-bkt', '--key', 'sums/crc32', '--upload-id', created.UploadId, '--part-number', String(i + 1), '--body', f, '--checksum-algorithm', 'CRC32'];
+      const r = JSON.parse(aws('s3api', 'upload-part', ...args)) as { ETag: string; ChecksumCRC32?: string };
+      expect(r.ChecksumCRC32, `part ${i + 1}`).toBe(crc32b64(b));
+      return { PartNumber: i + 1, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32 };
+    });
+    const want = `${crc32b64(Buffer.concat(bodies.map((b) => Buffer.from(crc32b64(b), 'base64'))))}-2`;
+    const completed = JSON.parse(
+      aws('s3api', 'complete-multipart-upload', '--bucket', 'aws-bkt', '--key', 'sums/crc32', '--upload-id', created.UploadId, '--multipart-upload', JSON.stringify({ Parts: done })),
+    ) as { ChecksumCRC32?: string };
+    expect(completed.ChecksumCRC32).toBe(want);
+    const sumHead = JSON.parse(aws('s3api', 'head-object', '--bucket', 'aws-bkt', '--key', 'sums/crc32', '--checksum-mode', 'ENABLED')) as { ChecksumCRC32?: string; ContentLength: number };
+    expect([sumHead.ChecksumCRC32, sumHead.ContentLength]).toEqual([want, 5 * 1024 * 1024 + 100_000]);
     aws('s3', 'rm', '--recursive', 's3://aws-bkt');
     aws('s3', 'rb', 's3://aws-bkt');
   });

@@ -3,7 +3,7 @@
 /**
  * §1.1: the newest directory format understood; new directories start at 1, packs (§2.5) raise it to 2,
  * the first bucket with versioning (§3.8 kinds 2 and 3) raises it to 3, the first cold-tier record (a
- * COMMIT with storageClass COLD, §3.1, or a tiering setting, §3.8 kind 4) to 4.
+ * COMMIT with storageClass COLD, §3.1, or a tiering setting, §3.8 kind 4) to 4; 5, 6 and 7 below.
  */
 export const DATA_DIR_FORMAT_VERSION = 7;
 export const DATA_DIR_FORMAT_CREATED = 1;

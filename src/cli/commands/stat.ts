@@ -2,6 +2,7 @@
 // storage class, version, user metadata, standard headers, checksums and tags.
 import type { Command } from 'commander';
 import type { ObjectInfo } from '../../index.js';
+import { checksumText } from '../../engine/checksums.js';
 import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
 import { formatBytesExact, formatFields, formatIsoTime, toJson } from '../format.js';
@@ -36,7 +37,7 @@ function humanStat(info: ObjectInfo): string {
     const value = info.headers[field];
     if (value !== undefined) rows.push([label, value]);
   }
-  for (const c of info.checksums) rows.push([`checksum ${c.algorithm}`, c.value.toString('base64')]);
+  for (const c of info.checksums) rows.push([`checksum ${c.algorithm}`, `${checksumText(c, info.partCount)}${c.type ? ` (${c.type})` : ''}`]);
   rows.push(['tags', pairs(info.tags)]);
   return formatFields(rows);
 }
