@@ -148,6 +148,19 @@ describe(`multipart object checksums (seed ${seed})`, () => {
     await e.close();
   });
 
+  it('two completions of one upload at once, the first raising FORMAT to 7: exactly one commits', async () => {
+    const { fs, e } = await openMem();
+    await e.createBucket('bkt');
+    const u = await e.createMultipartUpload('bkt', 'k'); // no algorithm: FORMAT stays at 5 until completion
+    await e.uploadPart('bkt', 'k', u.uploadId, 1, rng.bytes(1000));
+    expect(await formatOf(fs)).toBe('sediment-data-dir 5\n');
+    const done = await Promise.allSettled([0, 1].map(() => e.completeMultipartUpload('bkt', 'k', u.uploadId, [{ partNumber: 1 }])));
+    expect(done.filter((d) => d.status === 'fulfilled')).toHaveLength(1);
+    expect(done.map((d) => (d.status === 'rejected' ? errorCode(d.reason) : 'ok')).sort()).toEqual(['SEDIMENT_NO_SUCH_UPLOAD', 'ok']);
+    expect(e.listObjectVersions('bkt').versions).toHaveLength(1);
+    await e.close();
+  });
+
   it('a caller that brings its own part checksums without the one the upload needs: no object checksum, and none can be expected', async () => {
     const { e } = await openMem();
     await e.createBucket('bkt');

@@ -1240,6 +1240,11 @@ export class Engine {
 
   async createMultipartUpload(bucketName: string, key: string, opts: CreateUploadOptions = {}): Promise<UploadInfo> {
     this.checkWritable();
+    // Before the checks (nothing may change between them and the append): the record will carry a type bit.
+    if (opts.checksumAlgorithm) {
+      await this.raiseFormatForChecksumTypes();
+      this.checkWritable();
+    }
     const bucket = this.bucketOrThrow(bucketName);
     if (bucket.seq === 0 || bucket.deleting) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${bucketName}" does not exist`);
     checkKey(key);
@@ -1255,7 +1260,6 @@ export class Engine {
       throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'a checksum type needs a checksum algorithm');
     }
     this.checkLockOptions(bucket, opts.lock);
-    if (checksumType !== undefined) await this.raiseFormatForChecksumTypes();
     const rec: UploadCreateRecord = { seq: this.nextSeq(), uploadId: ++this.uploadCounter, bucket: bucketName, key, initiatedMs: this.clock.now(), ...content, checksumAlg };
     if (checksumType !== undefined) rec.checksumType = checksumType;
     if (opts.lock && (opts.lock.mode !== undefined || opts.lock.legalHold)) {
@@ -1341,6 +1345,9 @@ export class Engine {
    */
   async completeMultipartUpload(bucketName: string, key: string, uploadId: string, parts: CompletePart[], opts: CompleteOptions = {}): Promise<ObjectInfo> {
     this.checkWritable();
+    // Before the checks (nothing may change between them and the commit): the object's checksum has a type bit.
+    await this.raiseFormatForChecksumTypes();
+    this.checkWritable();
     const { id, upload } = this.uploadOrThrow(bucketName, key, uploadId);
     if (upload.completing) throw new SedimentError('SEDIMENT_NO_SUCH_UPLOAD', `upload ${uploadId} is already being completed`);
     if (parts.length === 0) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'a multipart upload must be completed with at least one part');
@@ -1377,7 +1384,6 @@ export class Engine {
       if (total !== opts.expectedSize) throw new SedimentError('SEDIMENT_INVALID_REQUEST', `the parts hold ${total} bytes, not the ${opts.expectedSize} expected`);
     }
     const objectSum = objectChecksumOf(c, chosen, opts);
-    if (objectSum?.type !== undefined) await this.raiseFormatForChecksumTypes();
     const md5 = createHash('md5');
     let size = 0;
     const chunks: ChunkRef[] = [];
