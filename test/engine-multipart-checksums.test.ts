@@ -161,6 +161,21 @@ describe(`multipart object checksums (seed ${seed})`, () => {
     await e.close();
   });
 
+  it('two uploads of one key completed at once with ifNoneMatch: one commits, the other is refused and stays open', async () => {
+    const { e } = await openMem();
+    await e.createBucket('bkt');
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const u = await e.createMultipartUpload('bkt', 'k');
+      await e.uploadPart('bkt', 'k', u.uploadId, 1, rng.bytes(500));
+      ids.push(u.uploadId);
+    }
+    const done = await Promise.allSettled(ids.map((id) => e.completeMultipartUpload('bkt', 'k', id, [{ partNumber: 1 }], { condition: { ifNoneMatch: true } })));
+    expect(done.map((d) => (d.status === 'rejected' ? errorCode(d.reason) : 'ok')).sort()).toEqual(['SEDIMENT_PRECONDITION_FAILED', 'ok']);
+    expect(e.listMultipartUploads('bkt')).toHaveLength(1);
+    await e.close();
+  });
+
   it('a caller that brings its own part checksums without the one the upload needs: no object checksum, and none can be expected', async () => {
     const { e } = await openMem();
     await e.createBucket('bkt');

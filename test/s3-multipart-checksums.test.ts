@@ -221,6 +221,28 @@ describe(`multipart checksums over S3 (seed ${seed})`, () => {
     expect(head.ChecksumType).toBeUndefined();
   });
 
+  it('conditional completion (If-None-Match: *, If-Match): refused with 412/404 and the upload left open, or completed', async () => {
+    const key = 'cond/obj';
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'old' }));
+    const old = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    const done = await uploadParts(key, c.UploadId!, [rng.bytes(2000)]);
+    const complete = (cond: { IfNoneMatch?: string; IfMatch?: string }, k = key, id = c.UploadId) =>
+      s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: k, UploadId: id, MultipartUpload: { Parts: done }, ...cond }));
+    expect(await status(complete({ IfNoneMatch: '*' }))).toMatchObject({ status: 412, name: 'PreconditionFailed' });
+    expect(await status(complete({ IfMatch: '"0123456789abcdef0123456789abcdef"' }))).toMatchObject({ status: 412, name: 'PreconditionFailed' });
+    expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ETag).toBe(old.ETag);
+    expect((await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: c.UploadId }))).Parts).toHaveLength(1);
+    const r = await complete({ IfMatch: old.ETag });
+    expect(r.ETag).toMatch(/-1"$/);
+    // If-Match on a key that does not exist: NoSuchKey, as for PutObject.
+    const c2 = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'cond/missing' }));
+    const parts2 = await uploadParts('cond/missing', c2.UploadId!, [rng.bytes(10)]);
+    const missing = await status(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'cond/missing', UploadId: c2.UploadId, MultipartUpload: { Parts: parts2 }, IfMatch: old.ETag })));
+    expect(missing).toMatchObject({ status: 404, name: 'NoSuchKey' });
+    expect((await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'cond/missing', UploadId: c2.UploadId, MultipartUpload: { Parts: parts2 }, IfNoneMatch: '*' }))).ETag).toMatch(/-1"$/);
+  });
+
   it('every checksum and type is the same after a restart', async () => {
     const keys = ['full/crc64', 'composite/crc32', 'mixed/SHA256', 'mixed/CRC32C', 'refused/crc32c', 'default/none', 'copy/dst'];
     const before = await Promise.all(keys.map((k) => s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: k, ChecksumMode: 'ENABLED' }))));

@@ -1402,6 +1402,7 @@ export class Engine {
     };
     const bucket = this.bucketOrThrow(bucketName);
     this.stampVersion(bucket, manifest, uploadLock(upload.create));
+    if (opts.condition) this.checkCondition(bucket, key, opts.condition);
     upload.completing = true;
     try {
       await this.commit(manifest);

@@ -375,4 +375,6 @@ export interface CompleteOptions {
   expectedChecksumType?: 'FULL_OBJECT' | 'COMPOSITE';
   /** The object size the client expects (S3's x-amz-mp-object-size): another stores nothing (SEDIMENT_INVALID_REQUEST). */
   expectedSize?: number;
+  /** Conditional completion, judged atomically at commit as PutOptions.condition is. */
+  condition?: PutOptions['condition'];
 }

@@ -8,7 +8,7 @@ import { CHECKSUM_HEADERS, decodeChecksumValue, headerFor, parseAlgorithm, type 
 import { isoDate, quoteEtag, sendEmpty, sendXml, type S3Request } from './http-util.js';
 import { contentOptions, objectChecksumElements } from './object-headers.js';
 import { owner } from './ops-bucket.js';
-import { copyConditions, parseCopySource, parseRange, partNumberOf } from './ops-object.js';
+import { checkWriteConditions, copyConditions, parseCopySource, parseRange, partNumberOf, writeCondition } from './ops-object.js';
 import { prepareBody } from './request-body.js';
 import { S3Error } from './s3-error.js';
 import { lockOptions } from './ops-object-lock.js';
@@ -117,6 +117,8 @@ async function uploadPartCopy(r: S3Request, uploadId: string, partNumber: number
 
 export async function completeMultipartUpload(r: S3Request): Promise<void> {
   const uploadId = uploadIdOf(r);
+  // If-None-Match: * / If-Match (conditional writes): checked early, and again atomically at commit.
+  await checkWriteConditions(r);
   // Its x-amz-checksum-* header (if any) is the object's checksum, checked at completion.
   const body = await readVerifiedBody(r, 4 * 1024 * 1024, true);
   const doc = parseXml(body, { maxBytes: 4 * 1024 * 1024 });
@@ -149,6 +151,7 @@ export async function completeMultipartUpload(r: S3Request): Promise<void> {
     expectedChecksumType: checksumTypeHeader(r),
     expectedChecksum: expectedObjectChecksum(r, parts.length),
     expectedSize: mpObjectSize(r),
+    condition: writeCondition(r),
   });
   sendXml(
     r,

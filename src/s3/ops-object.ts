@@ -36,7 +36,7 @@ async function currentInfo(r: S3Request, bucket: string, key: string): Promise<O
   }
 }
 
-function writeCondition(r: S3Request): { ifNoneMatch?: boolean; ifMatch?: string } | undefined {
+export function writeCondition(r: S3Request): { ifNoneMatch?: boolean; ifMatch?: string } | undefined {
   const ifNoneMatch = r.header('if-none-match');
   const ifMatch = r.header('if-match');
   if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
@@ -44,7 +44,7 @@ function writeCondition(r: S3Request): { ifNoneMatch?: boolean; ifMatch?: string
 }
 
 /** If-None-Match: * and If-Match on PUT (conditional writes): an early check before the body is read; the engine checks again atomically at commit. */
-async function checkWriteConditions(r: S3Request): Promise<void> {
+export async function checkWriteConditions(r: S3Request): Promise<void> {
   const ifNoneMatch = r.header('if-none-match');
   const ifMatch = r.header('if-match');
   if (ifNoneMatch === undefined && ifMatch === undefined) return;
