@@ -1,7 +1,8 @@
 // Checksum throughput: the native addon (hardware path and its portable slice-by-8 path) against
 // the pure-JS fallbacks, for CRC-32C and CRC-64/NVME, with node:zlib's CRC-32 for reference.
 // All implementations run side by side in one process on the same buffers. MB/s = 10^6 bytes/s,
-// computed from tinybench's mean throughput.
+// computed from tinybench's mean throughput. Then the cost of a multipart completion's full-object
+// checksum (src/native/crc-combine.ts): 10,000 part CRCs combined, parts of one size and all different.
 //
 // Run: npx tsc -p tsconfig.json && node dist/bench/crc.bench.js
 
@@ -11,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 
 import { Bench } from 'tinybench';
 
+import { crcOfParts, type CrcAlgorithm } from '../src/native/crc-combine.js';
 import * as js from '../src/native/crc-js.js';
 import { cpuFeatures, crc32, nativeAddon, nativeLoadError } from '../src/native/index.js';
 
@@ -99,7 +101,34 @@ export async function runCrcBench(options: CrcBenchOptions = {}): Promise<CrcBen
   return rows.map(({ name, mbPerS }) => ({ name, mbPerS }));
 }
 
+/** Milliseconds to combine 10,000 part CRCs into an object's, per algorithm and part-size pattern. */
+export async function runCrcCombineBench(options: CrcBenchOptions = {}): Promise<Array<{ name: string; msPerCompletion: number }>> {
+  const bench = new Bench({ time: options.timeMs ?? 500, warmupTime: options.warmupMs ?? 100 });
+  const PARTS = 10_000;
+  for (const alg of ['CRC32', 'CRC32C', 'CRC64NVME'] as CrcAlgorithm[]) {
+    const max = alg === 'CRC64NVME' ? 2n ** 64n : 2n ** 32n;
+    const crcs = Array.from({ length: PARTS }, (_, i) => (BigInt(i) * 0x9e3779b97f4a7c15n) % max);
+    const same = crcs.map((crc) => ({ crc, size: 8 * 1024 * 1024 }));
+    // Sizes all different (and new to the cache at every run: the offset moves).
+    let round = 0;
+    bench.add(`${alg}, ${PARTS} parts of 8 MiB`, () => void (sink ^= Number(crcOfParts(alg, same) & 1n)));
+    bench.add(`${alg}, ${PARTS} parts of different sizes`, () => {
+      round++;
+      sink ^= Number(crcOfParts(alg, crcs.map((crc, i) => ({ crc, size: 5 * 1024 * 1024 + round * PARTS + i }))) & 1n);
+    });
+  }
+  await bench.run();
+  const rows = bench.tasks.map((t) => {
+    if (t.result.state !== 'completed') throw new Error(`benchmark task "${t.name}" did not complete (${t.result.state})`);
+    return { name: t.name, msPerCompletion: 1000 / t.result.throughput.mean };
+  });
+  console.log('multipart completion, full-object CRC from the parts (src/native/crc-combine.ts):');
+  console.table(rows.map((r) => ({ task: r.name, 'ms per completion': r.msPerCompletion.toFixed(2) })));
+  return rows;
+}
+
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
   await runCrcBench();
+  await runCrcCombineBench();
 }
