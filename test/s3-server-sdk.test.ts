@@ -176,6 +176,7 @@ describe('PutObject / GetObject / HeadObject', () => {
     textEtag = unquote(put.ETag);
     expect(textEtag).toBe(md5Hex(text));
     expect(put.ChecksumCRC32).toBe(crcBase64(Buffer.from(text)));
+    expect(put.ChecksumType).toBe('FULL_OBJECT');
 
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'alpha', Key: 'docs/hello.txt' }));
     expect(head.ContentLength).toBe(Buffer.byteLength(text));

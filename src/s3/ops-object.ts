@@ -90,6 +90,7 @@ export async function putObject(r: S3Request): Promise<void> {
   const headers = ['ETag', quoteEtag(info.etag), 'Content-Length', '0'];
   if (info.versionId !== '') headers.push('x-amz-version-id', info.versionId);
   for (const c of info.checksums) headers.push(headerFor(c.algorithm), c.value.toString('base64'));
+  if (info.checksums.length > 0) headers.push('x-amz-checksum-type', 'FULL_OBJECT');
   writeHead(r.res, r.requestId, 200, headers);
   r.res.end();
 }
