@@ -324,6 +324,44 @@ describe('malformed requests', () => {
     await send({ method: 'DELETE', path: `${objectPath(BUCKET, 'xml/mp')}?uploadId=${uploadId}` });
   });
 
+  it('malformed multipart checksum inputs are 400s that store nothing and leave the upload open', async () => {
+    const key = 'xml/sums';
+    const create = (headers: Record<string, string>) => send({ method: 'POST', path: `${objectPath(BUCKET, key)}?uploads`, headers });
+    expectS3Error(await create({ 'x-amz-checksum-algorithm': 'CRC32', 'x-amz-checksum-type': 'PARTIAL' }), 400, 'InvalidRequest');
+    expectS3Error(await create({ 'x-amz-checksum-type': 'FULL_OBJECT' }), 400, 'InvalidRequest');
+    expectS3Error(await create({ 'x-amz-checksum-algorithm': 'MD4' }), 400, 'InvalidRequest');
+    const init = await create({ 'x-amz-checksum-algorithm': 'crc32', 'x-amz-checksum-type': 'full_object' });
+    expect([init.status, init.headers['x-amz-checksum-algorithm'], init.headers['x-amz-checksum-type']]).toEqual([200, 'CRC32', 'FULL_OBJECT']);
+    const uploadId = xmlField(init.body, 'UploadId')!;
+    const part = Buffer.from('part one of the upload');
+    const up = await send({ method: 'PUT', path: `${objectPath(BUCKET, key)}?partNumber=1&uploadId=${uploadId}`, body: part });
+    expect(up.status).toBe(200);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(part) >>> 0);
+    expect(up.headers['x-amz-checksum-crc32']).toBe(crc.toString('base64')); // computed by the server
+    const etag = up.headers.etag as string;
+    const xml = (sum: string) => `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${etag}</ETag>${sum}</Part></CompleteMultipartUpload>`;
+    const complete = (body: string, headers: Record<string, string> = {}) => send({ method: 'POST', path: `${objectPath(BUCKET, key)}?uploadId=${uploadId}`, body, headers });
+    const cases: Array<[string, Record<string, string>, string]> = [
+      [xml('<ChecksumCRC32>not base64!</ChecksumCRC32>'), {}, 'InvalidRequest'],
+      [xml('<ChecksumCRC32>AAAAAAAA</ChecksumCRC32>'), {}, 'InvalidRequest'], // 6 bytes, not 4
+      [xml(''), { 'x-amz-checksum-crc32': 'AAAAAA==' }, 'BadDigest'],
+      [xml(''), { 'x-amz-checksum-crc32': `${crc.toString('base64')}-7` }, 'BadDigest'],
+      [xml(''), { 'x-amz-checksum-crc32': '-1' }, 'InvalidRequest'],
+      [xml(''), { 'x-amz-checksum-crc32': crc.toString('base64'), 'x-amz-checksum-crc32c': crc.toString('base64') }, 'InvalidRequest'],
+      [xml(''), { 'x-amz-checksum-type': 'SOMETHING' }, 'InvalidRequest'],
+      [xml(''), { 'x-amz-mp-object-size': 'lots' }, 'InvalidArgument'],
+    ];
+    for (const [body, headers, code] of cases) {
+      expectS3Error(await complete(body, headers), 400, code);
+      expect(await read(key)).toBeUndefined();
+    }
+    const ok = await complete(xml(`<ChecksumCRC32>${crc.toString('base64')}</ChecksumCRC32>`), { 'x-amz-checksum-crc32': crc.toString('base64'), 'x-amz-checksum-type': 'FULL_OBJECT', 'x-amz-mp-object-size': String(part.length) });
+    expect(ok.status).toBe(200);
+    expect([xmlField(ok.body, 'ChecksumCRC32'), xmlField(ok.body, 'ChecksumType')]).toEqual([crc.toString('base64'), 'FULL_OBJECT']);
+    expect((await read(key))?.equals(part)).toBe(true);
+  });
+
   it('a Range that is not a single byte range is ignored (200, whole object); unsatisfiable is 416', async () => {
     const body = payloadBuffer(5000, 21);
     await put('range/obj', body);
