@@ -197,7 +197,7 @@ describe(`multipart checksums over S3 (seed ${seed})`, () => {
     expect((await body(s3, 'default/copy')).equals(whole)).toBe(true);
   });
 
-  it('UploadPartCopy computes the upload’s checksum of the copied bytes; a COMPOSITE checksum is not carried by CopyObject', async () => {
+  it('UploadPartCopy computes the upload’s checksum of the copied bytes; CopyObject drops a COMPOSITE checksum and computes what it is asked for', async () => {
     const src = rng.bytes(60_000);
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'copy/src', Body: src }));
     const key = 'copy/dst';
@@ -215,10 +215,20 @@ describe(`multipart checksums over S3 (seed ${seed})`, () => {
       }),
     );
     expect(r.ChecksumCRC32).toBe(b64('CRC32', whole));
-    await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'copy/of-composite', CopySource: `${BUCKET}/composite/crc32` }));
+    // A COMPOSITE checksum does not hold for a one-part copy: the copy gets a CRC64NVME of its bytes instead.
+    const compositeBytes = await body(s3, 'composite/crc32');
+    const copied = await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'copy/of-composite', CopySource: `${BUCKET}/composite/crc32` }));
+    expect(copied.CopyObjectResult).toMatchObject({ ChecksumCRC64NVME: b64('CRC64NVME', compositeBytes), ChecksumType: 'FULL_OBJECT' });
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'copy/of-composite', ChecksumMode: 'ENABLED' }));
+    expect(head).toMatchObject({ ChecksumCRC64NVME: b64('CRC64NVME', compositeBytes), ChecksumType: 'FULL_OBJECT' });
     expect(head.ChecksumCRC32).toBeUndefined();
-    expect(head.ChecksumType).toBeUndefined();
+    // x-amz-checksum-algorithm on CopyObject: that checksum, computed over the copied bytes, replaces the source's.
+    const asked = await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'copy/sha256', CopySource: `${BUCKET}/copy/src`, ChecksumAlgorithm: 'SHA256' }));
+    expect(asked.CopyObjectResult?.ChecksumSHA256).toBe(b64('SHA256', src));
+    const h2 = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'copy/sha256', ChecksumMode: 'ENABLED' }));
+    expect([h2.ChecksumSHA256, h2.ChecksumCRC64NVME, h2.ChecksumType]).toEqual([b64('SHA256', src), undefined, 'FULL_OBJECT']);
+    expect(await status(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'copy/bad', CopySource: `${BUCKET}/copy/src`, ChecksumAlgorithm: 'MD5' })))).toMatchObject({ status: 400, name: 'InvalidRequest' });
+    expect(await status(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'copy/bad' })))).toMatchObject({ status: 404 });
   });
 
   it('conditional completion (If-None-Match: *, If-Match): refused with 412/404 and the upload left open, or completed', async () => {

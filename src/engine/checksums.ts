@@ -5,7 +5,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { crcDigestOfParts } from '../native/crc-combine.js';
 import { CrcHasher, crc32, crc32c, crc64nvme } from '../native/index.js';
-import type { ObjectChecksum } from './types.js';
+import type { Body, ObjectChecksum } from './types.js';
 
 export type ChecksumName = ObjectChecksum['algorithm'];
 export type ChecksumType = NonNullable<ObjectChecksum['type']>;
@@ -56,6 +56,27 @@ export class ChecksumSet {
     for (const [a, d] of this.digesters) out.set(a, d.digest());
     return out;
   }
+}
+
+/** `body` as it is, with every byte also fed to `sums` as it passes. */
+export function tappedBody(body: Body, sums: ChecksumSet): Body {
+  if (typeof body === 'string') {
+    const b = Buffer.from(body);
+    sums.update(b);
+    return b;
+  }
+  if (body instanceof Uint8Array) {
+    sums.update(body);
+    return body;
+  }
+  const source = body as AsyncIterable<Uint8Array | string>;
+  return (async function* tapped(): AsyncGenerator<Uint8Array> {
+    for await (const piece of source) {
+      const b = typeof piece === 'string' ? Buffer.from(piece) : piece;
+      sums.update(b);
+      yield b;
+    }
+  })();
 }
 
 /** The same digests as a ChecksumSet fed `buf` alone, computed one-shot (no hasher objects). */

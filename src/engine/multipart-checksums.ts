@@ -7,8 +7,8 @@
 import { ChecksumAlg } from '../format/constants.js';
 import type { ChecksumEntry, UploadCreateRecord, UploadPartRecord } from '../format/records.js';
 import { SedimentError } from '../util/errors.js';
-import { checksumOfParts, checksumText, defaultChecksumType, type ChecksumName, type ChecksumSet } from './checksums.js';
-import type { Body, CompleteOptions, ObjectChecksum } from './types.js';
+import { checksumOfParts, checksumText, defaultChecksumType, type ChecksumName } from './checksums.js';
+import type { CompleteOptions, ObjectChecksum } from './types.js';
 
 const NAMES = Object.keys(ChecksumAlg) as ChecksumName[];
 
@@ -28,27 +28,6 @@ export function uploadChecksum(c: UploadCreateRecord): { checksumAlgorithm?: Che
   if (c.checksumAlg === 0) return {};
   const alg = nameOf(c.checksumAlg);
   return { checksumAlgorithm: alg, checksumType: c.checksumType ?? defaultChecksumType(alg) };
-}
-
-/** `body` as it is, with every byte also fed to `sums` as it passes. */
-export function tappedBody(body: Body, sums: ChecksumSet): Body {
-  if (typeof body === 'string') {
-    const b = Buffer.from(body);
-    sums.update(b);
-    return b;
-  }
-  if (body instanceof Uint8Array) {
-    sums.update(body);
-    return body;
-  }
-  const source = body as AsyncIterable<Uint8Array | string>;
-  return (async function* tapped(): AsyncGenerator<Uint8Array> {
-    for await (const piece of source) {
-      const b = typeof piece === 'string' ? Buffer.from(piece) : piece;
-      sums.update(b);
-      yield b;
-    }
-  })();
 }
 
 /**

@@ -7,7 +7,8 @@ import { isSedimentError } from '../util/errors.js';
 import { decodeComponent } from './aws-uri.js';
 import { contentOptions, evaluateConditions, objectChecksumElements, objectHeaders } from './object-headers.js';
 import { httpDate, isoDate, quoteEtag, sendEmpty, sendXml, writeHead, type S3Request } from './http-util.js';
-import { headerFor } from './checksums.js';
+import { ChecksumSet, headerFor, parseAlgorithm } from './checksums.js';
+import { tappedBody } from '../engine/checksums.js';
 import { prepareBody, readSmallBody, smallBodyLength } from './request-body.js';
 import { S3Error } from './s3-error.js';
 import { element, elementWithAttrs, S3_XMLNS } from './xml.js';
@@ -286,6 +287,7 @@ export async function copyObject(r: S3Request): Promise<void> {
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
   const taggingDirective = (r.header('x-amz-tagging-directive') ?? 'COPY').toUpperCase();
   const lock = lockOptions(r);
+  const askedChecksum = parseAlgorithm(r.header('x-amz-checksum-algorithm'));
   // Every header is checked before the source is opened (a refusal then leaves no stream behind).
   const replace = contentOptions(r);
   const { info, body } = await engine.getObject(src.bucket, src.key, { versionId: src.versionId });
@@ -313,13 +315,28 @@ export async function copyObject(r: S3Request): Promise<void> {
         };
   // Lock settings are never copied from the source: the destination gets the request's, or its bucket's default.
   // The copy is a single-part object: a FULL_OBJECT checksum of the source still holds for its bytes, a
-  // COMPOSITE one (made of the source's parts) does not.
-  const checksums = info.checksums.filter((c) => c.type !== 'COMPOSITE').map((c) => ({ algorithm: c.algorithm, value: c.value }));
-  const out = await engine.putObject(r.bucket, r.key, body, { ...opts, expectedSize: info.size, checksums, lock });
+  // COMPOSITE one (made of the source's parts) does not. The algorithm the request asks for is computed
+  // over the bytes as they are copied (and replaces the source's), as is a CRC64NVME when none is left, so
+  // that every new object has a checksum as with PutObject.
+  const kept = askedChecksum ? [] : info.checksums.filter((c) => c.type !== 'COMPOSITE').map((c) => ({ algorithm: c.algorithm, value: c.value }));
+  const compute = askedChecksum ?? (kept.length === 0 ? 'CRC64NVME' : undefined);
+  const sums = compute ? new ChecksumSet([compute]) : undefined;
+  const out = await engine.putObject(r.bucket, r.key, sums ? tappedBody(body, sums) : body, {
+    ...opts,
+    expectedSize: info.size,
+    checksums: kept,
+    beforeCommit: sums ? () => [...kept, ...[...sums.results()].map(([algorithm, value]) => ({ algorithm, value }))] : undefined,
+    lock,
+  });
   const headers: Record<string, string> = {};
   if (out.versionId !== '') headers['x-amz-version-id'] = out.versionId;
   if (info.versionId !== '') headers['x-amz-copy-source-version-id'] = info.versionId;
-  sendXml(r, 200, element('CopyObjectResult', element('LastModified', isoDate(out.lastModifiedMs)), element('ETag', quoteEtag(out.etag))), headers);
+  sendXml(
+    r,
+    200,
+    element('CopyObjectResult', element('LastModified', isoDate(out.lastModifiedMs)), element('ETag', quoteEtag(out.etag)), objectChecksumElements(out)),
+    headers,
+  );
 }
 
 const OBJECT_ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
