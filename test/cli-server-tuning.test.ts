@@ -64,7 +64,7 @@ describe('mallocTrim', () => {
       const child = spawn(process.execPath, ['--expose-gc', file], { stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
       child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`child exited with ${code}: ${text}`))));
+      child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`child exited with ${code}: ${text}`))));
     });
     const r = JSON.parse(out) as { before: number; after: number; released: boolean; kept: number };
     expect(r.kept).toBe(2048);
@@ -94,7 +94,8 @@ async function serveOnce(env: Record<string, string>, nodeArgs: string[] = []): 
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<[number | null, string | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+  // 'close', not 'exit': the last lines on stdout may still be on their way when the process has exited.
+  const exited = new Promise<[number | null, string | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
   let died: string | undefined;
   void exited.then(([code, signal]) => (died = `exited (${code ?? signal})`));
   await new Promise<void>((resolve, reject) => {
