@@ -1513,12 +1513,13 @@ export class Engine {
     };
   }
 
-  async headObject(bucketName: string, key: string, opts: { versionId?: string; partNumber?: number } = {}): Promise<HeadResult> {
+  async headObject(bucketName: string, key: string, opts: { versionId?: string; partNumber?: number; parts?: boolean } = {}): Promise<HeadResult> {
     this.checkOpen();
     const { slot } = this.slotOf(bucketName, key, opts.versionId);
     const manifest = await this.readManifest(this.table.read(slot));
     const info: HeadResult = this.infoFromManifest(manifest);
     if (opts.partNumber !== undefined) info.partRange = this.resolveRange(manifest, { partNumber: opts.partNumber });
+    if (opts.parts) info.parts = manifest.parts.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.md5.toString('hex') }));
     return info;
   }
 

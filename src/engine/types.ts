@@ -214,7 +214,11 @@ export interface GetOptions {
 }
 
 /** headObject's answer: with `partNumber`, also the bytes of that part (`end` = `start - 1` for an empty one). */
-export type HeadResult = ObjectInfo & { partRange?: ByteRange };
+export type HeadResult = ObjectInfo & {
+  partRange?: ByteRange;
+  /** With `headObject(…, { parts: true })`: a multipart object's parts in order (none for a single-part one). */
+  parts?: Array<{ partNumber: number; size: number; /** Unquoted MD5 hex of the part. */ etag: string }>;
+};
 
 export interface GetResult {
   info: ObjectInfo;

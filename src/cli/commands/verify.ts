@@ -1,10 +1,12 @@
 // `verify`: reads every segment, checks every frame's checksum and that every indexed object's records
 // are intact, then reports damage as `segment N offset X: detail` and damaged objects as
-// `bucket/key: reason`; with --cold also every cold object's chunks in the cold store. Exits 1 if anything
-// is damaged, so it can gate scripts and cron jobs.
+// `bucket/key: reason`; with --cold also every cold object's chunks in the cold store; with --objects every
+// object version read whole and checked against its ETag and checksums (maintenance/object-verify.ts). Exits
+// 1 if anything is damaged, so it can gate scripts and cron jobs.
 import type { Command } from 'commander';
 import { MaintenancePool, type VerifyReport } from '../../index.js';
 import { verifyColdTier, type ColdVerifyReport } from '../../maintenance/cold-verify.js';
+import { verifyObjects, type ObjectVerifyReport } from '../../maintenance/object-verify.js';
 import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
 import { CliError } from '../errors.js';
@@ -32,6 +34,15 @@ function humanReport(r: VerifyReport): string {
   return lines.join('\n');
 }
 
+function objectsText(r: ObjectVerifyReport): string {
+  const skipped = r.coldSkipped > 0 ? `, ${r.coldSkipped} cold ones not read (add --cold)` : '';
+  const changed = r.objectsChanged > 0 ? `, ${r.objectsChanged} changed while checked` : '';
+  const lines = [`objects: read ${r.objectsChecked} object versions, ${formatBytes(r.bytesChecked)}, against their ETags and checksums${changed}${skipped}`];
+  if (r.damagedObjects.length === 0) lines.push('objects: every one as written');
+  for (const o of r.damagedObjects) lines.push(`  ${o.bucket}/${o.key} (version ${o.versionId}): ${o.reason}`);
+  return lines.join('\n');
+}
+
 function coldText(r: ColdVerifyReport): string {
   const lines = [`cold tier: checked ${r.objectsChecked} objects, ${r.chunksChecked} chunks, ${formatBytes(r.bytesChecked)}`];
   if (r.damagedObjects.length === 0) lines.push('cold tier: no damage found');
@@ -44,13 +55,15 @@ export function registerVerifyCommand(program: Command): void {
     .command('verify')
     .description('check every checksum in the data directory; exit 1 if anything is damaged')
     .option('--cold', 'also read every chunk of every cold object from the cold store (reads the whole cold tier)')
+    .option('--objects', 'also read every object version whole and check it against its ETag (MD5) and checksums')
     .option('--forget-missing', 'accept the loss of segment files the manifest lists but the directory lacks: stop reporting them')
     .addOption(jsonOption())
-    .action(async (flags: { json?: boolean; cold?: boolean; forgetMissing?: boolean }, cmd: Command) => {
+    .action(async (flags: { json?: boolean; cold?: boolean; objects?: boolean; forgetMissing?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const progress = byteProgress(ctx, 'verifying');
       let report: VerifyReport;
       let cold: ColdVerifyReport | undefined;
+      let objects: ObjectVerifyReport | undefined;
       let forgotten: number[] = [];
       try {
         report = await withEngine(ctx, {}, async (engine) => {
@@ -71,6 +84,17 @@ export function registerVerifyCommand(program: Command): void {
                 coldProgress.finish();
               }
             }
+            if (flags.objects) {
+              progress.finish();
+              const stats = engine.stats();
+              const total = stats.tiers.hot.logicalBytes + (flags.cold ? stats.tiers.cold.logicalBytes : 0);
+              const objectProgress = byteProgress(ctx, 'reading every object');
+              try {
+                objects = await verifyObjects(engine, { cold: flags.cold, onProgress: (bytes) => objectProgress.update(bytes, total) });
+              } finally {
+                objectProgress.finish();
+              }
+            }
             // After the report that names them: this run still exits 1, the next one no longer sees them.
             if (flags.forgetMissing) forgotten = await engine.forgetMissingSegments();
             return hot;
@@ -81,11 +105,15 @@ export function registerVerifyCommand(program: Command): void {
       } finally {
         progress.finish();
       }
-      const coldDamaged = cold?.damagedObjects.length ?? 0;
+      const coldDamaged = (cold?.damagedObjects.length ?? 0) + (objects?.damagedObjects.length ?? 0);
       const ok = report.damage.length === 0 && report.damagedObjects.length === 0 && report.damagedDictionaries.length === 0 && coldDamaged === 0;
       const forgotText = forgotten.length > 0 ? `\nforgot missing segments ${forgotten.join(', ')}: no longer listed or reported` : '';
       ctx.stdout.write(
-        `${flags.json ? toJson({ ok, ...report, ...(cold ? { cold } : {}), ...(flags.forgetMissing ? { forgottenSegments: forgotten } : {}) }) : humanReport(report) + (cold ? `\n${coldText(cold)}` : '') + forgotText}\n`,
+        `${
+          flags.json
+            ? toJson({ ok, ...report, ...(cold ? { cold } : {}), ...(objects ? { objects } : {}), ...(flags.forgetMissing ? { forgottenSegments: forgotten } : {}) })
+            : humanReport(report) + (cold ? `\n${coldText(cold)}` : '') + (objects ? `\n${objectsText(objects)}` : '') + forgotText
+        }\n`,
       );
       if (!ok) {
         const dictText = report.damagedDictionaries.length > 0 ? `, ${report.damagedDictionaries.length} damaged dictionary files` : '';
