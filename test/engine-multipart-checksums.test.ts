@@ -68,6 +68,7 @@ describe(`multipart object checksums (seed ${seed})`, () => {
     expect(info.checksums).toEqual([{ algorithm: 'CRC64NVME', value: digest('CRC64NVME', whole), type: 'FULL_OBJECT' }]);
     // Written with the type bit: the directory says 7 first, so an older sediment refuses it.
     expect(await formatOf(fs)).toBe('sediment-data-dir 7\n');
+    expect(await e.formatVersion()).toBe(7);
     expect((await e.headObject('bkt', 'k')).checksums).toEqual(info.checksums);
     expect((await readAll((await e.getObject('bkt', 'k')).body)).equals(whole)).toBe(true);
     await e.close();

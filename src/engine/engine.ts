@@ -68,7 +68,7 @@ import type { ColdAccess, ColdCandidate } from './cold-access.js';
 import { ChunkReader, READ_AHEAD_BYTES_MAX_DEFAULT } from './chunk-reader.js';
 import { ChunkWriter, FRAMING_BYTES_MAX_DEFAULT } from './chunk-writer.js';
 import { loadLatestCheckpoint, writeCheckpoint } from './checkpointer.js';
-import { prepareDataDir, raiseFormatVersion } from './data-dir.js';
+import { prepareDataDir, raiseFormatVersion, readFormatVersion } from './data-dir.js';
 import { HotDictionaries } from './hot-dictionaries.js';
 import { KeyIndex } from './key-index.js';
 import { abortDue, DAY_MS, expirationDue, filterMatches, needsTags, transitionDue, validateLifecycle, type LifecycleConfig } from './lifecycle.js';
@@ -1424,6 +1424,12 @@ export class Engine {
       this.uploads.delete(id);
     }).done;
     this.afterMutation();
+  }
+
+  /** The data directory's format version (DIR/FORMAT, docs/FORMAT.md §1.1): what a sediment must know to open it. */
+  async formatVersion(): Promise<number> {
+    this.checkOpen();
+    return readFormatVersion(this.fs, this.dir);
   }
 
   /** One open upload (without its parts); SEDIMENT_NO_SUCH_UPLOAD if it is not open. */

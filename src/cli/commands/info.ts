@@ -3,6 +3,7 @@
 // objects and bytes per tier (hot segments here, cold segments in the cold store), and any damage the
 // engine found while opening the directory.
 import type { Command } from 'commander';
+import { DATA_DIR_FORMAT_VERSION } from '../../format/constants.js';
 import { readStatus, spaceSummary, takeCensus, passLine, coldScrubLine, type ColdStore, type EngineStats, type MaintenanceStatus } from '../../index.js';
 import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
@@ -41,10 +42,11 @@ function tierRows(s: EngineStats, cold: ColdUsage): Array<[string, string]> {
   ];
 }
 
-function humanInfo(dataDir: string, s: EngineStats, space: Space, status: MaintenanceStatus, cold: ColdUsage): string {
+function humanInfo(dataDir: string, formatVersion: number, s: EngineStats, space: Space, status: MaintenanceStatus, cold: ColdUsage): string {
   const ratio = compressionRatio(s);
   const rows: Array<[string, string]> = [
     ['data directory', dataDir],
+    ['format', `${formatVersion} (this sediment reads 1 to ${DATA_DIR_FORMAT_VERSION}; older ones refuse a newer directory)`],
     ['buckets', String(s.buckets)],
     ['objects', String(s.objects)],
     ['logical bytes', formatBytesExact(s.logicalBytes)],
@@ -76,15 +78,16 @@ export function registerInfoCommand(program: Command): void {
     .addOption(jsonOption())
     .action(async (flags: { json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const { stats, space, status, cold } = await withEngine(ctx, {}, async (engine, coldStore) => ({
+      const { formatVersion, stats, space, status, cold } = await withEngine(ctx, {}, async (engine, coldStore) => ({
+        formatVersion: await engine.formatVersion(),
         stats: engine.stats(),
         space: spaceSummary(await takeCensus(engine.maintenance(), { includeActive: true })),
         status: await readStatus(engine.fs, engine.dir),
         cold: await coldUsage(coldStore),
       }));
       const out = flags.json
-        ? toJson({ dataDir: ctx.dataDir, ...stats, ratio: compressionRatio(stats) ?? null, space, maintenance: status, cold })
-        : humanInfo(ctx.dataDir, stats, space, status, cold);
+        ? toJson({ dataDir: ctx.dataDir, formatVersion, ...stats, ratio: compressionRatio(stats) ?? null, space, maintenance: status, cold })
+        : humanInfo(ctx.dataDir, formatVersion, stats, space, status, cold);
       ctx.stdout.write(`${out}\n`);
     });
 }
