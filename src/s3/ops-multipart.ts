@@ -3,6 +3,7 @@
 // references them (no data is copied).
 import { compareUtf8 } from '../engine/utf8-order.js';
 import { awsUriEncode } from './aws-uri.js';
+import { resolveChecksumType } from '../engine/checksums.js';
 import type { ObjectChecksum, UploadInfo } from '../engine/types.js';
 import { CHECKSUM_HEADERS, decodeChecksumValue, headerFor, parseAlgorithm, type ChecksumName } from './checksums.js';
 import { isoDate, quoteEtag, sendEmpty, sendXml, type S3Request } from './http-util.js';
@@ -38,12 +39,8 @@ export async function createMultipartUpload(r: S3Request): Promise<void> {
   if (checksumType !== undefined && checksumAlgorithm === undefined) {
     throw new S3Error('InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
   }
-  if (checksumAlgorithm === 'CRC64NVME' && checksumType === 'COMPOSITE') {
-    throw new S3Error('InvalidRequest', 'The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.');
-  }
-  if ((checksumAlgorithm === 'SHA1' || checksumAlgorithm === 'SHA256') && checksumType === 'FULL_OBJECT') {
-    throw new S3Error('InvalidRequest', `The FULL_OBJECT checksum type cannot be used with the ${checksumAlgorithm.toLowerCase()} checksum algorithm.`);
-  }
+  const resolved = checksumAlgorithm ? resolveChecksumType(checksumAlgorithm, checksumType) : undefined;
+  if (resolved && 'refused' in resolved) throw new S3Error('InvalidRequest', `${resolved.refused[0].toUpperCase()}${resolved.refused.slice(1)}.`);
   // The lock asked for here is kept in the upload record and stamped on the object at completion.
   const upload = await r.ctx.engine.createMultipartUpload(r.bucket, r.key, { ...c, lock: lockOptions(r), checksumAlgorithm, checksumType });
   const headers: Record<string, string> = {};
