@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { crc32 } from '../src/native/index.js';
+import { HeadObjectCommand, ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { crc32, crc64nvme } from '../src/native/index.js';
 
 const root = join(import.meta.dirname, '..');
 const AK = 'SEDTOOLSTEST0000001';
@@ -150,7 +150,7 @@ describe('real S3 clients against sediment serve', () => {
     expect(run('rclone', ['cat', 'sed:rclone-bkt/copied/ü+ c.txt'], env)).toBe('plus and space\n');
   });
 
-  toolTest(AWS)('aws s3 cp with multipart, ls, ranged get, get by part number, object attributes', () => {
+  toolTest(AWS)('aws s3 cp with multipart, ls, ranged get, get by part number, object attributes, checksums', async () => {
     const cfg = join(work, 'aws-config');
     writeFileSync(cfg, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n  multipart_threshold = 8MB\n  multipart_chunksize = 8MB\n');
     const env = { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_CONFIG_FILE: cfg, AWS_SHARED_CREDENTIALS_FILE: join(work, 'nocreds'), AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' };
@@ -166,6 +166,14 @@ describe('real S3 clients against sediment serve', () => {
     const head = JSON.parse(aws('s3api', 'head-object', '--bucket', 'aws-bkt', '--key', 'dir/big.bin')) as { ETag: string; ContentLength: number };
     expect(head.ContentLength).toBe(21 * 1024 * 1024);
     expect(head.ETag).toMatch(/-3"$/);
+    // This CLI names no checksum algorithm: the object still gets S3's default, a FULL_OBJECT CRC64NVME of
+    // all its bytes, made from the parts' at completion (read here with the SDK, which knows the header).
+    const sdk = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: AK, secretAccessKey: SK }, maxAttempts: 1 });
+    const withSum = await sdk.send(new HeadObjectCommand({ Bucket: 'aws-bkt', Key: 'dir/big.bin', ChecksumMode: 'ENABLED' }));
+    sdk.destroy();
+    const crc = Buffer.alloc(8);
+    crc.writeBigUInt64BE(crc64nvme(readFileSync(big)));
+    expect([withSum.ChecksumCRC64NVME, withSum.ChecksumType]).toEqual([crc.toString('base64'), 'FULL_OBJECT']);
     const part = join(work, 'part.bin');
     aws('s3api', 'get-object', '--bucket', 'aws-bkt', '--key', 'dir/big.bin', '--range', 'bytes=10485700-', part);
     expect(readFileSync(part).equals(readFileSync(big).subarray(10485700))).toBe(true);
