@@ -10,11 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { logText } from '../bench/data.js';
 import { Compactor, CorruptionError, Engine, MaintenancePool, MemoryFileSystem, RealFileSystem, type EngineOptions, type FileSystem } from '../src/index.js';
 import { CODEC_MASK, CODEC_RAW, CODEC_ZSTD, CODEC_ZSTD_DATA_DICT, RecordType } from '../src/format/constants.js';
 import { decodeDictionaryFile, dictCheck, dictFileName, encodeDictionaryFile } from '../src/format/dictionary-file.js';
 import { coldWorld } from './helpers/cold-world.js';
+import { jsonObjects, logObjects } from './helpers/dict-families.js';
+import { logText } from '../bench/data.js';
 import { WATCH_CHECKS, WATCH_EVERY } from '../src/engine/hot-dictionaries.js';
 import { errorCode, readAll, tryGet } from './helpers/engine-helpers.js';
 import { ProcessFs } from './helpers/process-fs.js';
@@ -27,12 +28,6 @@ const SMALL = 4096;
 const SAMPLES = 40;
 const DICT_BYTES = 16 * 1024;
 const FIRST_DICT = `${DIR}/dicts/${dictFileName(1)}`;
-
-/** `n` consecutive `size`-byte pieces of one seeded log stream (the bench's generator). */
-function logObjects(n: number, seed: number, size = SMALL): Buffer[] {
-  const all = logText(n * size, seed);
-  return Array.from({ length: n }, (_, i) => all.subarray(i * size, (i + 1) * size));
-}
 
 const key = (i: number): string => `log/${String(i).padStart(5, '0')}`;
 
@@ -172,13 +167,13 @@ describe('small-object dictionaries', () => {
       for (let i = 0; i < SAMPLES - 1; i++) await e.putObject('logs', key(i), objs[i]);
       await settle();
       // Before any dictionary: no file, no dicts/, and the directory stays at format 5.
-      expect(e.stats().dictionaries).toEqual({ count: 0, bytes: 0, made: 0, rejected: 0 });
+      expect(e.stats().dictionaries).toEqual({ count: 0, bytes: 0, made: 0, rejected: 0, removed: 0 });
       expect(await fs.exists(`${DIR}/dicts`)).toBe(false);
       expect(await formatVersion(fs)).toBe(5);
       await e.putObject('logs', key(SAMPLES - 1), objs[SAMPLES - 1]);
       if (enabled) {
         await waitFor(() => e.stats().dictionaries.made === 1, 'the dictionary');
-        expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 1, rejected: 0 });
+        expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 1, rejected: 0, removed: 0 });
         expect(await dictNames(fs)).toEqual([dictFileName(1)]);
         expect(await formatVersion(fs)).toBe(6);
         const file = decodeDictionaryFile(await fs.readFile(FIRST_DICT));
@@ -189,7 +184,7 @@ describe('small-object dictionaries', () => {
         expect(await fs.readdir(`${DIR}/tmp`)).toEqual([]);
       } else {
         await settle();
-        expect(e.stats().dictionaries).toEqual({ count: 0, bytes: 0, made: 0, rejected: 0 });
+        expect(e.stats().dictionaries).toEqual({ count: 0, bytes: 0, made: 0, rejected: 0, removed: 0 });
       }
       for (let i = SAMPLES; i < objs.length; i++) await e.putObject('logs', key(i), objs[i]);
       stored.set(enabled, e.stats().storedBytes);
@@ -294,7 +289,7 @@ describe('small-object dictionaries', () => {
       want.set(key(i), body);
     }
     await settle();
-    expect(e.stats().dictionaries).toEqual({ count: 0, bytes: 0, made: 0, rejected: 1 });
+    expect(e.stats().dictionaries).toEqual({ count: 0, bytes: 0, made: 0, rejected: 1, removed: 0 });
     expect(await fs.exists(`${DIR}/dicts`)).toBe(false);
     expect(await formatVersion(fs)).toBe(5);
     await expectAll(e, 'rnd', want, false);
@@ -307,19 +302,6 @@ describe('small-object dictionaries', () => {
   it('a dictionary the objects outgrew is found stale and replaced; one that still pays is kept', async () => {
     // Family B (JSON events) shares nothing with family A (the bench's log lines): A's dictionary saves
     // B nothing, the watch sees it and the bucket samples B for a dictionary of its own.
-    // JSON events over a vocabulary of 80 product words: each 1 KiB object uses a few dozen of them once,
-    // so a dictionary cut from other events saves a lot, and the log lines' dictionary nothing.
-    const vocab = Array.from({ length: 80 }, (_, i) => `${['ultra', 'mega', 'eco', 'smart', 'retro'][i % 5]}${['kettle', 'lantern', 'backpack', 'blender', 'headset', 'scooter', 'monitor', 'toaster'][i % 8]}${i}`);
-    const jsonObjects = (n: number, seed: number): Buffer[] => {
-      const rng = mulberry32(seed);
-      return Array.from({ length: n }, () => {
-        const out = Buffer.alloc(1024);
-        for (let at = 0; at < out.length; ) {
-          at += out.write(`{"event":"${rng.pick(['viewed', 'carted', 'bought'])}","item":"${rng.pick(vocab)}","with":"${rng.pick(vocab)}","n":${rng.int(0, 9)}}\n`, at);
-        }
-        return out;
-      });
-    };
     const fs = new MemoryFileSystem();
     const e = await openMem(fs);
     await e.createBucket('drift');
@@ -454,7 +436,7 @@ describe('small-object dictionaries', () => {
         }
         await Promise.all(puts);
         if (batchSmallChunks) expect(e.stats().batchedChunks).toBeGreaterThan(batchedBefore + 50);
-        expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 1, rejected: 0 });
+        expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 1, rejected: 0, removed: 0 });
         await expectAll(e, 'logs', want);
         await expectClean(e);
         await e.close();
@@ -472,7 +454,7 @@ describe('small-object dictionaries', () => {
 
         e = await Engine.open(opts);
         // Loaded from disk, none made: new small objects use the one there is.
-        expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 0, rejected: 0 });
+        expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 0, rejected: 0, removed: 0 });
         await expectAll(e, 'logs', want);
         const more = new Map<string, Buffer>();
         await Promise.all(Array.from({ length: 50 }, (_, i) => {
@@ -867,12 +849,12 @@ describe('small-object dictionaries', () => {
     const all = new Map([...early, ...late]);
     for (const opts of [{ smallObjectDictionaries: false }, { compressionLevel: 0 }] as Array<Partial<EngineOptions>>) {
       const e = await openMem(fs, opts);
-      expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 0, rejected: 0 });
+      expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 0, rejected: 0, removed: 0 });
       await expectAll(e, 'logs', all, false);
       const more = logObjects(SAMPLES + 10, opts.compressionLevel === 0 ? 51 : 52);
       for (let i = 0; i < more.length; i++) await e.putObject('logs', `off/${JSON.stringify(opts)}/${i}`, more[i]);
       await settle();
-      expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 0, rejected: 0 });
+      expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 0, rejected: 0, removed: 0 });
       await e.close();
       const codecs = await codecsOnDisk(fs);
       for (let i = 0; i < more.length; i++) {

@@ -18,9 +18,9 @@ import { RecordType } from '../format/constants.js';
 import type { ChunkRef } from '../format/records.js';
 import { ChunkBuffers, type ChunkBuffer } from './chunk-buffers.js';
 import type { ChunkPool, Framed } from './chunk-pool.js';
-import type { HotDictionaries } from './hot-dictionaries.js';
+import type { HotDict, HotDictionaries } from './hot-dictionaries.js';
 import { Md5Hasher, type Md5Stream } from './md5-hasher.js';
-import type { SegmentWriter } from './segment-writer.js';
+import type { AppendResult, SegmentWriter } from './segment-writer.js';
 import type { Body } from './types.js';
 
 /** Chunks of one upload being framed (or written) at once... */
@@ -101,6 +101,15 @@ export class ChunkWriter {
     this.buffers.clear();
   }
 
+  /**
+   * Releases `dict`'s pin once `written` settles: the frame naming it is in its file, or its framing or
+   * write failed and it never will be.
+   */
+  private releaseWhenWritten(dict: HotDict, written: Promise<unknown>): void {
+    const release = (): void => this.dicts()!.release(dict);
+    written.then(release, release);
+  }
+
   /** A body given whole that is one small chunk (a 4 KiB PUT), or undefined: see writeSmallBody. */
   private smallBody(body: Body): Buffer | undefined {
     if (typeof body !== 'string' && !(body instanceof Uint8Array)) return undefined;
@@ -150,8 +159,10 @@ export class ChunkWriter {
       let framing: Promise<Buffer>;
       /** `held`'s memory is the frame itself: released once the frame is written. */
       let inPlace = false;
+      /** The dictionary this chunk's frame names, pinned until the frame is written (hot-dictionaries.ts). */
+      let dict: HotDict | undefined;
       if (raw.length < this.pool().poolMinBytes) {
-        const dict = bucket === undefined ? undefined : this.dicts()?.forSmallChunk(bucket, raw);
+        dict = bucket === undefined ? undefined : this.dicts()?.forSmallChunk(bucket, raw);
         framing = this.pool().frameSmall(raw, meta, whole, dict).then((f) => {
           held?.release(); // copied or framed: `raw` is no longer read
           if (whole) md5Whole = f.md5;
@@ -168,9 +179,11 @@ export class ChunkWriter {
         if (whole) md5.update(raw);
         framing = this.pool().frame(raw, meta);
       }
+      let written: Promise<void> | undefined;
       const p = framing.then((frame) => {
         this.checkWritable();
         const r = this.writer().append(frame, { type: RecordType.CHUNK, chunk: meta }, false);
+        written = r.done;
         if (inPlace) r.done.then(() => held!.release(), () => undefined); // a failed write: dropped, not reused
         chunks[index] = { segmentId: r.segmentId, offset: r.offset, frameLen: frame.length, rawLen };
         // The location is fixed at append and writes go out in log order, so the COMMIT appended later
@@ -179,6 +192,7 @@ export class ChunkWriter {
         r.done.catch(() => undefined);
         return this.writer().queuedBytes > WRITER_QUEUE_BYTES_MAX ? r.done : undefined;
       });
+      if (dict !== undefined) this.releaseWhenWritten(dict, p.then(() => written));
       this.framingBytes += rawLen;
       const settled = p.then(
         () => void (this.framingBytes -= rawLen),
@@ -271,14 +285,21 @@ export class ChunkWriter {
     const meta = { uploadId, partNumber, chunkIndex: 0, rawLen };
     this.framingBytes += rawLen;
     let framed: Framed;
+    const dict = bucket === undefined ? undefined : this.dicts()?.forSmallChunk(bucket, raw);
+    let r: AppendResult;
     try {
-      const dict = bucket === undefined ? undefined : this.dicts()?.forSmallChunk(bucket, raw);
-      framed = await this.pool().frameSmall(raw, meta, true, dict);
-    } finally {
-      this.framingBytes -= rawLen;
+      try {
+        framed = await this.pool().frameSmall(raw, meta, true, dict);
+      } finally {
+        this.framingBytes -= rawLen;
+      }
+      this.checkWritable();
+      r = this.writer().append(framed.frame, { type: RecordType.CHUNK, chunk: meta }, false);
+    } catch (err) {
+      if (dict !== undefined) this.dicts()!.release(dict);
+      throw err;
     }
-    this.checkWritable();
-    const r = this.writer().append(framed.frame, { type: RecordType.CHUNK, chunk: meta }, false);
+    if (dict !== undefined) this.releaseWhenWritten(dict, r.done);
     chunks[0] = { segmentId: r.segmentId, offset: r.offset, frameLen: framed.frame.length, rawLen };
     // As in writeChunks: the COMMIT appended later cannot become durable before this chunk.
     r.done.catch(() => undefined);

@@ -1967,7 +1967,7 @@ export class Engine {
       batchedChunks: this.pool.batchedChunks,
       ...this.chunkWriter.stats(),
       ...this.reader.stats(),
-      dictionaries: { count: this.dicts.count, bytes: this.dicts.bytes, made: this.dicts.made, rejected: this.dicts.rejected },
+      dictionaries: { count: this.dicts.count, bytes: this.dicts.bytes, made: this.dicts.made, rejected: this.dicts.rejected, removed: this.dicts.removed },
       damage: [...this.openDamage],
     };
   }
@@ -2223,6 +2223,7 @@ export class Engine {
           sizeBytes: s.id === this.writer.activeSegmentId ? this.writer.activeSize : s.sizeBytes,
         })),
       activeSegmentId: () => this.writer.activeSegmentId,
+      dictionaries: { retired: () => this.dicts.retired(), remove: (ids) => this.dicts.remove(ids) },
       checkpointSegmentId: () => this.checkpointSegmentId,
       pathOf: (id) => this.store.pathOf(id),
       sealActive: () => this.sealActiveSegment(),

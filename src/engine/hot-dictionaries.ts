@@ -5,9 +5,14 @@
 // Contracts:
 // - A dictionary is returned by `forSmallChunk` (and so named by a frame) only once its file and the
 //   directory entry are durable: a frame can never name a dictionary that a crash could take away.
-// - Files are written once and never changed or deleted (they are small: one per bucket whose small
-//   objects pay for one). Compaction copies frames verbatim and expiry drops whole segments, so neither
-//   needs to know about dictionaries.
+// - Files are written once and never changed. Compaction copies frames verbatim and expiry drops whole
+//   segments, so neither needs to know about dictionaries. A file is deleted only by the dictionary
+//   collector (src/maintenance/dictionary-gc.ts), only once it is *retired* (below) and no frame of any
+//   file names it.
+// - Retired: neither the current dictionary of a bucket nor the newest one of its bucket name, and no
+//   frame naming it is being made (`forSmallChunk` pins the dictionary it returns until the caller's
+//   `release`, which comes once the frame is written or abandoned). A retired dictionary is never
+//   handed out again (a bucket only ever moves to a newer dictionary), so its frames can only disappear.
 // - A damaged or missing file is reported (`verify`, and every read of a chunk that names it is a
 //   CorruptionError); it never stops the directory from opening.
 // Policy: per bucket, the first SAMPLES_NEEDED small chunks (at least SAMPLE_BYTES_MIN bytes each) are
@@ -22,7 +27,7 @@ import zstdBinding from 'zstd-napi/binding.js';
 import { DATA_DIR_FORMAT_DICTS, DICT_REF_BYTES } from '../format/constants.js';
 import { decodeDictionaryFile, dictCheck, dictFileName, dictIdOfName, encodeDictionaryFile, DICT_ID_MAX } from '../format/dictionary-file.js';
 import type { FileSystem } from '../io/types.js';
-import { ioError } from '../util/errors.js';
+import { assert, ioError } from '../util/errors.js';
 import { dictCompressedSize, MIN_SAVINGS, type ChunkDict, type DictLookup } from './chunk-codec.js';
 import { concatPrefixes } from './cold-codec.js';
 
@@ -54,6 +59,8 @@ export interface HotDict extends ChunkDict {
   bucket: string;
   createdMs: number;
   content: Buffer;
+  /** Frames naming it being made now: handed out by forSmallChunk and not yet released. */
+  pins: number;
 }
 
 interface Family {
@@ -99,6 +106,13 @@ export interface DictionaryDamage {
 
 export class HotDictionaries {
   private readonly byId = new Map<number, HotDict>();
+  /**
+   * Deleted files, kept in memory until close: a GET that began before a delete may still read a frame
+   * of a segment that compaction has since dropped (its file lives until its last reader is done).
+   */
+  private readonly deleted = new Map<number, HotDict>();
+  /** Files deleted since open (for stats and tests). */
+  removed = 0;
   /** Damaged files found at open: id → what is wrong with it. */
   private readonly damaged = new Map<number, string>();
   private readonly families = new Map<string, Family>();
@@ -137,7 +151,7 @@ export class HotDictionaries {
       try {
         const f = decodeDictionaryFile(await o.fs.readFile(`${h.dictsDir}/${name}`));
         if (f.id !== id) detail = `holds dictionary ${f.id}`;
-        else h.add({ id, check: dictCheck(f.content), content: f.content, bucket: f.bucket, createdMs: f.createdMs });
+        else h.add({ id, check: dictCheck(f.content), content: f.content, bucket: f.bucket, createdMs: f.createdMs, pins: 0 });
       } catch (err) {
         detail = (err as Error).message;
       }
@@ -161,6 +175,7 @@ export class HotDictionaries {
   /** Resolves the id a codec-3 frame names (chunk-codec.ts). */
   readonly lookup: DictLookup = (id) =>
     this.byId.get(id) ??
+    this.deleted.get(id) ??
     (this.damaged.has(id) ? `dictionary file dicts/${dictFileName(id)} is damaged: ${this.damaged.get(id)}` : `dictionary ${id} is missing (no file dicts/${dictFileName(id)})`);
 
   get count(): number {
@@ -180,9 +195,65 @@ export class HotDictionaries {
 
   /**
    * The dictionary to compress a small chunk of `bucket` with, or undefined (none yet: the chunk may be
-   * sampled, and enough samples start a dictionary in the background).
+   * sampled, and enough samples start a dictionary in the background). A dictionary returned is pinned:
+   * the caller must `release` it exactly once, when the frame naming it is written or will never be.
    */
   forSmallChunk(bucket: string, raw: Uint8Array): HotDict | undefined {
+    const d = this.pick(bucket, raw);
+    if (d !== undefined) d.pins++;
+    return d;
+  }
+
+  /** Ends the pin of a dictionary `forSmallChunk` returned. */
+  release(d: HotDict): void {
+    assert(d.pins > 0, `dictionary ${d.id} released more often than handed out`);
+    d.pins--;
+  }
+
+  /**
+   * Ids of the retired dictionaries (see the header): no frame will name them that does not already
+   * exist in a file. Synchronous, so that the caller can note the active segment in the same step.
+   */
+  retired(): number[] {
+    const current = new Set<number>();
+    for (const d of this.latest.values()) current.add(d.id);
+    for (const f of this.families.values()) if (f.current !== undefined) current.add(f.current.id);
+    const out: number[] = [];
+    for (const d of this.byId.values()) if (!current.has(d.id) && d.pins === 0) out.push(d.id);
+    return out;
+  }
+
+  /**
+   * Deletes the files of retired dictionaries that no frame names any more (the caller proved it):
+   * unlink each, then one fsync of dicts/. A crash in between leaves some files, which the next pass
+   * deletes. Ids not retired (any more) are refused: an assertion, not a fault.
+   */
+  async remove(ids: number[]): Promise<void> {
+    const retired = new Set(this.retired());
+    for (const id of ids) assert(retired.has(id), `dictionary ${id} is not retired`);
+    for (const id of ids) {
+      const d = this.byId.get(id);
+      if (d === undefined) continue;
+      const name = dictFileName(id);
+      try {
+        await this.o.fs.unlink(`${this.dictsDir}/${name}`);
+      } catch (err) {
+        throw ioError(err, `deleting dictionary dicts/${name}`);
+      }
+      this.byId.delete(id);
+      this.deleted.set(id, d);
+      this.removed++;
+    }
+    if (ids.length > 0) {
+      try {
+        await this.o.fs.syncDir(this.dictsDir);
+      } catch (err) {
+        throw ioError(err, 'syncing dicts/ after deleting dictionaries');
+      }
+    }
+  }
+
+  private pick(bucket: string, raw: Uint8Array): HotDict | undefined {
     if (!this.o.enabled || this.o.level <= 0) return undefined;
     let f = this.families.get(bucket);
     if (f === undefined) {
@@ -286,7 +357,7 @@ export class HotDictionaries {
     const id = ++this.maxId;
     const createdMs = this.o.now();
     await this.writeFile(id, encodeDictionaryFile({ id, createdMs, bucket, content }));
-    const d: HotDict = { id, check: dictCheck(content), content, bucket, createdMs };
+    const d: HotDict = { id, check: dictCheck(content), content, bucket, createdMs, pins: 0 };
     this.add(d);
     this.made++;
     // Only now, with the file and its directory entry durable, may frames name it.

@@ -85,4 +85,16 @@ export interface MaintenanceAccess {
   recordReplacement(packId: number | undefined, removed: number[]): Promise<void>;
   whenUnread(segmentId: number): Promise<void>;
   forget(segmentId: number): Promise<void>;
+  /** The hot tier's dictionary files (docs/FORMAT.md §2.7), for the collector (maintenance/dictionary-gc.ts). */
+  readonly dictionaries: DictionaryAccess;
+}
+
+export interface DictionaryAccess {
+  /**
+   * Ids of the retired dictionaries: no bucket will use them again and no frame naming them is being
+   * made, so every frame that names one is already in a file (hot-dictionaries.ts).
+   */
+  retired(): number[];
+  /** Deletes retired dictionaries' files, durably. The caller has proved that no frame names them. */
+  remove(ids: number[]): Promise<void>;
 }

@@ -271,8 +271,11 @@ export interface EngineStats {
   framingBytes: number;
   /** Raw bytes of chunks read ahead by GET streams right now, all streams together (bounded likewise). */
   readAheadBytes: number;
-  /** Dictionaries for small objects (hot-dictionaries.ts): files in DIR/dicts/, their bytes, made since open. */
-  dictionaries: { count: number; bytes: number; made: number; rejected: number };
+  /**
+   * Dictionaries for small objects (hot-dictionaries.ts): files in DIR/dicts/, their bytes, made since
+   * open, tries that did not pay, and files deleted since open (maintenance/dictionary-gc.ts).
+   */
+  dictionaries: { count: number; bytes: number; made: number; rejected: number; removed: number };
   damage: Damage[];
   /** Current objects and their logical bytes per tier (stored cold bytes: see src/maintenance/tier-info.ts). */
   tiers: { hot: { objects: number; logicalBytes: number }; cold: { objects: number; logicalBytes: number } };

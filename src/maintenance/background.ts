@@ -1,12 +1,14 @@
 // Automatic compaction and scrub for a long-running engine (`sediment serve`): a compaction pass every
-// `compactEveryMs`, a full scrub every `scrubEveryMs`, one after the other (never both at once, so they
-// share one worker pool and the disk bandwidth the throttles allow). Each pass that did something is
-// logged as one line and recorded for `sediment info`.
+// `compactEveryMs`, then a pass of the dictionary collector (dictionary-gc.ts: nothing to do, and no
+// read, unless a bucket has moved on to a newer dictionary), a full scrub every `scrubEveryMs`, one after
+// the other (never at once, so they share one worker pool and the disk bandwidth the throttles allow).
+// Each pass that did something is logged as one line and recorded for `sediment info`.
 import type { Engine } from '../engine/engine.js';
 import { Compactor, type CompactionSettings } from './compaction.js';
+import { DictionaryCollector } from './dictionary-gc.js';
 import { MaintenancePool } from './maintenance-pool.js';
 import { Scrubber } from './scrub.js';
-import { passLine, scrubSummary, writeStatus } from './status.js';
+import { dictionaryLine, passLine, scrubSummary, writeStatus } from './status.js';
 
 export interface BackgroundSettings extends CompactionSettings {
   /** 0 disables automatic compaction. Default 60 s. */
@@ -28,6 +30,7 @@ export class BackgroundMaintenance {
   private readonly pool: MaintenancePool;
   readonly compactor: Compactor;
   readonly scrubber: Scrubber;
+  readonly dictionaries: DictionaryCollector;
 
   constructor(
     private readonly engine: Engine,
@@ -37,6 +40,7 @@ export class BackgroundMaintenance {
     this.pool = new MaintenancePool(engine.fs, s.threads ?? 1);
     this.compactor = new Compactor(access, this.pool, s);
     this.scrubber = new Scrubber(access, this.pool, { bytesPerSecMax: s.scrubBytesPerSecMax ?? 32 << 20 });
+    this.dictionaries = new DictionaryCollector(access);
   }
 
   start(): void {
@@ -66,6 +70,10 @@ export class BackgroundMaintenance {
         this.log(passLine(st));
         await writeStatus(this.engine.fs, dir, { lastPass: st }).catch(() => undefined);
       }
+    }
+    if (!this.stopped && (this.s.compactEveryMs ?? 60_000) > 0) {
+      const d = await this.dictionaries.runPass();
+      if (d.deleted.length > 0) this.log(dictionaryLine(d));
     }
     const scrubEvery = this.s.scrubEveryMs ?? 86_400_000;
     if (!this.stopped && scrubEvery > 0 && Date.now() - this.lastScrubMs >= scrubEvery) {

@@ -3,6 +3,7 @@
 import type { FileSystem } from '../io/types.js';
 import type { Census } from './census.js';
 import type { PassStats } from './compaction.js';
+import type { DictionaryGcReport } from './dictionary-gc.js';
 import type { ScrubReport } from './scrub.js';
 
 export interface MaintenanceStatus {
@@ -58,5 +59,14 @@ export function passLine(s: PassStats): string {
     `reclaimed ${mb(s.bytesReclaimed)} MiB in ${(s.durationMs / 1000).toFixed(1)} s (${rate} MiB/s); stored ${mb(s.storedBytes)} MiB, live ${mb(s.liveBytes)} MiB` +
     (s.damaged.length > 0 ? `; ${s.damaged.length} damaged records kept and reported` : '') +
     (s.skipped.length > 0 ? `; skipped: ${s.skipped.join('; ')}` : '')
+  );
+}
+
+export function dictionaryLine(d: DictionaryGcReport): string {
+  const kept = d.retired - d.deleted.length;
+  return (
+    `dictionary collection: deleted ${d.deleted.length} unused dictionary files (${d.deleted.join(', ')}), ` +
+    `${kept} older dictionaries kept; read ${d.filesRead} files (${(d.bytesRead / 1048576).toFixed(1)} MiB)` +
+    (d.postponed !== undefined ? `; postponed: ${d.postponed}` : '')
   );
 }

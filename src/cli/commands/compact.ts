@@ -2,7 +2,7 @@
 // shows a progress bar on a terminal, and prints what the pass did (segments, bytes read, written and
 // reclaimed, time). The space accounting before and after comes from the same census the pass used.
 import { InvalidArgumentError, type Command } from 'commander';
-import { Compactor, MaintenancePool, passLine, writeStatus } from '../../index.js';
+import { Compactor, dictionaryLine, DictionaryCollector, MaintenancePool, passLine, writeStatus } from '../../index.js';
 import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
 import { toJson } from '../format.js';
@@ -47,16 +47,22 @@ export function registerCompactCommand(program: Command): void {
         const compactor = new Compactor(engine.maintenance(), pool, {
           deadShareMin: flags.deadShare, bytesPerSecMax: flags.bytesPerSec, concurrency: flags.concurrency,
         });
+        const dictionaries = new DictionaryCollector(engine.maintenance());
         try {
+          // The collector notes the retired dictionaries before the seal, and deletes after the pass
+          // those that no frame still names (dictionary-gc.ts).
+          await dictionaries.runPass();
           const st = await compactor.runPass({ sealFirst: true, onProgress: (done, total) => progress.update(done, total) });
           await writeStatus(engine.fs, engine.dir, { lastPass: st }).catch(() => undefined);
-          return st;
+          const d = await dictionaries.runPass();
+          return { ...st, dictionaries: d };
         } finally {
           progress.finish();
           await pool.close();
         }
       });
       ctx.stdout.write(`${flags.json ? toJson(stats) : passLine(stats)}\n`);
+      if (!flags.json && stats.dictionaries.retired > 0) ctx.stdout.write(`${dictionaryLine(stats.dictionaries)}\n`);
       if (stats.damaged.length > 0) {
         throw new CliError(`compaction found ${stats.damaged.length} damaged records (kept and reported; run "sediment verify")`);
       }

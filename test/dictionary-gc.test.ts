@@ -1,0 +1,222 @@
+// The dictionary collector (src/maintenance/dictionary-gc.ts): a bucket that moved on to a newer
+// dictionary keeps the old file while any frame names it, and loses it once none does — after deletes
+// and compaction, never before; what is left reads back byte-exact, verify is clean, reopen works.
+// A dictionary a write is still framing with is not retired; a segment that cannot be read to its
+// footer stops every delete; frames in the active segment wait for it to be sealed.
+import { describe, expect, it } from 'vitest';
+import { Compactor, DictionaryCollector, Engine, MaintenancePool, MemoryFileSystem, dictionaryIdsOf, type EngineOptions } from '../src/index.js';
+import { dictCheck, dictFileName, encodeDictionaryFile } from '../src/format/dictionary-file.js';
+import { HotDictionaries, WATCH_CHECKS, WATCH_EVERY } from '../src/engine/hot-dictionaries.js';
+import { jsonObjects, logObjects } from './helpers/dict-families.js';
+import { readAll } from './helpers/engine-helpers.js';
+
+const DIR = '/d';
+const SAMPLES = 40;
+const dictPath = (id: number): string => `${DIR}/dicts/${dictFileName(id)}`;
+const key = (i: number): string => `k/${String(i).padStart(5, '0')}`;
+
+async function openMem(fs: MemoryFileSystem, opts: Partial<EngineOptions> = {}, warnings: string[] = []): Promise<Engine> {
+  return Engine.open({ dir: DIR, fs, workerThreads: 0, segmentBytesMax: 1 << 20, onWarning: (m) => warnings.push(m), ...opts });
+}
+
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+async function compactAll(e: Engine): Promise<void> {
+  const pool = new MaintenancePool(e.fs, 0);
+  try {
+    // Any dead byte makes a segment worth compacting here: every dead frame goes.
+    await new Compactor(e.maintenance(), pool, { deadShareMin: 1e-9 }).runPass({ sealFirst: true });
+  } finally {
+    await pool.close();
+  }
+}
+
+/** The dictionary ids that the frames of every sealed file (segments and packs) name; the active one is skipped. */
+async function namedOnDisk(fs: MemoryFileSystem, segmentsDir: string): Promise<Set<number>> {
+  const out = new Set<number>();
+  let unsealed = 0;
+  for (const name of await fs.readdir(segmentsDir)) {
+    if (!/\.(seg|pack)$/.test(name)) continue;
+    const { ids } = await dictionaryIdsOf(fs, `${segmentsDir}/${name}`);
+    if (ids === undefined) unsealed++;
+    else for (const id of ids) out.add(id);
+  }
+  expect(unsealed).toBeLessThanOrEqual(1);
+  return out;
+}
+
+/**
+ * Bucket "drift": 40 log objects (dictionary 1), then JSON events until the watch finds 1 stale and the
+ * bucket gets dictionary 2. Returns every object put, and how many were put before 2 existed.
+ */
+async function drift(e: Engine): Promise<{ want: Map<string, Buffer>; before2: number }> {
+  await e.createBucket('drift');
+  const want = new Map<string, Buffer>();
+  const bodies = [...logObjects(SAMPLES, 42), ...jsonObjects(WATCH_EVERY * WATCH_CHECKS + SAMPLES + 100, 43)];
+  let before2 = -1;
+  for (let i = 0; i < bodies.length; i++) {
+    if (before2 < 0 && e.stats().dictionaries.made === 2) before2 = i;
+    await e.putObject('drift', key(i), bodies[i]!);
+    want.set(key(i), bodies[i]!);
+    if (i === SAMPLES - 1) await waitFor(() => e.stats().dictionaries.made === 1, 'dictionary 1');
+  }
+  await waitFor(() => e.stats().dictionaries.made === 2, 'dictionary 2');
+  if (before2 < 0) before2 = bodies.length;
+  return { want, before2 };
+}
+
+async function expectAllRead(e: Engine, want: Map<string, Buffer>): Promise<void> {
+  for (const [k, body] of want) expect((await readAll((await e.getObject('drift', k)).body)).equals(body), k).toBe(true);
+  const v = await e.verify();
+  expect(v.damage).toEqual([]);
+  expect(v.damagedObjects).toEqual([]);
+  expect(v.damagedDictionaries).toEqual([]);
+}
+
+describe('dictionary collection', () => {
+  it('deletes a superseded dictionary once no frame names it, and not before', async () => {
+    const fs = new MemoryFileSystem();
+    const e = await openMem(fs);
+    const { want, before2 } = await drift(e);
+    const gc = new DictionaryCollector(e.maintenance());
+    // Dictionary 1 is retired, but frames naming it may be in the active segment: the pass notes it.
+    let r = await gc.runPass();
+    expect(r).toMatchObject({ retired: 1, deleted: [] });
+    // Sealed: every file is read, and live objects still name dictionary 1.
+    await e.maintenance().sealActive();
+    r = await gc.runPass();
+    expect(r).toMatchObject({ retired: 1, waiting: 0, deleted: [] });
+    expect(r.filesRead).toBeGreaterThan(0);
+    expect(await fs.exists(dictPath(1))).toBe(true);
+    // Deleted objects' frames still name it until compaction drops them.
+    for (let i = 0; i < before2; i++) {
+      await e.deleteObject('drift', key(i));
+      want.delete(key(i));
+    }
+    await e.maintenance().sealActive();
+    expect((await gc.runPass()).deleted).toEqual([]);
+    expect(await fs.exists(dictPath(1))).toBe(true);
+    await compactAll(e);
+    r = await gc.runPass();
+    expect(r.deleted).toEqual([1]);
+    expect(await fs.exists(dictPath(1))).toBe(false);
+    expect(await fs.exists(dictPath(2))).toBe(true);
+    expect(e.stats().dictionaries).toMatchObject({ count: 1, removed: 1 });
+    // Nothing left to do: no file is read again.
+    expect(await gc.runPass()).toMatchObject({ retired: 0, deleted: [], filesRead: 0 });
+    await expectAllRead(e, want);
+    const segmentsDir = e.maintenance().segmentsDir;
+    await e.close();
+    // What is on disk names dictionary 2 only; a reopen reads everything, and new puts use 2.
+    expect(await namedOnDisk(fs, segmentsDir)).toEqual(new Set([2]));
+    const warnings: string[] = [];
+    const again = await openMem(fs, {}, warnings);
+    expect(warnings).toEqual([]);
+    expect(again.stats().dictionaries).toMatchObject({ count: 1 });
+    await expectAllRead(again, want);
+    for (const [i, body] of jsonObjects(3, 7).entries()) await again.putObject('drift', `after/${i}`, body);
+    await again.maintenance().sealActive();
+    expect(again.stats().dictionaries).toMatchObject({ count: 1, made: 0 });
+    await again.close();
+    expect(await namedOnDisk(fs, segmentsDir)).toEqual(new Set([2]));
+  });
+
+  it('keeps a dictionary while one live object still names it, then deletes it after that one goes', async () => {
+    const fs = new MemoryFileSystem();
+    const e = await openMem(fs);
+    const { want, before2 } = await drift(e);
+    // Keep one object coded with dictionary 1 (the last log object), delete the rest of those.
+    const keep = key(SAMPLES);
+    for (let i = 0; i < before2; i++) {
+      if (key(i) === keep) continue;
+      await e.deleteObject('drift', key(i));
+      want.delete(key(i));
+    }
+    await compactAll(e);
+    const gc = new DictionaryCollector(e.maintenance());
+    await gc.runPass();
+    await e.maintenance().sealActive();
+    expect((await gc.runPass()).deleted).toEqual([]);
+    await expectAllRead(e, want);
+    // The last one: overwritten (the new version names dictionary 2), then compacted away.
+    const body = jsonObjects(1, 99)[0]!;
+    await e.putObject('drift', keep, body);
+    want.set(keep, body);
+    await compactAll(e);
+    expect((await gc.runPass()).deleted).toEqual([1]);
+    await expectAllRead(e, want);
+    await e.close();
+  });
+
+  it('deletes nothing while a segment cannot be read to its footer', async () => {
+    const fs = new MemoryFileSystem();
+    const warnings: string[] = [];
+    const e = await openMem(fs, {}, warnings);
+    const { before2 } = await drift(e);
+    for (let i = 0; i < before2; i++) await e.deleteObject('drift', key(i));
+    await compactAll(e);
+    // Damage the magic of a frame header in a sealed file that holds live data.
+    const m = e.maintenance();
+    const victim = m.segments().find((s) => s.sealed)!;
+    const path = m.pathOf(victim.id);
+    const bytes = Buffer.from(await fs.readFile(path));
+    bytes[64] ^= 0xff;
+    await fs.writeFile(path, bytes);
+    expect((await dictionaryIdsOf(fs, path)).ids).toBeUndefined();
+    const gc = new DictionaryCollector(m);
+    await gc.runPass();
+    const r = await gc.runPass();
+    expect(r.deleted).toEqual([]);
+    expect(r.postponed).toMatch(/cannot be read to its footer/);
+    expect(warnings.some((w) => w.includes(`segment ${victim.id} cannot be read to its footer`))).toBe(true);
+    expect(await fs.exists(dictPath(1))).toBe(true);
+    await e.close();
+  });
+});
+
+describe('retired dictionaries (HotDictionaries)', () => {
+  it('a dictionary still pinned by a frame being made is not retired; removal refuses a current one', async () => {
+    const fs = new MemoryFileSystem();
+    await fs.mkdir(DIR);
+    await fs.mkdir(`${DIR}/tmp`);
+    await fs.mkdir(`${DIR}/dicts`);
+    const content = Buffer.concat(logObjects(4, 5, 4096));
+    await fs.writeFile(dictPath(1), encodeDictionaryFile({ id: 1, createdMs: 1, bucket: 'b', content }));
+    const warnings: string[] = [];
+    const hot = await HotDictionaries.load({ fs, dir: DIR, level: 1, enabled: true, samples: SAMPLES, now: () => 2, warn: (m) => warnings.push(m), raiseFormatVersion: async () => undefined });
+    const logs = logObjects(1, 6)[0]!;
+    const pinned = hot.forSmallChunk('b', logs);
+    expect(pinned?.id).toBe(1);
+    // The bucket's objects change: after the watch window and the samples it gets dictionary 2.
+    for (const raw of jsonObjects(WATCH_EVERY * WATCH_CHECKS + SAMPLES + 10, 8)) {
+      const d = hot.forSmallChunk('b', raw);
+      if (d) hot.release(d);
+      if (hot.made === 1) break;
+      await Promise.resolve();
+    }
+    await waitFor(() => hot.made === 1, 'dictionary 2');
+    const current = hot.forSmallChunk('b', logs);
+    expect(current?.id).toBe(2);
+    hot.release(current!);
+    // 1 is no longer current, but a frame naming it is still being made.
+    expect(hot.retired()).toEqual([]);
+    hot.release(pinned!);
+    expect(hot.retired()).toEqual([1]);
+    await expect(hot.remove([2])).rejects.toThrow(/dictionary 2 is not retired/);
+    await hot.remove([1]);
+    expect(await fs.exists(dictPath(1))).toBe(false);
+    expect(hot.count).toBe(1);
+    // A reader that started before the delete still resolves it (kept in memory until close).
+    const kept = hot.lookup(1);
+    expect(typeof kept === 'string' ? kept : dictCheck(Buffer.from(kept.content))).toBe(dictCheck(content));
+    expect(() => hot.release(pinned!)).toThrow(/released more often than handed out/);
+    await hot.close();
+    expect(warnings).toEqual([]);
+  });
+});
