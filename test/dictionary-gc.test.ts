@@ -3,12 +3,16 @@
 // and compaction, never before; what is left reads back byte-exact, verify is clean, reopen works.
 // A dictionary a write is still framing with is not retired; a segment that cannot be read to its
 // footer stops every delete; frames in the active segment wait for it to be sealed.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Compactor, DictionaryCollector, Engine, MaintenancePool, MemoryFileSystem, dictionaryIdsOf, type EngineOptions } from '../src/index.js';
+import { Compactor, DictionaryCollector, Engine, MaintenancePool, MemoryFileSystem, RealFileSystem, dictionaryIdsOf, type DictionaryGcReport, type EngineOptions } from '../src/index.js';
 import { dictCheck, dictFileName, encodeDictionaryFile } from '../src/format/dictionary-file.js';
 import { HotDictionaries, WATCH_CHECKS, WATCH_EVERY } from '../src/engine/hot-dictionaries.js';
 import { jsonObjects, logObjects } from './helpers/dict-families.js';
 import { readAll } from './helpers/engine-helpers.js';
+import { mulberry32 } from './helpers/prng.js';
 
 const DIR = '/d';
 const SAMPLES = 40;
@@ -219,4 +223,83 @@ describe('retired dictionaries (HotDictionaries)', () => {
     await hot.close();
     expect(warnings).toEqual([]);
   });
+});
+
+describe('dictionary collection under load (real disk, framing threads)', () => {
+  it('runs while puts, reads, deletes, seals and compaction go on: every object reads back, and the old dictionary goes in the end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sed-dgc-'));
+    try {
+      const e = await Engine.open({ dir, fs: new RealFileSystem(), workerThreads: 2, batchSmallChunks: true, segmentBytesMax: 1 << 20 });
+      await e.createBucket('drift');
+      const rng = mulberry32(2026);
+      const gc = new DictionaryCollector(e.maintenance());
+      const pool = new MaintenancePool(e.fs, 1);
+      const compactor = new Compactor(e.maintenance(), pool, { deadShareMin: 1e-9 });
+      const want = new Map<string, Buffer>();
+      const reports: DictionaryGcReport[] = [];
+      let stop = false;
+      const background = (async () => {
+        while (!stop) {
+          reports.push(await gc.runPass());
+          const r = rng.next();
+          if (r < 0.3) await compactor.runPass({});
+          else if (r < 0.5) await e.maintenance().sealActive();
+          await new Promise((res) => setTimeout(res, 1));
+        }
+      })();
+      const checkSome = async (): Promise<void> => {
+        const keys = [...want.keys()];
+        for (let i = 0; i < 8 && keys.length > 0; i++) {
+          const k = keys[rng.int(0, keys.length - 1)]!;
+          const body = want.get(k)!;
+          expect((await readAll((await e.getObject('drift', k)).body)).equals(body), k).toBe(true);
+        }
+      };
+      const bodies = [...logObjects(SAMPLES, 42), ...jsonObjects(WATCH_EVERY * WATCH_CHECKS + SAMPLES + 200, 43)];
+      let next = 0;
+      let before2 = -1;
+      const putNext = async (): Promise<void> => {
+        const i = next++;
+        await e.putObject('drift', key(i), bodies[i]!);
+        want.set(key(i), bodies[i]!);
+      };
+      await Promise.all(Array.from({ length: SAMPLES }, putNext));
+      await waitFor(() => e.stats().dictionaries.made === 1, 'dictionary 1');
+      while (next < bodies.length) {
+        if (before2 < 0 && e.stats().dictionaries.made === 2) before2 = next;
+        await Promise.all(Array.from({ length: Math.min(8, bodies.length - next) }, putNext));
+        // Once 2 exists, objects of the first stretch go, a few at a time, among the puts.
+        if (before2 >= 0) {
+          for (let d = 0; d < 16; d++) {
+            const victim = [...want.keys()].find((k) => Number(k.slice(2)) < before2);
+            if (victim === undefined) break;
+            await e.deleteObject('drift', victim);
+            want.delete(victim);
+          }
+        }
+        if (next % 64 === 0) await checkSome();
+      }
+      expect(before2, 'the bucket moved on to dictionary 2').toBeGreaterThan(0);
+      for (const k of [...want.keys()]) if (Number(k.slice(2)) < before2) (await e.deleteObject('drift', k), want.delete(k));
+      stop = true;
+      await background;
+      expect(reports.length).toBeGreaterThan(10);
+      // Nothing names dictionary 1 any more once the dead frames are compacted away.
+      await compactor.runPass({ sealFirst: true });
+      reports.push(await gc.runPass(), await gc.runPass());
+      expect(reports.flatMap((r) => r.deleted)).toEqual([1]);
+      expect(await e.fs.exists(`${dir}/dicts/${dictFileName(1)}`)).toBe(false);
+      await pool.close();
+      for (const [k, body] of want) expect((await readAll((await e.getObject('drift', k)).body)).equals(body), k).toBe(true);
+      const v = await e.verify();
+      expect([v.damage, v.damagedObjects, v.damagedDictionaries]).toEqual([[], [], []]);
+      await e.close();
+      const again = await Engine.open({ dir, fs: new RealFileSystem(), workerThreads: 0 });
+      expect(again.stats().dictionaries).toMatchObject({ count: 1 });
+      for (const [k, body] of want) expect((await readAll((await again.getObject('drift', k)).body)).equals(body), k).toBe(true);
+      await again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
