@@ -29,7 +29,7 @@ export function parseNumber(min: number, max: number) {
 export function registerCompactCommand(program: Command): void {
   program
     .command('compact')
-    .description('reclaim the space of deleted and overwritten objects now (seals the active segment first)')
+    .description('reclaim the space of deleted and overwritten objects now (seals the active segment first), then delete unused dictionary files')
     // By hand the point is to reclaim now: a lower bar than the background's 0.3 (which bounds how much
     // live data automatic passes rewrite).
     .option('--dead-share <fraction>', 'compact a segment once this share of it is dead', parseNumber(0.01, 1), 0.1)
