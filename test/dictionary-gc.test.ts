@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Compactor, DictionaryCollector, Engine, MaintenancePool, MemoryFileSystem, RealFileSystem, dictionaryIdsOf, type DictionaryGcReport, type EngineOptions } from '../src/index.js';
+import { BackgroundMaintenance, Compactor, DictionaryCollector, Engine, MaintenancePool, MemoryFileSystem, RealFileSystem, dictionaryIdsOf, type DictionaryGcReport, type EngineOptions } from '../src/index.js';
 import { dictCheck, dictFileName, encodeDictionaryFile } from '../src/format/dictionary-file.js';
 import { HotDictionaries, WATCH_CHECKS, WATCH_EVERY } from '../src/engine/hot-dictionaries.js';
 import { jsonObjects, logObjects } from './helpers/dict-families.js';
@@ -154,6 +154,32 @@ describe('dictionary collection', () => {
     want.set(keep, body);
     await compactAll(e);
     expect((await gc.runPass()).deleted).toEqual([1]);
+    await expectAllRead(e, want);
+    await e.close();
+  });
+
+  it("runs in serve's background maintenance after the compaction pass, and logs what it deleted", async () => {
+    const fs = new MemoryFileSystem();
+    const e = await openMem(fs);
+    const { want, before2 } = await drift(e);
+    for (let i = 0; i < before2; i++) {
+      await e.deleteObject('drift', key(i));
+      want.delete(key(i));
+    }
+    const lines: string[] = [];
+    const bg = new BackgroundMaintenance(e, { compactEveryMs: 5, scrubEveryMs: 0, deadShareMin: 1e-9, freeBytesReserve: 0, threads: 0, log: (l) => lines.push(l) });
+    bg.start();
+    // Bounded wait (not a timing assertion): the active segment rolls on the next puts, then a pass.
+    for (let i = 0; i < 400 && !lines.some((l) => l.startsWith('dictionary collection')); i++) {
+      const body = jsonObjects(1, 1000 + i)[0]!;
+      await e.putObject('drift', `more/${i}`, body);
+      want.set(`more/${i}`, body);
+      if (i % 20 === 19) await e.maintenance().sealActive();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await bg.stop();
+    expect(lines.find((l) => l.startsWith('dictionary collection'))).toMatch(/^dictionary collection: deleted 1 unused dictionary files \(1\), 0 older dictionaries kept; read \d+ files/);
+    expect(await fs.exists(dictPath(1))).toBe(false);
     await expectAllRead(e, want);
     await e.close();
   });
