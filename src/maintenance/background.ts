@@ -40,7 +40,7 @@ export class BackgroundMaintenance {
     this.pool = new MaintenancePool(engine.fs, s.threads ?? 1);
     this.compactor = new Compactor(access, this.pool, s);
     this.scrubber = new Scrubber(access, this.pool, { bytesPerSecMax: s.scrubBytesPerSecMax ?? 32 << 20 });
-    this.dictionaries = new DictionaryCollector(access);
+    this.dictionaries = new DictionaryCollector(access, this.pool);
   }
 
   start(): void {

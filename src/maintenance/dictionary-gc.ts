@@ -20,12 +20,13 @@
 // name anything: while it is listed, nothing is deleted.
 //
 // Cost: a pass with no retired dictionary only asks for the list. Otherwise each sealed file is read
-// once per engine open, frame headers only (one read per 256 KiB of small frames, one per large frame).
-import { CODEC_MASK, CODEC_ZSTD_DATA_DICT, FRAME_HEADER_BYTES, RecordType, SEGMENT_HEADER_BYTES, TAIL_BYTES } from '../format/constants.js';
+// once per engine open, frame headers only (one read per 256 KiB of small frames, one per large frame),
+// in a maintenance worker when a pool is given (docs/PERFORMANCE.md "Dictionary collection").
+import { CODEC_MASK, CODEC_ZSTD_DATA_DICT, FRAME_HEADER_BYTES, FRAME_MAGIC, FRAME_MIN_BYTES, RecordType, SEGMENT_HEADER_BYTES, TAIL_BYTES } from '../format/constants.js';
 import { decodeTail } from '../format/footer.js';
-import { parseFrameHeader } from '../format/frame.js';
 import type { MaintenanceAccess } from '../engine/maintenance-access.js';
 import type { FileSystem } from '../io/types.js';
+import type { MaintenancePool } from './maintenance-pool.js';
 
 export interface DictionaryGcReport {
   /** Retired dictionaries found (deleted ones included). */
@@ -40,6 +41,16 @@ export interface DictionaryGcReport {
   postponed?: string;
 }
 
+export interface DictionaryIdsTask {
+  kind: 'dict-ids';
+  path: string;
+}
+
+export interface DictionaryIdsResult {
+  ids: Set<number> | undefined;
+  bytesRead: number;
+}
+
 /** Listing rounds per pass: new files keep appearing only while compaction or migration writes them. */
 const ROUNDS_MAX = 8;
 /** Bytes read at once while walking frame headers. */
@@ -51,7 +62,7 @@ const WINDOW_BYTES = 256 * 1024;
  * parse). Reads frame headers only; checksums are not verified — a damaged frame cannot be read with any
  * dictionary, so what it seems to name does not matter.
  */
-export async function dictionaryIdsOf(fs: FileSystem, path: string): Promise<{ ids: Set<number> | undefined; bytesRead: number }> {
+export async function dictionaryIdsOf(fs: FileSystem, path: string): Promise<DictionaryIdsResult> {
   const fh = await fs.open(path, 'read');
   let bytesRead = 0;
   try {
@@ -79,14 +90,23 @@ export async function dictionaryIdsOf(fs: FileSystem, path: string): Promise<{ i
     let at = SEGMENT_HEADER_BYTES;
     while (at < end) {
       if (!(await have(at, FRAME_HEADER_BYTES))) return { ids: undefined, bytesRead };
-      const h = parseFrameHeader(win, at - winAt);
-      if (h === undefined || at + h.frameLen > end) return { ids: undefined, bytesRead };
-      if (h.type === RecordType.CHUNK && (h.flags & CODEC_MASK) === CODEC_ZSTD_DATA_DICT) {
-        const refAt = at + FRAME_HEADER_BYTES + h.metaLen;
-        if (refAt + 4 > at + h.frameLen || !(await have(refAt, 4))) return { ids: undefined, bytesRead };
-        ids.add(win.readUInt32LE(refAt - winAt));
-      }
-      at += h.frameLen;
+      // The frames whose header is in this window, with no object per frame (FORMAT.md §2.2).
+      do {
+        const p = at - winAt;
+        const frameLen = win.readUInt32LE(p + 4);
+        const metaLen = win.readUInt16LE(p + 10);
+        const flags = win[p + 9]!;
+        if (win.readUInt32LE(p) !== FRAME_MAGIC || frameLen < FRAME_MIN_BYTES + metaLen || (flags & ~CODEC_MASK) !== 0 || at + frameLen > end) {
+          return { ids: undefined, bytesRead };
+        }
+        if (win[p + 8] === RecordType.CHUNK && (flags & CODEC_MASK) === CODEC_ZSTD_DATA_DICT) {
+          const refAt = at + FRAME_HEADER_BYTES + metaLen;
+          if (refAt + 4 > at + frameLen) return { ids: undefined, bytesRead };
+          if (refAt + 4 > winAt + win.length && !(await have(refAt, 4))) return { ids: undefined, bytesRead };
+          ids.add(win.readUInt32LE(refAt - winAt));
+        }
+        at += frameLen;
+      } while (at < end && at + FRAME_HEADER_BYTES <= winAt + win.length);
     }
     return { ids, bytesRead };
   } finally {
@@ -102,7 +122,11 @@ export class DictionaryCollector {
   /** Damaged files already warned about. */
   private readonly warned = new Set<number>();
 
-  constructor(private readonly access: MaintenanceAccess) {}
+  /** `pool`: where files are read (a maintenance worker on a real disk); without one, on this thread. */
+  constructor(
+    private readonly access: MaintenanceAccess,
+    private readonly pool?: MaintenancePool,
+  ) {}
 
   async runPass(): Promise<DictionaryGcReport> {
     const a = this.access;
@@ -130,7 +154,8 @@ export class DictionaryCollector {
         if (a.isClosed()) return { ...report, postponed: 'the engine is closing' };
         let ids: Set<number> | null;
         try {
-          const r = await dictionaryIdsOf(a.fs, a.pathOf(s.id));
+          const path = a.pathOf(s.id);
+          const r = this.pool ? await this.pool.dictionaryIds({ kind: 'dict-ids', path }) : await dictionaryIdsOf(a.fs, path);
           report.bytesRead += r.bytesRead;
           ids = r.ids ?? null;
         } catch (err) {

@@ -7,6 +7,7 @@ import type { FileSystem } from '../io/types.js';
 import { buildSegmentTable, type CensusTask, type CensusTaskResult, type Tick } from './census-table.js';
 import { buildColdSegment, type ColdBuildResult, type ColdBuildTask } from './cold-build.js';
 import { copyRecords, scrubFile, type CopyResult, type CopyTask, type ScrubResult, type ScrubTask } from './copy-records.js';
+import { dictionaryIdsOf, type DictionaryIdsResult, type DictionaryIdsTask } from './dictionary-gc.js';
 
 async function workerPath(): Promise<string | undefined> {
   const here = fileURLToPath(import.meta.url);
@@ -47,6 +48,12 @@ export class MaintenancePool {
   async scrub(task: ScrubTask): Promise<ScrubResult> {
     const pool = await this.workers();
     return pool ? ((await pool.run(task)) as ScrubResult) : scrubFile(this.fs, task);
+  }
+
+  /** The dictionary ids one sealed file's frames name (dictionary-gc.ts). */
+  async dictionaryIds(task: DictionaryIdsTask): Promise<DictionaryIdsResult> {
+    const pool = await this.workers();
+    return pool ? ((await pool.run(task)) as DictionaryIdsResult) : dictionaryIdsOf(this.fs, task.path);
   }
 
   /**

@@ -47,7 +47,7 @@ export function registerCompactCommand(program: Command): void {
         const compactor = new Compactor(engine.maintenance(), pool, {
           deadShareMin: flags.deadShare, bytesPerSecMax: flags.bytesPerSec, concurrency: flags.concurrency,
         });
-        const dictionaries = new DictionaryCollector(engine.maintenance());
+        const dictionaries = new DictionaryCollector(engine.maintenance(), pool);
         try {
           // The collector notes the retired dictionaries before the seal, and deletes after the pass
           // those that no frame still names (dictionary-gc.ts).
