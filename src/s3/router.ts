@@ -1,7 +1,9 @@
 // Maps an authenticated request to its S3 operation. Anything not listed is NotImplemented — never
-// a guess at a similar operation.
+// a guess at a similar operation. Reading (or deleting) a bucket setting sediment does not keep is
+// answered as for a bucket without it (ops-bucket-unset.ts); storing one is NotImplemented.
 import type { S3Request } from './http-util.js';
 import * as b from './ops-bucket.js';
+import { answerUnsetSetting, unsetSetting } from './ops-bucket-unset.js';
 import { deleteObjects } from './ops-delete-objects.js';
 import { listObjects } from './ops-list.js';
 import * as mp from './ops-multipart.js';
@@ -33,6 +35,10 @@ export async function route(r: S3Request): Promise<void> {
   if (r.bucket === '') {
     if (r.method === 'GET') return b.listBuckets(r);
     throw new S3Error('MethodNotAllowed');
+  }
+  if (r.key === '' && r.query.size > 0) {
+    const unset = unsetSetting(r.method, r.query);
+    if (unset !== undefined) return answerUnsetSetting(r, unset);
   }
   const sub = unsupported(r);
   if (sub !== undefined) notImplemented(r, `?${sub}`);
