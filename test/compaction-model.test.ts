@@ -1,14 +1,17 @@
 // Seeded random operations with compaction interleaved, checked against a trivial model, on the
 // in-memory file system: compaction passes between operations and concurrently with them, crashes
 // (power loss: unsynced bytes dropped, torn tails) at random moments inside a pass, clean reopens,
-// multipart uploads left open, completed and aborted, buckets deleted and re-created. After every
-// crash and reopen: every acknowledged object is there with its bytes, nothing deleted came back,
-// verify finds no damage, and no file a finished or interrupted pass replaced is left behind.
+// multipart uploads left open, completed and aborted, buckets deleted and re-created. Small objects come
+// in text families that change every few dozen operations, so buckets get and replace dictionaries
+// (FORMAT.md §2.7) all the time, and the dictionary collector runs between operations, during passes and
+// during crashes. After every crash and reopen: every acknowledged object is there with its bytes, nothing
+// deleted came back, verify finds no damage, and no file a finished or interrupted pass replaced is left
+// behind.
 //
 // A failure names its seed; replay with SEDIMENT_SEED=<seed> npx vitest run test/compaction-model.test.ts
 // Longer runs: SEDIMENT_SOAK=1.
 import { describe, expect, it } from 'vitest';
-import { Compactor, Engine, MaintenancePool, MemoryFileSystem, takeCensus } from '../src/index.js';
+import { Compactor, DictionaryCollector, Engine, MaintenancePool, MemoryFileSystem, takeCensus } from '../src/index.js';
 import { errorCode, readAll } from './helpers/engine-helpers.js';
 import { ProcessFs } from './helpers/process-fs.js';
 import { mulberry32, SOAK, testSeed, type Rng } from './helpers/prng.js';
@@ -30,6 +33,7 @@ class CompactionRun {
   private e!: Engine;
   private pool!: MaintenancePool;
   private compactor!: Compactor;
+  private collector!: DictionaryCollector;
   private readonly model = new Map<string, Map<string, Buffer>>();
   private uploads: OpenUpload[] = [];
   private readonly keys: string[];
@@ -61,12 +65,14 @@ class CompactionRun {
     this.e = await Engine.open({
       dir: '/data', fs: this.view, chunkBytes: CHUNK, segmentBytesMax: 1 << 20, segmentRecordsMax: this.rng.int(8, 60),
       checkpointEveryOps: this.rng.int(20, 300), workerThreads: 0, onWarning: () => undefined,
+      dictionarySamples: this.rng.int(4, 8), dictionaryWatch: { every: this.rng.int(1, 2), checks: this.rng.int(2, 4) },
     });
     this.pool = new MaintenancePool(this.view, 0);
     this.compactor = new Compactor(this.e.maintenance(), this.pool, {
       freeBytesReserve: 0, deadShareMin: this.rng.pick([0.05, 0.3, 0.6]), batchBytes: this.rng.pick([300, 64 << 10, 4 << 20]),
       concurrency: this.rng.int(1, 2),
     });
+    this.collector = new DictionaryCollector(this.e.maintenance(), this.pool);
     // Open-time cleanup: no replaced file is left next to the pack that replaced it.
     await this.checkNoLeftovers('after open');
   }
@@ -81,7 +87,9 @@ class CompactionRun {
     try {
       for (this.step = 0; this.step < this.ops; this.step++) await this.one();
       this.note('final compact');
+      await this.collectDictionaries();
       await this.compactor.runPass({ sealFirst: true });
+      await this.collectDictionaries();
       await this.checkAll('final');
       await this.close();
       await this.open();
@@ -101,7 +109,8 @@ class CompactionRun {
     if (r < 0.5) return this.multipart();
     if (r < 0.53) return this.bucketChurn();
     if (r < 0.56) return this.get();
-    if (r < 0.6) return this.tag();
+    if (r < 0.6) return this.rng.bool(0.5) ? this.tag() : this.collectDictionaries();
+    if (r < 0.65) return this.textBurst();
     if (r < 0.7) return this.compact();
     if (r < 0.8) return this.compactWithTraffic();
     if (r < 0.9) return this.crashDuringCompaction();
@@ -112,8 +121,36 @@ class CompactionRun {
 
   private body(): Buffer {
     const n = this.rng.bool(0.7) ? this.rng.int(0, 6000) : this.rng.int(1, 3 * CHUNK + 7);
-    if (this.rng.bool(0.5)) return this.rng.bytes(n);
-    return Buffer.alloc(n, this.rng.int(0, 255));
+    const r = this.rng.next();
+    if (r < 0.35) return this.rng.bytes(n);
+    if (r < 0.5) return Buffer.alloc(n, this.rng.int(0, 255));
+    return familyText(Math.floor(this.step / 20) % FAMILIES.length, this.rng, n);
+  }
+
+  /** Small objects of the current text family into one bucket: enough for it to get or replace a dictionary. */
+  private async textBurst(): Promise<void> {
+    const b = this.bucket();
+    const objects = await this.ensureBucket(b);
+    const n = this.rng.int(10, 30);
+    const family = Math.floor(this.step / 20) % FAMILIES.length;
+    this.note(`text-burst ${b} family=${family} ${n}`);
+    for (let i = 0; i < n; i++) {
+      const key = this.rng.pick(this.keys);
+      const data = familyText(family, this.rng, this.rng.int(300, 6000));
+      await this.e.putObject(b, key, data);
+      objects.set(key, data);
+    }
+  }
+
+  /** A pass of the dictionary collector; what it deleted is counted (the stats of a soak run show it). */
+  private async collectDictionaries(): Promise<void> {
+    const seal = this.rng.bool(0.3);
+    if (seal) await this.e.maintenance().sealActive();
+    const r = await this.collector.runPass();
+    this.note(`collect dictionaries seal=${seal} retired=${r.retired} deleted=${r.deleted.join(',')}`);
+    this.counts.dictionariesDeleted = (this.counts.dictionariesDeleted ?? 0) + r.deleted.length;
+    this.counts.dictionariesRetired = Math.max(this.counts.dictionariesRetired ?? 0, r.retired);
+    this.counts.dictionariesMade = Math.max(this.counts.dictionariesMade ?? 0, this.e.stats().dictionaries.count);
   }
 
   private bucket(): string {
@@ -229,6 +266,7 @@ class CompactionRun {
   private async compactWithTraffic(): Promise<void> {
     this.note('compact with traffic');
     const pass = this.compactor.runPass({ sealFirst: this.rng.bool(0.5) });
+    const collecting = this.rng.bool(0.5) ? this.collector.runPass() : undefined;
     for (let n = this.rng.int(1, 8); n > 0; n--) {
       await this.yieldRandomly();
       const r = this.rng.next();
@@ -237,6 +275,8 @@ class CompactionRun {
       else await this.get();
     }
     await pass;
+    const r = await collecting;
+    if (r) this.counts.dictionariesDeleted = (this.counts.dictionariesDeleted ?? 0) + r.deleted.length;
   }
 
   private async yieldRandomly(): Promise<void> {
@@ -247,11 +287,13 @@ class CompactionRun {
   private async crashDuringCompaction(): Promise<void> {
     this.note('compact then CRASH');
     const pass = this.compactor.runPass({ sealFirst: this.rng.bool(0.5) }).catch(() => undefined);
+    const collecting = this.rng.bool(0.5) ? this.collector.runPass().catch(() => undefined) : undefined;
     const inflight = this.rng.bool(0.5) ? this.startInflightPut() : undefined;
     for (let i = this.rng.int(0, 40); i > 0; i--) await this.yieldRandomly();
     this.view.kill();
     this.disk.crash({ tornTail: this.rng.bool(0.8), random: () => this.rng.next() });
     await pass;
+    await collecting;
     const acked = inflight ? await inflight.done : false;
     await this.e.close().catch(() => undefined);
     await this.pool.close();
@@ -337,6 +379,19 @@ class CompactionRun {
     const census = await takeCensus(this.e.maintenance());
     expect(census.liveBytes, this.where(`${when}: accounting`)).toBeLessThanOrEqual(census.storedBytes);
   }
+}
+
+const FAMILIES = [
+  (rng: Rng) => `2026-11-27T08:${rng.int(10, 59)}:${rng.int(10, 59)}Z level=${rng.pick(['info', 'warn'])} msg="request served" path=/api/v1/items/${rng.int(0, 999)} status=${rng.pick([200, 404])}\n`,
+  (rng: Rng) => `{"event":"${rng.pick(['viewed', 'carted', 'bought'])}","item":"${rng.pick(['kettle', 'lantern', 'blender', 'scooter'])}${rng.int(0, 80)}","qty":${rng.int(1, 9)}}\n`,
+  (rng: Rng) => `${rng.int(1e5, 1e6)};${rng.pick(['Lisbon', 'Porto', 'Braga', 'Faro'])};${rng.pick(['north', 'south'])};temperature;${rng.int(-5, 40)}.${rng.int(0, 9)}\n`,
+];
+
+/** `n` bytes of lines of one family: buckets drift from one family to the next as the run goes on. */
+function familyText(family: number, rng: Rng, n: number): Buffer {
+  const out = Buffer.alloc(n);
+  for (let at = 0; at < n; ) at += out.write(FAMILIES[family]!(rng), at);
+  return out;
 }
 
 function seeds(count: number): number[] {

@@ -300,6 +300,11 @@ export class Engine {
     if (opts.dictionarySamples !== undefined && !(Number.isInteger(opts.dictionarySamples) && opts.dictionarySamples >= 4 && opts.dictionarySamples <= 1000)) {
       throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'dictionarySamples must be an integer between 4 and 1000');
     }
+    for (const [name, v] of Object.entries(opts.dictionaryWatch ?? {})) {
+      if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 65_536)) {
+        throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `dictionaryWatch.${name} must be an integer between 1 and 65536`);
+      }
+    }
     this.chunkWriter = new ChunkWriter(
       () => this.pool,
       () => this.writer,
@@ -345,6 +350,8 @@ export class Engine {
         level: opts.compressionLevel ?? 1,
         enabled: opts.smallObjectDictionaries ?? true,
         samples: opts.dictionarySamples,
+        watchEvery: opts.dictionaryWatch?.every,
+        watchChecks: opts.dictionaryWatch?.checks,
         now: () => engine.clock.now(),
         warn: engine.warn,
         raiseFormatVersion: (version) => raiseFormatVersion(engine.fs, engine.dir, version),

@@ -92,6 +92,10 @@ export interface HotDictionaryOptions {
   enabled: boolean;
   /** Small chunks sampled per bucket before a dictionary is tried (default SAMPLES_NEEDED). */
   samples?: number;
+  /** Small chunks per watch check of a dictionary in use (default WATCH_EVERY). */
+  watchEvery?: number;
+  /** Watch checks that judge a dictionary (default WATCH_CHECKS). */
+  watchChecks?: number;
   now: () => number;
   warn: (m: string) => void;
   /** Raises DIR/FORMAT to `version` durably (data-dir.ts). */
@@ -127,9 +131,13 @@ export class HotDictionaries {
   rejected = 0;
 
   private readonly samplesNeeded: number;
+  private readonly watchEvery: number;
+  private readonly watchChecks: number;
 
   private constructor(private readonly o: HotDictionaryOptions) {
     this.samplesNeeded = o.samples ?? SAMPLES_NEEDED;
+    this.watchEvery = o.watchEvery ?? WATCH_EVERY;
+    this.watchChecks = o.watchChecks ?? WATCH_CHECKS;
   }
 
   get dictsDir(): string {
@@ -261,8 +269,8 @@ export class HotDictionaries {
       this.families.set(bucket, f);
     }
     f.seen++;
-    // A check is due every WATCH_EVERY small chunks; it waits for one zstd can shrink (see watch).
-    if (f.current !== undefined && ++f.sinceWatch >= WATCH_EVERY && raw.length >= SAMPLE_BYTES_MIN && this.watch(f, f.current, raw)) f.sinceWatch = 0;
+    // A check is due every watchEvery small chunks; it waits for one zstd can shrink (see watch).
+    if (f.current !== undefined && ++f.sinceWatch >= this.watchEvery && raw.length >= SAMPLE_BYTES_MIN && this.watch(f, f.current, raw)) f.sinceWatch = 0;
     if (f.current === undefined || f.stale) this.sample(bucket, f, raw);
     return f.current;
   }
@@ -279,7 +287,7 @@ export class HotDictionaries {
 
   /**
    * Compresses `raw` with and without the bucket's dictionary and returns whether it counted; every
-   * WATCH_CHECKS counted checks, judges the dictionary.
+   * watchChecks counted checks, judges the dictionary.
    */
   private watch(f: Family, d: HotDict, raw: Uint8Array): boolean {
     // As in the trial, a chunk zstd cannot shrink does not count: the same size both ways, encrypted blobs
@@ -288,7 +296,7 @@ export class HotDictionaries {
     if (plain > raw.length * (1 - MIN_SAVINGS)) return false;
     f.plainBytes += plain;
     f.withDictBytes += Math.min(raw.length, dictCompressedSize(raw, d, this.o.level) + DICT_REF_BYTES);
-    if (++f.watched < WATCH_CHECKS) return true;
+    if (++f.watched < this.watchChecks) return true;
     f.stale = f.withDictBytes > f.plainBytes * STALE_ABOVE;
     f.watched = 0;
     f.withDictBytes = 0;

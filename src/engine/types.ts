@@ -45,6 +45,12 @@ export interface EngineOptions {
    * Default 40; 4 to 1,000. Fewer samples make a dictionary sooner but judge it on less.
    */
   dictionarySamples?: number;
+  /**
+   * How a bucket's dictionary is watched: one small chunk in `every` is also compressed without it, and
+   * `checks` such checks judge it (stale when it saved under 5 %: the bucket is sampled for a new one).
+   * Default { every: 64, checks: 16 }; each 1 to 65,536. Tests set them low to make dictionaries turn over.
+   */
+  dictionaryWatch?: { every?: number; checks?: number };
   /** Worker threads for chunk compression; 0 = inline on the calling thread. Default: available cores. */
   workerThreads?: number;
   /**
