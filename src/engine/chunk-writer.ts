@@ -283,9 +283,9 @@ export class ChunkWriter {
     const rawLen = raw.length;
     chunks.push({ segmentId: 0, offset: 0, frameLen: 0, rawLen });
     const meta = { uploadId, partNumber, chunkIndex: 0, rawLen };
+    const dict = bucket === undefined ? undefined : this.dicts()?.forSmallChunk(bucket, raw);
     this.framingBytes += rawLen;
     let framed: Framed;
-    const dict = bucket === undefined ? undefined : this.dicts()?.forSmallChunk(bucket, raw);
     let r: AppendResult;
     try {
       try {
