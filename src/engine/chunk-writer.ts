@@ -101,15 +101,6 @@ export class ChunkWriter {
     this.buffers.clear();
   }
 
-  /**
-   * Releases `dict`'s pin once `written` settles: the frame naming it is in its file, or its framing or
-   * write failed and it never will be.
-   */
-  private releaseWhenWritten(dict: HotDict, written: Promise<unknown>): void {
-    const release = (): void => this.dicts()!.release(dict);
-    written.then(release, release);
-  }
-
   /** A body given whole that is one small chunk (a 4 KiB PUT), or undefined: see writeSmallBody. */
   private smallBody(body: Body): Buffer | undefined {
     if (typeof body !== 'string' && !(body instanceof Uint8Array)) return undefined;
@@ -179,24 +170,29 @@ export class ChunkWriter {
         if (whole) md5.update(raw);
         framing = this.pool().frame(raw, meta);
       }
-      let written: Promise<void> | undefined;
+      /** The pin of `dict` passed on to the write (released when it settles); otherwise released on failure. */
+      let pinHandedOn = false;
       const p = framing.then((frame) => {
         this.checkWritable();
         const r = this.writer().append(frame, { type: RecordType.CHUNK, chunk: meta }, false);
-        written = r.done;
         if (inPlace) r.done.then(() => held!.release(), () => undefined); // a failed write: dropped, not reused
         chunks[index] = { segmentId: r.segmentId, offset: r.offset, frameLen: frame.length, rawLen };
         // The location is fixed at append and writes go out in log order, so the COMMIT appended later
         // cannot become durable before this chunk: there is no need to wait for the write itself —
-        // except to bound memory when the writer falls behind.
-        r.done.catch(() => undefined);
+        // except to bound memory when the writer falls behind. The dictionary's pin ends when the write
+        // settles (written, or it never will be); a handler either way, so a failure is not unhandled.
+        if (dict !== undefined) {
+          pinHandedOn = true;
+          const unpin = this.dicts()!.unpinOf(dict);
+          r.done.then(unpin, unpin);
+        } else r.done.catch(() => undefined);
         return this.writer().queuedBytes > WRITER_QUEUE_BYTES_MAX ? r.done : undefined;
       });
-      if (dict !== undefined) this.releaseWhenWritten(dict, p.then(() => written));
       this.framingBytes += rawLen;
       const settled = p.then(
         () => void (this.framingBytes -= rawLen),
         (err: unknown) => {
+          if (dict !== undefined && !pinHandedOn) this.dicts()!.release(dict);
           this.framingBytes -= rawLen;
           failure ??= err;
         },
@@ -299,10 +295,13 @@ export class ChunkWriter {
       if (dict !== undefined) this.dicts()!.release(dict);
       throw err;
     }
-    if (dict !== undefined) this.releaseWhenWritten(dict, r.done);
     chunks[0] = { segmentId: r.segmentId, offset: r.offset, frameLen: framed.frame.length, rawLen };
-    // As in writeChunks: the COMMIT appended later cannot become durable before this chunk.
-    r.done.catch(() => undefined);
+    // As in writeChunks: the COMMIT appended later cannot become durable before this chunk. The
+    // dictionary's pin ends when the write settles (a handler either way, so a failure is not unhandled).
+    if (dict !== undefined) {
+      const unpin = this.dicts()!.unpinOf(dict);
+      r.done.then(unpin, unpin);
+    } else r.done.catch(() => undefined);
     if (this.writer().queuedBytes > WRITER_QUEUE_BYTES_MAX) await r.done;
     signal?.throwIfAborted();
     return { chunks, size: rawLen, md5: framed.md5 as Buffer };

@@ -110,6 +110,7 @@ export interface DictionaryDamage {
 
 export class HotDictionaries {
   private readonly byId = new Map<number, HotDict>();
+  private readonly unpins = new WeakMap<HotDict, () => void>();
   /**
    * Deleted files, kept in memory until close: a GET that began before a delete may still read a frame
    * of a segment that compaction has since dropped (its file lives until its last reader is done).
@@ -159,7 +160,7 @@ export class HotDictionaries {
       try {
         const f = decodeDictionaryFile(await o.fs.readFile(`${h.dictsDir}/${name}`));
         if (f.id !== id) detail = `holds dictionary ${f.id}`;
-        else h.add({ id, check: dictCheck(f.content), content: f.content, bucket: f.bucket, createdMs: f.createdMs, pins: 0 });
+        else h.add(h.hotDict(id, f.content, f.bucket, f.createdMs));
       } catch (err) {
         detail = (err as Error).message;
       }
@@ -172,6 +173,19 @@ export class HotDictionaries {
     // covers one assembled by hand), so that an older sediment refuses it.
     if (h.maxId > 0) await o.raiseFormatVersion(DATA_DIR_FORMAT_DICTS);
     return h;
+  }
+
+  private hotDict(id: number, content: Buffer, bucket: string, createdMs: number): HotDict {
+    const d: HotDict = { id, check: dictCheck(content), content, bucket, createdMs, pins: 0 };
+    // Made once per dictionary: a callback per small PUT would be an allocation per PUT. Kept apart from
+    // the dictionary, which goes to the framing threads (a function cannot be posted).
+    this.unpins.set(d, () => this.release(d));
+    return d;
+  }
+
+  /** `release(d)` as a callback, for a promise that settles when the frame is written. */
+  unpinOf(d: HotDict): () => void {
+    return this.unpins.get(d)!;
   }
 
   private add(d: HotDict): void {
@@ -365,7 +379,7 @@ export class HotDictionaries {
     const id = ++this.maxId;
     const createdMs = this.o.now();
     await this.writeFile(id, encodeDictionaryFile({ id, createdMs, bucket, content }));
-    const d: HotDict = { id, check: dictCheck(content), content, bucket, createdMs, pins: 0 };
+    const d = this.hotDict(id, content, bucket, createdMs);
     this.add(d);
     this.made++;
     // Only now, with the file and its directory entry durable, may frames name it.
