@@ -59,6 +59,20 @@ describe('sediment bench', () => {
     expect(h.engine.listObjects('bench-get').contents).toHaveLength(20);
   });
 
+  it('uploads in parts with -w multipart (no untimed prepare), and the GET that follows verifies them', async () => {
+    const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-mp', '-w', 'multipart,get', '-n', '2', '-c', '2', '-s', '6MiB', '--part-size', '5MiB', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const results = (JSON.parse(r.stdout) as { results: Result[] }).results;
+    expect(results.map((x) => [x.workload, x.ops, x.errors, x.bytes])).toEqual([
+      ['multipart', 2, 0, 2 * 6 * 1024 * 1024],
+      ['get', 2, 0, 2 * 6 * 1024 * 1024],
+    ]);
+    const keys = h.engine.listObjects('bench-mp').contents.map((c) => c.key);
+    expect(keys).toHaveLength(2);
+    for (const k of keys) expect((await h.engine.headObject('bench-mp', k)).etag).toMatch(/-2$/);
+  });
+
   it('reports GET bytes that differ from what was written as verify errors and exits 1', async () => {
     const put = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-verify', '-w', 'put', '-n', '10', '-c', '2', '--seed', '1', '--json']);
     expect(put.code).toBe(0);
@@ -77,7 +91,7 @@ describe('sediment bench', () => {
   });
 
   it('refuses bad arguments with one line and exit status 2, sending nothing', async () => {
-    for (const args of [['-s', '4XB'], ['-w', 'put,scan'], ['-c', '0'], ['--duration', 'soon'], ['--data-kind', 'pictures'], ['-w', 'mixed'], ['--endpoint', 'https://127.0.0.1:1']]) {
+    for (const args of [['-s', '4XB'], ['-w', 'put,scan'], ['-c', '0'], ['--duration', 'soon'], ['--data-kind', 'pictures'], ['-w', 'mixed'], ['--endpoint', 'https://127.0.0.1:1'], ['-w', 'multipart', '--part-size', '1MiB']]) {
       const r = await run(['bench', '--endpoint', h.endpoint, ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);

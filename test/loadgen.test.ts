@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareServer } from '../bench/servers/bare-server.js';
 import { Engine } from '../src/index.js';
@@ -135,6 +135,9 @@ describe('options', () => {
     expect(() => validateOptions({ ...base, workload: 'list' })).toThrow(/opsMax or durationMs/);
     expect(() => validateOptions({ ...base, workers: 2 })).toThrow(/workers/);
     expect(() => validateOptions({ ...base, httpClient: 'curl' as never })).toThrow(/HTTP client/);
+    expect(() => validateOptions({ ...base, partBytes: 5 * 1024 * 1024 - 1 })).toThrow(/partBytes/);
+    expect(() => validateOptions({ ...base, partBytes: 5 * 1024 ** 3 + 1 })).toThrow(/partBytes/);
+    expect(validateOptions({ ...base, workload: 'multipart' }).partBytes).toBe(8 * 1024 * 1024);
     expect(validateOptions(base).verify).toBe(true);
     expect(validateOptions(base).httpClient).toBe('raw');
     expect(objectKeySuffix(12)).toBe('000000012');
@@ -274,10 +277,57 @@ describe('against an in-process sediment server', () => {
     await exerciseEndpoint(endpoint, AK, SK, httpClient);
   });
 
+  it.each(HTTP_CLIENTS)('uploads objects in parts that GET then verifies, leaving no upload open (%s client)', async (httpClient) => {
+    const o = { endpoint, accessKeyId: AK, secretAccessKey: SK, region: 'us-east-1', bucket: 'loadgen', prefix: `${httpClient}/mp/`, objectBytes: 11 * 1024 * 1024 + 5, objects: 2, concurrency: 2, data: RANDOM, httpClient, partBytes: 5 * 1024 * 1024 } as const;
+    const up = await runWorkload({ ...o, workload: 'multipart' });
+    expectClean(up, 2);
+    expect(up.bytes).toBe(2 * o.objectBytes);
+    for (let i = 0; i < 2; i++) {
+      const head = await engine.headObject('loadgen', `${o.prefix}${objectKeySuffix(i)}`);
+      expect(head.etag).toMatch(/-3$/); // 5 + 5 + 1 MiB and 5 bytes
+      expect(head.size).toBe(o.objectBytes);
+    }
+    expectClean(await runWorkload({ ...o, workload: 'get' }), 2);
+    expect(engine.listMultipartUploads('loadgen')).toEqual([]);
+    const denied = await runWorkload({ ...o, secretAccessKey: 'wrong', workload: 'multipart' });
+    expect(denied.errors).toBe(2);
+    expect(denied.errorSamples[0]).toMatch(/CreateMultipartUpload .*HTTP 403 SignatureDoesNotMatch/);
+  });
+
   it.each(HTTP_CLIENTS)('counts a wrong secret as status errors (%s client)', async (httpClient) => {
     const r = await runWorkload({ endpoint, accessKeyId: AK, secretAccessKey: 'wrong', region: 'us-east-1', bucket: 'loadgen', prefix: 'x/', workload: 'put', objectBytes: 10, objects: 3, concurrency: 1, data: LOG, httpClient });
     expect(r.errors).toBe(3);
     expect(r.errorSamples[0]).toMatch(/HTTP 403 SignatureDoesNotMatch/);
+  });
+});
+
+describe('multipart against a server that refuses a part', () => {
+  it.each(HTTP_CLIENTS)('counts the upload as an error and aborts it (%s client)', async (httpClient) => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      req.on('end', () => {
+        if (req.method === 'POST' && req.url!.endsWith('?uploads=')) {
+          res.writeHead(200, { 'content-type': 'application/xml' }).end('<InitiateMultipartUploadResult><UploadId>up&amp;1</UploadId></InitiateMultipartUploadResult>');
+        } else if (req.method === 'PUT' && req.url!.includes('partNumber=2')) {
+          res.writeHead(500, { 'content-type': 'application/xml' }).end('<Error><Code>InternalError</Code></Error>');
+        } else if (req.method === 'PUT') {
+          res.writeHead(200, { etag: '"abc"' }).end();
+        } else {
+          res.writeHead(204).end();
+        }
+      });
+    });
+    const endpoint = await listen(server);
+    try {
+      const r = await runWorkload({ endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'b', prefix: 'p/', workload: 'multipart', objectBytes: 6 * 1024 * 1024, partBytes: 5 * 1024 * 1024, objects: 1, concurrency: 1, data: LOG, httpClient });
+      expect(r.errors).toBe(1);
+      expect(r.errorSamples[0]).toMatch(/UploadPart 2 of p\/000000000: HTTP 500 InternalError/);
+      expect(seen).toEqual(['POST /b/p/000000000?uploads=', 'PUT /b/p/000000000?partNumber=1&uploadId=up%261', 'PUT /b/p/000000000?partNumber=2&uploadId=up%261', 'DELETE /b/p/000000000?uploadId=up%261']);
+    } finally {
+      await close(server);
+    }
   });
 });
 

@@ -78,11 +78,12 @@ export function objectOffset(spec: DataSpec, key: string, poolBytes: number): nu
 
 /**
  * The body of object `key` as views into the pool, each at most `pieceBytes` long (and cut where the
- * pool wraps). The views stay valid for the life of the process; nothing is copied.
+ * pool wraps). The views stay valid for the life of the process; nothing is copied. With `from`, the
+ * `size` bytes of the object that start at byte `from` (a part of a multipart upload).
  */
-export function* objectPieces(spec: DataSpec, key: string, size: number, pieceBytes = PIECE_BYTES_MAX): Generator<Buffer> {
+export function* objectPieces(spec: DataSpec, key: string, size: number, pieceBytes = PIECE_BYTES_MAX, from = 0): Generator<Buffer> {
   const pool = dataPool(spec);
-  let at = objectOffset(spec, key, pool.length);
+  let at = (objectOffset(spec, key, pool.length) + from) % pool.length;
   let left = size;
   while (left > 0) {
     const n = Math.min(left, pieceBytes, pool.length - at);

@@ -60,6 +60,8 @@ function makeOperation(o: ResolvedOptions, client: S3LoadClient, lane: number): 
   switch (o.workload) {
     case 'put':
       return (i) => client.putObject(o.bucket, keyOf(o, i % o.objects), o.objectBytes, spec);
+    case 'multipart':
+      return (i) => client.putMultipart(o.bucket, keyOf(o, i % o.objects), o.objectBytes, o.partBytes, spec);
     case 'get':
       return (i) => client.getObject(o.bucket, keyOf(o, i % o.objects), o.objectBytes, spec, o.verify);
     case 'delete':

@@ -76,7 +76,8 @@ export class NodeHttpTransport implements Transport {
         res.on('end', () => {
           if (settled) return;
           settled = true;
-          resolve({ status, body: collected.length === 1 ? collected[0]! : Buffer.concat(collected), bodyBytes });
+          const body = collected.length === 1 ? collected[0]! : Buffer.concat(collected);
+          resolve(r.wantEtag ? { status, body, bodyBytes, etag: res.headers.etag } : { status, body, bodyBytes });
         });
       });
       if (r.body === undefined) req.end();

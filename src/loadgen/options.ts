@@ -4,7 +4,7 @@ import { DATA_KINDS, type DataSpec } from './data.js';
 import type { S3Endpoint } from './s3-client.js';
 import { HTTP_CLIENTS, type HttpClientKind } from './transport.js';
 
-export const WORKLOADS = ['put', 'get', 'mixed', 'delete', 'list'] as const;
+export const WORKLOADS = ['put', 'get', 'mixed', 'delete', 'list', 'multipart'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 export interface WorkloadOptions extends S3Endpoint {
@@ -31,6 +31,11 @@ export interface WorkloadOptions extends S3Endpoint {
   getPercent?: number;
   /** list: keys per ListObjectsV2 page (default 1000). */
   listPageKeys?: number;
+  /**
+   * multipart: bytes per part, the last one shorter (default 8 MiB; S3's limits: 5 MiB to 5 GiB). With
+   * objects of at most OBJECT_BYTES_MAX, an upload never needs more than S3's 10,000 parts.
+   */
+  partBytes?: number;
   /** A request with no progress for this long is a timeout error (default 120 s). */
   timeoutMs?: number;
   /** Client threads, each with its own connections (default 1: the calling thread). */
@@ -44,6 +49,9 @@ export const WORKERS_MAX = 64;
 export const OBJECT_BYTES_MAX = 5 * 1024 ** 3;
 export const OBJECTS_MAX = 1_000_000_000;
 export const DEFAULT_TIMEOUT_MS = 120_000;
+export const PART_BYTES_MIN = 5 * 1024 ** 2;
+export const PART_BYTES_MAX = 5 * 1024 ** 3;
+export const DEFAULT_PART_BYTES = 8 * 1024 ** 2;
 
 /** Zero-padded so that listing order is index order. */
 export function objectKeySuffix(index: number): string {
@@ -75,6 +83,7 @@ export function validateOptions(o: WorkloadOptions): Required<Omit<WorkloadOptio
   check(o.durationMs === undefined || (o.durationMs > 0 && Number.isFinite(o.durationMs)), 'durationMs must be positive');
   check(intIn(o.getPercent, 0, 100), 'getPercent must be an integer in 0..100');
   check(intIn(o.listPageKeys, 1, 1000), 'listPageKeys must be an integer in 1..1000');
+  check(intIn(o.partBytes, PART_BYTES_MIN, PART_BYTES_MAX), `partBytes must be an integer in ${PART_BYTES_MIN}..${PART_BYTES_MAX} (S3's part size limits)`);
   check(intIn(o.timeoutMs, 1, 24 * 3600_000), 'timeoutMs must be a positive integer');
   if (o.workload === 'mixed' || o.workload === 'list') check(o.opsMax !== undefined || o.durationMs !== undefined, `${o.workload} needs opsMax or durationMs`);
   if (o.workload === 'delete') check((o.opsMax ?? o.objects) <= o.objects, 'delete cannot run more operations than objects');
@@ -83,6 +92,7 @@ export function validateOptions(o: WorkloadOptions): Required<Omit<WorkloadOptio
     verify: o.verify ?? true,
     getPercent: o.getPercent ?? 50,
     listPageKeys: o.listPageKeys ?? 1000,
+    partBytes: o.partBytes ?? DEFAULT_PART_BYTES,
     timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     workers: o.workers ?? 1,
     httpClient: o.httpClient ?? 'raw',

@@ -67,6 +67,10 @@ function decodeXml(text: string): string {
   });
 }
 
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
 export class S3LoadClient {
   private readonly transport: Transport;
   private readonly signer: RequestSigner;
@@ -134,6 +138,51 @@ export class S3LoadClient {
     if (problem !== undefined) throw new OperationError('verify', problem);
     if (res.bodyBytes !== size) throw new OperationError('verify', `${key}: body has ${res.bodyBytes} bytes, expected ${size}`);
     return size;
+  }
+
+  /**
+   * Uploads object `key` (the same bytes putObject would send) as a multipart upload: CreateMultipartUpload,
+   * the parts of `partBytes` one after another (the last one shorter), CompleteMultipartUpload naming each
+   * part by the ETag it got. A failure after the upload was created aborts it (best effort) and throws.
+   * Resolves with the bytes sent.
+   */
+  async putMultipart(bucket: string, key: string, size: number, partBytes: number, spec: DataSpec): Promise<number> {
+    const path = `/${awsUriEncode(bucket, false)}/${awsUriEncode(key, true)}`;
+    const created = await this.send({ method: 'POST', path, query: 'uploads=', contentLength: 0, extra: [[META_HEADER, formatDataSpec(spec)]] });
+    S3LoadClient.expectStatus(created, `CreateMultipartUpload ${key}`, (s) => s === 200);
+    const id = /<UploadId>([^<]+)<\/UploadId>/.exec(created.body.toString('utf8'));
+    if (!id) throw new OperationError('status', `CreateMultipartUpload ${key}: no UploadId in the answer`);
+    const uploadId = decodeXml(id[1]!);
+    const idQuery = `uploadId=${awsUriEncode(uploadId, false)}`;
+    try {
+      const etags: string[] = [];
+      const parts = Math.max(1, Math.ceil(size / partBytes));
+      for (let n = 1; n <= parts; n++) {
+        const from = (n - 1) * partBytes;
+        const len = Math.min(partBytes, size - from);
+        const res = await this.send({
+          method: 'PUT', path, query: `partNumber=${n}&${idQuery}`, contentLength: len, wantEtag: true,
+          body: () => objectPieces(spec, key, len, PIECE_BYTES_MAX, from),
+        });
+        S3LoadClient.expectStatus(res, `UploadPart ${n} of ${key}`, (s) => s === 200);
+        if (res.etag === undefined) throw new OperationError('status', `UploadPart ${n} of ${key}: no ETag in the answer`);
+        etags.push(res.etag);
+      }
+      const xml = Buffer.from(
+        `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(e)}</ETag></Part>`).join('')}</CompleteMultipartUpload>`,
+      );
+      const done = await this.send({ method: 'POST', path, query: idQuery, contentLength: xml.length, body: xml });
+      S3LoadClient.expectStatus(done, `CompleteMultipartUpload ${key}`, (s) => s === 200);
+      // S3 may answer 200 and still fail the completion, in the body.
+      if (!done.body.toString('utf8').includes('<CompleteMultipartUploadResult')) {
+        const code = s3ErrorCode(done);
+        throw new OperationError('status', `CompleteMultipartUpload ${key}: HTTP 200 with ${code ? `error ${code}` : 'no result'}`);
+      }
+      return size;
+    } catch (err) {
+      await this.send({ method: 'DELETE', path, query: idQuery }).catch(() => undefined);
+      throw err;
+    }
   }
 
   async deleteObject(bucket: string, key: string): Promise<void> {

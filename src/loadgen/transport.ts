@@ -9,7 +9,7 @@
 // `bodySink` picked for the status or been collected (up to COLLECT_BYTES_MAX) into `body`; fails with a
 // TransportError; a request that fails on a reused keep-alive connection before any response byte
 // arrived is sent once more on a fresh one.
-import type { HttpRequest } from './http-connection.js';
+import { headerValue, type HttpRequest } from './http-connection.js';
 import { HttpPool } from './http-pool.js';
 import { NodeHttpTransport } from './node-http-transport.js';
 
@@ -31,6 +31,8 @@ export interface SignedRequest {
   extra?: ReadonlyArray<readonly [string, string]>;
   body?: HttpRequest['body'];
   bodySink?: (status: number) => ((piece: Buffer) => void) | undefined;
+  /** Return the response's ETag header (UploadPart: CompleteMultipartUpload names each part by it). */
+  wantEtag?: boolean;
 }
 
 export interface S3Response {
@@ -38,6 +40,8 @@ export interface S3Response {
   /** The collected body (empty when a sink took it). */
   body: Buffer;
   bodyBytes: number;
+  /** The ETag header, for a request with `wantEtag`. */
+  etag?: string;
 }
 
 export interface Transport {
@@ -69,7 +73,8 @@ class RawTransport implements Transport {
     head += `x-amz-content-sha256: ${r.payloadHash}\r\nx-amz-date: ${r.amzDate}\r\n`;
     if (r.extra) for (const [name, value] of r.extra) head += `${name}: ${value}\r\n`;
     head += `Authorization: ${r.authorization}\r\n\r\n`;
-    return this.pool.request({ head, body: r.body, bodySink: r.bodySink });
+    const sent = this.pool.request({ head, body: r.body, bodySink: r.bodySink });
+    return r.wantEtag ? sent.then((res) => ({ ...res, etag: headerValue(res, 'etag') })) : sent;
   }
 
   close(): void {

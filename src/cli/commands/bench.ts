@@ -76,6 +76,7 @@ interface BenchFlags {
   verify: boolean;
   prepare: boolean;
   getPercent: number;
+  partSize: number;
   json?: boolean;
 }
 
@@ -127,7 +128,7 @@ function progressLine(ctx: CliContext, label: string, total: number | undefined)
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
-    .description('load-test an S3 endpoint (this server or any other): put, get, mixed, list, delete')
+    .description('load-test an S3 endpoint (this server or any other): put, get, mixed, list, delete, multipart')
     .option('--endpoint <url>', 'S3 endpoint, http:// only', 'http://127.0.0.1:9000')
     .option('--region <region>', 'region to sign for', 'us-east-1')
     .option('--access-key <id>', 'access key (default: env, else the --data directory\'s credentials.json)')
@@ -150,6 +151,7 @@ export function registerBenchCommand(program: Command): void {
       if (!/^\d+$/.test(t) || n > 100) throw new InvalidArgumentError('expected 0 to 100');
       return n;
     }, 50)
+    .option('--part-size <bytes>', 'multipart: bytes per part, the last one shorter (5MiB to 5GiB)', parseSize, 8 * 1024 * 1024)
     .addOption(jsonOption('print the results as JSON'))
     .action(async (flags: BenchFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
@@ -169,6 +171,7 @@ export function registerBenchCommand(program: Command): void {
         data: { kind: flags.dataKind, seed: flags.seed },
         verify: flags.verify,
         getPercent: flags.getPercent,
+        partBytes: flags.partSize,
         workers: flags.workers,
       };
       // Every workload's options are checked before anything is sent.
@@ -188,7 +191,8 @@ export function registerBenchCommand(program: Command): void {
       const say = (line: string): void => {
         if (!ctx.quiet && !flags.json) ctx.stderr.write(`${line}\n`);
       };
-      if (flags.workload[0] !== 'put' && flags.prepare) {
+      // put and multipart write the objects themselves.
+      if (flags.workload[0] !== 'put' && flags.workload[0] !== 'multipart' && flags.prepare) {
         say(`writing ${flags.objects} objects of ${flags.size} B first (not timed)`);
         try {
           await prepareObjects({ ...base, workload: 'put', concurrency: Math.min(flags.concurrency, 64), workers: 1 });
