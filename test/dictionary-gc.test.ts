@@ -184,6 +184,41 @@ describe('dictionary collection', () => {
     await e.close();
   });
 
+  for (const reopen of [false, true]) {
+    it(`collects a deleted bucket's dictionary, but never the highest id${reopen ? ', also after a reopen' : ''}`, async () => {
+      const fs = new MemoryFileSystem();
+      let e = await openMem(fs);
+      await e.createBucket('gone');
+      await e.createBucket('kept');
+      for (const [i, body] of logObjects(SAMPLES, 3).entries()) await e.putObject('gone', key(i), body);
+      await waitFor(() => e.stats().dictionaries.made === 1, 'the dictionary of "gone"');
+      const kept = jsonObjects(SAMPLES, 4);
+      for (const [i, body] of kept.entries()) await e.putObject('kept', key(i), body);
+      await waitFor(() => e.stats().dictionaries.made === 2, 'the dictionary of "kept"');
+      for (let i = 0; i < SAMPLES; i++) await e.deleteObject('gone', key(i));
+      await e.deleteBucket('gone');
+      if (reopen) {
+        await e.close();
+        e = await openMem(fs);
+      }
+      expect(e.maintenance().dictionaries.retired()).toEqual([1]);
+      await compactAll(e);
+      expect((await new DictionaryCollector(e.maintenance()).runPass()).deleted).toEqual([1]);
+      expect(await fs.exists(dictPath(1))).toBe(false);
+      // The last bucket goes too: its dictionary, the highest id, stays.
+      for (let i = 0; i < SAMPLES; i++) await e.deleteObject('kept', key(i));
+      await e.deleteBucket('kept');
+      expect(e.maintenance().dictionaries.retired()).toEqual([]);
+      // A bucket created again under the name starts without a dictionary.
+      await e.createBucket('gone');
+      const again = logObjects(10, 5);
+      for (const [i, body] of again.entries()) await e.putObject('gone', key(i), body);
+      for (const [i, body] of again.entries()) expect((await readAll((await e.getObject('gone', key(i))).body)).equals(body)).toBe(true);
+      expect(e.stats().dictionaries).toMatchObject({ count: 1 });
+      await e.close();
+    });
+  }
+
   it('deletes nothing while a segment cannot be read to its footer', async () => {
     const fs = new MemoryFileSystem();
     const warnings: string[] = [];

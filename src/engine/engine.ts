@@ -355,6 +355,10 @@ export class Engine {
         now: () => engine.clock.now(),
         warn: engine.warn,
         raiseFormatVersion: (version) => raiseFormatVersion(engine.fs, engine.dir, version),
+        bucketExists: (name) => {
+          const b = engine.buckets.get(name);
+          return b !== undefined && b.seq > 0 && !b.deleting;
+        },
       });
       engine.pool.dicts = engine.dicts.lookup;
       engine.cold = new ColdReader(opts.coldStore, engine.pool);

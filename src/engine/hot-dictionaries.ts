@@ -9,10 +9,12 @@
 //   segments, so neither needs to know about dictionaries. A file is deleted only by the dictionary
 //   collector (src/maintenance/dictionary-gc.ts), only once it is *retired* (below) and no frame of any
 //   file names it.
-// - Retired: neither the current dictionary of a bucket nor the newest one of its bucket name, and no
-//   frame naming it is being made (`forSmallChunk` pins the dictionary it returns until the caller's
-//   `release`, which comes once the frame is written or abandoned). A retired dictionary is never
-//   handed out again (a bucket only ever moves to a newer dictionary), so its frames can only disappear.
+// - Retired: neither the current dictionary of a bucket nor the newest one of an existing bucket's name,
+//   not the highest id (kept, so that ids are never given twice, across opens too), and no frame naming
+//   it is being made (`forSmallChunk` pins the dictionary it returns until the caller's `release`, which
+//   comes once the frame is written or abandoned). A retired dictionary is never handed out again (a
+//   bucket only ever moves to a newer dictionary, and a bucket created again under a deleted one's name
+//   starts without one), so its frames can only disappear.
 // - A damaged or missing file is reported (`verify`, and every read of a chunk that names it is a
 //   CorruptionError); it never stops the directory from opening.
 // Policy: per bucket, the first SAMPLES_NEEDED small chunks (at least SAMPLE_BYTES_MIN bytes each) are
@@ -100,6 +102,8 @@ export interface HotDictionaryOptions {
   warn: (m: string) => void;
   /** Raises DIR/FORMAT to `version` durably (data-dir.ts). */
   raiseFormatVersion: (version: number) => Promise<void>;
+  /** Whether a bucket of this name exists (at load: the dictionaries of deleted buckets are nobody's). */
+  bucketExists?: (name: string) => boolean;
 }
 
 export interface DictionaryDamage {
@@ -169,6 +173,7 @@ export class HotDictionaries {
         o.warn(`dictionary file dicts/${name} is damaged (${detail}); chunks coded with it cannot be read`);
       }
     }
+    if (o.bucketExists) for (const name of [...h.latest.keys()]) if (!o.bucketExists(name)) h.latest.delete(name);
     // A directory that holds dictionaries is format 6 (a writer raises it before the first file; this
     // covers one assembled by hand), so that an older sediment refuses it.
     if (h.maxId > 0) await o.raiseFormatVersion(DATA_DIR_FORMAT_DICTS);
@@ -241,7 +246,7 @@ export class HotDictionaries {
     for (const d of this.latest.values()) current.add(d.id);
     for (const f of this.families.values()) if (f.current !== undefined) current.add(f.current.id);
     const out: number[] = [];
-    for (const d of this.byId.values()) if (!current.has(d.id) && d.pins === 0) out.push(d.id);
+    for (const d of this.byId.values()) if (!current.has(d.id) && d.pins === 0 && d.id !== this.maxId) out.push(d.id);
     return out;
   }
 
@@ -318,8 +323,12 @@ export class HotDictionaries {
     return true;
   }
 
-  /** A deleted bucket's samples are dropped (its files stay: frames in the log may name them). */
+  /**
+   * A deleted bucket's samples are dropped and its dictionaries retire (the collector deletes their files
+   * once no frame names them); a bucket created again under the name starts without one.
+   */
   forgetBucket(bucket: string): void {
+    this.latest.delete(bucket);
     const f = this.families.get(bucket);
     if (f === undefined) return;
     this.dropSamples(f);
