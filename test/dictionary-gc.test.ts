@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { BackgroundMaintenance, Compactor, DictionaryCollector, Engine, MaintenancePool, MemoryFileSystem, RealFileSystem, dictionaryIdsOf, type DictionaryGcReport, type EngineOptions } from '../src/index.js';
 import { dictCheck, dictFileName, encodeDictionaryFile } from '../src/format/dictionary-file.js';
 import { HotDictionaries, WATCH_CHECKS, WATCH_EVERY } from '../src/engine/hot-dictionaries.js';
-import { jsonObjects, logObjects } from './helpers/dict-families.js';
-import { readAll } from './helpers/engine-helpers.js';
+import { jsonObjects, logObjects, openDictEngine } from './helpers/dict-families.js';
+import { readAll, waitFor } from './helpers/engine-helpers.js';
 import { mulberry32 } from './helpers/prng.js';
 
 const DIR = '/d';
@@ -19,16 +19,8 @@ const SAMPLES = 40;
 const dictPath = (id: number): string => `${DIR}/dicts/${dictFileName(id)}`;
 const key = (i: number): string => `k/${String(i).padStart(5, '0')}`;
 
-async function openMem(fs: MemoryFileSystem, opts: Partial<EngineOptions> = {}, warnings: string[] = []): Promise<Engine> {
-  return Engine.open({ dir: DIR, fs, workerThreads: 0, segmentBytesMax: 1 << 20, onWarning: (m) => warnings.push(m), ...opts });
-}
-
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
+function openMem(fs: MemoryFileSystem, opts: Partial<EngineOptions> = {}, warnings: string[] = []): Promise<Engine> {
+  return openDictEngine(fs, DIR, opts, warnings);
 }
 
 async function compactAll(e: Engine): Promise<void> {

@@ -14,10 +14,10 @@ import { Compactor, CorruptionError, Engine, MaintenancePool, MemoryFileSystem, 
 import { CODEC_MASK, CODEC_RAW, CODEC_ZSTD, CODEC_ZSTD_DATA_DICT, RecordType } from '../src/format/constants.js';
 import { decodeDictionaryFile, dictCheck, dictFileName, encodeDictionaryFile } from '../src/format/dictionary-file.js';
 import { coldWorld } from './helpers/cold-world.js';
-import { jsonObjects, logObjects } from './helpers/dict-families.js';
+import { jsonObjects, logObjects, openDictEngine } from './helpers/dict-families.js';
 import { logText } from '../bench/data.js';
 import { WATCH_CHECKS, WATCH_EVERY } from '../src/engine/hot-dictionaries.js';
-import { errorCode, readAll, tryGet } from './helpers/engine-helpers.js';
+import { errorCode, readAll, tryGet, waitFor } from './helpers/engine-helpers.js';
 import { ProcessFs } from './helpers/process-fs.js';
 import { mulberry32 } from './helpers/prng.js';
 import { mapDisk } from './helpers/segment-map.js';
@@ -31,17 +31,8 @@ const FIRST_DICT = `${DIR}/dicts/${dictFileName(1)}`;
 
 const key = (i: number): string => `log/${String(i).padStart(5, '0')}`;
 
-async function openMem(fs: FileSystem, opts: Partial<EngineOptions> = {}, warnings: string[] = []): Promise<Engine> {
-  return Engine.open({ dir: DIR, fs, workerThreads: 0, segmentBytesMax: 1 << 20, onWarning: (m) => warnings.push(m), ...opts });
-}
-
-/** Polls `cond` (the dictionary is written in the background) for at most 10 s. */
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
+function openMem(fs: FileSystem, opts: Partial<EngineOptions> = {}, warnings: string[] = []): Promise<Engine> {
+  return openDictEngine(fs, DIR, opts, warnings);
 }
 
 /** A few event-loop turns: background work that must not happen has had its chance to. */

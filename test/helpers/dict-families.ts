@@ -2,6 +2,7 @@
 // generator) and JSON events that share nothing with them, so a dictionary cut from one family saves the
 // other nothing and a bucket that moves from one to the other gets a new dictionary.
 import { logText } from '../../bench/data.js';
+import { Engine, type EngineOptions, type FileSystem } from '../../src/index.js';
 import { mulberry32 } from './prng.js';
 
 /** `n` consecutive `size`-byte pieces of one seeded log stream (the bench's generator). */
@@ -27,4 +28,9 @@ export function jsonObjects(n: number, seed: number): Buffer[] {
     }
     return out;
   });
+}
+
+/** An engine on `fs` at `dir` as the dictionary tests open it: inline framing, 1 MiB segments, warnings kept. */
+export function openDictEngine(fs: FileSystem, dir: string, opts: Partial<EngineOptions> = {}, warnings: string[] = []): Promise<Engine> {
+  return Engine.open({ dir, fs, workerThreads: 0, segmentBytesMax: 1 << 20, onWarning: (m) => warnings.push(m), ...opts });
 }

@@ -128,3 +128,12 @@ export function expectCorruption(fn: () => unknown): CorruptionError {
   }
   throw new Error('expected a corruption error, got bytes');
 }
+
+/** Polls `cond` (work the engine does in the background) every 2 ms for at most 10 s. */
+export async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
