@@ -137,6 +137,7 @@ describe('options', () => {
     expect(() => validateOptions({ ...base, httpClient: 'curl' as never })).toThrow(/HTTP client/);
     expect(() => validateOptions({ ...base, partBytes: 5 * 1024 * 1024 - 1 })).toThrow(/partBytes/);
     expect(() => validateOptions({ ...base, partBytes: 5 * 1024 ** 3 + 1 })).toThrow(/partBytes/);
+    expect(() => validateOptions({ ...base, partsInFlight: 0 })).toThrow(/partsInFlight/);
     expect(validateOptions({ ...base, workload: 'multipart' }).partBytes).toBe(8 * 1024 * 1024);
     expect(validateOptions(base).verify).toBe(true);
     expect(validateOptions(base).httpClient).toBe('raw');
@@ -277,8 +278,8 @@ describe('against an in-process sediment server', () => {
     await exerciseEndpoint(endpoint, AK, SK, httpClient);
   });
 
-  it.each(HTTP_CLIENTS)('uploads objects in parts that GET then verifies, leaving no upload open (%s client)', async (httpClient) => {
-    const o = { endpoint, accessKeyId: AK, secretAccessKey: SK, region: 'us-east-1', bucket: 'loadgen', prefix: `${httpClient}/mp/`, objectBytes: 11 * 1024 * 1024 + 5, objects: 2, concurrency: 2, data: RANDOM, httpClient, partBytes: 5 * 1024 * 1024 } as const;
+  it.each(HTTP_CLIENTS)('uploads objects in parts (three at once) that GET then verifies, leaving no upload open (%s client)', async (httpClient) => {
+    const o = { endpoint, accessKeyId: AK, secretAccessKey: SK, region: 'us-east-1', bucket: 'loadgen', prefix: `${httpClient}/mp/`, objectBytes: 11 * 1024 * 1024 + 5, objects: 2, concurrency: 2, data: RANDOM, httpClient, partBytes: 5 * 1024 * 1024, partsInFlight: 3 } as const;
     const up = await runWorkload({ ...o, workload: 'multipart' });
     expectClean(up, 2);
     expect(up.bytes).toBe(2 * o.objectBytes);
@@ -325,6 +326,13 @@ describe('multipart against a server that refuses a part', () => {
       expect(r.errors).toBe(1);
       expect(r.errorSamples[0]).toMatch(/UploadPart 2 of p\/000000000: HTTP 500 InternalError/);
       expect(seen).toEqual(['POST /b/p/000000000?uploads=', 'PUT /b/p/000000000?partNumber=1&uploadId=up%261', 'PUT /b/p/000000000?partNumber=2&uploadId=up%261', 'DELETE /b/p/000000000?uploadId=up%261']);
+      // Parts in flight at once: the abort comes after every part sent has been answered, and no completion.
+      seen.length = 0;
+      const wide = await runWorkload({ endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'b', prefix: 'q/', workload: 'multipart', objectBytes: 40 * 1024 * 1024, partBytes: 5 * 1024 * 1024, partsInFlight: 3, objects: 1, concurrency: 1, data: LOG, httpClient });
+      expect(wide.errors).toBe(1);
+      expect(seen[0]).toBe('POST /b/q/000000000?uploads=');
+      expect(seen.at(-1)).toBe('DELETE /b/q/000000000?uploadId=up%261');
+      expect(seen.some((s) => s.startsWith('POST /b/q/000000000?uploadId'))).toBe(false); // never completed
     } finally {
       await close(server);
     }

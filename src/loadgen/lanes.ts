@@ -61,7 +61,7 @@ function makeOperation(o: ResolvedOptions, client: S3LoadClient, lane: number): 
     case 'put':
       return (i) => client.putObject(o.bucket, keyOf(o, i % o.objects), o.objectBytes, spec);
     case 'multipart':
-      return (i) => client.putMultipart(o.bucket, keyOf(o, i % o.objects), o.objectBytes, o.partBytes, spec);
+      return (i) => client.putMultipart(o.bucket, keyOf(o, i % o.objects), o.objectBytes, o.partBytes, spec, o.partsInFlight);
     case 'get':
       return (i) => client.getObject(o.bucket, keyOf(o, i % o.objects), o.objectBytes, spec, o.verify);
     case 'delete':
@@ -112,7 +112,9 @@ function makeOperation(o: ResolvedOptions, client: S3LoadClient, lane: number): 
 export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
   const { options: o, control, deadlineEpochMs } = setup;
   const limit = opsLimit(o);
-  const client = new S3LoadClient({ ...o, connectionsMax: setup.lanes, timeoutMs: o.timeoutMs });
+  // A multipart lane has up to partsInFlight requests out at once, each on a connection of its own.
+  const perLane = o.workload === 'multipart' ? o.partsInFlight : 1;
+  const client = new S3LoadClient({ ...o, connectionsMax: setup.lanes * perLane, timeoutMs: o.timeoutMs });
   const histogram = new LatencyHistogram();
   const stats: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], latency: histogram.snapshot() };
 

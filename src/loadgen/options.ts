@@ -36,6 +36,8 @@ export interface WorkloadOptions extends S3Endpoint {
    * objects of at most OBJECT_BYTES_MAX, an upload never needs more than S3's 10,000 parts.
    */
   partBytes?: number;
+  /** multipart: parts of one upload in flight at once (default 1: one after another). */
+  partsInFlight?: number;
   /** A request with no progress for this long is a timeout error (default 120 s). */
   timeoutMs?: number;
   /** Client threads, each with its own connections (default 1: the calling thread). */
@@ -84,6 +86,7 @@ export function validateOptions(o: WorkloadOptions): Required<Omit<WorkloadOptio
   check(intIn(o.getPercent, 0, 100), 'getPercent must be an integer in 0..100');
   check(intIn(o.listPageKeys, 1, 1000), 'listPageKeys must be an integer in 1..1000');
   check(intIn(o.partBytes, PART_BYTES_MIN, PART_BYTES_MAX), `partBytes must be an integer in ${PART_BYTES_MIN}..${PART_BYTES_MAX} (S3's part size limits)`);
+  check(intIn(o.partsInFlight, 1, 64), 'partsInFlight must be an integer in 1..64');
   check(intIn(o.timeoutMs, 1, 24 * 3600_000), 'timeoutMs must be a positive integer');
   if (o.workload === 'mixed' || o.workload === 'list') check(o.opsMax !== undefined || o.durationMs !== undefined, `${o.workload} needs opsMax or durationMs`);
   if (o.workload === 'delete') check((o.opsMax ?? o.objects) <= o.objects, 'delete cannot run more operations than objects');
@@ -93,6 +96,7 @@ export function validateOptions(o: WorkloadOptions): Required<Omit<WorkloadOptio
     getPercent: o.getPercent ?? 50,
     listPageKeys: o.listPageKeys ?? 1000,
     partBytes: o.partBytes ?? DEFAULT_PART_BYTES,
+    partsInFlight: o.partsInFlight ?? 1,
     timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     workers: o.workers ?? 1,
     httpClient: o.httpClient ?? 'raw',

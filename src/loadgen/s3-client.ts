@@ -142,11 +142,11 @@ export class S3LoadClient {
 
   /**
    * Uploads object `key` (the same bytes putObject would send) as a multipart upload: CreateMultipartUpload,
-   * the parts of `partBytes` one after another (the last one shorter), CompleteMultipartUpload naming each
-   * part by the ETag it got. A failure after the upload was created aborts it (best effort) and throws.
-   * Resolves with the bytes sent.
+   * the parts of `partBytes` (the last one shorter), `partsInFlight` at a time, CompleteMultipartUpload
+   * naming each part by the ETag it got. A failure after the upload was created aborts it (best effort)
+   * and throws. Resolves with the bytes sent.
    */
-  async putMultipart(bucket: string, key: string, size: number, partBytes: number, spec: DataSpec): Promise<number> {
+  async putMultipart(bucket: string, key: string, size: number, partBytes: number, spec: DataSpec, partsInFlight = 1): Promise<number> {
     const path = `/${awsUriEncode(bucket, false)}/${awsUriEncode(key, true)}`;
     const created = await this.send({ method: 'POST', path, query: 'uploads=', contentLength: 0, extra: [[META_HEADER, formatDataSpec(spec)]] });
     S3LoadClient.expectStatus(created, `CreateMultipartUpload ${key}`, (s) => s === 200);
@@ -155,19 +155,32 @@ export class S3LoadClient {
     const uploadId = decodeXml(id[1]!);
     const idQuery = `uploadId=${awsUriEncode(uploadId, false)}`;
     try {
-      const etags: string[] = [];
       const parts = Math.max(1, Math.ceil(size / partBytes));
-      for (let n = 1; n <= parts; n++) {
-        const from = (n - 1) * partBytes;
-        const len = Math.min(partBytes, size - from);
-        const res = await this.send({
-          method: 'PUT', path, query: `partNumber=${n}&${idQuery}`, contentLength: len, wantEtag: true,
-          body: () => objectPieces(spec, key, len, PIECE_BYTES_MAX, from),
-        });
-        S3LoadClient.expectStatus(res, `UploadPart ${n} of ${key}`, (s) => s === 200);
-        if (res.etag === undefined) throw new OperationError('status', `UploadPart ${n} of ${key}: no ETag in the answer`);
-        etags.push(res.etag);
-      }
+      const etags = new Array<string>(parts);
+      let next = 1;
+      let failed = false;
+      const sender = async (): Promise<void> => {
+        for (let n = next++; n <= parts && !failed; n = next++) {
+          const from = (n - 1) * partBytes;
+          const len = Math.min(partBytes, size - from);
+          try {
+            const res = await this.send({
+              method: 'PUT', path, query: `partNumber=${n}&${idQuery}`, contentLength: len, wantEtag: true,
+              body: () => objectPieces(spec, key, len, PIECE_BYTES_MAX, from),
+            });
+            S3LoadClient.expectStatus(res, `UploadPart ${n} of ${key}`, (s) => s === 200);
+            if (res.etag === undefined) throw new OperationError('status', `UploadPart ${n} of ${key}: no ETag in the answer`);
+            etags[n - 1] = res.etag;
+          } catch (err) {
+            failed = true; // the other senders start no new part
+            throw err;
+          }
+        }
+      };
+      // Every sender finishes its part before the upload is completed or aborted; the first failure wins.
+      const results = await Promise.allSettled(Array.from({ length: Math.min(partsInFlight, parts) }, sender));
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) throw failure.reason;
       const xml = Buffer.from(
         `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(e)}</ETag></Part>`).join('')}</CompleteMultipartUpload>`,
       );

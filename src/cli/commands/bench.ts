@@ -77,6 +77,7 @@ interface BenchFlags {
   prepare: boolean;
   getPercent: number;
   partSize: number;
+  partsInFlight: number;
   json?: boolean;
 }
 
@@ -152,6 +153,7 @@ export function registerBenchCommand(program: Command): void {
       return n;
     }, 50)
     .option('--part-size <bytes>', 'multipart: bytes per part, the last one shorter (5MiB to 5GiB)', parseSize, 8 * 1024 * 1024)
+    .option('--parts-in-flight <n>', 'multipart: parts of one upload sent at once (connections: this times -c)', parseCount, 1)
     .addOption(jsonOption('print the results as JSON'))
     .action(async (flags: BenchFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
@@ -172,6 +174,7 @@ export function registerBenchCommand(program: Command): void {
         verify: flags.verify,
         getPercent: flags.getPercent,
         partBytes: flags.partSize,
+        partsInFlight: flags.partsInFlight,
         workers: flags.workers,
       };
       // Every workload's options are checked before anything is sent.
