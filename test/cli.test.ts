@@ -237,7 +237,7 @@ describe.concurrent('sediment CLI', () => {
     expect((await sediment(['put', 'archive/a.bin', '-', ...d], body)).code).toBe(0);
     expect((await sediment(['put', 'archive/b.txt', '-', ...d], Buffer.from('untouched'))).code).toBe(0);
     let r = await sediment(['info', ...d]);
-    expect(r.stdout.toString()).toMatch(/^format: +5 \(this sediment reads 1 to 7; older ones refuse a newer directory\)$/m);
+    expect(r.stdout.toString()).toMatch(/^format: +5 \(this sediment reads 1 to 8; older ones refuse a newer directory\)$/m);
     expect(JSON.parse((await sediment(['info', '--json', ...d])).stdout.toString()).formatVersion).toBe(5);
     r = await sediment(['verify', '--objects', ...d]);
     expect(r.code, r.stderr).toBe(0);

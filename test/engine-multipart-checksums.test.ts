@@ -66,12 +66,29 @@ describe(`multipart object checksums (seed ${seed})`, () => {
     const { u, info } = await upload(e, 'k', parts);
     expect(u.checksumAlgorithm).toBeUndefined();
     expect(info.checksums).toEqual([{ algorithm: 'CRC64NVME', value: digest('CRC64NVME', whole), type: 'FULL_OBJECT' }]);
-    // Written with the type bit: the directory says 7 first, so an older sediment refuses it.
-    expect(await formatOf(fs)).toBe('sediment-data-dir 7\n');
-    expect(await e.formatVersion()).toBe(7);
+    // Written with the type bit (7) and each part's checksum (8): the directory says 8 first, so an older
+    // sediment refuses it.
+    expect(await formatOf(fs)).toBe('sediment-data-dir 8\n');
+    expect(await e.formatVersion()).toBe(8);
     expect((await e.headObject('bkt', 'k')).checksums).toEqual(info.checksums);
     expect((await readAll((await e.getObject('bkt', 'k')).body)).equals(whole)).toBe(true);
+    // Each part keeps its own checksum: in the part list, and with a GET or HEAD of that part.
+    const partSums = parts.map((p) => ({ algorithm: 'CRC64NVME', value: digest('CRC64NVME', p) }));
+    const expectParts = async (eng: Engine): Promise<void> => {
+      expect((await eng.headObject('bkt', 'k', { parts: true })).parts!.map((p) => p.checksum)).toEqual(partSums);
+      for (let n = 1; n <= parts.length; n++) {
+        const got = await eng.getObject('bkt', 'k', { partNumber: n });
+        expect(got.info.partChecksum, `part ${n}`).toEqual(partSums[n - 1]);
+        expect((await readAll(got.body)).equals(parts[n - 1]!)).toBe(true);
+        expect((await eng.headObject('bkt', 'k', { partNumber: n })).partChecksum).toEqual(partSums[n - 1]);
+      }
+      expect((await eng.headObject('bkt', 'k')).partChecksum).toBeUndefined();
+    };
+    await expectParts(e);
     await e.close();
+    const again = await Engine.open({ dir: '/d', fs, workerThreads: 0 });
+    await expectParts(again); // read back from the COMMIT on disk
+    await again.close();
   });
 
   for (const [alg, type] of [
@@ -282,5 +299,36 @@ describe('checksum type bits (FORMAT.md §3.1, §3.5)', () => {
     expect(() => decodeManifest(buf)).toThrow(FormatError);
     buf[at] = 0x06;
     expect(() => decodeManifest(buf)).toThrow(FormatError);
+  });
+
+  it('COMMIT (format 8): part checksums follow the part table, flagged by bit 2, all of one algorithm or none', () => {
+    const part = (n: number, sum?: { alg: number; value: Buffer }) => ({ partNumber: n, size: 0, md5: Buffer.alloc(16, n), chunkCount: 0, ...(sum ? { checksum: sum } : {}) });
+    const base: ObjectManifest = {
+      seq: 1, bucket: 'bkt', key: 'k', versionId: '', uploadId: 3, mtimeMs: 0, size: 0, md5: Buffer.alloc(16), partCount: 2, storageClass: 0, flags: 0,
+      contentType: '', headers: [], userMetadata: [], checksums: [], lockMode: 0, retainUntilMs: 0, legalHold: false, tags: [], chunks: [],
+      parts: [part(1, { alg: 3, value: Buffer.alloc(8, 0xa1) }), part(4, { alg: 3, value: Buffer.alloc(8, 0xb2) })],
+    };
+    const buf = encodeManifest(base);
+    // The last 20 bytes: per part alg:u8 (3 = CRC64NVME, no type bits) len:u8 (8) and the digest.
+    expect(buf.subarray(buf.length - 20)).toEqual(Buffer.concat([Buffer.from([3, 8]), Buffer.alloc(8, 0xa1), Buffer.from([3, 8]), Buffer.alloc(8, 0xb2)]));
+    const flagsAt = 1 + 8 + 2 + 3 + 2 + 1 + 1 + 8 + 8 + 8 + 16 + 2 + 1; // version seq bucket key versionId uploadId mtimeMs size md5 partCount storageClass
+    expect(buf[flagsAt]).toBe(0x04);
+    const back = decodeManifest(buf);
+    expect(back.flags).toBe(0); // the bit is the format's, not the engine's
+    expect(back.parts).toEqual(base.parts);
+    // Not every part with one, or two algorithms: none kept (bit clear, nothing after the table).
+    for (const parts of [[part(1, { alg: 3, value: Buffer.alloc(8) }), part(2)], [part(1, { alg: 3, value: Buffer.alloc(8) }), part(2, { alg: 1, value: Buffer.alloc(4) })]]) {
+      const b = encodeManifest({ ...base, parts });
+      expect(b.length).toBe(buf.length - 20);
+      expect(decodeManifest(b).parts.map((p) => p.checksum)).toEqual([undefined, undefined]);
+    }
+    // Damage: a type bit on a part checksum, the flag with no part table, a truncated section.
+    const typed = Buffer.from(buf);
+    typed[buf.length - 20] = 0x43;
+    expect(() => decodeManifest(typed)).toThrow(FormatError);
+    const noParts = encodeManifest({ ...base, parts: [] });
+    noParts[flagsAt] = 0x04;
+    expect(() => decodeManifest(noParts)).toThrow(FormatError);
+    expect(() => decodeManifest(buf.subarray(0, buf.length - 1))).toThrow(FormatError);
   });
 });

@@ -246,9 +246,9 @@ describe('format versions only move forward (§1.1, §2.1, §4)', () => {
     }
   });
 
-  it('engine open: FORMAT file saying 8 (or not a FORMAT file) → SEDIMENT_FORMAT_VERSION', async () => {
-    // 7 is the newest this build knows (FORMAT.md §1.1).
-    for (const text of ['sediment-data-dir 8\n', 'sediment-data-dir 17\n', 'something else\n']) {
+  it('engine open: FORMAT file saying 9 (or not a FORMAT file) → SEDIMENT_FORMAT_VERSION', async () => {
+    // 8 is the newest this build knows (FORMAT.md §1.1).
+    for (const text of ['sediment-data-dir 9\n', 'sediment-data-dir 17\n', 'something else\n']) {
       const fs = await dirWith({ FORMAT: text });
       await expect(Engine.open({ dir: '/d', fs, workerThreads: 0 }), text).rejects.toMatchObject({ code: 'SEDIMENT_FORMAT_VERSION' });
     }

@@ -2,6 +2,7 @@
 // MD5s for a multipart object) and its FULL_OBJECT checksums. The damage it exists for is the kind frame
 // checksums cannot see: a chunk whose bytes changed and whose frame hash was made again over them (as if the
 // bytes had been damaged in memory before they were framed).
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Engine, MemoryFileSystem } from '../src/index.js';
 import { verifyObjects } from '../src/maintenance/object-verify.js';
@@ -92,6 +93,22 @@ describe(`verifyObjects (seed ${seed})`, () => {
     await e.putObject('bkt', 'k', body, { checksums: [{ algorithm: 'CRC64NVME', value: Buffer.alloc(8, 1) }] });
     const r = await verifyObjects(e);
     expect(r.damagedObjects).toEqual([{ bucket: 'bkt', key: 'k', versionId: 'null', reason: expect.stringMatching(/^its CRC64NVME is \S+, not the stored AQEBAQEBAQE=$/) }]);
+    await e.close();
+  });
+
+  it("a part's checksum that does not match its bytes is found (a COMPOSITE object: no whole-object checksum to recompute)", async () => {
+    const fs = new MemoryFileSystem();
+    const e = await open(fs);
+    await e.createBucket('bkt');
+    const parts = [rng.bytes(5_000), rng.bytes(4_000)];
+    const u = await e.createMultipartUpload('bkt', 'mp', { checksumAlgorithm: 'SHA256', checksumType: 'COMPOSITE' });
+    const sha = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
+    await e.uploadPart('bkt', 'mp', u.uploadId, 1, parts[0]!, { checksums: [{ algorithm: 'SHA256', value: sha(parts[0]!) }] });
+    // Part 2 stored with a SHA256 that is not the one of its bytes (what a checksum bug would leave).
+    await e.uploadPart('bkt', 'mp', u.uploadId, 2, parts[1]!, { checksums: [{ algorithm: 'SHA256', value: Buffer.alloc(32, 2) }] });
+    await e.completeMultipartUpload('bkt', 'mp', u.uploadId, [{ partNumber: 1 }, { partNumber: 2 }], { partBytesMin: 0 });
+    const r = await verifyObjects(e);
+    expect(r.damagedObjects).toEqual([{ bucket: 'bkt', key: 'mp', versionId: 'null', reason: expect.stringMatching(/^part 2: its SHA256 is \S+, not the stored AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=$/) }]);
     await e.close();
   });
 });

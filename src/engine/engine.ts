@@ -22,6 +22,7 @@ import {
   DATA_DIR_FORMAT_COLD,
   DATA_DIR_FORMAT_VERSIONS,
   DATA_DIR_FORMAT_CHECKSUM_TYPES,
+  DATA_DIR_FORMAT_PART_CHECKSUMS,
   FRAME_HEADER_BYTES,
   RecordType,
   SEGMENT_HEADER_BYTES,
@@ -1356,8 +1357,9 @@ export class Engine {
    */
   async completeMultipartUpload(bucketName: string, key: string, uploadId: string, parts: CompletePart[], opts: CompleteOptions = {}): Promise<ObjectInfo> {
     this.checkWritable();
-    // Before the checks (nothing may change between them and the commit): the object's checksum has a type bit.
-    await this.raiseFormatForChecksumTypes();
+    // Before the checks (nothing may change between them and the commit): the object's checksum has a type
+    // bit (7), and its part table each part's checksum (8).
+    await this.raiseFormatForPartChecksums();
     this.checkWritable();
     const { id, upload } = this.uploadOrThrow(bucketName, key, uploadId);
     if (upload.completing) throw new SedimentError('SEDIMENT_NO_SUCH_UPLOAD', `upload ${uploadId} is already being completed`);
@@ -1409,7 +1411,12 @@ export class Engine {
       userMetadata: c.userMetadata, tags: c.tags,
       checksums: objectSum ? [objectSum] : [],
       lockMode: 0, retainUntilMs: 0, legalHold: false, chunks,
-      parts: chosen.map((p) => ({ partNumber: p.partNumber, size: p.size, md5: p.md5, chunkCount: p.chunks.length })),
+      // Each part's checksum of the object's algorithm (every part has it when the object has one).
+      parts: chosen.map((p) => {
+        const sum = objectSum && p.checksums.find((e) => e.alg === objectSum.alg);
+        const entry = { partNumber: p.partNumber, size: p.size, md5: p.md5, chunkCount: p.chunks.length };
+        return sum ? { ...entry, checksum: { alg: sum.alg, value: sum.value } } : entry;
+      }),
     };
     const bucket = this.bucketOrThrow(bucketName);
     this.stampVersion(bucket, manifest, uploadLock(upload.create));
@@ -1535,8 +1542,16 @@ export class Engine {
     const { slot } = this.slotOf(bucketName, key, opts.versionId);
     const manifest = await this.readManifest(this.table.read(slot));
     const info: HeadResult = this.infoFromManifest(manifest);
-    if (opts.partNumber !== undefined) info.partRange = this.resolveRange(manifest, { partNumber: opts.partNumber });
-    if (opts.parts) info.parts = manifest.parts.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.md5.toString('hex') }));
+    if (opts.partNumber !== undefined) {
+      info.partRange = this.resolveRange(manifest, { partNumber: opts.partNumber });
+      withPartChecksum(info, manifest, opts.partNumber);
+    }
+    if (opts.parts) {
+      info.parts = manifest.parts.map((p) => {
+        const part = { partNumber: p.partNumber, size: p.size, etag: p.md5.toString('hex') };
+        return p.checksum ? { ...part, checksum: objectChecksum(p.checksum) } : part;
+      });
+    }
     return info;
   }
 
@@ -1547,6 +1562,7 @@ export class Engine {
     const manifest = await this.readManifest(this.table.read(slot));
     const info = this.infoFromManifest(manifest);
     const { start, end } = this.resolveRange(manifest, opts);
+    if (opts.partNumber !== undefined) withPartChecksum(info, manifest, opts.partNumber);
     return { info, range: opts.range || opts.partNumber !== undefined ? { start, end } : undefined, body: await this.reader.body(manifest, start, end) };
   }
 
@@ -1564,6 +1580,7 @@ export class Engine {
     const manifest = await this.readManifest(this.table.read(slot));
     const info = this.infoFromManifest(manifest);
     const { start, end } = this.resolveRange(manifest, opts);
+    if (opts.partNumber !== undefined) withPartChecksum(info, manifest, opts.partNumber);
     const range = opts.range || opts.partNumber !== undefined ? { start, end } : undefined;
     if (end - start + 1 > opts.bufferBytesMax) {
       if (opts.lend) return { info, range, lent: await this.reader.lent(manifest, start, end) };
@@ -1707,6 +1724,15 @@ export class Engine {
   }
 
   // ---------------------------------------------------------------- versioning and object lock
+
+  /** Writes DIR/FORMAT version 8 once, before the first COMMIT that may keep part checksums (§3.1). */
+  private formatHasPartChecksums = false;
+  private async raiseFormatForPartChecksums(): Promise<void> {
+    if (this.formatHasPartChecksums) return;
+    await raiseFormatVersion(this.fs, this.dir, DATA_DIR_FORMAT_PART_CHECKSUMS);
+    this.formatHasPartChecksums = true;
+    this.formatHasChecksumTypes = true;
+  }
 
   /** Writes DIR/FORMAT version 7 once, before the first record with a checksum type (§3.1, §3.5). */
   private formatHasChecksumTypes = false;
@@ -2347,6 +2373,12 @@ function* checkpointRows(keys: Iterable<[string, number]>, table: TableView): Ge
     table.readInto(slot, entry);
     yield pair;
   }
+}
+
+/** Sets `info.partChecksum` to part `partNumber`'s checksum, if the object keeps one (resolveRange checked the number). */
+function withPartChecksum(info: ObjectInfo, manifest: ObjectManifest, partNumber: number): void {
+  const c = manifest.parts.find((p) => p.partNumber === partNumber)?.checksum;
+  if (c !== undefined) info.partChecksum = objectChecksum(c);
 }
 
 /**

@@ -168,6 +168,11 @@ export interface ObjectInfo {
   partCount: number;
   /** Present when the version has a retention or a legal hold. */
   objectLock?: ObjectLockInfo;
+  /**
+   * Read with `partNumber`: that part's checksum, when the object keeps its parts' checksums (multipart
+   * objects completed by a sediment of format 8 or later whose parts all have the upload's checksum).
+   */
+  partChecksum?: ObjectChecksum;
 }
 
 export interface ListEntry {
@@ -223,7 +228,7 @@ export interface GetOptions {
 export type HeadResult = ObjectInfo & {
   partRange?: ByteRange;
   /** With `headObject(…, { parts: true })`: a multipart object's parts in order (none for a single-part one). */
-  parts?: Array<{ partNumber: number; size: number; /** Unquoted MD5 hex of the part. */ etag: string }>;
+  parts?: Array<{ partNumber: number; size: number; /** Unquoted MD5 hex of the part. */ etag: string; checksum?: ObjectChecksum }>;
 };
 
 export interface GetResult {

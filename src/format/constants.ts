@@ -3,9 +3,9 @@
 /**
  * §1.1: the newest directory format understood; new directories start at 1, packs (§2.5) raise it to 2,
  * the first bucket with versioning (§3.8 kinds 2 and 3) raises it to 3, the first cold-tier record (a
- * COMMIT with storageClass COLD, §3.1, or a tiering setting, §3.8 kind 4) to 4; 5, 6 and 7 below.
+ * COMMIT with storageClass COLD, §3.1, or a tiering setting, §3.8 kind 4) to 4; 5 to 8 below.
  */
-export const DATA_DIR_FORMAT_VERSION = 7;
+export const DATA_DIR_FORMAT_VERSION = 8;
 export const DATA_DIR_FORMAT_CREATED = 1;
 export const DATA_DIR_FORMAT_PACKS = 2;
 export const DATA_DIR_FORMAT_VERSIONS = 3;
@@ -16,6 +16,8 @@ export const DATA_DIR_FORMAT_MANIFEST = 5;
 export const DATA_DIR_FORMAT_DICTS = 6;
 /** §1.1, §3.1, §3.5: from 7 on, checksum algorithm bytes may carry a checksum type (ChecksumTypeBit). */
 export const DATA_DIR_FORMAT_CHECKSUM_TYPES = 7;
+/** §1.1, §3.1: from 8 on, a multipart COMMIT may keep each part's checksum (CommitFlag.PART_CHECKSUMS). */
+export const DATA_DIR_FORMAT_PART_CHECKSUMS = 8;
 export const FORMAT_FILE_PREFIX = 'sediment-data-dir ';
 
 /** §2.1 segment header */
@@ -123,6 +125,11 @@ export const CommitFlag = {
   DELETE_MARKER: 0x01,
   /** Rewrites the metadata of an existing version in place (tags, retention, legal hold); not a new version. */
   IN_PLACE: 0x02,
+  /**
+   * The payload ends with each part's checksum (format 8). Written and read by records.ts alone, from and
+   * into PartEntry.checksum: a decoded manifest's `flags` never has it.
+   */
+  PART_CHECKSUMS: 0x04,
 } as const;
 /** §3.3 BUCKET_CREATE flags */
 export const BUCKET_FLAG_OBJECT_LOCK = 0x01;

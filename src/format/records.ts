@@ -1,6 +1,6 @@
 // Payload encoders/decoders for the record types of docs/FORMAT.md §2.3 and §3.
 import { BinaryReader, BinaryWriter, FormatError } from './binary.js';
-import { CHECKSUM_ALG_ID_MASK, ChecksumAlg, ChecksumTypeBit, CHUNK_META_BYTES, PAYLOAD_VERSION } from './constants.js';
+import { CHECKSUM_ALG_ID_MASK, ChecksumAlg, ChecksumTypeBit, CHUNK_META_BYTES, CommitFlag, PAYLOAD_VERSION } from './constants.js';
 
 export interface ChunkMeta {
   uploadId: number;
@@ -22,6 +22,8 @@ export interface PartEntry {
   size: number;
   md5: Buffer;
   chunkCount: number;
+  /** The part's checksum (its upload's algorithm; format 8), kept when every part of the object has one. */
+  checksum?: ChecksumEntry;
 }
 
 export type ChecksumTypeName = keyof typeof ChecksumTypeBit;
@@ -132,6 +134,17 @@ function readChecksums(r: BinaryReader, what: string): ChecksumEntry[] {
   return out;
 }
 
+/** One checksum of a part (no type bits): alg:u8 len:u8 bytes. */
+function writeChecksumValue(w: BinaryWriter, c: ChecksumEntry): void {
+  w.u8(checksumAlgByte(c.alg, undefined)).u8(c.value.length).bytes(c.value);
+}
+
+function readChecksumValue(r: BinaryReader, what: string): ChecksumEntry {
+  const { alg, type } = parseChecksumAlgByte(r.u8(), what);
+  if (type !== undefined) throw new FormatError(`${what}: a part's checksum has no type`);
+  return { alg, value: Buffer.from(r.bytes(r.u8())) };
+}
+
 function writeChunkRefs(w: BinaryWriter, chunks: ChunkRef[]): void {
   w.u32(chunks.length);
   for (const c of chunks) w.u64(c.segmentId).u64(c.offset).u32(c.frameLen).u32(c.rawLen);
@@ -155,7 +168,11 @@ export function encodeManifest(m: ObjectManifest): Buffer {
   if (m.md5.length !== 16) throw new RangeError('md5 must be 16 bytes');
   const w = new BinaryWriter(256 + m.chunks.length * 24);
   w.u8(PAYLOAD_VERSION).u64(m.seq).str16(m.bucket).str16(m.key).str8(m.versionId).u64(m.uploadId);
-  w.f64(m.mtimeMs).u64(m.size).bytes(m.md5).u16(m.partCount).u8(m.storageClass).u8(m.flags);
+  // Part checksums are kept for all parts or none (one of another algorithm, or a part without: none).
+  const alg = m.parts[0]?.checksum?.alg;
+  const partChecksums = alg !== undefined && m.parts.every((p) => p.checksum !== undefined && p.checksum.alg === alg && p.checksum.type === undefined);
+  const flags = (m.flags & ~CommitFlag.PART_CHECKSUMS) | (partChecksums ? CommitFlag.PART_CHECKSUMS : 0);
+  w.f64(m.mtimeMs).u64(m.size).bytes(m.md5).u16(m.partCount).u8(m.storageClass).u8(flags);
   w.str16(m.contentType);
   w.u8(m.headers.length);
   for (const [k, v] of m.headers) w.str8(k).str16(v);
@@ -168,6 +185,7 @@ export function encodeManifest(m: ObjectManifest): Buffer {
   writeChunkRefs(w, m.chunks);
   w.u32(m.parts.length);
   for (const p of m.parts) w.u32(p.partNumber).u64(p.size).bytes(p.md5).u32(p.chunkCount);
+  if (partChecksums) for (const p of m.parts) writeChecksumValue(w, p.checksum!);
   return w.finish();
 }
 
@@ -184,7 +202,8 @@ export function decodeManifest(buf: Buffer): ObjectManifest {
   const md5 = Buffer.from(r.bytes(16));
   const partCount = r.u16();
   const storageClass = r.u8();
-  const flags = r.u8();
+  const flagByte = r.u8();
+  const flags = flagByte & ~CommitFlag.PART_CHECKSUMS;
   const contentType = r.str16();
   const headers: Array<[string, string]> = [];
   for (let n = r.u8(); n > 0; n--) headers.push([r.str8(), r.str16()]);
@@ -200,6 +219,11 @@ export function decodeManifest(buf: Buffer): ObjectManifest {
   const parts: PartEntry[] = [];
   for (let n = r.u32(); n > 0; n--) {
     parts.push({ partNumber: r.u32(), size: r.u64(), md5: Buffer.from(r.bytes(16)), chunkCount: r.u32() });
+  }
+  if ((flagByte & CommitFlag.PART_CHECKSUMS) !== 0) {
+    if (parts.length === 0) throw new FormatError('COMMIT: part checksums without parts');
+    for (const p of parts) p.checksum = readChecksumValue(r, 'COMMIT part checksum');
+    if (parts.some((p) => p.checksum!.alg !== parts[0]!.checksum!.alg)) throw new FormatError('COMMIT: part checksums of different algorithms');
   }
   r.expectEnd('COMMIT');
   return {

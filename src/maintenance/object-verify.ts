@@ -4,11 +4,11 @@
 // prove that each chunk is as it was written; this proves that the chunks a manifest lists, in its order,
 // are the bytes the client sent: what no per-frame checksum can see (a bug that wrote or listed the wrong
 // chunk, bytes damaged in memory before their frame was hashed).
-// A COMPOSITE checksum is not recomputed (it is made of per-part checksums that are not kept after
-// completion); the part MD5s still check every part. Versions deleted or changed while the pass runs are
+// A multipart object's parts are checked one by one: each part's MD5, and its checksum when the object
+// keeps them (format 8); a COMPOSITE checksum is made of those, so it is not recomputed itself. Versions deleted or changed while the pass runs are
 // counted as changed, not damaged. Cold objects are read only with `cold` (they come from the cold store).
 import { createHash, type Hash } from 'node:crypto';
-import { ChecksumSet } from '../engine/checksums.js';
+import { ChecksumSet, type ChecksumName } from '../engine/checksums.js';
 import type { Engine } from '../engine/engine.js';
 import type { HeadResult } from '../engine/types.js';
 import { isSedimentError } from '../util/errors.js';
@@ -32,14 +32,23 @@ export interface ObjectVerifyOptions {
 
 const GONE = new Set(['SEDIMENT_NO_SUCH_KEY', 'SEDIMENT_NO_SUCH_VERSION', 'SEDIMENT_NO_SUCH_BUCKET', 'SEDIMENT_DELETE_MARKER']);
 
-/** Feeds a stream's pieces to the MD5 of the part they belong to, parts of the given sizes in order. */
-class PartMd5s {
+/**
+ * Feeds a stream's pieces to the MD5 (and, with `alg`, the checksum) of the part they belong to, parts of
+ * the given sizes in order.
+ */
+class PartDigests {
   private readonly done: Buffer[] = [];
+  private readonly doneSums: Buffer[] = [];
   private current: Hash = createHash('md5');
+  private currentSum: ChecksumSet | undefined;
   private left: number;
   private index = 0;
-  constructor(private readonly sizes: number[]) {
+  constructor(
+    private readonly sizes: number[],
+    private readonly alg?: ChecksumName,
+  ) {
     this.left = sizes[0] ?? 0;
+    this.currentSum = alg ? new ChecksumSet([alg]) : undefined;
     this.skipEmpty();
   }
   update(piece: Uint8Array): void {
@@ -47,7 +56,9 @@ class PartMd5s {
     while (at < piece.length) {
       if (this.index >= this.sizes.length) throw new Error('more bytes than the parts hold');
       const n = Math.min(this.left, piece.length - at);
-      this.current.update(piece.subarray(at, at + n));
+      const bytes = piece.subarray(at, at + n);
+      this.current.update(bytes);
+      this.currentSum?.update(bytes);
       at += n;
       this.left -= n;
       this.skipEmpty();
@@ -58,6 +69,10 @@ class PartMd5s {
     while (this.left === 0 && this.index < this.sizes.length) {
       this.done.push(this.current.digest());
       this.current = createHash('md5');
+      if (this.alg && this.currentSum) {
+        this.doneSums.push(this.currentSum.results().get(this.alg)!);
+        this.currentSum = new ChecksumSet([this.alg]);
+      }
       this.index++;
       this.left = this.sizes[this.index] ?? 0;
     }
@@ -65,12 +80,17 @@ class PartMd5s {
   results(): Buffer[] {
     return this.done;
   }
+  /** Each finished part's checksum (with `alg`). */
+  sums(): Buffer[] {
+    return this.doneSums;
+  }
 }
 
 /** What is wrong with the bytes of `info` read from `body`, or undefined if they are as written. */
 async function check(info: HeadResult, body: AsyncIterable<Uint8Array>, counted: (n: number) => void): Promise<string | undefined> {
   const whole = info.partCount === 0 ? createHash('md5') : undefined;
-  const parts = info.partCount > 0 ? new PartMd5s((info.parts ?? []).map((p) => p.size)) : undefined;
+  const partAlg = info.parts?.[0]?.checksum?.algorithm;
+  const parts = info.partCount > 0 ? new PartDigests((info.parts ?? []).map((p) => p.size), partAlg) : undefined;
   const full = info.checksums.filter((c) => c.type !== 'COMPOSITE');
   const sums = new ChecksumSet(full.map((c) => c.algorithm));
   let size = 0;
@@ -89,6 +109,12 @@ async function check(info: HeadResult, body: AsyncIterable<Uint8Array>, counted:
     const md5s = parts.results();
     const bad = (info.parts ?? []).findIndex((p, i) => md5s[i]?.toString('hex') !== p.etag);
     if (bad >= 0) return `part ${info.parts![bad].partNumber}: the MD5 of its bytes is not its ETag ${info.parts![bad].etag}`;
+    const partSums = parts.sums();
+    const badSum = (info.parts ?? []).findIndex((p, i) => p.checksum !== undefined && !partSums[i]?.equals(p.checksum.value));
+    if (badSum >= 0) {
+      const p = info.parts![badSum]!;
+      return `part ${p.partNumber}: its ${p.checksum!.algorithm} is ${partSums[badSum]?.toString('base64')}, not the stored ${p.checksum!.value.toString('base64')}`;
+    }
     const etag = `${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${md5s.length}`;
     if (etag !== info.etag) return `the MD5 of its part MD5s gives ${etag}, not its ETag ${info.etag}`;
   }

@@ -11,7 +11,7 @@ import { ChecksumSet, headerFor, parseAlgorithm } from './checksums.js';
 import { tappedBody } from '../engine/checksums.js';
 import { prepareBody, readSmallBody, smallBodyLength } from './request-body.js';
 import { S3Error } from './s3-error.js';
-import { element, elementWithAttrs, S3_XMLNS } from './xml.js';
+import { element, elementWithAttrs, S3_XMLNS, type XmlNode } from './xml.js';
 import { bypassGovernance, lockOptions } from './ops-object-lock.js';
 
 /** ?partNumber of a request: 1..10000, else InvalidArgument. */
@@ -171,6 +171,10 @@ export async function getObject(r: S3Request): Promise<void> {
   }
   const checksumMode = (r.header('x-amz-checksum-mode') ?? '').toUpperCase() === 'ENABLED';
   const headers = objectHeaders(obj, checksumMode && servedRange === undefined);
+  // One part of a multipart object that keeps its parts' checksums: the checksum of the bytes served.
+  if (checksumMode && partNumber !== undefined && obj.partChecksum !== undefined) {
+    headers[headerFor(obj.partChecksum.algorithm)] = obj.partChecksum.value.toString('base64');
+  }
   if (servedRange) {
     length = servedRange.end - servedRange.start + 1;
     // An empty part (or part 1 of an empty object) has no byte to name in a Content-Range: 200, no body.
@@ -341,10 +345,37 @@ export async function copyObject(r: S3Request): Promise<void> {
 
 const OBJECT_ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
 
+/** A non-negative integer request header of GetObjectAttributes' part list, else InvalidArgument. */
+function partListHeader(r: S3Request, name: string, fallback: number): number {
+  const v = r.header(name);
+  if (v === undefined) return fallback;
+  if (!/^\d{1,9}$/.test(v.trim())) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer`, { extra: { ArgumentName: name, ArgumentValue: v } });
+  return Number(v.trim());
+}
+
+/** ObjectParts: the count, and a page of parts with their checksums when the object keeps them. */
+function objectPartsElement(info: HeadResult, maxParts: number, marker: number): XmlNode {
+  const withSums = info.parts !== undefined && info.parts.length > 0 && info.parts.every((p) => p.checksum !== undefined);
+  if (!withSums) return element('ObjectParts', element('PartsCount', info.partCount));
+  const after = info.parts!.filter((p) => p.partNumber > marker);
+  const page = after.slice(0, maxParts);
+  const truncated = after.length > page.length;
+  return element(
+    'ObjectParts',
+    element('PartsCount', info.partCount),
+    element('PartNumberMarker', marker),
+    element('NextPartNumberMarker', page.length > 0 ? page[page.length - 1]!.partNumber : marker),
+    element('MaxParts', maxParts),
+    element('IsTruncated', truncated ? 'true' : 'false'),
+    ...page.map((p) => element('Part', element('PartNumber', p.partNumber), element('Size', p.size), element(`Checksum${p.checksum!.algorithm}`, p.checksum!.value.toString('base64')))),
+  );
+}
+
 /**
  * GetObjectAttributes (`GET ?attributes`, `x-amz-object-attributes: ETag,ObjectSize,…`): the object's
- * metadata as XML without its bytes. ObjectParts gives the parts count of a multipart object; no `Part`
- * entries, as S3 answers for objects without per-part checksums (sediment keeps none in the manifest).
+ * metadata as XML without its bytes. ObjectParts gives the parts count of a multipart object and, when it
+ * keeps its parts' checksums (format 8), a page of `Part` entries (`x-amz-max-parts`, default and most
+ * 1000; `x-amz-part-number-marker`: parts after it). As S3, no `Part` entries for an object without.
  */
 export async function getObjectAttributes(r: S3Request): Promise<void> {
   const raw = r.header('x-amz-object-attributes');
@@ -353,11 +384,13 @@ export async function getObjectAttributes(r: S3Request): Promise<void> {
   for (const a of wanted) {
     if (!(OBJECT_ATTRIBUTES as readonly string[]).includes(a)) throw new S3Error('InvalidArgument', 'Invalid attribute name specified.', { extra: { ArgumentName: 'x-amz-object-attributes', ArgumentValue: a } });
   }
-  const info = await r.ctx.engine.headObject(r.bucket, r.key, { versionId: versionIdOf(r) });
+  const maxParts = partListHeader(r, 'x-amz-max-parts', 1000);
+  const marker = partListHeader(r, 'x-amz-part-number-marker', 0);
+  const info = await r.ctx.engine.headObject(r.bucket, r.key, { versionId: versionIdOf(r), parts: wanted.has('ObjectParts') });
   const children = [
     wanted.has('ETag') ? element('ETag', info.etag) : null,
     wanted.has('Checksum') && info.checksums.length > 0 ? element('Checksum', ...objectChecksumElements(info)) : null,
-    wanted.has('ObjectParts') && info.partCount > 0 ? element('ObjectParts', element('PartsCount', info.partCount)) : null,
+    wanted.has('ObjectParts') && info.partCount > 0 ? objectPartsElement(info, Math.min(maxParts, 1000), marker) : null,
     wanted.has('StorageClass') ? element('StorageClass', info.storageClass === 'STANDARD' ? 'STANDARD' : 'GLACIER_IR') : null,
     wanted.has('ObjectSize') ? element('ObjectSize', info.size) : null,
   ];
