@@ -1,7 +1,7 @@
 // Micro-benches of the per-byte building blocks of the write and read paths, side by side in one run:
 // record frames (encode, decode+verify), xxh64, MD5 (the ETag, computed on the main thread), whole
 // CHUNK frames (what a worker does per chunk, and what a read does), zstd levels 1/3/9/19 on log-like
-// text (compress and decompress MB/s, ratio), the CRC comparison of bench/crc.bench.ts, and zstd on 4 KiB
+// text (compress and decompress MB/s, ratio), the CRC comparison of bench/crc.bench.ts, batch MD5 (bench/md5.bench.ts), and zstd on 4 KiB
 // log-like objects with and without a dictionary (bench/small-dictionary.bench.ts), the log writer thread
 // (bench/log-writer.bench.ts) and the hop of a small-chunk batch to a worker (bench/worker-hop.bench.ts).
 //
@@ -20,6 +20,7 @@ import { initHash, xxh64 } from '../src/format/hash.js';
 import { encodeChunkMeta } from '../src/format/records.js';
 import { buildChunkFrame, openChunkFrame } from '../src/engine/chunk-codec.js';
 import { runCrcBench, type CrcBenchRow } from './crc.bench.js';
+import { runMd5Bench, type Md5Row } from './md5.bench.js';
 import { runSmallDictionaryBench, type DictionaryRow } from './small-dictionary.bench.js';
 import { runLogWriterBench, type LogWriterRow } from './log-writer.bench.js';
 import { runWorkerHopBench, type WorkerHopRow } from './worker-hop.bench.js';
@@ -50,6 +51,8 @@ export interface MicroReport {
   rows: MicroRow[];
   zstd: ZstdRow[];
   crc: CrcBenchRow[];
+  /** MD5 of a batch of small objects: node:crypto against the addon's multi-buffer MD5 (bench/md5.bench.ts). */
+  md5: Md5Row[];
   /** zstd level 1 on 4 KiB log-like objects with and without a dictionary (bench/small-dictionary.bench.ts). */
   smallDictionary: DictionaryRow[];
   logWriter: LogWriterRow[];
@@ -139,6 +142,7 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
   const zstdRows = await runZstdBench(quick);
   console.log('CRC (bench/crc.bench.ts):');
   const crc = await runCrcBench(quick ? { timeMs: 150, warmupMs: 50 } : {});
+  const md5 = await runMd5Bench(quick);
   const dict = await runSmallDictionaryBench(quick);
   const noDict = dict[0]!;
   const logWriter = await runLogWriterBench(quick);
@@ -161,6 +165,10 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
     '',
     markdownTable(['task', 'MB/s'], crc.map((c) => [c.name, fmt(c.mbPerS)])),
     '',
+    'MD5 of a batch of objects, node:crypto one at a time against the multi-buffer MD5 of the addon (bench/md5.bench.ts):',
+    '',
+    md5.markdown,
+    '',
     'zstd level 1 on 4 KiB log-like objects, with and without a raw-content dictionary cut from other objects (bench/small-dictionary.bench.ts):',
     '',
     markdownTable(
@@ -177,7 +185,7 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
     workerHop.markdown,
   ].join('\n');
   console.log('\n' + md + '\n');
-  const report: MicroReport = { machine, quick, rows, zstd: zstdRows, crc, smallDictionary: dict, logWriter: logWriter.rows, workerHop: workerHop.rows, markdown: md };
+  const report: MicroReport = { machine, quick, rows, zstd: zstdRows, crc, md5: md5.rows, smallDictionary: dict, logWriter: logWriter.rows, workerHop: workerHop.rows, markdown: md };
   console.log(`results: ${await saveResults('micro', report)}`);
   return report;
 }

@@ -1,6 +1,6 @@
 # Build description for the sediment native addon (plain C, Node-API only).
-# Hardware CRC paths are compiled per function with __attribute__((target(...))) and chosen at
-# run time, so no -msse4.2 / -mpclmul here: the .node file stays loadable on any x86-64 CPU.
+# Hardware CRC and multi-buffer MD5 paths are compiled per function with __attribute__((target(...))) and chosen at
+# run time, so no -msse4.2 / -mpclmul / -mavx2 here: the .node file stays loadable on any x86-64 CPU.
 {
   "targets": [
     {
@@ -14,7 +14,8 @@
         "src/pread-nowait.c",
         "src/exec-self.c",
         "src/malloc-tune.c",
-        "src/log-writer.c"
+        "src/log-writer.c",
+        "src/md5-multi.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"],

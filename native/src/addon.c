@@ -5,7 +5,10 @@
  *   crc64nvme(buf: Uint8Array, prev?: bigint): bigint       fastest path (PCLMULQDQ or tables)
  *   crc32cTable / crc64nvmeTable                            portable tables only, for tests
  *   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean
- *   cpuFeatures(): { sse42: boolean, pclmul: boolean }
+ *   cpuFeatures(): { sse42, pclmul, avx2, avx512: boolean }
+ *   md5Many(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, out: Uint8Array, lanes?: number): number
+ *     the MD5 of every data[offsets[i], offsets[i] + lengths[i]) into out[16i, 16i + 16), computed
+ *     side by side (md5-multi.h); returns the lanes used (16, 8 or 1). `lanes` forces a path (tests).
  *   logWriterOpen(fd, onReport) / logWriterSubmit / logWriterResume / logWriterRef / logWriterClose:
  *     a writer thread per append-only file (log-writer.h; src/io/log-appender.ts is the TS side)
  *
@@ -26,6 +29,7 @@
 #include "exec-self.h"
 #include "malloc-tune.h"
 #include "log-writer.h"
+#include "md5-multi.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +41,7 @@ static void init_tables(void) {
   sediment_cpu_detect(&cpu);
   sediment_crc32c_init(cpu.sse42);
   sediment_crc64nvme_init(cpu.pclmul && cpu.sse41);
+  sediment_md5_init(cpu.avx2, cpu.avx512);
 }
 
 /* Turns a failed Node-API status into a JS exception unless one is already pending. */
@@ -290,12 +295,94 @@ static napi_value js_pread_nowait(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_cpu_features(napi_env env, napi_callback_info info) {
-  napi_value result, sse42, pclmul;
+  napi_value result, sse42, pclmul, avx2, avx512;
   NAPI_CHECK(env, napi_create_object(env, &result));
   NAPI_CHECK(env, napi_get_boolean(env, cpu.sse42, &sse42));
   NAPI_CHECK(env, napi_get_boolean(env, cpu.pclmul, &pclmul));
+  NAPI_CHECK(env, napi_get_boolean(env, cpu.avx2, &avx2));
+  NAPI_CHECK(env, napi_get_boolean(env, cpu.avx512, &avx512));
   NAPI_CHECK(env, napi_set_named_property(env, result, "sse42", sse42));
   NAPI_CHECK(env, napi_set_named_property(env, result, "pclmul", pclmul));
+  NAPI_CHECK(env, napi_set_named_property(env, result, "avx2", avx2));
+  NAPI_CHECK(env, napi_set_named_property(env, result, "avx512", avx512));
+  return result;
+}
+
+/* A Uint32Array argument. */
+static bool get_u32_array(napi_env env, napi_value v, const char *name, const uint32_t **data, size_t *count) {
+  char message[96];
+  bool is_typed_array = false;
+  NAPI_CHECK_BOOL(env, napi_is_typedarray(env, v, &is_typed_array));
+  napi_typedarray_type type = napi_int8_array;
+  void *ptr = NULL;
+  napi_value array_buffer;
+  size_t byte_offset = 0;
+  if (is_typed_array) NAPI_CHECK_BOOL(env, napi_get_typedarray_info(env, v, &type, count, &ptr, &array_buffer, &byte_offset));
+  if (!is_typed_array || type != napi_uint32_array) {
+    snprintf(message, sizeof message, "The \"%s\" argument must be a Uint32Array", name);
+    return throw_type(env, message);
+  }
+  *data = (const uint32_t *)ptr;
+  return true;
+}
+
+#define MD5_JOBS_ON_STACK 64
+#define MD5_JOBS_MAX (1u << 20)
+
+static napi_value js_md5_many(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  const uint8_t *data = NULL, *out_ro = NULL;
+  size_t data_len = 0, out_len = 0, n = 0, n_lengths = 0;
+  const uint32_t *offsets = NULL, *lengths = NULL;
+  uint32_t lanes = 0;
+  if (!get_args(env, info, 5, argv)) return NULL;
+  if (!get_bytes(env, argv[0], &data, &data_len)) return NULL;
+  if (!get_u32_array(env, argv[1], "offsets", &offsets, &n)) return NULL;
+  if (!get_u32_array(env, argv[2], "lengths", &lengths, &n_lengths)) return NULL;
+  if (!get_bytes(env, argv[3], &out_ro, &out_len)) return NULL;
+  if (!get_optional_u32(env, argv[4], "lanes", &lanes)) return NULL;
+  if (n_lengths != n) {
+    throw_range(env, "The \"offsets\" and \"lengths\" arguments must have the same length");
+    return NULL;
+  }
+  if (n > MD5_JOBS_MAX) {
+    throw_range(env, "md5Many takes at most 2^20 messages per call");
+    return NULL;
+  }
+  if (out_len < 16 * n) {
+    throw_range(env, "The \"out\" argument must hold 16 bytes per message");
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if ((uint64_t)offsets[i] + lengths[i] > data_len) {
+      throw_range(env, "A message lies outside the \"data\" argument");
+      return NULL;
+    }
+  }
+  if (lanes != 0 && lanes != 1 && lanes != 8 && lanes != 16) {
+    throw_range(env, "The \"lanes\" argument must be 1, 8 or 16");
+    return NULL;
+  }
+  struct sediment_md5_job on_stack[MD5_JOBS_ON_STACK];
+  struct sediment_md5_job *jobs = n <= MD5_JOBS_ON_STACK ? on_stack : malloc(n * sizeof *jobs);
+  if (jobs == NULL) {
+    napi_throw_error(env, "ERR_SEDIMENT_NOMEM", "md5Many: out of memory");
+    return NULL;
+  }
+  uint8_t *out = (uint8_t *)out_ro;
+  for (size_t i = 0; i < n; i++) {
+    jobs[i].data = data + offsets[i];
+    jobs[i].len = lengths[i];
+    jobs[i].digest = out + 16 * i;
+  }
+  const int used = lanes == 0 ? sediment_md5_many(jobs, n) : sediment_md5_many_lanes(jobs, n, (int)lanes);
+  if (jobs != on_stack) free(jobs);
+  if (used < 0) {
+    throw_range(env, "This CPU cannot run the requested lanes");
+    return NULL;
+  }
+  napi_value result;
+  NAPI_CHECK(env, napi_create_int32(env, used, &result));
   return result;
 }
 
@@ -584,6 +671,7 @@ NAPI_MODULE_INIT() {
       {"crc64nvmeTable", NULL, js_crc64nvme_table, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"cpuFeatures", NULL, js_cpu_features, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"md5Many", NULL, js_md5_many, NULL, NULL, NULL, napi_enumerable, NULL},
       {"preadNoWait", NULL, js_pread_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
       {"exec", NULL, js_exec, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -9,6 +9,7 @@
 // dist/src/native/ (built). The package.json is read through require() so this layer needs no
 // node:fs (only src/io/ touches the file system).
 
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,10 @@ export const checksumAlgorithms: readonly ChecksumAlgorithm[] = ['CRC32', 'CRC32
 export interface CpuFeatures {
   sse42: boolean;
   pclmul: boolean;
+  /** AVX2 usable (multi-buffer MD5, 8 lanes); absent from builds before it. */
+  avx2?: boolean;
+  /** AVX-512 F usable (multi-buffer MD5, 16 lanes); absent from builds before it. */
+  avx512?: boolean;
 }
 
 /** The addon's exports, as built from native/src/addon.c. */
@@ -33,6 +38,8 @@ export interface NativeAddon {
   crc64nvmeTable(buf: Uint8Array, prev?: bigint): bigint;
   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
   cpuFeatures(): CpuFeatures;
+  /** Optional (a build from before it lacks it): see md5Many below. `lanes` forces a path (1, 8, 16). */
+  md5Many?(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, out: Uint8Array, lanes?: number): number;
   /** Optional (a build from before it lacks it): see preadNoWait below. */
   preadNoWait?(fd: number, buf: Uint8Array, position: number): number;
   /** Optional (a build from before it lacks it): see execSelf below. */
@@ -145,6 +152,28 @@ export function execSelf(argv: string[]): number | undefined {
  */
 export function mallocTrim(): boolean {
   return loaded.addon?.mallocTrim?.() ?? false;
+}
+
+/**
+ * The MD5 of every message `data[offsets[i], offsets[i] + lengths[i])`, written to `out[16i, 16i + 16)`.
+ * The addon computes them side by side, 16 (AVX-512) or 8 (AVX2) messages per instruction stream
+ * (native/src/md5-multi.c): for a batch of 4 KiB objects ~0.7 µs each against ~6 µs with node:crypto
+ * (bench/md5.bench.ts). Without the addon, or on a CPU without AVX2, one at a time (node:crypto or the
+ * addon's scalar code). Returns the lanes used (1 when one at a time). Reads `data` during the call only.
+ * A message outside `data`, mismatched arrays or a short `out` throw RangeError.
+ */
+export function md5Many(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, out: Uint8Array): number {
+  const native = loaded.addon?.md5Many;
+  if (native !== undefined) return native(data, offsets, lengths, out);
+  if (offsets.length !== lengths.length) throw new RangeError('offsets and lengths must have the same length');
+  if (out.length < 16 * offsets.length) throw new RangeError('out must hold 16 bytes per message');
+  for (let i = 0; i < offsets.length; i++) {
+    if (offsets[i] + lengths[i] > data.length) throw new RangeError('a message lies outside data');
+  }
+  for (let i = 0; i < offsets.length; i++) {
+    out.set(createHash('md5').update(data.subarray(offsets[i], offsets[i] + lengths[i])).digest(), 16 * i);
+  }
+  return 1;
 }
 
 /** Which hardware CRC paths the addon uses (all false when running on the JS fallback). */

@@ -1,0 +1,39 @@
+/* MD5 of many independent messages at once (RFC 1321), for the ETags of a batch of small objects.
+ *
+ * One MD5 is a chain: every 64-byte block depends on the previous one, so a single message runs at the
+ * speed of one scalar dependency chain (~4.7 cycles per byte). Independent messages can share the vector
+ * unit instead: lane i of each vector register holds message i's state, and every instruction advances 8
+ * (AVX2) or 16 (AVX-512) messages by one step. A lane whose message ends is refilled with the next one.
+ *
+ * Contract: every job's digest is written before the call returns; inputs are only read, and no pointer
+ * is kept after returning. Results are bit-identical on every path (tests compare them with node:crypto).
+ */
+#ifndef SEDIMENT_MD5_MULTI_H
+#define SEDIMENT_MD5_MULTI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sediment_md5_job {
+  const uint8_t *data;
+  size_t len;
+  uint8_t *digest; /* 16 bytes */
+};
+
+/* Chooses the widest path the CPU and OS support; call once before the functions below. */
+void sediment_md5_init(bool avx2, bool avx512);
+
+/* Lanes of the path sediment_md5_many uses: 16 (AVX-512), 8 (AVX2) or 1 (scalar). */
+int sediment_md5_lanes(void);
+
+/* Digests of all jobs on the widest path; returns the lanes used. */
+int sediment_md5_many(const struct sediment_md5_job *jobs, size_t n);
+
+/* The same on a chosen path (1, 8 or 16 lanes); -1 if this CPU cannot run it. For tests and benches. */
+int sediment_md5_many_lanes(const struct sediment_md5_job *jobs, size_t n, int lanes);
+
+/* One message, scalar. */
+void sediment_md5(const uint8_t *data, size_t len, uint8_t digest[16]);
+
+#endif
