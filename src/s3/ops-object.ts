@@ -119,6 +119,24 @@ const OVERRIDES: Array<[string, string]> = [
   ['response-content-encoding', 'content-encoding'],
 ];
 
+/** A character a header value may not hold (RFC 9110 §5.5: field-value is VCHAR, SP, HTAB and obs-text). */
+const NOT_IN_HEADER = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** The response-* overrides the query asks for, as [header, value]; checked before any work is done. */
+function overridesOf(r: S3Request): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (r.query.size === 0) return out;
+  for (const [q, h] of OVERRIDES) {
+    const v = r.query.get(q);
+    if (v === undefined) continue;
+    if (NOT_IN_HEADER.test(v)) {
+      throw new S3Error('InvalidArgument', `${q} holds a character that an HTTP header cannot carry`, { extra: { ArgumentName: q } });
+    }
+    out.push([h, v]);
+  }
+  return out;
+}
+
 /** Objects (or ranges) up to this size are read whole and sent with one `end(buffer)`; larger ones stream. */
 export const GET_BUFFER_BYTES_MAX = 256 * 1024;
 
@@ -128,6 +146,7 @@ export async function getObject(r: S3Request): Promise<void> {
   const partNumber = r.query.has('partNumber') ? partNumberOf(r) : undefined;
   if (partNumber !== undefined && r.header('range') !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
   const range = parseRange(r.header('range'));
+  const overrides = overridesOf(r);
   const engine = r.ctx.engine;
   const versionId = versionIdOf(r);
   let info: HeadResult | undefined;
@@ -184,12 +203,7 @@ export async function getObject(r: S3Request): Promise<void> {
     }
   }
   if (partNumber !== undefined && obj.partCount > 0) headers['x-amz-mp-parts-count'] = String(obj.partCount);
-  if (r.query.size > 0) {
-    for (const [q, h] of OVERRIDES) {
-      const v = r.query.get(q);
-      if (v !== undefined) headers[h] = v;
-    }
-  }
+  for (const [h, v] of overrides) headers[h] = v;
   headers['Content-Length'] = String(length);
   writeHead(r.res, r.requestId, status, headers);
   if (head || !result) {
