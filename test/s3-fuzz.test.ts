@@ -3,7 +3,7 @@
 // a random method, bucket (plain, with Object Lock, missing), key, sub-resources and query parameters with
 // odd values, headers S3 gives meaning to (ranges, copy sources, checksums, preconditions, lock settings,
 // metadata, tagging…) with odd values, and bodies that are random bytes or mutated XML documents of the
-// kinds S3 takes. The contract: every answer is a clear one — never 500 (an unhandled path is a bug),
+// kinds S3 takes, some of them framed as aws-chunked with trailers (cut short, a bit flipped, odd lengths). The contract: every answer is a clear one — never 500 (an unhandled path is a bug),
 // only 501 (NotImplemented) or 503 among 5xx, every error with an S3 error document — and the server
 // stays up. Afterwards the data directory verifies clean.
 // Bounded: 1,500 requests by default, SEDIMENT_FUZZ_REQUESTS (or SEDIMENT_SOAK=1: 20,000) for more.
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/index.js';
+import { encodeAwsChunked } from '../src/s3/aws-chunked-encode.js';
 import { awsUriEncode } from '../src/s3/aws-uri.js';
 import { createS3Server, type S3Server } from '../src/s3/server.js';
 import { errorCode, rawRequest, signedRequest, type RawResponse, type SignOptions } from './helpers/s3-raw.js';
@@ -55,6 +56,9 @@ beforeAll(async () => {
   expect((await send({ method: 'PUT', path: '/fuzzlock', headers: { 'x-amz-bucket-object-lock-enabled': 'true' } })).status).toBe(200);
   for (const bucket of ['fuzz', 'fuzzlock']) {
     for (const key of KEYS.slice(0, 4)) expect((await send({ method: 'PUT', path: `/${bucket}/${key}`, body: `seed object ${key}` })).status).toBe(200);
+    // A key the fuzzer never names: the bucket is never empty, so it is never deleted and requests keep
+    // reaching the operations behind it.
+    expect((await send({ method: 'PUT', path: `/${bucket}/keep/sentinel`, body: 'keep' })).status).toBe(200);
   }
   const created = await send({ method: 'POST', path: '/fuzz/mp?uploads' });
   uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.body.toString())?.[1] ?? '';
@@ -135,6 +139,29 @@ interface Case {
   path: string;
   headers: Record<string, string>;
   body?: Buffer;
+  /** x-amz-content-sha256 when the body is not signed by its SHA-256 (aws-chunked with trailers). */
+  payloadHash?: string;
+}
+
+/** `body` as an aws-chunked STREAMING-UNSIGNED-PAYLOAD-TRAILER stream, with odd headers, trailers and damage. */
+function awsChunked(next: () => number, body: Buffer, headers: Record<string, string>): Buffer {
+  const trailer = pick(next, ['x-amz-checksum-crc32', 'x-amz-checksum-crc64nvme', 'x-amz-checksum-sha256', 'x-amz-junk']);
+  const value = pick(next, ['AAAAAA==', 'junk', '', 'AAAAAAAAAAA=']);
+  headers['content-encoding'] = pick(next, ['aws-chunked', 'aws-chunked,gzip', 'gzip']);
+  headers['x-amz-decoded-content-length'] = pick(next, [String(body.length), String(body.length + 1), '-1', 'abc']);
+  if (next() % 4 !== 0) headers['x-amz-trailer'] = pick(next, [trailer, 'x-amz-checksum-crc32,x-amz-checksum-crc32c', '']);
+  let encoded = encodeAwsChunked(body, { mode: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', chunkBytes: 1 + (next() % 700), trailers: next() % 3 === 0 ? [] : [[trailer, value]] });
+  switch (next() % 4) {
+    case 0:
+      encoded = encoded.subarray(0, next() % (encoded.length + 1)); // cut short
+      break;
+    case 1:
+      encoded = Buffer.from(encoded);
+      encoded[next() % encoded.length] ^= 1 << (next() % 8); // one bit flipped
+      break;
+    default:
+  }
+  return encoded;
 }
 
 function pick<T>(next: () => number, list: readonly T[]): T {
@@ -188,8 +215,13 @@ function makeCase(next: () => number): Case {
     default:
       body = Buffer.from(mutateXml(next, pick(next, XML_DOCS)));
   }
+  let payloadHash: string | undefined;
+  if (body !== undefined && next() % 5 === 0) {
+    body = awsChunked(next, body, headers);
+    payloadHash = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
+  }
   const path = (bucket === '' ? '/' : `/${bucket}${key === '' ? '' : `/${key}`}`) + (params.length > 0 ? `?${params.join('&')}` : '');
-  return { method, path, headers, body };
+  return { method, path, headers, body, payloadHash };
 }
 
 /** What is wrong with the answer to `c`, or undefined if it is a clear one. */
@@ -215,7 +247,7 @@ describe(`signed garbage against every S3 operation (seed ${seed}, ${REQUESTS} r
         const c = cases[i++]!;
         let res: RawResponse;
         try {
-          res = await signedRequest({ method: c.method, path: c.path, port, headers: c.headers, body: c.body, agent });
+          res = await signedRequest({ method: c.method, path: c.path, port, headers: c.headers, body: c.body, payloadHash: c.payloadHash, agent });
         } catch (err) {
           failures.push(`${c.method} ${c.path}: no answer (${(err as Error).message})`);
           continue;
@@ -233,19 +265,21 @@ describe(`signed garbage against every S3 operation (seed ${seed}, ${REQUESTS} r
     expect([...statuses.keys()].filter((s) => s >= 200 && s < 300).length).toBeGreaterThan(0);
     expect([...statuses.keys()].filter((s) => s >= 400 && s < 500).length).toBeGreaterThan(3);
     expect((await rawRequest(port, { method: 'GET', path: '/_sediment/health' })).status).toBe(200);
+    for (const bucket of ['fuzz', 'fuzzlock']) expect((await signedRequest({ method: 'HEAD', path: `/${bucket}/keep/sentinel`, port, agent })).status).toBe(200);
   }, 120_000);
 
   it('found by it: a response-* override that an HTTP header cannot carry is 400 InvalidArgument, not 500', async () => {
-    // An object of its own: the fuzzing before this may have deleted or locked the seeded ones.
-    expect((await signedRequest({ method: 'PUT', path: '/fuzz/override-target', port, agent, body: 'x' })).status).toBe(200);
+    // A bucket of its own: the fuzzing before this may have emptied and deleted the seeded ones.
+    expect((await signedRequest({ method: 'PUT', path: '/fuzz-overrides', port, agent })).status).toBe(200);
+    expect((await signedRequest({ method: 'PUT', path: '/fuzz-overrides/override-target', port, agent, body: 'x' })).status).toBe(200);
     for (const q of ['response-content-type=%00', 'response-expires=a%0Ab', 'response-cache-control=%E2%82%AC']) {
       for (const method of ['GET', 'HEAD']) {
-        const res = await signedRequest({ method, path: `/fuzz/override-target?${q}`, port, agent });
+        const res = await signedRequest({ method, path: `/fuzz-overrides/override-target?${q}`, port, agent });
         expect(res.status, `${method} ?${q}`).toBe(400);
         if (method === 'GET') expect(errorCode(res)).toBe('InvalidArgument');
       }
     }
-    const ok = await signedRequest({ method: 'GET', path: '/fuzz/override-target?response-content-type=text%2Fx-fuzz&response-expires=%C3%BF', port, agent });
+    const ok = await signedRequest({ method: 'GET', path: '/fuzz-overrides/override-target?response-content-type=text%2Fx-fuzz&response-expires=%C3%BF', port, agent });
     expect(ok.status).toBe(200);
     expect(ok.headers['content-type']).toBe('text/x-fuzz');
   });
