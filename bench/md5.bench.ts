@@ -2,7 +2,8 @@
 // src/engine/chunk-worker.ts): node:crypto one object at a time, against the addon's multi-buffer MD5
 // (native/src/md5-multi.c) on each path this CPU runs — scalar, 8 lanes (AVX2), 16 lanes (AVX-512) —
 // side by side in one process on the same bytes. Also one 1 MiB object, where lanes cannot help (one
-// MD5 is one chain) and the scalar path is shown against node:crypto (OpenSSL).
+// MD5 is one chain): the C scalar path and the one-chain path (OpenSSL's assembly block function, looked up
+// in the Node process) against node:crypto.
 //
 // Run: npx tsc -p tsconfig.json && node dist/bench/md5.bench.js [--quick]
 import { createHash } from 'node:crypto';
@@ -51,8 +52,8 @@ export async function runMd5Bench(quick = quickMode()): Promise<{ rows: Md5Row[]
     });
     if (nativeAddon?.md5Many === undefined) continue;
     const md5Many = nativeAddon.md5Many;
-    for (const l of s.n === 1 ? [1] : lanes) {
-      const task = `${s.label}: md5Many, ${l === 1 ? 'scalar' : `${l} lanes`}`;
+    for (const l of s.n === 1 ? [1, 0] : lanes) {
+      const task = `${s.label}: md5Many, ${l === 0 ? 'one chain (the process\'s OpenSSL block function if exported)' : l === 1 ? 'scalar (C)' : `${l} lanes`}`;
       shapeOf.set(task, s);
       bench.add(task, () => {
         md5Many(data, offsets, lengths, out, l);

@@ -18,6 +18,7 @@
         "src/md5-multi.c"
       ],
       "defines": ["NAPI_VERSION=8"],
+      "libraries": ["-ldl"],
       "cflags_c": ["-std=gnu11", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "xcode_settings": {
         "OTHER_CFLAGS": ["-std=gnu11", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"]

@@ -9,6 +9,9 @@
  *   md5Many(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, out: Uint8Array, lanes?: number): number
  *     the MD5 of every data[offsets[i], offsets[i] + lengths[i]) into out[16i, 16i + 16), computed
  *     side by side (md5-multi.h); returns the lanes used (16, 8 or 1). `lanes` forces a path (tests).
+ *   md5Blocks(states: Uint8Array, datas: Uint8Array[], lanes?: number): number
+ *     continues n running MD5s side by side: states[16i, 16i + 16) is stream i's state in digest byte
+ *     order (A, B, C, D little-endian), datas[i] its next bytes, a multiple of 64 (no padding is added).
  *   logWriterOpen(fd, onReport) / logWriterSubmit / logWriterResume / logWriterRef / logWriterClose:
  *     a writer thread per append-only file (log-writer.h; src/io/log-appender.ts is the TS side)
  *
@@ -374,6 +377,7 @@ static napi_value js_md5_many(napi_env env, napi_callback_info info) {
     jobs[i].data = data + offsets[i];
     jobs[i].len = lengths[i];
     jobs[i].digest = out + 16 * i;
+    jobs[i].state = NULL;
   }
   const int used = lanes == 0 ? sediment_md5_many(jobs, n) : sediment_md5_many_lanes(jobs, n, (int)lanes);
   if (jobs != on_stack) free(jobs);
@@ -659,6 +663,86 @@ static napi_value js_lw_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_md5_blocks(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  const uint8_t *states_ro = NULL;
+  size_t states_len = 0;
+  uint32_t lanes = 0, n = 0;
+  bool is_array = false;
+  if (!get_args(env, info, 3, argv)) return NULL;
+  if (!get_bytes(env, argv[0], &states_ro, &states_len)) return NULL;
+  NAPI_CHECK(env, napi_is_array(env, argv[1], &is_array));
+  if (!is_array) {
+    throw_type(env, "The \"datas\" argument must be an array of Uint8Array");
+    return NULL;
+  }
+  NAPI_CHECK(env, napi_get_array_length(env, argv[1], &n));
+  if (!get_optional_u32(env, argv[2], "lanes", &lanes)) return NULL;
+  if (lanes != 0 && lanes != 1 && lanes != 8 && lanes != 16) {
+    throw_range(env, "The \"lanes\" argument must be 1, 8 or 16");
+    return NULL;
+  }
+  if (n > MD5_JOBS_MAX || states_len < 16 * (size_t)n) {
+    throw_range(env, "The \"states\" argument must hold 16 bytes per stream (at most 2^20 streams)");
+    return NULL;
+  }
+  struct sediment_md5_job on_stack[MD5_JOBS_ON_STACK];
+  uint32_t words_on_stack[4 * MD5_JOBS_ON_STACK];
+  struct sediment_md5_job *jobs = n <= MD5_JOBS_ON_STACK ? on_stack : malloc(n * sizeof *jobs);
+  uint32_t *words = n <= MD5_JOBS_ON_STACK ? words_on_stack : malloc(4 * (size_t)n * sizeof *words);
+  if (jobs == NULL || words == NULL) {
+    if (jobs != on_stack) free(jobs);
+    if (words != words_on_stack) free(words);
+    napi_throw_error(env, "ERR_SEDIMENT_NOMEM", "md5Blocks: out of memory");
+    return NULL;
+  }
+  uint8_t *states = (uint8_t *)states_ro;
+  const char *bad = NULL;
+  for (uint32_t i = 0; i < n && bad == NULL; i++) {
+    napi_value v;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    if (napi_get_element(env, argv[1], i, &v) != napi_ok || !get_bytes(env, v, &data, &len)) {
+      bad = "";
+      break;
+    }
+    if (len % 64 != 0) bad = "Every element of \"datas\" must be a multiple of 64 bytes long";
+    for (int w = 0; w < 4; w++) words[4 * i + w] = (uint32_t)states[16 * i + 4 * w] | ((uint32_t)states[16 * i + 4 * w + 1] << 8) | ((uint32_t)states[16 * i + 4 * w + 2] << 16) | ((uint32_t)states[16 * i + 4 * w + 3] << 24);
+    jobs[i].data = data;
+    jobs[i].len = len;
+    jobs[i].digest = NULL;
+    jobs[i].state = &words[4 * i];
+  }
+  int used = 0;
+  if (bad == NULL) {
+    used = lanes == 0 ? sediment_md5_many(jobs, n) : sediment_md5_many_lanes(jobs, n, (int)lanes);
+    if (used >= 0) {
+      for (uint32_t i = 0; i < n; i++) {
+        for (int w = 0; w < 4; w++) {
+          const uint32_t x = words[4 * i + w];
+          states[16 * i + 4 * w] = (uint8_t)x;
+          states[16 * i + 4 * w + 1] = (uint8_t)(x >> 8);
+          states[16 * i + 4 * w + 2] = (uint8_t)(x >> 16);
+          states[16 * i + 4 * w + 3] = (uint8_t)(x >> 24);
+        }
+      }
+    }
+  }
+  if (jobs != on_stack) free(jobs);
+  if (words != words_on_stack) free(words);
+  if (bad != NULL) {
+    if (bad[0] != '\0') throw_range(env, bad); /* else get_bytes has thrown */
+    return NULL;
+  }
+  if (used < 0) {
+    throw_range(env, "This CPU cannot run the requested lanes");
+    return NULL;
+  }
+  napi_value result;
+  NAPI_CHECK(env, napi_create_int32(env, used, &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   if (pthread_once(&init_once, init_tables) != 0) {
     napi_throw_error(env, "ERR_SEDIMENT_NAPI", "sediment_native: initialisation failed");
@@ -672,6 +756,7 @@ NAPI_MODULE_INIT() {
       {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"cpuFeatures", NULL, js_cpu_features, NULL, NULL, NULL, napi_enumerable, NULL},
       {"md5Many", NULL, js_md5_many, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"md5Blocks", NULL, js_md5_blocks, NULL, NULL, NULL, napi_enumerable, NULL},
       {"preadNoWait", NULL, js_pread_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
       {"exec", NULL, js_exec, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -19,21 +19,30 @@ struct sediment_md5_job {
   const uint8_t *data;
   size_t len;
   uint8_t *digest; /* 16 bytes */
+  /* NULL: `data` is a whole message, its digest goes to `digest`. Otherwise a running MD5's state (A, B, C,
+   * D) to continue: `len` is a multiple of 64, its blocks are hashed with no padding and the state is
+   * updated in place (`digest` unused). Streams fed piece by piece use this. */
+  uint32_t *state;
 };
 
 /* Chooses the widest path the CPU and OS support; call once before the functions below. */
 void sediment_md5_init(bool avx2, bool avx512);
 
-/* Lanes of the path sediment_md5_many uses: 16 (AVX-512), 8 (AVX2) or 1 (scalar). */
+/* Lanes of the widest path: 16 (AVX-512), 8 (AVX2) or 1 (scalar). */
 int sediment_md5_lanes(void);
 
-/* Digests of all jobs on the widest path; returns the lanes used. */
+/* Digests of all jobs on the best path for their count (8 lanes for up to 8 jobs: fewer idle lanes);
+ * returns the lanes used. */
 int sediment_md5_many(const struct sediment_md5_job *jobs, size_t n);
 
-/* The same on a chosen path (1, 8 or 16 lanes); -1 if this CPU cannot run it. For tests and benches. */
+/* The same on a chosen path (1: the C scalar code, 8 or 16 lanes); -1 if this CPU cannot run it. For tests
+ * and benches. */
 int sediment_md5_many_lanes(const struct sediment_md5_job *jobs, size_t n, int lanes);
 
-/* One message, scalar. */
+/* One message on one chain (the host's OpenSSL block function when exported, else the C scalar code). */
 void sediment_md5(const uint8_t *data, size_t len, uint8_t digest[16]);
+
+/* The MD5 initial state (A, B, C, D). */
+void sediment_md5_init_state(uint32_t state[4]);
 
 #endif

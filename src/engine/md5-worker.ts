@@ -1,25 +1,56 @@
 // The MD5 thread (md5-hasher.ts): keeps one running MD5 per large upload and updates it with each chunk
 // as it arrives, in order (one port, one thread: messages are handled in the order they were posted).
-import { createHash, type Hash } from 'node:crypto';
+// Updates that arrive together (several uploads at once) are hashed together: they are queued as they
+// come, and at the end of each turn the next piece of every upload with one queued is hashed, the uploads
+// side by side in the vector unit (src/native/md5-streams.ts), one round per turn so that updates arriving
+// meanwhile join the next round. Every update is answered once its bytes are used, in the order posted.
 import { parentPort } from 'node:worker_threads';
+import { md5Streams } from '../native/md5-streams.js';
 
 export type Md5Message = { op: 'update'; id: number; data: Uint8Array } | { op: 'digest'; id: number } | { op: 'drop'; id: number };
 /** A digest, or how many bytes of updates were hashed since the last report (the hasher's back-pressure). */
 export type Md5Reply = { id: number; md5: Uint8Array } | { hashed: number };
 
-const hashes = new Map<number, Hash>();
+const streams = md5Streams();
+/** The updates not yet answered, in the order posted: answered as a prefix once their bytes are used. */
+const unanswered: Array<{ bytes: number; used: boolean }> = [];
+let scheduled = false;
 const port = parentPort;
+
+/** Answers the updates whose bytes are used, up to the first one still queued (the caller may reuse them). */
+function answer(): void {
+  while (unanswered.length > 0 && unanswered[0]!.used) port!.postMessage({ hashed: unanswered.shift()!.bytes } satisfies Md5Reply);
+}
+
+function step(): void {
+  scheduled = false;
+  if (streams.round()) schedule();
+  answer();
+}
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(step);
+}
+
 if (port) {
   port.on('message', (m: Md5Message) => {
     if (m.op === 'update') {
-      let h = hashes.get(m.id);
-      if (!h) hashes.set(m.id, (h = createHash('md5')));
-      h.update(m.data);
-      port.postMessage({ hashed: m.data.byteLength } satisfies Md5Reply);
+      const u = { bytes: m.data.byteLength, used: false };
+      unanswered.push(u);
+      streams.update(m.id, m.data, () => (u.used = true));
+      schedule();
+      answer(); // without the addon the bytes are hashed at once
       return;
     }
-    const h = hashes.get(m.id) ?? createHash('md5');
-    hashes.delete(m.id);
-    if (m.op === 'digest') port.postMessage({ id: m.id, md5: h.digest() } satisfies Md5Reply);
+    if (m.op === 'digest') {
+      const md5 = streams.digest(m.id); // its updates first (and the others' with them)
+      answer();
+      port.postMessage({ id: m.id, md5 } satisfies Md5Reply);
+      return;
+    }
+    streams.drop(m.id); // its queued updates are answered: their bytes are no longer read
+    answer();
   });
 }

@@ -40,6 +40,8 @@ export interface NativeAddon {
   cpuFeatures(): CpuFeatures;
   /** Optional (a build from before it lacks it): see md5Many below. `lanes` forces a path (1, 8, 16). */
   md5Many?(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, out: Uint8Array, lanes?: number): number;
+  /** Optional (a build from before it lacks it): running MD5s continued side by side, see md5-streams.ts. */
+  md5Blocks?(states: Uint8Array, datas: Uint8Array[], lanes?: number): number;
   /** Optional (a build from before it lacks it): see preadNoWait below. */
   preadNoWait?(fd: number, buf: Uint8Array, position: number): number;
   /** Optional (a build from before it lacks it): see execSelf below. */
