@@ -2,24 +2,19 @@
 // around the 64-byte block (0, 1, 63, 64, 65, odd, large), streams interleaved, flushes at random points,
 // drops: every digest equals node:crypto's over the stream's bytes, with the addon's md5Blocks and with
 // the node:crypto fallback; streams given together share md5Blocks calls (lanes). Plus md5Blocks' argument
-// checking. Seeded: SEDIMENT_TEST_SEED=<seed> replays.
+// checking. Seeded: SEDIMENT_SEED=<seed> replays.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nativeAddon } from '../src/native/index.js';
 import { md5Streams } from '../src/native/md5-streams.js';
+import { mulberry32, testSeed } from './helpers/prng.js';
 
-const seed = Number(process.env.SEDIMENT_TEST_SEED ?? Math.floor(Math.random() * 2 ** 32));
+const seed = testSeed();
 
+/** 32-bit integers from the seed (the shared test PRNG). */
 function rng(s: number): () => number {
-  let x = s >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
+  const r = mulberry32(s);
+  return () => (r.next() * 4294967296) >>> 0;
 }
 
 const SIZES = [0, 1, 2, 55, 56, 63, 64, 65, 127, 128, 129, 1000, 4096, 65_536, 1 << 20, 1_000_003];

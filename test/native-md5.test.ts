@@ -2,26 +2,20 @@
 // run (scalar, 8 lanes, 16 lanes): every length around the block and padding boundaries, odd offsets,
 // mixed lengths with more messages than lanes (lanes refilled as messages end, the last one finished
 // alone), and argument checking that refuses before writing anything. Randomized cases print their
-// seed; replay with SEDIMENT_TEST_SEED=<seed>.
+// seed; replay with SEDIMENT_SEED=<seed>.
 import { createHash } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
 import { cpuFeatures, md5Many, nativeAddon } from '../src/native/index.js';
+import { mulberry32, testSeed } from './helpers/prng.js';
 
-const seed = Number(process.env.SEDIMENT_TEST_SEED ?? Math.floor(Math.random() * 2 ** 32));
+const seed = testSeed();
 
-/** xorshift32: deterministic bytes and choices from the seed. */
+/** 32-bit integers from the seed (the shared test PRNG). */
 function rng(s: number): () => number {
-  let x = s >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
+  const r = mulberry32(s);
+  return () => (r.next() * 4294967296) >>> 0;
 }
 
 function randomBytes(n: number, next: () => number): Buffer {

@@ -7,7 +7,7 @@
 // only 501 (NotImplemented) or 503 among 5xx, every error with an S3 error document — and the server
 // stays up. Afterwards the data directory verifies clean.
 // Bounded: 1,500 requests by default, SEDIMENT_FUZZ_REQUESTS (or SEDIMENT_SOAK=1: 20,000) for more.
-// Seeded: the seed is printed with any failure; replay with SEDIMENT_TEST_SEED=<seed>.
+// Seeded: the seed is printed with any failure; replay with SEDIMENT_SEED=<seed>.
 import { Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,8 +20,9 @@ import { awsUriEncode } from '../src/s3/aws-uri.js';
 import { createS3Server, type S3Server } from '../src/s3/server.js';
 import { errorCode, rawRequest, signedRequest, type RawResponse, type SignOptions } from './helpers/s3-raw.js';
 import { ACCESS_KEY, REGION, SECRET_KEY } from './helpers/s3-server.js';
+import { mulberry32, testSeed } from './helpers/prng.js';
 
-const seed = Number(process.env.SEDIMENT_TEST_SEED ?? Math.floor(Math.random() * 2 ** 32));
+const seed = testSeed();
 const REQUESTS = Number(process.env.SEDIMENT_FUZZ_REQUESTS ?? (process.env.SEDIMENT_SOAK ? 20_000 : 1_500));
 const CONCURRENCY = 8;
 
@@ -32,17 +33,10 @@ let port: number;
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 let uploadId = '';
 
-/** xorshift32, from the seed. */
+/** 32-bit integers from the seed (the shared test PRNG). */
 function rng(s: number): () => number {
-  let x = s >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
+  const r = mulberry32(s);
+  return () => (r.next() * 4294967296) >>> 0;
 }
 
 beforeAll(async () => {
@@ -260,7 +254,7 @@ describe(`signed garbage against every S3 operation (seed ${seed}, ${REQUESTS} r
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    expect(failures, `seed ${seed}: replay with SEDIMENT_TEST_SEED=${seed}`).toEqual([]);
+    expect(failures, `seed ${seed}: replay with SEDIMENT_SEED=${seed}`).toEqual([]);
     // The fuzzer reached past authentication and routing: successes and several kinds of refusal.
     expect([...statuses.keys()].filter((s) => s >= 200 && s < 300).length).toBeGreaterThan(0);
     expect([...statuses.keys()].filter((s) => s >= 400 && s < 500).length).toBeGreaterThan(3);

@@ -329,6 +329,17 @@ static bool get_u32_array(napi_env env, napi_value v, const char *name, const ui
   return true;
 }
 
+/* The lanes an MD5 call used, or the refusal of a path this CPU cannot run (used < 0). */
+static napi_value lanes_result(napi_env env, int used) {
+  if (used < 0) {
+    throw_range(env, "This CPU cannot run the requested lanes");
+    return NULL;
+  }
+  napi_value result;
+  NAPI_CHECK(env, napi_create_int32(env, used, &result));
+  return result;
+}
+
 #define MD5_JOBS_ON_STACK 64
 #define MD5_JOBS_MAX (1u << 20)
 
@@ -381,13 +392,7 @@ static napi_value js_md5_many(napi_env env, napi_callback_info info) {
   }
   const int used = lanes == 0 ? sediment_md5_many(jobs, n) : sediment_md5_many_lanes(jobs, n, (int)lanes);
   if (jobs != on_stack) free(jobs);
-  if (used < 0) {
-    throw_range(env, "This CPU cannot run the requested lanes");
-    return NULL;
-  }
-  napi_value result;
-  NAPI_CHECK(env, napi_create_int32(env, used, &result));
-  return result;
+  return lanes_result(env, used);
 }
 
 /* exec(argv: string[]): execv(argv[0], argv). Returns the errno (a number) only when it failed. */
@@ -734,13 +739,7 @@ static napi_value js_md5_blocks(napi_env env, napi_callback_info info) {
     if (bad[0] != '\0') throw_range(env, bad); /* else get_bytes has thrown */
     return NULL;
   }
-  if (used < 0) {
-    throw_range(env, "This CPU cannot run the requested lanes");
-    return NULL;
-  }
-  napi_value result;
-  NAPI_CHECK(env, napi_create_int32(env, used, &result));
-  return result;
+  return lanes_result(env, used);
 }
 
 NAPI_MODULE_INIT() {
