@@ -158,8 +158,8 @@ export function mallocTrim(): boolean {
 
 /**
  * The MD5 of every message `data[offsets[i], offsets[i] + lengths[i])`, written to `out[16i, 16i + 16)`.
- * The addon computes them side by side, 16 (AVX-512) or 8 (AVX2) messages per instruction stream
- * (native/src/md5-multi.c): for a batch of 4 KiB objects ~0.7 µs each against ~6 µs with node:crypto
+ * The addon computes them side by side, 16 (AVX-512, for more than 8 messages) or 8 (AVX2) messages per
+ * instruction stream (native/src/md5-multi.c): for a batch of 4 KiB objects ~0.7 µs each against ~6 µs with node:crypto
  * (bench/md5.bench.ts). Without the addon, or on a CPU without AVX2, one at a time (node:crypto or the
  * addon's scalar code). Returns the lanes used (1 when one at a time). Reads `data` during the call only.
  * A message outside `data`, mismatched arrays or a short `out` throw RangeError.
