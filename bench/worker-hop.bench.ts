@@ -1,19 +1,20 @@
 // What one hop of a small-chunk batch to a worker thread and back costs, apart from the work done there
 // (chunk-pool.ts frames batches of small chunks in piscina workers; the S3 server sends ~5 chunks a batch
-// under 32 concurrent clients). The task is a batch of 5 × 4 KiB shaped as chunk-pool's BatchTask, the
-// worker answers at once. Side by side in one run, alternating, two workers each:
+// under 32 concurrent clients, the engine bench 16). The task is a batch of 5 × 4 KiB (`--items=N`) shaped as
+// chunk-pool's BatchTask, the worker answers at once. Side by side in one run, alternating, two workers each:
 //   - piscina as chunk-pool.ts used it for small batches until session 13 (recordTiming on, piscina's
 //     default: a run-time and a wait-time histogram entry per task);
 //   - piscina with recordTiming off (its pools use that now: large chunks, GETs, maintenance);
 //   - a plain Worker answering MessagePort messages: the mechanism of batch-framers.ts, which frames the
-//     small batches now.
+//     small batches now, with the task as per-item objects (sessions 13-19) and packed by packBatch (now).
 // Reported per round trip: wall time, CPU of the main thread, CPU of the whole process (all threads,
 // from /proc: Linux only). Two batches are kept in flight, one per worker.
-// Run: npm run build && node dist/bench/worker-hop.bench.js [--quick]   (also part of run-all.js micro)
+// Run: npm run build && node dist/bench/worker-hop.bench.js [--quick] [--items=N]   (also part of run-all.js micro)
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { packBatch } from '../src/engine/chunk-codec.js';
 import { fmt, markdownTable, quickMode } from './setup.js';
 
 export interface WorkerHopRow {
@@ -38,14 +39,32 @@ function cpuMs(which: 'thread-self' | 'self'): number {
   }
 }
 
-function batchTask(): { task: object; transfer: ArrayBuffer[] } {
-  const packed = new Uint8Array(BATCH_ITEMS * ITEM_BYTES);
+type Shape = 'objects' | 'packed';
+
+const RAW = new Uint8Array(ITEM_BYTES).fill(97);
+
+/**
+ * A batch as chunk-pool sends it: `packed` (packBatch: items and metadata in one moved buffer, since session
+ * 20) or `objects` (the raws moved, per-item metas, lengths and flags cloned: the shape until then).
+ */
+function batchTask(shape: Shape, items: number): { task: object; transfer: ArrayBuffer[] } {
+  const list = Array.from({ length: items }, (_, i) => ({
+    raw: RAW,
+    meta: { uploadId: i + 1, partNumber: 0, chunkIndex: 0, rawLen: ITEM_BYTES },
+    wantMd5: true,
+  }));
+  if (shape === 'packed') {
+    const packed = packBatch(list, 1);
+    return { task: { kind: 'batch', packed }, transfer: [packed.buffer as ArrayBuffer] };
+  }
+  const packed = new Uint8Array(items * ITEM_BYTES);
+  list.forEach((it, i) => packed.set(it.raw, i * ITEM_BYTES));
   const task = {
     kind: 'batch',
     packed,
-    lengths: Array<number>(BATCH_ITEMS).fill(ITEM_BYTES),
-    metas: Array.from({ length: BATCH_ITEMS }, (_, i) => ({ uploadId: i + 1, partNumber: 0, chunkIndex: 0, rawLen: ITEM_BYTES })),
-    wantMd5: Array<boolean>(BATCH_ITEMS).fill(true),
+    lengths: list.map((it) => it.raw.length),
+    metas: list.map((it) => it.meta),
+    wantMd5: list.map((it) => it.wantMd5),
     level: 1,
   };
   return { task, transfer: [packed.buffer] };
@@ -60,14 +79,14 @@ interface Variant {
 
 const taskFile = fileURLToPath(new URL('./worker-hop-task.js', import.meta.url));
 
-function piscinaVariant(name: string, recordTiming: boolean): Variant {
+function piscinaVariant(name: string, recordTiming: boolean, items: number): Variant {
   return {
     name,
     start() {
       const pool = new Piscina({ filename: taskFile, minThreads: 2, maxThreads: 2, recordTiming });
       return {
         roundTrip: () => {
-          const { task, transfer } = batchTask();
+          const { task, transfer } = batchTask('objects', items);
           return pool.run(task, { transferList: transfer });
         },
         stop: () => pool.destroy(),
@@ -83,8 +102,8 @@ parentPort.on('message', (m) => {
   parentPort.postMessage({ id: m.id, out }, [out.buffer]);
 });`;
 
-const rawVariant: Variant = {
-  name: 'plain Worker, MessagePort (small batches now: batch-framers.ts)',
+const rawVariant = (name: string, shape: Shape, items: number): Variant => ({
+  name,
   start() {
     const workers = [new Worker(RAW_WORKER, { eval: true }), new Worker(RAW_WORKER, { eval: true })];
     const pending = new Map<number, (v: unknown) => void>();
@@ -99,7 +118,7 @@ const rawVariant: Variant = {
       roundTrip: () =>
         new Promise((resolve) => {
           const id = next++;
-          const { task, transfer } = batchTask();
+          const { task, transfer } = batchTask(shape, items);
           pending.set(id, resolve);
           workers[id % workers.length].postMessage({ id, task }, transfer);
         }),
@@ -108,7 +127,7 @@ const rawVariant: Variant = {
       },
     };
   },
-};
+});
 
 async function measure(v: Variant, roundTrips: number): Promise<{ wallMs: number; mainMs: number; processMs: number }> {
   const s = v.start();
@@ -125,12 +144,13 @@ async function measure(v: Variant, roundTrips: number): Promise<{ wallMs: number
   }
 }
 
-export async function runWorkerHopBench(quick: boolean): Promise<{ rows: WorkerHopRow[]; markdown: string }> {
+export async function runWorkerHopBench(quick: boolean, items = BATCH_ITEMS): Promise<{ rows: WorkerHopRow[]; markdown: string }> {
   const roundTrips = quick ? 4000 : 40_000;
   const variants = [
-    piscinaVariant('piscina, recordTiming on (its default; small batches until session 13)', true),
-    piscinaVariant('piscina, recordTiming off (large chunks, GETs, maintenance)', false),
-    rawVariant,
+    piscinaVariant('piscina, recordTiming on (its default; small batches until session 13)', true, items),
+    piscinaVariant('piscina, recordTiming off (large chunks, GETs, maintenance)', false, items),
+    rawVariant('plain Worker, MessagePort, per-item objects cloned (small batches in sessions 13-19)', 'objects', items),
+    rawVariant('plain Worker, MessagePort, packed (packBatch; small batches now: batch-framers.ts)', 'packed', items),
   ];
   const sums = new Map<string, { wallMs: number; mainMs: number; processMs: number }>();
   // Two rounds, alternating, so that drift on a shared machine hits every variant alike.
@@ -155,6 +175,8 @@ export async function runWorkerHopBench(quick: boolean): Promise<{ rows: WorkerH
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
-  const { markdown } = await runWorkerHopBench(quickMode(process.argv.slice(2)));
-  console.log(`one round trip of a batch of ${BATCH_ITEMS} × ${ITEM_BYTES / 1024} KiB to a worker that answers at once:\n\n${markdown}\n`);
+  const args = process.argv.slice(2);
+  const items = Number(/^--items=(\d+)$/.exec(args.find((a) => a.startsWith('--items=')) ?? '')?.[1] ?? BATCH_ITEMS);
+  const { markdown } = await runWorkerHopBench(quickMode(args), items);
+  console.log(`one round trip of a batch of ${items} × ${ITEM_BYTES / 1024} KiB to a worker that answers at once:\n\n${markdown}\n`);
 }

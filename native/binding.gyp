@@ -15,7 +15,8 @@
         "src/exec-self.c",
         "src/malloc-tune.c",
         "src/log-writer.c",
-        "src/md5-multi.c"
+        "src/md5-multi.c",
+        "src/zstd-dict.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "libraries": ["-ldl"],

@@ -29,6 +29,24 @@ const SAMPLES = 40;
 const DICT_BYTES = 16 * 1024;
 const FIRST_DICT = `${DIR}/dicts/${dictFileName(1)}`;
 
+/**
+ * The one dictionary `e` has: a zstd-format dictionary (header and entropy tables, then the 16 KiB cut:
+ * hot-dictionaries.ts makeDictionaryContent), `made` of them by this engine.
+ */
+function expectOneDict(e: Engine, made: number): void {
+  const { bytes, ...rest } = e.stats().dictionaries;
+  expect(rest).toEqual({ count: 1, made, rejected: 0, removed: 0 });
+  expect(bytes).toBeGreaterThan(DICT_BYTES);
+  expect(bytes).toBeLessThanOrEqual(DICT_BYTES + 4096);
+}
+
+/** The cut of a dictionary file's content (its last DICT_BYTES), after checking zstd's header names `id`. */
+function cutOf(content: Buffer, id: number): Buffer {
+  expect(content.readUInt32LE(0), 'zstd dictionary magic').toBe(0xec30a437);
+  expect(content.readUInt32LE(4), "zstd's dictID").toBe(id);
+  return content.subarray(content.length - DICT_BYTES);
+}
+
 const key = (i: number): string => `log/${String(i).padStart(5, '0')}`;
 
 function openMem(fs: FileSystem, opts: Partial<EngineOptions> = {}, warnings: string[] = []): Promise<Engine> {
@@ -164,14 +182,14 @@ describe('small-object dictionaries', () => {
       await e.putObject('logs', key(SAMPLES - 1), objs[SAMPLES - 1]);
       if (enabled) {
         await waitFor(() => e.stats().dictionaries.made === 1, 'the dictionary');
-        expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 1, rejected: 0, removed: 0 });
+        expectOneDict(e, 1);
         expect(await dictNames(fs)).toEqual([dictFileName(1)]);
         expect(await formatVersion(fs)).toBe(6);
         const file = decodeDictionaryFile(await fs.readFile(FIRST_DICT));
         expect(file).toMatchObject({ id: 1, bucket: 'logs' });
-        expect(file.content.length).toBe(DICT_BYTES);
-        // Cut from the bucket's first objects: it starts with the first one's first bytes.
-        expect(file.content.subarray(0, 512).equals(objs[0].subarray(0, 512))).toBe(true);
+        expect(e.stats().dictionaries.bytes).toBe(file.content.length);
+        // Cut from the bucket's first objects: the cut starts with the first one's first bytes.
+        expect(cutOf(file.content, 1).subarray(0, 512).equals(objs[0].subarray(0, 512))).toBe(true);
         expect(await fs.readdir(`${DIR}/tmp`)).toEqual([]);
       } else {
         await settle();
@@ -233,7 +251,7 @@ describe('small-object dictionaries', () => {
     const d2 = decodeDictionaryFile(await fs.readFile(`${DIR}/dicts/${dictFileName(2)}`));
     expect([d1.bucket, d2.bucket]).toEqual(['bkt-a', 'bkt-b']);
     // b's was cut from its 1 KiB objects, not from the tiny ones put before them.
-    expect(d2.content.subarray(0, 512).equals(b[0].subarray(0, 512))).toBe(true);
+    expect(cutOf(d2.content, 2).subarray(0, 512).equals(b[0].subarray(0, 512))).toBe(true);
     await expectAll(e, 'bkt-a', want.a);
     await expectAll(e, 'bkt-b', want.b);
     await e.close();
@@ -427,7 +445,7 @@ describe('small-object dictionaries', () => {
         }
         await Promise.all(puts);
         if (batchSmallChunks) expect(e.stats().batchedChunks).toBeGreaterThan(batchedBefore + 50);
-        expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 1, rejected: 0, removed: 0 });
+        expectOneDict(e, 1);
         await expectAll(e, 'logs', want);
         await expectClean(e);
         await e.close();
@@ -445,7 +463,7 @@ describe('small-object dictionaries', () => {
 
         e = await Engine.open(opts);
         // Loaded from disk, none made: new small objects use the one there is.
-        expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 0, rejected: 0, removed: 0 });
+        expectOneDict(e, 0);
         await expectAll(e, 'logs', want);
         const more = new Map<string, Buffer>();
         await Promise.all(Array.from({ length: 50 }, (_, i) => {
@@ -842,12 +860,12 @@ describe('small-object dictionaries', () => {
     const all = new Map([...early, ...late]);
     for (const opts of [{ smallObjectDictionaries: false }, { compressionLevel: 0 }] as Array<Partial<EngineOptions>>) {
       const e = await openMem(fs, opts);
-      expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 0, rejected: 0, removed: 0 });
+      expectOneDict(e, 0);
       await expectAll(e, 'logs', all, false);
       const more = logObjects(SAMPLES + 10, opts.compressionLevel === 0 ? 51 : 52);
       for (let i = 0; i < more.length; i++) await e.putObject('logs', `off/${JSON.stringify(opts)}/${i}`, more[i]);
       await settle();
-      expect(e.stats().dictionaries).toEqual({ count: 1, bytes: DICT_BYTES, made: 0, rejected: 0, removed: 0 });
+      expectOneDict(e, 0);
       await e.close();
       const codecs = await codecsOnDisk(fs);
       for (let i = 0; i < more.length; i++) {

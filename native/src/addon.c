@@ -12,6 +12,10 @@
  *   md5Blocks(states: Uint8Array, datas: Uint8Array[], lanes?: number): number
  *     continues n running MD5s side by side: states[16i, 16i + 16) is stream i's state in digest byte
  *     order (A, B, C, D little-endian), datas[i] its next bytes, a multiple of 64 (no padding is added).
+ *   zdictAvailable(): boolean                               whether libzstd.so.1's dictionary builder was found
+ *   zdictFinalize(content, samples, sizes: Uint32Array, level: number, dictId: number, out: Uint8Array): number
+ *     a zstd-format dictionary (entropy tables from the samples, back to back in `samples`, then `content`)
+ *     into out; returns its length. Throws (code ERR_SEDIMENT_ZDICT) with zstd's message if it failed.
  *   logWriterOpen(fd, onReport) / logWriterSubmit / logWriterResume / logWriterRef / logWriterClose:
  *     a writer thread per append-only file (log-writer.h; src/io/log-appender.ts is the TS side)
  *
@@ -33,6 +37,7 @@
 #include "malloc-tune.h"
 #include "log-writer.h"
 #include "md5-multi.h"
+#include "zstd-dict.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -393,6 +398,66 @@ static napi_value js_md5_many(napi_env env, napi_callback_info info) {
   const int used = lanes == 0 ? sediment_md5_many(jobs, n) : sediment_md5_many_lanes(jobs, n, (int)lanes);
   if (jobs != on_stack) free(jobs);
   return lanes_result(env, used);
+}
+
+static napi_value js_zdict_available(napi_env env, napi_callback_info info) {
+  napi_value result;
+  NAPI_CHECK(env, napi_get_boolean(env, sediment_zdict_available() == 1, &result));
+  return result;
+}
+
+static napi_value js_zdict_finalize(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  const uint8_t *content = NULL, *samples = NULL, *out_ro = NULL;
+  size_t content_len = 0, samples_len = 0, out_len = 0, n = 0;
+  const uint32_t *sizes = NULL;
+  uint32_t dict_id = 0;
+  if (!get_args(env, info, 6, argv)) return NULL;
+  if (!get_bytes(env, argv[0], &content, &content_len)) return NULL;
+  if (!get_bytes(env, argv[1], &samples, &samples_len)) return NULL;
+  if (!get_u32_array(env, argv[2], "sizes", &sizes, &n)) return NULL;
+  napi_valuetype type;
+  if (!get_type(env, argv[3], &type)) return NULL;
+  if (type != napi_number) {
+    throw_type(env, "The \"level\" argument must be a number");
+    return NULL;
+  }
+  double level = 0;
+  NAPI_CHECK(env, napi_get_value_double(env, argv[3], &level));
+  if (!(level >= -131072 && level <= 22) || level != (double)(int)level) {
+    throw_range(env, "The \"level\" argument must be an integer in -131072..22");
+    return NULL;
+  }
+  if (!get_optional_u32(env, argv[4], "dictId", &dict_id)) return NULL;
+  if (!get_bytes(env, argv[5], &out_ro, &out_len)) return NULL;
+  if (n == 0 || n > 1u << 20) {
+    throw_range(env, "The \"sizes\" argument must list 1..2^20 samples");
+    return NULL;
+  }
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) total += sizes[i];
+  if (total != samples_len) {
+    throw_range(env, "The \"sizes\" argument must add up to the length of \"samples\"");
+    return NULL;
+  }
+  size_t *sz = malloc(n * sizeof *sz);
+  if (sz == NULL) {
+    napi_throw_error(env, "ERR_SEDIMENT_NOMEM", "zdictFinalize: out of memory");
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) sz[i] = sizes[i];
+  const char *error = NULL;
+  size_t len = sediment_zdict_finalize((uint8_t *)out_ro, out_len, content, content_len, samples, sz, (unsigned)n, (int)level, dict_id, &error);
+  free(sz);
+  if (len == 0) {
+    char message[160];
+    snprintf(message, sizeof message, "zstd could not finalize the dictionary: %s", error != NULL ? error : "unknown error");
+    napi_throw_error(env, "ERR_SEDIMENT_ZDICT", message);
+    return NULL;
+  }
+  napi_value result;
+  NAPI_CHECK(env, napi_create_uint32(env, (uint32_t)len, &result));
+  return result;
 }
 
 /* exec(argv: string[]): execv(argv[0], argv). Returns the errno (a number) only when it failed. */
@@ -759,6 +824,8 @@ NAPI_MODULE_INIT() {
       {"preadNoWait", NULL, js_pread_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
       {"exec", NULL, js_exec, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"zdictAvailable", NULL, js_zdict_available, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"zdictFinalize", NULL, js_zdict_finalize, NULL, NULL, NULL, napi_enumerable, NULL},
       {"logWriterOpen", NULL, js_lw_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"logWriterSubmit", NULL, js_lw_submit, NULL, NULL, NULL, napi_enumerable, NULL},
       {"logWriterResume", NULL, js_lw_resume, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -191,6 +191,72 @@ export function batchLayout(n: number): { md5At: number; lengthsAt: number; fram
   return { md5At: 0, lengthsAt: 16 * n, framesAt: 20 * n };
 }
 
+/** One small chunk of a batch for a framing thread. */
+export interface BatchItem {
+  raw: Uint8Array;
+  meta: ChunkMeta;
+  /** Also return the MD5 of the raw bytes. */
+  wantMd5: boolean;
+  /** The dictionary to compress it with (docs/FORMAT.md §2.7), 0 for none. */
+  dictId: number;
+}
+
+/** Float64 words per item in a packed batch: raw length, uploadId, partNumber, chunkIndex, rawLen, dictId, wantMd5. */
+const BATCH_ITEM_WORDS = 7;
+
+/**
+ * A batch of small chunks as one buffer, to be moved to a framing thread rather than cloned (a structured
+ * clone of per-item objects and arrays cost the main thread ~25 µs more per batch of 16, PERFORMANCE.md):
+ * Float64 words `n`, `level`, then BATCH_ITEM_WORDS per item, then the raws back to back.
+ */
+export function packBatch(items: ReadonlyArray<Omit<BatchItem, 'dictId'> & { dict?: { id: number } }>, level: number): Uint8Array {
+  const headBytes = 8 * (2 + BATCH_ITEM_WORDS * items.length);
+  let total = headBytes;
+  for (const it of items) total += it.raw.length;
+  const packed = new Uint8Array(total);
+  const head = new Float64Array(packed.buffer, 0, headBytes / 8);
+  head[0] = items.length;
+  head[1] = level;
+  let w = 2;
+  let at = headBytes;
+  for (const it of items) {
+    head[w++] = it.raw.length;
+    head[w++] = it.meta.uploadId;
+    head[w++] = it.meta.partNumber;
+    head[w++] = it.meta.chunkIndex;
+    head[w++] = it.meta.rawLen;
+    head[w++] = it.dict?.id ?? 0;
+    head[w++] = it.wantMd5 ? 1 : 0;
+    packed.set(it.raw, at);
+    at += it.raw.length;
+  }
+  return packed;
+}
+
+/** The items and level of a packBatch buffer; every `raw` is a view into `packed`. */
+export function unpackBatch(packed: Uint8Array): { level: number; items: BatchItem[] } {
+  if (packed.byteOffset % 8 !== 0 || packed.length < 16) throw new RangeError('assertion failed: not a packed batch');
+  const n = new Float64Array(packed.buffer, packed.byteOffset, 1)[0];
+  const headBytes = 8 * (2 + BATCH_ITEM_WORDS * n);
+  if (!Number.isInteger(n) || n < 0 || headBytes > packed.length) throw new RangeError(`assertion failed: packed batch of ${n} items in ${packed.length} bytes`);
+  const head = new Float64Array(packed.buffer, packed.byteOffset, headBytes / 8);
+  const items: BatchItem[] = [];
+  let at = headBytes;
+  for (let i = 0, w = 2; i < n; i++, w += BATCH_ITEM_WORDS) {
+    const len = head[w];
+    if (at + len > packed.length) throw new RangeError('assertion failed: packed batch shorter than its items');
+    items.push({
+      raw: packed.subarray(at, at + len),
+      meta: { uploadId: head[w + 1], partNumber: head[w + 2], chunkIndex: head[w + 3], rawLen: head[w + 4] },
+      dictId: head[w + 5],
+      wantMd5: head[w + 6] === 1,
+    });
+    at += len;
+  }
+  if (at !== packed.length) throw new RangeError('assertion failed: packed batch longer than its items');
+  return { level: head[1], items };
+}
+
 /**
  * Decodes a verified CHUNK frame to its raw bytes; any inconsistency is corruption. `dicts` resolves the
  * dictionary a codec-3 frame names; without it such a frame is corruption (a cold segment, a worker).

@@ -18,7 +18,7 @@ import { RecordType } from '../format/constants.js';
 import { CorruptionError, SedimentError } from '../util/errors.js';
 import type { ChunkBuffer } from './chunk-buffers.js';
 import { BatchFramers } from './batch-framers.js';
-import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, type ChunkDict, type DictLookup } from './chunk-codec.js';
+import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, packBatch, type ChunkDict, type DictLookup } from './chunk-codec.js';
 import type { BatchTask, ChunkTask, InPlaceResult, InPlaceTask, OpenBatchResult, OpenBatchTask, OpenResult } from './chunk-worker.js';
 import { verifyFrame } from './segment-store.js';
 
@@ -250,22 +250,12 @@ export class ChunkPool {
       }
       return;
     }
-    const lengths = items.map((it) => it.raw.length);
-    const packed = new Uint8Array(lengths.reduce((a, b) => a + b, 0));
-    let at = 0;
-    for (const it of items) {
-      packed.set(it.raw, at);
-      at += it.raw.length;
-    }
-    const task: BatchTask = {
-      kind: 'batch', packed, lengths, metas: items.map((it) => it.meta), wantMd5: items.map((it) => it.wantMd5), level: this.level,
-    };
+    const task: BatchTask = { kind: 'batch', packed: packBatch(items, this.level) };
     if (items.some((it) => it.dict !== undefined)) {
       // Every dictionary the batch uses goes with it; the plain threads' dispatcher sends each only once
       // per thread (batch-framers.ts).
       const used = new Map<number, ChunkDict>();
       for (const it of items) if (it.dict) used.set(it.dict.id, it.dict);
-      task.dictIds = items.map((it) => it.dict?.id ?? 0);
       task.dicts = [...used.values()];
     }
     this.batchedChunks += items.length;

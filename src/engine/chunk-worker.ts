@@ -2,15 +2,16 @@
 // and decompresses chunks for a GET (`open`, `openBatch`). Kinds of framing task:
 // - one large chunk: the raw bytes arrive transferred (not copied) and the frame goes back transferred;
 // - one large chunk in a ChunkBuffer (shared memory): framed raw in place, or compressed into a new frame;
-// - a batch of small chunks (docs/ARCHITECTURE.md, "Small puts"): the raws arrive packed in one transferred
-//   buffer; the frames, and the MD5 of each raw that asked for it, go back packed in one transferred buffer.
+// - a batch of small chunks (docs/ARCHITECTURE.md, "Small puts"): the raws and their metadata arrive packed in
+//   one transferred buffer (packBatch); the frames, and the MD5 of each raw that asked for it, go back packed
+//   in one transferred buffer.
 import { move } from 'piscina';
 import { hashReady, initHash } from '../format/hash.js';
 import type { ChunkMeta } from '../format/records.js';
 import { RecordType } from '../format/constants.js';
 import { decodeFrame } from '../format/frame.js';
 import { md5Many } from '../native/index.js';
-import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, openChunkFrameInto, type ChunkDict } from './chunk-codec.js';
+import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, openChunkFrameInto, unpackBatch, type BatchItem, type ChunkDict } from './chunk-codec.js';
 
 // No top-level await in a worker file: piscina require()s it first. On Node 20 a module with top-level
 // await fails require(), piscina falls back to import(), and a second handler lookup during that import
@@ -47,16 +48,8 @@ export type InPlaceResult = { inPlace: number } | Uint8Array;
 
 export interface BatchTask {
   kind: 'batch';
-  /** Every raw of the batch, back to back. */
+  /** The chunks, their metadata and the level, as packBatch lays them out (moved, not cloned). */
   packed: Uint8Array;
-  /** Length of each raw in `packed`, in order. */
-  lengths: number[];
-  metas: ChunkMeta[];
-  /** Per item: also return the MD5 of the raw bytes. */
-  wantMd5: boolean[];
-  level: number;
-  /** Per item: the id of the dictionary to compress it with (docs/FORMAT.md §2.7), 0 for none. */
-  dictIds?: number[];
   /**
    * Dictionaries this thread may not have yet; a thread keeps every one it was given (its pool's engine
    * never reuses an id for other content).
@@ -94,18 +87,15 @@ function buildBatch(task: BatchTask): unknown {
  */
 export function frameBatch(task: BatchTask): Uint8Array {
   for (const d of task.dicts ?? []) knownDicts.set(d.id, d);
-  const n = task.lengths.length;
-  const digests = batchMd5s(task);
+  const { level, items } = unpackBatch(task.packed);
+  const n = items.length;
+  const digests = batchMd5s(task.packed, items);
   const frames: Buffer[] = [];
-  let at = 0;
   let total = 0;
-  for (let i = 0; i < n; i++) {
-    const raw = task.packed.subarray(at, at + task.lengths[i]);
-    at += task.lengths[i];
-    const dictId = task.dictIds?.[i] ?? 0;
-    const dict = dictId === 0 ? undefined : knownDicts.get(dictId);
-    if (dictId !== 0 && dict === undefined) throw new Error(`assertion failed: dictionary ${dictId} was never sent to this thread`);
-    const frame = buildChunkFrame(raw, task.metas[i], task.level, dict);
+  for (const it of items) {
+    const dict = it.dictId === 0 ? undefined : knownDicts.get(it.dictId);
+    if (it.dictId !== 0 && dict === undefined) throw new Error(`assertion failed: dictionary ${it.dictId} was never sent to this thread`);
+    const frame = buildChunkFrame(it.raw, it.meta, level, dict);
     frames.push(frame);
     total += frame.length;
   }
@@ -115,7 +105,7 @@ export function frameBatch(task: BatchTask): Uint8Array {
   let pos = framesAt;
   let d = 0;
   for (let i = 0; i < n; i++) {
-    if (task.wantMd5[i]) digests.copy(out, 16 * i, 16 * d, 16 * ++d);
+    if (items[i].wantMd5) digests.copy(out, 16 * i, 16 * d, 16 * ++d);
     out.writeUInt32LE(frames[i].length, lengthsAt + 4 * i);
     frames[i].copy(out, pos);
     pos += frames[i].length;
@@ -128,23 +118,21 @@ export function frameBatch(task: BatchTask): Uint8Array {
  * the addon computes side by side (native/src/md5-multi.c; ~0.7 µs for a 4 KiB raw against ~6 µs one
  * at a time here, bench/md5.bench.ts).
  */
-function batchMd5s(task: BatchTask): Buffer {
+function batchMd5s(packed: Uint8Array, items: readonly BatchItem[]): Buffer {
   let k = 0;
-  for (const w of task.wantMd5) if (w) k++;
+  for (const it of items) if (it.wantMd5) k++;
   const digests = Buffer.allocUnsafe(16 * k);
   if (k === 0) return digests;
   const offsets = new Uint32Array(k);
   const lengths = new Uint32Array(k);
-  let at = 0;
   let j = 0;
-  for (let i = 0; i < task.lengths.length; i++) {
-    if (task.wantMd5[i]) {
-      offsets[j] = at;
-      lengths[j++] = task.lengths[i];
+  for (const it of items) {
+    if (it.wantMd5) {
+      offsets[j] = it.raw.byteOffset - packed.byteOffset;
+      lengths[j++] = it.raw.length;
     }
-    at += task.lengths[i];
   }
-  md5Many(task.packed, offsets, lengths, digests);
+  md5Many(packed, offsets, lengths, digests);
   return digests;
 }
 
