@@ -21,7 +21,7 @@ import { encodeChunkMeta } from '../src/format/records.js';
 import { buildChunkFrame, openChunkFrame } from '../src/engine/chunk-codec.js';
 import { runCrcBench, type CrcBenchRow } from './crc.bench.js';
 import { runMd5Bench, type Md5Row } from './md5.bench.js';
-import { runSmallDictionaryBench, type DictionaryRow } from './small-dictionary.bench.js';
+import { runSmallDictionaryBench, smallDictionaryTable, type DictionaryRow } from './small-dictionary.bench.js';
 import { runLogWriterBench, type LogWriterRow } from './log-writer.bench.js';
 import { runWorkerHopBench, type WorkerHopRow } from './worker-hop.bench.js';
 import { logText, randomBytes } from './data.js';
@@ -144,7 +144,6 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
   const crc = await runCrcBench(quick ? { timeMs: 150, warmupMs: 50 } : {});
   const md5 = await runMd5Bench(quick);
   const dict = await runSmallDictionaryBench(quick);
-  const noDict = dict[0]!;
   const logWriter = await runLogWriterBench(quick);
   const workerHop = await runWorkerHopBench(quick);
 
@@ -169,12 +168,9 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
     '',
     md5.markdown,
     '',
-    'zstd level 1 on 4 KiB log-like objects, with and without a raw-content dictionary cut from other objects (bench/small-dictionary.bench.ts):',
+    'zstd level 1 on 4 KiB log-like objects, with and without a dictionary made from other objects (bench/small-dictionary.bench.ts):',
     '',
-    markdownTable(
-      ['variant', 'compressed / raw', 'smaller than today', 'compress µs/object', 'decompress µs/object'],
-      dict.map((d) => [d.variant, d.storedRatio.toFixed(3), `${(noDict.storedRatio / d.storedRatio).toFixed(2)}×`, d.compressUs.toFixed(2), d.decompressUs.toFixed(2)]),
-    ),
+    smallDictionaryTable(dict),
     '',
     'Durable 4 KiB append, submitted until reported written and synced, one at a time: the log writer thread vs node:fs (bench/log-writer.bench.ts):',
     '',
