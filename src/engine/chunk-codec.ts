@@ -206,7 +206,8 @@ const BATCH_ITEM_WORDS = 7;
 
 /**
  * A batch of small chunks as one buffer, to be moved to a framing thread rather than cloned (a structured
- * clone of per-item objects and arrays cost the main thread ~25 µs more per batch of 16, PERFORMANCE.md):
+ * clone of per-item objects and arrays cost ~8 µs more of the main thread's CPU and ~19 µs more of the
+ * process's per batch of 16: `node dist/bench/worker-hop.bench.js --items=16`, PERFORMANCE.md session 20):
  * Float64 words `n`, `level`, then BATCH_ITEM_WORDS per item, then the raws back to back.
  */
 export function packBatch(items: ReadonlyArray<Omit<BatchItem, 'dictId'> & { dict?: { id: number } }>, level: number): Uint8Array {
