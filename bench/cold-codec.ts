@@ -1,8 +1,9 @@
 // Cold-tier codec choice (docs/PERFORMANCE.md "Cold tier codec"): on distinct log-like objects
 // (loadgen/log-text.ts), each chunk compressed on its own as the engine does, compare hot zstd 1 with cold
 // candidates — levels 12 / 15 / 19, level 19 with a 128 MiB long-distance window, and level 12 / 19 with a
-// raw-content dictionary sampled from the segment's own small chunks (cold-codec.ts buildDictionary; its
-// bytes are counted against the dictionary rows). Reports ratio vs hot and single-thread MB/s.
+// dictionary sampled from the segment's own small chunks (cold-codec.ts buildDictionary: with entropy tables
+// as migration makes it now, and at level 12 also as raw content, as until session 20; its bytes are counted
+// against the dictionary rows). Reports ratio vs hot and single-thread MB/s.
 //   node dist/bench/cold-codec.js [--quick]
 import zstd from 'zstd-napi';
 import { buildDictionary, DICT_CHUNK_BYTES_MAX } from '../src/engine/cold-codec.js';
@@ -12,7 +13,8 @@ import { describeMachine, fmt, markdownTable, quickMode } from './setup.js';
 interface Candidate {
   name: string;
   params: Record<string, number | boolean>;
-  dict: boolean;
+  /** The segment dictionary for small chunks: with entropy tables (migration now), raw content (until session 20). */
+  dict: false | 'tables' | 'raw';
 }
 
 const CANDIDATES: Candidate[] = [
@@ -21,8 +23,9 @@ const CANDIDATES: Candidate[] = [
   { name: 'zstd 15', params: { compressionLevel: 15 }, dict: false },
   { name: 'zstd 19', params: { compressionLevel: 19 }, dict: false },
   { name: 'zstd 19, long window (windowLog 27)', params: { compressionLevel: 19, windowLog: 27, enableLongDistanceMatching: true }, dict: false },
-  { name: 'zstd 12 + dictionary (small chunks)', params: { compressionLevel: 12 }, dict: true },
-  { name: 'zstd 19 + dictionary (small chunks)', params: { compressionLevel: 19 }, dict: true },
+  { name: 'zstd 12 + raw-content dictionary (small chunks; until session 20)', params: { compressionLevel: 12 }, dict: 'raw' },
+  { name: 'zstd 12 + dictionary with tables (small chunks; migration now)', params: { compressionLevel: 12 }, dict: 'tables' },
+  { name: 'zstd 19 + dictionary with tables (small chunks)', params: { compressionLevel: 19 }, dict: 'tables' },
 ];
 
 const quick = quickMode();
@@ -39,7 +42,8 @@ for (const size of sizes) {
   const ratio: string[] = [`${size / 1024} KiB`];
   const speed: string[] = [`${size / 1024} KiB`];
   for (const c of CANDIDATES) {
-    const dict = c.dict && size < DICT_CHUNK_BYTES_MAX ? buildDictionary(raws) : undefined;
+    const level = Number(c.params.compressionLevel);
+    const dict = c.dict && size < DICT_CHUNK_BYTES_MAX ? buildDictionary(raws, level, c.dict === 'raw' ? () => undefined : undefined) : undefined;
     const z = new zstd.Compressor();
     z.setParameters(c.params);
     if (dict) z.loadDictionary(dict);

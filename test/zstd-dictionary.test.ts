@@ -3,13 +3,19 @@
 // engine's id in zstd's header; frames made with one decode with it only; argument errors are refused; and
 // where no dictionary builder is at hand, the raw cut, as before (never one zstd would misread).
 import zstdBinding from 'zstd-napi/binding.js';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
+import { buildDictionary, ColdEncoder, openColdChunkFrame } from '../src/engine/cold-codec.js';
 import { cutDictionary, DICT_BYTES, makeDictionaryContent } from '../src/engine/hot-dictionaries.js';
+import { decodeFrame } from '../src/format/frame.js';
+import { initHash } from '../src/format/hash.js';
+import { encodeChunkMeta } from '../src/format/records.js';
 import { finalizeDictionary, nativeAddon } from '../src/native/index.js';
 import { logObjects } from './helpers/dict-families.js';
 
 const MAGIC = 0xec30a437;
+
+const meta = (r: Uint8Array): Uint8Array => encodeChunkMeta({ uploadId: 1, partNumber: 0, chunkIndex: 0, rawLen: r.length });
 
 function compress(raw: Uint8Array, dict: Uint8Array): Buffer {
   const out = Buffer.alloc(zstdBinding.compressBound(raw.length));
@@ -24,6 +30,9 @@ function decompress(frame: Uint8Array, dict: Uint8Array, rawLen: number): Buffer
 }
 
 describe('zstd-format dictionaries', () => {
+  beforeAll(async () => {
+    await initHash();
+  });
   const samples = logObjects(28, 11);
   const others = logObjects(60, 11).slice(40); // later objects of the same family
 
@@ -82,5 +91,28 @@ describe('zstd-format dictionaries', () => {
     expect(makeDictionaryContent(magic, 1, 3, none)).toBeUndefined();
     // With the builder, such samples are fine: the dictionary is zstd-format whatever its content.
     expect(makeDictionaryContent(magic, 1, 3)!.readUInt32LE(4)).toBe(3);
+  });
+
+  it("a cold segment's dictionary has tables too, decodes its frames, and falls back to raw content", () => {
+    const raws = logObjects(64, 21, 2048);
+    const dict = buildDictionary(raws, 12)!;
+    expect(dict.readUInt32LE(0)).toBe(MAGIC);
+    expect(dict.readUInt32LE(4)).toBe(1);
+    const raw = buildDictionary(raws, 12, () => undefined)!;
+    expect(raw.readUInt32LE(0)).not.toBe(MAGIC);
+    expect(dict.subarray(dict.length - raw.length).equals(raw)).toBe(true);
+    // Frames coded with it decode through the cold reader (the content checksum stays on).
+    const enc = new ColdEncoder(12, dict);
+    let withTables = 0;
+    for (const r of raws.slice(0, 8)) {
+      const frame = enc.encode(r, meta(r));
+      withTables += frame.length;
+      expect(openColdChunkFrame(decodeFrame(frame), dict, 1, 64).equals(r)).toBe(true);
+    }
+    const plain = new ColdEncoder(12, raw);
+    const rawOnly = raws.slice(0, 8).reduce((n, r) => n + plain.encode(r, meta(r)).length, 0);
+    expect(withTables, `${withTables} with tables, ${rawOnly} raw`).toBeLessThan(rawOnly);
+    const magic = raws.map((r) => Buffer.concat([Buffer.from([0x37, 0xa4, 0x30, 0xec]), r]));
+    expect(buildDictionary(magic, 12, () => undefined)).toBeUndefined();
   });
 });

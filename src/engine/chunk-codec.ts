@@ -15,6 +15,12 @@ import { CorruptionError } from '../util/errors.js';
 /** Store compressed only if it saves at least this share of the raw bytes. */
 export const MIN_SAVINGS = 1 / 32;
 
+/**
+ * zstd's dictionary magic number, the little-endian u32 at offset 0 of a zstd-format dictionary; anything
+ * else is read as raw content (docs/FORMAT.md §2.6, §2.7).
+ */
+export const ZSTD_DICT_MAGIC = 0xec30a437;
+
 const compressors = new Map<number, zstd.Compressor>();
 let decompressor: zstd.Decompressor | undefined;
 let intoContext: InstanceType<typeof zstdBinding.DCtx> | undefined;

@@ -1,7 +1,7 @@
 // Cold-tier chunk coding (docs/FORMAT.md §2.6, measurements in docs/PERFORMANCE.md "Cold tier codec"):
 // hot CHUNK frames are verified, decompressed and recompressed at a high zstd level; chunks smaller than
-// DICT_CHUNK_BYTES_MAX use a per-segment raw-content dictionary (codec 2) built from samples of the
-// segment's own small chunks — on log-like data that is what pays for small objects (a long window does
+// DICT_CHUNK_BYTES_MAX use a per-segment dictionary (codec 2) built from samples of the segment's own small
+// chunks (with zstd entropy tables from them, where the system's zstd library is found) — on log-like data that is what pays for small objects (a long window does
 // not: every chunk is compressed on its own and is never larger than zstd's default window).
 // Pure CPU work: runs in a piscina worker during migration (cold-build.ts) and inline for GETs of small
 // dictionary chunks. Every frame built here is decoded again and compared before it is used.
@@ -10,7 +10,8 @@ import { CODEC_MASK, CODEC_RAW, CODEC_ZSTD, CODEC_ZSTD_DICT, RecordType } from '
 import { encodeFrame, type Frame } from '../format/frame.js';
 import { decodeChunkMeta } from '../format/records.js';
 import { CorruptionError } from '../util/errors.js';
-import { MIN_SAVINGS, openChunkFrame } from './chunk-codec.js';
+import { finalizeDictionary } from '../native/index.js';
+import { MIN_SAVINGS, openChunkFrame, ZSTD_DICT_MAGIC } from './chunk-codec.js';
 
 /** Chunks below this many raw bytes are compressed with the segment dictionary. */
 export const DICT_CHUNK_BYTES_MAX = 128 * 1024;
@@ -23,15 +24,39 @@ const DICT_CHUNKS_MIN = 8;
  * 19 gains ~10% more at ~1 MB/s (measured, docs/PERFORMANCE.md). */
 export const COLD_LEVEL_DEFAULT = 12;
 
-/** Samples the start of every small chunk (first DICT_SAMPLE_BYTES) into a raw-content dictionary. */
-export function buildDictionary(raws: Uint8Array[]): Buffer | undefined {
+/**
+ * Small chunks whose entropy statistics go into the dictionary's tables: the first ones, up to this many
+ * bytes (1 MiB did as well as 8 on log text, and costs ~30 ms at level 12: PERFORMANCE.md, session 20).
+ */
+const DICT_TABLE_SAMPLE_BYTES = 1 << 20;
+/** The dictID written in the zstd header of a cold dictionary with tables (one byte in every frame). */
+const COLD_DICT_ID = 1;
+
+/**
+ * The segment's dictionary: the start of every small chunk (first DICT_SAMPLE_BYTES), with zstd entropy
+ * tables computed at `level` from the first small chunks in front (finalizeDictionary: ~10 % smaller cold
+ * segments of 4 KiB log objects, ~20 % at 1 KiB, faster to decode), or without them where the system's zstd
+ * library is missing (raw content, as before session 20; undefined rather than raw content that starts
+ * with zstd's dictionary magic). `finalize` is for tests.
+ */
+export function buildDictionary(raws: Uint8Array[], level: number, finalize = finalizeDictionary): Buffer | undefined {
   const small = raws.filter((r) => r.length >= 64 && r.length < DICT_CHUNK_BYTES_MAX);
   if (small.length < DICT_CHUNKS_MIN) return undefined;
   // The dictionary is stored in the segment: keep it small next to what it serves (an eighth at most).
   const smallBytes = small.reduce((n, r) => n + r.length, 0);
   const dictMax = Math.min(DICT_BYTES_MAX, Math.floor(smallBytes / 8));
   if (dictMax < 4096) return undefined;
-  return concatPrefixes(small, Math.max(1024, Math.min(DICT_SAMPLE_BYTES, Math.floor(dictMax / small.length))), dictMax);
+  const content = concatPrefixes(small, Math.max(1024, Math.min(DICT_SAMPLE_BYTES, Math.floor(dictMax / small.length))), dictMax);
+  const samples: Uint8Array[] = [];
+  let sampled = 0;
+  for (const r of small) {
+    if (sampled >= DICT_TABLE_SAMPLE_BYTES) break;
+    samples.push(r);
+    sampled += r.length;
+  }
+  const withTables = finalize(content, samples, level, COLD_DICT_ID);
+  if (withTables !== undefined) return withTables;
+  return content.readUInt32LE(0) === ZSTD_DICT_MAGIC ? undefined : content;
 }
 
 /** The first `per` bytes of each sample, in order, until `max` bytes: a raw-content dictionary. */

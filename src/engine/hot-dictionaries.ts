@@ -31,12 +31,9 @@ import { DATA_DIR_FORMAT_DICTS, DICT_REF_BYTES } from '../format/constants.js';
 import { decodeDictionaryFile, dictCheck, dictFileName, dictIdOfName, encodeDictionaryFile, DICT_ID_MAX } from '../format/dictionary-file.js';
 import type { FileSystem } from '../io/types.js';
 import { assert, ioError } from '../util/errors.js';
-import { dictCompressedSize, MIN_SAVINGS, type ChunkDict, type DictLookup } from './chunk-codec.js';
+import { dictCompressedSize, MIN_SAVINGS, ZSTD_DICT_MAGIC, type ChunkDict, type DictLookup } from './chunk-codec.js';
 import { concatPrefixes } from './cold-codec.js';
 import { finalizeDictionary } from '../native/index.js';
-
-/** zstd's dictionary magic number (little-endian u32 at offset 0 of a zstd-format dictionary). */
-const ZSTD_DICT_MAGIC = 0xec30a437;
 
 /**
  * Small chunks sampled per bucket before a dictionary is tried (default; EngineOptions.dictionarySamples):

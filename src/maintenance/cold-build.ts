@@ -45,7 +45,7 @@ export function buildColdSegment(task: ColdBuildTask): ColdBuildResult {
       return { ok: false, index: i, message: (err as Error).message };
     }
   }
-  const dict = buildDictionary(raws);
+  const dict = buildDictionary(raws, task.level);
   const enc = new ColdEncoder(task.level, dict);
   const frames = raws.map((raw, i) => enc.encode(raw, metas[i]!));
   const dictRecord = enc.dictRecord();
