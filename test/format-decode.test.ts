@@ -170,6 +170,31 @@ describe('payloads refuse trailing, missing and unknown-version bytes (§3)', ()
     }
   });
 
+  it('a footer builder cut back to an offset holds exactly the entries before it (what a full disk leaves)', () => {
+    const entries = [
+      { type: RecordType.CHUNK, offset: 64, frameLen: 1100, chunk: { uploadId: 2 ** 40 + 3, partNumber: 7, chunkIndex: 2, rawLen: 4096 } },
+      { type: RecordType.COMMIT, offset: 1164, frameLen: 300, payload: Buffer.from('a commit payload') },
+      { type: RecordType.COMMIT, offset: 1464, frameLen: 40, payload: Buffer.alloc(0) },
+      { type: RecordType.DELETE, offset: 1504, frameLen: 50 },
+      { type: RecordType.CHUNK, offset: 2 ** 33 + 5, frameLen: 77, chunk: { uploadId: 9, partNumber: 0, chunkIndex: 0, rawLen: 9 } },
+    ];
+    const full = FooterBuilder.of(entries);
+    expect(full.end).toBe(2 ** 33 + 5 + 77);
+    expect(new FooterBuilder().end).toBe(0);
+    for (const end of [0, 64, 65, 1164, 1200, 1464, 1504, 1554, 2 ** 33 + 5, 2 ** 34]) {
+      const kept = entries.filter((e) => e.offset < end);
+      const cut = full.entriesBefore(end);
+      expect(cut.entries, `end ${end}`).toBe(kept.length);
+      expect(cut.end, `end ${end}`).toBe(kept.length > 0 ? kept[kept.length - 1].offset + kept[kept.length - 1].frameLen : 0);
+      // Appending goes on from there, as it does after the undo.
+      const more = { type: RecordType.COMMIT, offset: end + 1, frameLen: 20, payload: Buffer.from('after') };
+      cut.add(more);
+      expect(cut.finish().equals(encodeFooterFrame([...kept, more])), `end ${end}`).toBe(true);
+    }
+    // The builder that was cut is unchanged and still finishes whole.
+    expect(full.finish().equals(encodeFooterFrame(entries))).toBe(true);
+  });
+
   it('footer: unknown version, impossible count, trailing bytes; tail: magic and hash', () => {
     const entries = [{ type: RecordType.COMMIT, offset: 64, frameLen: 30, payload: Buffer.from('xyz') }];
     const p = encodeFooterPayload(entries);

@@ -515,7 +515,7 @@ export class Engine {
         durability: this.durability,
         segmentBytesMax: this.segmentBytesMax,
         segmentRecordsMax: this.opts.segmentRecordsMax ?? 65_536,
-        onSealed: (id, _entries, size) => {
+        onSealed: (id, size) => {
           this.segments.set(id, { id, sealed: true, sizeBytes: size });
           // A checkpoint rewrites the whole index: after a seal, take one only when the log it saves
           // replaying is worth that (replay from sealed footers is cheap).

@@ -16,7 +16,9 @@
 //   (fdatasync, directory fsync), listed in the manifest. The roll renames it to `NNN.seg` and appends
 //   to it; the rename needs no directory fsync, because open reads a spare holding records as the
 //   segment it became (engine.ts, settleSpares). So a roll creates no file while appends wait, and the
-//   footer, encoded as records are assigned (FooterBuilder), costs it no encoding either.
+//   footer, encoded as records are assigned (FooterBuilder), costs it no encoding either. The encoded
+//   footer is the only copy of the active segment's entries kept (a full disk cuts it back by reading it:
+//   FooterBuilder.entriesBefore).
 // - A sync failure, and any write failure other than a full disk, is fatal for this writer (no retry
 //   could prove lost pages were not dropped): every pending and later append rejects with
 //   SEDIMENT_WRITER_FAILED. Reads are unaffected.
@@ -56,7 +58,6 @@ interface FrameItem {
 
 interface RollItem {
   kind: 'roll';
-  entries: FooterEntry[];
   footer: FooterBuilder;
   segmentId: number;
   nextId: number;
@@ -85,11 +86,11 @@ export interface SegmentWriterOptions {
   segmentBytesMax: number;
   /**
    * A segment is also sealed after this many records. The footer entries of the active segment are
-   * held in memory (and rebuilt by a scan at open), so this bounds both for tiny objects.
+   * held in memory, encoded (and rebuilt by a scan at open), so this bounds both for tiny objects.
    */
   segmentRecordsMax: number;
-  /** Called after a segment is sealed durably, with its footer entries. */
-  onSealed?: (segmentId: number, entries: FooterEntry[], sizeBytes: number) => void;
+  /** Called after a segment is sealed durably. */
+  onSealed?: (segmentId: number, sizeBytes: number) => void;
   /** Called after a new segment is created. */
   onCreated?: (segmentId: number) => void;
   /**
@@ -136,8 +137,10 @@ export class SegmentWriter {
   // Assignment state (runs ahead of the writes).
   private assignId: number;
   private assignSize: number;
-  private assignEntries: FooterEntry[];
-  /** The footer of the segment being assigned, kept encoded entry by entry. */
+  /**
+   * The footer of the segment being assigned, kept encoded entry by entry: the only copy of its entries
+   * (no entry objects, nor copies of their payloads, are kept until the seal).
+   */
   private assignFooter: FooterBuilder;
   /** Lowest id the next roll may take (ids below it were reserved for packs). */
   private idFloor = 0;
@@ -160,7 +163,6 @@ export class SegmentWriter {
   ) {
     this.assignId = active.segmentId;
     this.assignSize = active.size;
-    this.assignEntries = active.entries;
     this.assignFooter = FooterBuilder.of(active.entries);
     this.fh = active.fh;
     this.writeId = active.segmentId;
@@ -204,7 +206,7 @@ export class SegmentWriter {
 
   append(frame: Buffer, entry: Omit<FooterEntry, 'offset' | 'frameLen'>, durable: boolean, onDurable?: () => void): AppendResult {
     if (this.failure) throw this.failure;
-    const full = this.assignSize + frame.length > this.opts.segmentBytesMax || this.assignEntries.length >= this.opts.segmentRecordsMax;
+    const full = this.assignSize + frame.length > this.opts.segmentBytesMax || this.assignFooter.entries >= this.opts.segmentRecordsMax;
     if (full && this.assignSize > SEGMENT_HEADER_BYTES) {
       this.enqueueRoll();
     }
@@ -212,10 +214,8 @@ export class SegmentWriter {
     const offset = this.assignSize;
     this.assignSize += frame.length;
     // One shape for every entry (a spread of entries of two shapes made this line the slowest of append).
-    const footerEntry: FooterEntry = { type: entry.type, offset, frameLen: frame.length, chunk: entry.chunk, payload: entry.payload };
-    this.assignEntries.push(footerEntry);
-    this.assignFooter.add(footerEntry);
-    if (this.spare === undefined && (this.assignSize * 2 > this.opts.segmentBytesMax || this.assignEntries.length * 2 > this.opts.segmentRecordsMax)) {
+    this.assignFooter.add({ type: entry.type, offset, frameLen: frame.length, chunk: entry.chunk, payload: entry.payload });
+    if (this.spare === undefined && (this.assignSize * 2 > this.opts.segmentBytesMax || this.assignFooter.entries * 2 > this.opts.segmentRecordsMax)) {
       this.makeSpare();
     }
     let resolve!: () => void;
@@ -260,11 +260,10 @@ export class SegmentWriter {
     // the next segment before that roll has run).
     const spare = this.spare !== undefined && this.spare.id > this.assignId ? this.spare.id : undefined;
     const nextId = spare ?? Math.max(this.assignId + 1, this.idFloor);
-    const item: RollItem = { kind: 'roll', entries: this.assignEntries, footer: this.assignFooter, segmentId: this.assignId, nextId, done };
+    const item: RollItem = { kind: 'roll', footer: this.assignFooter, segmentId: this.assignId, nextId, done };
     this.queue.push(item);
     this.assignId = item.nextId;
     this.assignSize = SEGMENT_HEADER_BYTES;
-    this.assignEntries = [];
     this.assignFooter = new FooterBuilder();
   }
 
@@ -471,7 +470,7 @@ export class SegmentWriter {
       // The queue holds what was assigned after these batches; the first roll in it (if any) holds the
       // footer entries of the segment being written.
       const roll = this.queue.find((q): q is RollItem => q.kind === 'roll');
-      void this.undoNoSpace(failure.error, this.writeId, items[0].offset, roll ? roll.entries : this.assignEntries, items)
+      void this.undoNoSpace(failure.error, this.writeId, items[0].offset, roll ? roll.footer : this.assignFooter, items)
         .catch(() => undefined)
         .finally(() => {
           this.recovering = false;
@@ -505,20 +504,20 @@ export class SegmentWriter {
   private async roll(item: RollItem): Promise<void> {
     try {
       if (this.failure) throw this.failure;
-      const footerOffset = item.entries.length > 0 ? item.entries[item.entries.length - 1].offset + item.entries[item.entries.length - 1].frameLen : SEGMENT_HEADER_BYTES;
+      const footerOffset = item.footer.entries > 0 ? item.footer.end : SEGMENT_HEADER_BYTES;
       const footer = item.footer.finish();
       const tail = encodeTail(footerOffset);
       try {
         await this.fh.writev([footer, tail], footerOffset);
       } catch (err) {
         if (!isNoSpace(err)) throw err;
-        await this.undoNoSpace(err, item.segmentId, footerOffset, item.entries, [item]);
+        await this.undoNoSpace(err, item.segmentId, footerOffset, item.footer, [item]);
         return;
       }
       await this.fh.datasync();
       await this.fh.close();
       this.unsynced = 0;
-      this.opts.onSealed?.(item.segmentId, item.entries, footerOffset + footer.length + tail.length);
+      this.opts.onSealed?.(item.segmentId, footerOffset + footer.length + tail.length);
       this.writeId = item.nextId;
       this.segmentMissing = true;
       const switched = (await this.useSpare(item.nextId)) ?? (await this.createMissingSegment([item]));
@@ -554,7 +553,7 @@ export class SegmentWriter {
       } catch (cleanup) {
         throw this.fail(cleanup, `removing the half-created segment ${id}`);
       }
-      await this.undoNoSpace(err, id, SEGMENT_HEADER_BYTES, [], alsoReject);
+      await this.undoNoSpace(err, id, SEGMENT_HEADER_BYTES, new FooterBuilder(), alsoReject);
       return false;
     }
     this.segmentMissing = false;
@@ -570,7 +569,7 @@ export class SegmentWriter {
    * place later appends at `end` again, and cut the file back to `end` (synced, so that a crash cannot
    * bring back frames of the undone write behind later ones).
    */
-  private async undoNoSpace(err: unknown, segmentId: number, end: number, entries: FooterEntry[], failed: Array<FrameItem | RollItem>): Promise<void> {
+  private async undoNoSpace(err: unknown, segmentId: number, end: number, footer: FooterBuilder, failed: Array<FrameItem | RollItem>): Promise<void> {
     const e = new SedimentError(
       'SEDIMENT_NO_SPACE',
       `no space left on device while writing segment ${segmentId}; the write was undone and writes resume when space is freed`,
@@ -582,8 +581,7 @@ export class SegmentWriter {
     this.queued = 0;
     this.assignId = segmentId;
     this.assignSize = end;
-    this.assignEntries = entries.filter((x) => x.offset < end);
-    this.assignFooter = FooterBuilder.of(this.assignEntries);
+    this.assignFooter = footer.entriesBefore(end);
     this.resetCount++;
     const reject = (why: SedimentError): void => {
       for (const item of [...failed, ...dropped]) {

@@ -86,6 +86,7 @@ export function encodeFooterFrame(entries: FooterEntry[]): Buffer {
 export class FooterBuilder {
   private readonly w: BinaryWriter;
   private count = 0;
+  private lastEnd = 0;
   private finished = false;
 
   constructor(initialBytes = 64 * 1024) {
@@ -105,6 +106,11 @@ export class FooterBuilder {
     return this.count;
   }
 
+  /** Where the last entry's frame ends (offset + frameLen), 0 when there is none: where the footer goes. */
+  get end(): number {
+    return this.lastEnd;
+  }
+
   /** Bytes of the frame finish() returns. */
   get frameBytes(): number {
     return this.w.length + FRAME_HASH_BYTES;
@@ -114,6 +120,32 @@ export class FooterBuilder {
     if (this.finished) throw new RangeError('assertion failed: footer entry added after the footer was finished');
     writeFooterEntry(this.w, e);
     this.count++;
+    this.lastEnd = e.offset + e.frameLen;
+  }
+
+  /**
+   * A new builder holding the entries of this one whose frames start before `end` (entries are added in
+   * offset order): what is left of a segment cut back to `end` after a full disk. Read back from the
+   * encoded bytes, so the caller need not keep the entries themselves (nor their payload copies).
+   */
+  entriesBefore(end: number): FooterBuilder {
+    const bytes = this.w.finish();
+    const start = FRAME_HEADER_BYTES + 5;
+    let p = start;
+    let kept = 0;
+    let lastEnd = 0;
+    for (; kept < this.count; kept++) {
+      const offset = bytes.readUInt32LE(p + 1) + bytes.readUInt32LE(p + 5) * 0x1_0000_0000;
+      if (offset >= end) break;
+      const frameLen = bytes.readUInt32LE(p + 9);
+      lastEnd = offset + frameLen;
+      p += bytes[p] === RecordType.CHUNK ? 13 + CHUNK_META_BYTES : 17 + bytes.readUInt32LE(p + 13);
+    }
+    const b = new FooterBuilder(p + FRAME_HASH_BYTES);
+    b.w.bytes(bytes.subarray(start, p));
+    b.count = kept;
+    b.lastEnd = lastEnd;
+    return b;
   }
 
   /** The complete FOOTER frame (a view of the builder's memory). */
