@@ -145,13 +145,16 @@ describe('payloads refuse trailing, missing and unknown-version bytes (§3)', ()
     expect(() => decodeManifest(Buffer.from([1]))).toThrow(FormatError);
   });
 
+  /** Footer entries of every kind: a chunk, commits with and without payload, a delete. */
+  const footerEntries = [
+    { type: RecordType.CHUNK, offset: 64, frameLen: 1100, chunk: { uploadId: 2 ** 40 + 3, partNumber: 7, chunkIndex: 2, rawLen: 4096 } },
+    { type: RecordType.COMMIT, offset: 1164, frameLen: 300, payload: Buffer.from('a commit payload') },
+    { type: RecordType.COMMIT, offset: 1464, frameLen: 40, payload: Buffer.alloc(0) },
+    { type: RecordType.DELETE, offset: 1504, frameLen: 50 },
+  ];
+
   it('footer frame built in one buffer (whole, or entry by entry as records are assigned) = the frame around encodeFooterPayload, and decodes back', () => {
-    const entries = [
-      { type: RecordType.CHUNK, offset: 64, frameLen: 1100, chunk: { uploadId: 2 ** 40 + 3, partNumber: 7, chunkIndex: 2, rawLen: 4096 } },
-      { type: RecordType.COMMIT, offset: 1164, frameLen: 300, payload: Buffer.from('a commit payload') },
-      { type: RecordType.COMMIT, offset: 1464, frameLen: 40, payload: Buffer.alloc(0) },
-      { type: RecordType.DELETE, offset: 1504, frameLen: 50 },
-    ];
+    const entries = footerEntries;
     for (const list of [entries, [], entries.slice(0, 1)]) {
       const whole = encodeFooterFrame(list);
       expect(whole.equals(encodeFrame(RecordType.FOOTER, 0, Buffer.alloc(0), encodeFooterPayload(list)))).toBe(true);
@@ -171,13 +174,8 @@ describe('payloads refuse trailing, missing and unknown-version bytes (§3)', ()
   });
 
   it('a footer builder cut back to an offset holds exactly the entries before it (what a full disk leaves)', () => {
-    const entries = [
-      { type: RecordType.CHUNK, offset: 64, frameLen: 1100, chunk: { uploadId: 2 ** 40 + 3, partNumber: 7, chunkIndex: 2, rawLen: 4096 } },
-      { type: RecordType.COMMIT, offset: 1164, frameLen: 300, payload: Buffer.from('a commit payload') },
-      { type: RecordType.COMMIT, offset: 1464, frameLen: 40, payload: Buffer.alloc(0) },
-      { type: RecordType.DELETE, offset: 1504, frameLen: 50 },
-      { type: RecordType.CHUNK, offset: 2 ** 33 + 5, frameLen: 77, chunk: { uploadId: 9, partNumber: 0, chunkIndex: 0, rawLen: 9 } },
-    ];
+    // A last entry past 2^32 (offsets are u64 in the footer).
+    const entries = [...footerEntries, { type: RecordType.CHUNK, offset: 2 ** 33 + 5, frameLen: 77, chunk: { uploadId: 9, partNumber: 0, chunkIndex: 0, rawLen: 9 } }];
     const full = FooterBuilder.of(entries);
     expect(full.end).toBe(2 ** 33 + 5 + 77);
     expect(new FooterBuilder().end).toBe(0);

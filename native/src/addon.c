@@ -120,6 +120,23 @@ static bool get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *
   return true;
 }
 
+/* True if `v` is of type `want`; otherwise throws TypeError: The "name" argument must be `what`. */
+static bool check_type(napi_env env, napi_value v, const char *name, napi_valuetype want, const char *what) {
+  napi_valuetype type;
+  if (!get_type(env, v, &type)) return false;
+  if (type == want) return true;
+  char message[96];
+  snprintf(message, sizeof message, "The \"%s\" argument must be %s", name, what);
+  return throw_type(env, message);
+}
+
+/* A number (any double: the caller checks its range). */
+static bool get_number(napi_env env, napi_value v, const char *name, double *out) {
+  if (!check_type(env, v, name, napi_number, "a number")) return false;
+  NAPI_CHECK_BOOL(env, napi_get_value_double(env, v, out));
+  return true;
+}
+
 /* An optional uint32 (undefined means 0); non-integers and values outside 0..2^32-1 are refused. */
 static bool get_optional_u32(napi_env env, napi_value v, const char *name, uint32_t *out) {
   napi_valuetype type;
@@ -166,13 +183,7 @@ static bool get_optional_u64(napi_env env, napi_value v, const char *name, uint6
 }
 
 static bool get_bool(napi_env env, napi_value v, const char *name, bool *out) {
-  napi_valuetype type;
-  if (!get_type(env, v, &type)) return false;
-  if (type != napi_boolean) {
-    char message[96];
-    snprintf(message, sizeof message, "The \"%s\" argument must be a boolean", name);
-    return throw_type(env, message);
-  }
+  if (!check_type(env, v, name, napi_boolean, "a boolean")) return false;
   NAPI_CHECK_BOOL(env, napi_get_value_bool(env, v, out));
   return true;
 }
@@ -284,14 +295,8 @@ static napi_value js_pread_nowait(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 3, argv)) return NULL;
   if (!get_fd(env, argv[0], &fd)) return NULL;
   if (!get_bytes(env, argv[1], &data, &len)) return NULL;
-  napi_valuetype type;
-  if (!get_type(env, argv[2], &type)) return NULL;
-  if (type != napi_number) {
-    throw_type(env, "The \"position\" argument must be a number");
-    return NULL;
-  }
   double pos = 0;
-  NAPI_CHECK(env, napi_get_value_double(env, argv[2], &pos));
+  if (!get_number(env, argv[2], "position", &pos)) return NULL;
   if (!(pos >= 0 && pos <= 9007199254740991.0) || pos != (double)(uint64_t)pos) {
     throw_range(env, "The \"position\" argument must be a safe non-negative integer");
     return NULL;
@@ -416,14 +421,8 @@ static napi_value js_zdict_finalize(napi_env env, napi_callback_info info) {
   if (!get_bytes(env, argv[0], &content, &content_len)) return NULL;
   if (!get_bytes(env, argv[1], &samples, &samples_len)) return NULL;
   if (!get_u32_array(env, argv[2], "sizes", &sizes, &n)) return NULL;
-  napi_valuetype type;
-  if (!get_type(env, argv[3], &type)) return NULL;
-  if (type != napi_number) {
-    throw_type(env, "The \"level\" argument must be a number");
-    return NULL;
-  }
   double level = 0;
-  NAPI_CHECK(env, napi_get_value_double(env, argv[3], &level));
+  if (!get_number(env, argv[3], "level", &level)) return NULL;
   if (!(level >= -131072 && level <= 22) || level != (double)(int)level) {
     throw_range(env, "The \"level\" argument must be an integer in -131072..22");
     return NULL;
