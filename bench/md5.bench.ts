@@ -1,6 +1,7 @@
 // MD5 of a batch of small objects (the ETags a framing thread computes for a batch of 4 KiB PUTs,
 // src/engine/chunk-worker.ts): node:crypto one object at a time, against the addon's multi-buffer MD5
-// (native/src/md5-multi.c) on each path this CPU runs — scalar, 8 lanes (AVX2), 16 lanes (AVX-512) —
+// (native/src/md5-multi.c) on each kernel this CPU runs — scalar, 8 lanes (AVX2), 8 lanes (AVX-512VL),
+// 16 lanes (AVX-512) —
 // side by side in one process on the same bytes. Also one 1 MiB object, where lanes cannot help (one
 // MD5 is one chain): the C scalar path and the one-chain path (OpenSSL's assembly block function, looked up
 // in the Node process) against node:crypto.
@@ -12,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 
 import { Bench } from 'tinybench';
 
-import { cpuFeatures, nativeAddon } from '../src/native/index.js';
+import { cpuFeatures, nativeAddon, type Md5Path } from '../src/native/index.js';
 import { logText } from './data.js';
 import { fmt, markdownTable, quickMode } from './setup.js';
 
@@ -35,10 +36,14 @@ export async function runMd5Bench(quick = quickMode()): Promise<{ rows: Md5Row[]
     { label: '64 × 4 KiB', n: 64, bytes: 4096 },
     { label: '16 × 1 KiB', n: 16, bytes: 1024 },
     { label: '16 × 64 KiB', n: 16, bytes: 64 * 1024 },
+    // Four large uploads at once, as the S3 bench's 64 MiB PUTs run: half of 8 lanes busy.
+    { label: '4 × 1 MiB', n: 4, bytes: 1024 * 1024 },
     { label: '1 × 1 MiB', n: 1, bytes: 1024 * 1024 },
   ];
   const f = cpuFeatures();
-  const lanes = [1, ...(f.avx2 ? [8] : []), ...(f.avx512 ? [16] : [])];
+  // Every kernel this CPU runs, by name: the two 8-lane kernels side by side where both run.
+  const kernels: Md5Path[] = ['scalar', ...(f.avx2 ? ['avx2' as const] : []), ...(f.avx512vl ? ['avx512vl' as const] : []), ...(f.avx512 ? ['avx512' as const] : [])];
+  const kernelLabel: Record<string, string> = { scalar: 'scalar (C)', avx2: '8 lanes (AVX2)', avx512vl: '8 lanes (AVX-512VL)', avx512: '16 lanes (AVX-512)' };
   const shapeOf = new Map<string, { label: string; n: number; bytes: number }>();
   for (const s of shapes) {
     const data = logText(s.n * s.bytes, 31);
@@ -52,11 +57,11 @@ export async function runMd5Bench(quick = quickMode()): Promise<{ rows: Md5Row[]
     });
     if (nativeAddon?.md5Many === undefined) continue;
     const md5Many = nativeAddon.md5Many;
-    for (const l of s.n === 1 ? [1, 0] : lanes) {
-      const task = `${s.label}: md5Many, ${l === 0 ? 'one chain (the process\'s OpenSSL block function if exported)' : l === 1 ? 'scalar (C)' : `${l} lanes`}`;
+    for (const k of s.n === 1 ? (['scalar', undefined] as const) : kernels) {
+      const task = `${s.label}: md5Many, ${k === undefined ? 'one chain (the process\'s OpenSSL block function if exported)' : kernelLabel[k]}`;
       shapeOf.set(task, s);
       bench.add(task, () => {
-        md5Many(data, offsets, lengths, out, l);
+        md5Many(data, offsets, lengths, out, k);
         sink ^= out[0]!;
       });
     }

@@ -5,11 +5,12 @@
  *   crc64nvme(buf: Uint8Array, prev?: bigint): bigint       fastest path (PCLMULQDQ or tables)
  *   crc32cTable / crc64nvmeTable                            portable tables only, for tests
  *   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean
- *   cpuFeatures(): { sse42, pclmul, avx2, avx512: boolean }
- *   md5Many(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, out: Uint8Array, lanes?: number): number
+ *   cpuFeatures(): { sse42, pclmul, avx2, avx512, avx512vl: boolean }
+ *   md5Many(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, out: Uint8Array, lanes?): number
  *     the MD5 of every data[offsets[i], offsets[i] + lengths[i]) into out[16i, 16i + 16), computed
- *     side by side (md5-multi.h); returns the lanes used (16, 8 or 1). `lanes` forces a path (tests).
- *   md5Blocks(states: Uint8Array, datas: Uint8Array[], lanes?: number): number
+ *     side by side (md5-multi.h); returns the lanes used (16, 8 or 1). `lanes` forces a path (tests,
+ *     benches): 1, 8 or 16, or a kernel's name ("scalar", "avx2", "avx512vl", "avx512").
+ *   md5Blocks(states: Uint8Array, datas: Uint8Array[], lanes?): number
  *     continues n running MD5s side by side: states[16i, 16i + 16) is stream i's state in digest byte
  *     order (A, B, C, D little-endian), datas[i] its next bytes, a multiple of 64 (no padding is added).
  *   zdictAvailable(): boolean                               whether libzstd.so.1's dictionary builder was found
@@ -49,7 +50,7 @@ static void init_tables(void) {
   sediment_cpu_detect(&cpu);
   sediment_crc32c_init(cpu.sse42);
   sediment_crc64nvme_init(cpu.pclmul && cpu.sse41);
-  sediment_md5_init(cpu.avx2, cpu.avx512);
+  sediment_md5_init(cpu.avx2, cpu.avx512, cpu.avx512vl);
 }
 
 /* Turns a failed Node-API status into a JS exception unless one is already pending. */
@@ -308,16 +309,18 @@ static napi_value js_pread_nowait(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_cpu_features(napi_env env, napi_callback_info info) {
-  napi_value result, sse42, pclmul, avx2, avx512;
+  napi_value result, sse42, pclmul, avx2, avx512, avx512vl;
   NAPI_CHECK(env, napi_create_object(env, &result));
   NAPI_CHECK(env, napi_get_boolean(env, cpu.sse42, &sse42));
   NAPI_CHECK(env, napi_get_boolean(env, cpu.pclmul, &pclmul));
   NAPI_CHECK(env, napi_get_boolean(env, cpu.avx2, &avx2));
   NAPI_CHECK(env, napi_get_boolean(env, cpu.avx512, &avx512));
+  NAPI_CHECK(env, napi_get_boolean(env, cpu.avx512vl, &avx512vl));
   NAPI_CHECK(env, napi_set_named_property(env, result, "sse42", sse42));
   NAPI_CHECK(env, napi_set_named_property(env, result, "pclmul", pclmul));
   NAPI_CHECK(env, napi_set_named_property(env, result, "avx2", avx2));
   NAPI_CHECK(env, napi_set_named_property(env, result, "avx512", avx512));
+  NAPI_CHECK(env, napi_set_named_property(env, result, "avx512vl", avx512vl));
   return result;
 }
 
@@ -350,6 +353,39 @@ static napi_value lanes_result(napi_env env, int used) {
   return result;
 }
 
+/* Which MD5 path a call asks for: undefined (the best for the count), lanes 1, 8 or 16, or a kernel's
+ * name ("scalar", "avx2", "avx512vl", "avx512": tests and benches compare them). */
+struct md5_path {
+  uint32_t lanes;
+  char kernel[16]; /* "" unless named */
+};
+
+static bool get_md5_path(napi_env env, napi_value v, struct md5_path *out) {
+  napi_valuetype type;
+  out->lanes = 0;
+  out->kernel[0] = '\0';
+  if (!get_type(env, v, &type)) return false;
+  if (type == napi_string) {
+    size_t len = 0;
+    NAPI_CHECK_BOOL(env, napi_get_value_string_utf8(env, v, out->kernel, sizeof out->kernel, &len));
+    if (strcmp(out->kernel, "scalar") != 0 && strcmp(out->kernel, "avx2") != 0 && strcmp(out->kernel, "avx512vl") != 0 &&
+        strcmp(out->kernel, "avx512") != 0) {
+      return throw_range(env, "The \"lanes\" argument must be 1, 8, 16 or a kernel: scalar, avx2, avx512vl, avx512");
+    }
+    return true;
+  }
+  if (!get_optional_u32(env, v, "lanes", &out->lanes)) return false;
+  if (out->lanes != 0 && out->lanes != 1 && out->lanes != 8 && out->lanes != 16) {
+    return throw_range(env, "The \"lanes\" argument must be 1, 8, 16 or a kernel: scalar, avx2, avx512vl, avx512");
+  }
+  return true;
+}
+
+static int md5_run(const struct sediment_md5_job *jobs, size_t n, const struct md5_path *path) {
+  if (path->kernel[0] != '\0') return sediment_md5_many_kernel(jobs, n, path->kernel);
+  return path->lanes == 0 ? sediment_md5_many(jobs, n) : sediment_md5_many_lanes(jobs, n, (int)path->lanes);
+}
+
 #define MD5_JOBS_ON_STACK 64
 #define MD5_JOBS_MAX (1u << 20)
 
@@ -358,13 +394,13 @@ static napi_value js_md5_many(napi_env env, napi_callback_info info) {
   const uint8_t *data = NULL, *out_ro = NULL;
   size_t data_len = 0, out_len = 0, n = 0, n_lengths = 0;
   const uint32_t *offsets = NULL, *lengths = NULL;
-  uint32_t lanes = 0;
+  struct md5_path path;
   if (!get_args(env, info, 5, argv)) return NULL;
   if (!get_bytes(env, argv[0], &data, &data_len)) return NULL;
   if (!get_u32_array(env, argv[1], "offsets", &offsets, &n)) return NULL;
   if (!get_u32_array(env, argv[2], "lengths", &lengths, &n_lengths)) return NULL;
   if (!get_bytes(env, argv[3], &out_ro, &out_len)) return NULL;
-  if (!get_optional_u32(env, argv[4], "lanes", &lanes)) return NULL;
+  if (!get_md5_path(env, argv[4], &path)) return NULL;
   if (n_lengths != n) {
     throw_range(env, "The \"offsets\" and \"lengths\" arguments must have the same length");
     return NULL;
@@ -383,10 +419,6 @@ static napi_value js_md5_many(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  if (lanes != 0 && lanes != 1 && lanes != 8 && lanes != 16) {
-    throw_range(env, "The \"lanes\" argument must be 1, 8 or 16");
-    return NULL;
-  }
   struct sediment_md5_job on_stack[MD5_JOBS_ON_STACK];
   struct sediment_md5_job *jobs = n <= MD5_JOBS_ON_STACK ? on_stack : malloc(n * sizeof *jobs);
   if (jobs == NULL) {
@@ -400,7 +432,7 @@ static napi_value js_md5_many(napi_env env, napi_callback_info info) {
     jobs[i].digest = out + 16 * i;
     jobs[i].state = NULL;
   }
-  const int used = lanes == 0 ? sediment_md5_many(jobs, n) : sediment_md5_many_lanes(jobs, n, (int)lanes);
+  const int used = md5_run(jobs, n, &path);
   if (jobs != on_stack) free(jobs);
   return lanes_result(env, used);
 }
@@ -736,7 +768,8 @@ static napi_value js_md5_blocks(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   const uint8_t *states_ro = NULL;
   size_t states_len = 0;
-  uint32_t lanes = 0, n = 0;
+  uint32_t n = 0;
+  struct md5_path path;
   bool is_array = false;
   if (!get_args(env, info, 3, argv)) return NULL;
   if (!get_bytes(env, argv[0], &states_ro, &states_len)) return NULL;
@@ -746,11 +779,7 @@ static napi_value js_md5_blocks(napi_env env, napi_callback_info info) {
     return NULL;
   }
   NAPI_CHECK(env, napi_get_array_length(env, argv[1], &n));
-  if (!get_optional_u32(env, argv[2], "lanes", &lanes)) return NULL;
-  if (lanes != 0 && lanes != 1 && lanes != 8 && lanes != 16) {
-    throw_range(env, "The \"lanes\" argument must be 1, 8 or 16");
-    return NULL;
-  }
+  if (!get_md5_path(env, argv[2], &path)) return NULL;
   if (n > MD5_JOBS_MAX || states_len < 16 * (size_t)n) {
     throw_range(env, "The \"states\" argument must hold 16 bytes per stream (at most 2^20 streams)");
     return NULL;
@@ -784,7 +813,7 @@ static napi_value js_md5_blocks(napi_env env, napi_callback_info info) {
   }
   int used = 0;
   if (bad == NULL) {
-    used = lanes == 0 ? sediment_md5_many(jobs, n) : sediment_md5_many_lanes(jobs, n, (int)lanes);
+    used = md5_run(jobs, n, &path);
     if (used >= 0) {
       for (uint32_t i = 0; i < n; i++) {
         for (int w = 0; w < 4; w++) {

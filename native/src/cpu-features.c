@@ -15,6 +15,7 @@ void sediment_cpu_detect(struct sediment_cpu_features *out) {
   out->pclmul = false;
   out->avx2 = false;
   out->avx512 = false;
+  out->avx512vl = false;
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return;
   out->pclmul = (ecx >> 1) & 1;
   out->sse41 = (ecx >> 19) & 1;
@@ -28,6 +29,7 @@ void sediment_cpu_detect(struct sediment_cpu_features *out) {
   __cpuid_count(7, 0, eax, ebx, ecx, edx);
   out->avx2 = ymm && ((ebx >> 5) & 1);
   out->avx512 = zmm && out->avx2 && ((ebx >> 16) & 1);
+  out->avx512vl = out->avx512 && ((ebx >> 31) & 1);
 }
 
 #else
@@ -38,6 +40,7 @@ void sediment_cpu_detect(struct sediment_cpu_features *out) {
   out->pclmul = false;
   out->avx2 = false;
   out->avx512 = false;
+  out->avx512vl = false;
 }
 
 #endif

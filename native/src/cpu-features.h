@@ -11,6 +11,7 @@ struct sediment_cpu_features {
   bool pclmul; /* carry-less multiply (CRC-64/NVME folding) */
   bool avx2;   /* 256-bit integer vectors, with the OS saving YMM state (multi-buffer MD5) */
   bool avx512; /* AVX-512 F, with the OS saving ZMM state (multi-buffer MD5, 16 lanes) */
+  bool avx512vl; /* AVX-512 VL as well: AVX-512 instructions on 256-bit registers (MD5, 8 lanes) */
 };
 
 void sediment_cpu_detect(struct sediment_cpu_features *out);

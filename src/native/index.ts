@@ -27,7 +27,12 @@ export interface CpuFeatures {
   avx2?: boolean;
   /** AVX-512 F usable (multi-buffer MD5, 16 lanes); absent from builds before it. */
   avx512?: boolean;
+  /** AVX-512 VL usable as well (multi-buffer MD5, 8 lanes on 256-bit registers); absent from builds before it. */
+  avx512vl?: boolean;
 }
+
+/** An MD5 path to force (tests, benches): lanes 1, 8 or 16 (the best kernel of that width), or a kernel's name. */
+export type Md5Path = 1 | 8 | 16 | 'scalar' | 'avx2' | 'avx512vl' | 'avx512';
 
 /** The addon's exports, as built from native/src/addon.c. */
 export interface NativeAddon {
@@ -38,10 +43,10 @@ export interface NativeAddon {
   crc64nvmeTable(buf: Uint8Array, prev?: bigint): bigint;
   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
   cpuFeatures(): CpuFeatures;
-  /** Optional (a build from before it lacks it): see md5Many below. `lanes` forces a path (1, 8, 16). */
-  md5Many?(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, out: Uint8Array, lanes?: number): number;
+  /** Optional (a build from before it lacks it): see md5Many below. `lanes` forces a path (Md5Path). */
+  md5Many?(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, out: Uint8Array, lanes?: Md5Path): number;
   /** Optional (a build from before it lacks it): running MD5s continued side by side, see md5-streams.ts. */
-  md5Blocks?(states: Uint8Array, datas: Uint8Array[], lanes?: number): number;
+  md5Blocks?(states: Uint8Array, datas: Uint8Array[], lanes?: Md5Path): number;
   /** Optional (a build from before it lacks it): see preadNoWait below. */
   preadNoWait?(fd: number, buf: Uint8Array, position: number): number;
   /** Optional (a build from before it lacks it): see execSelf below. */
@@ -161,8 +166,8 @@ export function mallocTrim(): boolean {
 
 /**
  * The MD5 of every message `data[offsets[i], offsets[i] + lengths[i])`, written to `out[16i, 16i + 16)`.
- * The addon computes them side by side, 16 (AVX-512, for more than 8 messages) or 8 (AVX2) messages per
- * instruction stream (native/src/md5-multi.c): for a batch of 4 KiB objects ~0.7 µs each against ~6 µs with node:crypto
+ * The addon computes them side by side, 16 (AVX-512, for more than 8 messages) or 8 (AVX-512VL, else AVX2)
+ * messages per instruction stream (native/src/md5-multi.c): for a batch of 4 KiB objects ~0.7 µs each against ~6 µs with node:crypto
  * (bench/md5.bench.ts). Without the addon, or on a CPU without AVX2, one at a time (node:crypto or the
  * addon's scalar code). Returns the lanes used (1 when one at a time). Reads `data` during the call only.
  * A message outside `data`, mismatched arrays or a short `out` throw RangeError.
