@@ -10,6 +10,7 @@ import { encodeFrame, writeFrameHeader, type Frame } from '../format/frame.js';
 import { writeHashAt } from '../format/hash.js';
 import { CHUNK_FRAME_HEAD_BYTES } from './chunk-buffers.js';
 import { decodeChunkMeta, encodeChunkMeta, type ChunkMeta } from '../format/records.js';
+import { copyBytes } from '../native/index.js';
 import { CorruptionError } from '../util/errors.js';
 
 /** Store compressed only if it saves at least this share of the raw bytes. */
@@ -327,7 +328,7 @@ export function openChunkFrameInto(frame: Frame, dst: Uint8Array, segmentId: num
     throw new CorruptionError(segmentId, offset, codec === CODEC_ZSTD_DICT ? 'dictionary-coded chunk outside a cold segment' : 'dictionary-coded chunk where no dictionary is available');
   } else {
     if (frame.payload.length !== dst.length) throw new CorruptionError(segmentId, offset, `chunk holds ${frame.payload.length} bytes, meta says ${meta.rawLen}`);
-    dst.set(frame.payload);
+    copyBytes(dst, 0, frame.payload); // dst may be shared memory (a lent GET buffer): see copyBytes
   }
   return meta;
 }

@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { RecordType } from '../format/constants.js';
 import type { ChunkRef } from '../format/records.js';
+import { copyBytes } from '../native/index.js';
 import { ChunkBuffers, type ChunkBuffer } from './chunk-buffers.js';
 import type { ChunkPool, Framed } from './chunk-pool.js';
 import type { HotDict, HotDictionaries } from './hot-dictionaries.js';
@@ -210,7 +211,7 @@ export class ChunkWriter {
           if (view.length >= this.pool().poolMinBytes) {
             // Copied into a reused chunk buffer: the caller's own buffer is never handed to another thread.
             const held = this.buffers.acquire();
-            view.copy(held.data);
+            copyBytes(held.data, 0, view);
             await emit(held.data.subarray(0, view.length), view.length === buf.length, held);
           } else {
             // A worker takes its chunk's buffer (transferred, detached here). The pool copies a view that
@@ -247,7 +248,8 @@ export class ChunkWriter {
               cur = grown;
             }
             const n = Math.min(src.length, cur.length - fill);
-            src.copy(cur, fill, 0, n);
+            // A chunk buffer is shared memory: copied by the addon (copyBytes says why).
+            copyBytes(cur, fill, n === src.length ? src : src.subarray(0, n));
             fill += n;
             src = src.subarray(n);
             if (fill === this.chunkBytes) {
