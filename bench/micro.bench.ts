@@ -3,7 +3,8 @@
 // CHUNK frames (what a worker does per chunk, and what a read does), zstd levels 1/3/9/19 on log-like
 // text (compress and decompress MB/s, ratio), the CRC comparison of bench/crc.bench.ts, batch MD5 (bench/md5.bench.ts), and zstd on 4 KiB
 // log-like objects with and without a dictionary (bench/small-dictionary.bench.ts), the log writer thread
-// (bench/log-writer.bench.ts) and the hop of a small-chunk batch to a worker (bench/worker-hop.bench.ts).
+// (bench/log-writer.bench.ts), the hop of a small-chunk batch to a worker (bench/worker-hop.bench.ts) and
+// copies into shared chunk buffers (bench/copy.bench.ts).
 //
 // MB/s = 10^6 bytes / mean task latency. Inputs are generated before timing (bench/data.ts).
 // Run: npm run build && node dist/bench/run-all.js micro [--quick]
@@ -20,6 +21,7 @@ import { initHash, xxh64 } from '../src/format/hash.js';
 import { encodeChunkMeta } from '../src/format/records.js';
 import { buildChunkFrame, openChunkFrame } from '../src/engine/chunk-codec.js';
 import { runCrcBench, type CrcBenchRow } from './crc.bench.js';
+import { runCopyBench, type CopyRow } from './copy.bench.js';
 import { runMd5Bench, type Md5Row } from './md5.bench.js';
 import { runSmallDictionaryBench, smallDictionaryTable, type DictionaryRow } from './small-dictionary.bench.js';
 import { runLogWriterBench, type LogWriterRow } from './log-writer.bench.js';
@@ -57,6 +59,8 @@ export interface MicroReport {
   smallDictionary: DictionaryRow[];
   logWriter: LogWriterRow[];
   workerHop: WorkerHopRow[];
+  /** Body pieces copied into shared chunk buffers: Buffer.copy against the addon's copyBytes (bench/copy.bench.ts). */
+  copy: CopyRow[];
   markdown: string;
 }
 
@@ -146,6 +150,7 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
   const dict = await runSmallDictionaryBench(quick);
   const logWriter = await runLogWriterBench(quick);
   const workerHop = await runWorkerHopBench(quick);
+  const copy = await runCopyBench(quick);
 
   const md = [
     markdownTable(
@@ -179,9 +184,13 @@ export async function runMicroBench(opts: { quick?: boolean } = {}): Promise<Mic
     'One round trip of a batch of 5 × 4 KiB small chunks to a worker thread that answers at once (bench/worker-hop.bench.ts):',
     '',
     workerHop.markdown,
+    '',
+    'Body pieces copied into 1 MiB chunk buffers, shared (SharedArrayBuffer) and plain, Buffer.copy against the addon (bench/copy.bench.ts):',
+    '',
+    copy.markdown,
   ].join('\n');
   console.log('\n' + md + '\n');
-  const report: MicroReport = { machine, quick, rows, zstd: zstdRows, crc, md5: md5.rows, smallDictionary: dict, logWriter: logWriter.rows, workerHop: workerHop.rows, markdown: md };
+  const report: MicroReport = { machine, quick, rows, zstd: zstdRows, crc, md5: md5.rows, smallDictionary: dict, logWriter: logWriter.rows, workerHop: workerHop.rows, copy: copy.rows, markdown: md };
   console.log(`results: ${await saveResults('micro', report)}`);
   return report;
 }
