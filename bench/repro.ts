@@ -1,5 +1,6 @@
 // Small, single-workload repros of the engine bench for profiling, e.g.
 //   node dist/bench/repro.js small 20000 --profile=small.cpuprofile   (main thread, timed region only)
+//   node dist/bench/repro.js small 20000 --heapProfile=small.heapprofile   (what the main thread allocated)
 //   node --cpu-prof --cpu-prof-dir=prof dist/bench/repro.js small 20000
 //   node --cpu-prof --cpu-prof-dir=prof dist/bench/repro.js large log 8
 //   node --cpu-prof --cpu-prof-dir=prof dist/bench/repro.js large random 8 --durability=none
@@ -19,6 +20,8 @@ import { forEachConcurrent, MiB, preparePages, removeDir, scratchDir, timed } fr
 interface Flags {
   /** Write a main-thread CPU profile of the timed region only (node:inspector) to this file. */
   profile?: string;
+  /** Write a sampling heap profile of the timed region (objects collected since included) to this file. */
+  heapProfile?: string;
   durability: Durability;
   concurrency?: number;
   workerThreads?: number;
@@ -42,6 +45,7 @@ function parse(argv: string[]): { pos: string[]; flags: Flags } {
     else if (m[1] === 'md5Threads') flags.md5Threads = Number(m[2]);
     else if (m[1] === 'batchSmallChunks') flags.batchSmallChunks = m[2] === '1' || m[2] === 'true';
     else if (m[1] === 'profile') flags.profile = m[2];
+    else if (m[1] === 'heapProfile') flags.heapProfile = m[2];
     else throw new Error(`unknown flag ${a}`);
   }
   return { pos, flags };
@@ -75,6 +79,28 @@ function describeThreads(a: Map<number, [number, number]>, b: Map<number, [numbe
 }
 
 let profileFile: string | undefined;
+let heapProfileFile: string | undefined;
+
+/**
+ * Runs `fn` under the inspector's sampling heap profiler when --heapProfile=FILE was given: every
+ * allocation sampled (one per 512 bytes on average), including objects the garbage collector has since
+ * freed, so the profile says what the timed region allocated, not what it kept. Open it in Chrome DevTools.
+ */
+async function heapProfiled(fn: () => Promise<void>): Promise<void> {
+  if (!heapProfileFile) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  try {
+    await fn();
+  } finally {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(heapProfileFile, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`main-thread heap profile of the timed region: ${heapProfileFile}`);
+  }
+}
 
 /** Runs `fn` under the inspector's sampling profiler when --profile=FILE was given. */
 async function profiled(fn: () => Promise<void>): Promise<void> {
@@ -98,7 +124,7 @@ async function report(what: string, units: number, unitName: string, fn: () => P
   preparePages(); // the memory state the benches measure in (setup.ts; SEDIMENT_BENCH_PAGES=as-is skips it)
   const ru0 = process.resourceUsage();
   const th0 = threadCpu();
-  const t = await timed(() => profiled(fn));
+  const t = await timed(() => profiled(() => heapProfiled(fn)));
   const th = threadCpu();
   const ru = process.resourceUsage();
   console.log(
@@ -157,6 +183,7 @@ const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pat
 if (invokedDirectly) {
   const { pos, flags } = parse(process.argv.slice(2));
   profileFile = flags.profile;
+  heapProfileFile = flags.heapProfile;
   const [mode, a, b] = pos;
   if (mode === 'small') await small(Number(a ?? 20_000), flags);
   else if (mode === 'large' && (a === 'log' || a === 'random')) await large(a, Number(b ?? 8), flags);
@@ -164,7 +191,7 @@ if (invokedDirectly) {
   else {
     console.error(
       'usage: repro.js small [COUNT] | large log|random [OBJECTS] | fill DIR [COUNT]  ' +
-        '[--durability=fsync|none] [--concurrency=N] [--workerThreads=N] [--md5Threads=N] [--batchSmallChunks=0|1] [--profile=FILE]',
+        '[--durability=fsync|none] [--concurrency=N] [--workerThreads=N] [--md5Threads=N] [--batchSmallChunks=0|1] [--profile=FILE] [--heapProfile=FILE]',
     );
     process.exit(2);
   }
