@@ -6,7 +6,8 @@
 // the main thread posts each chunk to it (a view of shared memory read in place, or one memcpy, ~0.1 ms
 // a MiB, against ~1.3 ms a MiB to hash it) and asks for the digest after the last one. The uploads of one
 // thread are hashed side by side (md5-worker.ts): one upload runs at one chain's speed (~730 MB/s here),
-// four together at ~1.4 GB/s (the addon's multi-buffer MD5, 8 lanes).
+// four together at ~1.8 GB/s (the addon's multi-buffer MD5, 8 lanes with AVX2; ~2.3 GB/s with AVX-512VL,
+// bench/md5.bench.ts).
 // Back-pressure: the bytes posted to a thread and not yet hashed are bounded (QUEUED_BYTES_MAX per thread).
 // Past it, update() returns a promise that resolves once that thread has caught up, and the upload waits
 // for it before reading more of its body: without a bound the copies would pile up in memory.
