@@ -204,30 +204,35 @@ __attribute__((target("avx2"))) static inline void transpose8(__m256i r[8]) {
   r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
 }
 
-__attribute__((target("avx2"))) static void md5_x8(uint32_t *st, const uint8_t *const *ptr, const size_t *step, size_t blocks) {
-  __m256i a = _mm256_loadu_si256((const __m256i *)(st + 0));
-  __m256i b = _mm256_loadu_si256((const __m256i *)(st + 8));
-  __m256i c = _mm256_loadu_si256((const __m256i *)(st + 16));
-  __m256i d = _mm256_loadu_si256((const __m256i *)(st + 24));
-  const __m256i ones = _mm256_set1_epi32(-1);
-  for (size_t k = 0; k < blocks; k++) {
-    __m256i m[16];
-    for (int half = 0; half < 2; half++) {
-      for (int l = 0; l < 8; l++) m[8 * half + l] = _mm256_loadu_si256((const __m256i *)(ptr[l] + k * step[l] + 32 * half));
-      transpose8(m + 8 * half);
-    }
-    const __m256i a0 = a, b0 = b, c0 = c, d0 = d;
-    MD5_STEPS(V8_STEP)
-    a = _mm256_add_epi32(a, a0);
-    b = _mm256_add_epi32(b, b0);
-    c = _mm256_add_epi32(c, c0);
-    d = _mm256_add_epi32(d, d0);
+/* An 8-lane kernel around a step macro (V8_STEP's shape): the two 8-lane kernels differ only in it. */
+#define MD5_X8_KERNEL(name, isa, STEP)                                                                 \
+  __attribute__((target(isa))) static void name(uint32_t *st, const uint8_t *const *ptr, const size_t *step, size_t blocks) { \
+    __m256i a = _mm256_loadu_si256((const __m256i *)(st + 0));                                         \
+    __m256i b = _mm256_loadu_si256((const __m256i *)(st + 8));                                         \
+    __m256i c = _mm256_loadu_si256((const __m256i *)(st + 16));                                        \
+    __m256i d = _mm256_loadu_si256((const __m256i *)(st + 24));                                        \
+    const __m256i ones = _mm256_set1_epi32(-1); /* V8_I's NOT */                                       \
+    (void)ones;                                                                                        \
+    for (size_t k = 0; k < blocks; k++) {                                                              \
+      __m256i m[16];                                                                                   \
+      for (int half = 0; half < 2; half++) {                                                           \
+        for (int l = 0; l < 8; l++) m[8 * half + l] = _mm256_loadu_si256((const __m256i *)(ptr[l] + k * step[l] + 32 * half)); \
+        transpose8(m + 8 * half);                                                                      \
+      }                                                                                                \
+      const __m256i a0 = a, b0 = b, c0 = c, d0 = d;                                                    \
+      MD5_STEPS(STEP)                                                                                  \
+      a = _mm256_add_epi32(a, a0);                                                                     \
+      b = _mm256_add_epi32(b, b0);                                                                     \
+      c = _mm256_add_epi32(c, c0);                                                                     \
+      d = _mm256_add_epi32(d, d0);                                                                     \
+    }                                                                                                  \
+    _mm256_storeu_si256((__m256i *)(st + 0), a);                                                       \
+    _mm256_storeu_si256((__m256i *)(st + 8), b);                                                       \
+    _mm256_storeu_si256((__m256i *)(st + 16), c);                                                      \
+    _mm256_storeu_si256((__m256i *)(st + 24), d);                                                      \
   }
-  _mm256_storeu_si256((__m256i *)(st + 0), a);
-  _mm256_storeu_si256((__m256i *)(st + 8), b);
-  _mm256_storeu_si256((__m256i *)(st + 16), c);
-  _mm256_storeu_si256((__m256i *)(st + 24), d);
-}
+
+MD5_X8_KERNEL(md5_x8, "avx2", V8_STEP)
 
 /* 8 lanes with AVX-512VL: the 16-lane kernel's ternary logic (one instruction per F, G, H, I) and rotate
  * on 256-bit registers, where AVX2 needs three instructions for each. ~1.25x the AVX2 kernel on this
@@ -241,29 +246,7 @@ __attribute__((target("avx2"))) static void md5_x8(uint32_t *st, const uint8_t *
 #define V8L_H(b, c, d) _mm256_ternarylogic_epi32(b, c, d, 0x96)
 #define V8L_I(b, c, d) _mm256_ternarylogic_epi32(b, c, d, 0x39)
 
-__attribute__((target("avx2,avx512f,avx512vl"))) static void md5_x8vl(uint32_t *st, const uint8_t *const *ptr, const size_t *step, size_t blocks) {
-  __m256i a = _mm256_loadu_si256((const __m256i *)(st + 0));
-  __m256i b = _mm256_loadu_si256((const __m256i *)(st + 8));
-  __m256i c = _mm256_loadu_si256((const __m256i *)(st + 16));
-  __m256i d = _mm256_loadu_si256((const __m256i *)(st + 24));
-  for (size_t k = 0; k < blocks; k++) {
-    __m256i m[16];
-    for (int half = 0; half < 2; half++) {
-      for (int l = 0; l < 8; l++) m[8 * half + l] = _mm256_loadu_si256((const __m256i *)(ptr[l] + k * step[l] + 32 * half));
-      transpose8(m + 8 * half);
-    }
-    const __m256i a0 = a, b0 = b, c0 = c, d0 = d;
-    MD5_STEPS(V8L_STEP)
-    a = _mm256_add_epi32(a, a0);
-    b = _mm256_add_epi32(b, b0);
-    c = _mm256_add_epi32(c, c0);
-    d = _mm256_add_epi32(d, d0);
-  }
-  _mm256_storeu_si256((__m256i *)(st + 0), a);
-  _mm256_storeu_si256((__m256i *)(st + 8), b);
-  _mm256_storeu_si256((__m256i *)(st + 16), c);
-  _mm256_storeu_si256((__m256i *)(st + 24), d);
-}
+MD5_X8_KERNEL(md5_x8vl, "avx2,avx512f,avx512vl", V8L_STEP)
 
 /* Ternary-logic truth tables over (b, c, d) = (0xF0, 0xCC, 0xAA): F = 0xCA, G = 0xE4, H = 0x96, I = 0x39. */
 #define V16_F(b, c, d) _mm512_ternarylogic_epi32(b, c, d, 0xCA)
