@@ -82,42 +82,61 @@ let profileFile: string | undefined;
 let heapProfileFile: string | undefined;
 
 /**
- * Runs `fn` under the inspector's sampling heap profiler when --heapProfile=FILE was given: every
- * allocation sampled (one per 512 bytes on average), including objects the garbage collector has since
- * freed, so the profile says what the timed region allocated, not what it kept. Open it in Chrome DevTools.
+ * Runs `fn` between `start` and `stop` of an inspector session and writes what `stop` returns (a
+ * profile) to `file`; without a file, just runs `fn`.
  */
-async function heapProfiled(fn: () => Promise<void>): Promise<void> {
-  if (!heapProfileFile) return fn();
+async function inspected(
+  file: string | undefined,
+  what: string,
+  start: (s: Session) => Promise<unknown>,
+  stop: (s: Session) => Promise<{ profile: unknown }>,
+  fn: () => Promise<void>,
+): Promise<void> {
+  if (!file) return fn();
   const session = new Session();
   session.connect();
-  await session.post('HeapProfiler.enable');
-  await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await start(session);
   try {
     await fn();
   } finally {
-    const { profile } = await session.post('HeapProfiler.stopSampling');
-    writeFileSync(heapProfileFile, JSON.stringify(profile));
+    const { profile } = await stop(session);
+    writeFileSync(file, JSON.stringify(profile));
     session.disconnect();
-    console.log(`main-thread heap profile of the timed region: ${heapProfileFile}`);
+    console.log(`main-thread ${what} of the timed region: ${file}`);
   }
 }
 
 /** Runs `fn` under the inspector's sampling profiler when --profile=FILE was given. */
-async function profiled(fn: () => Promise<void>): Promise<void> {
-  if (!profileFile) return fn();
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 250 });
-  await session.post('Profiler.start');
-  try {
-    await fn();
-  } finally {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(profileFile, JSON.stringify(profile));
-    session.disconnect();
-    console.log(`main-thread profile of the timed region: ${profileFile}`);
-  }
+function profiled(fn: () => Promise<void>): Promise<void> {
+  return inspected(
+    profileFile,
+    'profile',
+    async (s) => {
+      await s.post('Profiler.enable');
+      await s.post('Profiler.setSamplingInterval', { interval: 250 });
+      await s.post('Profiler.start');
+    },
+    (s) => s.post('Profiler.stop'),
+    fn,
+  );
+}
+
+/**
+ * Runs `fn` under the inspector's sampling heap profiler when --heapProfile=FILE was given: every
+ * allocation sampled (one per 512 bytes on average), including objects the garbage collector has since
+ * freed, so the profile says what the timed region allocated, not what it kept. Open it in Chrome DevTools.
+ */
+function heapProfiled(fn: () => Promise<void>): Promise<void> {
+  return inspected(
+    heapProfileFile,
+    'heap profile',
+    async (s) => {
+      await s.post('HeapProfiler.enable');
+      await s.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    },
+    (s) => s.post('HeapProfiler.stopSampling'),
+    fn,
+  );
 }
 
 async function report(what: string, units: number, unitName: string, fn: () => Promise<void>): Promise<void> {
