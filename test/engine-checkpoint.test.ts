@@ -407,3 +407,42 @@ describe('checkpoint of a versioned bucket encoded while versions come and go', 
     await e.close();
   });
 });
+
+describe('when checkpoints are written', () => {
+  // A checkpoint rewrites the whole index, so they come once per interval (checkpointEveryOps, default
+  // 200,000 mutations or a quarter of the index), not after every seal: the seals alone would double the
+  // checkpoint work of a small-object workload (docs/PERFORMANCE.md, session 22).
+  const put = (e: Engine, i: number) => e.putObject('ckpt', `k${String(i).padStart(5, '0')}`, Buffer.from(`value ${i}`));
+
+  it('seals alone write no checkpoint; an open after a SIGKILL replays every sealed footer', async () => {
+    const disk = new MemoryFileSystem();
+    const p = opener(disk, { segmentRecordsMax: 512 });
+    let e = await p.open();
+    await e.createBucket('ckpt');
+    // 12,032 mutations (until session 22 a seal took a checkpoint after 10,000), 64 at a time
+    const n = 188 * 64;
+    for (let i = 0; i < n; i += 64) await Promise.all(Array.from({ length: 64 }, (_, j) => put(e, i + j)));
+    await ticks(20);
+    expect((await disk.readdir('/data/segments')).filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(20);
+    expect(await disk.readdir('/data/checkpoints')).toEqual([]);
+    p.kill();
+    e = await p.open();
+    expect(e.stats().objects).toBe(n);
+    for (const i of [0, 17, 4_095, n - 1]) expect(await text(e, 'ckpt', `k${String(i).padStart(5, '0')}`)).toBe(`value ${i}`);
+    await e.close();
+  });
+
+  it('the interval writes one, whether or not a seal came', async () => {
+    const disk = new MemoryFileSystem();
+    const p = opener(disk, { checkpointEveryOps: 50 });
+    const e = await p.open();
+    await e.createBucket('ckpt');
+    for (let i = 0; i < 60; i++) await put(e, i);
+    // written in the background: wait for it, but not forever
+    for (let turn = 0; turn < 200 && (await disk.readdir('/data/checkpoints')).length === 0; turn++) await ticks(1);
+    expect((await disk.readdir('/data/checkpoints')).length).toBe(1);
+    // segmentBytesMax is 1 MiB: these puts fill far less, so no seal took part
+    expect((await disk.readdir('/data/segments')).filter((f) => f.endsWith('.seg')).length).toBe(1);
+    await e.close();
+  });
+});

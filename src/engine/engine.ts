@@ -515,12 +515,10 @@ export class Engine {
         durability: this.durability,
         segmentBytesMax: this.segmentBytesMax,
         segmentRecordsMax: this.opts.segmentRecordsMax ?? 65_536,
-        onSealed: (id, size) => {
-          this.segments.set(id, { id, sealed: true, sizeBytes: size });
-          // A checkpoint rewrites the whole index: after a seal, take one only when the log it saves
-          // replaying is worth that (replay from sealed footers is cheap).
-          if (this.opsSinceCheckpoint >= Math.max(10_000, this.table.count / 8)) this.scheduleCheckpoint();
-        },
+        // No checkpoint of its own after a seal (until session 22, one whenever an eighth of the index had
+        // changed): the interval of afterMutation alone bounds both a checkpoint's cost per mutation (≤ 4
+        // rows encoded) and what an open after a crash replays from footers (docs/PERFORMANCE.md, session 22).
+        onSealed: (id, size) => this.segments.set(id, { id, sealed: true, sizeBytes: size }),
         onCreated: (id) => this.segments.set(id, { id, sealed: false, sizeBytes: SEGMENT_HEADER_BYTES }),
         listSegment: (id) => this.liveSegments.add(id),
       },

@@ -69,7 +69,7 @@ export interface EngineOptions {
   /**
    * Write a checkpoint after this many applied mutations. Default: 200,000, or a quarter of the entries
    * indexed when that is more — a checkpoint rewrites the whole index, so a fixed count would make its
-   * cost per mutation grow with the index (see also the checkpoint after a seal, docs/ARCHITECTURE.md).
+   * cost per mutation grow with the index (docs/ARCHITECTURE.md, decision 6).
    */
   checkpointEveryOps?: number;
   /** Region recorded for buckets created without one. Default us-east-1. */
