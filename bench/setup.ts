@@ -52,16 +52,24 @@ export function benchBaseDir(): string {
 const liveDirs = new Set<string>();
 let cleanupInstalled = false;
 
-/** On Ctrl-C or SIGTERM, scratch directories still in use are removed before exiting. */
+/**
+ * On Ctrl-C or SIGTERM, and on any other exit (an uncaught error, e.g. EPIPE once `| head` has closed
+ * stdout), scratch directories still in use are removed: each can hold gigabytes.
+ */
 function installCleanup(): void {
   if (cleanupInstalled) return;
   cleanupInstalled = true;
+  const removeLive = (): void => {
+    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+    liveDirs.clear();
+  };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+      removeLive();
       process.exit(130);
     });
   }
+  process.once('exit', removeLive);
 }
 
 /** A fresh scratch directory under the bench base dir; remove it with `removeDir`. */
