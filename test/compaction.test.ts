@@ -320,3 +320,32 @@ describe('compaction', () => {
     await e.close();
   });
 });
+
+describe('the checkpoint a pass needs', () => {
+  // Packs may only hold records a checkpoint reflects, so a pass that compacts an uncovered segment takes
+  // one first; a pass with nothing to compact there takes none (a checkpoint rewrites the whole index).
+  const checkpoints = async (fs: MemoryFileSystem) => (await fs.readdir('/d/checkpoints')).length;
+
+  it('takes none when nothing is to be compacted, one before compacting an uncovered segment', async () => {
+    const { fs, e, c } = await setup();
+    await e.createBucket('bkt');
+    for (let i = 0; i < 40; i++) await e.putObject('bkt', `k${i}`, Buffer.alloc(20_000, i));
+    await e.sealActiveSegment();
+    // Sealed, not covered, nothing dead in it: the pass has nothing to do and writes no checkpoint.
+    expect(await checkpoints(fs)).toBe(0);
+    const idle = await c.runPass();
+    expect(idle.segmentsCompacted).toBe(0);
+    expect(await checkpoints(fs)).toBe(0);
+    // Most of it deleted: now the pass compacts that segment, after a checkpoint that covers it.
+    for (let i = 0; i < 36; i++) await e.deleteObject('bkt', `k${i}`);
+    await e.sealActiveSegment();
+    const st = await c.runPass();
+    expect(st.segmentsCompacted).toBeGreaterThan(0);
+    expect(await checkpoints(fs)).toBe(1);
+    for (let i = 36; i < 40; i++) expect((await readAll((await e.getObject('bkt', `k${i}`)).body)).equals(Buffer.alloc(20_000, i))).toBe(true);
+    await e.close();
+    const again = await Engine.open({ dir: '/d', fs, workerThreads: 0, onWarning: () => undefined });
+    expect(again.stats().objects).toBe(4);
+    await again.close();
+  });
+});
