@@ -16,10 +16,18 @@ const AK = 'SEDTOOLSTEST0000001';
 const SK = 'tools-test-secret-key-0123456789abcdefgh';
 
 // Debian's awscli package is the aws cli v2; prefer it over any other `aws` on PATH.
-const AWS = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
+// SEDIMENT_TEST_AWS picks another CLI (e.g. a newer one from pip, to run this file against both generations).
+const AWS = process.env.SEDIMENT_TEST_AWS ?? (existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws');
 
 function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v '${cmd}'`]).status === 0;
+}
+
+/** CRC32 of `b` as S3 sends it: 4 bytes, big-endian. */
+function crc32be(b: Buffer): Buffer {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(b) >>> 0);
+  return out;
 }
 
 function toolTest(cmd: string): typeof it | typeof it.skip {
@@ -166,14 +174,23 @@ describe('real S3 clients against sediment serve', () => {
     const head = JSON.parse(aws('s3api', 'head-object', '--bucket', 'aws-bkt', '--key', 'dir/big.bin')) as { ETag: string; ContentLength: number };
     expect(head.ContentLength).toBe(21 * 1024 * 1024);
     expect(head.ETag).toMatch(/-3"$/);
-    // This CLI names no checksum algorithm: the object still gets S3's default, a FULL_OBJECT CRC64NVME of
-    // all its bytes, made from the parts' at completion (read here with the SDK, which knows the header).
+    // Read with the SDK, which knows every checksum header. Two generations of the CLI differ here:
+    // - older ones (Debian 12's) name no checksum algorithm: the object still gets S3's default, a
+    //   FULL_OBJECT CRC64NVME of all its bytes, made from the parts' at completion;
+    // - newer ones (botocore 1.36 and later: `request_checksum_calculation = when_supported`) name CRC32 in
+    //   CreateMultipartUpload: a COMPOSITE CRC32, the CRC32 of the three 8 MiB parts' CRC32s, `-3`.
     const sdk = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: AK, secretAccessKey: SK }, maxAttempts: 1 });
     const withSum = await sdk.send(new HeadObjectCommand({ Bucket: 'aws-bkt', Key: 'dir/big.bin', ChecksumMode: 'ENABLED' }));
     sdk.destroy();
-    const crc = Buffer.alloc(8);
-    crc.writeBigUInt64BE(crc64nvme(readFileSync(big)));
-    expect([withSum.ChecksumCRC64NVME, withSum.ChecksumType]).toEqual([crc.toString('base64'), 'FULL_OBJECT']);
+    const bigBytes = readFileSync(big);
+    if (withSum.ChecksumCRC32 !== undefined) {
+      const partSums = [0, 1, 2].map((i) => crc32be(bigBytes.subarray(i * 8388608, (i + 1) * 8388608)));
+      expect([withSum.ChecksumCRC32, withSum.ChecksumCRC64NVME, withSum.ChecksumType]).toEqual([`${crc32be(Buffer.concat(partSums)).toString('base64')}-3`, undefined, 'COMPOSITE']);
+    } else {
+      const crc = Buffer.alloc(8);
+      crc.writeBigUInt64BE(crc64nvme(bigBytes));
+      expect([withSum.ChecksumCRC64NVME, withSum.ChecksumType]).toEqual([crc.toString('base64'), 'FULL_OBJECT']);
+    }
     const part = join(work, 'part.bin');
     aws('s3api', 'get-object', '--bucket', 'aws-bkt', '--key', 'dir/big.bin', '--range', 'bytes=10485700-', part);
     expect(readFileSync(part).equals(readFileSync(big).subarray(10485700))).toBe(true);
@@ -190,11 +207,7 @@ describe('real S3 clients against sediment serve', () => {
 
     // A multipart upload with a flexible checksum, as botocore sends it: the parts' CRC32s in
     // CompleteMultipartUpload, and the object's COMPOSITE CRC32 (of the part CRC32s, `-2`) back.
-    const crc32b64 = (b: Buffer): string => {
-      const out = Buffer.alloc(4);
-      out.writeUInt32BE(crc32(b) >>> 0);
-      return out.toString('base64');
-    };
+    const crc32b64 = (b: Buffer): string => crc32be(b).toString('base64');
     const created = JSON.parse(aws('s3api', 'create-multipart-upload', '--bucket', 'aws-bkt', '--key', 'sums/crc32', '--checksum-algorithm', 'CRC32')) as { UploadId: string };
     const bodies = [randomBytes(5 * 1024 * 1024), randomBytes(100_000)];
     const done = bodies.map((b, i) => {
