@@ -426,6 +426,34 @@ describe('KeyIndex scans and snapshots while it changes', () => {
     expect(index.get(key(3))).toBe(-1);
   });
 
+  it('a set right after a get of the same key reuses its descent only while nothing else came between', () => {
+    // Small nodes, so that inserts split leaves and branches: a stale reused position would put a key in
+    // the wrong place, which checkInvariants and the model comparison catch.
+    const seed = testSeed();
+    const rng = mulberry32(seed);
+    const index = new KeyIndex({ leafMax: 4, branchMax: 4 });
+    const model = new Map<string, number>();
+    const snaps: Array<[KeyIndexSnapshot, Array<[string, number]>]> = [];
+    for (let step = 0; step < 20_000; step++) {
+      const k = key(rng.int(0, 3000));
+      const slot = rng.int(0, 1_000_000);
+      expect(index.get(k), `seed ${seed}, step ${step}`).toBe(model.get(k) ?? -1);
+      // What may come between the get and the set: another key's get, a delete, a set, a snapshot, nothing.
+      const between = rng.int(0, 9);
+      const other = key(rng.int(0, 3000));
+      if (between === 0) index.get(other);
+      else if (between === 1) model.delete(other), index.delete(other);
+      else if (between === 2) model.set(other, 7), index.set(other, 7);
+      else if (between === 3 && snaps.length < 20) snaps.push([index.snapshot(), [...model].sort(([a], [b]) => byteOrder(a, b))]);
+      if (rng.bool(0.8)) model.set(k, slot), index.set(k, slot);
+      else model.delete(k), index.delete(k);
+    }
+    index.checkInvariants();
+    expect(index.size).toBe(model.size);
+    expect([...index.scan()]).toEqual([...model].sort(([a], [b]) => byteOrder(a, b)));
+    for (const [snap, want] of snaps) expect([...snap]).toEqual(want);
+  });
+
   it('set refuses a slot that is not a non-negative int32 (-1 means absent)', () => {
     const index = new KeyIndex();
     expect(() => index.set('a', -1)).toThrow(/non-negative int32/);

@@ -36,6 +36,7 @@ import {
   decodeBucketCreate,
   decodeBucketDelete,
   decodeDelete,
+  decodeCommitIndex,
   decodeManifest,
   encodeBucketConfig,
   encodeBucketCreate,
@@ -51,6 +52,7 @@ import {
   type BucketConfigRecord,
   type ChecksumEntry,
   type ChunkRef,
+  type CommitIndexFields,
   type ObjectManifest,
   type UploadCreateRecord,
   type UploadPartRecord,
@@ -461,7 +463,7 @@ export class Engine {
       }
       let listing;
       try {
-        listing = await listSegment(this.fs, path, id, !isLast);
+        listing = await listSegment(this.fs, path, id, !isLast, false);
       } catch (err) {
         if (err instanceof NewerFormatError) throw new SedimentError('SEDIMENT_FORMAT_VERSION', `segment ${id}: ${err.message}`, { cause: err });
         throw ioError(err, `reading segment ${id}`);
@@ -611,7 +613,7 @@ export class Engine {
     try {
       switch (e.type) {
         case RecordType.COMMIT:
-          this.applyCommit(decodeManifest(payload), segmentId, e.offset, e.frameLen);
+          this.applyCommit(decodeCommitIndex(payload), segmentId, e.offset, e.frameLen);
           break;
         case RecordType.DELETE: {
           const d = decodeDelete(payload);
@@ -628,15 +630,23 @@ export class Engine {
           this.applyBucketDelete(b.name, b.seq);
           break;
         }
-        case RecordType.BUCKET_CONFIG:
-          this.applyBucketConfig(decodeBucketConfig(payload), payload);
+        // These keep their payload (and what is decoded from it may be views of it): copies, as the
+        // payloads of a sealed segment are views of its whole footer (segment-scan.ts, readFooter).
+        case RecordType.BUCKET_CONFIG: {
+          const own = Buffer.from(payload);
+          this.applyBucketConfig(decodeBucketConfig(own), own);
           break;
-        case RecordType.UPLOAD_CREATE:
-          this.applyUploadCreate(decodeUploadCreate(payload), payload);
+        }
+        case RecordType.UPLOAD_CREATE: {
+          const own = Buffer.from(payload);
+          this.applyUploadCreate(decodeUploadCreate(own), own);
           break;
-        case RecordType.UPLOAD_PART:
-          this.applyUploadPart(decodeUploadPart(payload), payload);
+        }
+        case RecordType.UPLOAD_PART: {
+          const own = Buffer.from(payload);
+          this.applyUploadPart(decodeUploadPart(own), own);
           break;
+        }
         case RecordType.UPLOAD_ABORT: {
           const a = decodeUploadAbort(payload);
           this.noteSeq(a.seq);
@@ -743,7 +753,8 @@ export class Engine {
     u.parts.set(p.partNumber, { rec: p, payload: Buffer.from(payload) });
   }
 
-  private applyCommit(m: ObjectManifest, segmentId: number, offset: number, frameLen: number): void {
+  /** `m.md5` may be a view of a record's payload: the table copies it. */
+  private applyCommit(m: CommitIndexFields, segmentId: number, offset: number, frameLen: number): void {
     this.noteSeq(m.seq);
     if (m.partCount > 0) this.uploads.delete(m.uploadId);
     const b = this.buckets.get(m.bucket);

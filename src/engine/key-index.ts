@@ -80,6 +80,14 @@ export class KeyIndex {
   /** The branches on the path of the last descend() and the child taken in each (reused, no allocation). */
   private readonly path: Branch[] = [];
   private readonly pathAt: number[] = [];
+  /**
+   * What the last get() found, while its descend() is still the last one and nothing was written since: a
+   * set() of the same key right after it (the commit of a new key does get, then set) reuses that
+   * descent. About 5 % of replaying the log at open (docs/PERFORMANCE.md, session 23).
+   */
+  private memoKey: string | undefined;
+  private memoFound = 0;
+  private memoVersion = -1;
 
   constructor(opts: KeyIndexOptions = {}) {
     this.leafMax = opts.leafMax ?? LEAF_MAX;
@@ -97,6 +105,7 @@ export class KeyIndex {
 
   /** The leaf that holds or would hold `key`; records the path in path/pathAt. */
   private descend(key: string, native: boolean): Leaf {
+    this.memoKey = undefined;
     let node = this.root;
     for (let d = 0; d < this.height; d++) {
       const b = node as Branch;
@@ -134,13 +143,17 @@ export class KeyIndex {
     const native = nativeOrderHolds(key);
     const leaf = this.descend(key, native);
     const i = leafFind(leaf, key, native);
+    this.memoKey = key;
+    this.memoFound = i;
+    this.memoVersion = this.version;
     return i >= 0 ? leaf.slots[i] : -1;
   }
 
   set(key: string, slot: number): void {
     if (!(slot >= 0 && (slot | 0) === slot)) assert(false, `KeyIndex slot ${slot} is not a non-negative int32`);
     const native = nativeOrderHolds(key);
-    const found = leafFind(this.descend(key, native), key, native);
+    const found = key === this.memoKey && this.memoVersion === this.version ? this.memoFound : leafFind(this.descend(key, native), key, native);
+    this.memoKey = undefined;
     const leaf = this.ownPath();
     this.version++;
     if (found >= 0) {

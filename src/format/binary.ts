@@ -187,6 +187,11 @@ export class BinaryReader {
     this.pos += n;
     return b;
   }
+  /** Moves past `n` bytes (checked like a read of them). */
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
   private strN(len: number): string {
     this.need(len);
     const s = this.buf.toString('utf8', this.pos, this.pos + len);

@@ -191,15 +191,17 @@ export class FooterDecoder {
   /**
    * Appends up to `max` more entries to `into`; after the last one, checks that the payload ends there.
    * `make` builds each entry (a caller that keeps them in a richer shape saves an object per record).
+   * `chunks` false leaves CHUNK entries out (their bytes are still walked).
    */
-  next<T = FooterEntry>(max: number, into: T[], make: (type: number, offset: number, frameLen: number, chunk?: ChunkMeta, payload?: Buffer) => T = plainEntry as never): void {
+  next<T = FooterEntry>(max: number, into: T[], make: (type: number, offset: number, frameLen: number, chunk?: ChunkMeta, payload?: Buffer) => T = plainEntry as never, chunks = true): void {
     const r = this.r;
     for (let n = Math.min(max, this.left); n > 0; n--, this.left--) {
       const type = r.u8();
       const offset = r.u64();
       const frameLen = r.u32();
-      if (type === RecordType.CHUNK) into.push(make(type, offset, frameLen, decodeChunkMeta(r.bytes(20)), undefined));
-      else into.push(make(type, offset, frameLen, undefined, r.bytes(r.u32())));
+      if (type !== RecordType.CHUNK) into.push(make(type, offset, frameLen, undefined, r.bytes(r.u32())));
+      else if (chunks) into.push(make(type, offset, frameLen, decodeChunkMeta(r.bytes(20)), undefined));
+      else r.skip(20);
     }
     if (this.left === 0) r.expectEnd('FOOTER');
   }
@@ -209,10 +211,10 @@ function plainEntry(type: number, offset: number, frameLen: number, chunk?: Chun
   return chunk ? { type, offset, frameLen, chunk } : { type, offset, frameLen, payload };
 }
 
-/** Decodes a whole footer payload (payloads are views into `buf`). */
-export function decodeFooterPayload(buf: Buffer): FooterEntry[] {
+/** Decodes a whole footer payload (payloads are views into `buf`); `chunks` false leaves CHUNK entries out. */
+export function decodeFooterPayload(buf: Buffer, chunks = true): FooterEntry[] {
   const entries: FooterEntry[] = [];
-  new FooterDecoder(buf).next(Infinity, entries);
+  new FooterDecoder(buf).next(Infinity, entries, plainEntry, chunks);
   return entries;
 }
 

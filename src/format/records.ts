@@ -189,8 +189,11 @@ export function encodeManifest(m: ObjectManifest): Buffer {
   return w.finish();
 }
 
-export function decodeManifest(buf: Buffer): ObjectManifest {
-  const r = new BinaryReader(buf);
+/** The fields of a COMMIT that the in-memory index keeps (engine ObjectEntry), in payload order (§3.1). */
+export type CommitIndexFields = Pick<ObjectManifest, 'seq' | 'bucket' | 'key' | 'versionId' | 'uploadId' | 'mtimeMs' | 'size' | 'md5' | 'partCount' | 'storageClass' | 'flags'>;
+
+/** §3.1 up to the flag byte: the index's fields, and the flag byte as stored. `md5` is a view into the payload. */
+function readCommitHead(r: BinaryReader): CommitIndexFields & { flagByte: number } {
   checkVersion(r, 'COMMIT');
   const seq = r.u64();
   const bucket = r.str16();
@@ -199,11 +202,17 @@ export function decodeManifest(buf: Buffer): ObjectManifest {
   const uploadId = r.u64();
   const mtimeMs = r.f64();
   const size = r.u64();
-  const md5 = Buffer.from(r.bytes(16));
+  const md5 = r.bytes(16);
   const partCount = r.u16();
   const storageClass = r.u8();
   const flagByte = r.u8();
-  const flags = flagByte & ~CommitFlag.PART_CHECKSUMS;
+  return { seq, bucket, key, versionId, uploadId, mtimeMs, size, md5, partCount, storageClass, flags: flagByte & ~CommitFlag.PART_CHECKSUMS, flagByte };
+}
+
+export function decodeManifest(buf: Buffer): ObjectManifest {
+  const r = new BinaryReader(buf);
+  const head = readCommitHead(r);
+  const flagByte = head.flagByte;
   const contentType = r.str16();
   const headers: Array<[string, string]> = [];
   for (let n = r.u8(); n > 0; n--) headers.push([r.str8(), r.str16()]);
@@ -215,7 +224,7 @@ export function decodeManifest(buf: Buffer): ObjectManifest {
   const legalHold = r.u8() !== 0;
   const tags: Array<[string, string]> = [];
   for (let n = r.u16(); n > 0; n--) tags.push([r.str16(), r.str16()]);
-  const chunks = readChunkRefs(r, size, 'COMMIT');
+  const chunks = readChunkRefs(r, head.size, 'COMMIT');
   const parts: PartEntry[] = [];
   for (let n = r.u32(); n > 0; n--) {
     parts.push({ partNumber: r.u32(), size: r.u64(), md5: Buffer.from(r.bytes(16)), chunkCount: r.u32() });
@@ -227,9 +236,51 @@ export function decodeManifest(buf: Buffer): ObjectManifest {
   }
   r.expectEnd('COMMIT');
   return {
-    seq, bucket, key, versionId, uploadId, mtimeMs, size, md5, partCount, storageClass, flags, contentType,
-    headers, userMetadata, checksums, lockMode, retainUntilMs, legalHold, tags, chunks, parts,
+    seq: head.seq, bucket: head.bucket, key: head.key, versionId: head.versionId, uploadId: head.uploadId, mtimeMs: head.mtimeMs,
+    size: head.size, md5: Buffer.from(head.md5), partCount: head.partCount, storageClass: head.storageClass, flags: head.flags,
+    contentType, headers, userMetadata, checksums, lockMode, retainUntilMs, legalHold, tags, chunks, parts,
   };
+}
+
+/**
+ * The index's fields of a COMMIT, for replaying the log at open: the rest of the payload is walked and
+ * checked as decodeManifest checks it (the same FormatErrors, so damage is still reported at open), but
+ * nothing of it is built. `md5` is a view into `buf`. Replay from sealed footers spent ~0.9 µs per
+ * record in decodeManifest plus the garbage it left (docs/PERFORMANCE.md, session 23).
+ */
+export function decodeCommitIndex(buf: Buffer): CommitIndexFields {
+  const r = new BinaryReader(buf);
+  const head = readCommitHead(r); // its extra flagByte is left on the returned object
+  const flagByte = head.flagByte;
+  r.skip(r.u16()); // content type
+  for (let n = r.u8(); n > 0; n--) r.skip(r.u8()), r.skip(r.u16()); // headers
+  for (let n = r.u16(); n > 0; n--) r.skip(r.u8()), r.skip(r.u16()); // user metadata
+  for (let n = r.u8(); n > 0; n--) parseChecksumAlgByte(r.u8(), 'COMMIT'), r.skip(r.u8()); // checksums
+  r.skip(1 + 8 + 1); // lock mode, retain-until, legal hold
+  for (let n = r.u16(); n > 0; n--) r.skip(r.u16()), r.skip(r.u16()); // tags
+  const count = r.u32();
+  if (count * 24 > r.remaining) throw new FormatError('COMMIT: chunk table truncated');
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    r.u64(), r.u64(), r.u32(); // segment id, offset, frame length (u64s checked below 2^53 as decoded)
+    sum += r.u32();
+  }
+  if (sum !== head.size) throw new FormatError(`COMMIT: chunks hold ${sum} bytes, record says ${head.size}`);
+  const parts = r.u32();
+  for (let n = parts; n > 0; n--) r.u32(), r.u64(), r.skip(16), r.u32();
+  if ((flagByte & CommitFlag.PART_CHECKSUMS) !== 0) {
+    if (parts === 0) throw new FormatError('COMMIT: part checksums without parts');
+    let first = -1;
+    for (let n = parts; n > 0; n--) {
+      const { alg, type } = parseChecksumAlgByte(r.u8(), 'COMMIT part checksum');
+      if (type !== undefined) throw new FormatError('COMMIT part checksum: a part\'s checksum has no type');
+      r.skip(r.u8());
+      if (first >= 0 && alg !== first) throw new FormatError('COMMIT: part checksums of different algorithms');
+      first = alg;
+    }
+  }
+  r.expectEnd('COMMIT');
+  return head;
 }
 
 export function encodeDelete(d: DeleteRecord): Buffer {
