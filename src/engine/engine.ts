@@ -445,9 +445,9 @@ export class Engine {
     this.hasCheckpoint = ckpt !== undefined;
     this.checkpointSegmentId = ckpt?.replaySegmentId ?? 0;
     const from = ckpt ? { segmentId: ckpt.replaySegmentId, offset: ckpt.replayOffset } : { segmentId: 0, offset: 0 };
-    // Records are collected and applied after the listing; packs hold copies of older records, so when
-    // any of theirs must be replayed (no checkpoint covers them) everything is applied in seq order,
-    // which is the original log order.
+    // Records are applied in log order as each segment is listed. Packs hold copies of older records, so
+    // when any of theirs must be replayed (no checkpoint covers them) everything is collected first and
+    // applied in seq order, which is the original log order.
     const pending: Array<[number, FooterEntry]> = [];
     const packReplay = this.registerPacks(packs.packs, packs.damaged, from, pending);
     if (ids.length > 0 && (await this.removeTornNewestSegment(ids[ids.length - 1]))) ids.pop();
@@ -474,7 +474,11 @@ export class Engine {
       }
       for (const e of listing.entries) {
         if (id === from.segmentId && e.offset < from.offset) continue;
-        if (e.type !== RecordType.CHUNK) pending.push([id, e]);
+        if (e.type === RecordType.CHUNK) continue;
+        // Without pack records to merge in, log order is the order to apply: at once, so that a listing's
+        // entries die young instead of all of them being held (and promoted by the GC) until the end.
+        if (packReplay) pending.push([id, e]);
+        else this.replay(id, e);
       }
       if (isLast && !listing.sealed && listing.header && listing.damage.length === 0) {
         if (listing.validEnd < listing.fileSize) {
