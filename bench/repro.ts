@@ -6,9 +6,12 @@
 //   node --cpu-prof --cpu-prof-dir=prof dist/bench/repro.js large random 8 --durability=none
 //   node dist/bench/repro.js fill DIR 50000          (keeps DIR; then profile the reopen with
 //   node --expose-gc --cpu-prof dist/bench/reopen-child.js DIR 0)
+//   node dist/bench/repro.js fill DIR 400000 --crash=nockpt   (no checkpoint, killed: the next open replays all;
+//                                                              --crash=default keeps the default interval)
 // Inputs are generated before the timed region, which starts from warm pages (setup.ts, preparePages); one line reports throughput, CPU (all threads), page
 // faults and context switches of the timed region only. --cpu-prof profiles the main thread and every
 // worker thread into separate files.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { pathToFileURL } from 'node:url';
@@ -28,6 +31,11 @@ interface Flags {
   md5Threads?: number;
   /** EngineOptions.batchSmallChunks (default true; `--batchSmallChunks=0` frames small chunks inline). */
   batchSmallChunks?: boolean;
+  /**
+   * fill only: end with `sync` and a SIGKILL instead of a clean close, so that the next open replays:
+   * `nockpt` writes no checkpoint at all (everything is replayed), `default` keeps the default interval.
+   */
+  crash?: 'nockpt' | 'default';
 }
 
 function parse(argv: string[]): { pos: string[]; flags: Flags } {
@@ -46,6 +54,7 @@ function parse(argv: string[]): { pos: string[]; flags: Flags } {
     else if (m[1] === 'batchSmallChunks') flags.batchSmallChunks = m[2] === '1' || m[2] === 'true';
     else if (m[1] === 'profile') flags.profile = m[2];
     else if (m[1] === 'heapProfile') flags.heapProfile = m[2];
+    else if (m[1] === 'crash' && (m[2] === 'nockpt' || m[2] === 'default')) flags.crash = m[2];
     else throw new Error(`unknown flag ${a}`);
   }
   return { pos, flags };
@@ -189,12 +198,22 @@ async function large(kind: 'log' | 'random', objects: number, f: Flags): Promise
 
 async function fill(dir: string, count: number, f: Flags): Promise<void> {
   const pool = piecePool('log', 4, MiB, 3);
-  const e = await Engine.open({ dir, durability: f.durability === 'fsync' ? 'none' : f.durability, workerThreads: f.workerThreads, md5Threads: f.md5Threads, batchSmallChunks: f.batchSmallChunks });
+  const e = await Engine.open({
+    dir, durability: f.durability === 'fsync' ? 'none' : f.durability, workerThreads: f.workerThreads, md5Threads: f.md5Threads,
+    batchSmallChunks: f.batchSmallChunks, checkpointEveryOps: f.crash === 'nockpt' ? Number.MAX_SAFE_INTEGER : undefined,
+  });
   await e.createBucket('bench');
   const c = f.concurrency ?? 256;
   await report(`fill ${count} × 64 B, concurrency ${c}`, count, 'put', () =>
     forEachConcurrent(count, c, async (i) => void (await e.putObject('bench', logKey(i), smallObject(pool, i, 64)))),
   );
+  if (f.crash) {
+    // Everything written reaches the disk (durability 'none' synced nothing), then no close: no checkpoint
+    // of the end, as after a crash.
+    execFileSync('sync');
+    console.log(`killing the filler (--crash=${f.crash}): the next open of ${dir} replays`);
+    process.kill(process.pid, 'SIGKILL');
+  }
   await e.close();
 }
 
@@ -210,7 +229,7 @@ if (invokedDirectly) {
   else {
     console.error(
       'usage: repro.js small [COUNT] | large log|random [OBJECTS] | fill DIR [COUNT]  ' +
-        '[--durability=fsync|none] [--concurrency=N] [--workerThreads=N] [--md5Threads=N] [--batchSmallChunks=0|1] [--profile=FILE] [--heapProfile=FILE]',
+        '[--durability=fsync|none] [--concurrency=N] [--workerThreads=N] [--md5Threads=N] [--batchSmallChunks=0|1] [--profile=FILE] [--heapProfile=FILE] [--crash=nockpt|default]',
     );
     process.exit(2);
   }
