@@ -4,7 +4,7 @@
 // CI=true a missing tool is a failure.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,9 +15,18 @@ const root = join(import.meta.dirname, '..');
 const AK = 'SEDTOOLSTEST0000001';
 const SK = 'tools-test-secret-key-0123456789abcdefgh';
 
-// Debian's awscli package is the aws cli v2; prefer it over any other `aws` on PATH.
-// SEDIMENT_TEST_AWS picks another CLI (e.g. a newer one from pip, to run this file against both generations).
-const AWS = process.env.SEDIMENT_TEST_AWS ?? (existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws');
+/**
+ * The aws CLIs the aws tests run with, each in buckets of its own: Debian's awscli package (the aws cli v2,
+ * which CI installs) and, when it is another program, the `aws` first on PATH (on these machines pip's aws
+ * cli v1 with a 2025 botocore, which sends checksums Debian's does not). SEDIMENT_TEST_AWS names one alone.
+ */
+const AWS_CLIS = ((): string[] => {
+  if (process.env.SEDIMENT_TEST_AWS) return [process.env.SEDIMENT_TEST_AWS];
+  const clis = existsSync('/usr/bin/aws') ? ['/usr/bin/aws'] : [];
+  const onPath = spawnSync('sh', ['-c', 'command -v aws'], { encoding: 'utf8' }).stdout?.trim();
+  if (onPath && !clis.some((c) => realpathSync(c) === realpathSync(onPath))) clis.push(onPath);
+  return clis.length > 0 ? clis : ['aws'];
+})();
 
 function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v '${cmd}'`]).status === 0;
@@ -158,76 +167,79 @@ describe('real S3 clients against sediment serve', () => {
     expect(run('rclone', ['cat', 'sed:rclone-bkt/copied/ü+ c.txt'], env)).toBe('plus and space\n');
   });
 
-  toolTest(AWS)('aws s3 cp with multipart, ls, ranged get, get by part number, object attributes, checksums', async () => {
-    const cfg = join(work, 'aws-config');
-    writeFileSync(cfg, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n  multipart_threshold = 8MB\n  multipart_chunksize = 8MB\n');
-    const env = { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_CONFIG_FILE: cfg, AWS_SHARED_CREDENTIALS_FILE: join(work, 'nocreds'), AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' };
-    const big = join(work, 'big.bin');
-    writeFileSync(big, randomBytes(21 * 1024 * 1024));
-    const aws = (...args: string[]): string => run(AWS, ['--endpoint-url', endpoint, ...args], env);
-    aws('s3', 'mb', 's3://aws-bkt');
-    aws('s3', 'cp', big, 's3://aws-bkt/dir/big.bin');
-    const back = join(work, 'big.back');
-    aws('s3', 'cp', 's3://aws-bkt/dir/big.bin', back);
-    expect(md5(back)).toBe(md5(big));
-    expect(aws('s3', 'ls', 's3://aws-bkt/dir/')).toContain('big.bin');
-    const head = JSON.parse(aws('s3api', 'head-object', '--bucket', 'aws-bkt', '--key', 'dir/big.bin')) as { ETag: string; ContentLength: number };
-    expect(head.ContentLength).toBe(21 * 1024 * 1024);
-    expect(head.ETag).toMatch(/-3"$/);
-    // Read with the SDK, which knows every checksum header. Two generations of the CLI differ here:
-    // - older ones (Debian 12's) name no checksum algorithm: the object still gets S3's default, a
-    //   FULL_OBJECT CRC64NVME of all its bytes, made from the parts' at completion;
-    // - newer ones (botocore 1.36 and later: `request_checksum_calculation = when_supported`) name CRC32 in
-    //   CreateMultipartUpload: a COMPOSITE CRC32, the CRC32 of the three 8 MiB parts' CRC32s, `-3`.
-    const sdk = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: AK, secretAccessKey: SK }, maxAttempts: 1 });
-    const withSum = await sdk.send(new HeadObjectCommand({ Bucket: 'aws-bkt', Key: 'dir/big.bin', ChecksumMode: 'ENABLED' }));
-    sdk.destroy();
-    const bigBytes = readFileSync(big);
-    if (withSum.ChecksumCRC32 !== undefined) {
-      const partSums = [0, 1, 2].map((i) => crc32be(bigBytes.subarray(i * 8388608, (i + 1) * 8388608)));
-      expect([withSum.ChecksumCRC32, withSum.ChecksumCRC64NVME, withSum.ChecksumType]).toEqual([`${crc32be(Buffer.concat(partSums)).toString('base64')}-3`, undefined, 'COMPOSITE']);
-    } else {
-      const crc = Buffer.alloc(8);
-      crc.writeBigUInt64BE(crc64nvme(bigBytes));
-      expect([withSum.ChecksumCRC64NVME, withSum.ChecksumType]).toEqual([crc.toString('base64'), 'FULL_OBJECT']);
-    }
-    const part = join(work, 'part.bin');
-    aws('s3api', 'get-object', '--bucket', 'aws-bkt', '--key', 'dir/big.bin', '--range', 'bytes=10485700-', part);
-    expect(readFileSync(part).equals(readFileSync(big).subarray(10485700))).toBe(true);
-    // The second 8 MB part by its number, as multipart-aware downloaders ask for it.
-    const second = JSON.parse(aws('s3api', 'get-object', '--bucket', 'aws-bkt', '--key', 'dir/big.bin', '--part-number', '2', part)) as { PartsCount: number; ContentRange: string };
-    expect([second.PartsCount, second.ContentRange]).toEqual([3, `bytes 8388608-16777215/${21 * 1024 * 1024}`]);
-    expect(readFileSync(part).equals(readFileSync(big).subarray(8388608, 16777216))).toBe(true);
-    const attrs = JSON.parse(aws('s3api', 'get-object-attributes', '--bucket', 'aws-bkt', '--key', 'dir/big.bin', '--object-attributes', 'ETag', 'ObjectSize', 'ObjectParts')) as {
-      ETag: string;
-      ObjectSize: number;
-      ObjectParts: { TotalPartsCount: number };
-    };
-    expect([`"${attrs.ETag}"`, attrs.ObjectSize, attrs.ObjectParts.TotalPartsCount]).toEqual([head.ETag, 21 * 1024 * 1024, 3]);
+  for (const [n, AWS] of AWS_CLIS.entries()) {
+    const bkt = n === 0 ? 'aws-bkt' : `aws-bkt-${n}`;
+    toolTest(AWS)(`aws s3 cp with multipart, ls, ranged get, get by part number, object attributes, checksums (${AWS})`, async () => {
+      const cfg = join(work, 'aws-config');
+      writeFileSync(cfg, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n  multipart_threshold = 8MB\n  multipart_chunksize = 8MB\n');
+      const env = { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_CONFIG_FILE: cfg, AWS_SHARED_CREDENTIALS_FILE: join(work, 'nocreds'), AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' };
+      const big = join(work, 'big.bin');
+      writeFileSync(big, randomBytes(21 * 1024 * 1024));
+      const aws = (...args: string[]): string => run(AWS, ['--endpoint-url', endpoint, ...args], env);
+      aws('s3', 'mb', `s3://${bkt}`);
+      aws('s3', 'cp', big, `s3://${bkt}/dir/big.bin`);
+      const back = join(work, 'big.back');
+      aws('s3', 'cp', `s3://${bkt}/dir/big.bin`, back);
+      expect(md5(back)).toBe(md5(big));
+      expect(aws('s3', 'ls', `s3://${bkt}/dir/`)).toContain('big.bin');
+      const head = JSON.parse(aws('s3api', 'head-object', '--bucket', bkt, '--key', 'dir/big.bin')) as { ETag: string; ContentLength: number };
+      expect(head.ContentLength).toBe(21 * 1024 * 1024);
+      expect(head.ETag).toMatch(/-3"$/);
+      // Read with the SDK, which knows every checksum header. Two generations of the CLI differ here:
+      // - older ones (Debian 12's) name no checksum algorithm: the object still gets S3's default, a
+      //   FULL_OBJECT CRC64NVME of all its bytes, made from the parts' at completion;
+      // - newer ones (botocore 1.36 and later: `request_checksum_calculation = when_supported`) name CRC32 in
+      //   CreateMultipartUpload: a COMPOSITE CRC32, the CRC32 of the three 8 MiB parts' CRC32s, `-3`.
+      const sdk = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: AK, secretAccessKey: SK }, maxAttempts: 1 });
+      const withSum = await sdk.send(new HeadObjectCommand({ Bucket: bkt, Key: 'dir/big.bin', ChecksumMode: 'ENABLED' }));
+      sdk.destroy();
+      const bigBytes = readFileSync(big);
+      if (withSum.ChecksumCRC32 !== undefined) {
+        const partSums = [0, 1, 2].map((i) => crc32be(bigBytes.subarray(i * 8388608, (i + 1) * 8388608)));
+        expect([withSum.ChecksumCRC32, withSum.ChecksumCRC64NVME, withSum.ChecksumType]).toEqual([`${crc32be(Buffer.concat(partSums)).toString('base64')}-3`, undefined, 'COMPOSITE']);
+      } else {
+        const crc = Buffer.alloc(8);
+        crc.writeBigUInt64BE(crc64nvme(bigBytes));
+        expect([withSum.ChecksumCRC64NVME, withSum.ChecksumType]).toEqual([crc.toString('base64'), 'FULL_OBJECT']);
+      }
+      const part = join(work, 'part.bin');
+      aws('s3api', 'get-object', '--bucket', bkt, '--key', 'dir/big.bin', '--range', 'bytes=10485700-', part);
+      expect(readFileSync(part).equals(readFileSync(big).subarray(10485700))).toBe(true);
+      // The second 8 MB part by its number, as multipart-aware downloaders ask for it.
+      const second = JSON.parse(aws('s3api', 'get-object', '--bucket', bkt, '--key', 'dir/big.bin', '--part-number', '2', part)) as { PartsCount: number; ContentRange: string };
+      expect([second.PartsCount, second.ContentRange]).toEqual([3, `bytes 8388608-16777215/${21 * 1024 * 1024}`]);
+      expect(readFileSync(part).equals(readFileSync(big).subarray(8388608, 16777216))).toBe(true);
+      const attrs = JSON.parse(aws('s3api', 'get-object-attributes', '--bucket', bkt, '--key', 'dir/big.bin', '--object-attributes', 'ETag', 'ObjectSize', 'ObjectParts')) as {
+        ETag: string;
+        ObjectSize: number;
+        ObjectParts: { TotalPartsCount: number };
+      };
+      expect([`"${attrs.ETag}"`, attrs.ObjectSize, attrs.ObjectParts.TotalPartsCount]).toEqual([head.ETag, 21 * 1024 * 1024, 3]);
 
-    // A multipart upload with a flexible checksum, as botocore sends it: the parts' CRC32s in
-    // CompleteMultipartUpload, and the object's COMPOSITE CRC32 (of the part CRC32s, `-2`) back.
-    const crc32b64 = (b: Buffer): string => crc32be(b).toString('base64');
-    const created = JSON.parse(aws('s3api', 'create-multipart-upload', '--bucket', 'aws-bkt', '--key', 'sums/crc32', '--checksum-algorithm', 'CRC32')) as { UploadId: string };
-    const bodies = [randomBytes(5 * 1024 * 1024), randomBytes(100_000)];
-    const done = bodies.map((b, i) => {
-      const f = join(work, `part${i + 1}.bin`);
-      writeFileSync(f, b);
-      const args = ['--bucket', 'aws-bkt', '--key', 'sums/crc32', '--upload-id', created.UploadId, '--part-number', String(i + 1), '--body', f, '--checksum-algorithm', 'CRC32'];
-      const r = JSON.parse(aws('s3api', 'upload-part', ...args)) as { ETag: string; ChecksumCRC32?: string };
-      expect(r.ChecksumCRC32, `part ${i + 1}`).toBe(crc32b64(b));
-      return { PartNumber: i + 1, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32 };
+      // A multipart upload with a flexible checksum, as botocore sends it: the parts' CRC32s in
+      // CompleteMultipartUpload, and the object's COMPOSITE CRC32 (of the part CRC32s, `-2`) back.
+      const crc32b64 = (b: Buffer): string => crc32be(b).toString('base64');
+      const created = JSON.parse(aws('s3api', 'create-multipart-upload', '--bucket', bkt, '--key', 'sums/crc32', '--checksum-algorithm', 'CRC32')) as { UploadId: string };
+      const bodies = [randomBytes(5 * 1024 * 1024), randomBytes(100_000)];
+      const done = bodies.map((b, i) => {
+        const f = join(work, `part${i + 1}.bin`);
+        writeFileSync(f, b);
+        const args = ['--bucket', bkt, '--key', 'sums/crc32', '--upload-id', created.UploadId, '--part-number', String(i + 1), '--body', f, '--checksum-algorithm', 'CRC32'];
+        const r = JSON.parse(aws('s3api', 'upload-part', ...args)) as { ETag: string; ChecksumCRC32?: string };
+        expect(r.ChecksumCRC32, `part ${i + 1}`).toBe(crc32b64(b));
+        return { PartNumber: i + 1, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32 };
+      });
+      const want = `${crc32b64(Buffer.concat(bodies.map((b) => Buffer.from(crc32b64(b), 'base64'))))}-2`;
+      const completed = JSON.parse(
+        aws('s3api', 'complete-multipart-upload', '--bucket', bkt, '--key', 'sums/crc32', '--upload-id', created.UploadId, '--multipart-upload', JSON.stringify({ Parts: done })),
+      ) as { ChecksumCRC32?: string };
+      expect(completed.ChecksumCRC32).toBe(want);
+      const sumHead = JSON.parse(aws('s3api', 'head-object', '--bucket', bkt, '--key', 'sums/crc32', '--checksum-mode', 'ENABLED')) as { ChecksumCRC32?: string; ContentLength: number };
+      expect([sumHead.ChecksumCRC32, sumHead.ContentLength]).toEqual([want, 5 * 1024 * 1024 + 100_000]);
+      aws('s3', 'rm', '--recursive', `s3://${bkt}`);
+      aws('s3', 'rb', `s3://${bkt}`);
     });
-    const want = `${crc32b64(Buffer.concat(bodies.map((b) => Buffer.from(crc32b64(b), 'base64'))))}-2`;
-    const completed = JSON.parse(
-      aws('s3api', 'complete-multipart-upload', '--bucket', 'aws-bkt', '--key', 'sums/crc32', '--upload-id', created.UploadId, '--multipart-upload', JSON.stringify({ Parts: done })),
-    ) as { ChecksumCRC32?: string };
-    expect(completed.ChecksumCRC32).toBe(want);
-    const sumHead = JSON.parse(aws('s3api', 'head-object', '--bucket', 'aws-bkt', '--key', 'sums/crc32', '--checksum-mode', 'ENABLED')) as { ChecksumCRC32?: string; ContentLength: number };
-    expect([sumHead.ChecksumCRC32, sumHead.ContentLength]).toEqual([want, 5 * 1024 * 1024 + 100_000]);
-    aws('s3', 'rm', '--recursive', 's3://aws-bkt');
-    aws('s3', 'rb', 's3://aws-bkt');
-  });
+  }
 
   toolTest('rclone')('rclone with a versioned bucket: old versions stay listable and readable', () => {
     const env = {
@@ -261,38 +273,41 @@ describe('real S3 clients against sediment serve', () => {
     expect(listed.map((name) => readFileSync(join(back, name), 'utf8')).sort()).toEqual(['first\n', 'second version\n']);
   });
 
-  toolTest(AWS)('aws cli with versioning and Object Lock: every removal of a locked version refused', () => {
-    const cfg = join(work, 'aws-config-lock');
-    writeFileSync(cfg, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
-    const env = { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_CONFIG_FILE: cfg, AWS_SHARED_CREDENTIALS_FILE: join(work, 'nocreds'), AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' };
-    const aws = (...args: string[]): string => run(AWS, ['--endpoint-url', endpoint, ...args], env);
-    const awsFails = (...args: string[]): string => runFails(AWS, ['--endpoint-url', endpoint, ...args], env);
-    aws('s3api', 'create-bucket', '--bucket', 'aws-lock', '--object-lock-enabled-for-bucket');
-    expect(JSON.parse(aws('s3api', 'get-bucket-versioning', '--bucket', 'aws-lock')).Status).toBe('Enabled');
-    aws('s3api', 'put-object-lock-configuration', '--bucket', 'aws-lock', '--object-lock-configuration', '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}');
-    const body = join(work, 'lock.txt');
-    writeFileSync(body, 'keep me\n');
-    const until = new Date(Date.now() + 2 * 86_400_000).toISOString();
-    const c = JSON.parse(aws('s3api', 'put-object', '--bucket', 'aws-lock', '--key', 'c.txt', '--body', body, '--object-lock-mode', 'COMPLIANCE', '--object-lock-retain-until-date', until)).VersionId as string;
-    const g = JSON.parse(aws('s3api', 'put-object', '--bucket', 'aws-lock', '--key', 'g.txt', '--body', body)).VersionId as string;
-    expect(JSON.parse(aws('s3api', 'get-object-retention', '--bucket', 'aws-lock', '--key', 'g.txt')).Retention.Mode).toBe('GOVERNANCE');
-    expect(awsFails('s3api', 'delete-object', '--bucket', 'aws-lock', '--key', 'c.txt', '--version-id', c, '--bypass-governance-retention')).toMatch(/AccessDenied/);
-    expect(awsFails('s3api', 'delete-object', '--bucket', 'aws-lock', '--key', 'g.txt', '--version-id', g)).toMatch(/AccessDenied/);
-    const many = JSON.parse(aws('s3api', 'delete-objects', '--bucket', 'aws-lock', '--delete', JSON.stringify({ Objects: [{ Key: 'c.txt', VersionId: c }, { Key: 'g.txt', VersionId: g }] }))) as { Errors: Array<{ Code: string }> };
-    expect(many.Errors.map((e) => e.Code)).toEqual(['AccessDenied', 'AccessDenied']);
-    expect(awsFails('s3api', 'put-object-retention', '--bucket', 'aws-lock', '--key', 'c.txt', '--version-id', c, '--bypass-governance-retention', '--retention', `{"Mode":"COMPLIANCE","RetainUntilDate":"${new Date(Date.now() + 86_400_000).toISOString()}"}`)).toMatch(/AccessDenied/);
-    // `aws s3 rm --recursive` only adds delete markers; `rb` then refuses the bucket.
-    aws('s3', 'rm', '--recursive', 's3://aws-lock');
-    expect(aws('s3', 'ls', 's3://aws-lock')).toBe('');
-    expect(awsFails('s3', 'rb', 's3://aws-lock')).toMatch(/BucketNotEmpty/);
-    const versions = JSON.parse(aws('s3api', 'list-object-versions', '--bucket', 'aws-lock')) as { Versions: Array<{ Key: string; VersionId: string }>; DeleteMarkers: unknown[] };
-    expect(versions.Versions.map((v) => v.VersionId).sort()).toEqual([c, g].sort());
-    expect(versions.DeleteMarkers.length).toBe(2);
-    const back = join(work, 'lock.back');
-    aws('s3api', 'get-object', '--bucket', 'aws-lock', '--key', 'c.txt', '--version-id', c, back);
-    expect(readFileSync(back, 'utf8')).toBe('keep me\n');
-    aws('s3api', 'delete-object', '--bucket', 'aws-lock', '--key', 'g.txt', '--version-id', g, '--bypass-governance-retention');
-  });
+  for (const [n, AWS] of AWS_CLIS.entries()) {
+    const lockBkt = n === 0 ? 'aws-lock' : `aws-lock-${n}`;
+    toolTest(AWS)(`aws cli with versioning and Object Lock: every removal of a locked version refused (${AWS})`, () => {
+      const cfg = join(work, 'aws-config-lock');
+      writeFileSync(cfg, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
+      const env = { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_CONFIG_FILE: cfg, AWS_SHARED_CREDENTIALS_FILE: join(work, 'nocreds'), AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' };
+      const aws = (...args: string[]): string => run(AWS, ['--endpoint-url', endpoint, ...args], env);
+      const awsFails = (...args: string[]): string => runFails(AWS, ['--endpoint-url', endpoint, ...args], env);
+      aws('s3api', 'create-bucket', '--bucket', lockBkt, '--object-lock-enabled-for-bucket');
+      expect(JSON.parse(aws('s3api', 'get-bucket-versioning', '--bucket', lockBkt)).Status).toBe('Enabled');
+      aws('s3api', 'put-object-lock-configuration', '--bucket', lockBkt, '--object-lock-configuration', '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}');
+      const body = join(work, 'lock.txt');
+      writeFileSync(body, 'keep me\n');
+      const until = new Date(Date.now() + 2 * 86_400_000).toISOString();
+      const c = JSON.parse(aws('s3api', 'put-object', '--bucket', lockBkt, '--key', 'c.txt', '--body', body, '--object-lock-mode', 'COMPLIANCE', '--object-lock-retain-until-date', until)).VersionId as string;
+      const g = JSON.parse(aws('s3api', 'put-object', '--bucket', lockBkt, '--key', 'g.txt', '--body', body)).VersionId as string;
+      expect(JSON.parse(aws('s3api', 'get-object-retention', '--bucket', lockBkt, '--key', 'g.txt')).Retention.Mode).toBe('GOVERNANCE');
+      expect(awsFails('s3api', 'delete-object', '--bucket', lockBkt, '--key', 'c.txt', '--version-id', c, '--bypass-governance-retention')).toMatch(/AccessDenied/);
+      expect(awsFails('s3api', 'delete-object', '--bucket', lockBkt, '--key', 'g.txt', '--version-id', g)).toMatch(/AccessDenied/);
+      const many = JSON.parse(aws('s3api', 'delete-objects', '--bucket', lockBkt, '--delete', JSON.stringify({ Objects: [{ Key: 'c.txt', VersionId: c }, { Key: 'g.txt', VersionId: g }] }))) as { Errors: Array<{ Code: string }> };
+      expect(many.Errors.map((e) => e.Code)).toEqual(['AccessDenied', 'AccessDenied']);
+      expect(awsFails('s3api', 'put-object-retention', '--bucket', lockBkt, '--key', 'c.txt', '--version-id', c, '--bypass-governance-retention', '--retention', `{"Mode":"COMPLIANCE","RetainUntilDate":"${new Date(Date.now() + 86_400_000).toISOString()}"}`)).toMatch(/AccessDenied/);
+      // `aws s3 rm --recursive` only adds delete markers; `rb` then refuses the bucket.
+      aws('s3', 'rm', '--recursive', `s3://${lockBkt}`);
+      expect(aws('s3', 'ls', `s3://${lockBkt}`)).toBe('');
+      expect(awsFails('s3', 'rb', `s3://${lockBkt}`)).toMatch(/BucketNotEmpty/);
+      const versions = JSON.parse(aws('s3api', 'list-object-versions', '--bucket', lockBkt)) as { Versions: Array<{ Key: string; VersionId: string }>; DeleteMarkers: unknown[] };
+      expect(versions.Versions.map((v) => v.VersionId).sort()).toEqual([c, g].sort());
+      expect(versions.DeleteMarkers.length).toBe(2);
+      const back = join(work, 'lock.back');
+      aws('s3api', 'get-object', '--bucket', lockBkt, '--key', 'c.txt', '--version-id', c, back);
+      expect(readFileSync(back, 'utf8')).toBe('keep me\n');
+      aws('s3api', 'delete-object', '--bucket', lockBkt, '--key', 'g.txt', '--version-id', g, '--bypass-governance-retention');
+    });
+  }
 
   toolTest('s3cmd')('s3cmd put/get/ls/del', () => {
     const host = endpoint.replace('http://', '');
