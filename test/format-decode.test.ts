@@ -170,7 +170,23 @@ describe('payloads refuse trailing, missing and unknown-version bytes (§3)', ()
       const f = decodeFrame(whole);
       expect(f.type).toBe(RecordType.FOOTER);
       expect(decodeFooterPayload(f.payload).map((e) => [e.type, e.offset, e.frameLen])).toEqual(list.map((e) => [e.type, e.offset, e.frameLen]));
+      // Without CHUNK entries (what open's replay asks for): the others, with the same payloads.
+      const others = list.filter((e) => e.type !== RecordType.CHUNK);
+      expect(decodeFooterPayload(f.payload, false).map((e) => [e.type, e.offset, e.frameLen, e.payload?.toString()])).toEqual(
+        others.map((e) => [e.type, e.offset, e.frameLen, (e as { payload?: Buffer }).payload?.toString() ?? '']),
+      );
     }
+  });
+
+  it('a footer decoded without CHUNK entries still checks them: an upload id past 2^53, a cut, trailing bytes', () => {
+    const p = encodeFooterPayload(footerEntries);
+    // The CHUNK entry is first: type u8, offset u64, frame length u32, then its 20 bytes of meta (upload id first).
+    const big = Buffer.from(p);
+    big.writeUInt32LE(0x00400000, 1 + 4 + 1 + 8 + 4 + 4);
+    expect(() => decodeFooterPayload(big, true)).toThrow(FormatError);
+    expect(() => decodeFooterPayload(big, false)).toThrow(FormatError);
+    expect(() => decodeFooterPayload(p.subarray(0, 20), false)).toThrow(FormatError);
+    expect(() => decodeFooterPayload(Buffer.concat([p, Buffer.alloc(1)]), false)).toThrow(FormatError);
   });
 
   it('a footer builder cut back to an offset holds exactly the entries before it (what a full disk leaves)', () => {

@@ -201,7 +201,7 @@ export class FooterDecoder {
       const frameLen = r.u32();
       if (type !== RecordType.CHUNK) into.push(make(type, offset, frameLen, undefined, r.bytes(r.u32())));
       else if (chunks) into.push(make(type, offset, frameLen, decodeChunkMeta(r.bytes(20)), undefined));
-      else r.skip(20);
+      else r.u64(), r.skip(12); // the upload id checked below 2^53 as decodeChunkMeta does, nothing built
     }
     if (this.left === 0) r.expectEnd('FOOTER');
   }
