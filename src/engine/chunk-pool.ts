@@ -18,6 +18,7 @@ import { RecordType } from '../format/constants.js';
 import { CorruptionError, SedimentError } from '../util/errors.js';
 import type { ChunkBuffer } from './chunk-buffers.js';
 import { BatchFramers } from './batch-framers.js';
+import { LoadCounter } from './worker-loaded.js';
 import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, packBatch, type ChunkDict, type DictLookup } from './chunk-codec.js';
 import type { BatchTask, ChunkTask, InPlaceResult, InPlaceTask, OpenBatchResult, OpenBatchTask, OpenResult } from './chunk-worker.js';
 import { verifyFrame } from './segment-store.js';
@@ -66,6 +67,8 @@ export class ChunkPool {
   private closed = false;
   /** Resolved worker file, or undefined for inline framing. Threads start on first use (open stays fast). */
   private readonly filename: string | undefined;
+  /** The piscina threads that have loaded their module (worker-loaded.ts). */
+  private readonly loads = new LoadCounter();
   /** The plain framing threads' file (with batchSmall), and the threads once started. */
   private readonly batchFile: string | undefined;
   private framing: BatchFramers | undefined;
@@ -100,7 +103,10 @@ export class ChunkPool {
     if (this.closed) throw closedError(); // no pool is started again after close
     if (this.pool === undefined) {
       // recordTiming off: its per-task histograms are never read here, and cost CPU (bench/worker-hop.bench.ts).
-      this.pool = new Piscina({ filename: this.filename, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000, recordTiming: false });
+      this.pool = new Piscina({
+        filename: this.filename, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000, recordTiming: false,
+        workerData: this.loads.workerData(),
+      });
       // piscina reports some conditions only as an 'error' event (e.g. a result that arrives for a task it
       // no longer knows): without a listener that would be an uncaught exception, and the server must never
       // crash. Task failures themselves reach their callers as rejections.
@@ -347,6 +353,8 @@ export class ChunkPool {
     this.flush();
     await Promise.allSettled([...this.batches, this.warming, ...this.opening]);
     this.closed = true;
+    // A thread cut short while loading its module would abort the process (worker-loaded.ts).
+    if (this.pool) await this.loads.settled(this.pool);
     await this.pool?.destroy();
     this.pool = undefined;
     await this.framing?.close();

@@ -11,6 +11,7 @@ import type { ChunkMeta } from '../format/records.js';
 import { RecordType } from '../format/constants.js';
 import { decodeFrame } from '../format/frame.js';
 import { md5Many } from '../native/index.js';
+import { markLoaded } from './worker-loaded.js';
 import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, openChunkFrameInto, unpackBatch, type BatchItem, type ChunkDict } from './chunk-codec.js';
 
 // No top-level await in a worker file: piscina require()s it first. On Node 20 a module with top-level
@@ -232,3 +233,6 @@ function openBatchNow(task: OpenBatchTask): unknown {
   if (task.into !== undefined) return total satisfies OpenBatchResult;
   return move(new Uint8Array(out.buffer, 0, total));
 }
+
+// Last: the module is evaluated (worker-loaded.ts).
+markLoaded();

@@ -3,6 +3,7 @@
 // census table whose one buffer is transferred, not copied.
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 
+import { markLoaded } from '../engine/worker-loaded.js';
 import { initHash } from '../format/hash.js';
 import { RealFileSystem } from '../io/real-fs.js';
 import { buildSegmentTable, type CensusTask, type CensusTaskResult } from './census-table.js';
@@ -34,3 +35,6 @@ export default async function run(task: CopyTask | ScrubTask | ColdBuildTask | C
   if (task.kind === 'census') return moved(await buildSegmentTable(fs, task, () => undefined));
   return task.kind === 'copy' ? copyRecords(fs, task) : scrubFile(fs, task);
 }
+
+// Last: the module is evaluated (worker-loaded.ts).
+markLoaded();

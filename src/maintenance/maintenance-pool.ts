@@ -2,6 +2,7 @@
 // and the compiled worker exists; inline otherwise (the in-memory file system lives in this thread).
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { LoadCounter } from '../engine/worker-loaded.js';
 import { RealFileSystem } from '../io/real-fs.js';
 import type { FileSystem } from '../io/types.js';
 import { buildSegmentTable, type CensusTask, type CensusTaskResult, type Tick } from './census-table.js';
@@ -19,6 +20,8 @@ async function workerPath(): Promise<string | undefined> {
 
 export class MaintenancePool {
   private pool: Piscina | undefined;
+  /** The pool's threads that have loaded their module (engine/worker-loaded.ts). */
+  private readonly loads = new LoadCounter();
   private filename: Promise<string | undefined> | undefined;
 
   constructor(
@@ -31,7 +34,8 @@ export class MaintenancePool {
     this.filename ??= this.threads > 0 && this.fs instanceof RealFileSystem ? workerPath() : Promise.resolve(undefined);
     return this.filename.then((filename) => {
       if (filename === undefined) return undefined;
-      this.pool ??= new Piscina({ filename, minThreads: 0, maxThreads: this.threads, idleTimeout: 10_000, recordTiming: false }); // no histograms read
+      // No histograms read (recordTiming off).
+      this.pool ??= new Piscina({ filename, minThreads: 0, maxThreads: this.threads, idleTimeout: 10_000, recordTiming: false, workerData: this.loads.workerData() });
       return this.pool;
     });
   }
@@ -73,6 +77,8 @@ export class MaintenancePool {
   }
 
   async close(): Promise<void> {
+    // A thread cut short while loading its module would abort the process (engine/worker-loaded.ts).
+    if (this.pool) await this.loads.settled(this.pool);
     await this.pool?.destroy();
     this.pool = undefined;
   }
