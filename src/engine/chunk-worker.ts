@@ -17,7 +17,8 @@ import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, o
 // No top-level await in a worker file: piscina require()s it first. On Node 20 a module with top-level
 // await fails require(), piscina falls back to import(), and a second handler lookup during that import
 // (the default export's preload, then a task for `open`) re-enters require() on the half-loaded module,
-// which aborts the whole process ("FATAL ERROR: v8::Module::IsGraphAsync", seen once in a soak run).
+// which aborts the whole process ("FATAL ERROR: v8::Module::IsGraphAsync", seen once in a soak run). A thread
+// terminated inside that require aborts it the same way: see worker-loaded.ts (and markLoaded at the end).
 const hashInit = initHash();
 
 /** Runs `f` once xxh64 is ready: at once from the first task on. */
