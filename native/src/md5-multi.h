@@ -44,7 +44,7 @@ int sediment_md5_many_lanes(const struct sediment_md5_job *jobs, size_t n, int l
  * lanes 1, "scalar" runs every job on the C code, even alone. */
 int sediment_md5_many_kernel(const struct sediment_md5_job *jobs, size_t n, const char *kernel);
 
-/* One message on one chain (the host's OpenSSL block function when exported, else the C scalar code). */
+/* One message on one chain (the C scalar code). */
 void sediment_md5(const uint8_t *data, size_t len, uint8_t digest[16]);
 
 /* The MD5 initial state (A, B, C, D). */
