@@ -60,31 +60,42 @@ function parse(argv: string[]): { pos: string[]; flags: Flags } {
   return { pos, flags };
 }
 
-/** CPU ms (user, sys) per thread of this process, from /proc (Linux; empty elsewhere). Ticks are 10 ms. */
-function threadCpu(): Map<number, [number, number]> {
-  const out = new Map<number, [number, number]>();
+/** A thread's CPU ms (user, sys), its name, and how often it was switched out while runnable. */
+interface ThreadSample {
+  user: number;
+  sys: number;
+  name: string;
+  preempted: number;
+}
+
+/** Per thread of this process, from /proc (Linux; empty elsewhere). Ticks are 10 ms. */
+function threadCpu(): Map<number, ThreadSample> {
+  const out = new Map<number, ThreadSample>();
   try {
     for (const tid of readdirSync('/proc/self/task')) {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), [Number(f[11]) * 10, Number(f[12]) * 10]);
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const status = readFileSync(`/proc/self/task/${tid}/status`, 'latin1');
+      const preempted = Number(/nonvoluntary_ctxt_switches:\s*(\d+)/.exec(status)?.[1] ?? 0);
+      out.set(Number(tid), { user: Number(f[11]) * 10, sys: Number(f[12]) * 10, name, preempted });
     }
   } catch {
-    // not Linux
+    // not Linux, or the thread ended between the listing and the read
   }
   return out;
 }
 
 /** Per-thread CPU used between two snapshots: the main thread first, then the busiest others. */
-function describeThreads(a: Map<number, [number, number]>, b: Map<number, [number, number]>): string {
-  const rows = [...b].map(([tid, [u, s]]) => {
-    const [u0, s0] = a.get(tid) ?? [0, 0];
-    return { tid, user: u - u0, sys: s - s0 };
+function describeThreads(a: Map<number, ThreadSample>, b: Map<number, ThreadSample>): string {
+  const rows = [...b].map(([tid, t]) => {
+    const t0 = a.get(tid) ?? { user: 0, sys: 0, preempted: 0 };
+    return { tid, name: t.name, user: t.user - t0.user, sys: t.sys - t0.sys, preempted: t.preempted - t0.preempted };
   });
   const main = rows.find((r) => r.tid === process.pid);
   const others = rows.filter((r) => r.tid !== process.pid && r.user + r.sys >= 20).sort((x, y) => y.user + y.sys - (x.user + x.sys));
-  const f = (r: { user: number; sys: number }) => `user ${r.user} ms + sys ${r.sys} ms`;
-  return [`  main thread: ${main ? f(main) : '?'}`, ...others.map((r) => `  thread ${r.tid}: ${f(r)}`)].join('\n');
+  const f = (r: { user: number; sys: number; preempted: number }) => `user ${r.user} ms + sys ${r.sys} ms, preempted ${r.preempted} times`;
+  return [`  main thread: ${main ? f(main) : '?'}`, ...others.map((r) => `  thread ${r.tid} (${r.name}): ${f(r)}`)].join('\n');
 }
 
 let profileFile: string | undefined;
