@@ -80,7 +80,7 @@ describe('batch framing threads', () => {
     const back = unpackBatch(packed);
     expect(back.level).toBe(3);
     expect(back.items.map((it) => ({ meta: it.meta, wantMd5: it.wantMd5, dictId: it.dictId, raw: Buffer.from(it.raw).toString('base64') }))).toEqual(
-      withDicts.map((it) => ({ meta: it.meta, wantMd5: it.wantMd5, dictId: it.dict?.id ?? 0, raw: it.raw.toString('base64') })),
+      withDicts.map((it) => ({ meta: it.meta, wantMd5: it.wantMd5, dictId: it.dict?.id ?? 0, raw: Buffer.from(it.raw).toString('base64') })),
     );
     expect(unpackBatch(packBatch([], 1)).items).toEqual([]);
     expect(() => unpackBatch(packed.subarray(0, packed.length - 1))).toThrow(/shorter than its items/);

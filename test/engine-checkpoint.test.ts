@@ -351,7 +351,7 @@ describe('checkpoint of a versioned bucket encoded while versions come and go', 
     let versionIdMarker: string | undefined;
     for (;;) {
       const r = e.listObjectVersions(bucket, { keyMarker, versionIdMarker, maxKeys: 1000 });
-      for (const v of r.versions) out.push(`${v.key} ${v.versionId} ${v.isLatest ? 'latest' : ''} ${v.deleteMarker ? 'marker' : v.etag}`);
+      for (const v of r.versions) out.push(`${v.key} ${v.versionId} ${v.isLatest ? 'latest' : ''} ${v.isDeleteMarker ? 'marker' : v.etag}`);
       if (!r.isTruncated) return out;
       keyMarker = r.nextKeyMarker;
       versionIdMarker = r.nextVersionIdMarker;

@@ -76,8 +76,8 @@ class TimelineFs implements FileSystem {
   syncDir(p: string): Promise<void> {
     return this.inner.syncDir(p);
   }
-  lock(p: string): Promise<DirLock> {
-    return this.inner.lock(p);
+  lock(p: string, note: string): Promise<DirLock> {
+    return this.inner.lock(p, note);
   }
   freeBytes(p: string): Promise<number> {
     return this.inner.freeBytes(p);

@@ -29,9 +29,9 @@ const paths: Array<1 | 8 | 16> = [1, ...(features.avx2 ? [8 as const] : []), ...
 /** Every kernel this CPU runs, by name, with its lanes (what md5Many returns for it). */
 const kernels: Array<{ kernel: Md5Path & string; lanes: number }> = [
   { kernel: 'scalar', lanes: 1 },
-  ...(features.avx2 ? [{ kernel: 'avx2', lanes: 8 }] : []),
-  ...(features.avx512vl ? [{ kernel: 'avx512vl', lanes: 8 }] : []),
-  ...(features.avx512 ? [{ kernel: 'avx512', lanes: 16 }] : []),
+  ...(features.avx2 ? [{ kernel: 'avx2' as const, lanes: 8 }] : []),
+  ...(features.avx512vl ? [{ kernel: 'avx512vl' as const, lanes: 8 }] : []),
+  ...(features.avx512 ? [{ kernel: 'avx512' as const, lanes: 16 }] : []),
 ];
 /** Each path given by lanes (the best kernel of that width) and each kernel by name. */
 const calls: Array<{ label: string; arg: Md5Path; lanes: number }> = [
