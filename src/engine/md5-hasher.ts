@@ -4,8 +4,8 @@
 // across threads the way chunk framing is. MD5 threads keep a running MD5 per upload instead: an upload
 // is given to one thread at its first chunk (the thread with the fewest uploads open) and stays there;
 // the main thread posts each chunk to it (a view of shared memory read in place, or one memcpy, ~0.1 ms
-// a MiB, against ~1.3 ms a MiB to hash it) and asks for the digest after the last one. The uploads of one
-// thread are hashed side by side (md5-worker.ts): one upload runs at one chain's speed (~730 MB/s here),
+// a MiB, against ~1.1–1.3 ms a MiB to hash it) and asks for the digest after the last one. The uploads of one
+// thread are hashed side by side (md5-worker.ts): one upload runs at one chain's speed (~880 MB/s on this machine, 2026-11-28),
 // four together at ~1.8 GB/s (the addon's multi-buffer MD5, 8 lanes with AVX2; ~2.3 GB/s with AVX-512VL,
 // bench/md5.bench.ts).
 // Back-pressure: the bytes posted to a thread and not yet hashed are bounded (QUEUED_BYTES_MAX per thread).
