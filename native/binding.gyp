@@ -16,6 +16,7 @@
         "src/malloc-tune.c",
         "src/log-writer.c",
         "src/md5-multi.c",
+        "src/xxh64.c",
         "src/zstd-dict.c"
       ],
       "defines": ["NAPI_VERSION=8"],

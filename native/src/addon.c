@@ -4,6 +4,7 @@
  *   crc32c(buf: Uint8Array, prev?: number): number          fastest path (SSE4.2 or tables)
  *   crc64nvme(buf: Uint8Array, prev?: bigint): bigint       fastest path (PCLMULQDQ or tables)
  *   crc32cTable / crc64nvmeTable                            portable tables only, for tests
+ *   xxh64(buf: Uint8Array): bigint                           XXH64, seed 0, of the bytes in place (xxh64.h)
  *   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean
  *   cpuFeatures(): { sse42, pclmul, avx2, avx512, avx512vl: boolean }
  *   md5Many(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, out: Uint8Array, lanes?): number
@@ -40,6 +41,7 @@
 #include "malloc-tune.h"
 #include "log-writer.h"
 #include "md5-multi.h"
+#include "xxh64.h"
 #include "zstd-dict.h"
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +249,17 @@ static napi_value js_crc64nvme(napi_env env, napi_callback_info info) {
 
 static napi_value js_crc64nvme_table(napi_env env, napi_callback_info info) {
   return call_crc64(env, info, sediment_crc64nvme_table);
+}
+
+static napi_value js_xxh64(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  const uint8_t *data = NULL;
+  size_t len = 0;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!get_bytes(env, argv[0], &data, &len)) return NULL;
+  napi_value result;
+  NAPI_CHECK(env, napi_create_bigint_uint64(env, sediment_xxh64(data, len), &result));
+  return result;
 }
 
 /* Throws Error{code: "EBADF", errno: -9, syscall: "flock"}, the shape of Node's own fs errors. */
@@ -870,6 +883,7 @@ NAPI_MODULE_INIT() {
       {"crc32cTable", NULL, js_crc32c_table, NULL, NULL, NULL, napi_enumerable, NULL},
       {"crc64nvme", NULL, js_crc64nvme, NULL, NULL, NULL, napi_enumerable, NULL},
       {"crc64nvmeTable", NULL, js_crc64nvme_table, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"xxh64", NULL, js_xxh64, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"cpuFeatures", NULL, js_cpu_features, NULL, NULL, NULL, napi_enumerable, NULL},
       {"md5Many", NULL, js_md5_many, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -1,6 +1,13 @@
 // XXH64 (seed 0) for frames, headers, tails and checkpoints (docs/FORMAT.md preamble).
-// xxhash-wasm must be instantiated once per thread: call `initHash()` (idempotent) before `xxh64`.
+// One-shot hashes use the addon's XXH64 where it is loaded; it reads the bytes in place, where xxhash-wasm
+// copies them into its memory first (5–10 % faster large GETs and random-data PUTs, docs/PERFORMANCE.md,
+// session 24; `SEDIMENT_XXH64=wasm` keeps xxhash-wasm, for A/B runs). Streams (checkpoints) and builds
+// without the addon use xxhash-wasm, which must be instantiated once per thread: call `initHash()`
+// (idempotent) before `xxh64` or `xxh64Stream`.
 import xxhash from 'xxhash-wasm';
+import { nativeAddon } from '../native/index.js';
+
+const nativeXxh64 = process.env.SEDIMENT_XXH64 === 'wasm' ? undefined : nativeAddon?.xxh64;
 
 let h64Raw: ((input: Uint8Array, seed?: bigint) => bigint) | undefined;
 let create64: ((seed?: bigint) => { update(input: Uint8Array): unknown; digest(): bigint }) | undefined;
@@ -46,6 +53,7 @@ const WASM_SLICE_BYTES = 1 << 20;
 
 /** XXH64 of `data`; throws if `initHash()` has not completed (a bug, not a fault). */
 export function xxh64(data: Uint8Array): bigint {
+  if (nativeXxh64 !== undefined) return nativeXxh64(data);
   if (h64Raw === undefined) throw new Error('assertion failed: initHash() must complete before xxh64()');
   if (data.length <= WASM_SLICE_BYTES) return h64Raw(data, 0n);
   const h = create64!(0n);

@@ -41,6 +41,8 @@ export interface NativeAddon {
   /** Portable slice-by-8 paths, bypassing hardware acceleration; for cross-checking. */
   crc32cTable(buf: Uint8Array, prev?: number): number;
   crc64nvmeTable(buf: Uint8Array, prev?: bigint): bigint;
+  /** Optional (a build from before it lacks it): XXH64, seed 0, of the bytes in place. */
+  xxh64?(buf: Uint8Array): bigint;
   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
   cpuFeatures(): CpuFeatures;
   /** Optional (a build from before it lacks it): see md5Many below. `lanes` forces a path (Md5Path). */
