@@ -1,5 +1,6 @@
 // Checksum throughput: the native addon (hardware path and its portable slice-by-8 path) against
-// the pure-JS fallbacks, for CRC-32C and CRC-64/NVME, with node:zlib's CRC-32 for reference.
+// the pure-JS fallbacks, for CRC-32C and CRC-64/NVME, with node:zlib's CRC-32 for reference; and the
+// frames' XXH64, the addon's (in place) against xxhash-wasm's (which copies into its memory first).
 // All implementations run side by side in one process on the same buffers. MB/s = 10^6 bytes/s,
 // computed from tinybench's mean throughput. Then the cost of a multipart completion's full-object
 // checksum (src/native/crc-combine.ts): 10,000 part CRCs combined, parts of one size and all different.
@@ -11,6 +12,7 @@ import * as os from 'node:os';
 import { pathToFileURL } from 'node:url';
 
 import { Bench } from 'tinybench';
+import xxhash from 'xxhash-wasm';
 
 import { crcOfParts, type CrcAlgorithm } from '../src/native/crc-combine.js';
 import * as js from '../src/native/crc-js.js';
@@ -29,6 +31,7 @@ export interface CrcBenchOptions {
 
 const sizes = [
   { label: '4 KiB', bytes: 4 * 1024 },
+  { label: '64 KiB', bytes: 64 * 1024 },
   { label: '1 MiB', bytes: 1024 * 1024 },
 ];
 
@@ -55,6 +58,7 @@ export async function runCrcBench(options: CrcBenchOptions = {}): Promise<CrcBen
     bytesPerTask.set(name, bytes);
   };
 
+  const { h64Raw } = await xxhash();
   for (const size of sizes) {
     const buf = randomFillSync(new Uint8Array(size.bytes));
     if (nativeAddon) {
@@ -72,6 +76,9 @@ export async function runCrcBench(options: CrcBenchOptions = {}): Promise<CrcBen
     }
     add(`crc64nvme js ${size.label}`, size.bytes, () => void (sink ^= Number(js.crc64nvme(buf, 0n) & 1n)));
     add(`crc32 node:zlib ${size.label}`, size.bytes, () => void (sink ^= crc32(buf, 0)));
+    const xxh64 = nativeAddon?.xxh64;
+    if (xxh64) add(`xxh64 native ${size.label}`, size.bytes, () => void (sink ^= Number(xxh64(buf) & 1n)));
+    add(`xxh64 xxhash-wasm ${size.label}`, size.bytes, () => void (sink ^= Number(h64Raw(buf, 0n) & 1n)));
   }
 
   await bench.run();
