@@ -5,6 +5,8 @@
  *   crc64nvme(buf: Uint8Array, prev?: bigint): bigint       fastest path (PCLMULQDQ or tables)
  *   crc32cTable / crc64nvmeTable                            portable tables only, for tests
  *   xxh64(buf: Uint8Array): bigint                           XXH64, seed 0, of the bytes in place (xxh64.h)
+ *   schedBatch(): boolean                                    the calling thread to SCHED_BATCH (Linux); whether it took
+ *                                                            effect
  *   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean
  *   cpuFeatures(): { sse42, pclmul, avx2, avx512, avx512vl: boolean }
  *   md5Many(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, out: Uint8Array, lanes?): number
@@ -28,8 +30,10 @@
  * crash the process on bad input. The CRC functions read the caller's bytes synchronously and
  * keep no reference to them after returning.
  */
+#define _GNU_SOURCE /* SCHED_BATCH */
 #include <node_api.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 
 #include "cpu-features.h"
@@ -259,6 +263,19 @@ static napi_value js_xxh64(napi_env env, napi_callback_info info) {
   if (!get_bytes(env, argv[0], &data, &len)) return NULL;
   napi_value result;
   NAPI_CHECK(env, napi_create_bigint_uint64(env, sediment_xxh64(data, len), &result));
+  return result;
+}
+
+/* Puts the calling thread under SCHED_BATCH (Linux; an unprivileged lowering): a woken batch thread does not
+ * preempt the running one. Returns whether it took effect. */
+static napi_value js_sched_batch(napi_env env, napi_callback_info info) {
+  bool ok = false;
+#ifdef __linux__
+  struct sched_param param = {0};
+  ok = sched_setscheduler(0, SCHED_BATCH, &param) == 0;
+#endif
+  napi_value result;
+  NAPI_CHECK(env, napi_get_boolean(env, ok, &result));
   return result;
 }
 
@@ -884,6 +901,7 @@ NAPI_MODULE_INIT() {
       {"crc64nvme", NULL, js_crc64nvme, NULL, NULL, NULL, napi_enumerable, NULL},
       {"crc64nvmeTable", NULL, js_crc64nvme_table, NULL, NULL, NULL, napi_enumerable, NULL},
       {"xxh64", NULL, js_xxh64, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"schedBatch", NULL, js_sched_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"cpuFeatures", NULL, js_cpu_features, NULL, NULL, NULL, napi_enumerable, NULL},
       {"md5Many", NULL, js_md5_many, NULL, NULL, NULL, napi_enumerable, NULL},

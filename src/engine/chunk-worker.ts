@@ -5,12 +5,12 @@
 // - a batch of small chunks (docs/ARCHITECTURE.md, "Small puts"): the raws and their metadata arrive packed in
 //   one transferred buffer (packBatch); the frames, and the MD5 of each raw that asked for it, go back packed
 //   in one transferred buffer.
-import { move } from 'piscina';
+import { move, Piscina } from 'piscina';
 import { hashReady, initHash } from '../format/hash.js';
 import type { ChunkMeta } from '../format/records.js';
 import { RecordType } from '../format/constants.js';
 import { decodeFrame } from '../format/frame.js';
-import { md5Many } from '../native/index.js';
+import { md5Many, nativeAddon } from '../native/index.js';
 import { markLoaded } from './worker-loaded.js';
 import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, openChunkFrameInto, unpackBatch, type BatchItem, type ChunkDict } from './chunk-codec.js';
 
@@ -20,6 +20,13 @@ import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, o
 // which aborts the whole process ("FATAL ERROR: v8::Module::IsGraphAsync", seen once in a soak run). A thread
 // terminated inside that require aborts it the same way: see worker-loaded.ts (and markLoaded at the end).
 const hashInit = initHash();
+// The pool's threads (large chunks: framing, and opening for GETs) run under SCHED_BATCH on Linux: woken with a
+// chunk, such a thread does not preempt the thread that woke it (the main thread, reading the next piece of a
+// body or serving the next request) but takes a free core or waits for the next tick. Large PUTs and GETs
+// gained 3–7 % (docs/PERFORMANCE.md, session 24). The small-PUT batch framers (batch-worker.ts, plain
+// threads that import this module) keep the normal policy: their latency is a PUT's.
+// SEDIMENT_FRAMING_BATCH=0 keeps the normal policy here too (A/B runs).
+if (Piscina.isWorkerThread && process.env.SEDIMENT_FRAMING_BATCH !== '0') nativeAddon?.schedBatch?.();
 
 /** Runs `f` once xxh64 is ready: at once from the first task on. */
 function afterInit<T>(f: () => T): T | Promise<T> {

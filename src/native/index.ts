@@ -43,6 +43,8 @@ export interface NativeAddon {
   crc64nvmeTable(buf: Uint8Array, prev?: bigint): bigint;
   /** Optional (a build from before it lacks it): XXH64, seed 0, of the bytes in place. */
   xxh64?(buf: Uint8Array): bigint;
+  /** Optional: puts the calling thread under SCHED_BATCH (Linux; false where it did not take effect). */
+  schedBatch?(): boolean;
   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
   cpuFeatures(): CpuFeatures;
   /** Optional (a build from before it lacks it): see md5Many below. `lanes` forces a path (Md5Path). */
