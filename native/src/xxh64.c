@@ -23,12 +23,7 @@ static inline uint64_t read64(const uint8_t *p) {
 }
 
 static inline uint32_t read32(const uint8_t *p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  v = __builtin_bswap32(v);
-#endif
-  return v;
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 static inline uint64_t xround(uint64_t acc, uint64_t lane) {
