@@ -107,7 +107,6 @@ static void md5_blocks_scalar(uint32_t st[4], const uint8_t *p, size_t blocks) {
   st[3] = d;
 }
 
-
 /* The padded tail of a message of `len` bytes into `tail` (128 bytes); returns its blocks (1 or 2). */
 static size_t md5_tail(const uint8_t *data, size_t len, uint8_t tail[128]) {
   const size_t rem = len & 63;

@@ -51,7 +51,7 @@ export function xxh64Stream(): Xxh64Stream {
  */
 const WASM_SLICE_BYTES = 1 << 20;
 
-/** XXH64 of `data`; throws if `initHash()` has not completed (a bug, not a fault). */
+/** XXH64 of `data`; without the addon, throws if `initHash()` has not completed (a bug, not a fault). */
 export function xxh64(data: Uint8Array): bigint {
   if (nativeXxh64 !== undefined) return nativeXxh64(data);
   if (h64Raw === undefined) throw new Error('assertion failed: initHash() must complete before xxh64()');
