@@ -22,8 +22,8 @@ import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, o
 const hashInit = initHash();
 // The pool's threads (large chunks: framing, and opening for GETs) run under SCHED_BATCH on Linux: woken with a
 // chunk, such a thread does not preempt the thread that woke it (the main thread, reading the next piece of a
-// body or serving the next request) but takes a free core or waits for the next tick. Large PUTs and GETs
-// gained 3–7 % (docs/PERFORMANCE.md, session 24). The small-PUT batch framers (batch-worker.ts, plain
+// body or serving the next request) but takes a free core or waits for the next tick. Over HTTP, large random
+// GETs gained 21 % and log PUTs 3 %; random PUTs were unchanged (docs/PERFORMANCE.md, session 24). The small-PUT batch framers (batch-worker.ts, plain
 // threads that import this module) keep the normal policy: their latency is a PUT's.
 // SEDIMENT_FRAMING_BATCH=0 keeps the normal policy here too (A/B runs).
 if (Piscina.isWorkerThread && process.env.SEDIMENT_FRAMING_BATCH !== '0') nativeAddon?.schedBatch?.();
