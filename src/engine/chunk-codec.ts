@@ -22,18 +22,31 @@ export const MIN_SAVINGS = 1 / 32;
  */
 export const ZSTD_DICT_MAGIC = 0xec30a437;
 
-const compressors = new Map<number, zstd.Compressor>();
 let decompressor: zstd.Decompressor | undefined;
 let intoContext: InstanceType<typeof zstdBinding.DCtx> | undefined;
 
-function compressorFor(level: number): zstd.Compressor {
-  let c = compressors.get(level);
-  if (!c) {
-    c = new zstd.Compressor();
-    c.setParameters({ compressionLevel: level });
-    compressors.set(level, c);
-  }
-  return c;
+/**
+ * This thread's compression context and the scratch buffer every compression writes into (plain or with a
+ * dictionary): a frame is then one copy of the compressed bytes. zstd-napi's Compressor allocated a
+ * compressBound()-sized buffer per call (over 1 MiB for a 1 MiB chunk) and copied the result out of it
+ * before encodeFrame copied it again: ~70-100 µs of a 1 MiB chunk's ~1.3 ms (docs/PERFORMANCE.md,
+ * "Session 25"). The scratch grows to the largest chunk this thread compressed (chunkBytes, at most 8 MiB)
+ * and is kept.
+ */
+let cctx: InstanceType<typeof zstdBinding.CCtx> | undefined;
+let scratch = Buffer.alloc(0);
+
+function scratchFor(len: number): Buffer {
+  const bound = zstdBinding.compressBound(len);
+  if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, 64 * 1024));
+  return scratch;
+}
+
+/** `raw` compressed at `level`: a view of this thread's scratch buffer, valid until the next compression. */
+function compressPlain(raw: Uint8Array, level: number): Buffer {
+  cctx ??= new zstdBinding.CCtx();
+  const out = scratchFor(raw.length);
+  return out.subarray(0, cctx.compress(out, raw, level));
 }
 
 /**
@@ -57,9 +70,7 @@ export type DictLookup = (id: number) => ChunkDict | string;
 const DIGESTED_MAX = 256;
 const cdicts = new Map<string, InstanceType<typeof zstdBinding.CDict>>();
 const ddicts = new Map<string, InstanceType<typeof zstdBinding.DDict>>();
-let dictCCtx: InstanceType<typeof zstdBinding.CCtx> | undefined;
 let dictDCtx: InstanceType<typeof zstdBinding.DCtx> | undefined;
-let dictScratch = Buffer.alloc(0);
 
 /** Dictionaries digested by this thread since it started (for tests: a hit makes none). */
 export const digestedCount = { cdicts: 0, ddicts: 0 };
@@ -84,13 +95,11 @@ function ddictFor(d: ChunkDict): InstanceType<typeof zstdBinding.DDict> {
   return digested(ddicts, `${d.id}/${d.check}`, () => (digestedCount.ddicts++, new zstdBinding.DDict(d.content)));
 }
 
-/** `raw` compressed with `dict` at `level`: a view of this thread's scratch buffer, valid until the next call. */
+/** `raw` compressed with `dict` at `level`: a view of this thread's scratch buffer, valid until the next compression. */
 function compressWithDict(raw: Uint8Array, dict: ChunkDict, level: number): Buffer {
-  dictCCtx ??= new zstdBinding.CCtx();
-  const bound = zstdBinding.compressBound(raw.length);
-  if (dictScratch.length < bound) dictScratch = Buffer.allocUnsafeSlow(Math.max(bound, 64 * 1024));
-  const n = dictCCtx.compressUsingCDict(dictScratch, raw, cdictFor(dict, level));
-  return dictScratch.subarray(0, n);
+  cctx ??= new zstdBinding.CCtx();
+  const out = scratchFor(raw.length);
+  return out.subarray(0, cctx.compressUsingCDict(out, raw, cdictFor(dict, level)));
 }
 
 /** What `raw` compresses to with `dict` at `level`, as framing would do it (hot-dictionaries.ts watches). */
@@ -143,11 +152,11 @@ const PROBE_BYTES = 32 * 1024;
  * neither saves the minimum, the whole chunk would not either — store it raw without spending the
  * compression CPU. A false "incompressible" only costs ratio, never correctness.
  */
-function looksIncompressible(raw: Uint8Array, c: zstd.Compressor): boolean {
+function looksIncompressible(raw: Uint8Array): boolean {
   const mid = Math.floor(raw.length / 2);
   for (const at of [0, mid]) {
     const sample = raw.subarray(at, at + PROBE_BYTES);
-    if (c.compress(sample).length <= sample.length * (1 - MIN_SAVINGS)) return false;
+    if (compressPlain(sample, 1).length <= sample.length * (1 - MIN_SAVINGS)) return false;
   }
   return true;
 }
@@ -159,8 +168,8 @@ function looksIncompressible(raw: Uint8Array, c: zstd.Compressor): boolean {
 export function buildChunkFrame(raw: Uint8Array, meta: ChunkMeta, level: number, dict?: ChunkDict): Buffer {
   const metaBytes = encodeChunkMeta(meta);
   if (dict !== undefined && level > 0 && raw.length >= 64) return buildDictChunkFrame(raw, metaBytes, level, dict);
-  if (level > 0 && raw.length >= 64 && !(raw.length >= PROBE_MIN_BYTES && looksIncompressible(raw, compressorFor(1)))) {
-    const packed = compressorFor(level).compress(raw);
+  if (level > 0 && raw.length >= 64 && !(raw.length >= PROBE_MIN_BYTES && looksIncompressible(raw))) {
+    const packed = compressPlain(raw, level);
     if (packed.length <= raw.length * (1 - MIN_SAVINGS)) {
       return encodeFrame(RecordType.CHUNK, CODEC_ZSTD, metaBytes, packed);
     }
@@ -180,8 +189,8 @@ export function buildChunkFrameInPlace(whole: Uint8Array, len: number, meta: Chu
   const frameLen = CHUNK_FRAME_HEAD_BYTES + len + FRAME_HASH_BYTES;
   if (frameLen > buf.length || meta.rawLen !== len) throw new RangeError(`assertion failed: chunk of ${len} bytes in a buffer of ${buf.length}`);
   const raw = buf.subarray(CHUNK_FRAME_HEAD_BYTES, CHUNK_FRAME_HEAD_BYTES + len);
-  if (level > 0 && len >= 64 && !(len >= PROBE_MIN_BYTES && looksIncompressible(raw, compressorFor(1)))) {
-    const packed = compressorFor(level).compress(raw);
+  if (level > 0 && len >= 64 && !(len >= PROBE_MIN_BYTES && looksIncompressible(raw))) {
+    const packed = compressPlain(raw, level);
     if (packed.length <= len * (1 - MIN_SAVINGS)) return encodeFrame(RecordType.CHUNK, CODEC_ZSTD, encodeChunkMeta(meta), packed);
   }
   writeFrameHeader(buf, RecordType.CHUNK, CODEC_RAW, frameLen, CHUNK_META_BYTES);
