@@ -95,16 +95,29 @@ function ddictFor(d: ChunkDict): InstanceType<typeof zstdBinding.DDict> {
   return digested(ddicts, `${d.id}/${d.check}`, () => (digestedCount.ddicts++, new zstdBinding.DDict(d.content)));
 }
 
-/** `raw` compressed with `dict` at `level`: a view of this thread's scratch buffer, valid until the next compression. */
-function compressWithDict(raw: Uint8Array, dict: ChunkDict, level: number): Buffer {
+/** `raw` compressed with a digested dictionary: a view of this thread's scratch buffer, valid until the next compression. */
+function compressUsing(raw: Uint8Array, cdict: InstanceType<typeof zstdBinding.CDict>): Buffer {
   cctx ??= new zstdBinding.CCtx();
   const out = scratchFor(raw.length);
-  return out.subarray(0, cctx.compressUsingCDict(out, raw, cdictFor(dict, level)));
+  return out.subarray(0, cctx.compressUsingCDict(out, raw, cdict));
+}
+
+/** `raw` compressed with `dict` at `level`: a view of this thread's scratch buffer, valid until the next compression. */
+function compressWithDict(raw: Uint8Array, dict: ChunkDict, level: number): Buffer {
+  return compressUsing(raw, cdictFor(dict, level));
 }
 
 /** What `raw` compresses to with `dict` at `level`, as framing would do it (hot-dictionaries.ts watches). */
 export function dictCompressedSize(raw: Uint8Array, dict: ChunkDict, level: number): number {
   return compressWithDict(raw, dict, level).length;
+}
+
+/**
+ * What `raw` compresses to at `level`, plain or with a digested dictionary not (yet) in use (hot-dictionaries.ts
+ * weighs a candidate by it): the same compression framing does, in the same scratch.
+ */
+export function compressedSize(raw: Uint8Array, level: number, cdict?: InstanceType<typeof zstdBinding.CDict>): number {
+  return (cdict === undefined ? compressPlain(raw, level) : compressUsing(raw, cdict)).length;
 }
 
 /**

@@ -31,7 +31,7 @@ import { DATA_DIR_FORMAT_DICTS, DICT_REF_BYTES } from '../format/constants.js';
 import { decodeDictionaryFile, dictCheck, dictFileName, dictIdOfName, encodeDictionaryFile, DICT_ID_MAX } from '../format/dictionary-file.js';
 import type { FileSystem } from '../io/types.js';
 import { assert, ioError } from '../util/errors.js';
-import { dictCompressedSize, MIN_SAVINGS, ZSTD_DICT_MAGIC, type ChunkDict, type DictLookup } from './chunk-codec.js';
+import { compressedSize, dictCompressedSize, MIN_SAVINGS, ZSTD_DICT_MAGIC, type ChunkDict, type DictLookup } from './chunk-codec.js';
 import { concatPrefixes } from './cold-codec.js';
 import { finalizeDictionary } from '../native/index.js';
 
@@ -451,13 +451,3 @@ export function makeDictionaryContent(samples: Buffer[], level: number, id: numb
   return raw.length >= 4 && raw.readUInt32LE(0) === ZSTD_DICT_MAGIC ? undefined : raw;
 }
 
-let trialCCtx: InstanceType<typeof zstdBinding.CCtx> | undefined;
-let trialOut = Buffer.alloc(0);
-
-/** What a chunk compresses to: plain, or the way framing does with a dictionary (a CDict, chunk-codec.ts). */
-function compressedSize(src: Uint8Array, level: number, dict?: InstanceType<typeof zstdBinding.CDict>): number {
-  trialCCtx ??= new zstdBinding.CCtx();
-  const bound = zstdBinding.compressBound(src.length);
-  if (trialOut.length < bound) trialOut = Buffer.allocUnsafeSlow(bound);
-  return dict ? trialCCtx.compressUsingCDict(trialOut, src, dict) : trialCCtx.compress(trialOut, src, level);
-}
