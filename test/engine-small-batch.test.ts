@@ -85,13 +85,19 @@ describe('small puts framed in worker batches', () => {
       try {
         await e.startWorkers();
         await e.createBucket('bkt');
-        // The first puts, eight at once (a lone chunk is framed inline anyway): without startWorkers they
-        // would be framed inline while the threads start.
-        const bodies = Array.from({ length: 8 }, (_, i) => body(5 + 9 * i)); // 4 KiB each
+        // The first puts, 32 at once (a turn with 16 or fewer small chunks frames them inline anyway):
+        // without startWorkers they would be framed inline while the threads start.
+        const bodies = Array.from({ length: 32 }, (_, i) => body(5 + 9 * i)); // 4 KiB each
         const infos = await Promise.all(bodies.map((b, i) => e.putObject('bkt', `first/${i}`, b)));
         infos.forEach((info, i) => expect(info.etag).toBe(md5(bodies[i]!)));
-        expect(e.stats().batchedChunks).toBe(8);
+        expect(e.stats().batchedChunks).toBe(32);
         for (const [i, b] of bodies.entries()) expect((await buffer((await e.getObject('bkt', `first/${i}`)).body)).equals(b)).toBe(true);
+        // A turn with 16 small chunks (64 KiB) frames them inline: no batch, the same ETags and bytes.
+        const few = Array.from({ length: 16 }, (_, i) => body(5 + 9 * (40 + i))); // 4 KiB each
+        const fewInfos = await Promise.all(few.map((b, i) => e.putObject('bkt', `few/${i}`, b)));
+        fewInfos.forEach((info, i) => expect(info.etag).toBe(md5(few[i]!)));
+        expect(e.stats().batchedChunks, 'a turn of 16 small chunks went to a thread').toBe(32);
+        for (const [i, b] of few.entries()) expect((await buffer((await e.getObject('bkt', `few/${i}`)).body)).equals(b)).toBe(true);
       } finally {
         await e.close();
       }

@@ -3,8 +3,8 @@
 // PUT) are batched with `batchSmall` (the engine's default since session 16, docs/PERFORMANCE.md; inline
 // otherwise): those requested in the same turn of the event loop go to a worker
 // together (one thread hop for many chunks), with the MD5 of each whole small object computed there too, so
-// that under load the main thread only appends and indexes; a lone small chunk with no batch in flight is
-// still framed inline, as a thread hop would only add latency. Batches go to plain worker threads
+// that under load the main thread only appends and indexes; a turn with few small chunks (INLINE_ITEMS_MAX,
+// INLINE_BYTES_MAX) frames them inline, as a thread hop would cost more than it saves. Batches go to plain worker threads
 // (batch-framers.ts), not piscina's: a round trip costs the main thread ~20 µs less that way
 // (bench/worker-hop.bench.ts). If the compiled worker files are missing (running from sources without a
 // build), everything is done inline.
@@ -31,6 +31,16 @@ import { verifyFrame } from './segment-store.js';
  */
 const BATCH_ITEMS_MAX = 32;
 const BATCH_BYTES_MAX = 256 * 1024;
+/**
+ * A batch of at most this many chunks is framed inline instead (session 26). Waking a framing thread and
+ * being woken by its reply costs both cores ~50 µs per batch on this VM; framing a 4 KiB chunk with its
+ * MD5 costs ~14 µs. Over HTTP, where PUTs arrive spread out, batches held 8 chunks on median: sending them
+ * cost the server 124–134 µs of CPU per 4 KiB PUT, framing up to 16 inline 104–108 (docs/PERFORMANCE.md).
+ * The engine's lock-step load (64 PUTs released by one fsync) still sends full batches of 32.
+ */
+const INLINE_ITEMS_MAX = 16;
+/** ... and of at most this many bytes: framing costs by the byte (16 chunks of 4 KiB, ~0.25 ms). */
+const INLINE_BYTES_MAX = 64 * 1024;
 
 export interface Framed {
   frame: Buffer;
@@ -210,9 +220,6 @@ export class ChunkPool {
   private readonly batches = new Set<Promise<void>>();
   /** Small chunks framed by a worker as part of a batch (for stats and tests). */
   batchedChunks = 0;
-  private get batchesInFlight(): number {
-    return this.batches.size;
-  }
 
   /**
    * Frames a chunk smaller than `poolMinBytes`, and computes its MD5 if `wantMd5` (a whole small object).
@@ -249,15 +256,17 @@ export class ChunkPool {
 
   private flush(): void {
     const items = this.queue;
+    const bytes = this.queueBytes;
     if (items.length === 0) return;
     this.queue = [];
     this.queueBytes = 0;
-    if (items.length === 1 && this.batchesInFlight === 0) {
-      const it = items[0];
-      try {
-        it.resolve(this.frameInline(it.raw, it.meta, it.wantMd5, it.dict));
-      } catch (err) {
-        it.reject(err);
+    if (items.length <= INLINE_ITEMS_MAX && bytes <= INLINE_BYTES_MAX) {
+      for (const it of items) {
+        try {
+          it.resolve(this.frameInline(it.raw, it.meta, it.wantMd5, it.dict));
+        } catch (err) {
+          it.reject(err);
+        }
       }
       return;
     }
