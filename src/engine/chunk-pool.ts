@@ -8,6 +8,7 @@
 // (batch-framers.ts), not piscina's: a round trip costs the main thread ~20 µs less that way
 // (bench/worker-hop.bench.ts). If the compiled worker files are missing (running from sources without a
 // build), everything is done inline.
+import * as cryptoModule from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -19,6 +20,7 @@ import { CorruptionError, SedimentError } from '../util/errors.js';
 import type { ChunkBuffer } from './chunk-buffers.js';
 import { BatchFramers } from './batch-framers.js';
 import { LoadCounter } from './worker-loaded.js';
+import { md5Many } from '../native/index.js';
 import { batchLayout, buildChunkFrame, buildChunkFrameInPlace, openChunkFrame, packBatch, type ChunkDict, type DictLookup } from './chunk-codec.js';
 import type { BatchTask, ChunkTask, InPlaceResult, InPlaceTask, OpenBatchResult, OpenBatchTask, OpenResult } from './chunk-worker.js';
 import { verifyFrame } from './segment-store.js';
@@ -47,6 +49,18 @@ export interface Framed {
   /** The MD5 of the raw bytes, when it was asked for. */
   md5?: Buffer;
 }
+
+/** node:crypto's one-shot hash where this Node has it with Buffer output (≥ 20.12): ~0.5 µs less than createHash on 4 KiB. */
+const oneShotMd5 = (() => {
+  const hash = (cryptoModule as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => unknown }).hash;
+  try {
+    const d = hash?.('md5', Buffer.from('abc'), 'buffer');
+    return Buffer.isBuffer(d) && d.toString('hex') === '900150983cd24fb0d6963f7d28e17f72' ? (hash as (alg: string, data: Uint8Array, enc: 'buffer') => Buffer) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+const md5Of = (raw: Uint8Array): Buffer => (oneShotMd5 !== undefined ? oneShotMd5('md5', raw, 'buffer') : createHash('md5').update(raw).digest());
 
 interface Pending {
   raw: Uint8Array;
@@ -250,8 +264,56 @@ export class ChunkPool {
   }
 
   private frameInline(raw: Uint8Array, meta: ChunkMeta, wantMd5: boolean, dict: ChunkDict | undefined): Framed {
-    const md5 = wantMd5 ? createHash('md5').update(raw).digest() : undefined;
+    const md5 = wantMd5 ? md5Of(raw) : undefined;
     return { frame: buildChunkFrame(raw, meta, this.level, dict), md5 };
+  }
+
+  /** Where frameTurnInline packs the bodies whose MD5s it computes side by side. */
+  private md5Scratch: Buffer | undefined;
+
+  /**
+   * Frames a turn's small chunks on this thread. Their MD5s are computed together (md5Many: 8 or 16 side
+   * by side with the addon, ~0.7 µs a 4 KiB body in a turn of 8 against ~5.5 µs one at a time), from a copy
+   * of the bodies packed into one scratch buffer; `bytes` is their total length.
+   */
+  private frameTurnInline(items: Pending[], bytes: number): void {
+    let digests: Buffer | undefined;
+    let wanted = 0;
+    for (const it of items) if (it.wantMd5) wanted++;
+    if (wanted > 1) {
+      try {
+        if (this.md5Scratch === undefined || this.md5Scratch.length < bytes) this.md5Scratch = Buffer.allocUnsafeSlow(Math.max(bytes, INLINE_BYTES_MAX));
+        const offsets = new Uint32Array(wanted);
+        const lengths = new Uint32Array(wanted);
+        let at = 0;
+        let k = 0;
+        for (const it of items) {
+          if (!it.wantMd5) continue;
+          this.md5Scratch.set(it.raw, at);
+          offsets[k] = at;
+          lengths[k++] = it.raw.length;
+          at += it.raw.length;
+        }
+        digests = Buffer.allocUnsafe(16 * wanted);
+        md5Many(this.md5Scratch, offsets, lengths, digests);
+      } catch {
+        digests = undefined; // each item's own MD5 below, which reports its own failure
+      }
+    }
+    let k = 0;
+    for (const it of items) {
+      try {
+        if (digests !== undefined && it.wantMd5) {
+          const md5 = digests.subarray(16 * k, 16 * k + 16);
+          k++;
+          it.resolve({ frame: buildChunkFrame(it.raw, it.meta, this.level, it.dict), md5 });
+        } else {
+          it.resolve(this.frameInline(it.raw, it.meta, it.wantMd5, it.dict));
+        }
+      } catch (err) {
+        it.reject(err);
+      }
+    }
   }
 
   private flush(): void {
@@ -261,13 +323,7 @@ export class ChunkPool {
     this.queue = [];
     this.queueBytes = 0;
     if (items.length <= INLINE_ITEMS_MAX && bytes <= INLINE_BYTES_MAX) {
-      for (const it of items) {
-        try {
-          it.resolve(this.frameInline(it.raw, it.meta, it.wantMd5, it.dict));
-        } catch (err) {
-          it.reject(err);
-        }
-      }
+      this.frameTurnInline(items, bytes);
       return;
     }
     const task: BatchTask = { kind: 'batch', packed: packBatch(items, this.level) };
