@@ -51,4 +51,11 @@ describe('a turn of small chunks', () => {
     await frameTurn(pool, bodies(40, 3), (i) => i % 3 !== 1);
     expect(pool.batchedChunks).toBeGreaterThan(0);
   });
+
+  it('of 64 chunks with two framing threads: one batch of 32 goes to a thread, the next is framed inline beside it', async () => {
+    pool = new ChunkPool(2, 1, true);
+    await pool.start();
+    await frameTurn(pool, bodies(64, 5), (i) => i % 4 !== 2);
+    expect(pool.batchedChunks, 'chunks framed by a thread').toBe(32);
+  });
 });

@@ -4,7 +4,8 @@
 // otherwise): those requested in the same turn of the event loop go to a worker
 // together (one thread hop for many chunks), with the MD5 of each whole small object computed there too, so
 // that under load the main thread only appends and indexes; a turn with few small chunks (INLINE_ITEMS_MAX,
-// INLINE_BYTES_MAX) frames them inline, as a thread hop would cost more than it saves. Batches go to plain worker threads
+// INLINE_BYTES_MAX) frames them inline, as a thread hop would cost more than it saves, and so does a batch
+// sent while all framing threads but one are busy (the main thread is the last one). Batches go to plain worker threads
 // (batch-framers.ts), not piscina's: a round trip costs the main thread ~20 µs less that way
 // (bench/worker-hop.bench.ts). If the compiled worker files are missing (running from sources without a
 // build), everything is done inline.
@@ -322,7 +323,9 @@ export class ChunkPool {
     if (items.length === 0) return;
     this.queue = [];
     this.queueBytes = 0;
-    if (items.length <= INLINE_ITEMS_MAX && bytes <= INLINE_BYTES_MAX) {
+    // The calling thread takes the place of one framing thread: with that many batches out, it frames
+    // this one itself, side by side with them, rather than queue it behind them on a busy machine.
+    if ((items.length <= INLINE_ITEMS_MAX && bytes <= INLINE_BYTES_MAX) || this.batches.size >= Math.max(1, this.threads - 1)) {
       this.frameTurnInline(items, bytes);
       return;
     }
