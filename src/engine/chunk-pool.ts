@@ -339,6 +339,11 @@ export class ChunkPool {
     }
     this.batchedChunks += items.length;
     const done: Promise<void> = this.runBatch(task)
+      // Handed back in the check phase, after the pump that the appends made earlier in this turn scheduled
+      // (segment-writer.ts, kick): the writer starts syncing those (a batch the main thread framed beside
+      // this one) instead of waiting for this batch's appends too. 64 PUTs then split into two groups whose
+      // syncs alternate with the framing of the other; engine bench (a) +1–12 % over 16 paired runs.
+      .then((out: Uint8Array) => new Promise<Uint8Array>((resolve) => setImmediate(() => resolve(out))))
       .then(
         (out: Uint8Array) => {
           const buf = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
