@@ -5,8 +5,8 @@
 // most SIGNING_KEY_CACHE_MAX entries (oldest evicted first) and is keyed by (secret, date, region,
 // service), so a rotated secret never reuses an old key; signaturesEqual never exits early on content.
 
-import * as crypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { oneShotHash } from '../util/one-shot-hash.js';
 
 /** SHA-256 of the empty string, the payload hash of a bodiless request and of every chunk's "empty" line. */
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -14,7 +14,7 @@ export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49
 export const SIGNING_KEY_CACHE_MAX = 256;
 
 // crypto.hash (Node ≥ 20.12) is a one-shot digest without a Hash object: cheaper per request.
-const oneShot = (crypto as { hash?: (alg: string, data: string | Uint8Array, enc: 'hex') => string }).hash;
+const oneShot = oneShotHash;
 
 export function sha256Hex(data: string | Uint8Array): string {
   return oneShot !== undefined ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
