@@ -238,13 +238,33 @@ interface SignatureCheck {
   headers: HeaderValues;
   parsed: ParsedSignature;
   payloadHash: string;
+  payload: { mode: PayloadMode; sha256?: string };
   amzDate: string;
-  scope: string;
-  signingKey: Buffer;
+  secret: string;
+  presigned: boolean;
 }
 
-/** Tries each canonical URI candidate; throws SignatureDoesNotMatch with S3's diagnostic fields. */
-function checkSignature(c: SignatureCheck): void {
+function authResult(c: SignatureCheck, scope: string, signingKey: Buffer): AuthResult {
+  return {
+    accessKeyId: c.parsed.credential.accessKeyId,
+    payloadMode: c.payload.mode,
+    ...(c.payload.sha256 === undefined ? {} : { payloadSha256: c.payload.sha256 }),
+    seedSignature: c.parsed.signature,
+    signingKey,
+    scope,
+    amzDate: c.amzDate,
+    presigned: c.presigned,
+  };
+}
+
+/**
+ * The end both forms of SigV4 share: derives the signing key, tries each canonical URI candidate (throws
+ * SignatureDoesNotMatch with S3's diagnostic fields), and returns what the request was signed with.
+ */
+function checkSignature(c: SignatureCheck): AuthResult {
+  const { credential } = c.parsed;
+  const scope = credentialScope(credential.date, credential.region, credential.service);
+  const signingKey = deriveSigningKey(c.secret, credential.date, credential.region, credential.service);
   const headerLines = canonicalHeaders(c.parsed.signedHeaders, c.headers);
   let first: { canonical: string; toSign: string } | undefined;
   for (const canonicalUri of canonicalUriCandidates(c.rawPath)) {
@@ -256,8 +276,8 @@ function checkSignature(c: SignatureCheck): void {
       signedHeaders: c.parsed.signedHeadersRaw,
       payloadHash: c.payloadHash,
     });
-    const toSign = stringToSign(c.amzDate, c.scope, canonical);
-    if (signatureMatches(c.signingKey, toSign, c.parsed.signature)) return;
+    const toSign = stringToSign(c.amzDate, scope, canonical);
+    if (signatureMatches(signingKey, toSign, c.parsed.signature)) return authResult(c, scope, signingKey);
     first ??= { canonical, toSign };
   }
   throw new S3AuthError('SignatureDoesNotMatch', undefined, {
@@ -313,29 +333,18 @@ function verifyHeaderAuth(
   if (!payload) throw invalidPayloadHash();
   checkSignedHeaders(parsed.signedHeaders, headers);
 
-  const scope = credentialScope(credential.date, credential.region, credential.service);
-  const signingKey = deriveSigningKey(secret, credential.date, credential.region, credential.service);
-  checkSignature({
+  return checkSignature({
     method,
     rawPath,
     canonicalQuery: canonicalQueryString(query),
     headers,
     parsed,
     payloadHash,
+    payload,
     amzDate,
-    scope,
-    signingKey,
-  });
-  return {
-    accessKeyId: credential.accessKeyId,
-    payloadMode: payload.mode,
-    ...(payload.sha256 === undefined ? {} : { payloadSha256: payload.sha256 }),
-    seedSignature: parsed.signature,
-    signingKey,
-    scope,
-    amzDate,
+    secret,
     presigned: false,
-  };
+  });
 }
 
 function verifyPresigned(
@@ -385,27 +394,16 @@ function verifyPresigned(
   }
   checkSignedHeaders(parsed.signedHeaders, headers);
 
-  const scope = credentialScope(credential.date, credential.region, credential.service);
-  const signingKey = deriveSigningKey(secret, credential.date, credential.region, credential.service);
-  checkSignature({
+  return checkSignature({
     method,
     rawPath,
     canonicalQuery: canonicalQueryString(query, (name) => name === parsed.signatureParamName),
     headers,
     parsed,
     payloadHash,
+    payload,
     amzDate,
-    scope,
-    signingKey,
-  });
-  return {
-    accessKeyId: credential.accessKeyId,
-    payloadMode: payload.mode,
-    ...(payload.sha256 === undefined ? {} : { payloadSha256: payload.sha256 }),
-    seedSignature: parsed.signature,
-    signingKey,
-    scope,
-    amzDate,
+    secret,
     presigned: true,
-  };
+  });
 }
