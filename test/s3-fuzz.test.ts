@@ -20,10 +20,10 @@ import { awsUriEncode } from '../src/s3/aws-uri.js';
 import { createS3Server, type S3Server } from '../src/s3/server.js';
 import { errorCode, rawRequest, signedRequest, type RawResponse, type SignOptions } from './helpers/s3-raw.js';
 import { ACCESS_KEY, REGION, SECRET_KEY } from './helpers/s3-server.js';
-import { mulberry32, testSeed } from './helpers/prng.js';
+import { mulberry32, SOAK, testSeed } from './helpers/prng.js';
 
 const seed = testSeed();
-const REQUESTS = Number(process.env.SEDIMENT_FUZZ_REQUESTS ?? (process.env.SEDIMENT_SOAK ? 20_000 : 1_500));
+const REQUESTS = Number(process.env.SEDIMENT_FUZZ_REQUESTS ?? (SOAK ? 20_000 : 1_500));
 const CONCURRENCY = 8;
 
 let root: string;

@@ -107,7 +107,7 @@ const BATCH_FRAMES_MAX = 1024;
  * Written-but-unsynced bytes past which the writer syncs without waiting for a durable record to ask
  * (fsync mode). The kernel would otherwise keep a large object's chunks dirty in the page cache until
  * its COMMIT's fdatasync, which then has to write all of it while the PUT waits; flushing ahead writes
- * the data to disk while the rest of the body is still arriving (docs/DURABILITY.md, "Group commit").
+ * the data to disk while the rest of the body is still arriving (docs/DURABILITY.md, "Every fsync", flush-ahead).
  */
 const FLUSH_AHEAD_BYTES = 8 << 20;
 

@@ -1,4 +1,4 @@
-// Cold-tier migration (docs/ARCHITECTURE.md "Cold tier", docs/DURABILITY.md "Migration"). One pass:
+// Cold-tier migration (docs/ARCHITECTURE.md "Cold tier", docs/DURABILITY.md "Cold-tier migration"). One pass:
 // 1. account the cold tier: which cold segments the index references and how many of their bytes are live;
 //    delete cold segments nothing references (orphans of a killed pass, or fully dead) unless a GET reads
 //    them; pick cold segments whose dead share passed `deadShareMax` for rewriting;
