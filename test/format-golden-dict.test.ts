@@ -403,7 +403,3 @@ describe('a format-6 data directory holding the fixtures', () => {
   });
 });
 
-it.runIf(process.env.SEDIMENT_WRITE_FIXTURES === '1')('fixtures were regenerated (SEDIMENT_WRITE_FIXTURES=1)', () => {
-  expect(readFileSync(`${fixturesDir}/${FIXTURE_DICT}`).equals(buildExampleDictFile())).toBe(true);
-  expect(readFileSync(`${fixturesDir}/${FIXTURE_DICT_SEGMENT}`).length).toBe(SEGMENT_LEN);
-});

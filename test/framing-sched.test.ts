@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/index.js';
-import { nativeAddon } from '../src/native/index.js';
+import { nativeAddon, nativeLoaded } from '../src/native/index.js';
 
 const SCHED_BATCH = 3;
 const dirs: string[] = [];
@@ -54,6 +54,10 @@ async function batchThreadsWhileOpen(): Promise<{ before: number; during: number
     await e.close();
   }
 }
+
+it.runIf(process.platform === 'linux' && nativeLoaded)('the addon provides schedBatch on Linux', () => {
+  expect(typeof nativeAddon?.schedBatch).toBe('function');
+});
 
 describe.runIf(process.platform === 'linux' && nativeAddon?.schedBatch !== undefined)('framing threads under SCHED_BATCH', () => {
   it('the two pool threads are batch threads; the main thread and the small-PUT framers are not', async () => {

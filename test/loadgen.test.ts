@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareServer } from '../bench/servers/bare-server.js';
@@ -350,7 +351,8 @@ describe('worker threads', () => {
   });
   afterAll(() => close(server));
 
-  it.skipIf(!existsSync(workerUrl))('spread lanes over threads, issue every operation once and merge their stats', async () => {
+  it('spread lanes over threads, issue every operation once and merge their stats', async () => {
+    if (!existsSync(workerUrl)) throw new Error(`${fileURLToPath(workerUrl)} is missing: build first (npm test runs tsc)`);
     const o = { endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'w/', objectBytes: 4096, objects: 400, concurrency: 6, workers: 3, data: LOG } as const;
     const put = await runWorkload({ ...o, workload: 'put' }, { workerUrl });
     expectClean(put, 400);

@@ -410,14 +410,11 @@ describe('big chunks', () => {
     const signing: AwsChunkedSigning = { ...CTX, seedSignature: PAYLOAD_EXAMPLE.seed };
     const body = encodeAwsChunked(data, { mode: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', signing, chunkBytes: 8 * 1024 * 1024, trailers: [['x-amz-checksum-sha256', 'x']] });
     const pieces = randomSplit(body, prng(99), 64 * 1024);
-    const started = performance.now();
     const r = await decode(pieces, { mode: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', signing, decodedContentLength: data.length });
-    const elapsedMs = performance.now() - started;
     expect(createHash('sha256').update(r.data).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
     // Every emitted piece is a view into an input buffer, not a copy.
     const inputs = new Set(pieces.map((p) => p.buffer));
     expect(r.pieces.every((p) => inputs.has(p.buffer))).toBe(true);
-    expect(elapsedMs).toBeLessThan(5000);
   });
 
   it('mixed chunk sizes from 64 KiB to 8 MiB fed in 1 KiB pieces', async () => {

@@ -340,6 +340,7 @@ describe('real S3 clients against sediment serve', () => {
       run('restic', ['init'], resticEnv);
       run('restic', ['backup', '--host', 'ci', src], resticEnv);
       const haveRclone = have('rclone');
+      if (!haveRclone && process.env.CI) throw new Error('rclone is not installed (CI must install it: see .ci/run)');
       const rcloneEnv = {
         RCLONE_CONFIG_SED_TYPE: 's3', RCLONE_CONFIG_SED_PROVIDER: 'Other', RCLONE_CONFIG_SED_ENDPOINT: endpoint, RCLONE_CONFIG_SED_ACCESS_KEY_ID: AK,
         RCLONE_CONFIG_SED_SECRET_ACCESS_KEY: SK, RCLONE_CONFIG_SED_REGION: 'us-east-1', RCLONE_CONFIG_SED_FORCE_PATH_STYLE: 'true', RCLONE_CONFIG: join(work, 'rclone-life.conf'),
