@@ -1,7 +1,7 @@
 // Space accounting: which records of every sealed segment and pack are live, and how many bytes that
 // is. Derived, not persisted: the census reads the footers (payload copies of every metadata record)
 // and asks the index what is live right now, so it is exact after deletes, overwrites, completed or
-// aborted multipart uploads and restarts by construction (docs/OPERATIONS.md "Space accounting").
+// aborted multipart uploads and restarts by construction (docs/OPERATIONS.md "Space, compaction and scrub").
 //
 // A record is live when replaying the log without it could change the index:
 // - CHUNK: referenced by a live object's manifest or by a part of an open multipart upload, or appended
