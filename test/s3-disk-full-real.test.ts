@@ -1,6 +1,7 @@
 // A really full disk: `sediment serve` and the CLI on a small tmpfs the test mounts itself (size 6 MiB;
-// needs root and mount(2), so it runs only where both work — CI runs as root; elsewhere the in-memory
-// fault layer covers the same behaviour in engine-disk-full.test.ts and s3-faults.test.ts).
+// needs root and mount(2), so it runs only where both work; under CI=true a failed mount is a failure;
+// elsewhere the in-memory fault layer covers the same behaviour in engine-disk-full.test.ts and
+// s3-faults.test.ts).
 // The disk is filled with PUTs until the server answers 507; reads go on; a ballast file outside the
 // data directory is then deleted and writes resume without a restart; filled again, the server is
 // killed, and the CLI says "no space left" in one line with exit 1 while its reads still work; with
@@ -18,7 +19,14 @@ import { runCli, startServe, stopServe, type ServeProcess } from './helpers/serv
 const BUCKET = 'full';
 const mountPoint = mkdtempSync(join(tmpdir(), 'sediment-tmpfs-'));
 const mounted = process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mountPoint]).status === 0;
-if (!mounted) console.log('s3-disk-full-real: not root or mount failed; the real small file system case does not run here');
+if (!mounted) {
+  // CI runs as root on a machine where mount(2) works: there a failed mount is a failure, not a skip.
+  if (process.env.CI) {
+    rmdirSync(mountPoint);
+    throw new Error('s3-disk-full-real: could not mount a tmpfs (CI must run as root with mount(2) allowed)');
+  }
+  console.log('s3-disk-full-real: not root or mount failed; the real small file system case does not run here');
+}
 
 afterAll(() => {
   if (mounted) spawnSync('umount', ['-l', mountPoint]);
