@@ -374,6 +374,12 @@ describe('malformed requests', () => {
     expectS3Error(unsatisfiable, 416, 'InvalidRange');
     const zeroSuffix = await send({ method: 'GET', path: objectPath(BUCKET, 'range/obj'), headers: { range: 'bytes=-0' } });
     expectS3Error(zeroSuffix, 416, 'InvalidRange');
+    // Numbers past any object's size: a start is unsatisfiable, an end reads to the end, as in S3.
+    const hugeStart = await send({ method: 'GET', path: objectPath(BUCKET, 'range/obj'), headers: { range: 'bytes=99999999999999999999-' } });
+    expectS3Error(hugeStart, 416, 'InvalidRange');
+    const hugeEnd = await send({ method: 'GET', path: objectPath(BUCKET, 'range/obj'), headers: { range: 'bytes=4990-99999999999999999999' } });
+    expect([hugeEnd.status, hugeEnd.headers['content-range']]).toEqual([206, 'bytes 4990-4999/5000']);
+    expect(hugeEnd.body.equals(body.subarray(4990))).toBe(true);
   });
 
   it('?partNumber: a part the object lacks is 416 InvalidPartNumber naming it; not a number, or with a Range, is a 400', async () => {

@@ -173,6 +173,13 @@ describe('hostile and malformed inputs → MalformedXML', () => {
     expect(malformed(bomb)).toMatch(/DOCTYPE/);
   });
 
+  it('an XML declaration that never closes is refused in linear time (1 MB of spaces)', () => {
+    // A backtracking pattern took seconds for 60 KB here, and hours for 1 MB: this test would time out.
+    expect(malformed('<?xml' + ' '.repeat(1_000_000))).toMatch(/declaration/);
+    expect(malformed('<?xmlfoo?><A/>')).toMatch(/declaration/);
+    expect(parseXml('<?xml version="1.0" encoding="UTF-8" ?><A/>', LIMITS).name).toBe('A');
+  });
+
   it('external entities (XXE)', () => {
     expect(malformed('<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>')).toMatch(/DOCTYPE/);
     expect(malformed('<r>&x;</r>')).toMatch(/undefined entity/);

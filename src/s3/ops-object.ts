@@ -99,12 +99,23 @@ export async function putObject(r: S3Request): Promise<void> {
 /** Parses a Range header; undefined means "serve the whole object" (absent or not a single byte range). */
 export function parseRange(value: string | undefined): { start: number; end: number } | { suffix: number } | undefined {
   if (value === undefined) return undefined;
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(value);
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  if (m[1] === '') return { suffix: Number(m[2]) };
-  const start = Number(m[1]);
-  const end = m[2] === '' ? Number.MAX_SAFE_INTEGER : Number(m[2]);
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) return undefined;
+  // Split by hand, not matched by one pattern: `\s*` next to `\d*` backtracked quadratically on a
+  // header of many spaces.
+  const eq = value.indexOf('=');
+  if (eq < 0 || value.slice(0, eq).trim() !== 'bytes') return undefined;
+  const spec = value.slice(eq + 1);
+  const dash = spec.indexOf('-');
+  if (dash < 0) return undefined;
+  const first = spec.slice(0, dash).trim();
+  const last = spec.slice(dash + 1).trim();
+  if (!/^\d*$/.test(first) || !/^\d*$/.test(last) || (first === '' && last === '')) return undefined;
+  // A number past any object's size counts as "past the end": S3 answers 416 for such a start, reads to
+  // the end for such an end, and the whole object for such a suffix.
+  const num = (digits: string): number => Math.min(Number(digits), Number.MAX_SAFE_INTEGER);
+  if (first === '') return { suffix: num(last) };
+  const start = num(first);
+  const end = last === '' ? Number.MAX_SAFE_INTEGER : num(last);
+  if (end < start) return undefined;
   return { start, end };
 }
 

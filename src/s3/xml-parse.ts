@@ -34,7 +34,6 @@ const NODES_MAX_DEFAULT = 200_000;
 const FORBIDDEN_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 const NAME = /[A-Za-z_:\u00C0-\uFFFD][-A-Za-z0-9_.:\u00B7\u00C0-\uFFFD]*/y;
 const WHITESPACE = /[ \t\n]*/y;
-const DECLARATION = /<\?xml(\s+[^?]*)?\?>/y;
 
 function malformed(detail: string): S3Error {
   return new S3Error('MalformedXML', undefined, { cause: new Error(detail) });
@@ -113,12 +112,15 @@ class Parser {
 
   private parseDeclaration(): void {
     if (!this.src.startsWith('<?xml', this.pos)) return;
-    DECLARATION.lastIndex = this.pos;
-    const m = DECLARATION.exec(this.src);
-    if (!m) throw malformed('bad XML declaration');
-    const encoding = /encoding\s*=\s*["']([^"']*)["']/.exec(m[1] ?? '');
+    // Found by indexOf, not by a pattern: `<?xml` and spaces without a closing `?>` made a regular
+    // expression backtrack quadratically (a 60 KB body held the event loop for seconds).
+    const end = this.src.indexOf('?>', this.pos + 5);
+    if (end < 0) throw malformed('bad XML declaration');
+    const attrs = this.src.slice(this.pos + 5, end);
+    if (attrs !== '' && !/^\s/.test(attrs)) throw malformed('bad XML declaration');
+    const encoding = /encoding\s*=\s*["']([^"']*)["']/.exec(attrs);
     if (encoding && encoding[1]!.toLowerCase() !== 'utf-8') throw malformed(`unsupported encoding ${encoding[1]}`);
-    this.pos = DECLARATION.lastIndex;
+    this.pos = end + 2;
   }
 
   /** Whitespace and comments, the only things allowed around the root element. */
