@@ -144,6 +144,25 @@ describe('metadata and headers', () => {
     await refused(() => e.putObject('box', 'm3', 'x', { tags }), 'SEDIMENT_INVALID_ARGUMENT', 'tags');
   });
 
+  it('refuses values an HTTP header cannot carry: line breaks, control characters, characters past U+00FF', async () => {
+    for (const bad of ['a\nb', 'text/plain\r\nX-Injected: yes', 'no\u0001ctl', '中文']) {
+      await refused(() => e.putObject('box', 'hv', 'x', { userMetadata: { a: bad } }), 'SEDIMENT_INVALID_ARGUMENT', 'metadata value');
+      await refused(() => e.putObject('box', 'hv', 'x', { contentType: bad }), 'SEDIMENT_INVALID_ARGUMENT', 'content-type');
+      await refused(() => e.putObject('box', 'hv', 'x', { headers: { cacheControl: bad } }), 'SEDIMENT_INVALID_ARGUMENT', 'cache-control');
+    }
+    await refused(() => e.getObject('box', 'hv'), 'SEDIMENT_NO_SUCH_KEY');
+    // Tab, obs-text (what HTTP hands over for non-ASCII bytes) and plain text are fine.
+    await e.putObject('box', 'hv', 'x', { contentType: 'text/plain;\tcharset=x', userMetadata: { a: 'caf\u00e9' } });
+    expect((await e.headObject('box', 'hv')).userMetadata).toEqual({ a: 'caf\u00e9' });
+  });
+
+  it('metadata names that are also names of Object.prototype are plain names', async () => {
+    const meta = Object.fromEntries([['constructor', 'c'], ['__proto__', 'p'], ['tostring', 't']]) as Record<string, string>;
+    await e.putObject('box', 'proto', 'x', { userMetadata: meta });
+    const info = await e.headObject('box', 'proto');
+    expect(Object.entries(info.userMetadata).sort()).toEqual([['__proto__', 'p'], ['constructor', 'c'], ['tostring', 't']]);
+  });
+
   it('metadata names are stored lowercased; standard headers round-trip', async () => {
     await e.putObject('box', 'h', 'x', {
       userMetadata: { Owner: 'Ana' },

@@ -467,6 +467,18 @@ describe('more failure paths', () => {
     expectS3Error(await send({ method: 'POST', path: `${objectPath(BUCKET, 'sc/mp')}?uploads`, headers: { 'x-amz-storage-class': 'X' } }), 400, 'InvalidStorageClass');
   });
 
+  it('metadata and tag names such as constructor and __proto__ are stored as given', async () => {
+    const res = await put('proto/o1', 'p', { 'x-amz-meta-constructor': 'hello', 'x-amz-meta-__proto__': 'world', 'x-amz-tagging': '__proto__=a&constructor=b' });
+    expect(res.status).toBe(200);
+    const head = await send({ method: 'HEAD', path: objectPath(BUCKET, 'proto/o1') });
+    expect([head.headers['x-amz-meta-constructor'], head.headers['x-amz-meta-__proto__'], head.headers['x-amz-tagging-count']]).toEqual(['hello', 'world', '2']);
+    const tagXml = '<Tagging><TagSet><Tag><Key>__proto__</Key><Value>v</Value></Tag></TagSet></Tagging>';
+    const md5 = createHash('md5').update(tagXml).digest('base64');
+    expect((await send({ method: 'PUT', path: `${objectPath(BUCKET, 'proto/o1')}?tagging`, body: Buffer.from(tagXml), headers: { 'content-md5': md5 } })).status).toBe(200);
+    const tags = await send({ method: 'GET', path: `${objectPath(BUCKET, 'proto/o1')}?tagging` });
+    expect(tags.body.toString()).toContain('<Tag><Key>__proto__</Key><Value>v</Value></Tag>');
+  });
+
   it('key and metadata limits: 1024-byte keys work, 1025 bytes is KeyTooLongError; > 2 KB of metadata is MetadataTooLarge', async () => {
     const okKey = 'k/' + 'é'.repeat(511); // 2 + 1022 bytes
     expect((await put(okKey, 'long key')).status).toBe(200);

@@ -109,7 +109,7 @@ import {
   versionsOf,
   type VersioningStatus,
 } from './versions.js';
-import { checkBucketName, checkKey, checkUserMetadata } from './names.js';
+import { checkBucketName, checkHeaderValue, checkKey, checkUserMetadata } from './names.js';
 import { ObjectTable, type ObjectEntry, type TableView } from './object-table.js';
 import type { HistorySnapshot } from './version-history.js';
 import { createSegment, parseSegmentFileName, parseSpareFileName, segmentFileName, spareFileName } from './segment-files.js';
@@ -1180,11 +1180,13 @@ export class Engine {
       const v = opts.headers?.[field];
       if (v !== undefined) {
         if (Buffer.byteLength(v) > 8192) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `${name} is too long`);
+        checkHeaderValue(name, v);
         headers.push([name, v]);
       }
     }
     const contentType = opts.contentType ?? 'binary/octet-stream';
     if (Buffer.byteLength(contentType) > 1024) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'content-type is too long');
+    checkHeaderValue('content-type', contentType);
     const tags = Object.entries(opts.tags ?? {});
     if (tags.length > 10) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'at most 10 tags per object');
     return { contentType, headers, userMetadata, tags };

@@ -56,12 +56,26 @@ export function checkKey(key: string): void {
 
 const META_NAME_RE = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
+/** A character an HTTP field value cannot carry (RFC 9110 §5.5: VCHAR, SP, HTAB and obs-text only). */
+export const NOT_IN_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * Content type, standard headers and user metadata values go back out as HTTP headers: a value no
+ * header can carry (a line break, a control character, a character past U+00FF) is refused at PUT.
+ */
+export function checkHeaderValue(what: string, value: string): void {
+  if (NOT_IN_HEADER_VALUE.test(value)) {
+    throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `${what} holds a character an HTTP header cannot carry (a control character, a line break or one past U+00FF)`);
+  }
+}
+
 /** User metadata: names are lowercase HTTP tokens; total UTF-8 bytes of names and values ≤ 2 KB. */
 export function checkUserMetadata(meta: Array<[string, string]>): void {
   let total = 0;
   for (const [k, v] of meta) {
     if (!META_NAME_RE.test(k)) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `invalid user metadata name "${k}"`);
     if (typeof v !== 'string' || hasLoneSurrogate(v)) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `invalid value for user metadata "${k}"`);
+    checkHeaderValue(`user metadata "${k}"`, v);
     total += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
   }
   if (total > USER_METADATA_BYTES_MAX) {

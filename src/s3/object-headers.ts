@@ -1,5 +1,6 @@
 // Request headers → engine put options, and object info → response headers (metadata round trip).
 import { checksumText as showChecksum } from '../engine/checksums.js';
+import { NOT_IN_HEADER_VALUE } from '../engine/names.js';
 import type { ObjectInfo, PutOptions, StandardHeaders } from '../engine/types.js';
 import { headerFor } from './checksums.js';
 import { httpDate, quoteEtag, type S3Request } from './http-util.js';
@@ -39,7 +40,8 @@ export function contentOptions(r: S3Request): Pick<PutOptions, 'contentType' | '
     }
     if (v !== undefined) headers[field] = v;
   }
-  const userMetadata: Record<string, string> = {};
+  // Without a prototype: names such as `constructor` or `__proto__` are plain metadata names here.
+  const userMetadata = Object.create(null) as Record<string, string>;
   for (let i = 0; i < r.req.rawHeaders.length; i += 2) {
     const name = r.req.rawHeaders[i].toLowerCase();
     if (name.startsWith('x-amz-meta-')) {
@@ -53,7 +55,7 @@ export function contentOptions(r: S3Request): Pick<PutOptions, 'contentType' | '
 
 export function parseTagging(value: string | undefined): Record<string, string> | undefined {
   if (value === undefined || value === '') return undefined;
-  const tags: Record<string, string> = {};
+  const tags = Object.create(null) as Record<string, string>;
   for (const [k, v] of new URLSearchParams(value)) {
     if (k === '' || k.length > 128 || v.length > 256) throw new S3Error('InvalidArgument', 'The tag provided was not a valid tag.');
     tags[k] = v;
@@ -61,19 +63,28 @@ export function parseTagging(value: string | undefined): Record<string, string> 
   return tags;
 }
 
+/**
+ * A stored value as a header can carry it. The engine refuses values no header can carry, but objects
+ * stored before it did may hold one: such a value goes out RFC 2047-encoded (`=?UTF-8?B?…?=`), as S3
+ * sends non-ASCII metadata, rather than failing the whole response.
+ */
+function headerSafe(v: string): string {
+  return NOT_IN_HEADER_VALUE.test(v) ? `=?UTF-8?B?${Buffer.from(v, 'utf8').toString('base64')}?=` : v;
+}
+
 /** Response headers describing an object (GET/HEAD). */
 export function objectHeaders(info: ObjectInfo, withChecksums: boolean): Record<string, string> {
   const h: Record<string, string> = {
     ETag: quoteEtag(info.etag),
     'Last-Modified': httpDate(info.lastModifiedMs),
-    'Content-Type': info.contentType,
+    'Content-Type': headerSafe(info.contentType),
     'Accept-Ranges': 'bytes',
   };
   for (const [field, name] of STANDARD) {
     const v = info.headers[field];
-    if (v !== undefined) h[name] = v;
+    if (v !== undefined) h[name] = headerSafe(v);
   }
-  for (const [k, v] of Object.entries(info.userMetadata)) h[`x-amz-meta-${k}`] = v;
+  for (const [k, v] of Object.entries(info.userMetadata)) h[`x-amz-meta-${k}`] = headerSafe(v);
   if (info.storageClass !== 'STANDARD') h['x-amz-storage-class'] = 'GLACIER_IR';
   if (info.partCount > 0) h['x-amz-mp-parts-count'] = String(info.partCount);
   if (info.versionId !== '') h['x-amz-version-id'] = info.versionId;

@@ -3,6 +3,7 @@
 import type { ServerResponse } from 'node:http';
 import { finished } from 'node:stream/promises';
 import type { ByteRange, GetDataResult, HeadResult, LentBytes, ObjectInfo } from '../engine/types.js';
+import { NOT_IN_HEADER_VALUE } from '../engine/names.js';
 import { isSedimentError } from '../util/errors.js';
 import { decodeComponent } from './aws-uri.js';
 import { contentOptions, evaluateConditions, objectChecksumElements, objectHeaders } from './object-headers.js';
@@ -130,8 +131,6 @@ const OVERRIDES: Array<[string, string]> = [
   ['response-content-encoding', 'content-encoding'],
 ];
 
-/** A character a header value may not hold (RFC 9110 §5.5: field-value is VCHAR, SP, HTAB and obs-text). */
-const NOT_IN_HEADER = /[^\t\x20-\x7e\x80-\xff]/;
 
 /** The response-* overrides the query asks for, as [header, value]; checked before any work is done. */
 function overridesOf(r: S3Request): Array<[string, string]> {
@@ -140,7 +139,7 @@ function overridesOf(r: S3Request): Array<[string, string]> {
   for (const [q, h] of OVERRIDES) {
     const v = r.query.get(q);
     if (v === undefined) continue;
-    if (NOT_IN_HEADER.test(v)) {
+    if (NOT_IN_HEADER_VALUE.test(v)) {
       throw new S3Error('InvalidArgument', `${q} holds a character that an HTTP header cannot carry`, { extra: { ArgumentName: q } });
     }
     out.push([h, v]);

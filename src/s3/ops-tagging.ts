@@ -19,7 +19,7 @@ export function parseTaggingXml(body: Buffer): Record<string, string> {
   if (localName(doc.name) !== 'Tagging') throw new S3Error('MalformedXML');
   const sets = doc.children.filter((c) => localName(c.name) === 'TagSet');
   if (sets.length !== 1 || doc.children.length !== 1) throw new S3Error('MalformedXML');
-  const tags: Record<string, string> = {};
+  const tags = Object.create(null) as Record<string, string>; // `__proto__` is a tag key like any other
   let n = 0;
   for (const t of sets[0].children) {
     if (localName(t.name) !== 'Tag') throw new S3Error('MalformedXML');
