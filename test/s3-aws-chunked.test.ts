@@ -269,7 +269,8 @@ describe('AWS example: STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', () => {
     expect((await decodeError([body()], noExpect)).code).toBe('SignatureDoesNotMatch');
   });
 
-  it('declared trailers must match x-amz-trailer', async () => {
+  it('declared trailers must match x-amz-trailer; none declared allows none', async () => {
+    expect((await decodeError([TRAILER_BODY], { ...trailerOptions, expectedTrailers: [] })).code).toBe('MalformedTrailerError');
     expect((await decodeError([TRAILER_BODY], { ...trailerOptions, expectedTrailers: ['x-amz-checksum-crc32'] })).code).toBe(
       'MalformedTrailerError',
     );
@@ -504,6 +505,7 @@ describe('awsChunkedOptionsFor', () => {
     expect(o.decodedContentLength).toBe(42);
     expect(o.expectedTrailers).toEqual(['x-amz-checksum-crc32', 'x-amz-checksum-sha256']);
     expect(awsChunkedOptionsFor(auth, {}).decodedContentLength).toBeUndefined();
+    expect(awsChunkedOptionsFor(auth, {}).expectedTrailers).toEqual([]);
   });
 
   it('refuses a malformed x-amz-decoded-content-length', () => {

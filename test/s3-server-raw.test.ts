@@ -259,6 +259,14 @@ describe('payload verification', () => {
     const res = await rawRequest(h.port, { method: 'PUT', path: objectPath(BUCKET, 'trailer/missing'), headers: missing.headers, body: noTrailer });
     expectS3Error(res, 400, 'MalformedTrailerError');
     expect(await read('trailer/missing')).toBeUndefined();
+
+    // A checksum trailer no x-amz-trailer header declared (and a wrong one): refused, not dropped unchecked.
+    const sneaky = encodeAwsChunked(v2, { mode: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', chunkBytes: 16 * 1024, trailers: [['x-amz-checksum-crc32', crc(v1)]] });
+    const undeclared = streamingRequest('trailer/undeclared', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', v2.length, 16 * 1024, [], sneaky.length);
+    expect(undeclared.headers['x-amz-trailer']).toBeUndefined();
+    const refused = await rawRequest(h.port, { method: 'PUT', path: objectPath(BUCKET, 'trailer/undeclared'), headers: undeclared.headers, body: sneaky });
+    expectS3Error(refused, 400, 'MalformedTrailerError');
+    expect(await read('trailer/undeclared')).toBeUndefined();
   });
 
   it('Content-MD5: a mismatch is BadDigest, a malformed value InvalidDigest; neither stores anything', async () => {

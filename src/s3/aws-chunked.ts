@@ -327,8 +327,8 @@ export function awsChunkedOptionsFor(
       seedSignature: auth.seedSignature,
     },
     ...(decodedRaw === undefined ? {} : { decodedContentLength: Number(decodedRaw) }),
-    ...(trailerRaw === undefined
-      ? {}
-      : { expectedTrailers: trailerRaw.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '') }),
+    // No x-amz-trailer header declares no trailers: a checksum trailer the client sent anyway is refused,
+    // never dropped unchecked.
+    expectedTrailers: trailerRaw === undefined ? [] : trailerRaw.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== ''),
   };
 }
