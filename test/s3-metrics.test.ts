@@ -1,8 +1,9 @@
 // `GET /_sediment/metrics`: Prometheus text that a scraper can parse, counting exactly the requests the
 // server answered (by method and status, with a latency histogram), and the engine's gauges.
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpMetrics, LATENCY_BOUNDS_S } from '../src/s3/metrics.js';
-import { objectPath, rawRequest, signedRequest } from './helpers/s3-raw.js';
+import { objectPath, rawRequest, signedRequest, signHeaders } from './helpers/s3-raw.js';
 import { startHarness, type S3Harness } from './helpers/s3-server.js';
 
 /** Sample lines of an exposition text: `name{labels}` → value; throws on a line that is not the format. */
@@ -53,8 +54,9 @@ describe('HttpMetrics', () => {
 
 describe('GET /_sediment/metrics', () => {
   let h: S3Harness;
+  const logLines: string[] = [];
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ log: (line) => logLines.push(line) });
   });
   afterAll(async () => {
     await h?.close();
@@ -93,5 +95,50 @@ describe('GET /_sediment/metrics', () => {
     expect([head.status, head.body.length]).toEqual([200, 0]);
     // Any other method is an S3 request like any other: unsigned, it is refused.
     expect((await rawRequest(h.port, { method: 'POST', path: '/_sediment/metrics' })).status).toBe(403);
+  });
+
+  it('a client that goes away mid-body or mid-download is counted as 499, never as a server error', async () => {
+    const scrape = async (): Promise<Map<string, number>> => parseExposition((await rawRequest(h.port, { method: 'GET', path: '/_sediment/metrics' })).body.toString('utf8'));
+    const count = (s: Map<string, number>, method: string, code: number): number => s.get(`sediment_http_requests_total{method="${method}",code="${code}"}`) ?? 0;
+    expect((await signedRequest({ method: 'PUT', path: '/gone-bucket', port: h.port })).status).toBe(200);
+    const big = Buffer.alloc(16 << 20, 'log line of some length\n');
+    expect((await signedRequest({ method: 'PUT', path: objectPath('gone-bucket', 'big'), port: h.port, body: big, payloadHash: 'UNSIGNED-PAYLOAD' })).status).toBe(200);
+    const before = await scrape();
+    logLines.length = 0;
+
+    // A PUT announcing 1 MB (more than is read whole into memory) that stops after 100 KB and closes.
+    const path = objectPath('gone-bucket', 'cut');
+    const s = signHeaders({ method: 'PUT', path, port: h.port, payloadHash: 'UNSIGNED-PAYLOAD', headers: { 'content-length': '1000000' } });
+    await new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: h.port, method: 'PUT', path, headers: s.headers, agent: false });
+      req.on('error', () => resolve());
+      req.write(Buffer.alloc(100_000, 1), () => setTimeout(() => req.destroy(), 50));
+      req.on('close', () => resolve());
+    });
+    // A GET of 16 MiB abandoned after its first bytes.
+    const g = signHeaders({ method: 'GET', path: objectPath('gone-bucket', 'big'), port: h.port });
+    await new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: h.port, method: 'GET', path: objectPath('gone-bucket', 'big'), headers: g.headers, agent: false }, (res) => {
+        res.once('data', () => req.destroy());
+      });
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+      req.end();
+    });
+
+    // Both requests end on the server a moment later; wait for them (bounded) before comparing.
+    let after = await scrape();
+    for (let i = 0; i < 100 && after.get('sediment_http_requests_in_flight')! > 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = await scrape();
+    }
+    expect(after.get('sediment_http_requests_in_flight')).toBe(1);
+    expect(count(after, 'PUT', 499) - count(before, 'PUT', 499)).toBe(1);
+    expect(count(after, 'PUT', 500) - count(before, 'PUT', 500)).toBe(0);
+    expect(count(after, 'GET', 200) - count(before, 'GET', 200)).toBe(2); // the abandoned GET had answered 200; the first scrape
+    expect(count(after, 'GET', 500) - count(before, 'GET', 500)).toBe(0);
+    expect(logLines.filter((l) => / ERROR /.test(l))).toEqual([]);
+    expect(logLines.some((l) => / PUT \/gone-bucket\/cut 499 /.test(l))).toBe(true);
+    expect((await signedRequest({ method: 'GET', path, port: h.port })).status).toBe(404);
   });
 });

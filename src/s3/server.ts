@@ -19,6 +19,31 @@ import { HttpMetrics, type MetricSample } from './metrics.js';
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 const LEVELS: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3, debug: 4 };
 
+/**
+ * The status logged and counted for a request whose client closed the connection before it was
+ * answered (nginx's 499). Nothing is sent: the connection is gone.
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** Error codes with which Node's streams report a peer that closed the connection. */
+const PEER_GONE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
+
+/**
+ * True when `err` is the client's connection ending under the request (a body cut off, a download
+ * abandoned), not a fault of the server: its socket is gone and the error, or one of its causes, is a
+ * closed-connection error or S3's IncompleteBody. Corruption and other faults are never hidden by this.
+ */
+function clientWentAway(req: IncomingMessage, err: unknown): boolean {
+  if (req.socket?.destroyed !== true) return false;
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof SedimentError && e.code === 'SEDIMENT_CORRUPTION') return false;
+    if (e instanceof S3Error && e.code === 'IncompleteBody') return true;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && PEER_GONE_CODES.has(code)) return true;
+  }
+  return false;
+}
+
 export interface S3ServerOptions {
   engine: Engine;
   region?: string;
@@ -100,6 +125,12 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
   let idleWaiters: Array<() => void> = [];
 
   const sendError = (req: IncomingMessage, res: ServerResponse, id: string, err: unknown, resource: string): number => {
+    if (clientWentAway(req, err)) {
+      // Nobody is left to answer, and it is not the server's fault: no ERROR line, no 5xx in the metrics.
+      if (!res.headersSent) res.statusCode = CLIENT_CLOSED_REQUEST;
+      res.destroy();
+      return res.statusCode;
+    }
     const e = toS3Error(err);
     if (e.code === 'InternalError' && level >= LEVELS.error) {
       const cause = e.cause ?? err;

@@ -30,6 +30,8 @@ export interface HarnessOptions {
   coldStore?: import('../../src/tier/cold-store.js').ColdStore;
   /** Domains for virtual-hosted-style requests (S3ServerOptions.domains). */
   domains?: string[];
+  /** Receives the server's log lines (request lines and errors); without it the server logs nothing. */
+  log?: (line: string) => void;
 }
 
 export interface S3Harness {
@@ -72,7 +74,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<S3Harness
       engine,
       credentials: [{ accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }],
       region: REGION,
-      logLevel: 'silent',
+      logLevel: opts.log ? 'info' : 'silent',
+      log: opts.log,
       partBytesMin: opts.partBytesMin,
       now: opts.now,
       maxSkewMs: opts.maxSkewMs,
