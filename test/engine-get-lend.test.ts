@@ -93,6 +93,34 @@ describe('lent GET streams', () => {
     });
   }
 
+  it('read ahead only within the shared budget: a consumer that stops taking bytes holds no group beyond it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sediment-lend-budget-'));
+    dirs.push(dir);
+    const budget = 3 * CHUNK; // room for one group of 2 chunks ahead, then no more
+    const e = await Engine.open({ dir, workerThreads: 2, chunkBytes: CHUNK, readAheadBytesMax: budget, onWarning: () => undefined });
+    try {
+      await e.createBucket('bkt');
+      const bodies = Array.from({ length: 8 }, (_, i) => logLike(9 * CHUNK + i, 300 + i));
+      for (const [i, b] of bodies.entries()) await e.putObject('bkt', `o${i}`, b);
+      // Eight streams each take their first piece and stop (clients that stopped reading).
+      const its = await Promise.all(bodies.map(async (_, i) => (await e.getObjectData('bkt', `o${i}`, { bufferBytesMax: 0, lend: true })).lent![Symbol.asyncIterator]()));
+      const firsts = await Promise.all(its.map((it) => it.next()));
+      await new Promise((r) => setTimeout(r, 50)); // reads started for them settle
+      // Each would have read a group of its own ahead (8 × 2 chunks); within the budget, only the first did.
+      expect(e.stats().readAheadBytes).toBeLessThanOrEqual(budget + 2 * CHUNK);
+      // Taken to the end one after the other, every stream still gives exact bytes.
+      for (const [i, it] of its.entries()) {
+        const ps: LentBytes[] = [firsts[i]!.value as LentBytes];
+        for (let n = await it.next(); !n.done; n = await it.next()) ps.push(n.value);
+        expect(joined(ps).equals(bodies[i]!), `o${i}`).toBe(true);
+        for (const p of ps) p.release();
+      }
+      expect(e.stats().readAheadBytes).toBe(0);
+    } finally {
+      await e.close();
+    }
+  });
+
   it('let the read-ahead and its buffers go when the consumer stops early', async () => {
     await withEngine(2, async (e, bodies) => {
       const created = e.stats().getBuffersCreated;

@@ -166,9 +166,12 @@ export class ChunkReader {
     if (first === undefined) return;
     const ahead: Array<{ bytes: number; read: Promise<Buffer[]>; held?: ChunkBuffer }> = [];
     let next = 1;
-    const fill = (): void => {
-      // The first group is always read (a stream never waits on the others); more only within the budget.
-      while (ahead.length < READ_AHEAD_BATCHES && next < pieces.length && (ahead.length === 0 || this.readAheadBytes < this.readAheadBytesMax)) {
+    // Reads ahead within the budget all streams share. `waiting`: the consumer has asked for bytes no read
+    // holds, so one group is read whatever the budget (a stream never waits on the others). A consumer
+    // that stops taking bytes (a client that stopped reading) thus holds only what it was given, plus
+    // read-ahead the budget allowed: never a group of its own beyond that.
+    const fill = (waiting: boolean): void => {
+      while (ahead.length < READ_AHEAD_BATCHES && next < pieces.length && ((waiting && ahead.length === 0) || this.readAheadBytes < this.readAheadBytesMax)) {
         const group = pieces.slice(next, next + OPEN_BATCH_CHUNKS);
         next += group.length;
         const bytes = group.reduce((n, piece) => n + piece.ref.rawLen, 0);
@@ -182,9 +185,10 @@ export class ChunkReader {
     };
     const own = (bytes: Buffer): LentBytes => ({ bytes, release: noop });
     try {
-      fill();
+      fill(false);
       yield own(first);
-      while (ahead.length > 0) {
+      while (next < pieces.length || ahead.length > 0) {
+        fill(true);
         const { bytes, read, held } = ahead.shift()!;
         let group: Buffer[];
         try {
@@ -196,7 +200,7 @@ export class ChunkReader {
         } finally {
           this.readAheadBytes -= bytes;
         }
-        fill();
+        fill(false);
         if (held === undefined) {
           for (const b of group) yield own(b);
           continue;
