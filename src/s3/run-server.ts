@@ -46,6 +46,8 @@ export interface RunServerOptions {
   coldScrubBytesPerSecMax?: number;
   /** Domains for virtual-hosted-style requests (`BUCKET.DOMAIN`; S3ServerOptions.domains). */
   domains?: string[];
+  /** Open connections at most (S3ServerOptions.connectionsMax). */
+  connectionsMax?: number;
 }
 
 export const COLD_SCRUB_EVERY_MS_LOCAL = 7 * 86_400_000;
@@ -87,6 +89,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     credentials: [creds],
     logLevel: opts.logLevel ?? (opts.quiet ? 'warn' : 'info'),
     domains: opts.domains,
+    connectionsMax: opts.connectionsMax,
     metricsExtra: maintenanceMetrics,
   });
   await new Promise<void>((resolve, reject) => {

@@ -25,6 +25,9 @@ const LEVELS: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3
  */
 export const CLIENT_CLOSED_REQUEST = 499;
 
+/** S3ServerOptions.connectionsMax unless set. */
+export const CONNECTIONS_MAX_DEFAULT = 1_000;
+
 /** Error codes with which Node's streams report a peer that closed the connection. */
 const PEER_GONE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
 
@@ -59,6 +62,11 @@ export interface S3ServerOptions {
   headersTimeoutMs?: number;
   /** A connection with no bytes moving either way for this long is closed; default 120 s. */
   idleTimeoutMs?: number;
+  /**
+   * Open connections at most; one more is closed as it arrives. Default 1,000. A GET whose client stopped
+   * reading holds a few MiB until the idle timeout (docs/OPERATIONS.md), so this also bounds that memory.
+   */
+  connectionsMax?: number;
   /**
    * Domains served with virtual-hosted-style addressing: a request whose Host is `BUCKET.DOMAIN` names the
    * bucket there and the key in its path. A Host equal to a domain, or any other Host, is path style.
@@ -239,6 +247,7 @@ export function createS3Server(opts: S3ServerOptions): S3Server {
     });
   });
   server.maxHeadersCount = 200;
+  server.maxConnections = opts.connectionsMax ?? CONNECTIONS_MAX_DEFAULT;
   server.timeout = opts.idleTimeoutMs ?? 120_000; // idle socket timeout
   server.on('clientError', (err, socket) => {
     if (socket.writable && !(err as NodeJS.ErrnoException).code?.startsWith('ECONN')) {

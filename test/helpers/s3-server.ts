@@ -32,6 +32,8 @@ export interface HarnessOptions {
   domains?: string[];
   /** Receives the server's log lines (request lines and errors); without it the server logs nothing. */
   log?: (line: string) => void;
+  /** S3ServerOptions.connectionsMax. */
+  connectionsMax?: number;
 }
 
 export interface S3Harness {
@@ -76,6 +78,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<S3Harness
       region: REGION,
       logLevel: opts.log ? 'info' : 'silent',
       log: opts.log,
+      connectionsMax: opts.connectionsMax,
       partBytesMin: opts.partBytesMin,
       now: opts.now,
       maxSkewMs: opts.maxSkewMs,

@@ -32,6 +32,8 @@ export interface ServeOptions {
   coldScrubBytesPerSecMax?: number;
   /** Domains for virtual-hosted-style addressing (--domain). */
   domains?: string[];
+  /** Open connections at most (--max-connections; undefined: the server's default). */
+  connectionsMax?: number;
 }
 
 interface ServeFlags {
@@ -52,6 +54,7 @@ interface ServeFlags {
   coldScrubEvery?: number;
   coldScrubBytesPerSec: number;
   domain?: string[];
+  maxConnections?: number;
   /** False with --no-dictionaries. */
   dictionaries: boolean;
 }
@@ -119,6 +122,7 @@ export function registerServeCommand(program: Command): void {
     .option('--cold-level <n>', 'zstd level of cold-tier chunks', parseNumber(1, 22), 12)
     .option('--cold-scrub-every <days>', 'read the whole cold tier back this often (0 = off; default 7 for a local cold directory, off for an S3 cold store)', parseNumber(0, 36500))
     .option('--cold-scrub-bytes-per-sec <n>', 'cold scrub read throttle, bytes/s', parseNumber(1, Number.MAX_SAFE_INTEGER), 8 << 20)
+    .option('--max-connections <n>', 'open connections at most; one more is closed as it arrives (default: 1000)', parseNumber(1, 1_000_000))
     .option('--domain <name>', 'also answer virtual-hosted-style requests for BUCKET.<name> (repeatable; path style always works)', collectDomain)
     .option('--no-dictionaries', 'make no zstd dictionaries for buckets of small objects (existing ones are still read)')
     .action(async (flags: ServeFlags, cmd: Command) => {
@@ -141,6 +145,7 @@ export function registerServeCommand(program: Command): void {
         coldScrubEveryMs: flags.coldScrubEvery === undefined ? undefined : Math.round(flags.coldScrubEvery * 86_400_000),
         coldScrubBytesPerSecMax: flags.coldScrubBytesPerSec,
         domains: flags.domain,
+        connectionsMax: flags.maxConnections === undefined ? undefined : Math.floor(flags.maxConnections),
         dictionaries: flags.dictionaries,
       });
     });
