@@ -35,5 +35,14 @@ describe('cold store configuration', () => {
     const fromFlag = await openColdStore(new MemoryFileSystem(), '/data', { s3: 'http://127.0.0.1:2/flag/p' }, env);
     expect(fromFlag.store.description).toBe('s3 http://127.0.0.1:2/flag/p/');
     fromFlag.close();
+    // --cold-dir wins over $SEDIMENT_COLD_S3 too: the store used is the one the command line names.
+    const dirFlag = await openColdStore(new MemoryFileSystem(), '/data', { dir: '/flag/cold' }, env);
+    expect(dirFlag.store.description).toBe('local /flag/cold');
+    dirFlag.close();
+  });
+
+  it('two locations given the same way are refused', async () => {
+    await expect(openColdStore(new MemoryFileSystem(), '/data', { s3: 'http://127.0.0.1:2/b', dir: '/c' }, {})).rejects.toThrow(/either --cold-s3 or --cold-dir/);
+    await expect(openColdStore(new MemoryFileSystem(), '/data', {}, { SEDIMENT_COLD_S3: 'http://127.0.0.1:2/b', SEDIMENT_COLD_DIR: '/c' })).rejects.toThrow(/both set/);
   });
 });

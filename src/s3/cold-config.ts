@@ -79,7 +79,13 @@ export function parseColdS3Url(text: string): { endpoint: string; bucket: string
 
 /** The S3 client is imported only when an S3 location is configured: other commands never load HTTP code. */
 export async function openColdStore(fs: FileSystem, dataDir: string, spec: ColdSpec, env: NodeJS.ProcessEnv = process.env): Promise<OpenedColdStore> {
-  const s3 = spec.s3 ?? (env.SEDIMENT_COLD_S3 || undefined);
+  // A flag wins over the environment; two locations given the same way are a mistake, not a choice.
+  if (spec.s3 !== undefined && spec.dir !== undefined) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'give either --cold-s3 or --cold-dir, not both');
+  const fromEnv = spec.s3 === undefined && spec.dir === undefined;
+  if (fromEnv && env.SEDIMENT_COLD_S3 && env.SEDIMENT_COLD_DIR) {
+    throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'SEDIMENT_COLD_S3 and SEDIMENT_COLD_DIR are both set: set only one');
+  }
+  const s3 = fromEnv ? env.SEDIMENT_COLD_S3 || undefined : spec.s3;
   if (s3 !== undefined) {
     const ak = env.SEDIMENT_COLD_ACCESS_KEY;
     const sk = env.SEDIMENT_COLD_SECRET_KEY;
@@ -88,7 +94,7 @@ export async function openColdStore(fs: FileSystem, dataDir: string, spec: ColdS
     const store = new S3ColdStore({ ...parseColdS3Url(s3), accessKeyId: ak, secretAccessKey: sk, region: env.SEDIMENT_COLD_REGION || 'us-east-1' });
     return { store, remote: true, close: () => void store.close() };
   }
-  const dir = spec.dir ?? (env.SEDIMENT_COLD_DIR || `${dataDir}/cold`);
+  const dir = spec.dir ?? ((fromEnv && env.SEDIMENT_COLD_DIR) || `${dataDir}/cold`);
   const store = new LazyLocalStore(fs, dir);
   return { store, remote: false, close: () => void store.close().catch(() => undefined) };
 }
