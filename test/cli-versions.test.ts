@@ -68,9 +68,14 @@ describe('sediment CLI with versions and object lock', () => {
     await ok(['versioning', 'plain', 'enabled']);
     const v = versionOf(await ok(['put', 'plain/k', file]));
     const marker = /version (\d+)/.exec(await ok(['rm', 'plain/k']))![1]!;
+    // A key that is already deleted, or never was, is an error and adds no marker (-f: silence, no marker).
+    await refused(['rm', 'plain/k'], /"plain\/k" does not exist/);
+    await refused(['rm', 'plain/never'], /"plain\/never" does not exist/);
+    expect(await ok(['rm', '-f', 'plain/never'])).toBe('');
     await refused(['rb', 'plain'], /not empty|versions/);
     await ok(['rm', 'plain/k', '--version-id', v]);
     await ok(['rm', 'plain/k', '--version-id', marker]);
+    // Only the two versions were there: the refused and forced removals left nothing behind.
     await ok(['rb', 'plain']);
   });
 });
