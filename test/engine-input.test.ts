@@ -79,6 +79,15 @@ describe('bucket names (S3 rules)', () => {
     await refused(() => e.createBucket(name), 'SEDIMENT_INVALID_BUCKET_NAME', why);
   });
 
+  it('refuses a region that is not a region name, at createBucket and at open', async () => {
+    for (const region of ['', 'not a region; at all', 'US-EAST-1', '-x', 'x'.repeat(64)]) {
+      await refused(() => e.createBucket('region-check', { region }), 'SEDIMENT_INVALID_ARGUMENT', JSON.stringify(region));
+    }
+    expect(() => e.headBucket('region-check')).toThrow();
+    expect((await e.createBucket('region-check', { region: 'eu-central-2' })).region).toBe('eu-central-2');
+    await expect(Engine.open({ fs: new MemoryFileSystem(), dir: '/other', defaultRegion: 'Bad Region', workerThreads: 0 })).rejects.toThrow(/invalid region/);
+  });
+
   it('accepts names at the limits', async () => {
     for (const name of ['abc', 'a'.repeat(63), 'a.b-c', '1.2.3', 'my-bucket.1', '0ab', 'xn-abc', 'abc-s3']) {
       await e.createBucket(name);

@@ -109,7 +109,7 @@ import {
   versionsOf,
   type VersioningStatus,
 } from './versions.js';
-import { checkBucketName, checkHeaderValue, checkKey, checkUserMetadata } from './names.js';
+import { checkBucketName, checkHeaderValue, checkKey, checkRegion, checkUserMetadata } from './names.js';
 import { ObjectTable, type ObjectEntry, type TableView } from './object-table.js';
 import type { HistorySnapshot } from './version-history.js';
 import { createSegment, parseSegmentFileName, parseSpareFileName, segmentFileName, spareFileName } from './segment-files.js';
@@ -321,6 +321,7 @@ export class Engine {
     this.segmentBytesMax = opts.segmentBytesMax ?? 128 << 20;
     this.checkpointEveryOps = opts.checkpointEveryOps ?? 0;
     this.defaultRegion = opts.defaultRegion ?? 'us-east-1';
+    checkRegion(this.defaultRegion);
     this.warn = opts.onWarning ?? ((m) => console.warn(`sediment: ${m}`));
     this.store = new SegmentStore(this.fs, this.segmentsDir);
     this.store.locate = (segmentId, offset) => this.relocation.locate(segmentId, offset);
@@ -909,6 +910,7 @@ export class Engine {
     checkBucketName(name);
     if (this.buckets.has(name)) throw new SedimentError('SEDIMENT_BUCKET_EXISTS', `bucket "${name}" already exists`);
     const region = opts.region ?? this.defaultRegion;
+    checkRegion(region);
     const flags = opts.objectLock ? BUCKET_FLAG_OBJECT_LOCK : 0;
     // Reserve the name now so a concurrent create fails instead of racing.
     this.buckets.set(name, { name, createdMs: 0, region, flags, seq: 0, keys: new KeyIndex(), inflight: 0, deleting: true, versions: new BucketVersioning() });

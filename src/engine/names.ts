@@ -54,6 +54,13 @@ export function checkKey(key: string): void {
   if (key.includes('\u0000')) throw new SedimentError('SEDIMENT_INVALID_KEY', 'object key must not contain NUL');
 }
 
+/** A region name as S3's: lowercase letters, digits and hyphens (us-east-1, eu-central-2, local). */
+export function checkRegion(region: string): void {
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(region)) {
+    throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `invalid region "${region}": lowercase letters, digits and hyphens, such as us-east-1`);
+  }
+}
+
 const META_NAME_RE = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /** A character an HTTP field value cannot carry (RFC 9110 §5.5: VCHAR, SP, HTAB and obs-text only). */
