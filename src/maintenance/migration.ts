@@ -20,6 +20,7 @@ import type { ColdAccess } from '../engine/cold-access.js';
 import { COLD_LEVEL_DEFAULT } from '../engine/cold-codec.js';
 import { DAY_MS } from '../engine/lifecycle.js';
 import type { ColdBlob, ColdStore } from '../tier/cold-store.js';
+import { claimColdStore } from './cold-owner.js';
 import { SedimentError, assert } from '../util/errors.js';
 import type { MaintenancePool } from './maintenance-pool.js';
 import { dueForCold } from './migration-plan.js';
@@ -138,18 +139,25 @@ export class Migrator {
       asOfMs, dryRun: opts.dryRun === true, objectsDue: 0, objectsMoved: 0, logicalBytes: 0, hotBytes: 0, coldBytes: 0,
       coldSegmentsWritten: 0, coldSegmentsRewritten: 0, coldSegmentsDeleted: 0, skippedChanged: 0, damaged: [], elapsedMs: 0,
     };
+    // Refused before anything is listed, written or deleted if another data directory owns the store
+    // (cold-owner.ts); claimed before the first write or delete if nobody does yet.
+    await claimColdStore(a.fs, a.dir, this.store, 'check');
     const listed = await this.store.list();
     const cold = await this.coldAccounting();
     let nextId = 1;
     for (const b of listed) nextId = Math.max(nextId, (parseColdSegmentName(b.name) ?? 0) + 1);
     for (const id of cold.live.keys()) nextId = Math.max(nextId, id + 1);
+    if (!report.dryRun && listed.some((b) => parseColdSegmentName(b.name) !== undefined)) await claimColdStore(a.fs, a.dir, this.store, 'claim');
     const rewrite = await this.collectGarbage(listed, cold, report);
     const due = await dueForCold(a, asOfMs, opts.dayMs ?? DAY_MS);
     const rewriting = cold.objects.filter((o) => o.segments.some((id) => rewrite.has(id)));
     report.objectsDue = due.length;
     report.coldSegmentsRewritten = rewrite.size;
     if (report.dryRun) return this.finish(report, started);
-    if (due.length + rewriting.length > 0) await a.raiseFormatVersion(DATA_DIR_FORMAT_COLD);
+    if (due.length + rewriting.length > 0) {
+      await a.raiseFormatVersion(DATA_DIR_FORMAT_COLD);
+      await claimColdStore(a.fs, a.dir, this.store, 'claim');
+    }
 
     try {
       await this.pipeline([...due.map((d) => [d, false] as const), ...rewriting.map((r) => [r, true] as const)], () => nextId++, opts, report);

@@ -45,6 +45,7 @@ class LazyLocalStore implements ColdStore {
     return (await this.s()).readRange(name, offset, length);
   }
   async stat(name: string): Promise<number | undefined> {
+    if (this.opened === undefined && !(await this.fs.exists(this.dir))) return undefined;
     return (await this.s()).stat(name);
   }
   async list(prefix?: string): Promise<ColdBlob[]> {

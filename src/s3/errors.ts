@@ -35,6 +35,7 @@ const TABLE: Record<ErrorCode, { code: S3ErrorCode; status?: number }> = {
   // never "no such key"); an unreachable cold store is temporary.
   SEDIMENT_COLD_NOT_FOUND: { code: 'InternalError' },
   SEDIMENT_COLD_UNAVAILABLE: { code: 'ServiceUnavailable' },
+  SEDIMENT_COLD_FOREIGN: { code: 'InternalError' },
   SEDIMENT_INVALID_PART: { code: 'InvalidPart' },
   SEDIMENT_INVALID_PART_ORDER: { code: 'InvalidPartOrder' },
   SEDIMENT_INVALID_PART_NUMBER: { code: 'InvalidPartNumber' },
