@@ -475,6 +475,20 @@ describe('more failure paths', () => {
     expectS3Error(await send({ method: 'POST', path: `${objectPath(BUCKET, 'sc/mp')}?uploads`, headers: { 'x-amz-storage-class': 'X' } }), 400, 'InvalidStorageClass');
   });
 
+  it('a write that asks for server-side encryption is refused (501), never stored in the clear', async () => {
+    for (const [h, v] of [['x-amz-server-side-encryption', 'AES256'], ['x-amz-server-side-encryption', 'aws:kms'], ['x-amz-server-side-encryption-aws-kms-key-id', 'arn:aws:kms:us-east-1:1:key/x'], ['x-amz-server-side-encryption-customer-algorithm', 'AES256']] as const) {
+      const res = await put('sse/obj', 'secret', { [h]: v });
+      expectS3Error(res, 501, 'NotImplemented');
+      expect(xmlField(res.body, 'Message')).toContain(h);
+      expectS3Error(await send({ method: 'POST', path: `${objectPath(BUCKET, 'sse/mp')}?uploads`, headers: { [h]: v } }), 501, 'NotImplemented');
+    }
+    expect(await read('sse/obj')).toBeUndefined();
+    expect((await put('sse/src', 'plain')).status).toBe(200);
+    const copy = await send({ method: 'PUT', path: objectPath(BUCKET, 'sse/copy'), headers: { 'x-amz-copy-source': `/${BUCKET}/sse/src`, 'x-amz-server-side-encryption': 'AES256' } });
+    expectS3Error(copy, 501, 'NotImplemented');
+    expect(await read('sse/copy')).toBeUndefined();
+  });
+
   it('metadata and tag names such as constructor and __proto__ are stored as given', async () => {
     const res = await put('proto/o1', 'p', { 'x-amz-meta-constructor': 'hello', 'x-amz-meta-__proto__': 'world', 'x-amz-tagging': '__proto__=a&constructor=b' });
     expect(res.status).toBe(200);

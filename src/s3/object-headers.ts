@@ -27,9 +27,25 @@ export function checkStorageClass(r: S3Request): void {
   if (v !== undefined && !STORAGE_CLASSES.has(v)) throw new S3Error('InvalidStorageClass', `The storage class you specified is not valid: ${v}`);
 }
 
+/** Headers that ask S3 to encrypt the object (SSE-S3, SSE-KMS, SSE-C). */
+const ENCRYPTION_HEADERS = ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-customer-algorithm'];
+
+/**
+ * sediment does not encrypt objects at rest: a write that asks for it is refused, never stored in the clear
+ * as if it had been encrypted (docs/S3-COMPATIBILITY.md).
+ */
+export function checkNoEncryption(r: S3Request): void {
+  for (const h of ENCRYPTION_HEADERS) {
+    if (r.header(h) !== undefined) {
+      throw new S3Error('NotImplemented', `sediment does not encrypt objects at rest, so ${h} cannot be honoured; encrypt on the client (restic, rclone crypt) or leave the header out`);
+    }
+  }
+}
+
 /** Content type, standard headers, x-amz-meta-* and x-amz-tagging of a PUT / Create / Copy(REPLACE). */
 export function contentOptions(r: S3Request): Pick<PutOptions, 'contentType' | 'userMetadata' | 'headers' | 'tags'> {
   checkStorageClass(r);
+  checkNoEncryption(r);
   const headers: StandardHeaders = {};
   for (const [field, name] of STANDARD) {
     let v = r.header(name);
