@@ -89,4 +89,15 @@ describe('lifecycle XML', () => {
     expect(lifecycleXml(c)).toContain('<Filter><Prefix>p/</Prefix></Filter>');
     expect(parseLifecycleXml(lifecycleXml(c))).toEqual(c);
   });
+
+  it('gives a rule without <ID> a unique one, as S3 does; an explicit ID is kept', () => {
+    const rule = (id: string) => `<Rule>${id}<Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>30</Days></Expiration></Rule>`;
+    const c = parseLifecycleXml(`<LifecycleConfiguration>${rule('')}${rule('')}${rule('<ID>mine</ID>')}</LifecycleConfiguration>`);
+    const ids = c.rules.map((r) => r.id);
+    expect(ids[2]).toBe('mine');
+    expect(ids[0]).toMatch(/^[A-Za-z0-9+/]{20,}$/);
+    expect(new Set(ids).size).toBe(3);
+    // The ids stay what they are once stored: rendering and parsing again gives the same configuration.
+    expect(parseLifecycleXml(lifecycleXml(c))).toEqual(c);
+  });
 });

@@ -1,6 +1,7 @@
 // S3's LifecycleConfiguration XML <-> the engine's LifecycleConfig. Parsing is strict about structure
 // (MalformedXML for unknown or misplaced elements, bad numbers, bad Status) and leaves the rules' meaning
 // to the engine's validateLifecycle (InvalidArgument). Shared by the S3 adapter and the CLI.
+import { randomUUID } from 'node:crypto';
 import type { ColdStorageClass, LifecycleConfig, LifecycleFilter, LifecycleRule } from '../engine/lifecycle.js';
 import { S3Error } from './s3-error.js';
 import { element, elementWithAttrs, parseXml, renderXmlDocument, S3_XMLNS, type XmlChild, type XmlElement, type XmlNode } from './xml.js';
@@ -141,8 +142,19 @@ export function parseLifecycleXml(body: Buffer | string): LifecycleConfig {
   const doc = parseXml(body, { maxBytes: LIFECYCLE_XML_BYTES_MAX });
   if (localName(doc.name) !== 'LifecycleConfiguration') malformed('the root element must be <LifecycleConfiguration>');
   const m = children(doc, ['Rule'], 'LifecycleConfiguration');
-  const rules = (m.get('Rule') ?? []).map(ruleOf);
+  const ruleEls = m.get('Rule') ?? [];
+  const rules = ruleEls.map(ruleOf);
   if (rules.length === 0) malformed('<LifecycleConfiguration> needs at least one <Rule>');
+  // A rule without <ID> gets one, as S3 gives it: a unique random name (shown by GetBucketLifecycleConfiguration).
+  const taken = new Set(rules.map((r) => r.id));
+  ruleEls.forEach((el, i) => {
+    if (el.children.some((c) => localName(c.name) === 'ID')) return;
+    let id: string;
+    do id = Buffer.from(randomUUID()).toString('base64').replace(/=+$/, '');
+    while (taken.has(id));
+    taken.add(id);
+    rules[i]!.id = id;
+  });
   return { rules };
 }
 
