@@ -116,6 +116,34 @@ describe('compaction', () => {
     await e.close();
   });
 
+  it('a reader of a version overwritten meanwhile, whose bytes a pass removed, gets "overwritten", not corruption', async () => {
+    const { e, c, warnings } = await setup();
+    const rng = mulberry32(12);
+    await e.createBucket('bkt');
+    const old = rng.bytes(8 * CHUNK + 5);
+    await e.putObject('bkt', 'big', old);
+    await e.sealActiveSegment();
+    const g = await e.getObject('bkt', 'big');
+    const it = g.body[Symbol.asyncIterator]();
+    const got: Buffer[] = [(await it.next()).value as Buffer]; // later chunks are not read yet
+    await e.putObject('bkt', 'big', 'the new version');
+    await e.sealActiveSegment();
+    expect((await c.runPass()).bytesReclaimed).toBeGreaterThan(0);
+    let failure: unknown;
+    try {
+      for (let r = await it.next(); !r.done; r = await it.next()) got.push(r.value as Buffer);
+    } catch (err) {
+      failure = err;
+    }
+    // Every byte given was the old version's, and the end is an error that says what happened.
+    expect(old.subarray(0, Buffer.concat(got).length).equals(Buffer.concat(got))).toBe(true);
+    expect(failure).not.toBeInstanceOf(CorruptionError);
+    expect(failure).toMatchObject({ code: 'SEDIMENT_NO_SUCH_KEY', message: expect.stringMatching(/overwritten or deleted while it was being read/) });
+    expect((await readAll((await e.getObject('bkt', 'big')).body)).toString()).toBe('the new version');
+    expect(warnings.filter((w) => /corrupt|damage/i.test(w))).toEqual([]);
+    await e.close();
+  });
+
   it('reads racing a pass (started before its swap) get the right bytes, and the inputs go afterwards', async () => {
     const { fs, e, c } = await setup();
     await e.createBucket('bkt');

@@ -4,7 +4,7 @@
 import { FormatError } from '../format/binary.js';
 import { decodeFrame, type Frame } from '../format/frame.js';
 import type { FileHandle, FileSystem } from '../io/types.js';
-import { CorruptionError, ioError } from '../util/errors.js';
+import { CorruptionError, ioError, SedimentError } from '../util/errors.js';
 import { segmentFileName } from './segment-files.js';
 import { packFileName } from './pack-files.js';
 
@@ -14,6 +14,9 @@ interface OpenSegment {
   handle?: FileHandle;
   reads: number;
 }
+
+/** How many segments removed by compaction a store remembers, to tell a dead version's read from damage. */
+const RETIRED_REMEMBERED = 4096;
 
 /** Reads up to this many bytes first try the file system's synchronous page-cache read (readCached). */
 export const CACHED_READ_BYTES_MAX = 64 * 1024;
@@ -29,6 +32,8 @@ export class SegmentStore {
    */
   locate: ((segmentId: number, offset: number) => { segmentId: number; offset: number } | undefined) | undefined;
   private unreadWaiters = new Map<number, Array<() => void>>();
+  /** Segments compaction removed (forget), the most recent RETIRED_REMEMBERED of them. */
+  private readonly retired = new Set<number>();
 
   constructor(
     private readonly fs: FileSystem,
@@ -111,6 +116,10 @@ export class SegmentStore {
         fh = await s.fh;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          // Not damage when compaction removed the file: the bytes asked for belonged to a dead version.
+          if (this.retired.has(segmentId)) {
+            throw new SedimentError('SEDIMENT_NO_SUCH_KEY', `the object was overwritten or deleted while it was being read, and compaction has since removed the old version's bytes (segment ${segmentId})`, { cause: err });
+          }
           throw new CorruptionError(segmentId, offset, 'segment file is missing', { cause: err });
         }
         throw ioError(err, `opening segment ${segmentId}`);
@@ -146,7 +155,14 @@ export class SegmentStore {
   }
 
   /** Forgets a handle (segment deleted or rewritten). */
+  /**
+   * Compaction is done with `segmentId` (its live records are elsewhere now) and unlinks it next. A read
+   * that still addresses it afterwards can only be of a record compaction dropped as dead: a GET of a
+   * version overwritten or deleted since it began (see readRaw).
+   */
   async forget(segmentId: number): Promise<void> {
+    this.retired.add(segmentId);
+    if (this.retired.size > RETIRED_REMEMBERED) this.retired.delete(this.retired.values().next().value!);
     const s = this.open.get(segmentId);
     if (!s) return;
     this.open.delete(segmentId);
