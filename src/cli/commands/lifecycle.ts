@@ -12,12 +12,15 @@ import { formatBytes, toJson } from '../format.js';
 import { readSmallTextFile } from '../local-files.js';
 import { parseBucketOnly } from '../paths.js';
 import { withEngine } from '../with-engine.js';
+import { parseDate } from '../option-values.js';
+import { refuseDirectoryStdin } from './put.js';
 import { MaintenancePool, Migrator } from '../../index.js';
 
 const CONFIG_BYTES_MAX = 1024 * 1024;
 
 async function readConfigText(file: string | undefined): Promise<string> {
   if (file === undefined || file === '-') {
+    refuseDirectoryStdin();
     const parts: Buffer[] = [];
     let n = 0;
     for await (const p of process.stdin) {
@@ -54,12 +57,6 @@ export function parseConfigText(text: string): LifecycleConfig {
   }
   validateLifecycle(config);
   return config;
-}
-
-export function parseDate(text: string): number {
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
-  if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected a date such as 2027-01-31 or 2027-01-31T12:00:00Z');
-  return ms;
 }
 
 export function parseDayLength(text: string): number {

@@ -6,8 +6,8 @@ import { MaintenancePool, Migrator, type MigrationReport } from '../../index.js'
 import { contextOf, jsonOption, type CliContext } from '../context.js';
 import { formatBytes, toJson } from '../format.js';
 import { withEngine } from '../with-engine.js';
-import { parseNumber } from './compact.js';
-import { parseDate, parseDayLength } from './lifecycle.js';
+import { parseDate, parseInteger } from '../option-values.js';
+import { parseDayLength } from './lifecycle.js';
 
 function reportText(r: MigrationReport, where: string): string {
   const lines = [
@@ -53,8 +53,8 @@ export function registerMigrateCommand(program: Command): void {
     .option('--as-of <date>', 'judge ages as if it were this date (ISO 8601)', parseDate)
     .option('--dry-run', 'report what is due; change nothing')
     .option('--day-seconds <n>', 'length of a lifecycle day in seconds (tests only)', parseDayLength)
-    .option('--level <n>', 'zstd level of cold chunks', parseNumber(1, 22), 12)
-    .option('--threads <n>', 'worker threads for recompression', parseNumber(0, 64), 1)
+    .option('--level <n>', 'zstd level of cold chunks', parseInteger(1, 22), 12)
+    .option('--threads <n>', 'worker threads for recompression', parseInteger(0, 64), 1)
     .addOption(jsonOption())
     .action(async (flags: { asOf?: number; dryRun?: boolean; daySeconds?: number; level: number; threads: number; json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
