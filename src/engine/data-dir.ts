@@ -8,6 +8,11 @@ export async function prepareDataDir(fs: FileSystem, dir: string): Promise<DirLo
   try {
     await fs.mkdir(dir);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      // A file has the path, or one of the directories above it is a file.
+      throw new SedimentError('SEDIMENT_IO', `data directory ${dir} is not a directory (a file is in the way)`, { cause: err });
+    }
     throw ioError(err, `creating data directory ${dir}`);
   }
   let lock: DirLock;

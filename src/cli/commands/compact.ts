@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { Compactor, dictionaryLine, DictionaryCollector, MaintenancePool, passLine, writeStatus } from '../../index.js';
 import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
-import { toJson } from '../format.js';
+import { countOf, toJson } from '../format.js';
 import { byteProgress } from '../progress.js';
 import { CliError } from '../errors.js';
 import { parseInteger, parseNumber } from '../option-values.js';
@@ -57,7 +57,7 @@ export function registerCompactCommand(program: Command): void {
       ctx.stdout.write(`${flags.json ? toJson(stats) : passLine(stats)}\n`);
       if (!flags.json && stats.dictionaries.retired > 0) ctx.stdout.write(`${dictionaryLine(stats.dictionaries)}\n`);
       if (stats.damaged.length > 0) {
-        throw new CliError(`compaction found ${stats.damaged.length} damaged records (kept and reported; run "sediment verify")`);
+        throw new CliError(`compaction found ${countOf(stats.damaged.length, 'damaged record')} (kept and reported; run "sediment verify")`);
       }
     });
 }
