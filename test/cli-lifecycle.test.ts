@@ -67,6 +67,12 @@ describe('sediment lifecycle', () => {
       [['lifecycle', 'set', 'logs', '-'], '<LifecycleConfiguration><Rule>', 2, /not valid/],
       [['lifecycle', 'set', 'logs', '-'], '{"rules": [{"id": "x", "enabled": true, "filter": {}}]}', 2, /no action/],
       [['lifecycle', 'set', 'logs', '-'], '{"rules": 3}', 2, /\{"rules": \[\.\.\.\]\}/],
+      // Types are checked (the string "false" once enabled a rule that then expired everything).
+      [['lifecycle', 'set', 'logs', '-'], '{"rules":[{"id":"off","enabled":"false","filter":{"prefix":""},"expiration":{"days":1}}]}', 2, /^sediment: "enabled" in rule "off" must be a boolean \(true or false\), not the string "false"$/m],
+      [['lifecycle', 'set', 'logs', '-'], '{"rules":[{"id":7,"enabled":true,"filter":{},"expiration":{"days":1}}]}', 2, /"id" in rule 1 must be a string/],
+      [['lifecycle', 'set', 'logs', '-'], '{"rules":[{"foo":1}]}', 2, /rule 1 has an unknown field "foo"/],
+      [['lifecycle', 'set', 'logs', '-'], '{"rules":[null]}', 2, /rule 1 must be an object, not null/],
+      [['lifecycle', 'set', 'logs', '-'], '{"rules":[{"id":"p","enabled":true,"filter":{"prefix":5},"expiration":{"days":1}}]}', 2, /"prefix" in the filter of rule "p" must be a string/],
       [['lifecycle', 'set', 'logs', join(work, 'missing.xml')], undefined, 1, /no such file/],
       [['lifecycle', 'set', 'nobucket', '-'], XML, 1, /does not exist/],
       [['lifecycle', 'run', '--as-of', 'someday'], undefined, 2, /expected a date/],

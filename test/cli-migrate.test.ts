@@ -42,11 +42,17 @@ describe('sediment migrate / tiering / info', () => {
     const dry = JSON.parse((await run(['migrate', '--as-of', '2031-01-01', '--dry-run', '--json'])).stdout);
     expect(dry).toMatchObject({ objectsDue: 4, objectsMoved: 0, dryRun: true });
     expect(existsSync(join(work, 'data', 'cold'))).toBe(false); // nothing written, nothing created
+    // The human report says only what happened: no "hot copies are now garbage" when nothing moved.
+    const dryText = await run(['migrate', '--as-of', '2031-01-01', '--dry-run']);
+    expect(dryText.stdout).toMatch(/4 object\(s\) due; would move them/);
+    expect(dryText.stdout).not.toMatch(/garbage/);
+    expect((await run(['migrate'])).stdout).not.toMatch(/garbage/);
     const now = JSON.parse((await run(['migrate', '--json'])).stdout);
     expect(now.objectsDue).toBe(0); // not a day old yet
     const moved = await run(['migrate', '--as-of', '2031-01-01']);
     expect(moved.code).toBe(0);
     expect(moved.stdout).toMatch(/4 object\(s\) due; moved 4/);
+    expect(moved.stdout).toMatch(/their hot copies are now garbage/);
     expect(readdirSync(join(work, 'data', 'cold')).filter((n) => n.endsWith('.cold')).length).toBe(1);
 
     const out = join(work, 'back.log');
@@ -57,7 +63,7 @@ describe('sediment migrate / tiering / info', () => {
     expect(info.tiers.cold.objects).toBe(4);
     expect(info.cold.segments).toBe(1);
     expect(info.cold.storedBytes).toBeGreaterThan(0);
-    expect((await run(['info'])).stdout).toMatch(/cold tier: +4 object\(s\)/);
+    expect((await run(['info'])).stdout).toMatch(/cold tier: +4 current object\(s\)/);
 
     expect((await run(['tiering', 'get', 'logs'])).stdout).toBe('logs: no access-based tiering\n');
     expect((await run(['tiering', 'set', 'logs', '--days', '30'])).code).toBe(0);

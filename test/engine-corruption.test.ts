@@ -258,6 +258,33 @@ describe('damage to segment structure', () => {
     }
   });
 
+  it('a sealed segment truncated to 0 bytes (or inside its header): damage inside the file, never a negative length', async () => {
+    const [id, seg] = [...baseMap.segments].find(([, s]) => s.frames.length > 4)!;
+    for (const cut of [0, 30]) {
+      const fs = await freshCopy();
+      const fh = await fs.open(seg.path, 'readwrite');
+      await fh.truncate(cut);
+      await fh.datasync();
+      await fh.close();
+      for (const n of await fs.readdir(`${DIR}/checkpoints`)) await fs.unlink(`${DIR}/checkpoints/${n}`);
+      const warnings: string[] = [];
+      const e = await openOn(fs, warnings);
+      try {
+        const atOpen = e.stats().damage.filter((d) => d.segmentId === id);
+        const verified = (await e.verify()).damage.filter((d) => d.segmentId === id);
+        expect(atOpen.length, `cut ${cut}`).toBeGreaterThan(0);
+        expect(verified.length, `cut ${cut}`).toBeGreaterThan(0);
+        for (const d of [...atOpen, ...verified]) {
+          expect(d.length, `cut ${cut}: ${d.detail}`).toBeGreaterThanOrEqual(0);
+          expect(d.offset + d.length, `cut ${cut}: ${d.detail}`).toBeLessThanOrEqual(cut);
+        }
+        expect(warnings.filter((w) => w.includes(`segment ${id} `)).join('\n')).not.toMatch(/\(-\d+ bytes\)/);
+      } finally {
+        await e.close();
+      }
+    }
+  });
+
   it('a deleted segment file: its objects fail with corruption, the others read', async () => {
     const [id] = [...baseMap.segments].find(([, s]) => s.frames.some((f) => f.type === RecordType.CHUNK))!;
     const hit = [...baseMap.objects]

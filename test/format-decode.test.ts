@@ -285,12 +285,15 @@ describe('format versions only move forward (§1.1, §2.1, §4)', () => {
     }
   });
 
-  it('engine open: FORMAT file saying 9 (or not a FORMAT file) → SEDIMENT_FORMAT_VERSION', async () => {
-    // 8 is the newest this build knows (FORMAT.md §1.1).
-    for (const text of ['sediment-data-dir 9\n', 'sediment-data-dir 17\n', 'something else\n']) {
+  it('engine open: FORMAT file saying 9 or 0 (or not a FORMAT file) → SEDIMENT_FORMAT_VERSION, the file unchanged', async () => {
+    // 8 is the newest this build knows (FORMAT.md §1.1); versions start at 1.
+    for (const text of ['sediment-data-dir 9\n', 'sediment-data-dir 17\n', 'sediment-data-dir 0\n', 'sediment-data-dir 00\n', 'something else\n']) {
       const fs = await dirWith({ FORMAT: text });
       await expect(Engine.open({ dir: '/d', fs, workerThreads: 0 }), text).rejects.toMatchObject({ code: 'SEDIMENT_FORMAT_VERSION' });
+      expect((await fs.readFile('/d/FORMAT')).toString('utf8'), text).toBe(text);
     }
+    const zero = await dirWith({ FORMAT: 'sediment-data-dir 0\n' });
+    await expect(Engine.open({ dir: '/d', fs: zero, workerThreads: 0 })).rejects.toThrow(/format 0, which no sediment writes .*damaged or not a sediment data directory/);
     // Segments but no FORMAT file: refused too.
     const fs = await dirWith({ 'segments/000000000001.seg': encodeSegmentHeader({ tier: 0, segmentId: 1, createdMs: 0 }) });
     await expect(Engine.open({ dir: '/d', fs, workerThreads: 0 })).rejects.toMatchObject({ code: 'SEDIMENT_FORMAT_VERSION' });

@@ -15,6 +15,8 @@ const ALLOWED_FS: Record<string, string> = {
   'engine/md5-hasher.ts': 'existsSync of the compiled worker file',
   'cli/server-tuning.ts': 'existsSync of /proc and /sys files',
   'cli/local-files.ts': "the user's own files for put/get",
+  'cli/commands/put.ts': 'fstat of stdin, to refuse a directory there',
+  'cli/version.ts': "the package's own package.json, for --version",
 };
 const NETWORK_LAYERS = new Set(['s3', 'loadgen', 'cli']);
 

@@ -48,6 +48,48 @@ describe('lifecycle rules: validation', () => {
     });
   }
 
+  // The engine API is public and the CLI passes JSON through: any value may arrive, and a wrong type must
+  // never be read as something else (the string "false" as enabled, an unknown field as nothing).
+  const ok = { id: 'r', enabled: true, filter: {}, expiration: { days: 1 } };
+  const badShape: Array<[string, unknown, RegExp]> = [
+    ['a null configuration', null, /a lifecycle configuration must be an object, not null/],
+    ['rules not an array', { rules: 3 }, /"rules" is number 3/],
+    ['an unknown top-level field', { rules: [ok], extra: 1 }, /a lifecycle configuration has an unknown field "extra"/],
+    ['a null rule', { rules: [null] }, /rule 1 must be an object, not null/],
+    ['a rule with only unknown fields', { rules: [{ foo: 1 }] }, /rule 1 has an unknown field "foo"/],
+    ['a numeric id', { rules: [{ ...ok, id: 7 }] }, /"id" in rule 1 must be a string, not number 7/],
+    ['a missing id', { rules: [{ enabled: true, filter: {}, expiration: { days: 1 } }] }, /rule 1 needs "id"/],
+    ['enabled as the string "false"', { rules: [{ ...ok, id: 'off', enabled: 'false' }] }, /"enabled" in rule "off" must be a boolean \(true or false\), not the string "false"/],
+    ['enabled as "yes"', { rules: [{ ...ok, enabled: 'yes' }] }, /"enabled" in rule "r" must be a boolean/],
+    ['a missing enabled', { rules: [{ id: 'r', filter: {}, expiration: { days: 1 } }] }, /rule "r" needs "enabled"/],
+    ['a missing filter', { rules: [{ id: 'r', enabled: true, expiration: { days: 1 } }] }, /rule "r" needs "filter"/],
+    ['a numeric prefix', { rules: [{ ...ok, filter: { prefix: 5 } }] }, /"prefix" in the filter of rule "r" must be a string, not number 5/],
+    ['a misspelt action', { rules: [{ id: 'r', enabled: true, filter: {}, expiraton: { days: 1 } }] }, /rule "r" has an unknown field "expiraton"/],
+    ['days as a string', { rules: [{ ...ok, expiration: { days: '1' } }] }, /"days" in the expiration of rule "r" must be a number, not the string "1"/],
+    ['a tag that is not a pair of strings', { rules: [{ ...ok, filter: { tags: [['k', 1]] } }] }, /tags\[0\] of the filter of rule "r" must be a \[key, value\] pair of strings/],
+    ['transitions not an array', { rules: [{ ...ok, expiration: undefined, transitions: { days: 1, storageClass: 'GLACIER' } }] }, /"transitions" in rule "r" must be an array/],
+    ['a transition without a class', { rules: [{ ...ok, expiration: undefined, transitions: [{ days: 1 }] }] }, /transitions\[0\] of rule "r" needs "storageClass"/],
+    ['noncurrentDays as a string', { rules: [{ ...ok, noncurrentVersionExpiration: { noncurrentDays: '3' } }] }, /"noncurrentDays" in the noncurrentVersionExpiration of rule "r" must be a number/],
+    ['an abort without days', { rules: [{ ...ok, abortIncompleteMultipartUpload: {} }] }, /abortIncompleteMultipartUpload of rule "r" needs "daysAfterInitiation"/],
+    ['expiredObjectDeleteMarker as a string', { rules: [{ ...ok, expiration: { expiredObjectDeleteMarker: 'true' } }] }, /"expiredObjectDeleteMarker" in the expiration of rule "r" must be a boolean/],
+  ];
+  for (const [name, config, message] of badShape) {
+    it(`refuses ${name}`, () => {
+      expect(() => validateLifecycle(config)).toThrow(message);
+      expect(() => validateLifecycle(config)).toThrow(expect.objectContaining({ code: 'SEDIMENT_INVALID_ARGUMENT' }));
+    });
+  }
+
+  it('accepts every field the model has, and fields present but undefined (as the XML parser leaves them)', () => {
+    validateLifecycle({
+      rules: [
+        { id: 'all', enabled: false, filter: { prefix: 'a/', tags: [['k', 'v']], sizeGreaterThan: 1, sizeLessThan: 10, extra: undefined }, expiration: { days: 30, dateMs: undefined }, transitions: [{ days: 1, storageClass: 'GLACIER' }], noncurrentVersionExpiration: { noncurrentDays: 3, newerNoncurrentVersions: 2 }, noncurrentVersionTransitions: [{ noncurrentDays: 1, storageClass: 'DEEP_ARCHIVE' }] },
+        { id: 'mpu', enabled: true, filter: { prefix: 'up/' }, abortIncompleteMultipartUpload: { daysAfterInitiation: 2 } },
+        { id: 'marker', enabled: true, filter: {}, expiration: { expiredObjectDeleteMarker: true } },
+      ],
+    });
+  });
+
   it('rounds "after N days" up to the next midnight UTC, and not with a test day length', () => {
     expect(dueAt({ days: 1 }, T0, DAY_MS)).toBe(Date.UTC(2026, 10, 3));
     expect(dueAt({ days: 1 }, Date.UTC(2026, 10, 1), DAY_MS)).toBe(Date.UTC(2026, 10, 2));
@@ -66,6 +108,9 @@ describe('lifecycle rules in the engine', () => {
     await e.setBucketLifecycle('logs', config);
     await expect(e.setBucketLifecycle('logs', { rules: [rule({ id: 'x' })] })).rejects.toMatchObject({ code: 'SEDIMENT_INVALID_ARGUMENT' });
     await expect(e.setBucketLifecycle('nope', config)).rejects.toMatchObject({ code: 'SEDIMENT_NO_SUCH_BUCKET' });
+    // A wrong type through the public API is refused too, not stored (and never read as "enabled").
+    const disabledAsString = { rules: [{ id: 'off', enabled: 'false', filter: { prefix: '' }, expiration: { days: 1 } }] };
+    await expect(e.setBucketLifecycle('logs', disabledAsString as never)).rejects.toMatchObject({ code: 'SEDIMENT_INVALID_ARGUMENT', message: expect.stringMatching(/"enabled" in rule "off"/) });
     expect(e.getBucketLifecycle('logs')).toEqual(config);
     w.crash(); // replay from the log
     e = await w.open();

@@ -26,10 +26,15 @@ interface RawGlobals {
   coldS3?: string;
 }
 
-/** `--data`, else $SEDIMENT_DATA, else ./sediment-data. */
+/**
+ * `--data`, else $SEDIMENT_DATA, else ./sediment-data. An empty value is refused: resolve('') is the
+ * current directory, which would quietly become (or be read as) the data directory.
+ */
 export function resolveDataDir(flag: string | undefined): string {
+  if (flag === '') throw new UsageError('--data is empty (give the data directory)');
   const env = process.env.SEDIMENT_DATA;
-  return resolve(flag ?? (env !== undefined && env !== '' ? env : DEFAULT_DATA_DIR));
+  if (flag === undefined && env === '') throw new UsageError('SEDIMENT_DATA is set but empty (unset it, or give the data directory)');
+  return resolve(flag ?? env ?? DEFAULT_DATA_DIR);
 }
 
 /** Builds the context from a command's own and inherited option values. */

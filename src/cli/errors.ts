@@ -4,6 +4,7 @@
 // anything else is reduced to its message.
 import { CommanderError } from 'commander';
 import { isSedimentError, type ErrorCode } from '../index.js';
+import { describeRangeFailure } from './range.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -65,6 +66,7 @@ export function describeFailure(err: unknown): Failure {
   if (err instanceof CliError) return { message: oneLine(err.message), exitCode: EXIT_FAILURE };
   if (isSedimentError(err)) {
     let message = err.message;
+    if (err.code === 'SEDIMENT_INVALID_RANGE') message = describeRangeFailure(message);
     if (err.code === 'SEDIMENT_LOCKED') {
       message += '; another process (for example a running "sediment serve") holds the directory';
     }

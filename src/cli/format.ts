@@ -40,6 +40,11 @@ export function formatFields(rows: Array<[string, string]>): string {
   return rows.map(([label, value]) => `${`${label}:`.padEnd(width)}${value}`).join('\n');
 }
 
+/** "1 damaged region", "2 damaged regions": a count with its noun (plural by an "s", or `many`). */
+export function countOf(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** JSON.stringify that writes Buffers as base64 strings. */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {

@@ -3,7 +3,7 @@
 // would print for a missing command is replaced by a one-line hint. Settings are applied before the
 // commands are added so every subcommand inherits them. The global options (--data, --durability,
 // --quiet) are accepted before or after the command name and shown in every command's help.
-import { Command, Option } from 'commander';
+import { Command, Option, type CommanderError } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerBucketCommands } from './commands/buckets.js';
 import { registerCompactCommand } from './commands/compact.js';
@@ -19,6 +19,8 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerStatCommand } from './commands/stat.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { dataOption } from './context.js';
+import { UsageError } from './errors.js';
+import { packageVersion } from './version.js';
 
 const FOOTER = `
 Paths are BUCKET or BUCKET/KEY (an s3:// prefix is accepted).
@@ -27,6 +29,7 @@ Exit status: 0 success, 1 the operation failed, 2 bad command line.`;
 export function buildProgram(): Command {
   const program = new Command('sediment')
     .description('log-structured archive storage: buckets and objects in a local data directory')
+    .version(packageVersion(), '-V, --version', 'print the version of sediment')
     .addOption(dataOption())
     .addOption(new Option('--durability <mode>', '"fsync": acknowledged writes are on disk; "none": benchmarks only').choices(['fsync', 'none']).default('fsync'))
     .option('-q, --quiet', 'print only errors, warnings and the data asked for')
@@ -52,5 +55,23 @@ export function buildProgram(): Command {
   registerCompactCommand(program);
   registerServeCommand(program);
   registerBenchCommand(program);
+  hintMissingCommand(program, 'sediment');
   return program;
+}
+
+/**
+ * Commander answers both "no subcommand given" and `help NAME` for an unknown NAME by showing the help page
+ * as an error (code commander.help), which main.ts would report as a missing command of `sediment`. Each
+ * command with subcommands says instead which of the two it was, and names its own --help.
+ */
+function hintMissingCommand(command: Command, path: string): void {
+  command.exitOverride((err: CommanderError) => {
+    if (err.code === 'commander.help' && err.exitCode !== 0) {
+      const [first, name] = command.args;
+      if (first === 'help' && name !== undefined) throw new UsageError(`unknown command '${name}' (run "${path} --help" for the list)`);
+      throw new UsageError(`missing command (run "${path} --help" for the list)`);
+    }
+    throw err;
+  });
+  for (const sub of command.commands) if (sub.commands.length > 0) hintMissingCommand(sub, `${path} ${sub.name()}`);
 }

@@ -7,6 +7,9 @@ export type RangeSpec = { kind: 'span'; start: number; end: number } | { kind: '
 
 const DIGITS = /^\d+$/;
 
+/** The end of `START-` (to the end of the object): the engine clamps it to the object's last byte. */
+export const OPEN_END = Number.MAX_SAFE_INTEGER;
+
 function toInt(text: string, arg: string): number {
   const n = Number(text);
   if (!DIGITS.test(text) || !Number.isSafeInteger(n)) throw new UsageError(`invalid --range "${arg}": ${text} is not a byte offset`);
@@ -24,9 +27,14 @@ export function parseRange(arg: string): RangeSpec {
     return { kind: 'suffix', length };
   }
   const start = toInt(left, arg);
-  const end = right === '' ? Number.MAX_SAFE_INTEGER : toInt(right, arg);
+  const end = right === '' ? OPEN_END : toInt(right, arg);
   if (end < start) throw new UsageError(`invalid --range "${arg}": the end is before the start`);
   return { kind: 'span', start, end };
+}
+
+/** The engine's message about an unsatisfiable range, with an open end shown as the user wrote it ("range 6-"). */
+export function describeRangeFailure(message: string): string {
+  return message.replace(new RegExp(`\\b(range \\d+)-${OPEN_END}\\b`), '$1-');
 }
 
 /** The engine's range for an object of `size` bytes (the engine clamps `end` and rejects a start past the end). */

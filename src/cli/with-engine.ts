@@ -19,10 +19,15 @@ export interface OpenOptions {
 /** Refuses to turn an arbitrary or mistyped directory into a data directory behind the user's back. */
 async function checkExisting(dataDir: string): Promise<void> {
   const fs = new RealFileSystem();
-  if (!(await fs.exists(dataDir))) {
+  // ENOTDIR: DIR (or a directory above it) is a file; said plainly rather than as "DIR/FORMAT: not a directory".
+  const exists = (path: string): Promise<boolean> =>
+    fs.exists(path).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOTDIR' ? new CliError(`data directory ${dataDir} is not a directory (a file is in the way)`) : err;
+    });
+  if (!(await exists(dataDir))) {
     throw new CliError(`data directory ${dataDir} does not exist (create a bucket with "sediment mb" first, or pass --data)`);
   }
-  if (!(await fs.exists(`${dataDir}/FORMAT`))) throw new CliError(`${dataDir} is not a sediment data directory`);
+  if (!(await exists(`${dataDir}/FORMAT`))) throw new CliError(`${dataDir} is not a sediment data directory`);
 }
 
 /** Opens the engine, runs `work`, and always closes the engine; a failure of `work` wins over one of close. */

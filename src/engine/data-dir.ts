@@ -8,6 +8,11 @@ export async function prepareDataDir(fs: FileSystem, dir: string): Promise<DirLo
   try {
     await fs.mkdir(dir);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      // A file has the path, or one of the directories above it is a file.
+      throw new SedimentError('SEDIMENT_IO', `data directory ${dir} is not a directory (a file is in the way)`, { cause: err });
+    }
     throw ioError(err, `creating data directory ${dir}`);
   }
   let lock: DirLock;
@@ -71,6 +76,8 @@ async function checkFormatFile(fs: FileSystem, dir: string): Promise<void> {
     const m = /^sediment-data-dir (\d+)\n?$/.exec(text);
     if (!m) throw new SedimentError('SEDIMENT_FORMAT_VERSION', `${path} is not a sediment FORMAT file`);
     const v = Number(m[1]);
+    // Versions start at 1: a 0 was never written, so the file is damaged or not sediment's, and is left as it is.
+    if (v < 1) throw new SedimentError('SEDIMENT_FORMAT_VERSION', `${path} says format ${m[1]}, which no sediment writes (formats start at 1): damaged or not a sediment data directory`);
     if (v > DATA_DIR_FORMAT_VERSION) {
       throw new SedimentError('SEDIMENT_FORMAT_VERSION', `data directory format ${v} is newer than this sediment supports (${DATA_DIR_FORMAT_VERSION}); upgrade sediment`);
     }

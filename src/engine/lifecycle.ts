@@ -52,8 +52,107 @@ function checkDaysOrDate(what: string, a: { days?: number; dateMs?: number }): v
   if (a.dateMs !== undefined && !isMidnightUtc(a.dateMs)) invalid(`'Date' in the ${what} action must be midnight UTC (ISO 8601, e.g. 2027-01-01T00:00:00Z)`);
 }
 
-/** Throws SEDIMENT_INVALID_ARGUMENT naming the first problem (S3 answers such configurations with InvalidArgument). */
-export function validateLifecycle(config: LifecycleConfig): void {
+// ---- shape: the engine API is public and the CLI accepts JSON, so a configuration may be any value.
+// Every field is checked for its type before its meaning; a field the model does not know is refused
+// (a misspelt "expiration" must not silently leave a rule without its action). A field that is present
+// but undefined counts as absent, as JSON.stringify (the stored form) drops it.
+
+/** A type name for messages: "the string \"false\"", "null", "an array". */
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Checks that `v` is an object whose defined fields are all in `known`; `where` names it in messages. */
+function checkObject(v: unknown, where: string, known: readonly string[]): Record<string, unknown> {
+  if (!isRecord(v)) invalid(`${where} must be an object, not ${describeValue(v)}`);
+  for (const [k, x] of Object.entries(v)) {
+    if (x !== undefined && !known.includes(k)) invalid(`${where} has an unknown field "${k}" (known: ${known.join(', ')})`);
+  }
+  return v;
+}
+
+function checkField(o: Record<string, unknown>, field: string, where: string, type: 'string' | 'number' | 'boolean', required = false): void {
+  const v = o[field];
+  if (v === undefined) {
+    if (required) invalid(`${where} needs "${field}" (a ${type})`);
+    return;
+  }
+  if (typeof v !== type || (type === 'number' && !Number.isFinite(v))) {
+    invalid(`"${field}" in ${where} must be a ${type === 'boolean' ? 'boolean (true or false)' : type}, not ${describeValue(v)}`);
+  }
+}
+
+function checkArray(o: Record<string, unknown>, field: string, where: string, each: (item: unknown, at: string) => void): void {
+  const v = o[field];
+  if (v === undefined) return;
+  if (!Array.isArray(v)) invalid(`"${field}" in ${where} must be an array, not ${describeValue(v)}`);
+  v.forEach((item, i) => each(item, `${field}[${i}] of ${where}`));
+}
+
+function checkRuleShape(r: unknown, index: number): void {
+  const id = isRecord(r) && typeof r.id === 'string' ? r.id : undefined;
+  const where = id !== undefined ? `rule "${id}"` : `rule ${index + 1}`;
+  const rule = checkObject(r, where, ['id', 'enabled', 'filter', 'expiration', 'transitions', 'noncurrentVersionExpiration', 'noncurrentVersionTransitions', 'abortIncompleteMultipartUpload']);
+  checkField(rule, 'id', where, 'string', true);
+  checkField(rule, 'enabled', where, 'boolean', true);
+  if (rule.filter === undefined) invalid(`${where} needs "filter" (an object; {} selects every object)`);
+  const filter = checkObject(rule.filter, `the filter of ${where}`, ['prefix', 'tags', 'sizeGreaterThan', 'sizeLessThan']);
+  checkField(filter, 'prefix', `the filter of ${where}`, 'string');
+  checkField(filter, 'sizeGreaterThan', `the filter of ${where}`, 'number');
+  checkField(filter, 'sizeLessThan', `the filter of ${where}`, 'number');
+  checkArray(filter, 'tags', `the filter of ${where}`, (t, at) => {
+    if (!Array.isArray(t) || t.length !== 2 || typeof t[0] !== 'string' || typeof t[1] !== 'string') invalid(`${at} must be a [key, value] pair of strings`);
+  });
+  if (rule.expiration !== undefined) {
+    const e = checkObject(rule.expiration, `the expiration of ${where}`, ['days', 'dateMs', 'expiredObjectDeleteMarker']);
+    checkField(e, 'days', `the expiration of ${where}`, 'number');
+    checkField(e, 'dateMs', `the expiration of ${where}`, 'number');
+    checkField(e, 'expiredObjectDeleteMarker', `the expiration of ${where}`, 'boolean');
+  }
+  checkArray(rule, 'transitions', where, (t, at) => {
+    const o = checkObject(t, at, ['days', 'dateMs', 'storageClass']);
+    checkField(o, 'days', at, 'number');
+    checkField(o, 'dateMs', at, 'number');
+    checkField(o, 'storageClass', at, 'string', true);
+  });
+  if (rule.noncurrentVersionExpiration !== undefined) {
+    const at = `the noncurrentVersionExpiration of ${where}`;
+    const o = checkObject(rule.noncurrentVersionExpiration, at, ['noncurrentDays', 'newerNoncurrentVersions']);
+    checkField(o, 'noncurrentDays', at, 'number', true);
+    checkField(o, 'newerNoncurrentVersions', at, 'number');
+  }
+  checkArray(rule, 'noncurrentVersionTransitions', where, (t, at) => {
+    const o = checkObject(t, at, ['noncurrentDays', 'storageClass']);
+    checkField(o, 'noncurrentDays', at, 'number', true);
+    checkField(o, 'storageClass', at, 'string', true);
+  });
+  if (rule.abortIncompleteMultipartUpload !== undefined) {
+    const at = `the abortIncompleteMultipartUpload of ${where}`;
+    checkField(checkObject(rule.abortIncompleteMultipartUpload, at, ['daysAfterInitiation']), 'daysAfterInitiation', at, 'number', true);
+  }
+}
+
+/** Throws SEDIMENT_INVALID_ARGUMENT unless `config` has the LifecycleConfig shape, every field of its type. */
+function checkLifecycleShape(config: unknown): asserts config is LifecycleConfig {
+  const c = checkObject(config, 'a lifecycle configuration', ['rules']);
+  if (!Array.isArray(c.rules)) invalid(`a lifecycle configuration is {"rules": [...]}; "rules" is ${describeValue(c.rules)}`);
+  if (c.rules.length > LIFECYCLE_RULES_MAX) invalid(`at most ${LIFECYCLE_RULES_MAX} lifecycle rules`);
+  c.rules.forEach(checkRuleShape);
+}
+
+/**
+ * Throws SEDIMENT_INVALID_ARGUMENT naming the first problem (S3 answers such configurations with
+ * InvalidArgument): first the shape and every field's type (any value is accepted as input), then the
+ * rules' meaning.
+ */
+export function validateLifecycle(config: unknown): asserts config is LifecycleConfig {
+  checkLifecycleShape(config);
   const rules = config.rules;
   if (rules.length === 0) invalid('a lifecycle configuration needs at least one rule');
   if (rules.length > LIFECYCLE_RULES_MAX) invalid(`at most ${LIFECYCLE_RULES_MAX} lifecycle rules`);

@@ -140,11 +140,13 @@ export async function scanSegment(fh: FileHandle, segmentId: number, fileSize: n
     header = decodeSegmentHeader(win.view(0, SEGMENT_HEADER_BYTES));
   } catch (err) {
     if (err instanceof NewerFormatError) throw err;
-    damage.push({ segmentId, offset: 0, length: SEGMENT_HEADER_BYTES, detail: `bad segment header: ${(err as Error).message}` });
+    damage.push({ segmentId, offset: 0, length: Math.min(SEGMENT_HEADER_BYTES, fileSize), detail: `bad segment header: ${(err as Error).message}` });
   }
   const entries: FooterEntry[] = [];
   let at = SEGMENT_HEADER_BYTES;
-  let validEnd = at;
+  // Never past the end: a file cut inside its header (or to 0 bytes) would otherwise report damage of a
+  // negative length after it (fileSize - validEnd).
+  let validEnd = Math.min(at, fileSize);
   let sealed = false;
   while (at < fileSize) {
     const e = await frameAt(win, at);

@@ -1,13 +1,14 @@
 // `compact`: one compaction pass by hand. Seals the active segment first so every record is considered,
 // shows a progress bar on a terminal, and prints what the pass did (segments, bytes read, written and
 // reclaimed, time). The space accounting before and after comes from the same census the pass used.
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { Compactor, dictionaryLine, DictionaryCollector, MaintenancePool, passLine, writeStatus } from '../../index.js';
 import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
-import { toJson } from '../format.js';
+import { countOf, toJson } from '../format.js';
 import { byteProgress } from '../progress.js';
 import { CliError } from '../errors.js';
+import { parseInteger, parseNumber } from '../option-values.js';
 
 interface CompactFlags {
   json?: boolean;
@@ -18,14 +19,6 @@ interface CompactFlags {
   segmentMb?: number;
 }
 
-export function parseNumber(min: number, max: number) {
-  return (text: string): number => {
-    const n = Number(text);
-    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`expected a number from ${min} to ${max}`);
-    return n;
-  };
-}
-
 export function registerCompactCommand(program: Command): void {
   program
     .command('compact')
@@ -33,9 +26,9 @@ export function registerCompactCommand(program: Command): void {
     // By hand the point is to reclaim now: a lower bar than the background's 0.3 (which bounds how much
     // live data automatic passes rewrite).
     .option('--dead-share <fraction>', 'compact a segment once this share of it is dead', parseNumber(0.01, 1), 0.1)
-    .option('--bytes-per-sec <n>', 'copy throttle in bytes/s (0 = as fast as the disk goes)', parseNumber(0, Number.MAX_SAFE_INTEGER), 0)
-    .option('--threads <n>', 'worker threads for the copies', parseNumber(1, 64), 1)
-    .option('--concurrency <n>', 'segment groups copied at the same time', parseNumber(1, 64), 1)
+    .option('--bytes-per-sec <n>', 'copy throttle in bytes/s (0 = as fast as the disk goes)', parseInteger(0, Number.MAX_SAFE_INTEGER), 0)
+    .option('--threads <n>', 'worker threads for the copies', parseInteger(1, 64), 1)
+    .option('--concurrency <n>', 'segment groups copied at the same time', parseInteger(1, 64), 1)
     .option('--segment-mb <n>', 'most live data per pack, MiB (default: the segment size, 128)', parseNumber(1, 4095))
     .addOption(jsonOption())
     .action(async (flags: CompactFlags, cmd: Command) => {
@@ -64,7 +57,7 @@ export function registerCompactCommand(program: Command): void {
       ctx.stdout.write(`${flags.json ? toJson(stats) : passLine(stats)}\n`);
       if (!flags.json && stats.dictionaries.retired > 0) ctx.stdout.write(`${dictionaryLine(stats.dictionaries)}\n`);
       if (stats.damaged.length > 0) {
-        throw new CliError(`compaction found ${stats.damaged.length} damaged records (kept and reported; run "sediment verify")`);
+        throw new CliError(`compaction found ${countOf(stats.damaged.length, 'damaged record')} (kept and reported; run "sediment verify")`);
       }
     });
 }

@@ -1,7 +1,9 @@
 // `info`: the size of what is stored — objects, logical bytes (what users put), stored bytes (segment
 // files on disk, after compression and including garbage not yet compacted), their ratio, segments —
 // objects and bytes per tier (hot segments here, cold segments in the cold store), and any damage the
-// engine found while opening the directory.
+// engine found while opening the directory. The labels say what each figure counts: objects (and the
+// per-tier lines) count current objects only, logical bytes every version kept (older versions take
+// space too, and stored bytes hold them), as stats() returns them; --json keeps stats()'s field names.
 import type { Command } from 'commander';
 import { DATA_DIR_FORMAT_VERSION } from '../../format/constants.js';
 import { readStatus, spaceSummary, takeCensus, passLine, coldScrubLine, type ColdStore, type EngineStats, type MaintenanceStatus } from '../../index.js';
@@ -36,8 +38,8 @@ async function coldUsage(cold: ColdStore): Promise<ColdUsage> {
 function tierRows(s: EngineStats, cold: ColdUsage): Array<[string, string]> {
   const coldStored = cold.error !== undefined ? `unknown (${cold.error})` : `${formatBytesExact(cold.storedBytes ?? 0)} in ${cold.segments} cold segment(s)`;
   return [
-    ['hot tier', `${s.tiers.hot.objects} object(s), ${formatBytesExact(s.tiers.hot.logicalBytes)} logical, ${formatBytesExact(s.storedBytes)} stored`],
-    ['cold tier', `${s.tiers.cold.objects} object(s), ${formatBytesExact(s.tiers.cold.logicalBytes)} logical, ${coldStored}`],
+    ['hot tier', `${s.tiers.hot.objects} current object(s), ${formatBytesExact(s.tiers.hot.logicalBytes)} logical, ${formatBytesExact(s.storedBytes)} stored`],
+    ['cold tier', `${s.tiers.cold.objects} current object(s), ${formatBytesExact(s.tiers.cold.logicalBytes)} logical, ${coldStored}`],
     ['cold store', cold.store],
   ];
 }
@@ -48,8 +50,8 @@ function humanInfo(dataDir: string, formatVersion: number, s: EngineStats, space
     ['data directory', dataDir],
     ['format', `${formatVersion} (this sediment reads 1 to ${DATA_DIR_FORMAT_VERSION}; older ones refuse a newer directory)`],
     ['buckets', String(s.buckets)],
-    ['objects', String(s.objects)],
-    ['logical bytes', formatBytesExact(s.logicalBytes)],
+    ['objects (current)', String(s.objects)],
+    ['logical bytes (all versions)', formatBytesExact(s.logicalBytes)],
     ['stored bytes', formatBytesExact(s.storedBytes)],
     ['ratio', ratio === undefined ? '-' : `${ratio.toFixed(2)} (logical / stored)`],
     ['live bytes', formatBytesExact(space.liveBytes)],

@@ -3,7 +3,7 @@
 // it were DATE — for operators' what-ifs (with --dry-run nothing changes) and for tests. Transitions are
 // applied by the migration pass that follows the lifecycle pass (the one `sediment migrate` runs).
 import { InvalidArgumentError, type Command } from 'commander';
-import type { LifecycleConfig } from '../../engine/lifecycle.js';
+import { validateLifecycle, type LifecycleConfig } from '../../engine/lifecycle.js';
 import { isS3Error } from '../../s3/s3-error.js';
 import { lifecycleXml, parseLifecycleXml } from '../../s3/lifecycle-xml.js';
 import { contextOf, jsonOption, type CliContext } from '../context.js';
@@ -12,12 +12,15 @@ import { formatBytes, toJson } from '../format.js';
 import { readSmallTextFile } from '../local-files.js';
 import { parseBucketOnly } from '../paths.js';
 import { withEngine } from '../with-engine.js';
+import { parseDate } from '../option-values.js';
+import { refuseDirectoryStdin } from './put.js';
 import { MaintenancePool, Migrator } from '../../index.js';
 
 const CONFIG_BYTES_MAX = 1024 * 1024;
 
 async function readConfigText(file: string | undefined): Promise<string> {
   if (file === undefined || file === '-') {
+    refuseDirectoryStdin();
     const parts: Buffer[] = [];
     let n = 0;
     for await (const p of process.stdin) {
@@ -30,31 +33,30 @@ async function readConfigText(file: string | undefined): Promise<string> {
   return readSmallTextFile(file, CONFIG_BYTES_MAX);
 }
 
-/** XML (S3's form) or JSON (`{"rules": [...]}`, as `lifecycle get --json` prints it). */
+/**
+ * XML (S3's form) or JSON (`{"rules": [...]}`, as `lifecycle get --json` prints it), checked by the
+ * engine's validateLifecycle (every field's type, then the rules' meaning) before the data directory is
+ * opened: a bad configuration is a usage error (SEDIMENT_INVALID_ARGUMENT, exit 2).
+ */
 export function parseConfigText(text: string): LifecycleConfig {
   const t = text.trim();
+  let config: unknown;
   if (t.startsWith('{')) {
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(t);
+      config = JSON.parse(t);
     } catch (err) {
       throw new UsageError(`the lifecycle configuration is not valid JSON: ${(err as Error).message}`);
     }
-    if (!parsed || typeof parsed !== 'object' || !Array.isArray((parsed as { rules?: unknown }).rules)) throw new UsageError('a JSON lifecycle configuration is {"rules": [...]}');
-    return parsed as LifecycleConfig;
+  } else {
+    try {
+      config = parseLifecycleXml(t);
+    } catch (err) {
+      if (isS3Error(err)) throw new UsageError(`the lifecycle configuration is not valid: ${err.message}`);
+      throw err;
+    }
   }
-  try {
-    return parseLifecycleXml(t);
-  } catch (err) {
-    if (isS3Error(err)) throw new UsageError(`the lifecycle configuration is not valid: ${err.message}`);
-    throw err;
-  }
-}
-
-export function parseDate(text: string): number {
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
-  if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected a date such as 2027-01-31 or 2027-01-31T12:00:00Z');
-  return ms;
+  validateLifecycle(config);
+  return config;
 }
 
 export function parseDayLength(text: string): number {
@@ -97,6 +99,9 @@ export function registerLifecycleCommand(program: Command): void {
     .action(async (bucketArg: string, file: string | undefined, _flags: unknown, cmd: Command) => {
       const ctx = contextOf(cmd);
       const bucket = parseBucketOnly(bucketArg);
+      if (file === undefined && process.stdin.isTTY) {
+        throw new UsageError('no FILE given and stdin is a terminal (give a FILE, "-", or pipe the configuration in)');
+      }
       const config = parseConfigText(await readConfigText(file));
       await withEngine(ctx, {}, (e) => e.setBucketLifecycle(bucket, config));
       if (!ctx.quiet) ctx.stderr.write(`lifecycle of ${bucket}: ${config.rules.length} rule(s) set\n`);

@@ -6,8 +6,8 @@ import { MaintenancePool, Migrator, type MigrationReport } from '../../index.js'
 import { contextOf, jsonOption, type CliContext } from '../context.js';
 import { formatBytes, toJson } from '../format.js';
 import { withEngine } from '../with-engine.js';
-import { parseNumber } from './compact.js';
-import { parseDate, parseDayLength } from './lifecycle.js';
+import { parseDate, parseInteger } from '../option-values.js';
+import { parseDayLength } from './lifecycle.js';
 
 function reportText(r: MigrationReport, where: string): string {
   const lines = [
@@ -17,12 +17,13 @@ function reportText(r: MigrationReport, where: string): string {
   if (!r.dryRun) {
     lines.push(`read ${formatBytes(r.hotBytes)} of hot chunks, wrote ${r.coldSegmentsWritten} cold segment(s), ${formatBytes(r.coldBytes)}${r.hotBytes > 0 && r.coldBytes > 0 ? ` (${(r.hotBytes / r.coldBytes).toFixed(2)}x smaller than hot)` : ''} in ${(r.elapsedMs / 1000).toFixed(1)} s`);
   }
-  if (r.coldSegmentsRewritten > 0) lines.push(`${r.coldSegmentsRewritten} cold segment(s) past the dead-share threshold ${r.dryRun ? 'would be' : ''} rewritten`);
-  if (r.coldSegmentsDeleted > 0) lines.push(`${r.coldSegmentsDeleted} unreferenced cold segment(s) deleted`);
+  if (r.coldSegmentsRewritten > 0) lines.push(`${r.coldSegmentsRewritten} cold segment(s) past the dead-share threshold ${r.dryRun ? 'would be rewritten' : 'rewritten'}`);
+  if (r.coldSegmentsDeleted > 0) lines.push(`${r.coldSegmentsDeleted} unreferenced cold segment(s) ${r.dryRun ? 'would be deleted' : 'deleted'}`);
   if (r.skippedChanged > 0) lines.push(`${r.skippedChanged} object(s) changed during the pass: left hot (the change wins)`);
   if (r.skipped) lines.push(r.skipped);
   for (const d of r.damaged) lines.push(`damaged, left in place: ${d.bucket}/${d.key}: ${d.reason}`);
-  lines.push('hot copies are now garbage: "sediment compact" (or serve\'s background compaction) frees them');
+  // Only when something moved: a dry run or an empty pass leaves no hot copy behind.
+  if (!r.dryRun && r.objectsMoved > 0) lines.push('their hot copies are now garbage: "sediment compact" (or serve\'s background compaction) frees them');
   return lines.join('\n');
 }
 
@@ -53,8 +54,8 @@ export function registerMigrateCommand(program: Command): void {
     .option('--as-of <date>', 'judge ages as if it were this date (ISO 8601)', parseDate)
     .option('--dry-run', 'report what is due; change nothing')
     .option('--day-seconds <n>', 'length of a lifecycle day in seconds (tests only)', parseDayLength)
-    .option('--level <n>', 'zstd level of cold chunks', parseNumber(1, 22), 12)
-    .option('--threads <n>', 'worker threads for recompression', parseNumber(0, 64), 1)
+    .option('--level <n>', 'zstd level of cold chunks', parseInteger(1, 22), 12)
+    .option('--threads <n>', 'worker threads for recompression', parseInteger(0, 64), 1)
     .addOption(jsonOption())
     .action(async (flags: { asOf?: number; dryRun?: boolean; daySeconds?: number; level: number; threads: number; json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);

@@ -2,6 +2,7 @@
 // stream.pipeline into the engine chunk by chunk, so memory stays bounded whatever the size; the
 // object becomes visible only once its commit is durable, and a failed upload stores nothing.
 // A key that is empty or ends with '/' gets the file's name appended, like `aws s3 cp`.
+import { fstatSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
@@ -10,10 +11,11 @@ import { guessContentType } from '../content-type.js';
 import { contextOf } from '../context.js';
 import { say } from '../output.js';
 import { withEngine } from '../with-engine.js';
-import { UsageError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
+import { DATE_EXAMPLE, isoDateMs } from '../option-values.js';
 import { openInputFile } from '../local-files.js';
-import { baseName, parseBucketPath } from '../paths.js';
+import { baseName, checkUtf8, parseBucketPath } from '../paths.js';
 
 interface PutFlags {
   contentType?: string;
@@ -39,7 +41,7 @@ function objectKey(key: string, file: string): string {
   if (file === '-') throw new UsageError('a key is required when reading from stdin (expected BUCKET/KEY)');
   const name = baseName(file);
   if (name === '') throw new UsageError(`cannot take a key from "${file}"`);
-  return key + name;
+  return key + checkUtf8(name, `file name "${name}" (the key is taken from it)`);
 }
 
 /** --lock-mode/--retain-until/--legal-hold → the engine's lock options (checked again by the engine). */
@@ -47,9 +49,20 @@ function lockOptions(flags: PutFlags): PutOptions['lock'] {
   if (flags.lockMode === undefined && flags.retainUntil === undefined && !flags.legalHold) return undefined;
   const mode = flags.lockMode?.toUpperCase();
   if (mode !== undefined && mode !== 'GOVERNANCE' && mode !== 'COMPLIANCE') throw new UsageError('--lock-mode must be GOVERNANCE or COMPLIANCE');
-  const until = flags.retainUntil !== undefined ? Date.parse(flags.retainUntil) : undefined;
-  if (until !== undefined && Number.isNaN(until)) throw new UsageError(`--retain-until "${flags.retainUntil}" is not a date (ISO 8601, e.g. 2030-01-01T00:00:00Z)`);
+  const until = flags.retainUntil !== undefined ? isoDateMs(flags.retainUntil) : undefined;
+  if (flags.retainUntil !== undefined && until === undefined) throw new UsageError(`--retain-until "${flags.retainUntil}" is not ${DATE_EXAMPLE}`);
   return { mode, retainUntilMs: until, legalHold: flags.legalHold ? true : undefined };
+}
+
+/** `put B/K < DIR` would read nothing and store an empty object: refused like a directory FILE. */
+export function refuseDirectoryStdin(): void {
+  let st;
+  try {
+    st = fstatSync(0);
+  } catch {
+    return; // no stdin to look at (closed): the read reports it
+  }
+  if (st.isDirectory()) throw new CliError('stdin is a directory');
 }
 
 function putOptions(flags: PutFlags, nameForType: string): PutOptions {
@@ -88,7 +101,8 @@ export function registerPutCommand(program: Command): void {
       if (file === '-' && process.stdin.isTTY && cmd.args.length < 2) {
         throw new UsageError('no FILE given and stdin is a terminal (give a FILE, "-", or pipe the data in)');
       }
-      // Open the source first: a missing file fails before the data directory is locked.
+      // Open the source first: a missing file (or a directory on stdin) fails before the data directory is locked.
+      if (file === '-') refuseDirectoryStdin();
       const source: Readable = file === '-' ? process.stdin : (await openInputFile(file)).stream;
       const opts = putOptions(flags, file === '-' ? key : file);
       let info: ObjectInfo | undefined;

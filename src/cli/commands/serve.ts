@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { RealFileSystem, type BackgroundSettings, type Durability } from '../../index.js';
-import { parseNumber } from './compact.js';
+import { parseInteger, parseNumber } from '../option-values.js';
 import { contextOf } from '../context.js';
 import { warnIfNotDurable } from '../output.js';
 import { CliError } from '../errors.js';
@@ -108,21 +108,21 @@ export function registerServeCommand(program: Command): void {
     .option('--segment-mb <n>', 'size of new segments, MiB', parseNumber(1, 4095), 128)
     .option('--compact-every <seconds>', 'automatic compaction pass interval (0 = off)', parseNumber(0, 1e9), 60)
     .option('--compact-dead-share <fraction>', 'compact a segment once this share of it is dead', parseNumber(0.01, 1), 0.3)
-    .option('--compact-bytes-per-sec <n>', 'compaction copy throttle, bytes/s (0 = unthrottled)', parseNumber(0, Number.MAX_SAFE_INTEGER), 64 << 20)
-    .option('--compact-threads <n>', 'worker threads for compaction and scrub', parseNumber(1, 64), 1)
-    .option('--compact-concurrency <n>', 'segment groups compacted at the same time', parseNumber(1, 64), 1)
+    .option('--compact-bytes-per-sec <n>', 'compaction copy throttle, bytes/s (0 = unthrottled)', parseInteger(0, Number.MAX_SAFE_INTEGER), 64 << 20)
+    .option('--compact-threads <n>', 'worker threads for compaction and scrub', parseInteger(1, 64), 1)
+    .option('--compact-concurrency <n>', 'segment groups compacted at the same time', parseInteger(1, 64), 1)
     .option('--scrub-every <hours>', 'background scrub interval (0 = off)', parseNumber(0, 1e6), 24)
-    .option('--scrub-bytes-per-sec <n>', 'scrub read throttle, bytes/s', parseNumber(1, Number.MAX_SAFE_INTEGER), 32 << 20)
+    .option('--scrub-bytes-per-sec <n>', 'scrub read throttle, bytes/s', parseInteger(1, Number.MAX_SAFE_INTEGER), 32 << 20)
     .option('--lifecycle-every <seconds>', 'run lifecycle rules this often (0: never)', parseSeconds, 3600)
     .option('--lifecycle-day-seconds <n>', 'a lifecycle "day" lasts this many seconds (tests only)', (t) => {
       const n = parseSeconds(t);
       if (!(n >= 1)) throw new InvalidArgumentError('expected at least 1 second');
       return n;
     })
-    .option('--cold-level <n>', 'zstd level of cold-tier chunks', parseNumber(1, 22), 12)
+    .option('--cold-level <n>', 'zstd level of cold-tier chunks', parseInteger(1, 22), 12)
     .option('--cold-scrub-every <days>', 'read the whole cold tier back this often (0 = off; default 7 for a local cold directory, off for an S3 cold store)', parseNumber(0, 36500))
-    .option('--cold-scrub-bytes-per-sec <n>', 'cold scrub read throttle, bytes/s', parseNumber(1, Number.MAX_SAFE_INTEGER), 8 << 20)
-    .option('--max-connections <n>', 'open connections at most; one more is closed as it arrives (default: 1000)', parseNumber(1, 1_000_000))
+    .option('--cold-scrub-bytes-per-sec <n>', 'cold scrub read throttle, bytes/s', parseInteger(1, Number.MAX_SAFE_INTEGER), 8 << 20)
+    .option('--max-connections <n>', 'open connections at most; one more is closed as it arrives (default: 1000)', parseInteger(1, 1_000_000))
     .option('--domain <name>', 'also answer virtual-hosted-style requests for BUCKET.<name> (repeatable; path style always works)', collectDomain)
     .option('--no-dictionaries', 'make no zstd dictionaries for buckets of small objects (existing ones are still read)')
     .action(async (flags: ServeFlags, cmd: Command) => {
@@ -141,11 +141,11 @@ export function registerServeCommand(program: Command): void {
         lifecycleEveryMs: Math.round(flags.lifecycleEvery * 1000),
         lifecycleDayMs: flags.lifecycleDaySeconds === undefined ? undefined : Math.round(flags.lifecycleDaySeconds * 1000),
         cold: ctx.cold,
-        coldLevel: Math.floor(flags.coldLevel),
+        coldLevel: flags.coldLevel,
         coldScrubEveryMs: flags.coldScrubEvery === undefined ? undefined : Math.round(flags.coldScrubEvery * 86_400_000),
         coldScrubBytesPerSecMax: flags.coldScrubBytesPerSec,
         domains: flags.domain,
-        connectionsMax: flags.maxConnections === undefined ? undefined : Math.floor(flags.maxConnections),
+        connectionsMax: flags.maxConnections,
         dictionaries: flags.dictionaries,
       });
     });

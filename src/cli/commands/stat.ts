@@ -1,5 +1,6 @@
 // `stat BUCKET/KEY`: everything the engine records about an object — size, ETag, dates, content type,
-// storage class, version, user metadata, standard headers, checksums and tags.
+// storage class, version, user metadata, standard headers, checksums, tags and Object Lock state
+// (retention mode and retain-until date, legal hold; shown only when the version has them).
 import type { Command } from 'commander';
 import type { ObjectInfo } from '../../index.js';
 import { checksumText } from '../../engine/checksums.js';
@@ -39,6 +40,11 @@ function humanStat(info: ObjectInfo): string {
   }
   for (const c of info.checksums) rows.push([`checksum ${c.algorithm}`, `${checksumText(c, info.partCount)}${c.type ? ` (${c.type})` : ''}`]);
   rows.push(['tags', pairs(info.tags)]);
+  const lock = info.objectLock;
+  if (lock?.mode !== undefined || lock?.retainUntilMs !== undefined) {
+    rows.push(['object lock', `${lock.mode ?? '-'} until ${lock.retainUntilMs === undefined ? '-' : formatIsoTime(lock.retainUntilMs)}`]);
+  }
+  if (lock?.legalHold) rows.push(['legal hold', 'ON']);
   return formatFields(rows);
 }
 

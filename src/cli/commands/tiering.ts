@@ -6,7 +6,7 @@ import { contextOf, jsonOption } from '../context.js';
 import { toJson } from '../format.js';
 import { parseBucketOnly } from '../paths.js';
 import { withEngine } from '../with-engine.js';
-import { parseNumber } from './compact.js';
+import { parseInteger } from '../option-values.js';
 
 export function registerTieringCommand(program: Command): void {
   const t = program.command('tiering').description('access-based tiering: move objects not read for N days to the cold tier');
@@ -24,13 +24,13 @@ export function registerTieringCommand(program: Command): void {
 
   t.command('set')
     .argument('<bucket>')
-    .requiredOption('--days <n>', 'days without a read before an object goes cold', parseNumber(1, 36_500))
+    .requiredOption('--days <n>', 'days without a read before an object goes cold', parseInteger(1, 36_500))
     .description('turn access-based tiering on (or change its days)')
     .action(async (bucketArg: string, flags: { days: number }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const bucket = parseBucketOnly(bucketArg);
-      await withEngine(ctx, {}, (e) => e.setBucketTiering(bucket, Math.floor(flags.days)));
-      if (!ctx.quiet) ctx.stderr.write(`${bucket}: objects not read for ${Math.floor(flags.days)} day(s) go cold at the next migration\n`);
+      await withEngine(ctx, {}, (e) => e.setBucketTiering(bucket, flags.days));
+      if (!ctx.quiet) ctx.stderr.write(`${bucket}: objects not read for ${flags.days} day(s) go cold at the next migration\n`);
     });
 
   t.command('delete')

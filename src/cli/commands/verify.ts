@@ -10,7 +10,7 @@ import { verifyObjects, type ObjectVerifyReport } from '../../maintenance/object
 import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
 import { CliError } from '../errors.js';
-import { formatBytes, toJson } from '../format.js';
+import { countOf, formatBytes, toJson } from '../format.js';
 import { byteProgress } from '../progress.js';
 
 function humanReport(r: VerifyReport): string {
@@ -116,8 +116,8 @@ export function registerVerifyCommand(program: Command): void {
         }\n`,
       );
       if (!ok) {
-        const dictText = report.damagedDictionaries.length > 0 ? `, ${report.damagedDictionaries.length} damaged dictionary files` : '';
-        throw new CliError(`verify found ${report.damage.length} damaged regions${dictText} and ${report.damagedObjects.length + coldDamaged} damaged objects`);
+        const dictText = report.damagedDictionaries.length > 0 ? `, ${countOf(report.damagedDictionaries.length, 'damaged dictionary file')}` : '';
+        throw new CliError(`verify found ${countOf(report.damage.length, 'damaged region')}${dictText} and ${countOf(report.damagedObjects.length + coldDamaged, 'damaged object')}`);
       }
     });
 }
