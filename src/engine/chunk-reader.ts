@@ -66,16 +66,40 @@ export class ChunkReader {
    */
   async lent(manifest: ObjectManifest, start: number, end: number): Promise<AsyncGenerator<LentBytes, void, undefined>> {
     const pieces = this.planRange(manifest, start, end);
-    const first = pieces.length > 0 ? await this.readChunk(pieces[0]!) : undefined;
-    return this.streamChunks(pieces, first, true);
+    const { first, unpin } = await this.openStream(pieces);
+    const gen = this.streamChunks(pieces, first, true, unpin);
+    // A consumer may let the stream go before its first step (a HEAD): return() then skips the body's finally.
+    const ret = gen.return.bind(gen);
+    gen.return = (value) => {
+      unpin();
+      return ret(value);
+    };
+    return gen;
   }
 
   /** The bytes [start, end] of an object as a stream of memory of its own; the first chunk is read and verified before this resolves. */
   async body(manifest: ObjectManifest, start: number, end: number): Promise<Readable> {
     const pieces = this.planRange(manifest, start, end);
-    // Read and verify the first chunk before answering, so a damaged object is an error, not a cut stream.
-    const first = pieces.length > 0 ? await this.readChunk(pieces[0]) : undefined;
-    return Readable.from(bytesOf(this.streamChunks(pieces, first, false)), { objectMode: false, highWaterMark: 1 });
+    const { first, unpin } = await this.openStream(pieces);
+    const stream = Readable.from(bytesOf(this.streamChunks(pieces, first, false, unpin)), { objectMode: false, highWaterMark: 1 });
+    stream.once('close', unpin); // ended, or destroyed before it ever started reading
+    return stream;
+  }
+
+  /**
+   * Pins the segments the pieces are in now, so compaction removes none of them while the stream lasts:
+   * a version overwritten or deleted meanwhile is still read whole, as S3 serves a GET that began before.
+   * Then reads and verifies the first chunk before answering, so a damaged object is an error, not a cut
+   * stream.
+   */
+  private async openStream(pieces: Piece[]): Promise<{ first: Buffer | undefined; unpin: () => void }> {
+    const unpin = this.store.pin(pieces.filter((p) => !p.cold).map((p) => this.store.where(p.ref.segmentId, p.ref.offset).segmentId));
+    try {
+      return { first: pieces.length > 0 ? await this.readChunk(pieces[0]!) : undefined, unpin };
+    } catch (err) {
+      unpin();
+      throw err;
+    }
   }
 
   /** The chunk pieces that hold bytes [start, end] of an object. */
@@ -162,8 +186,11 @@ export class ChunkReader {
    * which goes back to the free list once the consumer has released every piece of it; otherwise every
    * piece is the consumer's own and release() does nothing.
    */
-  private async *streamChunks(pieces: Piece[], first: Buffer | undefined, lend: boolean): AsyncGenerator<LentBytes, void, undefined> {
-    if (first === undefined) return;
+  private async *streamChunks(pieces: Piece[], first: Buffer | undefined, lend: boolean, unpin: () => void): AsyncGenerator<LentBytes, void, undefined> {
+    if (first === undefined) {
+      unpin();
+      return;
+    }
     const ahead: Array<{ bytes: number; read: Promise<Buffer[]>; held?: ChunkBuffer }> = [];
     let next = 1;
     // Reads ahead within the budget all streams share. `waiting`: the consumer has asked for bytes no read
@@ -217,6 +244,7 @@ export class ChunkReader {
         }
       }
     } finally {
+      unpin();
       for (const a of ahead) {
         this.readAheadBytes -= a.bytes; // a consumer that stopped early
         // Its buffer goes back once the worker is done with it.

@@ -2324,6 +2324,7 @@ export class Engine {
       },
       recordReplacement: (packId, removed) => this.liveSegments.replace(packId, removed),
       whenUnread: (id) => this.store.whenUnread(id),
+      isPinned: (id) => this.store.isPinned(id),
       forget: (id) => this.store.forget(id),
     };
   }

@@ -83,7 +83,10 @@ export interface MaintenanceAccess {
    * manifest").
    */
   recordReplacement(packId: number | undefined, removed: number[]): Promise<void>;
+  /** Resolves once no read of the segment is in flight and no GET stream pins it. */
   whenUnread(segmentId: number): Promise<void>;
+  /** A GET stream reads from the segment (SegmentStore.pin): its removal is deferred until the stream ends. */
+  isPinned(segmentId: number): boolean;
   forget(segmentId: number): Promise<void>;
   /** The hot tier's dictionary files (docs/FORMAT.md §2.7), for the collector (maintenance/dictionary-gc.ts). */
   readonly dictionaries: DictionaryAccess;

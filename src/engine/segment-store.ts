@@ -32,6 +32,8 @@ export class SegmentStore {
    */
   locate: ((segmentId: number, offset: number) => { segmentId: number; offset: number } | undefined) | undefined;
   private unreadWaiters = new Map<number, Array<() => void>>();
+  /** Streams reading from a segment, by segment id (pin). */
+  private readonly pins = new Map<number, number>();
   /** Segments compaction removed (forget), the most recent RETIRED_REMEMBERED of them. */
   private readonly retired = new Set<number>();
 
@@ -45,10 +47,39 @@ export class SegmentStore {
     return `${this.dir}/${this.packIds.has(segmentId) ? packFileName(segmentId) : segmentFileName(segmentId)}`;
   }
 
-  /** Resolves once no read of `segmentId` is in flight (reads that start later resolve elsewhere). */
+  /**
+   * Keeps segments from being removed while a GET streams from them (ChunkReader): `whenUnread` waits for
+   * the returned release too. Release is idempotent. A pin left unreleased delays only the removal of its
+   * segments (compaction defers it), never a pass.
+   */
+  pin(segmentIds: Iterable<number>): () => void {
+    const ids = [...new Set(segmentIds)];
+    for (const id of ids) this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      for (const id of ids) {
+        const n = this.pins.get(id)! - 1;
+        if (n > 0) this.pins.set(id, n);
+        else {
+          this.pins.delete(id);
+          const s = this.open.get(id);
+          if (!s || s.reads === 0) this.wake(id);
+        }
+      }
+    };
+  }
+
+  /** A GET streaming from `segmentId` holds a pin on it. */
+  isPinned(segmentId: number): boolean {
+    return this.pins.has(segmentId);
+  }
+
+  /** Resolves once no read of `segmentId` is in flight and no stream pins it (later reads resolve elsewhere). */
   whenUnread(segmentId: number): Promise<void> {
     const s = this.open.get(segmentId);
-    if (!s || s.reads === 0) return Promise.resolve();
+    if ((!s || s.reads === 0) && !this.pins.has(segmentId)) return Promise.resolve();
     return new Promise((resolve) => {
       const list = this.unreadWaiters.get(segmentId) ?? [];
       list.push(resolve);
@@ -57,7 +88,11 @@ export class SegmentStore {
   }
 
   private released(segmentId: number, s: OpenSegment): void {
-    if (s.reads !== 0) return;
+    if (s.reads !== 0 || this.pins.has(segmentId)) return;
+    this.wake(segmentId);
+  }
+
+  private wake(segmentId: number): void {
     const list = this.unreadWaiters.get(segmentId);
     if (!list) return;
     this.unreadWaiters.delete(segmentId);

@@ -105,6 +105,8 @@ export class Compactor {
   /** Segment tables from earlier passes (census-cache.ts): a pass decodes only the footers that are new. */
   readonly cache: CensusCache;
   lastPass: PassStats | undefined;
+  /** Removals of replaced segments that waited for a GET stream to let go (removeWhenUnpinned). */
+  private readonly deferredRemovals = new Set<Promise<void>>();
 
   constructor(
     private readonly access: MaintenanceAccess,
@@ -382,20 +384,55 @@ export class Compactor {
     stats.bytesReclaimed += inputBytes - at;
   }
 
-  /** Unlinks replaced files once their last reader is done; one directory fsync for all. */
+  /**
+   * Unlinks replaced files once their last reader is done; one directory fsync for all. A file a GET
+   * stream still pins (it reads a version overwritten or deleted since it began, or a live one it
+   * located there) is removed later, once the stream ends, so a slow download never holds the pass
+   * back. Deferring is safe: the manifest no longer lists the file (recordReplacement), and an open
+   * removes such a leftover.
+   */
   private async unlinkInputs(ids: number[]): Promise<void> {
     const a = this.access;
     for (const id of ids) {
       // After close the directory may belong to another process: leftovers are removed at its open.
       if (a.isClosed()) return;
-      await a.whenUnread(id);
-      await a.forget(id);
-      await this.shrink(a.pathOf(id));
-      await a.fs.unlink(a.pathOf(id)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
+      if (a.isPinned(id)) {
+        this.removeWhenUnpinned(id);
+        continue;
+      }
+      await this.removeInput(id);
     }
     await a.fs.syncDir(a.segmentsDir);
+  }
+
+  private async removeInput(id: number): Promise<void> {
+    const a = this.access;
+    const path = a.pathOf(id);
+    await a.whenUnread(id);
+    await a.forget(id);
+    await this.shrink(path);
+    await a.fs.unlink(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  private removeWhenUnpinned(id: number): void {
+    const a = this.access;
+    const done = (async () => {
+      await a.whenUnread(id);
+      if (a.isClosed()) return;
+      await this.removeInput(id);
+      await a.fs.syncDir(a.segmentsDir);
+    })().catch((err: unknown) => {
+      if (!a.isClosed()) a.warn(`compaction: removing replaced segment ${id} after its last reader failed: ${(err as Error).message}; the next open removes it`);
+    });
+    this.deferredRemovals.add(done);
+    void done.finally(() => this.deferredRemovals.delete(done));
+  }
+
+  /** Resolves once the removals deferred for pinned segments are done (tests; close does not wait). */
+  async removalsSettled(): Promise<void> {
+    while (this.deferredRemovals.size > 0) await Promise.all([...this.deferredRemovals]);
   }
 
   /**
