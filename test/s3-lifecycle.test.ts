@@ -90,6 +90,17 @@ describe('lifecycle XML', () => {
     expect(parseLifecycleXml(lifecycleXml(c))).toEqual(c);
   });
 
+  it('reads <Date> strictly: a day the calendar lacks is MalformedXML, not the next month; no zone is UTC', () => {
+    const doc = (d: string) => `<LifecycleConfiguration><Rule><ID>d</ID><Filter/><Status>Enabled</Status><Expiration><Date>${d}</Date></Expiration></Rule></LifecycleConfiguration>`;
+    for (const bad of ['2027-02-31T00:00:00Z', '2027-13-01', '1', '2027-01-01T24:00:00Z', 'soon']) {
+      expect(() => parseLifecycleXml(doc(bad)), bad).toThrow(/ISO 8601/);
+    }
+    const at = Date.UTC(2027, 0, 1);
+    for (const good of ['2027-01-01', '2027-01-01T00:00:00Z', '2027-01-01T00:00:00.000Z', '2027-01-01T00:00:00', '2027-01-01T01:00:00+01:00']) {
+      expect(parseLifecycleXml(doc(good)).rules[0]!.expiration!.dateMs, good).toBe(at);
+    }
+  });
+
   it('gives a rule without <ID> a unique one, as S3 does; an explicit ID is kept', () => {
     const rule = (id: string) => `<Rule>${id}<Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>30</Days></Expiration></Rule>`;
     const c = parseLifecycleXml(`<LifecycleConfiguration>${rule('')}${rule('')}${rule('<ID>mine</ID>')}</LifecycleConfiguration>`);

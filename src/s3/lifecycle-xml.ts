@@ -2,6 +2,7 @@
 // (MalformedXML for unknown or misplaced elements, bad numbers, bad Status) and leaves the rules' meaning
 // to the engine's validateLifecycle (InvalidArgument). Shared by the S3 adapter and the CLI.
 import { randomUUID } from 'node:crypto';
+import { isoDateMs } from '../util/iso-date.js';
 import type { ColdStorageClass, LifecycleConfig, LifecycleFilter, LifecycleRule } from '../engine/lifecycle.js';
 import { S3Error } from './s3-error.js';
 import { element, elementWithAttrs, parseXml, renderXmlDocument, S3_XMLNS, type XmlChild, type XmlElement, type XmlNode } from './xml.js';
@@ -43,10 +44,10 @@ function integer(el: XmlElement | undefined, name: string): number | undefined {
 function date(el: XmlElement | undefined): number | undefined {
   const t = text(el);
   if (t === undefined) return undefined;
-  // ISO 8601; S3 requires midnight UTC, which the engine checks (InvalidArgument), so parse liberally here.
-  if (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t)) malformed('<Date> must be an ISO 8601 date');
-  const ms = Date.parse(t.length === 10 ? `${t}T00:00:00Z` : t);
-  if (!Number.isFinite(ms)) malformed('<Date> must be an ISO 8601 date');
+  // ISO 8601, a day the calendar has (2027-02-31 is refused, not read as March 3); a date-time without a
+  // zone is UTC here, as S3 reads it. S3 requires midnight UTC, which the engine checks (InvalidArgument).
+  const ms = isoDateMs(/T[\d:.]+$/.test(t) ? `${t}Z` : t);
+  if (ms === undefined) malformed('<Date> must be an ISO 8601 date that exists');
   return ms;
 }
 
