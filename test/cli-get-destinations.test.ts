@@ -7,17 +7,14 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectOneLineFailure } from './helpers/cli-output.js';
 import { MAIN, runCli } from './helpers/serve-process.js';
 
 let dir: string;
 let d: string[];
 const BODY = 'the object body\n';
 
-function expectFailure(r: ReturnType<typeof runCli>, pattern: RegExp): void {
-  expect(r.status, r.stderr).toBe(1);
-  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-  expect(r.stderr).toMatch(pattern);
-}
+const expectFailure = (r: ReturnType<typeof runCli>, pattern: RegExp): void => expectOneLineFailure(r, 1, pattern);
 
 /** Files in `where` other than those named: a temporary file left behind would show here. */
 const others = (where: string, ...names: string[]): string[] => readdirSync(where).filter((n) => !names.includes(n));

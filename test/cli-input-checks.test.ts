@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isoDateMs } from '../src/cli/option-values.js';
 import { CLI_MAIN } from './helpers/child.js';
+import { expectOneLineFailure } from './helpers/cli-output.js';
 
 interface Run {
   code: number | null;
@@ -39,13 +40,7 @@ function sediment(args: string[], opts: { env?: Record<string, string>; stdin?: 
   });
 }
 
-function expectRefused(r: Run, code: number, pattern: RegExp): void {
-  expect(r.code, r.stderr).toBe(code);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^sediment: /);
-  expect(lines[0]).toMatch(pattern);
-}
+const expectRefused = expectOneLineFailure;
 
 let work: string;
 let data: string;

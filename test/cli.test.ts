@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/index.js';
+import { expectOneLineFailure } from './helpers/cli-output.js';
 import { initHash, writeHashAt } from '../src/format/hash.js';
 
 const MAIN = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
@@ -35,16 +36,6 @@ function sediment(args: string[], input?: Buffer): Promise<Run> {
     child.stdin.on('error', () => undefined); // the CLI may exit without reading stdin
     child.stdin.end(input);
   });
-}
-
-/** Asserts the CLI failed with exactly one "sediment: ..." line and no stack trace. */
-function expectOneLineFailure(r: Run, exitCode: number, pattern: RegExp): void {
-  expect(r.code, r.stderr).toBe(exitCode);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^sediment: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
 }
 
 function md5(b: Buffer): string {
