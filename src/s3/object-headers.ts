@@ -102,7 +102,6 @@ export function objectHeaders(info: ObjectInfo, withChecksums: boolean): Record<
   }
   for (const [k, v] of Object.entries(info.userMetadata)) h[`x-amz-meta-${k}`] = headerSafe(v);
   if (info.storageClass !== 'STANDARD') h['x-amz-storage-class'] = 'GLACIER_IR';
-  if (info.partCount > 0) h['x-amz-mp-parts-count'] = String(info.partCount);
   if (info.versionId !== '') h['x-amz-version-id'] = info.versionId;
   lockHeaders(info, h);
   const tagCount = Object.keys(info.tags).length;
