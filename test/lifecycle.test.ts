@@ -41,6 +41,7 @@ describe('lifecycle rules: validation', () => {
     ['unknown storage class', { rules: [rule({ id: 'a', transitions: [{ days: 1, storageClass: 'TAPE' as never }] })] }, /storage class/],
     ['size range empty', { rules: [rule({ id: 'a', filter: { sizeGreaterThan: 10, sizeLessThan: 10 }, expiration: { days: 1 } })] }, /less than ObjectSizeLessThan/],
     ['abort with tag filter', { rules: [rule({ id: 'a', filter: { tags: [['k', 'v']] }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } })] }, /tag or object size/],
+    ['the legacy prefix form with a tag', { rules: [rule({ id: 'a', legacyPrefix: true, filter: { prefix: 'p/', tags: [['k', 'v']] }, expiration: { days: 1 } })] }, /legacy prefix form, whose filter holds only a prefix/],
   ];
   for (const [name, config, message] of bad) {
     it(`refuses ${name}`, () => {
@@ -71,6 +72,7 @@ describe('lifecycle rules: validation', () => {
     ['a transition without a class', { rules: [{ ...ok, expiration: undefined, transitions: [{ days: 1 }] }] }, /transitions\[0\] of rule "r" needs "storageClass"/],
     ['noncurrentDays as a string', { rules: [{ ...ok, noncurrentVersionExpiration: { noncurrentDays: '3' } }] }, /"noncurrentDays" in the noncurrentVersionExpiration of rule "r" must be a number/],
     ['an abort without days', { rules: [{ ...ok, abortIncompleteMultipartUpload: {} }] }, /abortIncompleteMultipartUpload of rule "r" needs "daysAfterInitiation"/],
+    ['legacyPrefix as a string', { rules: [{ ...ok, legacyPrefix: 'yes' }] }, /"legacyPrefix" in rule "r" must be a boolean/],
     ['expiredObjectDeleteMarker as a string', { rules: [{ ...ok, expiration: { expiredObjectDeleteMarker: 'true' } }] }, /"expiredObjectDeleteMarker" in the expiration of rule "r" must be a boolean/],
   ];
   for (const [name, config, message] of badShape) {
@@ -86,6 +88,7 @@ describe('lifecycle rules: validation', () => {
         { id: 'all', enabled: false, filter: { prefix: 'a/', tags: [['k', 'v']], sizeGreaterThan: 1, sizeLessThan: 10, extra: undefined }, expiration: { days: 30, dateMs: undefined }, transitions: [{ days: 1, storageClass: 'GLACIER' }], noncurrentVersionExpiration: { noncurrentDays: 3, newerNoncurrentVersions: 2 }, noncurrentVersionTransitions: [{ noncurrentDays: 1, storageClass: 'DEEP_ARCHIVE' }] },
         { id: 'mpu', enabled: true, filter: { prefix: 'up/' }, abortIncompleteMultipartUpload: { daysAfterInitiation: 2 } },
         { id: 'marker', enabled: true, filter: {}, expiration: { expiredObjectDeleteMarker: true } },
+        { id: 'legacy', enabled: true, filter: { prefix: 'old/' }, legacyPrefix: true, expiration: { days: 1 } },
       ],
     });
   });

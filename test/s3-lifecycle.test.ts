@@ -62,6 +62,14 @@ describe('bucket lifecycle over S3', () => {
     expect(h.engine.getBucketLifecycle('life')).toEqual(before);
   });
 
+  it('a rule written with the legacy top-level Prefix reads back in that form (the old GetBucketLifecycle API reads only it)', async () => {
+    const xml = '<LifecycleConfiguration><Rule><ID>old</ID><Prefix>legacy/</Prefix><Status>Enabled</Status><Expiration><Days>5</Days></Expiration></Rule></LifecycleConfiguration>';
+    expect((await rawPut(xml)).status).toBe(200);
+    const got = await h.client().send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'life' }));
+    expect(got.Rules).toEqual([{ ID: 'old', Prefix: 'legacy/', Status: 'Enabled', Expiration: { Days: 5 } }]);
+    expect(h.engine.getBucketLifecycle('life')?.rules[0]).toMatchObject({ filter: { prefix: 'legacy/' }, legacyPrefix: true });
+  });
+
   it('deletes the configuration (204) and expires objects on a lifecycle pass', async () => {
     await h.client().send(new DeleteBucketLifecycleCommand({ Bucket: 'life' }));
     await expect(h.client().send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'life' }))).rejects.toMatchObject({ name: 'NoSuchLifecycleConfiguration' });
@@ -83,11 +91,18 @@ function rawPut(xml: string): Promise<{ status: number; body: string }> {
 }
 
 describe('lifecycle XML', () => {
-  it('parses the legacy top-level Prefix and renders it as a Filter', () => {
+  it('keeps the legacy top-level Prefix form: it is rendered back as it was written, not as a Filter', () => {
     const c = parseLifecycleXml('<LifecycleConfiguration><Rule><ID>r</ID><Prefix>p/</Prefix><Status>Enabled</Status><Expiration><Days>3</Days></Expiration></Rule></LifecycleConfiguration>');
-    expect(c).toEqual({ rules: [{ id: 'r', enabled: true, filter: { prefix: 'p/' }, expiration: { days: 3, dateMs: undefined, expiredObjectDeleteMarker: undefined } }] });
-    expect(lifecycleXml(c)).toContain('<Filter><Prefix>p/</Prefix></Filter>');
+    expect(c).toEqual({ rules: [{ id: 'r', enabled: true, filter: { prefix: 'p/' }, legacyPrefix: true, expiration: { days: 3, dateMs: undefined, expiredObjectDeleteMarker: undefined } }] });
+    expect(lifecycleXml(c)).toContain('<Rule><ID>r</ID><Prefix>p/</Prefix><Status>Enabled</Status>');
+    expect(lifecycleXml(c)).not.toContain('<Filter>');
     expect(parseLifecycleXml(lifecycleXml(c))).toEqual(c);
+    // An empty legacy prefix (every object) stays an empty <Prefix>, and the Filter form stays a Filter.
+    const empty = parseLifecycleXml('<LifecycleConfiguration><Rule><ID>e</ID><Prefix></Prefix><Status>Enabled</Status><Expiration><Days>3</Days></Expiration></Rule></LifecycleConfiguration>');
+    expect(lifecycleXml(empty)).toMatch(/<ID>e<\/ID><Prefix(\/>|><\/Prefix>)<Status>/);
+    const filter = parseLifecycleXml('<LifecycleConfiguration><Rule><ID>f</ID><Filter><Prefix>p/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>3</Days></Expiration></Rule></LifecycleConfiguration>');
+    expect(filter.rules[0]!.legacyPrefix).toBeUndefined();
+    expect(lifecycleXml(filter)).toContain('<Filter><Prefix>p/</Prefix></Filter>');
   });
 
   it('reads <Date> strictly: a day the calendar lacks is MalformedXML, not the next month; no zone is UTC', () => {

@@ -32,6 +32,12 @@ export interface LifecycleRule {
   noncurrentVersionExpiration?: { noncurrentDays: number; newerNoncurrentVersions?: number };
   noncurrentVersionTransitions?: Array<{ noncurrentDays: number; storageClass: ColdStorageClass }>;
   abortIncompleteMultipartUpload?: { daysAfterInitiation: number };
+  /**
+   * The rule was written in S3's legacy form, a rule-level `<Prefix>` instead of a `<Filter>`, and is shown
+   * back in that form (clients of the old GetBucketLifecycle API read only that). Its filter holds at most a
+   * prefix. Changes nothing else.
+   */
+  legacyPrefix?: boolean;
 }
 
 export interface LifecycleConfig {
@@ -98,9 +104,10 @@ function checkArray(o: Record<string, unknown>, field: string, where: string, ea
 function checkRuleShape(r: unknown, index: number): void {
   const id = isRecord(r) && typeof r.id === 'string' ? r.id : undefined;
   const where = id !== undefined ? `rule "${id}"` : `rule ${index + 1}`;
-  const rule = checkObject(r, where, ['id', 'enabled', 'filter', 'expiration', 'transitions', 'noncurrentVersionExpiration', 'noncurrentVersionTransitions', 'abortIncompleteMultipartUpload']);
+  const rule = checkObject(r, where, ['id', 'enabled', 'filter', 'expiration', 'transitions', 'noncurrentVersionExpiration', 'noncurrentVersionTransitions', 'abortIncompleteMultipartUpload', 'legacyPrefix']);
   checkField(rule, 'id', where, 'string', true);
   checkField(rule, 'enabled', where, 'boolean', true);
+  checkField(rule, 'legacyPrefix', where, 'boolean');
   if (rule.filter === undefined) invalid(`${where} needs "filter" (an object; {} selects every object)`);
   const filter = checkObject(rule.filter, `the filter of ${where}`, ['prefix', 'tags', 'sizeGreaterThan', 'sizeLessThan']);
   checkField(filter, 'prefix', `the filter of ${where}`, 'string');
@@ -163,6 +170,9 @@ export function validateLifecycle(config: unknown): asserts config is LifecycleC
     ids.add(r.id);
     const f = r.filter;
     if (f.prefix !== undefined && Buffer.byteLength(f.prefix) > 1024) invalid('a rule prefix is at most 1024 bytes');
+    if (r.legacyPrefix === true && (f.tags !== undefined || f.sizeGreaterThan !== undefined || f.sizeLessThan !== undefined)) {
+      invalid(`rule "${r.id}" has the legacy prefix form, whose filter holds only a prefix`);
+    }
     for (const [k, v] of f.tags ?? []) {
       if (k.length === 0 || k.length > 128 || v.length > 256) invalid('a filter tag needs a key of 1 to 128 characters and a value of at most 256');
     }

@@ -98,6 +98,7 @@ function ruleOf(el: XmlElement): LifecycleRule {
     enabled: status === 'Enabled',
     filter: filterEl ? filterOf(filterEl) : { prefix: legacyPrefix?.text },
   };
+  if (legacyPrefix) rule.legacyPrefix = true;
   const exp = one(m, 'Expiration', 'Rule');
   if (exp) {
     const e = children(exp, ['Days', 'Date', 'ExpiredObjectDeleteMarker'], 'Expiration');
@@ -184,7 +185,7 @@ export function lifecycleXmlNode(config: LifecycleConfig): XmlNode {
     return element(
       'Rule',
       element('ID', r.id),
-      filterXml(r.filter),
+      r.legacyPrefix === true ? element('Prefix', r.filter.prefix ?? '') : filterXml(r.filter),
       element('Status', r.enabled ? 'Enabled' : 'Disabled'),
       ...(r.transitions ?? []).map((t) =>
         element('Transition', t.days !== undefined ? element('Days', t.days) : null, t.dateMs !== undefined ? element('Date', iso(t.dateMs)) : null, element('StorageClass', t.storageClass)),
