@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { Engine, MemoryFileSystem } from '../src/index.js';
 import { DAY_MS, dueAt, validateLifecycle, type LifecycleConfig, type LifecycleRule } from '../src/engine/lifecycle.js';
 import { ProcessFs } from './helpers/process-fs.js';
+import { BucketConfigKind } from '../src/format/constants.js';
+import { dueForCold } from '../src/maintenance/migration-plan.js';
 
 const T0 = Date.UTC(2026, 10, 1, 10, 30); // 2026-11-01 10:30 UTC
 
@@ -133,6 +135,53 @@ describe('lifecycle rules in the engine', () => {
     w.crash();
     e = await w.open();
     expect(() => e.getBucketLifecycle('logs')).toThrow(expect.objectContaining({ code: 'SEDIMENT_NO_SUCH_LIFECYCLE' }));
+    await e.close();
+  });
+
+  it('rules stored by a build that checked less are kept but never applied: warned at open, reported by each pass, refused on read', async () => {
+    const disk = new MemoryFileSystem();
+    const warnings: string[] = [];
+    let now = T0;
+    const open = () => Engine.open({ dir: '/data', fs: disk, clock: { now: () => now }, workerThreads: 0, onWarning: (m) => warnings.push(m) });
+    let e = await open();
+    await e.createBucket('logs');
+    await e.createBucket('fine');
+    await e.putObject('logs', 'app/a.log', 'a');
+    await e.putObject('fine', 'app/a.log', 'a');
+    await e.setBucketLifecycle('fine', { rules: [rule({ id: 'week', expiration: { days: 7 } })] });
+    // What a build before the type checks stored from the CLI's JSON: "false" (a string) as `enabled`,
+    // which a truthiness test read as enabled. Written as that build wrote it: one BUCKET_CONFIG record.
+    const stored = { rules: [{ id: 'off', enabled: 'false', filter: { prefix: '' }, expiration: { days: 20 }, transitions: [{ days: 1, storageClass: 'GLACIER' }] }] };
+    const internals = e as unknown as { buckets: Map<string, unknown>; appendBucketConfig(b: unknown, kind: number, value: Buffer): Promise<void> };
+    await internals.appendBucketConfig(internals.buckets.get('logs'), BucketConfigKind.LIFECYCLE, Buffer.from(JSON.stringify(stored)));
+    await e.close();
+    for (const checkpointed of [false, true]) {
+      warnings.length = 0;
+      now += 30 * DAY_MS;
+      e = await open();
+      expect(warnings.filter((w) => w.includes('bucket "logs"')), `checkpointed ${checkpointed}`).toEqual([
+        'the lifecycle rules stored for bucket "logs" are not valid ("enabled" in rule "off" must be a boolean (true or false), not the string "false") and are not applied; set new rules or delete them',
+      ]);
+      expect(() => e.getBucketLifecycle('logs')).toThrow(expect.objectContaining({ code: 'SEDIMENT_INVALID_BUCKET_STATE', message: expect.stringMatching(/"enabled" in rule "off"/) }));
+      const r = await e.runLifecycle();
+      expect(r.invalidRules).toEqual([{ bucket: 'logs', problem: expect.stringMatching(/^the lifecycle rules stored for bucket "logs" are not valid/) }]);
+      expect(r.bucketsWithRules).toBe(1);
+      expect(r.expired).toEqual([{ bucket: 'fine', key: 'app/a.log', size: 1 }]);
+      expect(e.listObjects('logs').contents.map((c) => c.key)).toEqual(checkpointed ? ['app/a.log', 'new-false'] : ['app/a.log']);
+      // Nor do they move anything to the cold tier (read as enabled, the transition would be due).
+      await e.putObject('logs', `new-${checkpointed}`, 'n');
+      expect((await dueForCold(e.coldAccess(), now + 2 * DAY_MS)).filter((o) => o.bucket === 'logs')).toEqual([]);
+      if (!checkpointed) await e.checkpoint();
+      await e.putObject('fine', 'app/a.log', 'a');
+      await e.close();
+    }
+    // New rules replace them; deleting them works too.
+    e = await open();
+    const good: LifecycleConfig = { rules: [rule({ id: 'off', enabled: false, filter: { prefix: '' }, expiration: { days: 1 } })] };
+    await e.setBucketLifecycle('logs', good);
+    expect(e.getBucketLifecycle('logs')).toEqual(good);
+    expect((await e.runLifecycle()).invalidRules).toEqual([]);
+    await e.setBucketLifecycle('logs', undefined);
     await e.close();
   });
 

@@ -157,7 +157,11 @@ interface Bucket {
   inflight: number;
   deleting: boolean;
   /** The lifecycle configuration in force, with the BUCKET_CONFIG payload that set it (for checkpoints). */
-  lifecycle?: { seq: number; payload: Buffer; config: LifecycleConfig };
+  /**
+   * `invalid` says why stored rules fail today's checks (rules stored by a build that checked less, e.g. a
+   * JSON `"enabled": "false"`): such rules are kept as stored but never applied, and reading them is an error.
+   */
+  lifecycle?: { seq: number; payload: Buffer; config: LifecycleConfig; invalid?: string };
   /** Versioning state, older versions and delete markers, object lock (src/engine/versions.ts). */
   versions: BucketVersioning;
   /** Access-based tiering (BUCKET_CONFIG kind 4): objects not read for `days` go to the cold tier. */
@@ -181,6 +185,8 @@ export interface LifecycleReport {
   noncurrentExpired: Array<{ bucket: string; key: string; versionId: string; size: number }>;
   /** Versions due for removal but under retention or legal hold: never removed by lifecycle. */
   skippedLocked: number;
+  /** Buckets whose stored rules fail today's checks: not applied (put new rules, or delete them). */
+  invalidRules: Array<{ bucket: string; problem: string }>;
 }
 
 interface UploadState {
@@ -225,6 +231,10 @@ const HEADER_NAMES: Array<[keyof NonNullable<PutOptions['headers']>, string]> = 
 function payloadSeq(e: FooterEntry): number {
   const p = e.payload;
   return p && p.length >= 9 ? Number(p.readBigUInt64LE(1)) : 0;
+}
+
+function invalidLifecycleMessage(bucket: string, problem: string): string {
+  return `the lifecycle rules stored for bucket "${bucket}" are not valid (${problem}) and are not applied; set new rules or delete them`;
 }
 
 function storageClassName(sc: number): 'STANDARD' | 'COLD' {
@@ -367,6 +377,9 @@ export class Engine {
       engine.pool.dicts = engine.dicts.lookup;
       engine.cold = new ColdReader(opts.coldStore, engine.pool);
       await engine.access.load(engine.fs, engine.dir, engine.warn);
+      for (const b of engine.buckets.values()) {
+        if (b.seq > 0 && b.lifecycle?.invalid !== undefined) engine.warn(invalidLifecycleMessage(b.name, b.lifecycle.invalid));
+      }
     } catch (err) {
       await engine.store.closeAll();
       await engine.lock.release();
@@ -723,8 +736,17 @@ export class Engine {
     } catch (err) {
       throw new FormatError(`lifecycle configuration of bucket ${c.bucket} is not JSON: ${(err as Error).message}`);
     }
+    // Stored rules are checked again: a build that checked less may have stored rules whose fields mean
+    // something else than they say. Those are never applied (an expiry read wrongly deletes data).
+    let invalid: string | undefined;
+    try {
+      validateLifecycle(config);
+    } catch (err) {
+      if (!(err instanceof SedimentError)) throw err;
+      invalid = err.message;
+    }
     // Kept for checkpoints: a copy, so a view into a large footer or checkpoint buffer does not pin it.
-    b.lifecycle = { seq: c.seq, payload: Buffer.from(payload), config };
+    b.lifecycle = { seq: c.seq, payload: Buffer.from(payload), config, invalid };
   }
 
   private applyTiering(b: Bucket, c: BucketConfigRecord, payload: Buffer): void {
@@ -977,6 +999,7 @@ export class Engine {
     const b = this.bucketOrThrow(name);
     if (b.seq === 0) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${name}" does not exist`);
     if (!b.lifecycle) throw new SedimentError('SEDIMENT_NO_SUCH_LIFECYCLE', `bucket "${name}" has no lifecycle configuration`);
+    if (b.lifecycle.invalid !== undefined) throw new SedimentError('SEDIMENT_INVALID_BUCKET_STATE', invalidLifecycleMessage(name, b.lifecycle.invalid));
     return structuredClone(b.lifecycle.config);
   }
 
@@ -1023,9 +1046,13 @@ export class Engine {
     if (!dryRun) this.checkWritable();
     const report: LifecycleReport = {
       asOfMs: now, dryRun, bucketsWithRules: 0, objectsExamined: 0, expired: [], expiredBytes: 0, abortedUploads: [], transitionsDue: 0, skippedChanged: 0,
-      noncurrentExpired: [], skippedLocked: 0,
+      noncurrentExpired: [], skippedLocked: 0, invalidRules: [],
     };
-    const buckets = [...this.buckets.values()].filter((b) => b.seq > 0 && !b.deleting && b.lifecycle?.config.rules.some((r) => r.enabled));
+    const live = [...this.buckets.values()].filter((b) => b.seq > 0 && !b.deleting);
+    for (const b of live) {
+      if (b.lifecycle?.invalid !== undefined) report.invalidRules.push({ bucket: b.name, problem: invalidLifecycleMessage(b.name, b.lifecycle.invalid) });
+    }
+    const buckets = live.filter((b) => b.lifecycle?.invalid === undefined && b.lifecycle?.config.rules.some((r) => r.enabled));
     report.bucketsWithRules = buckets.length;
     const total = buckets.reduce((n, b) => n + b.keys.size, 0);
     // Deletes go out up to LIFECYCLE_DELETES_IN_FLIGHT at a time so that they share fsyncs (group commit).
@@ -2154,7 +2181,8 @@ export class Engine {
       policies: () =>
         [...this.buckets.values()]
           .filter((b) => b.seq > 0 && !b.deleting && (b.lifecycle || b.tiering))
-          .map((b) => ({ name: b.name, lifecycle: b.lifecycle?.config, tieringDays: b.tiering?.days })),
+          // Rules that fail today's checks move nothing (runLifecycle reports them).
+          .map((b) => ({ name: b.name, lifecycle: b.lifecycle?.invalid === undefined ? b.lifecycle?.config : undefined, tieringDays: b.tiering?.days })),
       objects: (bucket) => {
         const b = this.buckets.get(bucket);
         if (!b) return [];

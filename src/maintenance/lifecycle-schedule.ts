@@ -27,6 +27,7 @@ export function startLifecycleSchedule(engine: Engine, opts: LifecycleScheduleOp
         if (r.expired.length + r.abortedUploads.length > 0) {
           opts.log(`lifecycle: expired ${r.expired.length} object(s) (${r.expiredBytes} B), aborted ${r.abortedUploads.length} upload(s)`);
         }
+        for (const x of r.invalidRules) opts.log(`lifecycle: ${x.problem}`);
       })
       .catch((err: unknown) => opts.log(`lifecycle: pass failed, retrying at the next interval: ${(err as Error).message}`))
       .then(async () => {

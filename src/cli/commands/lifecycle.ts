@@ -75,6 +75,7 @@ function runReport(ctx: CliContext, r: Awaited<ReturnType<import('../../index.js
   lines.push(`${r.dryRun ? 'would abort' : 'aborted'} ${r.abortedUploads.length} incomplete multipart upload(s)`);
   if (!ctx.quiet) for (const u of r.abortedUploads) lines.push(`  ${u.bucket}/${u.key} (upload ${u.uploadId})`);
   if (r.skippedChanged > 0) lines.push(`${r.skippedChanged} object(s) changed while the pass ran: left for the next pass`);
+  for (const x of r.invalidRules) lines.push(`not applied: ${x.problem}`);
   return lines.join('\n');
 }
 
