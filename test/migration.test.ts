@@ -183,6 +183,52 @@ describe('cold-tier migration', () => {
     await e.close();
   });
 
+  it('a GET stream keeps the cold segments it reads until it ends, across a rewrite and later passes', async () => {
+    // A slow download of an unchanged cold object: a pass rewrites its (mostly dead) cold segment into a
+    // new one and re-commits the object; the next pass finds the old segment unreferenced. The stream still
+    // reads from the chunk list it was opened with, so that segment must stay until the stream ends.
+    const w = coldWorld({ batchBytesMax: 1 << 20 });
+    const { e, m } = await w.open();
+    await e.createBucket('logs');
+    await e.setBucketLifecycle('logs', { rules: [{ id: 'c', enabled: true, filter: {}, transitions: [{ days: 1, storageClass: 'GLACIER_IR' }] }] });
+    const big = logBody(8 * 65_536 + 7, 1);
+    await e.putObject('logs', 'big', big);
+    for (let i = 0; i < 40; i++) await e.putObject('logs', `f${i}`, logBody(60_000, 10 + i));
+    w.advanceDays(2);
+    expect((await m.runPass()).objectsMoved).toBe(41);
+    expect((await coldSegments(w.store)).map((b) => b.name)).toEqual(['000000000001.cold']);
+    for (let i = 0; i < 40; i++) await e.deleteObject('logs', `f${i}`);
+    const bigAgain = logBody(8 * 65_536 + 7, 1);
+    const g = await e.getObject('logs', 'big');
+    const it = g.body[Symbol.asyncIterator]();
+    const got: Buffer[] = [(await it.next()).value as Buffer]; // the stream is open, its later chunks not read yet
+    expect(await m.runPass()).toMatchObject({ coldSegmentsRewritten: 1, objectsMoved: 1, coldSegmentsDeleted: 0 });
+    expect((await m.runPass()).coldSegmentsDeleted).toBe(0); // unreferenced now, but the stream reads it
+    expect((await coldSegments(w.store)).map((b) => b.name)).toEqual(['000000000001.cold', '000000000002.cold']);
+    for (let r = await it.next(); !r.done; r = await it.next()) got.push(r.value as Buffer);
+    expect(Buffer.concat(got).equals(bigAgain)).toBe(true);
+    // The stream has ended: the next pass deletes the old segment; the object reads from the new one.
+    expect((await m.runPass()).coldSegmentsDeleted).toBe(1);
+    expect((await coldSegments(w.store)).map((b) => b.name)).toEqual(['000000000002.cold']);
+    expect((await get(e, 'big')).equals(big)).toBe(true);
+
+    // A cold object overwritten while a GET streams it: the old version is read whole (as for hot ones).
+    const g2 = await e.getObject('logs', 'big');
+    const it2 = g2.body[Symbol.asyncIterator]();
+    const got2: Buffer[] = [(await it2.next()).value as Buffer];
+    await e.putObject('logs', 'big', 'new');
+    await e.putObject('logs', 'later', logBody(3_000, 2));
+    w.advanceDays(2);
+    expect((await m.runPass()).coldSegmentsDeleted).toBe(0);
+    await m.runPass();
+    expect((await coldSegments(w.store)).map((b) => b.name)).toContain('000000000002.cold');
+    for (let r = await it2.next(); !r.done; r = await it2.next()) got2.push(r.value as Buffer);
+    expect(Buffer.concat(got2).equals(big)).toBe(true);
+    await m.runPass();
+    expect((await coldSegments(w.store)).map((b) => b.name)).not.toContain('000000000002.cold');
+    await e.close();
+  });
+
   it('moves objects not read for N days with access-based tiering; reads keep them hot', async () => {
     const w = world();
     let { e, m } = await w.open();

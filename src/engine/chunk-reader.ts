@@ -87,13 +87,21 @@ export class ChunkReader {
   }
 
   /**
-   * Pins the segments the pieces are in now, so compaction removes none of them while the stream lasts:
+   * Pins the segments the pieces are in now (hot and cold), so neither compaction nor cold garbage
+   * collection removes any of them while the stream lasts:
    * a version overwritten or deleted meanwhile is still read whole, as S3 serves a GET that began before.
    * Then reads and verifies the first chunk before answering, so a damaged object is an error, not a cut
    * stream.
    */
   private async openStream(pieces: Piece[]): Promise<{ first: Buffer | undefined; unpin: () => void }> {
-    const unpin = this.store.pin(pieces.filter((p) => !p.cold).map((p) => this.store.where(p.ref.segmentId, p.ref.offset).segmentId));
+    const unpinHot = this.store.pin(pieces.filter((p) => !p.cold).map((p) => this.store.where(p.ref.segmentId, p.ref.offset).segmentId));
+    // Cold segments likewise: cold garbage collection deletes none a stream still has to read.
+    const coldIds = pieces.filter((p) => p.cold).map((p) => p.ref.segmentId);
+    const unpinCold = coldIds.length > 0 ? this.cold().pin(coldIds) : noop;
+    const unpin = (): void => {
+      unpinHot();
+      unpinCold();
+    };
     try {
       return { first: pieces.length > 0 ? await this.readChunk(pieces[0]!) : undefined, unpin };
     } catch (err) {

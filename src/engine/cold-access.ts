@@ -61,7 +61,7 @@ export interface ColdAccess {
    */
   recommit(bucket: string, key: string, expectSeq: number, manifest: ObjectManifest): Promise<boolean>;
   raiseFormatVersion(version: number): Promise<void>;
-  /** A GET reads from cold segment `id` right now. */
+  /** A GET reads from cold segment `id` right now, or a GET stream open now will read from it. */
   coldBusy(id: number): boolean;
   forgetCold(id: number): void;
 }

@@ -24,15 +24,41 @@ const DICT_CACHE_MAX = 64;
 export class ColdReader {
   private readonly dicts = new Map<number, Promise<Buffer | undefined>>();
   private readonly reading = new Map<number, number>();
+  /** GET streams reading from a cold segment, by segment id: held from the stream's start to its end. */
+  private readonly pins = new Map<number, number>();
 
   constructor(
     readonly source: ColdSource | undefined,
     private readonly pool: ChunkPool,
   ) {}
 
-  /** True while some GET reads from cold segment `id` (cold garbage collection leaves it alone then). */
+  /**
+   * True while some read of cold segment `id` is in flight or some GET stream that will read from it is
+   * open (cold garbage collection leaves it alone then; a later pass deletes it).
+   */
   busy(id: number): boolean {
-    return (this.reading.get(id) ?? 0) > 0;
+    return (this.reading.get(id) ?? 0) > 0 || this.pins.has(id);
+  }
+
+  /**
+   * Pins cold segments for the life of a GET stream: a stream reads its chunks one group after another,
+   * possibly for hours (a slow client), from the chunk list it was opened with. A migration pass may
+   * meanwhile rewrite those chunks elsewhere (or the object may be overwritten), and a later pass would
+   * delete the segment the stream still needs. Returns the release, which is idempotent.
+   */
+  pin(segmentIds: Iterable<number>): () => void {
+    const ids = [...new Set(segmentIds)];
+    for (const id of ids) this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const id of ids) {
+        const n = (this.pins.get(id) ?? 1) - 1;
+        if (n > 0) this.pins.set(id, n);
+        else this.pins.delete(id);
+      }
+    };
   }
 
   forget(id: number): void {
