@@ -2,11 +2,12 @@
 // rule and by access-based tiering, transparent (ranged) GETs of cold objects, storage class reporting,
 // overwrites and deletes racing a pass, persistence across reopen and crash, cold garbage collection,
 // an unreachable store, and refusing damaged cold bytes.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Engine, LocalDirColdStore, MemoryColdStore, MemoryFileSystem, Migrator, MaintenancePool, RealFileSystem } from '../src/index.js';
+import { Engine, LocalDirColdStore, MemoryColdStore, MemoryFileSystem, Migrator, MaintenancePool, RealFileSystem, verifyColdTier } from '../src/index.js';
 import { DAY_MS } from '../src/engine/lifecycle.js';
 import { fillLogText } from '../src/loadgen/log-text.js';
 import { errorCode, readAll, tryGet } from './helpers/engine-helpers.js';
@@ -226,6 +227,42 @@ describe('cold-tier migration', () => {
     expect(Buffer.concat(got2).equals(big)).toBe(true);
     await m.runPass();
     expect((await coldSegments(w.store)).map((b) => b.name)).not.toContain('000000000002.cold');
+    await e.close();
+  });
+
+  it("never serves another object's cold chunk: a chunk address that leads to one in the cold store is corruption", async () => {
+    // A pass once ran against the wrong, empty cold store when no cold object was left (so it could claim
+    // it): its segment ids restarted at the real store's highest, a garbage segment kept so ids are not
+    // reused there. Back on the real store, b's address leads to a's old chunk: a sound frame of the
+    // same length (random bytes of the same size are stored raw), which used to be served as b's bytes.
+    const disk = new MemoryFileSystem();
+    const real = new MemoryColdStore();
+    const wrong = new MemoryColdStore();
+    let now = Date.UTC(2026, 10, 1);
+    const e = await Engine.open({ dir: '/data', fs: disk, clock: { now: () => now }, workerThreads: 0, coldStore: real, onWarning: () => undefined });
+    const pool = new MaintenancePool(disk, 0);
+    await e.createBucket('logs');
+    await e.setBucketLifecycle('logs', { rules: [{ id: 'c', enabled: true, filter: {}, transitions: [{ days: 1, storageClass: 'GLACIER_IR' }] }] });
+    const a = randomBytes(20_000);
+    const b = randomBytes(20_000);
+    await e.putObject('logs', 'a', a);
+    now += 2 * DAY_MS;
+    expect((await new Migrator(e.coldAccess(), real, pool).runPass()).objectsMoved).toBe(1);
+    await e.deleteObject('logs', 'a');
+    await e.putObject('logs', 'b', b);
+    now += 2 * DAY_MS;
+    expect((await new Migrator(e.coldAccess(), wrong, pool).runPass()).objectsMoved).toBe(1);
+    expect((await coldSegments(real)).map((x) => x.name)).toEqual(['000000000001.cold']);
+    expect((await coldSegments(wrong)).map((x) => x.name)).toEqual(['000000000001.cold']);
+    const got = await tryGet(e, 'logs', 'b');
+    expect(got.data.equals(a)).toBe(false);
+    expect(errorCode(got.error)).toBe('SEDIMENT_CORRUPTION');
+    expect((got.error as Error).message).toContain('belongs to another object');
+    const data = await e.getObjectData('logs', 'b', { bufferBytesMax: 1 << 20 }).catch((err: unknown) => err);
+    expect(errorCode(data)).toBe('SEDIMENT_CORRUPTION');
+    // verify --cold names it too.
+    const v = await verifyColdTier(e.coldAccess());
+    expect(v.damagedObjects.map((d) => d.key)).toEqual(['b']);
     await e.close();
   });
 

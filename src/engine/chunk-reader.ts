@@ -36,6 +36,8 @@ export interface Piece {
   from: number;
   to: number;
   cold?: boolean;
+  /** A cold piece: its object's uploadId, which every chunk of the object carries (checked on read). */
+  uploadId?: number;
 }
 
 export class ChunkReader {
@@ -121,7 +123,9 @@ export class ChunkReader {
       pos += ref.rawLen;
       if (cEnd < start || ref.rawLen === 0) continue;
       if (cStart > end) break;
-      out.push({ ref, from: Math.max(start, cStart) - cStart, to: Math.min(end, cEnd) - cStart + 1, cold });
+      const piece: Piece = { ref, from: Math.max(start, cStart) - cStart, to: Math.min(end, cEnd) - cStart + 1, cold };
+      if (cold) piece.uploadId = manifest.uploadId;
+      out.push(piece);
     }
     return out;
   }

@@ -7,7 +7,7 @@
 import { coldSegmentName } from '../format/cold-segment.js';
 import { CODEC_MASK, CODEC_ZSTD, CODEC_ZSTD_DICT, FRAME_HEADER_BYTES, RecordType, SEGMENT_HEADER_BYTES } from '../format/constants.js';
 import { parseFrameHeader } from '../format/frame.js';
-import type { ChunkRef } from '../format/records.js';
+import { decodeChunkMeta, type ChunkRef } from '../format/records.js';
 import { CorruptionError, SedimentError, isSedimentError } from '../util/errors.js';
 import type { ChunkPool } from './chunk-pool.js';
 import { openColdChunkFrame, openDictFrame } from './cold-codec.js';
@@ -70,13 +70,20 @@ export class ColdReader {
     return this.source;
   }
 
-  /** Reads `ref` (a chunk of a cold object) and returns raw bytes [from, to) of it. */
-  async readChunk(p: { ref: ChunkRef; from: number; to: number }): Promise<Buffer> {
+  /**
+   * Reads `ref` (a chunk of a cold object) and returns raw bytes [from, to) of it. `uploadId`, the object's
+   * (its COMMIT's), is checked against the chunk's meta when given: every chunk of an object carries it
+   * (docs/FORMAT.md §2.3, §2.6), so a chunk address that leads to another object's chunk in a cold store
+   * (the wrong store, a segment id written twice) is refused even where the frame itself is sound.
+   */
+  async readChunk(p: { ref: ChunkRef; from: number; to: number; uploadId?: number }): Promise<Buffer> {
     const { ref } = p;
     const store = this.storeOrThrow();
     this.reading.set(ref.segmentId, (this.reading.get(ref.segmentId) ?? 0) + 1);
     try {
       const bytes = await this.read(store, ref.segmentId, ref.offset, ref.frameLen);
+      // Read before the pool takes the bytes (they are transferred); trusted only once the frame checks.
+      const owner = p.uploadId === undefined ? undefined : chunkUploadId(bytes);
       let raw: Buffer;
       const codec = bytes.length > 9 ? bytes[9]! & CODEC_MASK : 0;
       if (codec === CODEC_ZSTD && ref.rawLen >= this.pool.poolMinBytes && this.pool.usingWorkers) {
@@ -87,6 +94,16 @@ export class ColdReader {
         raw = openColdChunkFrame(frame, dict, ref.segmentId, ref.offset);
       }
       if (raw.length !== ref.rawLen) throw new CorruptionError(ref.segmentId, ref.offset, 'cold chunk length differs from the manifest');
+      // The frame was verified above (here or in the pool), so the meta read from it can be trusted.
+      if (p.uploadId !== undefined) {
+        if (owner !== p.uploadId) {
+          throw new CorruptionError(
+            ref.segmentId,
+            ref.offset,
+            `cold chunk belongs to another object (upload ${owner}, this object's is ${p.uploadId}): is ${store.description} the cold store this data directory wrote?`,
+          );
+        }
+      }
       return p.from === 0 && p.to === raw.length ? raw : raw.subarray(p.from, p.to);
     } finally {
       const n = (this.reading.get(ref.segmentId) ?? 1) - 1;
@@ -123,5 +140,17 @@ export class ColdReader {
     if (!h || h.type !== RecordType.DICT) return undefined;
     const frame = verifyFrame(await this.read(store, id, SEGMENT_HEADER_BYTES, h.frameLen), id, SEGMENT_HEADER_BYTES, RecordType.DICT);
     return openDictFrame(frame, id, SEGMENT_HEADER_BYTES);
+  }
+}
+
+/** The uploadId in a CHUNK frame's meta (FORMAT.md §2.3), or undefined if the bytes are too short to hold one. */
+function chunkUploadId(frame: Buffer): number | undefined {
+  if (frame.length < FRAME_HEADER_BYTES) return undefined;
+  const metaLen = frame.readUInt16LE(10);
+  if (frame.length < FRAME_HEADER_BYTES + metaLen) return undefined;
+  try {
+    return decodeChunkMeta(frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + metaLen)).uploadId;
+  } catch {
+    return undefined;
   }
 }

@@ -325,7 +325,7 @@ export class Migrator {
 
   /** A chunk of a cold segment being rewritten: read (verified) and re-framed raw; the worker recompresses it. */
   private async coldSource(job: Job, index: number, ref: ChunkRef): Promise<BatchItem> {
-    const raw = await this.access.readColdChunk(ref);
+    const raw = await this.access.readColdChunk(ref, job.manifest.uploadId);
     const meta = encodeChunkMeta({ uploadId: job.manifest.uploadId, partNumber: 0, chunkIndex: index, rawLen: raw.length });
     return { job, index, frame: encodeFrame(RecordType.CHUNK, 0, meta, raw), from: { segmentId: ref.segmentId, offset: ref.offset } };
   }
