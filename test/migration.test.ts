@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Engine, LocalDirColdStore, MemoryColdStore, MemoryFileSystem, Migrator, MaintenancePool, RealFileSystem, verifyColdTier } from '../src/index.js';
+import { Compactor, Engine, LocalDirColdStore, MemoryColdStore, MemoryFileSystem, Migrator, MaintenancePool, RealFileSystem, verifyColdTier } from '../src/index.js';
+import type { ColdStore } from '../src/tier/cold-store.js';
 import { DAY_MS } from '../src/engine/lifecycle.js';
 import { fillLogText } from '../src/loadgen/log-text.js';
 import { errorCode, readAll, tryGet } from './helpers/engine-helpers.js';
@@ -263,6 +264,51 @@ describe('cold-tier migration', () => {
     // verify --cold names it too.
     const v = await verifyColdTier(e.coldAccess());
     expect(v.damagedObjects.map((d) => d.key)).toEqual(['b']);
+    await e.close();
+  });
+
+  it('an object overwritten while a pass reads it, whose old chunks compaction removes meanwhile, is a change, not damage', async () => {
+    // A pass reads an object's chunks a batch at a time, long after its manifest. Overwritten meanwhile,
+    // with the old chunks' segment compacted away, the read fails: that used to be reported (and logged
+    // by serve) as a damaged object.
+    const disk = new MemoryFileSystem();
+    let now = Date.UTC(2026, 10, 1);
+    const store = new MemoryColdStore();
+    let meanwhile: (() => Promise<void>) | undefined;
+    const held: ColdStore = {
+      description: store.description,
+      put: async (name, data) => {
+        const f = name.endsWith('.cold') ? meanwhile : undefined;
+        if (f) meanwhile = undefined;
+        await f?.();
+        return store.put(name, data);
+      },
+      readRange: (name, offset, length) => store.readRange(name, offset, length),
+      stat: (name) => store.stat(name),
+      list: (prefix) => store.list(prefix),
+      delete: (name) => store.delete(name),
+    };
+    const e = await Engine.open({ dir: '/data', fs: disk, clock: { now: () => now }, workerThreads: 0, chunkBytes: 64 << 10, coldStore: store, onWarning: () => undefined });
+    const pool = new MaintenancePool(disk, 0);
+    const c = new Compactor(e.maintenance(), pool, { freeBytesReserve: 0, deadShareMin: 0.01 });
+    await e.createBucket('logs');
+    await e.setBucketLifecycle('logs', { rules: [{ id: 'c', enabled: true, filter: {}, transitions: [{ days: 1, storageClass: 'GLACIER_IR' }] }] });
+    const a = randomBytes(100_000);
+    await e.putObject('logs', 'a', a);
+    await e.putObject('logs', 'b', randomBytes(300_000));
+    await e.sealActiveSegment();
+    now += 2 * DAY_MS;
+    // While the first cold segment (a's chunks, then b's first) is written, b is overwritten and its old
+    // chunks compacted away; the pass then reads b's next chunk.
+    meanwhile = async () => {
+      await e.putObject('logs', 'b', 'new b');
+      await e.sealActiveSegment();
+      expect((await c.runPass()).segmentsCompacted).toBeGreaterThan(0);
+    };
+    const r = await new Migrator(e.coldAccess(), held, pool, { batchBytesMax: 60 << 10 }).runPass();
+    expect(r).toMatchObject({ objectsMoved: 1, skippedChanged: 1, damaged: [] });
+    expect((await get(e, 'a')).equals(a)).toBe(true);
+    expect((await get(e, 'b')).toString()).toBe('new b');
     await e.close();
   });
 
