@@ -68,6 +68,30 @@ describe('cold store owner', () => {
     await a.e.close();
   });
 
+  it("refuses to claim an empty store without an owner while the directory's cold objects are in another", async () => {
+    // The operator forgot --cold-s3 (or gave another --cold-dir) for a while: the pass sees a store with no
+    // OWNER. Claiming it moved new objects there (unreadable from the real store), and with ids that could
+    // name other bytes in the real one: an object whose segment id collided read another object's chunk.
+    const real = new MemoryColdStore();
+    const a = await dataDir(real, 'a');
+    expect((await a.m.runPass()).objectsMoved).toBe(3);
+    await a.e.putObject('logs', 'later', body(9));
+    const wrong = new MemoryColdStore();
+    const astray = new Migrator(a.e.coldAccess(), wrong, new MaintenancePool(a.fs, 0));
+    for (const dryRun of [true, false]) {
+      const err = (await astray.runPass({ dryRun, asOfMs: T0 + 10 * DAY_MS }).catch((x: unknown) => x)) as SedimentError;
+      expect(err.code).toBe('SEDIMENT_COLD_FOREIGN');
+      expect(err.message).toContain('none of the 1 cold segment(s)');
+    }
+    expect(await names(wrong)).toEqual([]); // nothing claimed or written
+    expect((await a.e.headObject('logs', 'later')).storageClass).toBe('STANDARD');
+    // The right store goes on as before.
+    expect((await a.m.runPass({ asOfMs: T0 + 10 * DAY_MS })).objectsMoved).toBe(1);
+    for (const k of ['a0', 'a1', 'a2']) expect((await a.read(k)).equals(body(Number(k[1])))).toBe(true);
+    expect((await a.read('later')).equals(body(9))).toBe(true);
+    await a.e.close();
+  });
+
   it('a lost ID file: refused, naming the line that restores it; a damaged one is corruption', async () => {
     const store = new MemoryColdStore();
     const a = await dataDir(store, 'a');

@@ -2,7 +2,7 @@
 // in-memory file system (with a crash) and on the real disk, and S3 against s3rver and against a second
 // sediment server, both on 127.0.0.1.
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { S3ColdStore } from '../src/s3/cold-store-s3.js';
 import type { ColdStore } from '../src/tier/cold-store.js';
 import { LocalDirColdStore } from '../src/tier/local-dir-store.js';
 import { MemoryColdStore } from '../src/tier/memory-store.js';
+import { FaultFs } from './helpers/fault-fs.js';
 import { ACCESS_KEY, SECRET_KEY, startHarness, type S3Harness } from './helpers/s3-server.js';
 
 interface S3rverInstance {
@@ -131,6 +132,26 @@ describe('cold store specifics', () => {
     expect(names.filter((n) => n !== 'pending')).toEqual(['done']);
     if (names.includes('pending')) expect((await s.readRange('pending', 0, 1000)).equals(blob(1000, 8))).toBe(true);
     expect(await fs.readdir('/cold/tier/.tmp')).toEqual([]);
+  });
+
+  it('local directory: a failed put leaves nothing in .tmp, at once (a full disk keeps no partial blob)', async () => {
+    // A write cut short by a full disk leaves what fitted; it used to stay in .tmp until the store was
+    // opened again (a server restart), holding space the next pass and, with DATA/cold, the hot log need.
+    const dir = mkdtempSync(join(work, 'fail-'));
+    const fs = new FaultFs(new RealFileSystem());
+    const s = await LocalDirColdStore.open(fs, dir);
+    for (const op of ['syncFile', 'rename'] as const) {
+      fs.failOn(op, /\/\.tmp\//, 1, 'EIO');
+      await expect(s.put(`x-${op}`, blob(4096, 3))).rejects.toMatchObject({ code: 'EIO' });
+      expect(readdirSync(join(dir, '.tmp'))).toEqual([]);
+    }
+    fs.setSpace(1000);
+    await expect(s.put('big', blob(4096, 4))).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(readdirSync(join(dir, '.tmp'))).toEqual([]);
+    fs.setSpace(undefined);
+    await s.put('big', blob(4096, 4));
+    expect((await s.list()).map((b) => b.name)).toEqual(['big']);
+    await s.close();
   });
 
   it('S3: an unreachable endpoint is SEDIMENT_COLD_UNAVAILABLE, not "missing"', async () => {

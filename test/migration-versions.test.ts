@@ -76,6 +76,37 @@ describe('migration with versions and object lock', () => {
     await e.close();
   });
 
+  it('a locked noncurrent version whose NoncurrentVersionExpiration is due (but refused) still moves by NoncurrentVersionTransition', async () => {
+    // A backup bucket: versions retained a year, noncurrent ones cold after a day and expired after two.
+    // Expiry refuses a locked version; migration used to skip it as "about to be expired", so it stayed
+    // hot for as long as the lock held.
+    const w = world();
+    const { e, m } = await w.open();
+    await e.createBucket('vault', { objectLock: true });
+    await e.setBucketLifecycle('vault', { rules: [{
+      id: 'r', enabled: true, filter: {},
+      noncurrentVersionTransitions: [{ noncurrentDays: 1, storageClass: 'GLACIER_IR' }], noncurrentVersionExpiration: { noncurrentDays: 2 },
+    }] });
+    const old = body(30_000, 7);
+    const held = body(20_000, 8);
+    const v1 = (await e.putObject('vault', 'k', old, { lock: { mode: 'COMPLIANCE', retainUntilMs: T0 + 365 * DAY_MS } })).versionId!;
+    const h1 = (await e.putObject('vault', 'h', held, { lock: { legalHold: true } })).versionId!;
+    const free = (await e.putObject('vault', 'f', body(10_000, 9))).versionId!;
+    for (const key of ['k', 'h', 'f']) await e.putObject('vault', key, body(1_000, 10));
+    w.advanceDays(3);
+    const lr = await e.runLifecycle();
+    expect(lr.skippedLocked).toBe(2);
+    expect(lr.noncurrentExpired.map((x) => x.versionId)).toEqual([free]);
+    const r = await m.runPass();
+    expect(r).toMatchObject({ objectsMoved: 2, damaged: [] });
+    const cold = e.listObjectVersions('vault').versions.filter((v) => v.storageClass === 'COLD').map((v) => v.versionId).sort();
+    expect(cold).toEqual([v1, h1].sort());
+    expect((await text(e, 'vault', 'k', v1)).equals(old)).toBe(true);
+    expect((await text(e, 'vault', 'h', h1)).equals(held)).toBe(true);
+    expect(errorCode(await e.deleteObject('vault', 'k', { versionId: v1 }).catch((err: unknown) => err))).toBe('SEDIMENT_OBJECT_LOCKED');
+    await e.close();
+  });
+
   it('NoncurrentVersionTransition moves noncurrent versions counted from when they became noncurrent; current ones stay', async () => {
     const w = world();
     let { e, m } = await w.open();

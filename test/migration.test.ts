@@ -2,11 +2,13 @@
 // rule and by access-based tiering, transparent (ranged) GETs of cold objects, storage class reporting,
 // overwrites and deletes racing a pass, persistence across reopen and crash, cold garbage collection,
 // an unreachable store, and refusing damaged cold bytes.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Engine, LocalDirColdStore, MemoryColdStore, MemoryFileSystem, Migrator, MaintenancePool, RealFileSystem } from '../src/index.js';
+import { Compactor, Engine, LocalDirColdStore, MemoryColdStore, MemoryFileSystem, Migrator, MaintenancePool, RealFileSystem, verifyColdTier } from '../src/index.js';
+import type { ColdStore } from '../src/tier/cold-store.js';
 import { DAY_MS } from '../src/engine/lifecycle.js';
 import { fillLogText } from '../src/loadgen/log-text.js';
 import { errorCode, readAll, tryGet } from './helpers/engine-helpers.js';
@@ -180,6 +182,133 @@ describe('cold-tier migration', () => {
     await m.runPass();
     expect((await coldSegments(w.store)).map((b) => b.name)).toEqual(['000000000002.cold']);
     expect((await get(e, 'b')).equals(logBody(3_000, 2))).toBe(true);
+    await e.close();
+  });
+
+  it('a GET stream keeps the cold segments it reads until it ends, across a rewrite and later passes', async () => {
+    // A slow download of an unchanged cold object: a pass rewrites its (mostly dead) cold segment into a
+    // new one and re-commits the object; the next pass finds the old segment unreferenced. The stream still
+    // reads from the chunk list it was opened with, so that segment must stay until the stream ends.
+    const w = coldWorld({ batchBytesMax: 1 << 20 });
+    const { e, m } = await w.open();
+    await e.createBucket('logs');
+    await e.setBucketLifecycle('logs', { rules: [{ id: 'c', enabled: true, filter: {}, transitions: [{ days: 1, storageClass: 'GLACIER_IR' }] }] });
+    const big = logBody(8 * 65_536 + 7, 1);
+    await e.putObject('logs', 'big', big);
+    for (let i = 0; i < 40; i++) await e.putObject('logs', `f${i}`, logBody(60_000, 10 + i));
+    w.advanceDays(2);
+    expect((await m.runPass()).objectsMoved).toBe(41);
+    expect((await coldSegments(w.store)).map((b) => b.name)).toEqual(['000000000001.cold']);
+    for (let i = 0; i < 40; i++) await e.deleteObject('logs', `f${i}`);
+    const bigAgain = logBody(8 * 65_536 + 7, 1);
+    const g = await e.getObject('logs', 'big');
+    const it = g.body[Symbol.asyncIterator]();
+    const got: Buffer[] = [(await it.next()).value as Buffer]; // the stream is open, its later chunks not read yet
+    expect(await m.runPass()).toMatchObject({ coldSegmentsRewritten: 1, objectsMoved: 1, coldSegmentsDeleted: 0 });
+    expect((await m.runPass()).coldSegmentsDeleted).toBe(0); // unreferenced now, but the stream reads it
+    expect((await coldSegments(w.store)).map((b) => b.name)).toEqual(['000000000001.cold', '000000000002.cold']);
+    for (let r = await it.next(); !r.done; r = await it.next()) got.push(r.value as Buffer);
+    expect(Buffer.concat(got).equals(bigAgain)).toBe(true);
+    // The stream has ended: the next pass deletes the old segment; the object reads from the new one.
+    expect((await m.runPass()).coldSegmentsDeleted).toBe(1);
+    expect((await coldSegments(w.store)).map((b) => b.name)).toEqual(['000000000002.cold']);
+    expect((await get(e, 'big')).equals(big)).toBe(true);
+
+    // A cold object overwritten while a GET streams it: the old version is read whole (as for hot ones).
+    const g2 = await e.getObject('logs', 'big');
+    const it2 = g2.body[Symbol.asyncIterator]();
+    const got2: Buffer[] = [(await it2.next()).value as Buffer];
+    await e.putObject('logs', 'big', 'new');
+    await e.putObject('logs', 'later', logBody(3_000, 2));
+    w.advanceDays(2);
+    expect((await m.runPass()).coldSegmentsDeleted).toBe(0);
+    await m.runPass();
+    expect((await coldSegments(w.store)).map((b) => b.name)).toContain('000000000002.cold');
+    for (let r = await it2.next(); !r.done; r = await it2.next()) got2.push(r.value as Buffer);
+    expect(Buffer.concat(got2).equals(big)).toBe(true);
+    await m.runPass();
+    expect((await coldSegments(w.store)).map((b) => b.name)).not.toContain('000000000002.cold');
+    await e.close();
+  });
+
+  it("never serves another object's cold chunk: a chunk address that leads to one in the cold store is corruption", async () => {
+    // A pass once ran against the wrong, empty cold store when no cold object was left (so it could claim
+    // it): its segment ids restarted at the real store's highest, a garbage segment kept so ids are not
+    // reused there. Back on the real store, b's address leads to a's old chunk: a sound frame of the
+    // same length (random bytes of the same size are stored raw), which used to be served as b's bytes.
+    const disk = new MemoryFileSystem();
+    const real = new MemoryColdStore();
+    const wrong = new MemoryColdStore();
+    let now = Date.UTC(2026, 10, 1);
+    const e = await Engine.open({ dir: '/data', fs: disk, clock: { now: () => now }, workerThreads: 0, coldStore: real, onWarning: () => undefined });
+    const pool = new MaintenancePool(disk, 0);
+    await e.createBucket('logs');
+    await e.setBucketLifecycle('logs', { rules: [{ id: 'c', enabled: true, filter: {}, transitions: [{ days: 1, storageClass: 'GLACIER_IR' }] }] });
+    const a = randomBytes(20_000);
+    const b = randomBytes(20_000);
+    await e.putObject('logs', 'a', a);
+    now += 2 * DAY_MS;
+    expect((await new Migrator(e.coldAccess(), real, pool).runPass()).objectsMoved).toBe(1);
+    await e.deleteObject('logs', 'a');
+    await e.putObject('logs', 'b', b);
+    now += 2 * DAY_MS;
+    expect((await new Migrator(e.coldAccess(), wrong, pool).runPass()).objectsMoved).toBe(1);
+    expect((await coldSegments(real)).map((x) => x.name)).toEqual(['000000000001.cold']);
+    expect((await coldSegments(wrong)).map((x) => x.name)).toEqual(['000000000001.cold']);
+    const got = await tryGet(e, 'logs', 'b');
+    expect(got.data.equals(a)).toBe(false);
+    expect(errorCode(got.error)).toBe('SEDIMENT_CORRUPTION');
+    expect((got.error as Error).message).toContain('belongs to another object');
+    const data = await e.getObjectData('logs', 'b', { bufferBytesMax: 1 << 20 }).catch((err: unknown) => err);
+    expect(errorCode(data)).toBe('SEDIMENT_CORRUPTION');
+    // verify --cold names it too.
+    const v = await verifyColdTier(e.coldAccess());
+    expect(v.damagedObjects.map((d) => d.key)).toEqual(['b']);
+    await e.close();
+  });
+
+  it('an object overwritten while a pass reads it, whose old chunks compaction removes meanwhile, is a change, not damage', async () => {
+    // A pass reads an object's chunks a batch at a time, long after its manifest. Overwritten meanwhile,
+    // with the old chunks' segment compacted away, the read fails: that used to be reported (and logged
+    // by serve) as a damaged object.
+    const disk = new MemoryFileSystem();
+    let now = Date.UTC(2026, 10, 1);
+    const store = new MemoryColdStore();
+    let meanwhile: (() => Promise<void>) | undefined;
+    const held: ColdStore = {
+      description: store.description,
+      put: async (name, data) => {
+        const f = name.endsWith('.cold') ? meanwhile : undefined;
+        if (f) meanwhile = undefined;
+        await f?.();
+        return store.put(name, data);
+      },
+      readRange: (name, offset, length) => store.readRange(name, offset, length),
+      stat: (name) => store.stat(name),
+      list: (prefix) => store.list(prefix),
+      delete: (name) => store.delete(name),
+    };
+    const e = await Engine.open({ dir: '/data', fs: disk, clock: { now: () => now }, workerThreads: 0, chunkBytes: 64 << 10, coldStore: store, onWarning: () => undefined });
+    const pool = new MaintenancePool(disk, 0);
+    const c = new Compactor(e.maintenance(), pool, { freeBytesReserve: 0, deadShareMin: 0.01 });
+    await e.createBucket('logs');
+    await e.setBucketLifecycle('logs', { rules: [{ id: 'c', enabled: true, filter: {}, transitions: [{ days: 1, storageClass: 'GLACIER_IR' }] }] });
+    const a = randomBytes(100_000);
+    await e.putObject('logs', 'a', a);
+    await e.putObject('logs', 'b', randomBytes(300_000));
+    await e.sealActiveSegment();
+    now += 2 * DAY_MS;
+    // While the first cold segment (a's chunks, then b's first) is written, b is overwritten and its old
+    // chunks compacted away; the pass then reads b's next chunk.
+    meanwhile = async () => {
+      await e.putObject('logs', 'b', 'new b');
+      await e.sealActiveSegment();
+      expect((await c.runPass()).segmentsCompacted).toBeGreaterThan(0);
+    };
+    const r = await new Migrator(e.coldAccess(), held, pool, { batchBytesMax: 60 << 10 }).runPass();
+    expect(r).toMatchObject({ objectsMoved: 1, skippedChanged: 1, damaged: [] });
+    expect((await get(e, 'a')).equals(a)).toBe(true);
+    expect((await get(e, 'b')).toString()).toBe('new b');
     await e.close();
   });
 

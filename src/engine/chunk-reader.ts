@@ -36,6 +36,8 @@ export interface Piece {
   from: number;
   to: number;
   cold?: boolean;
+  /** A cold piece: its object's uploadId, which every chunk of the object carries (checked on read). */
+  uploadId?: number;
 }
 
 export class ChunkReader {
@@ -87,13 +89,21 @@ export class ChunkReader {
   }
 
   /**
-   * Pins the segments the pieces are in now, so compaction removes none of them while the stream lasts:
+   * Pins the segments the pieces are in now (hot and cold), so neither compaction nor cold garbage
+   * collection removes any of them while the stream lasts:
    * a version overwritten or deleted meanwhile is still read whole, as S3 serves a GET that began before.
    * Then reads and verifies the first chunk before answering, so a damaged object is an error, not a cut
    * stream.
    */
   private async openStream(pieces: Piece[]): Promise<{ first: Buffer | undefined; unpin: () => void }> {
-    const unpin = this.store.pin(pieces.filter((p) => !p.cold).map((p) => this.store.where(p.ref.segmentId, p.ref.offset).segmentId));
+    const unpinHot = this.store.pin(pieces.filter((p) => !p.cold).map((p) => this.store.where(p.ref.segmentId, p.ref.offset).segmentId));
+    // Cold segments likewise: cold garbage collection deletes none a stream still has to read.
+    const coldIds = pieces.filter((p) => p.cold).map((p) => p.ref.segmentId);
+    const unpinCold = coldIds.length > 0 ? this.cold().pin(coldIds) : noop;
+    const unpin = (): void => {
+      unpinHot();
+      unpinCold();
+    };
     try {
       return { first: pieces.length > 0 ? await this.readChunk(pieces[0]!) : undefined, unpin };
     } catch (err) {
@@ -113,7 +123,9 @@ export class ChunkReader {
       pos += ref.rawLen;
       if (cEnd < start || ref.rawLen === 0) continue;
       if (cStart > end) break;
-      out.push({ ref, from: Math.max(start, cStart) - cStart, to: Math.min(end, cEnd) - cStart + 1, cold });
+      const piece: Piece = { ref, from: Math.max(start, cStart) - cStart, to: Math.min(end, cEnd) - cStart + 1, cold };
+      if (cold) piece.uploadId = manifest.uploadId;
+      out.push(piece);
     }
     return out;
   }

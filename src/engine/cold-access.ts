@@ -51,8 +51,8 @@ export interface ColdAccess {
    * error reports.
    */
   readHotChunkFrame(ref: ChunkRef): Promise<{ bytes: Buffer; segmentId: number; offset: number }>;
-  /** Raw, verified bytes of a chunk of a cold object. */
-  readColdChunk(ref: ChunkRef): Promise<Buffer>;
+  /** Raw, verified bytes of a chunk of a cold object; with `uploadId` (the object's), also checked to be one of its chunks. */
+  readColdChunk(ref: ChunkRef, uploadId?: number): Promise<Buffer>;
   /**
    * Durably replaces version `expectSeq` of bucket/key (current or, with versions, noncurrent) by
    * `manifest` (same version, new chunk list and storage class) if the index still holds it and no write
@@ -61,7 +61,7 @@ export interface ColdAccess {
    */
   recommit(bucket: string, key: string, expectSeq: number, manifest: ObjectManifest): Promise<boolean>;
   raiseFormatVersion(version: number): Promise<void>;
-  /** A GET reads from cold segment `id` right now. */
+  /** A GET reads from cold segment `id` right now, or a GET stream open now will read from it. */
   coldBusy(id: number): boolean;
   forgetCold(id: number): void;
 }

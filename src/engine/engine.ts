@@ -2263,7 +2263,7 @@ export class Engine {
         const { raw } = openChunkFrame(frame, at.segmentId, at.offset, this.dicts.lookup);
         return { bytes: encodeFrame(RecordType.CHUNK, CODEC_RAW, frame.meta, raw), ...at };
       },
-      readColdChunk: (ref) => this.cold.readChunk({ ref, from: 0, to: ref.rawLen }),
+      readColdChunk: (ref, uploadId) => this.cold.readChunk({ ref, from: 0, to: ref.rawLen, uploadId }),
       recommit: async (bucket, key, expectSeq, manifest) => {
         this.checkWritable();
         const b = this.buckets.get(bucket);

@@ -55,7 +55,7 @@ export async function verifyColdTier(access: ColdAccess, opts: ColdVerifyOptions
     for (const c of m.chunks) {
       if (stop()) break;
       try {
-        const raw = await access.readColdChunk(c);
+        const raw = await access.readColdChunk(c, m.uploadId);
         report.chunksChecked++;
         report.bytesChecked += raw.length;
         opts.onProgress?.(report);

@@ -4,10 +4,12 @@
 // - or the bucket has access-based tiering (N days) and the object was not read for N days (its upload
 //   counts as a read; last reads are tracked in memory at minute granularity, saved with checkpoints);
 // - a noncurrent version (bucket with versions): a NoncurrentVersionTransition of a matching rule is due,
-//   counted from when it became noncurrent, and no NoncurrentVersionExpiration by age is.
+//   counted from when it became noncurrent, and no NoncurrentVersionExpiration by age is (or one is, but
+//   Object Lock keeps the version from being expired).
 import { DAY_MS, expirationDue, filterMatches, needsTags, noncurrentExpirationDue, noncurrentTransitionDue, transitionDue } from '../engine/lifecycle.js';
 import type { ColdAccess, ColdCandidate } from '../engine/cold-access.js';
 import { StorageClass } from '../format/constants.js';
+import { isLocked } from '../engine/object-lock.js';
 
 export interface DueObject extends ColdCandidate {
   reason: 'transition' | 'tiering' | 'noncurrent-transition';
@@ -29,9 +31,14 @@ export async function dueForCold(access: ColdAccess, asOfMs: number, dayMs = DAY
       const matching = rules.filter((r) => filterMatches(r.filter, o.key, o.size, tags));
       if (o.noncurrentSinceMs !== undefined) {
         // A noncurrent version: only NoncurrentVersionTransition moves it (not Transition, not tiering),
-        // unless NoncurrentVersionExpiration is about to remove it anyway.
+        // unless NoncurrentVersionExpiration is about to remove it anyway — which it is not while Object
+        // Lock holds it (retention, legal hold): such a version (a backup kept a year, expired after 30
+        // days noncurrent) would otherwise stay hot for as long as it is locked.
         const since = o.noncurrentSinceMs;
-        if (matching.some((r) => noncurrentExpirationDue(r, since, asOfMs, dayMs))) continue;
+        if (matching.some((r) => noncurrentExpirationDue(r, since, asOfMs, dayMs))) {
+          const m = await access.readManifest(o.bucket, o.key, o.seq).catch(() => undefined);
+          if (!m || !isLocked(m, asOfMs)) continue;
+        }
         if (matching.some((r) => noncurrentTransitionDue(r, since, asOfMs, dayMs))) out.push({ ...o, reason: 'noncurrent-transition' });
         continue;
       }

@@ -20,7 +20,7 @@ import type { ColdAccess } from '../engine/cold-access.js';
 import { COLD_LEVEL_DEFAULT } from '../engine/cold-codec.js';
 import { DAY_MS } from '../engine/lifecycle.js';
 import type { ColdBlob, ColdStore } from '../tier/cold-store.js';
-import { claimColdStore } from './cold-owner.js';
+import { COLD_OWNER_BLOB, claimColdStore } from './cold-owner.js';
 import { SedimentError, assert } from '../util/errors.js';
 import type { MaintenancePool } from './maintenance-pool.js';
 import { dueForCold } from './migration-plan.js';
@@ -144,6 +144,7 @@ export class Migrator {
     await claimColdStore(a.fs, a.dir, this.store, 'check');
     const listed = await this.store.list();
     const cold = await this.coldAccounting();
+    this.refuseStrangerStore(listed, cold);
     let nextId = 1;
     for (const b of listed) nextId = Math.max(nextId, (parseColdSegmentName(b.name) ?? 0) + 1);
     for (const id of cold.live.keys()) nextId = Math.max(nextId, id + 1);
@@ -258,7 +259,11 @@ export class Migrator {
         } catch (err) {
           if (err instanceof SedimentError && err.code === 'SEDIMENT_COLD_UNAVAILABLE') throw err;
           job.failed = true;
-          report.damaged.push({ bucket: o.bucket, key: o.key, reason: (err as Error).message });
+          // The chunks are read long after the manifest (a batch at a time): an object overwritten or
+          // deleted meanwhile may have had its old chunks compacted away. That is a change, not damage.
+          const now = await a.readManifest(o.bucket, o.key, o.seq).catch(() => manifest);
+          if (now === undefined) report.skippedChanged++;
+          else report.damaged.push({ bucket: o.bucket, key: o.key, reason: (err as Error).message });
           break;
         }
         if (!(await sink.add(item, isCold))) return;
@@ -292,6 +297,26 @@ export class Migrator {
     return rewrite;
   }
 
+  /**
+   * A store with no OWNER may be claimed only if it can be this directory's: when the index references
+   * cold segments and the store holds none of them, the directory's cold data is elsewhere — the pass was
+   * pointed at the wrong store (a forgotten --cold-s3 falls back to DATA/cold). Claiming it would move new
+   * objects into a store the other commands do not read, with segment ids that may already name other
+   * bytes in the real one; so nothing is written, claimed or deleted. (A store written before owners
+   * existed holds the segments its directory references, and is claimed as before.)
+   */
+  private refuseStrangerStore(listed: ColdBlob[], cold: ColdAccounting): void {
+    if (cold.live.size === 0 || listed.some((b) => b.name === COLD_OWNER_BLOB)) return;
+    const ids = new Set(listed.map((b) => parseColdSegmentName(b.name)));
+    if ([...cold.live.keys()].some((id) => ids.has(id))) return;
+    const sample = [...cold.live.keys()].sort((x, y) => x - y).slice(0, 3).map((id) => coldSegmentName(id)).join(', ');
+    throw new SedimentError(
+      'SEDIMENT_COLD_FOREIGN',
+      `cold store ${this.store.description} has no ${COLD_OWNER_BLOB} and none of the ${cold.live.size} cold segment(s) this data directory's objects are in (${sample}...): ` +
+        'it is not this directory\'s cold store, so nothing was moved, claimed or deleted. Give every command the cold store the objects were moved to (--cold-dir / --cold-s3, OPERATIONS.md "Cold tier")',
+    );
+  }
+
   private finish(report: MigrationReport, started: number): MigrationReport {
     report.elapsedMs = performance.now() - started;
     return report;
@@ -304,7 +329,7 @@ export class Migrator {
 
   /** A chunk of a cold segment being rewritten: read (verified) and re-framed raw; the worker recompresses it. */
   private async coldSource(job: Job, index: number, ref: ChunkRef): Promise<BatchItem> {
-    const raw = await this.access.readColdChunk(ref);
+    const raw = await this.access.readColdChunk(ref, job.manifest.uploadId);
     const meta = encodeChunkMeta({ uploadId: job.manifest.uploadId, partNumber: 0, chunkIndex: index, rawLen: raw.length });
     return { job, index, frame: encodeFrame(RecordType.CHUNK, 0, meta, raw), from: { segmentId: ref.segmentId, offset: ref.offset } };
   }

@@ -61,9 +61,17 @@ export class LocalDirColdStore implements ColdStore {
     const parent = target.slice(0, target.lastIndexOf('/'));
     await mkdirs(this.fs, parent);
     const tmp = `${this.dir}/${TMP}/${process.pid}-${++this.counter}-${name.replace(/\//g, '_')}`;
-    await this.fs.writeFile(tmp, data);
-    await this.fs.syncFile(tmp);
-    await this.fs.rename(tmp, target);
+    try {
+      await this.fs.writeFile(tmp, data);
+      await this.fs.syncFile(tmp);
+      await this.fs.rename(tmp, target);
+    } catch (err) {
+      // A write cut short by a full disk leaves what fitted (up to a whole cold segment): removed now, not
+      // at the next open of the store, which in a server may be months away — the space it holds is what
+      // the next pass (and, with the default DATA/cold, the hot log) needs.
+      await this.fs.unlink(tmp).catch(() => undefined);
+      throw err;
+    }
     await this.fs.syncDir(parent);
   }
 
