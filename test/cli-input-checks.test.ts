@@ -75,7 +75,9 @@ describe('ISO 8601 dates (option-values.ts)', () => {
   });
 });
 
-describe.concurrent('the CLI refuses values it would misread', () => {
+// Not concurrent: the tests share one data directory, and the commands that succeed take its lock (two at
+// once made one fail with "in use by another process").
+describe('the CLI refuses values it would misread', () => {
   it('an empty --data or SEDIMENT_DATA (the current directory) is a usage error', async () => {
     // Run from an empty directory: it was the data directory `mb` filled.
     const cwd = join(work, 'cwd');
