@@ -318,6 +318,9 @@ export async function copyObject(r: S3Request): Promise<void> {
   const askedChecksum = parseAlgorithm(r.header('x-amz-checksum-algorithm'));
   // Every header is checked before the source is opened (a refusal then leaves no stream behind).
   const replace = contentOptions(r);
+  // If-None-Match: * / If-Match name the destination (conditional writes, as on PutObject): checked
+  // early, and again atomically at commit.
+  await checkWriteConditions(r);
   const { info, body } = await engine.getObject(src.bucket, src.key, { versionId: src.versionId });
   try {
     copyConditions(r, info);
@@ -354,6 +357,7 @@ export async function copyObject(r: S3Request): Promise<void> {
     expectedSize: info.size,
     checksums: kept,
     beforeCommit: sums ? () => [...kept, ...[...sums.results()].map(([algorithm, value]) => ({ algorithm, value }))] : undefined,
+    condition: writeCondition(r),
     lock,
   });
   const headers: Record<string, string> = {};
