@@ -1,7 +1,18 @@
 // Answers an S3 client compares with AWS's: conditional writes and deletes, request-header validation
 // and listing parameters that an SDK (boto3, @aws-sdk/client-s3) sends and relies on. Each case was
 // found by driving the server as a demanding SDK user would and comparing with S3's documented answers.
-import { CopyObjectCommand, CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type S3Harness } from './helpers/s3-server.js';
 
@@ -57,5 +68,56 @@ describe('CopyObject conditional writes (If-None-Match / If-Match name the desti
     expect(await text('conf', 'copy/new')).toBe('source');
     await copy({ IfMatch: dst.ETag });
     expect(await text('conf', 'copy/dst')).toBe('source');
+  });
+});
+
+describe('conditional deletes (If-Match on DeleteObject, <ETag> in DeleteObjects)', () => {
+  const wrong = '"0123456789abcdef0123456789abcdef"';
+
+  it('DeleteObject with If-Match deletes only the object with that ETag', async () => {
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'conf', Key: 'del/a', Body: 'a' }));
+    const del = (IfMatch: string, Key = 'del/a') => s3.send(new DeleteObjectCommand({ Bucket: 'conf', Key, IfMatch }));
+    expect(await failure(del(wrong))).toMatchObject({ name: 'PreconditionFailed', status: 412 });
+    expect(await text('conf', 'del/a')).toBe('a');
+    expect(await failure(del('*', 'del/absent'))).toMatchObject({ name: 'NoSuchKey', status: 404 });
+    await del(put.ETag!);
+    expect(await failure(s3.send(new HeadObjectCommand({ Bucket: 'conf', Key: 'del/a' })))).toMatchObject({ status: 404 });
+    await s3.send(new PutObjectCommand({ Bucket: 'conf', Key: 'del/star', Body: 'b' }));
+    await del('*', 'del/star');
+    expect(await failure(s3.send(new HeadObjectCommand({ Bucket: 'conf', Key: 'del/star' })))).toMatchObject({ status: 404 });
+  });
+
+  it('in a versioned bucket, judges the current version: no marker is added on a mismatch', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'conf-versioned' }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: 'conf-versioned', VersioningConfiguration: { Status: 'Enabled' } }));
+    const v1 = await s3.send(new PutObjectCommand({ Bucket: 'conf-versioned', Key: 'k', Body: 'one' }));
+    const v2 = await s3.send(new PutObjectCommand({ Bucket: 'conf-versioned', Key: 'k', Body: 'two' }));
+    const del = (IfMatch: string, VersionId?: string) => s3.send(new DeleteObjectCommand({ Bucket: 'conf-versioned', Key: 'k', IfMatch, VersionId }));
+    expect(await failure(del(v1.ETag!))).toMatchObject({ name: 'PreconditionFailed', status: 412 });
+    expect(await failure(del(v1.ETag!, v1.VersionId))).toMatchObject({ name: 'PreconditionFailed', status: 412 });
+    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: 'conf-versioned' }));
+    expect(listed.DeleteMarkers ?? []).toEqual([]);
+    expect((listed.Versions ?? []).map((v) => v.VersionId)).toEqual([v2.VersionId, v1.VersionId]);
+    const marker = await del(v2.ETag!);
+    expect(marker.DeleteMarker).toBe(true);
+    // The newest version is now a marker: there is no current object to match.
+    expect(await failure(del('*'))).toMatchObject({ name: 'NoSuchKey', status: 404 });
+  });
+
+  it('DeleteObjects with <ETag> reports a mismatch as that key\'s error and deletes the rest', async () => {
+    const a = await s3.send(new PutObjectCommand({ Bucket: 'conf', Key: 'batch/a', Body: 'a' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'conf', Key: 'batch/b', Body: 'b' }));
+    const out = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: 'conf',
+        Delete: { Objects: [{ Key: 'batch/a', ETag: a.ETag }, { Key: 'batch/b', ETag: wrong }, { Key: 'batch/absent', ETag: wrong }] },
+      }),
+    );
+    expect((out.Deleted ?? []).map((d) => d.Key)).toEqual(['batch/a']);
+    expect((out.Errors ?? []).map((e) => [e.Key, e.Code])).toEqual([
+      ['batch/b', 'PreconditionFailed'],
+      ['batch/absent', 'NoSuchKey'],
+    ]);
+    expect(await text('conf', 'batch/b')).toBe('b');
   });
 });

@@ -271,7 +271,8 @@ async function sendLent(res: ServerResponse, lent: AsyncGenerator<LentBytes, voi
 }
 
 export async function deleteObject(r: S3Request): Promise<void> {
-  const res = await r.ctx.engine.deleteObject(r.bucket, r.key, { versionId: versionIdOf(r), bypassGovernance: bypassGovernance(r) });
+  // If-Match (S3's conditional deletes): the key's current version must have that ETag (`*`: exist).
+  const res = await r.ctx.engine.deleteObject(r.bucket, r.key, { versionId: versionIdOf(r), bypassGovernance: bypassGovernance(r), ifMatch: r.header('if-match') });
   const headers: Record<string, string> = {};
   if (res.versionId !== undefined) headers['x-amz-version-id'] = res.versionId;
   if (res.deleteMarker) headers['x-amz-delete-marker'] = 'true';
