@@ -8,6 +8,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListBucketsCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -119,5 +120,38 @@ describe('conditional deletes (If-Match on DeleteObject, <ETag> in DeleteObjects
       ['batch/absent', 'NoSuchKey'],
     ]);
     expect(await text('conf', 'batch/b')).toBe('b');
+  });
+});
+
+describe('ListBuckets paging and filters (prefix, max-buckets, continuation-token, bucket-region)', () => {
+  it('pages with max-buckets and the continuation token, filtered by prefix', async () => {
+    const names = ['lb-a', 'lb-b', 'lb-c', 'lb-d', 'lb-e'];
+    for (const Bucket of names) await s3.send(new CreateBucketCommand({ Bucket }));
+    const filtered = await s3.send(new ListBucketsCommand({ Prefix: 'lb-' }));
+    expect((filtered.Buckets ?? []).map((b) => b.Name)).toEqual(names);
+    expect(filtered.Prefix).toBe('lb-');
+    expect(filtered.ContinuationToken).toBeUndefined();
+
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const page = await s3.send(new ListBucketsCommand({ Prefix: 'lb-', MaxBuckets: 2, ContinuationToken: token }));
+      expect((page.Buckets ?? []).length).toBeLessThanOrEqual(2);
+      seen.push(...(page.Buckets ?? []).map((b) => b.Name!));
+      token = page.ContinuationToken;
+      pages++;
+    } while (token !== undefined && pages < 10);
+    expect(seen).toEqual(names);
+    expect(pages).toBe(3);
+
+    expect((await s3.send(new ListBucketsCommand({ BucketRegion: 'us-east-1', Prefix: 'lb-' }))).Buckets?.length).toBe(5);
+    expect((await s3.send(new ListBucketsCommand({ BucketRegion: 'eu-west-1' }))).Buckets ?? []).toEqual([]);
+  });
+
+  it('refuses a bad max-buckets or continuation token with InvalidArgument', async () => {
+    expect(await failure(s3.send(new ListBucketsCommand({ MaxBuckets: 0 })))).toMatchObject({ name: 'InvalidArgument', status: 400 });
+    expect(await failure(s3.send(new ListBucketsCommand({ MaxBuckets: 10001 })))).toMatchObject({ name: 'InvalidArgument', status: 400 });
+    expect(await failure(s3.send(new ListBucketsCommand({ ContinuationToken: 'not a token!' })))).toMatchObject({ name: 'InvalidArgument', status: 400 });
   });
 });
