@@ -4,9 +4,11 @@
 import {
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListBucketsCommand,
   ListObjectVersionsCommand,
@@ -153,5 +155,20 @@ describe('ListBuckets paging and filters (prefix, max-buckets, continuation-toke
     expect(await failure(s3.send(new ListBucketsCommand({ MaxBuckets: 0 })))).toMatchObject({ name: 'InvalidArgument', status: 400 });
     expect(await failure(s3.send(new ListBucketsCommand({ MaxBuckets: 10001 })))).toMatchObject({ name: 'InvalidArgument', status: 400 });
     expect(await failure(s3.send(new ListBucketsCommand({ ContinuationToken: 'not a token!' })))).toMatchObject({ name: 'InvalidArgument', status: 400 });
+  });
+});
+
+describe('x-amz-tagging with a key given twice', () => {
+  it('is refused with InvalidArgument, nothing stored, as S3 does', async () => {
+    const put = (Key: string, Tagging: string) => s3.send(new PutObjectCommand({ Bucket: 'conf', Key, Body: 'x', Tagging }));
+    expect(await failure(put('tags/dup', 'a=1&a=2'))).toMatchObject({ name: 'InvalidArgument', status: 400 });
+    expect(await failure(s3.send(new HeadObjectCommand({ Bucket: 'conf', Key: 'tags/dup' })))).toMatchObject({ status: 404 });
+    expect(await failure(s3.send(new CreateMultipartUploadCommand({ Bucket: 'conf', Key: 'tags/dup', Tagging: 'k=v&k=v' })))).toMatchObject({ name: 'InvalidArgument', status: 400 });
+    await put('tags/ok', 'a=1&b=2');
+    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: 'conf', Key: 'tags/ok' }));
+    expect(tags.TagSet).toEqual([
+      { Key: 'a', Value: '1' },
+      { Key: 'b', Value: '2' },
+    ]);
   });
 });
