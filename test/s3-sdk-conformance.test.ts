@@ -4,6 +4,7 @@
 import {
   CopyObjectCommand,
   CreateBucketCommand,
+  AbortMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -14,6 +15,7 @@ import {
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
+  UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,5 +172,20 @@ describe('x-amz-tagging with a key given twice', () => {
       { Key: 'a', Value: '1' },
       { Key: 'b', Value: '2' },
     ]);
+  });
+});
+
+describe('UploadPartCopy x-amz-copy-source-range', () => {
+  it('must be bytes=first-last: an open or suffix range is InvalidArgument (400), not a 416', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'conf', Key: 'upc/src', Body: '0123456789' }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'conf', Key: 'upc/dst' }));
+    const copy = (CopySourceRange: string) =>
+      s3.send(new UploadPartCopyCommand({ Bucket: 'conf', Key: 'upc/dst', UploadId, PartNumber: 1, CopySource: 'conf/upc/src', CopySourceRange }));
+    for (const bad of ['bytes=5-', 'bytes=-5', '0-4', 'bytes=0-1,3-4', 'bytes=a-b']) {
+      expect({ bad, f: await failure(copy(bad)) }).toMatchObject({ bad, f: { name: 'InvalidArgument', status: 400 } });
+    }
+    const ok = await copy('bytes=2-5');
+    expect(ok.CopyPartResult?.ETag).toBeDefined();
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: 'conf', Key: 'upc/dst', UploadId }));
   });
 });

@@ -85,9 +85,12 @@ async function uploadPartCopy(r: S3Request, uploadId: string, partNumber: number
   const upload = r.ctx.engine.getMultipartUpload(r.bucket, r.key, uploadId);
   const rangeHeader = r.header('x-amz-copy-source-range');
   const parsed = rangeHeader !== undefined ? parseRange(rangeHeader) : undefined;
-  const range = parsed && !('suffix' in parsed) ? parsed : undefined;
+  // Only `bytes=first-last`, both given (S3 refuses `bytes=5-` and `bytes=-5` here, unlike a GET's Range).
+  const range = parsed && !('suffix' in parsed) && /-\s*\d+\s*$/.test(rangeHeader!) ? parsed : undefined;
   if (rangeHeader !== undefined && range === undefined) {
-    throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last', { extra: { ArgumentName: 'x-amz-copy-source-range' } });
+    throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', {
+      extra: { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: rangeHeader },
+    });
   }
   const got = await r.ctx.engine.getObject(src.bucket, src.key, range ? { range, versionId: src.versionId } : { versionId: src.versionId });
   try {
