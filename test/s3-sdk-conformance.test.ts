@@ -14,6 +14,8 @@ import {
   ListBucketsCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
+  PutObjectLockConfigurationCommand,
+  GetObjectLockConfigurationCommand,
   PutObjectCommand,
   UploadPartCopyCommand,
   type S3Client,
@@ -187,5 +189,19 @@ describe('UploadPartCopy x-amz-copy-source-range', () => {
     const ok = await copy('bytes=2-5');
     expect(ok.CopyPartResult?.ETag).toBeDefined();
     await s3.send(new AbortMultipartUploadCommand({ Bucket: 'conf', Key: 'upc/dst', UploadId }));
+  });
+});
+
+describe('PutObjectLockConfiguration with both Days and Years', () => {
+  it('is MalformedXML (as S3), and leaves the configuration as it was', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'conf-lock', ObjectLockEnabledForBucket: true }));
+    const put = (DefaultRetention: { Mode: 'GOVERNANCE'; Days?: number; Years?: number }) =>
+      s3.send(new PutObjectLockConfigurationCommand({ Bucket: 'conf-lock', ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention } } }));
+    await put({ Mode: 'GOVERNANCE', Days: 3 });
+    expect(await failure(put({ Mode: 'GOVERNANCE', Days: 1, Years: 1 }))).toMatchObject({ name: 'MalformedXML', status: 400 });
+    // Days out of range stays InvalidArgument.
+    expect(await failure(put({ Mode: 'GOVERNANCE', Days: 0 }))).toMatchObject({ name: 'InvalidArgument', status: 400 });
+    const got = await s3.send(new GetObjectLockConfigurationCommand({ Bucket: 'conf-lock' }));
+    expect(got.ObjectLockConfiguration?.Rule?.DefaultRetention).toEqual({ Mode: 'GOVERNANCE', Days: 3 });
   });
 });
