@@ -205,3 +205,14 @@ describe('PutObjectLockConfiguration with both Days and Years', () => {
     expect(got.ObjectLockConfiguration?.Rule?.DefaultRetention).toEqual({ Mode: 'GOVERNANCE', Days: 3 });
   });
 });
+
+describe('DeleteObjects removing a delete marker by its version id', () => {
+  it('reports DeleteMarker and DeleteMarkerVersionId (the marker removed), as S3', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'conf-versioned', Key: 'dm', Body: 'x' }));
+    const marker = await s3.send(new DeleteObjectCommand({ Bucket: 'conf-versioned', Key: 'dm' }));
+    expect(marker.DeleteMarker).toBe(true);
+    const out = await s3.send(new DeleteObjectsCommand({ Bucket: 'conf-versioned', Delete: { Objects: [{ Key: 'dm', VersionId: marker.VersionId }] } }));
+    expect(out.Deleted).toEqual([{ Key: 'dm', VersionId: marker.VersionId, DeleteMarker: true, DeleteMarkerVersionId: marker.VersionId }]);
+    expect(await text('conf-versioned', 'dm')).toBe('x');
+  });
+});

@@ -33,8 +33,9 @@ export async function deleteObjects(r: S3Request): Promise<void> {
       try {
         const res = await r.ctx.engine.deleteObject(r.bucket, key, { versionId, bypassGovernance: bypass, ifMatch });
         if (quiet) return null;
-        // A delete that created a marker names the marker; one that removed a version names that version.
-        const marker = res.deleteMarker ? [element('DeleteMarker', true), versionId === undefined ? element('DeleteMarkerVersionId', res.versionId ?? 'null') : null] : [];
+        // A delete that created a marker names the marker; one that removed a marker by its version id
+        // names that version there too (S3's DeleteMarkerVersionId: "the version ID of the object version deleted").
+        const marker = res.deleteMarker ? [element('DeleteMarker', true), element('DeleteMarkerVersionId', versionId ?? res.versionId ?? 'null')] : [];
         return element('Deleted', element('Key', key), v, ...marker);
       } catch (err) {
         const e = isS3Error(err) ? err : toS3Error(err);
