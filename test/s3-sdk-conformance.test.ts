@@ -21,6 +21,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorCode, rawRequest } from './helpers/s3-raw.js';
 import { startHarness, type S3Harness } from './helpers/s3-server.js';
 
 let h: S3Harness;
@@ -214,5 +215,19 @@ describe('DeleteObjects removing a delete marker by its version id', () => {
     const out = await s3.send(new DeleteObjectsCommand({ Bucket: 'conf-versioned', Delete: { Objects: [{ Key: 'dm', VersionId: marker.VersionId }] } }));
     expect(out.Deleted).toEqual([{ Key: 'dm', VersionId: marker.VersionId, DeleteMarker: true, DeleteMarkerVersionId: marker.VersionId }]);
     expect(await text('conf-versioned', 'dm')).toBe('x');
+  });
+});
+
+describe('POST Object (a browser-style form upload, e.g. a presigned POST)', () => {
+  it('answers 501 NotImplemented, not AccessDenied as if it were anonymous; plain anonymous requests stay 403', async () => {
+    const boundary = 'sedimentboundary';
+    const form =
+      `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\nform/upload\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--${boundary}--\r\n`;
+    const res = await rawRequest(h.port, { method: 'POST', path: '/conf', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: form });
+    expect([res.status, errorCode(res)]).toEqual([501, 'NotImplemented']);
+    expect(await failure(s3.send(new HeadObjectCommand({ Bucket: 'conf', Key: 'form/upload' })))).toMatchObject({ status: 404 });
+    const anonymous = await rawRequest(h.port, { method: 'POST', path: '/conf?delete', body: '<Delete/>' });
+    expect([anonymous.status, errorCode(anonymous)]).toEqual([403, 'AccessDenied']);
   });
 });
