@@ -8,6 +8,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -229,5 +230,29 @@ describe('POST Object (a browser-style form upload, e.g. a presigned POST)', () 
     expect(await failure(s3.send(new HeadObjectCommand({ Bucket: 'conf', Key: 'form/upload' })))).toMatchObject({ status: 404 });
     const anonymous = await rawRequest(h.port, { method: 'POST', path: '/conf?delete', body: '<Delete/>' });
     expect([anonymous.status, errorCode(anonymous)]).toEqual([403, 'AccessDenied']);
+  });
+});
+
+describe('x-amz-version-id of the null version', () => {
+  it('is absent in a bucket that never had versioning, and "null" on GET / HEAD / GetObjectAttributes once it has', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'conf-null' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'conf-null', Key: 'before', Body: 'x' }));
+    const reads = async (Key: string) => [
+      (await s3.send(new HeadObjectCommand({ Bucket: 'conf-null', Key }))).VersionId,
+      (await s3.send(new GetObjectCommand({ Bucket: 'conf-null', Key }))).VersionId,
+      (await s3.send(new GetObjectAttributesCommand({ Bucket: 'conf-null', Key, ObjectAttributes: ['ETag'] }))).VersionId,
+    ];
+    expect(await reads('before')).toEqual([undefined, undefined, undefined]);
+
+    await s3.send(new PutBucketVersioningCommand({ Bucket: 'conf-null', VersioningConfiguration: { Status: 'Enabled' } }));
+    expect(await reads('before')).toEqual(['null', 'null', 'null']);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'conf-null', Key: 'before', VersionId: 'null' }))).VersionId).toBe('null');
+    const v = await s3.send(new PutObjectCommand({ Bucket: 'conf-null', Key: 'after', Body: 'y' }));
+    expect(await reads('after')).toEqual([v.VersionId, v.VersionId, v.VersionId]);
+
+    await s3.send(new PutBucketVersioningCommand({ Bucket: 'conf-null', VersioningConfiguration: { Status: 'Suspended' } }));
+    const suspended = await s3.send(new PutObjectCommand({ Bucket: 'conf-null', Key: 'suspended', Body: 'z' }));
+    expect(suspended.VersionId).toBeUndefined(); // S3's PutObject answer in a suspended bucket has no version id
+    expect(await reads('suspended')).toEqual(['null', 'null', 'null']);
   });
 });

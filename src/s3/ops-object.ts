@@ -38,6 +38,22 @@ async function currentInfo(r: S3Request, bucket: string, key: string): Promise<O
   }
 }
 
+/**
+ * The null version (written while versioning was off or suspended) is named `null` in GET / HEAD /
+ * GetObjectAttributes answers once its bucket has versioning (Enabled or Suspended), as S3 does; in a
+ * bucket that never had it, no version header.
+ */
+function nullVersionHeader(r: S3Request, headers: Record<string, string>): void {
+  let status: string;
+  try {
+    status = r.ctx.engine.getBucketVersioning(r.bucket);
+  } catch (err) {
+    if (isSedimentError(err, 'SEDIMENT_NO_SUCH_BUCKET')) return; // deleted meanwhile: the object was read
+    throw err;
+  }
+  if (status !== 'Unversioned') headers['x-amz-version-id'] = 'null';
+}
+
 export function writeCondition(r: S3Request): { ifNoneMatch?: boolean; ifMatch?: string } | undefined {
   const ifNoneMatch = r.header('if-none-match');
   const ifMatch = r.header('if-match');
@@ -200,6 +216,7 @@ export async function getObject(r: S3Request): Promise<void> {
   }
   const checksumMode = (r.header('x-amz-checksum-mode') ?? '').toUpperCase() === 'ENABLED';
   const headers = objectHeaders(obj, checksumMode && servedRange === undefined);
+  if (obj.versionId === '') nullVersionHeader(r, headers);
   // One part of a multipart object that keeps its parts' checksums: the checksum of the bytes served.
   if (checksumMode && partNumber !== undefined && obj.partChecksum !== undefined) {
     headers[headerFor(obj.partChecksum.algorithm)] = obj.partChecksum.value.toString('base64');
@@ -425,5 +442,6 @@ export async function getObjectAttributes(r: S3Request): Promise<void> {
   ];
   const headers: Record<string, string> = { 'Last-Modified': httpDate(info.lastModifiedMs) };
   if (info.versionId !== '') headers['x-amz-version-id'] = info.versionId;
+  else nullVersionHeader(r, headers);
   sendXml(r, 200, elementWithAttrs('GetObjectAttributesResponse', { xmlns: S3_XMLNS }, ...children), headers);
 }
