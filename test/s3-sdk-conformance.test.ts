@@ -256,3 +256,27 @@ describe('x-amz-version-id of the null version', () => {
     expect(await reads('suspended')).toEqual(['null', 'null', 'null']);
   });
 });
+
+describe('x-amz-copy-source-version-id', () => {
+  it('names the version copied on CopyObject and UploadPartCopy, "null" for a null version in a versioned bucket', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'conf-copyv' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'conf-copyv', Key: 'plain', Body: 'before versioning' }));
+    const unversioned = await s3.send(new CopyObjectCommand({ Bucket: 'conf-copyv', Key: 'plain-copy', CopySource: 'conf-copyv/plain' }));
+    expect(unversioned.CopySourceVersionId).toBeUndefined();
+
+    await s3.send(new PutBucketVersioningCommand({ Bucket: 'conf-copyv', VersioningConfiguration: { Status: 'Enabled' } }));
+    const v = await s3.send(new PutObjectCommand({ Bucket: 'conf-copyv', Key: 'versioned', Body: 'v' }));
+    const copyNull = await s3.send(new CopyObjectCommand({ Bucket: 'conf-copyv', Key: 'c1', CopySource: 'conf-copyv/plain?versionId=null' }));
+    expect(copyNull.CopySourceVersionId).toBe('null');
+    const copyV = await s3.send(new CopyObjectCommand({ Bucket: 'conf-copyv', Key: 'c2', CopySource: 'conf-copyv/versioned' }));
+    expect(copyV.CopySourceVersionId).toBe(v.VersionId);
+
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'conf-copyv', Key: 'mp' }));
+    const part = (CopySource: string) => s3.send(new UploadPartCopyCommand({ Bucket: 'conf-copyv', Key: 'mp', UploadId, PartNumber: 1, CopySource }));
+    expect((await part(`conf-copyv/versioned?versionId=${v.VersionId}`)).CopySourceVersionId).toBe(v.VersionId);
+    expect((await part('conf-copyv/versioned')).CopySourceVersionId).toBe(v.VersionId);
+    expect((await part('conf-copyv/plain')).CopySourceVersionId).toBe('null');
+    expect((await part('conf/copy/src')).CopySourceVersionId).toBeUndefined(); // a bucket that never had versioning
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: 'conf-copyv', Key: 'mp', UploadId }));
+  });
+});

@@ -9,7 +9,7 @@ import { CHECKSUM_HEADERS, decodeChecksumValue, headerFor, parseAlgorithm, type 
 import { isoDate, quoteEtag, sendEmpty, sendXml, type S3Request } from './http-util.js';
 import { contentOptions, objectChecksumElements } from './object-headers.js';
 import { owner } from './ops-bucket.js';
-import { checkWriteConditions, copyConditions, parseCopySource, parseRange, partNumberOf, writeCondition } from './ops-object.js';
+import { checkWriteConditions, copyConditions, copySourceVersionHeader, parseCopySource, parseRange, partNumberOf, writeCondition } from './ops-object.js';
 import { prepareBody } from './request-body.js';
 import { S3Error } from './s3-error.js';
 import { lockOptions } from './ops-object-lock.js';
@@ -103,6 +103,8 @@ async function uploadPartCopy(r: S3Request, uploadId: string, partNumber: number
   const expectedSize = got.range ? got.range.end - got.range.start + 1 : got.info.size;
   // Neither checksums nor beforeCommit: the engine computes the checksum the upload keeps for its parts.
   const part = await r.ctx.engine.uploadPart(r.bucket, r.key, uploadId, partNumber, got.body, { expectedSize });
+  const headers: Record<string, string> = {};
+  copySourceVersionHeader(r, src.bucket, got.info, headers);
   sendXml(
     r,
     200,
@@ -112,6 +114,7 @@ async function uploadPartCopy(r: S3Request, uploadId: string, partNumber: number
       element('ETag', quoteEtag(part.etag)),
       upload.checksumAlgorithm ? shownPartChecksums(upload, part.checksums).map((c) => element(`Checksum${c.algorithm}`, c.value.toString('base64'))) : null,
     ),
+    headers,
   );
 }
 

@@ -43,15 +43,21 @@ async function currentInfo(r: S3Request, bucket: string, key: string): Promise<O
  * GetObjectAttributes answers once its bucket has versioning (Enabled or Suspended), as S3 does; in a
  * bucket that never had it, no version header.
  */
-function nullVersionHeader(r: S3Request, headers: Record<string, string>): void {
+function nullVersionHeader(r: S3Request, headers: Record<string, string>, bucket = r.bucket, name = 'x-amz-version-id'): void {
   let status: string;
   try {
-    status = r.ctx.engine.getBucketVersioning(r.bucket);
+    status = r.ctx.engine.getBucketVersioning(bucket);
   } catch (err) {
     if (isSedimentError(err, 'SEDIMENT_NO_SUCH_BUCKET')) return; // deleted meanwhile: the object was read
     throw err;
   }
-  if (status !== 'Unversioned') headers['x-amz-version-id'] = 'null';
+  if (status !== 'Unversioned') headers[name] = 'null';
+}
+
+/** x-amz-copy-source-version-id of CopyObject and UploadPartCopy: the version copied, when its bucket has versioning. */
+export function copySourceVersionHeader(r: S3Request, sourceBucket: string, source: ObjectInfo, headers: Record<string, string>): void {
+  if (source.versionId !== '') headers['x-amz-copy-source-version-id'] = source.versionId;
+  else nullVersionHeader(r, headers, sourceBucket, 'x-amz-copy-source-version-id');
 }
 
 export function writeCondition(r: S3Request): { ifNoneMatch?: boolean; ifMatch?: string } | undefined {
@@ -380,7 +386,7 @@ export async function copyObject(r: S3Request): Promise<void> {
   });
   const headers: Record<string, string> = {};
   if (out.versionId !== '') headers['x-amz-version-id'] = out.versionId;
-  if (info.versionId !== '') headers['x-amz-copy-source-version-id'] = info.versionId;
+  copySourceVersionHeader(r, src.bucket, info, headers);
   sendXml(
     r,
     200,
