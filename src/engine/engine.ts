@@ -1680,8 +1680,9 @@ export class Engine {
    * Without `versionId`: deletes the object (unversioned bucket) or adds a delete marker (versioned: no
    * version is removed). With `versionId`: removes that version for good, unless Object Lock forbids it
    * (SEDIMENT_OBJECT_LOCKED; `bypassGovernance` lifts GOVERNANCE retention, nothing lifts COMPLIANCE or a
-   * legal hold). Resolves after the change is durable; `existed` tells whether there was anything to
-   * delete, `versionId` (as clients see it) and `deleteMarker` what was created or removed.
+   * legal hold). `ifMatch` (an ETag list or `*`) makes it conditional on the key's current version
+   * (checkDeleteCondition). Resolves after the change is durable; `existed` tells whether there was
+   * anything to delete, `versionId` (as clients see it) and `deleteMarker` what was created or removed.
    */
   async deleteObject(
     bucketName: string,
