@@ -1707,15 +1707,21 @@ export class Engine {
    * Without `versionId`: deletes the object (unversioned bucket) or adds a delete marker (versioned: no
    * version is removed). With `versionId`: removes that version for good, unless Object Lock forbids it
    * (SEDIMENT_OBJECT_LOCKED; `bypassGovernance` lifts GOVERNANCE retention, nothing lifts COMPLIANCE or a
-   * legal hold). Resolves after the change is durable; `existed` tells whether there was anything to
-   * delete, `versionId` (as clients see it) and `deleteMarker` what was created or removed.
+   * legal hold). `ifMatch` (an ETag list or `*`) makes it conditional on the key's current version
+   * (checkDeleteCondition). Resolves after the change is durable; `existed` tells whether there was
+   * anything to delete, `versionId` (as clients see it) and `deleteMarker` what was created or removed.
    */
-  async deleteObject(bucketName: string, key: string, opts: { versionId?: string; bypassGovernance?: boolean } = {}): Promise<{ existed: boolean; versionId?: string; deleteMarker?: boolean }> {
+  async deleteObject(
+    bucketName: string,
+    key: string,
+    opts: { versionId?: string; bypassGovernance?: boolean; ifMatch?: string } = {},
+  ): Promise<{ existed: boolean; versionId?: string; deleteMarker?: boolean }> {
     this.checkWritable();
     const bucket = this.bucketOrThrow(bucketName);
     if (bucket.seq === 0) throw new SedimentError('SEDIMENT_NO_SUCH_BUCKET', `bucket "${bucketName}" does not exist`);
     checkKey(key);
-    if (opts.versionId !== undefined) return this.deleteVersion(bucket, key, parseVersionId(opts.versionId), opts.bypassGovernance === true);
+    if (opts.versionId !== undefined) return this.deleteVersion(bucket, key, parseVersionId(opts.versionId), opts.bypassGovernance === true, opts.ifMatch);
+    if (opts.ifMatch !== undefined) this.checkDeleteCondition(bucket, key, opts.ifMatch);
     if (bucket.versions.versioned) {
       const marker = this.newMarker(bucket, key);
       await this.commit(marker);
@@ -1731,6 +1737,21 @@ export class Engine {
     return { existed: true };
   }
 
+  /**
+   * If-Match on a delete (S3's conditional deletes): judged against the key's current version — none (or
+   * a delete marker) → SEDIMENT_NO_SUCH_KEY, another ETag (or a write or delete of the key in flight) →
+   * SEDIMENT_PRECONDITION_FAILED. Synchronous, so nothing can commit between it and the append that follows.
+   */
+  private checkDeleteCondition(bucket: Bucket, key: string, ifMatch: string): void {
+    const slot = bucket.keys.get(key);
+    if (slot < 0) throw new SedimentError('SEDIMENT_NO_SUCH_KEY', `object "${bucket.name}/${key}" does not exist`);
+    const name = `${bucket.name}/${key}`;
+    const want = ifMatch.split(',').map((t) => t.trim().replace(/"/g, ''));
+    if (this.committing.has(name) || this.pendingDeletes.has(name) || !(want.includes('*') || want.includes(this.table.etag(slot)))) {
+      throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `the ETag of "${name}" does not match`);
+    }
+  }
+
   /** A delete marker for the key, as the bucket's versioning state makes it (null version when suspended). */
   private newMarker(bucket: Bucket, key: string): ObjectManifest {
     const seq = this.nextSeq();
@@ -1740,10 +1761,17 @@ export class Engine {
   /** How many times (2 ms apart) a version delete waits for an in-flight write of the same key before giving up. */
   private static readonly VERSION_DELETE_RETRIES_MAX = 5_000;
 
-  private async deleteVersion(bucket: Bucket, key: string, versionId: string, bypassGovernance: boolean): Promise<{ existed: boolean; versionId?: string; deleteMarker?: boolean }> {
+  private async deleteVersion(
+    bucket: Bucket,
+    key: string,
+    versionId: string,
+    bypassGovernance: boolean,
+    ifMatch?: string,
+  ): Promise<{ existed: boolean; versionId?: string; deleteMarker?: boolean }> {
     const shown = showVersionId(versionId);
     const name = `${bucket.name}/${key}`;
     for (let attempt = 0; ; attempt++) {
+      if (ifMatch !== undefined) this.checkDeleteCondition(bucket, key, ifMatch);
       const slot = findVersion(this.table, bucket, key, versionId);
       if (slot < 0) return { existed: false, versionId: shown };
       const entry = this.table.read(slot);
@@ -1757,6 +1785,7 @@ export class Engine {
         await new Promise((resolve) => setTimeout(resolve, 2));
         continue;
       }
+      if (ifMatch !== undefined) this.checkDeleteCondition(bucket, key, ifMatch);
       const seq = this.nextSeq();
       const payload = encodeDelete({ seq, bucket: bucket.name, key, versionId, mtimeMs: this.clock.now(), flags: 0 });
       await this.whileDeleting(name, this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>

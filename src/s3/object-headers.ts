@@ -74,6 +74,12 @@ export function parseTagging(value: string | undefined): Record<string, string> 
   const tags = Object.create(null) as Record<string, string>;
   for (const [k, v] of new URLSearchParams(value)) {
     if (k === '' || k.length > 128 || v.length > 256) throw new S3Error('InvalidArgument', 'The tag provided was not a valid tag.');
+    // A key given twice is refused, as S3 does, rather than one of the values being dropped unsaid.
+    if (Object.hasOwn(tags, k)) {
+      throw new S3Error('InvalidArgument', "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.", {
+        extra: { ArgumentName: 'x-amz-tagging', ArgumentValue: value },
+      });
+    }
     tags[k] = v;
   }
   return tags;

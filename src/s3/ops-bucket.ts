@@ -11,8 +11,39 @@ export function owner(r: S3Request): ReturnType<typeof element> {
   return element('Owner', element('ID', r.ctx.ownerId), element('DisplayName', r.ctx.ownerName));
 }
 
+/** ListBuckets' continuation token: the last name of the page before, opaque to clients (base64url). */
+const bucketToken = (name: string): string => Buffer.from(name, 'utf8').toString('base64url');
+
+function afterToken(token: string): string {
+  const name = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
+  if (!/^[a-z0-9.-]{1,255}$/.test(name) || bucketToken(name) !== token) {
+    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { extra: { ArgumentName: 'continuation-token' } });
+  }
+  return name;
+}
+
+/**
+ * ListBuckets, with S3's `prefix`, `bucket-region`, `max-buckets` (1..10000; without it, every bucket)
+ * and `continuation-token` (given back while more buckets remain).
+ */
 export async function listBuckets(r: S3Request): Promise<void> {
-  const buckets = r.ctx.engine.listBuckets();
+  const prefix = r.query.get('prefix') ?? '';
+  const region = r.query.get('bucket-region') ?? '';
+  const maxRaw = r.query.get('max-buckets');
+  let max = Infinity;
+  if (maxRaw !== undefined) {
+    if (!/^\d{1,5}$/.test(maxRaw) || Number(maxRaw) < 1 || Number(maxRaw) > 10000) {
+      throw new S3Error('InvalidArgument', 'max-buckets must be an integer from 1 to 10000', { extra: { ArgumentName: 'max-buckets', ArgumentValue: maxRaw } });
+    }
+    max = Number(maxRaw);
+  }
+  const tokenRaw = r.query.get('continuation-token');
+  const after = tokenRaw !== undefined ? afterToken(tokenRaw) : undefined;
+  const matching = r.ctx.engine
+    .listBuckets()
+    .filter((b) => b.name.startsWith(prefix) && (region === '' || b.region === region) && (after === undefined || b.name > after));
+  const buckets = matching.slice(0, max);
+  const more = matching.length > buckets.length;
   sendXml(
     r,
     200,
@@ -21,6 +52,8 @@ export async function listBuckets(r: S3Request): Promise<void> {
       { xmlns: S3_XMLNS },
       owner(r),
       element('Buckets', buckets.map((b) => element('Bucket', element('Name', b.name), element('CreationDate', isoDate(b.createdMs)), element('BucketRegion', b.region)))),
+      more ? element('ContinuationToken', bucketToken(buckets[buckets.length - 1]!.name)) : null,
+      r.query.has('prefix') ? element('Prefix', prefix) : null,
     ),
   );
 }

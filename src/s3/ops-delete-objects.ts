@@ -1,4 +1,4 @@
-// DeleteObjects (POST ?delete): up to 1000 keys (with VersionId), Quiet mode, per-key errors in the
+// DeleteObjects (POST ?delete): up to 1000 keys (with VersionId, ETag: a conditional delete), Quiet mode, per-key errors in the
 // result (AccessDenied for a locked version), x-amz-bypass-governance-retention for the whole request.
 import { isS3Error } from './s3-error.js';
 import { sendXml, type S3Request } from './http-util.js';
@@ -23,17 +23,19 @@ export async function deleteObjects(r: S3Request): Promise<void> {
   const targets = objects.map((o) => {
     const key = childText(o, 'Key');
     if (key === undefined) throw new S3Error('MalformedXML');
-    return { key, versionId: childText(o, 'VersionId') };
+    // <ETag>: a conditional delete of that object, as If-Match on DeleteObject.
+    return { key, versionId: childText(o, 'VersionId'), ifMatch: childText(o, 'ETag') };
   });
   // Concurrent deletes share fsyncs (group commit); results keep the request's order.
   const results = await Promise.all(
-    targets.map(async ({ key, versionId }) => {
+    targets.map(async ({ key, versionId, ifMatch }) => {
       const v = versionId !== undefined ? element('VersionId', versionId) : null;
       try {
-        const res = await r.ctx.engine.deleteObject(r.bucket, key, { versionId, bypassGovernance: bypass });
+        const res = await r.ctx.engine.deleteObject(r.bucket, key, { versionId, bypassGovernance: bypass, ifMatch });
         if (quiet) return null;
-        // A delete that created a marker names the marker; one that removed a version names that version.
-        const marker = res.deleteMarker ? [element('DeleteMarker', true), versionId === undefined ? element('DeleteMarkerVersionId', res.versionId ?? 'null') : null] : [];
+        // A delete that created a marker names the marker; one that removed a marker by its version id
+        // names that version there too (S3's DeleteMarkerVersionId: "the version ID of the object version deleted").
+        const marker = res.deleteMarker ? [element('DeleteMarker', true), element('DeleteMarkerVersionId', versionId ?? res.versionId ?? 'null')] : [];
         return element('Deleted', element('Key', key), v, ...marker);
       } catch (err) {
         const e = isS3Error(err) ? err : toS3Error(err);

@@ -9,7 +9,7 @@ import { CHECKSUM_HEADERS, decodeChecksumValue, headerFor, parseAlgorithm, type 
 import { isoDate, quoteEtag, sendEmpty, sendXml, type S3Request } from './http-util.js';
 import { contentOptions, objectChecksumElements } from './object-headers.js';
 import { owner } from './ops-bucket.js';
-import { checkWriteConditions, copyConditions, parseCopySource, parseRange, partNumberOf, writeCondition } from './ops-object.js';
+import { checkWriteConditions, copyConditions, copySourceVersionHeader, parseCopySource, parseRange, partNumberOf, writeCondition } from './ops-object.js';
 import { prepareBody } from './request-body.js';
 import { S3Error } from './s3-error.js';
 import { lockOptions } from './ops-object-lock.js';
@@ -85,9 +85,12 @@ async function uploadPartCopy(r: S3Request, uploadId: string, partNumber: number
   const upload = r.ctx.engine.getMultipartUpload(r.bucket, r.key, uploadId);
   const rangeHeader = r.header('x-amz-copy-source-range');
   const parsed = rangeHeader !== undefined ? parseRange(rangeHeader) : undefined;
-  const range = parsed && !('suffix' in parsed) ? parsed : undefined;
+  // Only `bytes=first-last`, both given (S3 refuses `bytes=5-` and `bytes=-5` here, unlike a GET's Range).
+  const range = parsed && !('suffix' in parsed) && /-\s*\d+\s*$/.test(rangeHeader!) ? parsed : undefined;
   if (rangeHeader !== undefined && range === undefined) {
-    throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last', { extra: { ArgumentName: 'x-amz-copy-source-range' } });
+    throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', {
+      extra: { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: rangeHeader },
+    });
   }
   const got = await r.ctx.engine.getObject(src.bucket, src.key, range ? { range, versionId: src.versionId } : { versionId: src.versionId });
   try {
@@ -100,6 +103,8 @@ async function uploadPartCopy(r: S3Request, uploadId: string, partNumber: number
   const expectedSize = got.range ? got.range.end - got.range.start + 1 : got.info.size;
   // Neither checksums nor beforeCommit: the engine computes the checksum the upload keeps for its parts.
   const part = await r.ctx.engine.uploadPart(r.bucket, r.key, uploadId, partNumber, got.body, { expectedSize });
+  const headers: Record<string, string> = {};
+  copySourceVersionHeader(r, src.bucket, got.info, headers);
   sendXml(
     r,
     200,
@@ -109,6 +114,7 @@ async function uploadPartCopy(r: S3Request, uploadId: string, partNumber: number
       element('ETag', quoteEtag(part.etag)),
       upload.checksumAlgorithm ? shownPartChecksums(upload, part.checksums).map((c) => element(`Checksum${c.algorithm}`, c.value.toString('base64'))) : null,
     ),
+    headers,
   );
 }
 

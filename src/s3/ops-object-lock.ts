@@ -88,6 +88,8 @@ export async function putObjectLockConfiguration(r: S3Request): Promise<void> {
     if (!d) throw new S3Error('MalformedXML', 'Rule needs a DefaultRetention');
     const days = childText(d, 'Days');
     const years = childText(d, 'Years');
+    // The schema allows one of them: both is not a document S3 reads (MalformedXML, as S3 answers).
+    if (days !== undefined && years !== undefined) throw new S3Error('MalformedXML', 'DefaultRetention gives either Days or Years, not both');
     const num = (v: string | undefined): number | undefined => {
       if (v === undefined) return undefined;
       if (!/^-?\d{1,9}$/.test(v.trim())) throw new S3Error('MalformedXML', 'Days and Years must be integers');

@@ -38,6 +38,28 @@ async function currentInfo(r: S3Request, bucket: string, key: string): Promise<O
   }
 }
 
+/**
+ * The null version (written while versioning was off or suspended) is named `null` in GET / HEAD /
+ * GetObjectAttributes answers once its bucket has versioning (Enabled or Suspended), as S3 does; in a
+ * bucket that never had it, no version header.
+ */
+function nullVersionHeader(r: S3Request, headers: Record<string, string>, bucket = r.bucket, name = 'x-amz-version-id'): void {
+  let status: string;
+  try {
+    status = r.ctx.engine.getBucketVersioning(bucket);
+  } catch (err) {
+    if (isSedimentError(err, 'SEDIMENT_NO_SUCH_BUCKET')) return; // deleted meanwhile: the object was read
+    throw err;
+  }
+  if (status !== 'Unversioned') headers[name] = 'null';
+}
+
+/** x-amz-copy-source-version-id of CopyObject and UploadPartCopy: the version copied, when its bucket has versioning. */
+export function copySourceVersionHeader(r: S3Request, sourceBucket: string, source: ObjectInfo, headers: Record<string, string>): void {
+  if (source.versionId !== '') headers['x-amz-copy-source-version-id'] = source.versionId;
+  else nullVersionHeader(r, headers, sourceBucket, 'x-amz-copy-source-version-id');
+}
+
 export function writeCondition(r: S3Request): { ifNoneMatch?: boolean; ifMatch?: string } | undefined {
   const ifNoneMatch = r.header('if-none-match');
   const ifMatch = r.header('if-match');
@@ -200,6 +222,7 @@ export async function getObject(r: S3Request): Promise<void> {
   }
   const checksumMode = (r.header('x-amz-checksum-mode') ?? '').toUpperCase() === 'ENABLED';
   const headers = objectHeaders(obj, checksumMode && servedRange === undefined);
+  if (obj.versionId === '') nullVersionHeader(r, headers);
   // One part of a multipart object that keeps its parts' checksums: the checksum of the bytes served.
   if (checksumMode && partNumber !== undefined && obj.partChecksum !== undefined) {
     headers[headerFor(obj.partChecksum.algorithm)] = obj.partChecksum.value.toString('base64');
@@ -271,7 +294,8 @@ async function sendLent(res: ServerResponse, lent: AsyncGenerator<LentBytes, voi
 }
 
 export async function deleteObject(r: S3Request): Promise<void> {
-  const res = await r.ctx.engine.deleteObject(r.bucket, r.key, { versionId: versionIdOf(r), bypassGovernance: bypassGovernance(r) });
+  // If-Match (S3's conditional deletes): the key's current version must have that ETag (`*`: exist).
+  const res = await r.ctx.engine.deleteObject(r.bucket, r.key, { versionId: versionIdOf(r), bypassGovernance: bypassGovernance(r), ifMatch: r.header('if-match') });
   const headers: Record<string, string> = {};
   if (res.versionId !== undefined) headers['x-amz-version-id'] = res.versionId;
   if (res.deleteMarker) headers['x-amz-delete-marker'] = 'true';
@@ -318,6 +342,9 @@ export async function copyObject(r: S3Request): Promise<void> {
   const askedChecksum = parseAlgorithm(r.header('x-amz-checksum-algorithm'));
   // Every header is checked before the source is opened (a refusal then leaves no stream behind).
   const replace = contentOptions(r);
+  // If-None-Match: * / If-Match name the destination (conditional writes, as on PutObject): checked
+  // early, and again atomically at commit.
+  await checkWriteConditions(r);
   const { info, body } = await engine.getObject(src.bucket, src.key, { versionId: src.versionId });
   try {
     copyConditions(r, info);
@@ -354,11 +381,12 @@ export async function copyObject(r: S3Request): Promise<void> {
     expectedSize: info.size,
     checksums: kept,
     beforeCommit: sums ? () => [...kept, ...[...sums.results()].map(([algorithm, value]) => ({ algorithm, value }))] : undefined,
+    condition: writeCondition(r),
     lock,
   });
   const headers: Record<string, string> = {};
   if (out.versionId !== '') headers['x-amz-version-id'] = out.versionId;
-  if (info.versionId !== '') headers['x-amz-copy-source-version-id'] = info.versionId;
+  copySourceVersionHeader(r, src.bucket, info, headers);
   sendXml(
     r,
     200,
@@ -420,5 +448,6 @@ export async function getObjectAttributes(r: S3Request): Promise<void> {
   ];
   const headers: Record<string, string> = { 'Last-Modified': httpDate(info.lastModifiedMs) };
   if (info.versionId !== '') headers['x-amz-version-id'] = info.versionId;
+  else nullVersionHeader(r, headers);
   sendXml(r, 200, elementWithAttrs('GetObjectAttributesResponse', { xmlns: S3_XMLNS }, ...children), headers);
 }

@@ -143,6 +143,11 @@ export function verifyRequest(input: VerifyInput, opts: VerifyOptions): AuthResu
   }
   if (presigned) return verifyPresigned(input.method, rawPath, query, headers, opts);
   if (v2Query) throw new S3AuthError('InvalidRequest', SIGV2_REFUSED_MESSAGE);
+  // A browser-style form upload (POST Object: its policy and signature are form fields, e.g. boto3's
+  // generate_presigned_post) is not anonymous, it is unsupported: say so rather than "access denied".
+  if (input.method === 'POST' && /^\s*multipart\/form-data\b/i.test(headerValue(headers, 'content-type') ?? '')) {
+    throw new S3AuthError('NotImplemented', 'POST Object (browser-based form uploads, such as presigned POST) is not implemented by sediment; use a presigned PUT URL');
+  }
   throw new S3AuthError('AccessDenied', 'Access Denied: anonymous requests are not allowed; sign with AWS SigV4');
 }
 
