@@ -231,6 +231,21 @@ describe('against the bare bench server', () => {
     const g = await runWorkload({ endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'timed/', workload: 'get', objectBytes: 1024, objects: r.opsIssued, concurrency: 4, data: LOG });
     expectClean(g, r.opsIssued);
   });
+
+  it('runs put and get for the whole duration, going round the objects, and delete only until they are gone', async () => {
+    const o = { endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'round/', objectBytes: 512, objects: 3, durationMs: 300, concurrency: 1, data: LOG } as const;
+    const put = await runWorkload({ ...o, workload: 'put' });
+    expect(put.errors).toBe(0);
+    expect(put.ops).toBe(put.opsIssued);
+    expect(put.ops).toBeGreaterThan(3); // not stopped after the 3 objects
+    const get = await runWorkload({ ...o, workload: 'get' });
+    expectClean(get, get.opsIssued);
+    expect(get.ops).toBeGreaterThan(3);
+    const del = await runWorkload({ ...o, workload: 'delete', durationMs: 60_000 });
+    expectClean(del, 3);
+    // --ops still wins over the duration.
+    expectClean(await runWorkload({ ...o, workload: 'put', opsMax: 2 }), 2);
+  });
 });
 
 describe('against a bare server that corrupts GET bodies', () => {

@@ -32,10 +32,15 @@ export interface LaneStats {
   latency: HistogramSnapshot;
 }
 
-/** The most operations a run issues (Infinity: only the duration stops it). */
+/**
+ * The most operations a run issues (Infinity: only the duration stops it). A run with a duration and no
+ * opsMax lasts the duration: put, multipart and get go round the objects again; delete stops when every
+ * object is gone.
+ */
 export function opsLimit(o: ResolvedOptions): number {
   if (o.opsMax !== undefined) return o.opsMax;
   if (o.workload === 'mixed' || o.workload === 'list') return Infinity;
+  if (o.durationMs !== undefined && o.workload !== 'delete') return Infinity;
   return o.objects;
 }
 

@@ -16,8 +16,9 @@ export interface WorkloadOptions extends S3Endpoint {
   /** The objects the run works on: indexes 0..objects-1 (put writes them; the others need them to exist). */
   objects: number;
   /**
-   * Stop after this many operations. Default: `objects` for put, get and delete (each object once);
-   * mixed and list need opsMax or durationMs. put and get go round the objects again past `objects`.
+   * Stop after this many operations. Default: `objects` for put, multipart, get and delete (each object
+   * once), unless durationMs is given: then put, multipart and get run for the whole duration; mixed and
+   * list need opsMax or durationMs. put, multipart and get go round the objects again past `objects`.
    */
   opsMax?: number;
   /** Stop issuing operations after this long (operations in flight finish). */
