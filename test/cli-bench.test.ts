@@ -51,6 +51,21 @@ describe('sediment bench', () => {
     expect(h.engine.listObjects('bench-all').contents).toEqual([]);
   });
 
+  it('works after a put cut short by --ops on the objects it wrote, not on -n objects that do not exist', async () => {
+    const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-short', '-w', 'put,get,mixed,list,delete', '-n', '500', '-c', '2', '-s', '100', '--ops', '12', '--json']);
+    const out = JSON.parse(r.stdout) as { results: Array<Result & { objects: number }> };
+    expect(out.results.map((x) => [x.workload, x.objects, x.ops, x.errors])).toEqual([
+      ['put', 500, 12, 0],
+      ['get', 12, 12, 0],
+      ['mixed', 12, 12, 0],
+      ['list', 12, 12, 0],
+      ['delete', 12, 12, 0],
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(h.engine.listObjects('bench-short').contents).toEqual([]);
+  });
+
   it('prints a summary table, and writes the objects first when the first workload is a get', async () => {
     const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-get', '-w', 'get', '-n', '20', '-c', '4', '-s', '3000']);
     expect(r.code).toBe(0);

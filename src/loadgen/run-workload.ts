@@ -40,6 +40,8 @@ export interface RunHooks {
 export interface WorkloadResult {
   workload: Workload;
   objectBytes: number;
+  /** The objects the run worked on (indexes 0..objects-1). */
+  objects: number;
   concurrency: number;
   workers: number;
   httpClient: HttpClientKind;
@@ -141,6 +143,7 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
   return {
     workload: o.workload,
     objectBytes: o.objectBytes,
+    objects: o.objects,
     concurrency: o.concurrency,
     workers: o.workers,
     httpClient: o.httpClient,

@@ -204,13 +204,31 @@ export function registerBenchCommand(program: Command): void {
         }
       }
       const results: WorkloadResult[] = [];
+      // The objects the next workload can count on: all of them when they were written first (or exist
+      // already), else those the put and multipart runs so far wrote (objects 0..written-1: a run cut short
+      // by --ops or -d writes fewer than -n, and reading the others would only count 404s as errors).
+      const writesFirst = flags.workload[0] === 'put' || flags.workload[0] === 'multipart';
+      let objects = writesFirst ? 0 : flags.objects;
       for (const workload of flags.workload) {
-        const total = flags.duration === undefined ? flags.ops ?? (workload === 'mixed' || workload === 'list' ? undefined : flags.objects) : undefined;
+        const writes = workload === 'put' || workload === 'multipart';
+        if (!writes && objects === 0) {
+          say(`${workload}: skipped, no objects were written`);
+          continue;
+        }
+        const n = writes ? flags.objects : objects;
+        const opsMax = workload === 'delete' && flags.ops !== undefined ? Math.min(flags.ops, n) : flags.ops;
+        const total = flags.duration === undefined ? opsMax ?? (workload === 'mixed' || workload === 'list' ? undefined : n) : undefined;
         const progress = progressLine(ctx, workload, total);
+        let result: WorkloadResult;
         try {
-          results.push(await runWorkload({ ...base, workload }, progress.hooks));
+          result = await runWorkload({ ...base, workload, objects: n, opsMax }, progress.hooks);
         } finally {
           progress.finish();
+        }
+        results.push(result);
+        if (writes && objects < flags.objects) {
+          objects = Math.max(objects, Math.min(result.opsIssued, flags.objects));
+          if (objects < flags.objects) say(`${workload} wrote ${objects} of ${flags.objects} objects; the workloads after it use those`);
         }
       }
       ctx.stdout.write(flags.json ? `${JSON.stringify({ endpoint: base.endpoint, bucket: flags.bucket, results }, null, 2)}\n` : `${formatSummary(results)}\n`);
