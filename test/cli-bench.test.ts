@@ -1,6 +1,8 @@
 // `sediment bench` as a user runs it: the compiled CLI in a child process against an S3 server on
 // 127.0.0.1 (the in-process test harness). Small counts: this checks behaviour, not speed.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,5 +120,50 @@ describe('sediment bench', () => {
     const r = await run(['bench', '--endpoint', h.endpoint, '--data', join(h.dir, 'nowhere')], { SEDIMENT_ACCESS_KEY: '', SEDIMENT_SECRET_KEY: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no credentials/);
+  });
+
+  it('stops on Ctrl-C: the requests in flight finish, the results so far are printed, exit status 130', async () => {
+    // A server that holds every object PUT until the client has taken the SIGINT.
+    const held: Array<ServerResponse> = [];
+    let puts = 0;
+    let release!: () => void;
+    const threeHeld = new Promise<void>((resolve) => (release = resolve));
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url!.split('/').length === 2) return void res.end();
+        puts++;
+        held.push(res);
+        if (held.length === 3) release();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const child = spawn(process.execPath, [cli, 'bench', '--endpoint', endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'put,get', '-n', '100', '-c', '3', '-s', '10', '--json']);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const stopping = new Promise<void>((resolve) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('stopping')) resolve();
+        });
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await threeHeld;
+      child.kill('SIGINT');
+      await Promise.race([stopping, exited]);
+      for (const res of held.splice(0)) res.end();
+      expect(await exited).toBe(130);
+      const out = JSON.parse(stdout) as { interrupted: boolean; results: Array<Result & { opsIssued: number }> };
+      expect(out.interrupted).toBe(true);
+      expect(out.results.map((x) => [x.workload, x.ops, x.opsIssued, x.errors])).toEqual([['put', 3, 3, 0]]);
+      expect(puts).toBe(3);
+      expect(stderr).toMatch(/sediment: interrupted by SIGINT\n$/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

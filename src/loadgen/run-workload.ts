@@ -11,6 +11,7 @@ import {
   CONTROL_ERRORS,
   CONTROL_NEXT_OP,
   CONTROL_OPS_DONE,
+  CONTROL_STOP,
   createControl,
   mergeLaneStats,
   opsLimit,
@@ -35,6 +36,11 @@ export interface RunHooks {
   progressEveryMs?: number;
   /** The worker thread script (default: the compiled worker-entry.js next to this module). */
   workerUrl?: URL;
+  /**
+   * Once aborted, no new operation starts (in every thread); the operations in flight finish and the
+   * run returns its numbers so far, like a run whose duration ended.
+   */
+  signal?: AbortSignal;
 }
 
 export interface WorkloadResult {
@@ -117,6 +123,9 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
     t0 = performance.now();
     return o.durationMs === undefined ? undefined : Date.now() + o.durationMs;
   };
+  const stop = (): void => void Atomics.store(control, CONTROL_STOP, 1);
+  if (hooks.signal?.aborted) stop();
+  hooks.signal?.addEventListener('abort', stop, { once: true });
   let timer: NodeJS.Timeout | undefined;
   if (hooks.onProgress) {
     const every = hooks.progressEveryMs ?? 1000;
@@ -136,6 +145,7 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
     }
   } finally {
     if (timer) clearInterval(timer);
+    hooks.signal?.removeEventListener('abort', stop);
   }
   const elapsedMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
@@ -166,7 +176,7 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
  * Writes objects 0..objects-1 (what get, mixed, delete and list need), untimed. Throws when any PUT
  * failed, with the first failures in the message.
  */
-export async function prepareObjects(options: WorkloadOptions): Promise<void> {
-  const r = await runWorkload({ ...options, workload: 'put', opsMax: options.objects, durationMs: undefined });
+export async function prepareObjects(options: WorkloadOptions, hooks: RunHooks = {}): Promise<void> {
+  const r = await runWorkload({ ...options, workload: 'put', opsMax: options.objects, durationMs: undefined }, hooks);
   if (r.errors > 0) throw new Error(`preparing ${options.objects} objects: ${r.errors} PUT(s) failed: ${r.errorSamples.join('; ')}`);
 }

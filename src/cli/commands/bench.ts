@@ -183,56 +183,85 @@ export function registerBenchCommand(program: Command): void {
       } catch (err) {
         throw new UsageError((err as Error).message.replace(/^load generator: /, ''));
       }
-      const client = new S3LoadClient({ ...base, connectionsMax: 1, timeoutMs: 30_000 });
-      try {
-        await client.createBucket(flags.bucket);
-      } catch (err) {
-        throw new CliError(`cannot create bucket ${flags.bucket} at ${base.endpoint}: ${(err as Error).message}`);
-      } finally {
-        client.close();
-      }
-      const say = (line: string): void => {
-        if (!ctx.quiet && !flags.json) ctx.stderr.write(`${line}\n`);
+      // Ctrl-C (or SIGTERM) once: no new operation starts, those in flight finish, the results so far are
+      // printed and the exit status is 128 + the signal's number. Twice: exit at once.
+      const interrupt = new AbortController();
+      let signalled: NodeJS.Signals | undefined;
+      const onSignal = (signal: NodeJS.Signals): void => {
+        const code = signal === 'SIGINT' ? 130 : 143;
+        if (signalled !== undefined) process.exit(code);
+        signalled = signal;
+        interrupt.abort();
+        if (!ctx.quiet) ctx.stderr.write(`${ctx.stderr.isTTY ? '\r\x1b[K' : ''}${signal}: stopping, waiting for the requests in flight (again to quit at once)\n`);
       };
-      // put and multipart write the objects themselves.
-      if (flags.workload[0] !== 'put' && flags.workload[0] !== 'multipart' && flags.prepare) {
-        say(`writing ${flags.objects} objects of ${flags.size} B first (not timed)`);
-        try {
-          await prepareObjects({ ...base, workload: 'put', concurrency: Math.min(flags.concurrency, 64), workers: 1 });
-        } catch (err) {
-          throw new CliError((err as Error).message);
-        }
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        await runBench(flags, ctx, base, interrupt.signal);
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
       }
-      const results: WorkloadResult[] = [];
-      // The objects the next workload can count on: all of them when they were written first (or exist
-      // already), else those the put and multipart runs so far wrote (objects 0..written-1: a run cut short
-      // by --ops or -d writes fewer than -n, and reading the others would only count 404s as errors).
-      const writesFirst = flags.workload[0] === 'put' || flags.workload[0] === 'multipart';
-      let objects = writesFirst ? 0 : flags.objects;
-      for (const workload of flags.workload) {
-        const writes = workload === 'put' || workload === 'multipart';
-        if (!writes && objects === 0) {
-          say(`${workload}: skipped, no objects were written`);
-          continue;
-        }
-        const n = writes ? flags.objects : objects;
-        const opsMax = workload === 'delete' && flags.ops !== undefined ? Math.min(flags.ops, n) : flags.ops;
-        const total = flags.duration === undefined ? opsMax ?? (workload === 'mixed' || workload === 'list' ? undefined : n) : undefined;
-        const progress = progressLine(ctx, workload, total);
-        let result: WorkloadResult;
-        try {
-          result = await runWorkload({ ...base, workload, objects: n, opsMax }, progress.hooks);
-        } finally {
-          progress.finish();
-        }
-        results.push(result);
-        if (writes && objects < flags.objects) {
-          objects = Math.max(objects, Math.min(result.opsIssued, flags.objects));
-          if (objects < flags.objects) say(`${workload} wrote ${objects} of ${flags.objects} objects; the workloads after it use those`);
-        }
+      if (signalled !== undefined) {
+        ctx.stderr.write(`sediment: interrupted by ${signalled}\n`);
+        process.exitCode = signalled === 'SIGINT' ? 130 : 143;
       }
-      ctx.stdout.write(flags.json ? `${JSON.stringify({ endpoint: base.endpoint, bucket: flags.bucket, results }, null, 2)}\n` : `${formatSummary(results)}\n`);
-      const errors = results.reduce((n, r) => n + r.errors, 0);
-      if (errors > 0) throw new CliError(`${errors} operation(s) failed (see the table)`);
     });
+}
+
+async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOptions, signal: AbortSignal): Promise<void> {
+  const client = new S3LoadClient({ ...base, connectionsMax: 1, timeoutMs: 30_000 });
+  try {
+    await client.createBucket(flags.bucket);
+  } catch (err) {
+    throw new CliError(`cannot create bucket ${flags.bucket} at ${base.endpoint}: ${(err as Error).message}`);
+  } finally {
+    client.close();
+  }
+  const say = (line: string): void => {
+    if (!ctx.quiet && !flags.json) ctx.stderr.write(`${line}\n`);
+  };
+  // put and multipart write the objects themselves.
+  if (flags.workload[0] !== 'put' && flags.workload[0] !== 'multipart' && flags.prepare) {
+    say(`writing ${flags.objects} objects of ${flags.size} B first (not timed)`);
+    try {
+      await prepareObjects({ ...base, workload: 'put', concurrency: Math.min(flags.concurrency, 64), workers: 1 }, { signal });
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  }
+  const results: WorkloadResult[] = [];
+  // The objects the next workload can count on: all of them when they were written first (or exist
+  // already), else those the put and multipart runs so far wrote (objects 0..written-1: a run cut short
+  // by --ops or -d writes fewer than -n, and reading the others would only count 404s as errors).
+  const writesFirst = flags.workload[0] === 'put' || flags.workload[0] === 'multipart';
+  let objects = writesFirst ? 0 : flags.objects;
+  for (const workload of flags.workload) {
+    if (signal.aborted) break;
+    const writes = workload === 'put' || workload === 'multipart';
+    if (!writes && objects === 0) {
+      say(`${workload}: skipped, no objects were written`);
+      continue;
+    }
+    const n = writes ? flags.objects : objects;
+    const opsMax = workload === 'delete' && flags.ops !== undefined ? Math.min(flags.ops, n) : flags.ops;
+    const total = flags.duration === undefined ? opsMax ?? (workload === 'mixed' || workload === 'list' ? undefined : n) : undefined;
+    const progress = progressLine(ctx, workload, total);
+    let result: WorkloadResult;
+    try {
+      result = await runWorkload({ ...base, workload, objects: n, opsMax }, { ...progress.hooks, signal });
+    } finally {
+      progress.finish();
+    }
+    results.push(result);
+    if (writes && objects < flags.objects) {
+      objects = Math.max(objects, Math.min(result.opsIssued, flags.objects));
+      if (objects < flags.objects) say(`${workload} wrote ${objects} of ${flags.objects} objects; the workloads after it use those`);
+    }
+  }
+  const interrupted = signal.aborted;
+  ctx.stdout.write(flags.json ? `${JSON.stringify({ endpoint: base.endpoint, bucket: flags.bucket, interrupted, results }, null, 2)}\n` : `${formatSummary(results)}\n`);
+  const errors = results.reduce((n, r) => n + r.errors, 0);
+  if (errors > 0 && !interrupted) throw new CliError(`${errors} operation(s) failed (see the table)`);
+  if (errors > 0) ctx.stderr.write(`sediment: ${errors} operation(s) failed (see the table)\n`);
 }
