@@ -116,6 +116,21 @@ describe('sediment bench', () => {
     expect(h.engine.listBuckets().map((b) => b.name)).not.toContain('sediment-bench');
   });
 
+  it('takes every seed the data generator takes, 0 included', async () => {
+    const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-seed', '-w', 'put,get', '-n', '3', '-c', '1', '-s', '100', '--seed', '0', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { results: Array<{ data: unknown; errors: number }> }).results.map((x) => [x.data, x.errors])).toEqual([
+      [{ kind: 'log', seed: 0 }, 0],
+      [{ kind: 'log', seed: 0 }, 0],
+    ]);
+    for (const seed of ['-1', '4294967296', '1.5', 'x']) {
+      const bad = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-seed', '--seed', seed]);
+      expect(bad.code, seed).toBe(2);
+      expect(bad.stderr, seed).toMatch(/^sediment: option '--seed <n>' argument '.*' is invalid\. expected an integer from 0 to 4294967295\n$/);
+    }
+  });
+
   it('needs credentials', async () => {
     const r = await run(['bench', '--endpoint', h.endpoint, '--data', join(h.dir, 'nowhere')], { SEDIMENT_ACCESS_KEY: '', SEDIMENT_SECRET_KEY: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
     expect(r.code).toBe(2);

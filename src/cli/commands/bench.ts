@@ -49,6 +49,13 @@ function parseCount(text: string): number {
   return n;
 }
 
+/** 0 to 2^32-1: the seeds the data generator takes. */
+function parseSeed(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 2 ** 32 - 1) throw new InvalidArgumentError('expected an integer from 0 to 4294967295');
+  return n;
+}
+
 function parseWorkloads(text: string): Workload[] {
   const list = text.split(',').map((w) => w.trim());
   for (const w of list) {
@@ -143,7 +150,7 @@ export function registerBenchCommand(program: Command): void {
     .option('-d, --duration <time>', 'stop each workload after this long (30s, 2m)', parseDuration)
     .option('--ops <n>', 'stop each workload after this many operations', parseCount)
     .addOption(new Option('--data-kind <kind>', 'object content').choices([...DATA_KINDS]).default('log'))
-    .option('--seed <n>', 'seed of the generated data', (t) => parseCount(t), 1)
+    .option('--seed <n>', 'seed of the generated data', parseSeed, 1)
     .option('--workers <n>', 'client threads (each with its own connections)', parseCount, 1)
     .option('--no-verify', 'do not check GET bytes')
     .option('--no-prepare', 'do not write the objects first when the first workload is not put (they exist from an earlier run with the same --size, --data-kind and --seed)')
