@@ -131,6 +131,17 @@ describe('sediment bench', () => {
     }
   });
 
+  it('refuses an endpoint with a path, query or user part instead of dropping it', async () => {
+    for (const endpoint of [`${h.endpoint}/s3`, `${h.endpoint}/s3/`, `${h.endpoint}?x=1`, `${h.endpoint}/#a`, h.endpoint.replace('http://', 'http://u:p@'), 'http://']) {
+      const r = await run(['bench', '--endpoint', endpoint, '--bucket', 'bench-endpoint', '-n', '1']);
+      expect(r.code, endpoint).toBe(2);
+      expect(r.stderr.trim().split('\n'), endpoint).toHaveLength(1);
+    }
+    expect(h.engine.listBuckets().map((b) => b.name)).not.toContain('bench-endpoint');
+    const ok = await run(['bench', '--endpoint', `${h.endpoint}/`, '--bucket', 'bench-endpoint', '-n', '1', '--json']);
+    expect(ok.code).toBe(0);
+  });
+
   it('needs credentials', async () => {
     const r = await run(['bench', '--endpoint', h.endpoint, '--data', join(h.dir, 'nowhere')], { SEDIMENT_ACCESS_KEY: '', SEDIMENT_SECRET_KEY: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
     expect(r.code).toBe(2);
