@@ -142,6 +142,28 @@ describe('sediment bench', () => {
     expect(ok.code).toBe(0);
   });
 
+  it('fails requests a server never answers after --timeout, as timeout errors', async () => {
+    // Answers the bucket creation, then swallows every request.
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      if (req.url!.split('/').length === 2) req.on('end', () => res.end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const r = await run(['bench', '--endpoint', endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'put', '-n', '2', '-c', '2', '--timeout', '300ms', '--json']);
+      expect(r.code).toBe(1);
+      const res = (JSON.parse(r.stdout) as { results: Result[] }).results[0];
+      expect([res.ops, res.errors, res.errorsByKind]).toEqual([0, 2, { timeout: 2 }]);
+      expect(r.stderr).toBe('sediment: 2 operation(s) failed (see the table)\n');
+      const bad = await run(['bench', '--endpoint', endpoint, '--timeout', '0']);
+      expect(bad.code).toBe(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('needs credentials', async () => {
     const r = await run(['bench', '--endpoint', h.endpoint, '--data', join(h.dir, 'nowhere')], { SEDIMENT_ACCESS_KEY: '', SEDIMENT_SECRET_KEY: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
     expect(r.code).toBe(2);

@@ -85,6 +85,7 @@ interface BenchFlags {
   getPercent: number;
   partSize: number;
   partsInFlight: number;
+  timeout?: number;
   json?: boolean;
 }
 
@@ -161,6 +162,7 @@ export function registerBenchCommand(program: Command): void {
     }, 50)
     .option('--part-size <bytes>', 'multipart: bytes per part, the last one shorter (5MiB to 5GiB)', parseSize, 8 * 1024 * 1024)
     .option('--parts-in-flight <n>', 'multipart: parts of one upload sent at once (connections: this times -c)', parseCount, 1)
+    .option('--timeout <time>', 'a request with no progress for this long fails (default 120s; creating the bucket: 30s)', parseDuration)
     .addOption(jsonOption('print the results as JSON'))
     .action(async (flags: BenchFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
@@ -183,6 +185,7 @@ export function registerBenchCommand(program: Command): void {
         partBytes: flags.partSize,
         partsInFlight: flags.partsInFlight,
         workers: flags.workers,
+        timeoutMs: flags.timeout === undefined ? undefined : Math.ceil(flags.timeout),
       };
       // Every workload's options are checked before anything is sent.
       try {
@@ -217,7 +220,7 @@ export function registerBenchCommand(program: Command): void {
 }
 
 async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOptions, signal: AbortSignal): Promise<void> {
-  const client = new S3LoadClient({ ...base, connectionsMax: 1, timeoutMs: 30_000 });
+  const client = new S3LoadClient({ ...base, connectionsMax: 1, timeoutMs: base.timeoutMs ?? 30_000 });
   try {
     await client.createBucket(flags.bucket);
   } catch (err) {
