@@ -164,6 +164,24 @@ describe('sediment bench', () => {
     }
   });
 
+  it('names the flags, not the load generator\'s option names, in what it refuses', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['-s', '6GiB'], /^sediment: -s\/--size must be an integer in 0\.\.5368709120\n$/],
+      [['-n', '2000000000'], /^sediment: -n\/--objects must be an integer in 1\.\.1000000000\n$/],
+      [['-c', '5000'], /^sediment: -c\/--concurrency must be an integer in 1\.\.4096\n$/],
+      [['--workers', '8', '-c', '4'], /^sediment: --workers must not exceed -c\/--concurrency\n$/],
+      [['-w', 'mixed'], /^sediment: mixed needs --ops or -d\/--duration\n$/],
+      [['-w', 'put,delete', '-n', '5', '--ops', '6'], /^sediment: delete cannot run more operations than -n\/--objects\n$/],
+      [['-w', 'multipart', '--part-size', '1MiB'], /^sediment: --part-size must be an integer in 5242880\.\.5368709120/],
+      [['--parts-in-flight', '65'], /^sediment: --parts-in-flight must be/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-flags', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
   it('needs credentials', async () => {
     const r = await run(['bench', '--endpoint', h.endpoint, '--data', join(h.dir, 'nowhere')], { SEDIMENT_ACCESS_KEY: '', SEDIMENT_SECRET_KEY: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
     expect(r.code).toBe(2);

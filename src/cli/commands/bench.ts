@@ -64,6 +64,25 @@ function parseWorkloads(text: string): Workload[] {
   return list as Workload[];
 }
 
+/** The load generator's option names, as the flags that set them. */
+const FLAG_OF_OPTION: Record<string, string> = {
+  objectBytes: '-s/--size',
+  objects: '-n/--objects',
+  concurrency: '-c/--concurrency',
+  workers: '--workers',
+  opsMax: '--ops',
+  durationMs: '-d/--duration',
+  getPercent: '--get-percent',
+  partBytes: '--part-size',
+  partsInFlight: '--parts-in-flight',
+  timeoutMs: '--timeout (in ms)',
+};
+
+/** A validateOptions message in the command line's terms. */
+function flagNames(message: string): string {
+  return message.replace(/\b(objectBytes|objects|concurrency|workers|opsMax|durationMs|getPercent|partBytes|partsInFlight|timeoutMs)\b/g, (name) => FLAG_OF_OPTION[name]!);
+}
+
 interface BenchFlags {
   endpoint: string;
   region: string;
@@ -191,7 +210,7 @@ export function registerBenchCommand(program: Command): void {
       try {
         for (const w of flags.workload) validateOptions({ ...base, workload: w });
       } catch (err) {
-        throw new UsageError((err as Error).message.replace(/^load generator: /, ''));
+        throw new UsageError(flagNames((err as Error).message.replace(/^load generator: /, '')));
       }
       // Ctrl-C (or SIGTERM) once: no new operation starts, those in flight finish, the results so far are
       // printed and the exit status is 128 + the signal's number. Twice: exit at once.
