@@ -246,6 +246,19 @@ describe('against the bare bench server', () => {
     // --ops still wins over the duration.
     expectClean(await runWorkload({ ...o, workload: 'put', opsMax: 2 }), 2);
   });
+
+  it('lists its own objects past other keys under the prefix, and still misses none of them', async () => {
+    const o = { endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'left/', objectBytes: 10, concurrency: 1, data: LOG } as const;
+    expectClean(await runWorkload({ ...o, workload: 'put', objects: 10 }), 10); // an earlier, larger run
+    // 10 keys in pages of 3: a pass is 4 pages, of which objects 0..3 are the run's.
+    expectClean(await runWorkload({ ...o, workload: 'list', objects: 4, listPageKeys: 3, opsMax: 8 }), 8);
+    const admin = new S3LoadClient({ ...o, connectionsMax: 1, timeoutMs: 10_000 });
+    await admin.deleteObject('loadgen', `left/${objectKeySuffix(2)}`);
+    admin.close();
+    const missing = await runWorkload({ ...o, workload: 'list', objects: 4, listPageKeys: 3, opsMax: 3 });
+    expect(missing.errorsByKind).toEqual({ verify: 1 });
+    expect(missing.errorSamples[0]).toMatch(/a full pass saw 3 of the 4 objects/);
+  });
 });
 
 describe('against a bare server that corrupts GET bodies', () => {
