@@ -182,6 +182,26 @@ describe('sediment bench', () => {
     }
   });
 
+  it('reports progress on a non-terminal stderr too, as plain lines', async () => {
+    // A slow server (each answer after 40 ms) keeps a one-lane run light while it outlasts one progress interval.
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      req.on('end', () => setTimeout(() => res.end(), 40));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const r = await run(['bench', '--endpoint', endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'put', '-n', '1000', '-c', '1', '-s', '10', '-d', '6s']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^put: \d+ ops, \d+ ops\/s, 0 errors, \d+\.\d s\n/m);
+      expect(r.stderr).not.toMatch(/[\r\x1b]/);
+      expect(r.stdout).toMatch(/^\| workload \|/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('needs credentials', async () => {
     const r = await run(['bench', '--endpoint', h.endpoint, '--data', join(h.dir, 'nowhere')], { SEDIMENT_ACCESS_KEY: '', SEDIMENT_SECRET_KEY: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
     expect(r.code).toBe(2);

@@ -16,6 +16,7 @@ import {
   S3LoadClient,
   validateOptions,
   type DataKind,
+  type RunHooks,
   type Workload,
   type WorkloadOptions,
   type WorkloadResult,
@@ -134,17 +135,22 @@ async function credentials(flags: BenchFlags, ctx: CliContext): Promise<{ access
   throw new UsageError(`no credentials: give --access-key and --secret-key, set SEDIMENT_ACCESS_KEY/SEDIMENT_SECRET_KEY, or point --data at the served directory (no ${path})`);
 }
 
-function progressLine(ctx: CliContext, label: string, total: number | undefined): { hooks: Parameters<typeof runWorkload>[1]; finish: () => void } {
-  if (ctx.quiet || !ctx.stderr.isTTY) return { hooks: {}, finish: () => undefined };
+/** Progress on stderr: a line redrawn twice a second on a terminal, else (a log, a pipe) one line every 5 s. */
+export const PROGRESS_LOG_EVERY_MS = 5000;
+
+function progressLine(ctx: CliContext, label: string, total: number | undefined): { hooks: RunHooks; finish: () => void } {
+  if (ctx.quiet) return { hooks: {}, finish: () => undefined };
+  const tty = ctx.stderr.isTTY === true;
   let drawn = false;
   return {
     hooks: {
-      progressEveryMs: 500,
+      progressEveryMs: tty ? 500 : PROGRESS_LOG_EVERY_MS,
       onProgress: (p) => {
         const rate = p.elapsedMs > 0 ? Math.round(p.opsDone / (p.elapsedMs / 1000)) : 0;
         const of = total !== undefined ? ` of ${total}` : '';
-        ctx.stderr.write(`\r\x1b[K${label}: ${p.opsDone}${of} ops, ${rate} ops/s, ${p.errors} errors, ${(p.elapsedMs / 1000).toFixed(1)} s`);
-        drawn = true;
+        const text = `${label}: ${p.opsDone}${of} ops, ${rate} ops/s, ${p.errors} errors, ${(p.elapsedMs / 1000).toFixed(1)} s`;
+        ctx.stderr.write(tty ? `\r\x1b[K${text}` : `${text}\n`);
+        drawn = tty;
       },
     },
     finish: () => {
@@ -253,10 +259,13 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
   // put and multipart write the objects themselves.
   if (flags.workload[0] !== 'put' && flags.workload[0] !== 'multipart' && flags.prepare) {
     say(`writing ${flags.objects} objects of ${flags.size} B first (not timed)`);
+    const progress = progressLine(ctx, 'writing', flags.objects);
     try {
-      await prepareObjects({ ...base, workload: 'put', concurrency: Math.min(flags.concurrency, 64), workers: 1 }, { signal });
+      await prepareObjects({ ...base, workload: 'put', concurrency: Math.min(flags.concurrency, 64), workers: 1 }, { ...progress.hooks, signal });
     } catch (err) {
       throw new CliError((err as Error).message);
+    } finally {
+      progress.finish();
     }
   }
   const results: WorkloadResult[] = [];
