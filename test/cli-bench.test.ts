@@ -195,6 +195,7 @@ describe('sediment bench', () => {
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(/^put: \d+ ops, \d+ ops\/s, 0 errors, \d+\.\d s\n/m);
       expect(r.stderr).not.toMatch(/[\r\x1b]/);
+      expect(r.stderr).not.toMatch(/wrote/); // no workload follows that would use fewer objects
       expect(r.stdout).toMatch(/^\| workload \|/);
     } finally {
       server.closeAllConnections();

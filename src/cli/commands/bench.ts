@@ -274,7 +274,7 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
   // by --ops or -d writes fewer than -n, and reading the others would only count 404s as errors).
   const writesFirst = flags.workload[0] === 'put' || flags.workload[0] === 'multipart';
   let objects = writesFirst ? 0 : flags.objects;
-  for (const workload of flags.workload) {
+  for (const [at, workload] of flags.workload.entries()) {
     if (signal.aborted) break;
     const writes = workload === 'put' || workload === 'multipart';
     if (!writes && objects === 0) {
@@ -294,7 +294,7 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
     results.push(result);
     if (writes && objects < flags.objects) {
       objects = Math.max(objects, Math.min(result.opsIssued, flags.objects));
-      if (objects < flags.objects) say(`${workload} wrote ${objects} of ${flags.objects} objects; the workloads after it use those`);
+      if (objects < flags.objects && at < flags.workload.length - 1) say(`${workload} wrote ${objects} of ${flags.objects} objects; the workloads after it use those`);
     }
   }
   const interrupted = signal.aborted;
