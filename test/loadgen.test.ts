@@ -331,6 +331,32 @@ describe('against an in-process sediment server', () => {
   });
 });
 
+describe('against a server that drops the second request of every connection unanswered', () => {
+  let server: Server;
+  let endpoint: string;
+  beforeAll(async () => {
+    const served = new WeakMap<object, number>();
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const n = (served.get(req.socket) ?? 0) + 1;
+        served.set(req.socket, n);
+        if (n === 2) req.socket.destroy();
+        else res.end();
+      });
+    });
+    endpoint = await listen(server);
+  });
+  afterAll(() => close(server));
+
+  it.each(HTTP_CLIENTS)('counts the requests it had to send again, which the summary reports (%s client)', async (httpClient) => {
+    const r = await runWorkload({ endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'drop/', workload: 'put', objectBytes: 10, objects: 4, concurrency: 1, data: LOG, httpClient });
+    expectClean(r, 4); // each retry got an answer on a fresh connection
+    expect(r.retries).toBe(3);
+    expect(formatSummary([r])).toMatch(/\nput 10 B: 3 request\(s\) sent again: the server closed a kept-alive connection without answering them$/);
+  });
+});
+
 describe('multipart against a server that refuses a part', () => {
   it.each(HTTP_CLIENTS)('counts the upload as an error and aborts it (%s client)', async (httpClient) => {
     const seen: string[] = [];

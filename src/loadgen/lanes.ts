@@ -29,6 +29,8 @@ export interface LaneStats {
   errors: number;
   errorsByKind: Partial<Record<OperationErrorKind | 'other', number>>;
   errorSamples: string[];
+  /** Requests sent a second time (see Transport.retries); the operation's outcome is the second try's. */
+  retries: number;
   latency: HistogramSnapshot;
 }
 
@@ -126,7 +128,7 @@ export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
   const perLane = o.workload === 'multipart' ? o.partsInFlight : 1;
   const client = new S3LoadClient({ ...o, connectionsMax: setup.lanes * perLane, timeoutMs: o.timeoutMs });
   const histogram = new LatencyHistogram();
-  const stats: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], latency: histogram.snapshot() };
+  const stats: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], retries: 0, latency: histogram.snapshot() };
 
   const next = (): number => {
     if (Atomics.load(control, CONTROL_STOP) !== 0) return -1;
@@ -161,6 +163,7 @@ export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
   try {
     await Promise.all(Array.from({ length: setup.lanes }, (_, k) => lane(setup.firstLane + k)));
   } finally {
+    stats.retries = client.retries;
     client.close();
   }
   stats.latency = histogram.snapshot();
@@ -169,11 +172,12 @@ export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
 
 export function mergeLaneStats(all: LaneStats[]): { stats: LaneStats; histogram: LatencyHistogram } {
   const histogram = new LatencyHistogram();
-  const out: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], latency: histogram.snapshot() };
+  const out: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], retries: 0, latency: histogram.snapshot() };
   for (const s of all) {
     out.ops += s.ops;
     out.bytes += s.bytes;
     out.errors += s.errors;
+    out.retries += s.retries;
     for (const [k, v] of Object.entries(s.errorsByKind)) {
       const kind = k as keyof LaneStats['errorsByKind'];
       out.errorsByKind[kind] = (out.errorsByKind[kind] ?? 0) + (v ?? 0);

@@ -59,6 +59,11 @@ export interface WorkloadResult {
   errors: number;
   errorsByKind: Partial<Record<OperationErrorKind | 'other', number>>;
   errorSamples: string[];
+  /**
+   * Requests the client sent a second time because the server closed a reused keep-alive connection
+   * without answering (a server dropping requests shows here, not as errors, when the retry succeeds).
+   */
+  retries: number;
   /** Object payload bytes moved by successful operations. */
   bytes: number;
   elapsedMs: number;
@@ -163,6 +168,7 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
     errors: stats.errors,
     errorsByKind: stats.errorsByKind,
     errorSamples: stats.errorSamples,
+    retries: stats.retries,
     bytes: stats.bytes,
     elapsedMs,
     opsPerS: stats.ops / (elapsedMs / 1000),

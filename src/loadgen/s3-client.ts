@@ -89,6 +89,11 @@ export class S3LoadClient {
     this.transport.close();
   }
 
+  /** Requests the HTTP client sent a second time because a reused connection closed before any answer. */
+  get retries(): number {
+    return this.transport.retries;
+  }
+
   private async send(req: UnsignedRequest): Promise<S3Response> {
     const { amzDate, authorization } = this.signer.sign(req.method, req.path, req.query, this.host, UNSIGNED_PAYLOAD, req.extra);
     try {

@@ -46,6 +46,8 @@ export interface S3Response {
 
 export interface Transport {
   send(req: SignedRequest): Promise<S3Response>;
+  /** Requests sent a second time (a reused connection closed before any response byte), so far. */
+  readonly retries: number;
   /** Closes idle connections; call when no request is in flight. */
   close(): void;
 }
@@ -75,6 +77,10 @@ class RawTransport implements Transport {
     head += `Authorization: ${r.authorization}\r\n\r\n`;
     const sent = this.pool.request({ head, body: r.body, bodySink: r.bodySink });
     return r.wantEtag ? sent.then((res) => ({ ...res, etag: headerValue(res, 'etag') })) : sent;
+  }
+
+  get retries(): number {
+    return this.pool.retries;
   }
 
   close(): void {
