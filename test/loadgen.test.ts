@@ -23,6 +23,7 @@ import {
   type DataSpec,
 } from '../src/loadgen/data.js';
 import { LatencyHistogram } from '../src/loadgen/histogram.js';
+import { CONTROL_NEXT_OP, createControl, runLanes } from '../src/loadgen/lanes.js';
 import { objectKeySuffix, validateOptions, type WorkloadOptions } from '../src/loadgen/options.js';
 import { prepareObjects, runWorkload, type WorkloadResult } from '../src/loadgen/run-workload.js';
 import { S3LoadClient } from '../src/loadgen/s3-client.js';
@@ -245,6 +246,15 @@ describe('against the bare bench server', () => {
     expectClean(del, 3);
     // --ops still wins over the duration.
     expectClean(await runWorkload({ ...o, workload: 'put', opsMax: 2 }), 2);
+  });
+
+  it('numbers operations past 2^31 without wrapping round to negative numbers', async () => {
+    const options = validateOptions({ endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'wrap/', workload: 'put', objectBytes: 10, objects: 5, opsMax: 2 ** 31 + 1, concurrency: 1, data: LOG });
+    const control = createControl();
+    Atomics.store(control, CONTROL_NEXT_OP, BigInt(2 ** 31 - 2)); // a long run's counter
+    // Operations 2^31-2, 2^31-1 and 2^31, then the limit; a wrapped counter would go on until the deadline.
+    const stats = await runLanes({ options, control, lanes: 1, firstLane: 0, deadlineEpochMs: Date.now() + 3000 });
+    expect([stats.ops, stats.errors]).toEqual([3, 0]);
   });
 
   it('lists its own objects past other keys under the prefix, and still misses none of them', async () => {

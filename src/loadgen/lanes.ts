@@ -10,15 +10,20 @@ import { objectKeySuffix, type ResolvedOptions } from './options.js';
 import { SeededRandom } from './prng.js';
 import { OperationError, S3LoadClient, type OperationErrorKind } from './s3-client.js';
 
-/** Slots of the shared control block (an Int32Array over a SharedArrayBuffer). */
+/**
+ * Slots of the shared control block (a BigInt64Array over a SharedArrayBuffer: 32-bit counters would wrap
+ * after 2^31 operations, three days of a long run at 8,000 operations a second).
+ */
 export const CONTROL_NEXT_OP = 0;
 export const CONTROL_STOP = 1;
 export const CONTROL_OPS_DONE = 2;
 export const CONTROL_ERRORS = 3;
 export const CONTROL_SLOTS = 4;
 
-export function createControl(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
+export type Control = BigInt64Array;
+
+export function createControl(): Control {
+  return new BigInt64Array(new SharedArrayBuffer(CONTROL_SLOTS * 8));
 }
 
 export const ERROR_SAMPLES_MAX = 5;
@@ -48,7 +53,7 @@ export function opsLimit(o: ResolvedOptions): number {
 
 export interface LaneSetup {
   options: ResolvedOptions;
-  control: Int32Array;
+  control: Control;
   lanes: number;
   /** Global number of this thread's first lane (seeds the per-lane random choices of mixed). */
   firstLane: number;
@@ -131,12 +136,12 @@ export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
   const stats: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], retries: 0, latency: histogram.snapshot() };
 
   const next = (): number => {
-    if (Atomics.load(control, CONTROL_STOP) !== 0) return -1;
+    if (Atomics.load(control, CONTROL_STOP) !== 0n) return -1;
     if (deadlineEpochMs !== undefined && Date.now() >= deadlineEpochMs) {
-      Atomics.store(control, CONTROL_STOP, 1);
+      Atomics.store(control, CONTROL_STOP, 1n);
       return -1;
     }
-    const i = Atomics.add(control, CONTROL_NEXT_OP, 1);
+    const i = Number(Atomics.add(control, CONTROL_NEXT_OP, 1n));
     return i < limit ? i : -1;
   };
 
@@ -154,9 +159,9 @@ export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
         stats.errors++;
         stats.errorsByKind[kind] = (stats.errorsByKind[kind] ?? 0) + 1;
         if (stats.errorSamples.length < ERROR_SAMPLES_MAX) stats.errorSamples.push(`${kind}: ${(err as Error)?.message ?? String(err)}`);
-        Atomics.add(control, CONTROL_ERRORS, 1);
+        Atomics.add(control, CONTROL_ERRORS, 1n);
       }
-      Atomics.add(control, CONTROL_OPS_DONE, 1);
+      Atomics.add(control, CONTROL_OPS_DONE, 1n);
     }
   };
 

@@ -16,6 +16,7 @@ import {
   mergeLaneStats,
   opsLimit,
   runLanes,
+  type Control,
   type LaneSetup,
   type LaneStats,
 } from './lanes.js';
@@ -81,7 +82,7 @@ function splitLanes(concurrency: number, workers: number): number[] {
   return Array.from({ length: workers }, (_, w) => Math.floor(concurrency / workers) + (w < concurrency % workers ? 1 : 0));
 }
 
-async function runInWorkers(o: ResolvedOptions, control: Int32Array, lanes: number[], startClock: () => number | undefined, workerUrl: URL): Promise<LaneStats[]> {
+async function runInWorkers(o: ResolvedOptions, control: Control, lanes: number[], startClock: () => number | undefined, workerUrl: URL): Promise<LaneStats[]> {
   const pool = sharePool(o.data);
   const workers: Worker[] = [];
   const ready: Array<Promise<void>> = [];
@@ -128,7 +129,7 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
     t0 = performance.now();
     return o.durationMs === undefined ? undefined : Date.now() + o.durationMs;
   };
-  const stop = (): void => void Atomics.store(control, CONTROL_STOP, 1);
+  const stop = (): void => void Atomics.store(control, CONTROL_STOP, 1n);
   if (hooks.signal?.aborted) stop();
   hooks.signal?.addEventListener('abort', stop, { once: true });
   let timer: NodeJS.Timeout | undefined;
@@ -136,7 +137,7 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
     const every = hooks.progressEveryMs ?? 1000;
     timer = setInterval(() => {
       if (t0 === 0) return;
-      hooks.onProgress!({ elapsedMs: performance.now() - t0, opsDone: Atomics.load(control, CONTROL_OPS_DONE), errors: Atomics.load(control, CONTROL_ERRORS) });
+      hooks.onProgress!({ elapsedMs: performance.now() - t0, opsDone: Number(Atomics.load(control, CONTROL_OPS_DONE)), errors: Number(Atomics.load(control, CONTROL_ERRORS)) });
     }, every);
     timer.unref();
   }
@@ -164,7 +165,7 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
     httpClient: o.httpClient,
     data: o.data,
     ops: stats.ops,
-    opsIssued: Math.min(Atomics.load(control, CONTROL_NEXT_OP), opsLimit(o)),
+    opsIssued: Math.min(Number(Atomics.load(control, CONTROL_NEXT_OP)), opsLimit(o)),
     errors: stats.errors,
     errorsByKind: stats.errorsByKind,
     errorSamples: stats.errorSamples,
