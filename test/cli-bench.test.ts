@@ -203,6 +203,34 @@ describe('sediment bench', () => {
     }
   });
 
+  it('uses an existing bucket its keys may use but not create', async () => {
+    // CreateBucket: 403 AccessDenied; HeadBucket: 200; objects: stored.
+    const methods: string[] = [];
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      req.on('end', () => {
+        const bucketLevel = req.url!.split('/').length === 2;
+        methods.push(`${req.method} ${bucketLevel ? 'bucket' : 'object'}`);
+        if (bucketLevel && req.method === 'PUT') {
+          res.writeHead(403, { 'content-type': 'application/xml' });
+          return void res.end('<Error><Code>AccessDenied</Code></Error>');
+        }
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const r = await run(['bench', '--endpoint', endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'put', '-n', '2', '-c', '1', '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(methods).toEqual(['PUT bucket', 'HEAD bucket', 'PUT object', 'PUT object']);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('needs credentials', async () => {
     const r = await run(['bench', '--endpoint', h.endpoint, '--data', join(h.dir, 'nowhere')], { SEDIMENT_ACCESS_KEY: '', SEDIMENT_SECRET_KEY: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
     expect(r.code).toBe(2);

@@ -111,11 +111,15 @@ export class S3LoadClient {
     }
   }
 
-  /** Creates the bucket; an existing bucket owned by the caller is fine. */
+  /**
+   * Creates the bucket; an existing bucket owned by the caller is fine, and so is one the caller may use
+   * but not create (CreateBucket refused with 403 while HeadBucket answers 200: keys limited to a bucket).
+   */
   async createBucket(bucket: string): Promise<void> {
     const path = `/${awsUriEncode(bucket, false)}`;
     const res = await this.send({ method: 'PUT', path, query: '', contentLength: 0 });
     if (res.status === 409 && s3ErrorCode(res) === 'BucketAlreadyOwnedByYou') return;
+    if (res.status === 403 && (await this.send({ method: 'HEAD', path, query: '' })).status === 200) return;
     S3LoadClient.expectStatus(res, `create bucket ${bucket}`, (s) => s === 200);
   }
 

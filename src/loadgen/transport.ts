@@ -75,7 +75,7 @@ class RawTransport implements Transport {
     head += `x-amz-content-sha256: ${r.payloadHash}\r\nx-amz-date: ${r.amzDate}\r\n`;
     if (r.extra) for (const [name, value] of r.extra) head += `${name}: ${value}\r\n`;
     head += `Authorization: ${r.authorization}\r\n\r\n`;
-    const sent = this.pool.request({ head, body: r.body, bodySink: r.bodySink });
+    const sent = this.pool.request({ head, body: r.body, bodySink: r.bodySink, noResponseBody: r.method === 'HEAD' });
     return r.wantEtag ? sent.then((res) => ({ ...res, etag: headerValue(res, 'etag') })) : sent;
   }
 
