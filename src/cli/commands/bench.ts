@@ -3,8 +3,10 @@
 // a run that starts with anything but put first writes the objects it needs, untimed (unless --no-prepare:
 // they exist from an earlier run). Every GET byte is
 // checked against the deterministic data it was written with (unless --no-verify). The summary table
-// (or --json) reports ops/s, MB/s, latency percentiles, errors and the client's own CPU use. A run with
-// errors exits 1 after printing its table.
+// (or --json) reports ops/s, MB/s, latency percentiles, errors, retried requests and the client's own CPU
+// use. A run with errors exits 1 after printing its table. When a put or multipart run wrote fewer than -n
+// objects (--ops, -d), the workloads after it use those it wrote. The first SIGINT/SIGTERM stops issuing
+// operations, lets those in flight finish and prints the results so far (exit 130/143); a second exits.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { RealFileSystem } from '../../index.js';
 import {
@@ -136,7 +138,7 @@ async function credentials(flags: BenchFlags, ctx: CliContext): Promise<{ access
 }
 
 /** Progress on stderr: a line redrawn twice a second on a terminal, else (a log, a pipe) one line every 5 s. */
-export const PROGRESS_LOG_EVERY_MS = 5000;
+const PROGRESS_LOG_EVERY_MS = 5000;
 
 function progressLine(ctx: CliContext, label: string, total: number | undefined): { hooks: RunHooks; finish: () => void } {
   if (ctx.quiet) return { hooks: {}, finish: () => undefined };
