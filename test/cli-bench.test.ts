@@ -1,6 +1,8 @@
 // `sediment bench` as a user runs it: the compiled CLI in a child process against an S3 server on
 // 127.0.0.1 (the in-process test harness). Small counts: this checks behaviour, not speed.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +53,21 @@ describe('sediment bench', () => {
     expect(h.engine.listObjects('bench-all').contents).toEqual([]);
   });
 
+  it('works after a put cut short by --ops on the objects it wrote, not on -n objects that do not exist', async () => {
+    const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-short', '-w', 'put,get,mixed,list,delete', '-n', '500', '-c', '2', '-s', '100', '--ops', '12', '--json']);
+    const out = JSON.parse(r.stdout) as { results: Array<Result & { objects: number }> };
+    expect(out.results.map((x) => [x.workload, x.objects, x.ops, x.errors])).toEqual([
+      ['put', 500, 12, 0],
+      ['get', 12, 12, 0],
+      ['mixed', 12, 12, 0],
+      ['list', 12, 12, 0],
+      ['delete', 12, 12, 0],
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(h.engine.listObjects('bench-short').contents).toEqual([]);
+  });
+
   it('prints a summary table, and writes the objects first when the first workload is a get', async () => {
     const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-get', '-w', 'get', '-n', '20', '-c', '4', '-s', '3000']);
     expect(r.code).toBe(0);
@@ -99,9 +116,169 @@ describe('sediment bench', () => {
     expect(h.engine.listBuckets().map((b) => b.name)).not.toContain('sediment-bench');
   });
 
+  it('takes every seed the data generator takes, 0 included', async () => {
+    const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-seed', '-w', 'put,get', '-n', '3', '-c', '1', '-s', '100', '--seed', '0', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { results: Array<{ data: unknown; errors: number }> }).results.map((x) => [x.data, x.errors])).toEqual([
+      [{ kind: 'log', seed: 0 }, 0],
+      [{ kind: 'log', seed: 0 }, 0],
+    ]);
+    for (const seed of ['-1', '4294967296', '1.5', 'x']) {
+      const bad = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-seed', '--seed', seed]);
+      expect(bad.code, seed).toBe(2);
+      expect(bad.stderr, seed).toMatch(/^sediment: option '--seed <n>' argument '.*' is invalid\. expected an integer from 0 to 4294967295\n$/);
+    }
+  });
+
+  it('refuses an endpoint with a path, query or user part instead of dropping it', async () => {
+    for (const endpoint of [`${h.endpoint}/s3`, `${h.endpoint}/s3/`, `${h.endpoint}?x=1`, `${h.endpoint}/#a`, h.endpoint.replace('http://', 'http://u:p@'), 'http://']) {
+      const r = await run(['bench', '--endpoint', endpoint, '--bucket', 'bench-endpoint', '-n', '1']);
+      expect(r.code, endpoint).toBe(2);
+      expect(r.stderr.trim().split('\n'), endpoint).toHaveLength(1);
+    }
+    expect(h.engine.listBuckets().map((b) => b.name)).not.toContain('bench-endpoint');
+    const ok = await run(['bench', '--endpoint', `${h.endpoint}/`, '--bucket', 'bench-endpoint', '-n', '1', '--json']);
+    expect(ok.code).toBe(0);
+  });
+
+  it('fails requests a server never answers after --timeout, as timeout errors', async () => {
+    // Answers the bucket creation, then swallows every request.
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      if (req.url!.split('/').length === 2) req.on('end', () => res.end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const r = await run(['bench', '--endpoint', endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'put', '-n', '2', '-c', '2', '--timeout', '300ms', '--json']);
+      expect(r.code).toBe(1);
+      const res = (JSON.parse(r.stdout) as { results: Result[] }).results[0];
+      expect([res.ops, res.errors, res.errorsByKind]).toEqual([0, 2, { timeout: 2 }]);
+      expect(r.stderr).toBe('sediment: 2 operation(s) failed (see the table)\n');
+      const bad = await run(['bench', '--endpoint', endpoint, '--timeout', '0']);
+      expect(bad.code).toBe(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('names the flags, not the load generator\'s option names, in what it refuses', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['-s', '6GiB'], /^sediment: -s\/--size must be an integer in 0\.\.5368709120\n$/],
+      [['-n', '2000000000'], /^sediment: -n\/--objects must be an integer in 1\.\.1000000000\n$/],
+      [['-c', '5000'], /^sediment: -c\/--concurrency must be an integer in 1\.\.4096\n$/],
+      [['--workers', '8', '-c', '4'], /^sediment: --workers must not exceed -c\/--concurrency\n$/],
+      [['-w', 'mixed'], /^sediment: mixed needs --ops or -d\/--duration\n$/],
+      [['-w', 'put,delete', '-n', '5', '--ops', '6'], /^sediment: delete cannot run more operations than -n\/--objects\n$/],
+      [['-w', 'multipart', '--part-size', '1MiB'], /^sediment: --part-size must be an integer in 5242880\.\.5368709120/],
+      [['--parts-in-flight', '65'], /^sediment: --parts-in-flight must be/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'bench-flags', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('reports progress on a non-terminal stderr too, as plain lines', async () => {
+    // A slow server (each answer after 40 ms) keeps a one-lane run light while it outlasts one progress interval.
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      req.on('end', () => setTimeout(() => res.end(), 40));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const r = await run(['bench', '--endpoint', endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'put', '-n', '1000', '-c', '1', '-s', '10', '-d', '6s']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^put: \d+ ops, \d+ ops\/s, 0 errors, \d+\.\d s\n/m);
+      expect(r.stderr).not.toMatch(/[\r\x1b]/);
+      expect(r.stderr).not.toMatch(/wrote/); // no workload follows that would use fewer objects
+      expect(r.stdout).toMatch(/^\| workload \|/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('uses an existing bucket its keys may use but not create', async () => {
+    // CreateBucket: 403 AccessDenied; HeadBucket: 200; objects: stored.
+    const methods: string[] = [];
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      req.on('end', () => {
+        const bucketLevel = req.url!.split('/').length === 2;
+        methods.push(`${req.method} ${bucketLevel ? 'bucket' : 'object'}`);
+        if (bucketLevel && req.method === 'PUT') {
+          res.writeHead(403, { 'content-type': 'application/xml' });
+          return void res.end('<Error><Code>AccessDenied</Code></Error>');
+        }
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const r = await run(['bench', '--endpoint', endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'put', '-n', '2', '-c', '1', '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(methods).toEqual(['PUT bucket', 'HEAD bucket', 'PUT object', 'PUT object']);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('needs credentials', async () => {
     const r = await run(['bench', '--endpoint', h.endpoint, '--data', join(h.dir, 'nowhere')], { SEDIMENT_ACCESS_KEY: '', SEDIMENT_SECRET_KEY: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no credentials/);
+  });
+
+  it('stops on Ctrl-C: the requests in flight finish, the results so far are printed, exit status 130', async () => {
+    // A server that holds every object PUT until the client has taken the SIGINT.
+    const held: Array<ServerResponse> = [];
+    let puts = 0;
+    let release!: () => void;
+    const threeHeld = new Promise<void>((resolve) => (release = resolve));
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url!.split('/').length === 2) return void res.end();
+        puts++;
+        held.push(res);
+        if (held.length === 3) release();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const child = spawn(process.execPath, [cli, 'bench', '--endpoint', endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'put,get', '-n', '100', '-c', '3', '-s', '10', '--json']);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const stopping = new Promise<void>((resolve) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('stopping')) resolve();
+        });
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await threeHeld;
+      child.kill('SIGINT');
+      await Promise.race([stopping, exited]);
+      for (const res of held.splice(0)) res.end();
+      expect(await exited).toBe(130);
+      const out = JSON.parse(stdout) as { interrupted: boolean; results: Array<Result & { opsIssued: number }> };
+      expect(out.interrupted).toBe(true);
+      expect(out.results.map((x) => [x.workload, x.ops, x.opsIssued, x.errors])).toEqual([['put', 3, 3, 0]]);
+      expect(puts).toBe(3);
+      expect(stderr).toMatch(/sediment: interrupted by SIGINT\n$/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

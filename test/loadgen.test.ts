@@ -23,6 +23,7 @@ import {
   type DataSpec,
 } from '../src/loadgen/data.js';
 import { LatencyHistogram } from '../src/loadgen/histogram.js';
+import { CONTROL_NEXT_OP, createControl, runLanes } from '../src/loadgen/lanes.js';
 import { objectKeySuffix, validateOptions, type WorkloadOptions } from '../src/loadgen/options.js';
 import { prepareObjects, runWorkload, type WorkloadResult } from '../src/loadgen/run-workload.js';
 import { S3LoadClient } from '../src/loadgen/s3-client.js';
@@ -231,6 +232,43 @@ describe('against the bare bench server', () => {
     const g = await runWorkload({ endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'timed/', workload: 'get', objectBytes: 1024, objects: r.opsIssued, concurrency: 4, data: LOG });
     expectClean(g, r.opsIssued);
   });
+
+  it('runs put and get for the whole duration, going round the objects, and delete only until they are gone', async () => {
+    const o = { endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'round/', objectBytes: 512, objects: 3, durationMs: 300, concurrency: 1, data: LOG } as const;
+    const put = await runWorkload({ ...o, workload: 'put' });
+    expect(put.errors).toBe(0);
+    expect(put.ops).toBe(put.opsIssued);
+    expect(put.ops).toBeGreaterThan(3); // not stopped after the 3 objects
+    const get = await runWorkload({ ...o, workload: 'get' });
+    expectClean(get, get.opsIssued);
+    expect(get.ops).toBeGreaterThan(3);
+    const del = await runWorkload({ ...o, workload: 'delete', durationMs: 60_000 });
+    expectClean(del, 3);
+    // --ops still wins over the duration.
+    expectClean(await runWorkload({ ...o, workload: 'put', opsMax: 2 }), 2);
+  });
+
+  it('numbers operations past 2^31 without wrapping round to negative numbers', async () => {
+    const options = validateOptions({ endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'wrap/', workload: 'put', objectBytes: 10, objects: 5, opsMax: 2 ** 31 + 1, concurrency: 1, data: LOG });
+    const control = createControl();
+    Atomics.store(control, CONTROL_NEXT_OP, BigInt(2 ** 31 - 2)); // a long run's counter
+    // Operations 2^31-2, 2^31-1 and 2^31, then the limit; a wrapped counter would go on until the deadline.
+    const stats = await runLanes({ options, control, lanes: 1, firstLane: 0, deadlineEpochMs: Date.now() + 3000 });
+    expect([stats.ops, stats.errors]).toEqual([3, 0]);
+  });
+
+  it('lists its own objects past other keys under the prefix, and still misses none of them', async () => {
+    const o = { endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'left/', objectBytes: 10, concurrency: 1, data: LOG } as const;
+    expectClean(await runWorkload({ ...o, workload: 'put', objects: 10 }), 10); // an earlier, larger run
+    // 10 keys in pages of 3: a pass is 4 pages, of which objects 0..3 are the run's.
+    expectClean(await runWorkload({ ...o, workload: 'list', objects: 4, listPageKeys: 3, opsMax: 8 }), 8);
+    const admin = new S3LoadClient({ ...o, connectionsMax: 1, timeoutMs: 10_000 });
+    await admin.deleteObject('loadgen', `left/${objectKeySuffix(2)}`);
+    admin.close();
+    const missing = await runWorkload({ ...o, workload: 'list', objects: 4, listPageKeys: 3, opsMax: 3 });
+    expect(missing.errorsByKind).toEqual({ verify: 1 });
+    expect(missing.errorSamples[0]).toMatch(/a full pass saw 3 of the 4 objects/);
+  });
 });
 
 describe('against a bare server that corrupts GET bodies', () => {
@@ -300,6 +338,32 @@ describe('against an in-process sediment server', () => {
     const r = await runWorkload({ endpoint, accessKeyId: AK, secretAccessKey: 'wrong', region: 'us-east-1', bucket: 'loadgen', prefix: 'x/', workload: 'put', objectBytes: 10, objects: 3, concurrency: 1, data: LOG, httpClient });
     expect(r.errors).toBe(3);
     expect(r.errorSamples[0]).toMatch(/HTTP 403 SignatureDoesNotMatch/);
+  });
+});
+
+describe('against a server that drops the second request of every connection unanswered', () => {
+  let server: Server;
+  let endpoint: string;
+  beforeAll(async () => {
+    const served = new WeakMap<object, number>();
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const n = (served.get(req.socket) ?? 0) + 1;
+        served.set(req.socket, n);
+        if (n === 2) req.socket.destroy();
+        else res.end();
+      });
+    });
+    endpoint = await listen(server);
+  });
+  afterAll(() => close(server));
+
+  it.each(HTTP_CLIENTS)('counts the requests it had to send again, which the summary reports (%s client)', async (httpClient) => {
+    const r = await runWorkload({ endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'drop/', workload: 'put', objectBytes: 10, objects: 4, concurrency: 1, data: LOG, httpClient });
+    expectClean(r, 4); // each retry got an answer on a fresh connection
+    expect(r.retries).toBe(3);
+    expect(formatSummary([r])).toMatch(/\nput 10 B: 3 request\(s\) sent again: the server closed a kept-alive connection without answering them$/);
   });
 });
 

@@ -18,6 +18,8 @@ export class HttpPool {
   private readonly waiters: Array<(c: HttpConnection) => void> = [];
   private open = 0;
   private closed = false;
+  /** Requests sent once more after failing retryably. */
+  retries = 0;
 
   constructor(private readonly opts: HttpPoolOptions) {
     if (!(opts.connectionsMax >= 1)) throw new RangeError('connectionsMax must be at least 1');
@@ -30,6 +32,7 @@ export class HttpPool {
         return await conn.request(req);
       } catch (err) {
         if (!(err instanceof TransportError) || !err.retryable || attempt > 1 || this.closed) throw err;
+        this.retries++;
         // The server closed an idle connection; the other idle ones are most likely closed too.
         this.dropIdle();
       } finally {

@@ -10,15 +10,20 @@ import { objectKeySuffix, type ResolvedOptions } from './options.js';
 import { SeededRandom } from './prng.js';
 import { OperationError, S3LoadClient, type OperationErrorKind } from './s3-client.js';
 
-/** Slots of the shared control block (an Int32Array over a SharedArrayBuffer). */
+/**
+ * Slots of the shared control block (a BigInt64Array over a SharedArrayBuffer: 32-bit counters would wrap
+ * after 2^31 operations, three days of a long run at 8,000 operations a second).
+ */
 export const CONTROL_NEXT_OP = 0;
 export const CONTROL_STOP = 1;
 export const CONTROL_OPS_DONE = 2;
 export const CONTROL_ERRORS = 3;
 export const CONTROL_SLOTS = 4;
 
-export function createControl(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
+export type Control = BigInt64Array;
+
+export function createControl(): Control {
+  return new BigInt64Array(new SharedArrayBuffer(CONTROL_SLOTS * 8));
 }
 
 export const ERROR_SAMPLES_MAX = 5;
@@ -29,19 +34,26 @@ export interface LaneStats {
   errors: number;
   errorsByKind: Partial<Record<OperationErrorKind | 'other', number>>;
   errorSamples: string[];
+  /** Requests sent a second time (see Transport.retries); the operation's outcome is the second try's. */
+  retries: number;
   latency: HistogramSnapshot;
 }
 
-/** The most operations a run issues (Infinity: only the duration stops it). */
+/**
+ * The most operations a run issues (Infinity: only the duration stops it). A run with a duration and no
+ * opsMax lasts the duration: put, multipart and get go round the objects again; delete stops when every
+ * object is gone.
+ */
 export function opsLimit(o: ResolvedOptions): number {
   if (o.opsMax !== undefined) return o.opsMax;
   if (o.workload === 'mixed' || o.workload === 'list') return Infinity;
+  if (o.durationMs !== undefined && o.workload !== 'delete') return Infinity;
   return o.objects;
 }
 
 export interface LaneSetup {
   options: ResolvedOptions;
-  control: Int32Array;
+  control: Control;
   lanes: number;
   /** Global number of this thread's first lane (seeds the per-lane random choices of mixed). */
   firstLane: number;
@@ -79,8 +91,13 @@ function makeOperation(o: ResolvedOptions, client: S3LoadClient, lane: number): 
       };
     }
     case 'list': {
-      // Each lane pages through the prefix on its own; a finished pass must have seen every object
-      // exactly once, in order.
+      // Each lane pages through the prefix on its own; a finished pass must have seen every object of
+      // the run (0..objects-1) exactly once, in order. Other keys under the prefix (objects an earlier run
+      // with a larger -n left there) are listed too, but not counted.
+      const ours = (key: string): boolean => {
+        const suffix = key.slice(o.prefix.length);
+        return /^\d{9}$/.test(suffix) && Number(suffix) < o.objects;
+      };
       let token: string | undefined;
       let seen = 0;
       let last = '';
@@ -94,14 +111,14 @@ function makeOperation(o: ResolvedOptions, client: S3LoadClient, lane: number): 
             throw new OperationError('verify', `LIST: key ${JSON.stringify(k)} out of order or outside the prefix`);
           }
           last = k;
+          if (ours(k)) seen++;
         }
-        seen += page.keys.length;
         token = page.nextToken;
         if (token === undefined) {
           const total = seen;
           seen = 0;
           last = '';
-          if (total !== o.objects) throw new OperationError('verify', `LIST: a full pass saw ${total} keys, expected ${o.objects}`);
+          if (total !== o.objects) throw new OperationError('verify', `LIST: a full pass saw ${total} of the ${o.objects} objects`);
         }
         return 0;
       };
@@ -116,15 +133,15 @@ export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
   const perLane = o.workload === 'multipart' ? o.partsInFlight : 1;
   const client = new S3LoadClient({ ...o, connectionsMax: setup.lanes * perLane, timeoutMs: o.timeoutMs });
   const histogram = new LatencyHistogram();
-  const stats: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], latency: histogram.snapshot() };
+  const stats: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], retries: 0, latency: histogram.snapshot() };
 
   const next = (): number => {
-    if (Atomics.load(control, CONTROL_STOP) !== 0) return -1;
+    if (Atomics.load(control, CONTROL_STOP) !== 0n) return -1;
     if (deadlineEpochMs !== undefined && Date.now() >= deadlineEpochMs) {
-      Atomics.store(control, CONTROL_STOP, 1);
+      Atomics.store(control, CONTROL_STOP, 1n);
       return -1;
     }
-    const i = Atomics.add(control, CONTROL_NEXT_OP, 1);
+    const i = Number(Atomics.add(control, CONTROL_NEXT_OP, 1n));
     return i < limit ? i : -1;
   };
 
@@ -142,15 +159,16 @@ export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
         stats.errors++;
         stats.errorsByKind[kind] = (stats.errorsByKind[kind] ?? 0) + 1;
         if (stats.errorSamples.length < ERROR_SAMPLES_MAX) stats.errorSamples.push(`${kind}: ${(err as Error)?.message ?? String(err)}`);
-        Atomics.add(control, CONTROL_ERRORS, 1);
+        Atomics.add(control, CONTROL_ERRORS, 1n);
       }
-      Atomics.add(control, CONTROL_OPS_DONE, 1);
+      Atomics.add(control, CONTROL_OPS_DONE, 1n);
     }
   };
 
   try {
     await Promise.all(Array.from({ length: setup.lanes }, (_, k) => lane(setup.firstLane + k)));
   } finally {
+    stats.retries = client.retries;
     client.close();
   }
   stats.latency = histogram.snapshot();
@@ -159,11 +177,12 @@ export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
 
 export function mergeLaneStats(all: LaneStats[]): { stats: LaneStats; histogram: LatencyHistogram } {
   const histogram = new LatencyHistogram();
-  const out: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], latency: histogram.snapshot() };
+  const out: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], retries: 0, latency: histogram.snapshot() };
   for (const s of all) {
     out.ops += s.ops;
     out.bytes += s.bytes;
     out.errors += s.errors;
+    out.retries += s.retries;
     for (const [k, v] of Object.entries(s.errorsByKind)) {
       const kind = k as keyof LaneStats['errorsByKind'];
       out.errorsByKind[kind] = (out.errorsByKind[kind] ?? 0) + (v ?? 0);

@@ -19,6 +19,7 @@ function transportError(err: Error & { code?: string }, retryable: boolean): Tra
 
 export class NodeHttpTransport implements Transport {
   private readonly agent: http.Agent;
+  retries = 0;
 
   constructor(private readonly o: TransportOptions) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: o.connectionsMax, maxFreeSockets: o.connectionsMax });
@@ -30,6 +31,7 @@ export class NodeHttpTransport implements Transport {
     } catch (err) {
       // The server closed an idle keep-alive connection as the request went out: safe to send again, once.
       if (!(err instanceof TransportError) || !err.retryable) throw err;
+      this.retries++;
       return this.attempt(r);
     }
   }

@@ -16,8 +16,9 @@ export interface WorkloadOptions extends S3Endpoint {
   /** The objects the run works on: indexes 0..objects-1 (put writes them; the others need them to exist). */
   objects: number;
   /**
-   * Stop after this many operations. Default: `objects` for put, get and delete (each object once);
-   * mixed and list need opsMax or durationMs. put and get go round the objects again past `objects`.
+   * Stop after this many operations. Default: `objects` for put, multipart, get and delete (each object
+   * once), unless durationMs is given: then put, multipart and get run for the whole duration; mixed and
+   * list need opsMax or durationMs. put, multipart and get go round the objects again past `objects`.
    */
   opsMax?: number;
   /** Stop issuing operations after this long (operations in flight finish). */
@@ -60,6 +61,16 @@ export function objectKeySuffix(index: number): string {
   return String(index).padStart(9, '0');
 }
 
+/** http://host[:port], with at most a trailing slash: nothing the client would drop without a word. */
+function endpointIsHostPort(endpoint: string): boolean {
+  try {
+    const u = new URL(endpoint);
+    return u.pathname === '/' && u.search === '' && u.hash === '' && u.username === '' && u.password === '' && !/[?#]/.test(endpoint);
+  } catch {
+    return false;
+  }
+}
+
 function check(ok: boolean, message: string): void {
   if (!ok) throw new RangeError(`load generator: ${message}`);
 }
@@ -74,6 +85,7 @@ export function validateOptions(o: WorkloadOptions): Required<Omit<WorkloadOptio
   check((DATA_KINDS as readonly string[]).includes(o.data?.kind), `unknown data kind ${String(o.data?.kind)}`);
   check(intIn(o.data.seed, 0, 2 ** 32 - 1), 'seed must be an integer in 0..2^32-1');
   check(/^http:\/\/[^/]/.test(o.endpoint), 'endpoint must be an http:// URL (TLS is not supported)');
+  check(endpointIsHostPort(o.endpoint), `endpoint ${o.endpoint} must be http://host[:port] alone: requests are path-style (/BUCKET/KEY), a path, query or user part would be ignored`);
   check(o.bucket.length > 0, 'bucket is required');
   check(intIn(o.objectBytes, 0, OBJECT_BYTES_MAX), `objectBytes must be an integer in 0..${OBJECT_BYTES_MAX}`);
   check(intIn(o.objects, 1, OBJECTS_MAX), `objects must be an integer in 1..${OBJECTS_MAX}`);

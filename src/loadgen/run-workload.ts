@@ -11,10 +11,12 @@ import {
   CONTROL_ERRORS,
   CONTROL_NEXT_OP,
   CONTROL_OPS_DONE,
+  CONTROL_STOP,
   createControl,
   mergeLaneStats,
   opsLimit,
   runLanes,
+  type Control,
   type LaneSetup,
   type LaneStats,
 } from './lanes.js';
@@ -35,11 +37,18 @@ export interface RunHooks {
   progressEveryMs?: number;
   /** The worker thread script (default: the compiled worker-entry.js next to this module). */
   workerUrl?: URL;
+  /**
+   * Once aborted, no new operation starts (in every thread); the operations in flight finish and the
+   * run returns its numbers so far, like a run whose duration ended.
+   */
+  signal?: AbortSignal;
 }
 
 export interface WorkloadResult {
   workload: Workload;
   objectBytes: number;
+  /** The objects the run worked on (indexes 0..objects-1). */
+  objects: number;
   concurrency: number;
   workers: number;
   httpClient: HttpClientKind;
@@ -51,6 +60,11 @@ export interface WorkloadResult {
   errors: number;
   errorsByKind: Partial<Record<OperationErrorKind | 'other', number>>;
   errorSamples: string[];
+  /**
+   * Requests the client sent a second time because the server closed a reused keep-alive connection
+   * without answering (a server dropping requests shows here, not as errors, when the retry succeeds).
+   */
+  retries: number;
   /** Object payload bytes moved by successful operations. */
   bytes: number;
   elapsedMs: number;
@@ -68,7 +82,7 @@ function splitLanes(concurrency: number, workers: number): number[] {
   return Array.from({ length: workers }, (_, w) => Math.floor(concurrency / workers) + (w < concurrency % workers ? 1 : 0));
 }
 
-async function runInWorkers(o: ResolvedOptions, control: Int32Array, lanes: number[], startClock: () => number | undefined, workerUrl: URL): Promise<LaneStats[]> {
+async function runInWorkers(o: ResolvedOptions, control: Control, lanes: number[], startClock: () => number | undefined, workerUrl: URL): Promise<LaneStats[]> {
   const pool = sharePool(o.data);
   const workers: Worker[] = [];
   const ready: Array<Promise<void>> = [];
@@ -115,12 +129,15 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
     t0 = performance.now();
     return o.durationMs === undefined ? undefined : Date.now() + o.durationMs;
   };
+  const stop = (): void => void Atomics.store(control, CONTROL_STOP, 1n);
+  if (hooks.signal?.aborted) stop();
+  hooks.signal?.addEventListener('abort', stop, { once: true });
   let timer: NodeJS.Timeout | undefined;
   if (hooks.onProgress) {
     const every = hooks.progressEveryMs ?? 1000;
     timer = setInterval(() => {
       if (t0 === 0) return;
-      hooks.onProgress!({ elapsedMs: performance.now() - t0, opsDone: Atomics.load(control, CONTROL_OPS_DONE), errors: Atomics.load(control, CONTROL_ERRORS) });
+      hooks.onProgress!({ elapsedMs: performance.now() - t0, opsDone: Number(Atomics.load(control, CONTROL_OPS_DONE)), errors: Number(Atomics.load(control, CONTROL_ERRORS)) });
     }, every);
     timer.unref();
   }
@@ -134,6 +151,7 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
     }
   } finally {
     if (timer) clearInterval(timer);
+    hooks.signal?.removeEventListener('abort', stop);
   }
   const elapsedMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
@@ -141,15 +159,17 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
   return {
     workload: o.workload,
     objectBytes: o.objectBytes,
+    objects: o.objects,
     concurrency: o.concurrency,
     workers: o.workers,
     httpClient: o.httpClient,
     data: o.data,
     ops: stats.ops,
-    opsIssued: Math.min(Atomics.load(control, CONTROL_NEXT_OP), opsLimit(o)),
+    opsIssued: Math.min(Number(Atomics.load(control, CONTROL_NEXT_OP)), opsLimit(o)),
     errors: stats.errors,
     errorsByKind: stats.errorsByKind,
     errorSamples: stats.errorSamples,
+    retries: stats.retries,
     bytes: stats.bytes,
     elapsedMs,
     opsPerS: stats.ops / (elapsedMs / 1000),
@@ -163,7 +183,7 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
  * Writes objects 0..objects-1 (what get, mixed, delete and list need), untimed. Throws when any PUT
  * failed, with the first failures in the message.
  */
-export async function prepareObjects(options: WorkloadOptions): Promise<void> {
-  const r = await runWorkload({ ...options, workload: 'put', opsMax: options.objects, durationMs: undefined });
+export async function prepareObjects(options: WorkloadOptions, hooks: RunHooks = {}): Promise<void> {
+  const r = await runWorkload({ ...options, workload: 'put', opsMax: options.objects, durationMs: undefined }, hooks);
   if (r.errors > 0) throw new Error(`preparing ${options.objects} objects: ${r.errors} PUT(s) failed: ${r.errorSamples.join('; ')}`);
 }

@@ -89,6 +89,11 @@ export class S3LoadClient {
     this.transport.close();
   }
 
+  /** Requests the HTTP client sent a second time because a reused connection closed before any answer. */
+  get retries(): number {
+    return this.transport.retries;
+  }
+
   private async send(req: UnsignedRequest): Promise<S3Response> {
     const { amzDate, authorization } = this.signer.sign(req.method, req.path, req.query, this.host, UNSIGNED_PAYLOAD, req.extra);
     try {
@@ -106,11 +111,15 @@ export class S3LoadClient {
     }
   }
 
-  /** Creates the bucket; an existing bucket owned by the caller is fine. */
+  /**
+   * Creates the bucket; an existing bucket owned by the caller is fine, and so is one the caller may use
+   * but not create (CreateBucket refused with 403 while HeadBucket answers 200: keys limited to a bucket).
+   */
   async createBucket(bucket: string): Promise<void> {
     const path = `/${awsUriEncode(bucket, false)}`;
     const res = await this.send({ method: 'PUT', path, query: '', contentLength: 0 });
     if (res.status === 409 && s3ErrorCode(res) === 'BucketAlreadyOwnedByYou') return;
+    if (res.status === 403 && (await this.send({ method: 'HEAD', path, query: '' })).status === 200) return;
     S3LoadClient.expectStatus(res, `create bucket ${bucket}`, (s) => s === 200);
   }
 

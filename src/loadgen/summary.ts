@@ -40,6 +40,9 @@ export function formatSummary(results: WorkloadResult[]): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
   const out = [line(SUMMARY_COLUMNS), line(SUMMARY_COLUMNS.map(() => '---')), ...results.map((r) => line(summaryRow(r)))];
   for (const r of results) {
+    if (r.retries > 0) {
+      out.push('', `${r.workload} ${bytesLabel(r.objectBytes)}: ${r.retries} request(s) sent again: the server closed a kept-alive connection without answering them`);
+    }
     if (r.errors === 0) continue;
     const kinds = Object.entries(r.errorsByKind).map(([k, v]) => `${k} ${v}`).join(', ');
     out.push('', `${r.workload} ${bytesLabel(r.objectBytes)}: ${r.errors} errors (${kinds}); first: ${r.errorSamples.join(' | ')}`);

@@ -46,6 +46,8 @@ export interface S3Response {
 
 export interface Transport {
   send(req: SignedRequest): Promise<S3Response>;
+  /** Requests sent a second time (a reused connection closed before any response byte), so far. */
+  readonly retries: number;
   /** Closes idle connections; call when no request is in flight. */
   close(): void;
 }
@@ -73,8 +75,12 @@ class RawTransport implements Transport {
     head += `x-amz-content-sha256: ${r.payloadHash}\r\nx-amz-date: ${r.amzDate}\r\n`;
     if (r.extra) for (const [name, value] of r.extra) head += `${name}: ${value}\r\n`;
     head += `Authorization: ${r.authorization}\r\n\r\n`;
-    const sent = this.pool.request({ head, body: r.body, bodySink: r.bodySink });
+    const sent = this.pool.request({ head, body: r.body, bodySink: r.bodySink, noResponseBody: r.method === 'HEAD' });
     return r.wantEtag ? sent.then((res) => ({ ...res, etag: headerValue(res, 'etag') })) : sent;
+  }
+
+  get retries(): number {
+    return this.pool.retries;
   }
 
   close(): void {

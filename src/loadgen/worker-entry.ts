@@ -3,12 +3,12 @@
 // its stats. Messages: worker → parent 'ready' | 'done' | 'failed'; parent → worker 'start'.
 import { parentPort, workerData } from 'node:worker_threads';
 import { adoptPool } from './data.js';
-import { runLanes, type LaneStats } from './lanes.js';
+import { runLanes, type Control, type LaneStats } from './lanes.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface WorkerInput {
   options: ResolvedOptions;
-  control: Int32Array;
+  control: Control;
   lanes: number;
   firstLane: number;
   /** The data pool's bytes (a SharedArrayBuffer view). */

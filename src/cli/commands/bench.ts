@@ -3,8 +3,10 @@
 // a run that starts with anything but put first writes the objects it needs, untimed (unless --no-prepare:
 // they exist from an earlier run). Every GET byte is
 // checked against the deterministic data it was written with (unless --no-verify). The summary table
-// (or --json) reports ops/s, MB/s, latency percentiles, errors and the client's own CPU use. A run with
-// errors exits 1 after printing its table.
+// (or --json) reports ops/s, MB/s, latency percentiles, errors, retried requests and the client's own CPU
+// use. A run with errors exits 1 after printing its table. When a put or multipart run wrote fewer than -n
+// objects (--ops, -d), the workloads after it use those it wrote. The first SIGINT/SIGTERM stops issuing
+// operations, lets those in flight finish and prints the results so far (exit 130/143); a second exits.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { RealFileSystem } from '../../index.js';
 import {
@@ -16,6 +18,7 @@ import {
   S3LoadClient,
   validateOptions,
   type DataKind,
+  type RunHooks,
   type Workload,
   type WorkloadOptions,
   type WorkloadResult,
@@ -49,12 +52,38 @@ function parseCount(text: string): number {
   return n;
 }
 
+/** 0 to 2^32-1: the seeds the data generator takes. */
+function parseSeed(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 2 ** 32 - 1) throw new InvalidArgumentError('expected an integer from 0 to 4294967295');
+  return n;
+}
+
 function parseWorkloads(text: string): Workload[] {
   const list = text.split(',').map((w) => w.trim());
   for (const w of list) {
     if (!(WORKLOADS as readonly string[]).includes(w)) throw new InvalidArgumentError(`unknown workload "${w}" (choose from ${WORKLOADS.join(', ')})`);
   }
   return list as Workload[];
+}
+
+/** The load generator's option names, as the flags that set them. */
+const FLAG_OF_OPTION: Record<string, string> = {
+  objectBytes: '-s/--size',
+  objects: '-n/--objects',
+  concurrency: '-c/--concurrency',
+  workers: '--workers',
+  opsMax: '--ops',
+  durationMs: '-d/--duration',
+  getPercent: '--get-percent',
+  partBytes: '--part-size',
+  partsInFlight: '--parts-in-flight',
+  timeoutMs: '--timeout (in ms)',
+};
+
+/** A validateOptions message in the command line's terms. */
+function flagNames(message: string): string {
+  return message.replace(/\b(objectBytes|objects|concurrency|workers|opsMax|durationMs|getPercent|partBytes|partsInFlight|timeoutMs)\b/g, (name) => FLAG_OF_OPTION[name]!);
 }
 
 interface BenchFlags {
@@ -78,6 +107,7 @@ interface BenchFlags {
   getPercent: number;
   partSize: number;
   partsInFlight: number;
+  timeout?: number;
   json?: boolean;
 }
 
@@ -107,17 +137,22 @@ async function credentials(flags: BenchFlags, ctx: CliContext): Promise<{ access
   throw new UsageError(`no credentials: give --access-key and --secret-key, set SEDIMENT_ACCESS_KEY/SEDIMENT_SECRET_KEY, or point --data at the served directory (no ${path})`);
 }
 
-function progressLine(ctx: CliContext, label: string, total: number | undefined): { hooks: Parameters<typeof runWorkload>[1]; finish: () => void } {
-  if (ctx.quiet || !ctx.stderr.isTTY) return { hooks: {}, finish: () => undefined };
+/** Progress on stderr: a line redrawn twice a second on a terminal, else (a log, a pipe) one line every 5 s. */
+const PROGRESS_LOG_EVERY_MS = 5000;
+
+function progressLine(ctx: CliContext, label: string, total: number | undefined): { hooks: RunHooks; finish: () => void } {
+  if (ctx.quiet) return { hooks: {}, finish: () => undefined };
+  const tty = ctx.stderr.isTTY === true;
   let drawn = false;
   return {
     hooks: {
-      progressEveryMs: 500,
+      progressEveryMs: tty ? 500 : PROGRESS_LOG_EVERY_MS,
       onProgress: (p) => {
         const rate = p.elapsedMs > 0 ? Math.round(p.opsDone / (p.elapsedMs / 1000)) : 0;
         const of = total !== undefined ? ` of ${total}` : '';
-        ctx.stderr.write(`\r\x1b[K${label}: ${p.opsDone}${of} ops, ${rate} ops/s, ${p.errors} errors, ${(p.elapsedMs / 1000).toFixed(1)} s`);
-        drawn = true;
+        const text = `${label}: ${p.opsDone}${of} ops, ${rate} ops/s, ${p.errors} errors, ${(p.elapsedMs / 1000).toFixed(1)} s`;
+        ctx.stderr.write(tty ? `\r\x1b[K${text}` : `${text}\n`);
+        drawn = tty;
       },
     },
     finish: () => {
@@ -143,7 +178,7 @@ export function registerBenchCommand(program: Command): void {
     .option('-d, --duration <time>', 'stop each workload after this long (30s, 2m)', parseDuration)
     .option('--ops <n>', 'stop each workload after this many operations', parseCount)
     .addOption(new Option('--data-kind <kind>', 'object content').choices([...DATA_KINDS]).default('log'))
-    .option('--seed <n>', 'seed of the generated data', (t) => parseCount(t), 1)
+    .option('--seed <n>', 'seed of the generated data', parseSeed, 1)
     .option('--workers <n>', 'client threads (each with its own connections)', parseCount, 1)
     .option('--no-verify', 'do not check GET bytes')
     .option('--no-prepare', 'do not write the objects first when the first workload is not put (they exist from an earlier run with the same --size, --data-kind and --seed)')
@@ -154,6 +189,7 @@ export function registerBenchCommand(program: Command): void {
     }, 50)
     .option('--part-size <bytes>', 'multipart: bytes per part, the last one shorter (5MiB to 5GiB)', parseSize, 8 * 1024 * 1024)
     .option('--parts-in-flight <n>', 'multipart: parts of one upload sent at once (connections: this times -c)', parseCount, 1)
+    .option('--timeout <time>', 'a request with no progress for this long fails (default 120s; creating the bucket: 30s)', parseDuration)
     .addOption(jsonOption('print the results as JSON'))
     .action(async (flags: BenchFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
@@ -176,45 +212,96 @@ export function registerBenchCommand(program: Command): void {
         partBytes: flags.partSize,
         partsInFlight: flags.partsInFlight,
         workers: flags.workers,
+        timeoutMs: flags.timeout === undefined ? undefined : Math.ceil(flags.timeout),
       };
       // Every workload's options are checked before anything is sent.
       try {
         for (const w of flags.workload) validateOptions({ ...base, workload: w });
       } catch (err) {
-        throw new UsageError((err as Error).message.replace(/^load generator: /, ''));
+        throw new UsageError(flagNames((err as Error).message.replace(/^load generator: /, '')));
       }
-      const client = new S3LoadClient({ ...base, connectionsMax: 1, timeoutMs: 30_000 });
-      try {
-        await client.createBucket(flags.bucket);
-      } catch (err) {
-        throw new CliError(`cannot create bucket ${flags.bucket} at ${base.endpoint}: ${(err as Error).message}`);
-      } finally {
-        client.close();
-      }
-      const say = (line: string): void => {
-        if (!ctx.quiet && !flags.json) ctx.stderr.write(`${line}\n`);
+      // Ctrl-C (or SIGTERM) once: no new operation starts, those in flight finish, the results so far are
+      // printed and the exit status is 128 + the signal's number. Twice: exit at once.
+      const interrupt = new AbortController();
+      let signalled: NodeJS.Signals | undefined;
+      const onSignal = (signal: NodeJS.Signals): void => {
+        const code = signal === 'SIGINT' ? 130 : 143;
+        if (signalled !== undefined) process.exit(code);
+        signalled = signal;
+        interrupt.abort();
+        if (!ctx.quiet) ctx.stderr.write(`${ctx.stderr.isTTY ? '\r\x1b[K' : ''}${signal}: stopping, waiting for the requests in flight (again to quit at once)\n`);
       };
-      // put and multipart write the objects themselves.
-      if (flags.workload[0] !== 'put' && flags.workload[0] !== 'multipart' && flags.prepare) {
-        say(`writing ${flags.objects} objects of ${flags.size} B first (not timed)`);
-        try {
-          await prepareObjects({ ...base, workload: 'put', concurrency: Math.min(flags.concurrency, 64), workers: 1 });
-        } catch (err) {
-          throw new CliError((err as Error).message);
-        }
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        await runBench(flags, ctx, base, interrupt.signal);
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
       }
-      const results: WorkloadResult[] = [];
-      for (const workload of flags.workload) {
-        const total = flags.duration === undefined ? flags.ops ?? (workload === 'mixed' || workload === 'list' ? undefined : flags.objects) : undefined;
-        const progress = progressLine(ctx, workload, total);
-        try {
-          results.push(await runWorkload({ ...base, workload }, progress.hooks));
-        } finally {
-          progress.finish();
-        }
+      if (signalled !== undefined) {
+        ctx.stderr.write(`sediment: interrupted by ${signalled}\n`);
+        process.exitCode = signalled === 'SIGINT' ? 130 : 143;
       }
-      ctx.stdout.write(flags.json ? `${JSON.stringify({ endpoint: base.endpoint, bucket: flags.bucket, results }, null, 2)}\n` : `${formatSummary(results)}\n`);
-      const errors = results.reduce((n, r) => n + r.errors, 0);
-      if (errors > 0) throw new CliError(`${errors} operation(s) failed (see the table)`);
     });
+}
+
+async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOptions, signal: AbortSignal): Promise<void> {
+  const client = new S3LoadClient({ ...base, connectionsMax: 1, timeoutMs: base.timeoutMs ?? 30_000 });
+  try {
+    await client.createBucket(flags.bucket);
+  } catch (err) {
+    throw new CliError(`cannot create bucket ${flags.bucket} at ${base.endpoint}: ${(err as Error).message}`);
+  } finally {
+    client.close();
+  }
+  const say = (line: string): void => {
+    if (!ctx.quiet && !flags.json) ctx.stderr.write(`${line}\n`);
+  };
+  // put and multipart write the objects themselves.
+  if (flags.workload[0] !== 'put' && flags.workload[0] !== 'multipart' && flags.prepare) {
+    say(`writing ${flags.objects} objects of ${flags.size} B first (not timed)`);
+    const progress = progressLine(ctx, 'writing', flags.objects);
+    try {
+      await prepareObjects({ ...base, workload: 'put', concurrency: Math.min(flags.concurrency, 64), workers: 1 }, { ...progress.hooks, signal });
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    } finally {
+      progress.finish();
+    }
+  }
+  const results: WorkloadResult[] = [];
+  // The objects the next workload can count on: all of them when they were written first (or exist
+  // already), else those the put and multipart runs so far wrote (objects 0..written-1: a run cut short
+  // by --ops or -d writes fewer than -n, and reading the others would only count 404s as errors).
+  const writesFirst = flags.workload[0] === 'put' || flags.workload[0] === 'multipart';
+  let objects = writesFirst ? 0 : flags.objects;
+  for (const [at, workload] of flags.workload.entries()) {
+    if (signal.aborted) break;
+    const writes = workload === 'put' || workload === 'multipart';
+    if (!writes && objects === 0) {
+      say(`${workload}: skipped, no objects were written`);
+      continue;
+    }
+    const n = writes ? flags.objects : objects;
+    const opsMax = workload === 'delete' && flags.ops !== undefined ? Math.min(flags.ops, n) : flags.ops;
+    const total = flags.duration === undefined ? opsMax ?? (workload === 'mixed' || workload === 'list' ? undefined : n) : undefined;
+    const progress = progressLine(ctx, workload, total);
+    let result: WorkloadResult;
+    try {
+      result = await runWorkload({ ...base, workload, objects: n, opsMax }, { ...progress.hooks, signal });
+    } finally {
+      progress.finish();
+    }
+    results.push(result);
+    if (writes && objects < flags.objects) {
+      objects = Math.max(objects, Math.min(result.opsIssued, flags.objects));
+      if (objects < flags.objects && at < flags.workload.length - 1) say(`${workload} wrote ${objects} of ${flags.objects} objects; the workloads after it use those`);
+    }
+  }
+  const interrupted = signal.aborted;
+  ctx.stdout.write(flags.json ? `${JSON.stringify({ endpoint: base.endpoint, bucket: flags.bucket, interrupted, results }, null, 2)}\n` : `${formatSummary(results)}\n`);
+  const errors = results.reduce((n, r) => n + r.errors, 0);
+  if (errors > 0 && !interrupted) throw new CliError(`${errors} operation(s) failed (see the table)`);
+  if (errors > 0) ctx.stderr.write(`sediment: ${errors} operation(s) failed (see the table)\n`);
 }
