@@ -9,6 +9,7 @@ import { CODEC_MASK, CODEC_ZSTD, CODEC_ZSTD_DICT, FRAME_HEADER_BYTES, RecordType
 import { parseFrameHeader } from '../format/frame.js';
 import { decodeChunkMeta, type ChunkRef } from '../format/records.js';
 import { CorruptionError, SedimentError, isSedimentError } from '../util/errors.js';
+import { PinCounts } from '../util/pin-counts.js';
 import type { ChunkPool } from './chunk-pool.js';
 import { openColdChunkFrame, openDictFrame } from './cold-codec.js';
 import { verifyFrame } from './segment-store.js';
@@ -25,7 +26,7 @@ export class ColdReader {
   private readonly dicts = new Map<number, Promise<Buffer | undefined>>();
   private readonly reading = new Map<number, number>();
   /** GET streams reading from a cold segment, by segment id: held from the stream's start to its end. */
-  private readonly pins = new Map<number, number>();
+  private readonly pins = new PinCounts();
 
   constructor(
     readonly source: ColdSource | undefined,
@@ -47,19 +48,9 @@ export class ColdReader {
    * delete the segment the stream still needs. Returns the release, which is idempotent.
    */
   pin(segmentIds: Iterable<number>): () => void {
-    const ids = [...new Set(segmentIds)];
-    for (const id of ids) this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const id of ids) {
-        const n = (this.pins.get(id) ?? 1) - 1;
-        if (n > 0) this.pins.set(id, n);
-        else this.pins.delete(id);
-      }
-    };
+    return this.pins.pin(segmentIds);
   }
+
 
   forget(id: number): void {
     this.dicts.delete(id);

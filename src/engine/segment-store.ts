@@ -7,6 +7,7 @@ import type { FileHandle, FileSystem } from '../io/types.js';
 import { CorruptionError, ioError, SedimentError } from '../util/errors.js';
 import { segmentFileName } from './segment-files.js';
 import { packFileName } from './pack-files.js';
+import { PinCounts } from '../util/pin-counts.js';
 
 interface OpenSegment {
   fh: Promise<FileHandle>;
@@ -33,7 +34,7 @@ export class SegmentStore {
   locate: ((segmentId: number, offset: number) => { segmentId: number; offset: number } | undefined) | undefined;
   private unreadWaiters = new Map<number, Array<() => void>>();
   /** Streams reading from a segment, by segment id (pin). */
-  private readonly pins = new Map<number, number>();
+  private readonly pins = new PinCounts();
   /** Segments compaction removed (forget), the most recent RETIRED_REMEMBERED of them. */
   private readonly retired = new Set<number>();
 
@@ -53,23 +54,12 @@ export class SegmentStore {
    * segments (compaction defers it), never a pass.
    */
   pin(segmentIds: Iterable<number>): () => void {
-    const ids = [...new Set(segmentIds)];
-    for (const id of ids) this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      for (const id of ids) {
-        const n = this.pins.get(id)! - 1;
-        if (n > 0) this.pins.set(id, n);
-        else {
-          this.pins.delete(id);
-          const s = this.open.get(id);
-          if (!s || s.reads === 0) this.wake(id);
-        }
-      }
-    };
+    return this.pins.pin(segmentIds, (id) => {
+      const s = this.open.get(id);
+      if (!s || s.reads === 0) this.wake(id);
+    });
   }
+
 
   /** A GET streaming from `segmentId` holds a pin on it. */
   isPinned(segmentId: number): boolean {
