@@ -1182,12 +1182,19 @@ export class Engine {
     if (c.ifNoneMatch && (slot >= 0 || pending)) {
       throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `object "${bucket.name}/${key}" already exists`);
     }
-    if (c.ifMatch !== undefined) {
-      if (slot < 0) throw new SedimentError('SEDIMENT_NO_SUCH_KEY', `object "${bucket.name}/${key}" does not exist`);
-      const want = c.ifMatch.split(',').map((t) => t.trim().replace(/"/g, ''));
-      if (pending || !(want.includes('*') || want.includes(this.table.etag(slot)))) {
-        throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `the ETag of "${bucket.name}/${key}" does not match`);
-      }
+    if (c.ifMatch !== undefined) this.checkIfMatch(bucket, key, c.ifMatch, pending);
+  }
+
+  /**
+   * If-Match (an ETag list or `*`) against the key's current version: none → SEDIMENT_NO_SUCH_KEY; a change
+   * of the key in flight (`changing`) or no ETag that matches → SEDIMENT_PRECONDITION_FAILED. Synchronous.
+   */
+  private checkIfMatch(bucket: Bucket, key: string, ifMatch: string, changing: boolean): void {
+    const slot = bucket.keys.get(key);
+    if (slot < 0) throw new SedimentError('SEDIMENT_NO_SUCH_KEY', `object "${bucket.name}/${key}" does not exist`);
+    const want = ifMatch.split(',').map((t) => t.trim().replace(/"/g, ''));
+    if (changing || !(want.includes('*') || want.includes(this.table.etag(slot)))) {
+      throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `the ETag of "${bucket.name}/${key}" does not match`);
     }
   }
 
@@ -1743,13 +1750,8 @@ export class Engine {
    * SEDIMENT_PRECONDITION_FAILED. Synchronous, so nothing can commit between it and the append that follows.
    */
   private checkDeleteCondition(bucket: Bucket, key: string, ifMatch: string): void {
-    const slot = bucket.keys.get(key);
-    if (slot < 0) throw new SedimentError('SEDIMENT_NO_SUCH_KEY', `object "${bucket.name}/${key}" does not exist`);
     const name = `${bucket.name}/${key}`;
-    const want = ifMatch.split(',').map((t) => t.trim().replace(/"/g, ''));
-    if (this.committing.has(name) || this.pendingDeletes.has(name) || !(want.includes('*') || want.includes(this.table.etag(slot)))) {
-      throw new SedimentError('SEDIMENT_PRECONDITION_FAILED', `the ETag of "${name}" does not match`);
-    }
+    this.checkIfMatch(bucket, key, ifMatch, this.committing.has(name) || this.pendingDeletes.has(name));
   }
 
   /** A delete marker for the key, as the bucket's versioning state makes it (null version when suspended). */
