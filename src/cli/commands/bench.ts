@@ -4,9 +4,13 @@
 // they exist from an earlier run). Every GET byte is
 // checked against the deterministic data it was written with (unless --no-verify). The summary table
 // (or --json) reports ops/s, MB/s, latency percentiles, errors, retried requests and the client's own CPU
-// use. A run with errors exits 1 after printing its table. When a put or multipart run wrote fewer than -n
+// use, for each workload and, for mixed, for its GETs and PUTs apart; --json adds the run's settings (no
+// credentials), a command line that repeats it, the client's version and times. A run with errors exits 1
+// after printing its table; a workload that a tiny -d ended before its first operation is an error (exit 1),
+// not a row of zeros. When a put or multipart run wrote fewer than -n
 // objects (--ops, -d), the workloads after it use those it wrote. The first SIGINT/SIGTERM stops issuing
 // operations, lets those in flight finish and prints the results so far (exit 130/143); a second exits.
+import { cpus } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { RealFileSystem } from '../../index.js';
 import {
@@ -25,6 +29,7 @@ import {
 } from '../../loadgen/index.js';
 import { contextOf, jsonOption, type CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
+import { packageVersion } from '../version.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
 
@@ -37,12 +42,16 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
-/** "30s", "2m", "500ms", "10" (seconds) → milliseconds. */
+/**
+ * "30s", "2m", "500ms", "10" (seconds) → whole milliseconds (rounded: the clock a run stops by counts
+ * milliseconds), at least 1.
+ */
 export function parseDuration(text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
   if (!m) throw new InvalidArgumentError('expected a duration such as 30s, 2m or 500ms');
-  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!;
-  if (!(ms > 0)) throw new InvalidArgumentError('the duration must be positive');
+  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!);
+  if (!Number.isSafeInteger(ms)) throw new InvalidArgumentError('the duration is too long');
+  if (ms < 1) throw new InvalidArgumentError('the duration must be at least 1ms');
   return ms;
 }
 
@@ -212,7 +221,7 @@ export function registerBenchCommand(program: Command): void {
         partBytes: flags.partSize,
         partsInFlight: flags.partsInFlight,
         workers: flags.workers,
-        timeoutMs: flags.timeout === undefined ? undefined : Math.ceil(flags.timeout),
+        timeoutMs: flags.timeout,
       };
       // Every workload's options are checked before anything is sent.
       try {
@@ -246,7 +255,111 @@ export function registerBenchCommand(program: Command): void {
     });
 }
 
+/** What `--json` prints: how the run was set up (enough to repeat it, no credentials), then its results. */
+export interface BenchReport {
+  /** The sediment version that ran the load (the client's, not the server's). */
+  sediment: string;
+  /** A command line that repeats the run (credentials left out: they come from the same place again). */
+  command: string;
+  settings: BenchSettings;
+  client: { node: string; platform: string; arch: string; cpus: number; cpuModel: string };
+  /** Wall-clock start and end of the whole command (ISO 8601, UTC); each result has its own. */
+  startedAt: string;
+  endedAt: string;
+  /** settings.endpoint and settings.bucket, kept where the first versions of this report had them. */
+  endpoint: string;
+  bucket: string;
+  /** Objects written untimed before the first workload (0: none; see --no-prepare). */
+  prepared: number;
+  interrupted: boolean;
+  results: WorkloadResult[];
+}
+
+export interface BenchSettings {
+  endpoint: string;
+  region: string;
+  bucket: string;
+  prefix: string;
+  workloads: Workload[];
+  objectBytes: number;
+  objects: number;
+  concurrency: number;
+  workers: number;
+  /** -d in ms, null when not given. */
+  durationMs: number | null;
+  /** --ops, null when not given. */
+  opsMax: number | null;
+  data: { kind: DataKind; seed: number };
+  verify: boolean;
+  prepare: boolean;
+  getPercent: number;
+  partBytes: number;
+  partsInFlight: number;
+  /** --timeout in ms, or its default. */
+  timeoutMs: number;
+  httpClient: string;
+}
+
+function benchSettings(flags: BenchFlags, base: WorkloadOptions): BenchSettings {
+  const o = validateOptions(base);
+  return {
+    endpoint: o.endpoint,
+    region: o.region,
+    bucket: o.bucket,
+    prefix: o.prefix,
+    workloads: flags.workload,
+    objectBytes: o.objectBytes,
+    objects: o.objects,
+    concurrency: o.concurrency,
+    workers: o.workers,
+    durationMs: o.durationMs ?? null,
+    opsMax: o.opsMax ?? null,
+    data: { kind: o.data.kind, seed: o.data.seed },
+    verify: o.verify,
+    prepare: flags.prepare,
+    getPercent: o.getPercent,
+    partBytes: o.partBytes,
+    partsInFlight: o.partsInFlight,
+    timeoutMs: o.timeoutMs,
+    httpClient: o.httpClient,
+  };
+}
+
+/** A word of a POSIX shell command line: as it is when it is safe, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command line that repeats a run: every setting spelled out, so that changed defaults do not change
+ * it; --timeout only when given (without it, creating the bucket has its own shorter timeout).
+ */
+function commandLine(s: BenchSettings, timeoutGiven: boolean): string {
+  const words = ['sediment', 'bench', '--endpoint', s.endpoint, '--region', s.region, '--bucket', s.bucket, '--prefix', s.prefix, '-w', s.workloads.join(','),
+    '-s', String(s.objectBytes), '-n', String(s.objects), '-c', String(s.concurrency), '--workers', String(s.workers)];
+  if (s.durationMs !== null) words.push('-d', `${s.durationMs}ms`);
+  if (s.opsMax !== null) words.push('--ops', String(s.opsMax));
+  words.push('--data-kind', s.data.kind, '--seed', String(s.data.seed), '--get-percent', String(s.getPercent), '--part-size', String(s.partBytes),
+    '--parts-in-flight', String(s.partsInFlight));
+  if (timeoutGiven) words.push('--timeout', `${s.timeoutMs}ms`);
+  if (!s.verify) words.push('--no-verify');
+  if (!s.prepare) words.push('--no-prepare');
+  return words.map(shellWord).join(' ');
+}
+
+function clientInfo(): BenchReport['client'] {
+  const cores = cpus();
+  return { node: process.version, platform: process.platform, arch: process.arch, cpus: cores.length, cpuModel: cores[0]?.model.trim() ?? 'unknown' };
+}
+
+/** 500 → "500ms", 1500 → "1.5s" (for messages). */
+function durationLabel(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
+}
+
 async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOptions, signal: AbortSignal): Promise<void> {
+  const settings = benchSettings(flags, base);
+  const startedAt = new Date();
   const client = new S3LoadClient({ ...base, connectionsMax: 1, timeoutMs: base.timeoutMs ?? 30_000 });
   try {
     await client.createBucket(flags.bucket);
@@ -257,6 +370,25 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
   }
   const say = (line: string): void => {
     if (!ctx.quiet && !flags.json) ctx.stderr.write(`${line}\n`);
+  };
+  const results: WorkloadResult[] = [];
+  let prepared = 0;
+  const report = (): void => {
+    if (!flags.json) return void ctx.stdout.write(`${formatSummary(results)}\n`);
+    const out: BenchReport = {
+      sediment: packageVersion(),
+      command: commandLine(settings, flags.timeout !== undefined),
+      settings,
+      client: clientInfo(),
+      startedAt: startedAt.toISOString(),
+      endedAt: new Date().toISOString(),
+      endpoint: settings.endpoint,
+      bucket: settings.bucket,
+      prepared,
+      interrupted: signal.aborted,
+      results,
+    };
+    ctx.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   };
   // put and multipart write the objects themselves.
   if (flags.workload[0] !== 'put' && flags.workload[0] !== 'multipart' && flags.prepare) {
@@ -269,8 +401,8 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
     } finally {
       progress.finish();
     }
+    prepared = flags.objects;
   }
-  const results: WorkloadResult[] = [];
   // The objects the next workload can count on: all of them when they were written first (or exist
   // already), else those the put and multipart runs so far wrote (objects 0..written-1: a run cut short
   // by --ops or -d writes fewer than -n, and reading the others would only count 404s as errors).
@@ -279,10 +411,6 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
   for (const [at, workload] of flags.workload.entries()) {
     if (signal.aborted) break;
     const writes = workload === 'put' || workload === 'multipart';
-    if (!writes && objects === 0) {
-      say(`${workload}: skipped, no objects were written`);
-      continue;
-    }
     const n = writes ? flags.objects : objects;
     const opsMax = workload === 'delete' && flags.ops !== undefined ? Math.min(flags.ops, n) : flags.ops;
     const total = flags.duration === undefined ? opsMax ?? (workload === 'mixed' || workload === 'list' ? undefined : n) : undefined;
@@ -293,15 +421,25 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
     } finally {
       progress.finish();
     }
+    if (result.opsIssued === 0 && !signal.aborted) {
+      // Only a duration shorter than the time to start the first operation gets here (--ops and -n are at
+      // least 1): a row of zeros would look like a measurement. The workloads before it are reported.
+      if (results.length > 0) report();
+      throw new CliError(`${workload}: -d ${durationLabel(flags.duration!)} ended before the first operation started; nothing was measured (give a longer -d)`);
+    }
     results.push(result);
     if (writes && objects < flags.objects) {
       objects = Math.max(objects, Math.min(result.opsIssued, flags.objects));
-      if (objects < flags.objects && at < flags.workload.length - 1) say(`${workload} wrote ${objects} of ${flags.objects} objects; the workloads after it use those`);
+      if (objects < flags.objects && at < flags.workload.length - 1) {
+        // Objects 0..objects-1 were attempted; those whose write failed are missing (and reading them fails).
+        say(result.errors === 0
+          ? `${workload} wrote ${objects} of ${flags.objects} objects; the workloads after it use those`
+          : `${workload} tried to write ${objects} of ${flags.objects} objects and ${result.errors} of them failed; the workloads after it use those ${objects} and will not find the failed ones`);
+      }
     }
   }
-  const interrupted = signal.aborted;
-  ctx.stdout.write(flags.json ? `${JSON.stringify({ endpoint: base.endpoint, bucket: flags.bucket, interrupted, results }, null, 2)}\n` : `${formatSummary(results)}\n`);
+  report();
   const errors = results.reduce((n, r) => n + r.errors, 0);
-  if (errors > 0 && !interrupted) throw new CliError(`${errors} operation(s) failed (see the table)`);
+  if (errors > 0 && !signal.aborted) throw new CliError(`${errors} operation(s) failed (see the table)`);
   if (errors > 0) ctx.stderr.write(`sediment: ${errors} operation(s) failed (see the table)\n`);
 }
