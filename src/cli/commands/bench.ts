@@ -371,6 +371,8 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
   const say = (line: string): void => {
     if (!ctx.quiet && !flags.json) ctx.stderr.write(`${line}\n`);
   };
+  // What the user must know about the results (with -q and --json too: stderr, not the report).
+  const warn = (line: string): void => void ctx.stderr.write(`sediment: ${line}\n`);
   const results: WorkloadResult[] = [];
   let prepared = 0;
   const report = (): void => {
@@ -428,14 +430,20 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
       throw new CliError(`${workload}: -d ${durationLabel(flags.duration!)} ended before the first operation started; nothing was measured (give a longer -d)`);
     }
     results.push(result);
-    if (writes && objects < flags.objects) {
-      objects = Math.max(objects, Math.min(result.opsIssued, flags.objects));
-      if (objects < flags.objects && at < flags.workload.length - 1) {
-        // Objects 0..objects-1 were attempted; those whose write failed are missing (and reading them fails).
-        say(result.errors === 0
-          ? `${workload} wrote ${objects} of ${flags.objects} objects; the workloads after it use those`
-          : `${workload} tried to write ${objects} of ${flags.objects} objects and ${result.errors} of them failed; the workloads after it use those ${objects} and will not find the failed ones`);
+    if (writes) {
+      // Objects 0..objects-1 were attempted; those whose write failed are missing (and reading them fails).
+      const wrote = Math.max(objects, Math.min(result.opsIssued, flags.objects));
+      const cutShort = wrote < flags.objects && objects < flags.objects;
+      objects = wrote;
+      if (at < flags.workload.length - 1) {
+        if (result.errors > 0 && cutShort) warn(`${workload} tried to write ${objects} of ${flags.objects} objects and ${result.errors} failed; the workloads after it use those ${objects} and will miss the ones that failed`);
+        else if (result.errors > 0) warn(`${workload}: ${result.errors} write(s) failed; the workloads after it will miss the objects those were for`);
+        else if (cutShort) say(`${workload} wrote ${objects} of ${flags.objects} objects; the workloads after it use those`);
       }
+    }
+    if (workload === 'delete' && result.ops < n) {
+      // Ending with delete is how a run cleans up: say when it did not (cut short by --ops, -d or Ctrl-C, or failed deletes).
+      warn(`delete removed ${result.ops} of the ${n} objects; the others remain in bucket ${flags.bucket} under prefix ${JSON.stringify(flags.prefix)}`);
     }
   }
   report();
