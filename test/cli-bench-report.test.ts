@@ -4,7 +4,7 @@
 // goes away reported as errors, and a delete that leaves objects behind said so. The compiled CLI runs
 // in a child process against sediment's S3 server (the in-process harness) or a small in-memory S3
 // stand-in on 127.0.0.1 whose faults each test picks.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,9 +23,9 @@ interface Run {
   stderr: string;
 }
 
-function run(args: string[], nodeFlags: string[] = []): Promise<Run> {
+function run(args: string[], nodeFlags: string[] = [], extraEnv: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const env = { ...process.env, SEDIMENT_ACCESS_KEY: ACCESS_KEY, SEDIMENT_SECRET_KEY: SECRET_KEY };
+    const env = { ...process.env, SEDIMENT_ACCESS_KEY: ACCESS_KEY, SEDIMENT_SECRET_KEY: SECRET_KEY, ...extraEnv };
     execFile(process.execPath, [...nodeFlags, cli, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
@@ -356,5 +356,52 @@ describe('sediment bench, runs that measure nothing or go wrong', () => {
     const all = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'report-delete', '-w', 'delete', '-n', '20', '-c', '2', '-s', '10', '--no-prepare', '-q']);
     expect([all.code, all.stderr]).toEqual([0, '']);
     expect(h.engine.listObjects('report-delete').contents).toEqual([]);
+  });
+
+  it('says where the credentials an endpoint refused came from, in one line', async () => {
+    const env = { SEDIMENT_ACCESS_KEY: '', SEDIMENT_SECRET_KEY: '', AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: 'stale' };
+    const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'report-keys', '-n', '1'], [], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`sediment: cannot create bucket report-keys at ${h.endpoint}: HTTP 403 SignatureDoesNotMatch (the credentials came from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)\n`);
+    const unknown = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'report-keys', '-n', '1', '--access-key', 'NOSUCHKEY', '--secret-key', 'x']);
+    expect(unknown.stderr).toBe(`sediment: cannot create bucket report-keys at ${h.endpoint}: HTTP 403 InvalidAccessKeyId (the credentials came from --access-key and --secret-key)\n`);
+    const down = await run(['bench', '--endpoint', 'http://127.0.0.1:1', '-n', '1']);
+    expect([down.code, down.stderr]).toEqual([1, 'sediment: cannot create bucket sediment-bench at http://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1\n']);
+  });
+
+  it('reports the objects written first when Ctrl-C stops the writing', async () => {
+    // Holds every object PUT until the client has taken the SIGINT.
+    const fake = await startFakeS3();
+    const held: ServerResponse[] = [];
+    let threeHeld!: () => void;
+    const holding = new Promise<void>((resolve) => (threeHeld = resolve));
+    fake.fault = (req, res) => {
+      if (req.method !== 'PUT') return false;
+      held.push(res);
+      if (held.length === 3) threeHeld();
+      return true;
+    };
+    try {
+      const child = spawn(process.execPath, [cli, 'bench', '--endpoint', fake.endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'get,delete', '-n', '100', '-c', '3', '-s', '10', '--json']);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const stopping = new Promise<void>((resolve) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('stopping')) resolve();
+        });
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await holding;
+      child.kill('SIGINT');
+      await Promise.race([stopping, exited]);
+      for (const res of held.splice(0)) res.end();
+      expect(await exited).toBe(130);
+      const out = JSON.parse(stdout) as Report;
+      expect([out.interrupted, out.prepared, out.results]).toEqual([true, 3, []]);
+    } finally {
+      await fake.close();
+    }
   });
 });

@@ -230,10 +230,12 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
 }
 
 /**
- * Writes objects 0..objects-1 (what get, mixed, delete and list need), untimed. Throws when any PUT
+ * Writes objects 0..objects-1 (what get, mixed, delete and list need), untimed, and resolves with the
+ * number written: `objects`, or fewer when hooks.signal stopped it (objects 0..n-1). Throws when any PUT
  * failed, with the first failures in the message.
  */
-export async function prepareObjects(options: WorkloadOptions, hooks: RunHooks = {}): Promise<void> {
+export async function prepareObjects(options: WorkloadOptions, hooks: RunHooks = {}): Promise<number> {
   const r = await runWorkload({ ...options, workload: 'put', opsMax: options.objects, durationMs: undefined }, hooks);
   if (r.errors > 0) throw new Error(`preparing ${options.objects} objects: ${r.errors} PUT(s) failed: ${r.errorSamples.join('; ')}`);
+  return r.ops;
 }

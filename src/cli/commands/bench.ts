@@ -120,8 +120,15 @@ interface BenchFlags {
   json?: boolean;
 }
 
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Where they came from, for the message when the endpoint refuses them. */
+  source: string;
+}
+
 /** Flags, else $SEDIMENT_ACCESS_KEY/$SEDIMENT_SECRET_KEY, else $AWS_ACCESS_KEY_ID/..., else DATA/credentials.json (read only). */
-async function credentials(flags: BenchFlags, ctx: CliContext): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+async function credentials(flags: BenchFlags, ctx: CliContext): Promise<Credentials> {
   const pairs: Array<[string | undefined, string | undefined, string]> = [
     [flags.accessKey, flags.secretKey, '--access-key and --secret-key'],
     [process.env.SEDIMENT_ACCESS_KEY, process.env.SEDIMENT_SECRET_KEY, 'SEDIMENT_ACCESS_KEY and SEDIMENT_SECRET_KEY'],
@@ -130,14 +137,14 @@ async function credentials(flags: BenchFlags, ctx: CliContext): Promise<{ access
   for (const [ak, sk, what] of pairs) {
     if (!ak && !sk) continue; // unset or empty
     if (!ak || !sk) throw new UsageError(`give both or neither of ${what}`);
-    return { accessKeyId: ak, secretAccessKey: sk };
+    return { accessKeyId: ak, secretAccessKey: sk, source: what };
   }
   const fs = new RealFileSystem();
   const path = `${ctx.dataDir}/credentials.json`;
   if (await fs.exists(path)) {
     try {
       const c = JSON.parse((await fs.readFile(path)).toString('utf8')) as { accessKeyId?: unknown; secretAccessKey?: unknown };
-      if (typeof c.accessKeyId === 'string' && typeof c.secretAccessKey === 'string') return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey };
+      if (typeof c.accessKeyId === 'string' && typeof c.secretAccessKey === 'string') return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, source: path };
     } catch {
       // reported below
     }
@@ -202,7 +209,7 @@ export function registerBenchCommand(program: Command): void {
     .addOption(jsonOption('print the results as JSON'))
     .action(async (flags: BenchFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const creds = await credentials(flags, ctx);
+      const { source: credentialsSource, ...creds } = await credentials(flags, ctx);
       const base: WorkloadOptions = {
         endpoint: flags.endpoint.replace(/\/+$/, ''),
         region: flags.region,
@@ -243,7 +250,7 @@ export function registerBenchCommand(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        await runBench(flags, ctx, base, interrupt.signal);
+        await runBench(flags, ctx, base, credentialsSource, interrupt.signal);
       } finally {
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
@@ -357,14 +364,17 @@ function durationLabel(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
 }
 
-async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOptions, signal: AbortSignal): Promise<void> {
+async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOptions, credentialsSource: string, signal: AbortSignal): Promise<void> {
   const settings = benchSettings(flags, base);
   const startedAt = new Date();
   const client = new S3LoadClient({ ...base, connectionsMax: 1, timeoutMs: base.timeoutMs ?? 30_000 });
   try {
     await client.createBucket(flags.bucket);
   } catch (err) {
-    throw new CliError(`cannot create bucket ${flags.bucket} at ${base.endpoint}: ${(err as Error).message}`);
+    const why = (err as Error).message.replace(`create bucket ${flags.bucket}: `, '');
+    // The answers of S3 servers to keys they do not know or a secret that does not match.
+    const refused = /\b(InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|InvalidClientTokenId)\b/.test(why) ? ` (the credentials came from ${credentialsSource})` : '';
+    throw new CliError(`cannot create bucket ${flags.bucket} at ${base.endpoint}: ${why}${refused}`);
   } finally {
     client.close();
   }
@@ -397,13 +407,12 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
     say(`writing ${flags.objects} objects of ${flags.size} B first (not timed)`);
     const progress = progressLine(ctx, 'writing', flags.objects);
     try {
-      await prepareObjects({ ...base, workload: 'put', concurrency: Math.min(flags.concurrency, 64), workers: 1 }, { ...progress.hooks, signal });
+      prepared = await prepareObjects({ ...base, workload: 'put', concurrency: Math.min(flags.concurrency, 64), workers: 1 }, { ...progress.hooks, signal });
     } catch (err) {
       throw new CliError((err as Error).message);
     } finally {
       progress.finish();
     }
-    prepared = flags.objects;
   }
   // The objects the next workload can count on: all of them when they were written first (or exist
   // already), else those the put and multipart runs so far wrote (objects 0..written-1: a run cut short
