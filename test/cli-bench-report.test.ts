@@ -232,8 +232,10 @@ describe('sediment bench, mixed', () => {
       expect(gets!.errorsByKind).toEqual({ verify: gets!.errors });
       expect(puts!.errors).toBe(0);
       expect(gets!.errors + puts!.ops).toBe(40);
-      expect(mixed.errorSamples[0]).toMatch(/^verify: bench\/\d{9}: wrong bytes within \[0, 5000\)$/);
+      expect(mixed.errorSamples[0]).toMatch(/^verify: bench\/\d{9}: wrong bytes from byte 2500 of 5000 \(0x[0-9a-f]{2}, expected 0x[0-9a-f]{2}\)$/);
       expect(r.stderr).toBe(`sediment: ${gets!.errors} operation(s) failed (see the table)\n`);
+      const table = await run(['bench', '--endpoint', fake.endpoint, '-w', 'mixed', '-s', '5000', '-n', '10', '-c', '2', '--ops', '40', '--no-prepare']);
+      expect(table.stdout).toMatch(/\nmixed 5000 B: (\d+) errors \(verify \1\) \[get \1, put 0\]; first: verify: bench\/\d{9}: wrong bytes from byte 2500 of 5000 /m);
     } finally {
       await fake.close();
     }
