@@ -10,7 +10,6 @@
 // not a row of zeros. When a put or multipart run wrote fewer than -n
 // objects (--ops, -d), the workloads after it use those it wrote. The first SIGINT/SIGTERM stops issuing
 // operations, lets those in flight finish and prints the results so far (exit 130/143); a second exits.
-import { cpus } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { RealFileSystem } from '../../index.js';
 import {
@@ -29,6 +28,7 @@ import {
 } from '../../loadgen/index.js';
 import { contextOf, jsonOption, type CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
+import { benchSettings, clientInfo, commandLine, type BenchReport } from '../bench-report.js';
 import { packageVersion } from '../version.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
@@ -262,110 +262,13 @@ export function registerBenchCommand(program: Command): void {
     });
 }
 
-/** What `--json` prints: how the run was set up (enough to repeat it, no credentials), then its results. */
-export interface BenchReport {
-  /** The sediment version that ran the load (the client's, not the server's). */
-  sediment: string;
-  /** A command line that repeats the run (credentials left out: they come from the same place again). */
-  command: string;
-  settings: BenchSettings;
-  client: { node: string; platform: string; arch: string; cpus: number; cpuModel: string };
-  /** Wall-clock start and end of the whole command (ISO 8601, UTC); each result has its own. */
-  startedAt: string;
-  endedAt: string;
-  /** settings.endpoint and settings.bucket, kept where the first versions of this report had them. */
-  endpoint: string;
-  bucket: string;
-  /** Objects written untimed before the first workload (0: none; see --no-prepare). */
-  prepared: number;
-  interrupted: boolean;
-  results: WorkloadResult[];
-}
-
-export interface BenchSettings {
-  endpoint: string;
-  region: string;
-  bucket: string;
-  prefix: string;
-  workloads: Workload[];
-  objectBytes: number;
-  objects: number;
-  concurrency: number;
-  workers: number;
-  /** -d in ms, null when not given. */
-  durationMs: number | null;
-  /** --ops, null when not given. */
-  opsMax: number | null;
-  data: { kind: DataKind; seed: number };
-  verify: boolean;
-  prepare: boolean;
-  getPercent: number;
-  partBytes: number;
-  partsInFlight: number;
-  /** --timeout in ms, or its default. */
-  timeoutMs: number;
-  httpClient: string;
-}
-
-function benchSettings(flags: BenchFlags, base: WorkloadOptions): BenchSettings {
-  const o = validateOptions(base);
-  return {
-    endpoint: o.endpoint,
-    region: o.region,
-    bucket: o.bucket,
-    prefix: o.prefix,
-    workloads: flags.workload,
-    objectBytes: o.objectBytes,
-    objects: o.objects,
-    concurrency: o.concurrency,
-    workers: o.workers,
-    durationMs: o.durationMs ?? null,
-    opsMax: o.opsMax ?? null,
-    data: { kind: o.data.kind, seed: o.data.seed },
-    verify: o.verify,
-    prepare: flags.prepare,
-    getPercent: o.getPercent,
-    partBytes: o.partBytes,
-    partsInFlight: o.partsInFlight,
-    timeoutMs: o.timeoutMs,
-    httpClient: o.httpClient,
-  };
-}
-
-/** A word of a POSIX shell command line: as it is when it is safe, else single-quoted. */
-function shellWord(text: string): string {
-  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * The command line that repeats a run: every setting spelled out, so that changed defaults do not change
- * it; --timeout only when given (without it, creating the bucket has its own shorter timeout).
- */
-function commandLine(s: BenchSettings, timeoutGiven: boolean): string {
-  const words = ['sediment', 'bench', '--endpoint', s.endpoint, '--region', s.region, '--bucket', s.bucket, '--prefix', s.prefix, '-w', s.workloads.join(','),
-    '-s', String(s.objectBytes), '-n', String(s.objects), '-c', String(s.concurrency), '--workers', String(s.workers)];
-  if (s.durationMs !== null) words.push('-d', `${s.durationMs}ms`);
-  if (s.opsMax !== null) words.push('--ops', String(s.opsMax));
-  words.push('--data-kind', s.data.kind, '--seed', String(s.data.seed), '--get-percent', String(s.getPercent), '--part-size', String(s.partBytes),
-    '--parts-in-flight', String(s.partsInFlight));
-  if (timeoutGiven) words.push('--timeout', `${s.timeoutMs}ms`);
-  if (!s.verify) words.push('--no-verify');
-  if (!s.prepare) words.push('--no-prepare');
-  return words.map(shellWord).join(' ');
-}
-
-function clientInfo(): BenchReport['client'] {
-  const cores = cpus();
-  return { node: process.version, platform: process.platform, arch: process.arch, cpus: cores.length, cpuModel: cores[0]?.model.trim() ?? 'unknown' };
-}
-
 /** 500 → "500ms", 1500 → "1.5s" (for messages). */
 function durationLabel(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
 }
 
 async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOptions, credentialsSource: string, signal: AbortSignal): Promise<void> {
-  const settings = benchSettings(flags, base);
+  const settings = benchSettings(base, flags.workload, flags.prepare);
   const startedAt = new Date();
   const client = new S3LoadClient({ ...base, connectionsMax: 1, timeoutMs: base.timeoutMs ?? 30_000 });
   try {
@@ -441,9 +344,8 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
     results.push(result);
     if (writes) {
       // Objects 0..objects-1 were attempted; those whose write failed are missing (and reading them fails).
-      const wrote = Math.max(objects, Math.min(result.opsIssued, flags.objects));
-      const cutShort = wrote < flags.objects && objects < flags.objects;
-      objects = wrote;
+      objects = Math.max(objects, Math.min(result.opsIssued, flags.objects));
+      const cutShort = objects < flags.objects;
       if (at < flags.workload.length - 1) {
         if (result.errors > 0 && cutShort) warn(`${workload} tried to write ${objects} of ${flags.objects} objects and ${result.errors} failed; the workloads after it use those ${objects} and will miss the ones that failed`);
         else if (result.errors > 0) warn(`${workload}: ${result.errors} write(s) failed; the workloads after it will miss the objects those were for`);
