@@ -233,7 +233,7 @@ describe('sediment bench, mixed', () => {
       expect(puts!.errors).toBe(0);
       expect(gets!.errors + puts!.ops).toBe(40);
       expect(mixed.errorSamples[0]).toMatch(/^verify: bench\/\d{9}: wrong bytes from byte 2500 of 5000 \(0x[0-9a-f]{2}, expected 0x[0-9a-f]{2}\)$/);
-      expect(r.stderr).toBe(`sediment: ${gets!.errors} operation(s) failed (see the table)\n`);
+      expect(r.stderr).toBe(`sediment: ${gets!.errors} operation(s) failed (see "results")\n`);
       const table = await run(['bench', '--endpoint', fake.endpoint, '-w', 'mixed', '-s', '5000', '-n', '10', '-c', '2', '--ops', '40', '--no-prepare']);
       expect(table.stdout).toMatch(/\nmixed 5000 B: (\d+) errors \(verify \1\) \[get \1, put 0\]; first: verify: bench\/\d{9}: wrong bytes from byte 2500 of 5000 /m);
     } finally {
@@ -310,7 +310,7 @@ describe('sediment bench, runs that measure nothing or go wrong', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(
         'sediment: put tried to write 8 of 100 objects and 1 failed; the workloads after it use those 8 and will miss the ones that failed\n' +
-          'sediment: 2 operation(s) failed (see the table)\n',
+          'sediment: 2 operation(s) failed (see "results")\n',
       );
       const [put, get] = (JSON.parse(r.stdout) as Report).results;
       expect([put!.ops, put!.errors, get!.ops, get!.errors]).toEqual([7, 1, 7, 1]);
@@ -343,7 +343,7 @@ describe('sediment bench, runs that measure nothing or go wrong', () => {
       expect(put!.errorSamples.at(-1)).toMatch(/^network: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
       expect(r.stderr).toBe(
         'sediment: put: 36 write(s) failed; the workloads after it will miss the objects those were for\n' +
-          'sediment: 76 operation(s) failed (see the table)\n',
+          'sediment: 76 operation(s) failed (see "results")\n',
       );
     } finally {
       await fake.close();
@@ -405,5 +405,12 @@ describe('sediment bench, runs that measure nothing or go wrong', () => {
     } finally {
       await fake.close();
     }
+  });
+
+  it('refuses --no-prepare on a bucket that does not exist, instead of counting a 404 for every read', async () => {
+    const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'report-none', '-w', 'get', '-n', '5', '--no-prepare']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`sediment: bucket report-none does not exist at ${h.endpoint}: --no-prepare needs the objects an earlier run wrote there (run without --no-prepare to write them first)\n`);
+    expect(h.engine.listBuckets().map((b) => b.name)).not.toContain('report-none');
   });
 });

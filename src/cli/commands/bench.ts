@@ -270,11 +270,18 @@ function durationLabel(ms: number): string {
 async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOptions, credentialsSource: string, signal: AbortSignal): Promise<void> {
   const settings = benchSettings(base, flags.workload, flags.prepare);
   const startedAt = new Date();
+  const writesFirst = flags.workload[0] === 'put' || flags.workload[0] === 'multipart';
   const client = new S3LoadClient({ ...base, connectionsMax: 1, timeoutMs: base.timeoutMs ?? 30_000 });
   try {
+    // --no-prepare promises objects of an earlier run: a bucket that does not exist has none, and every
+    // read would only fail with a 404.
+    if (!flags.prepare && !writesFirst && !(await client.bucketExists(flags.bucket))) {
+      throw new CliError(`bucket ${flags.bucket} does not exist at ${base.endpoint}: --no-prepare needs the objects an earlier run wrote there (run without --no-prepare to write them first)`);
+    }
     await client.createBucket(flags.bucket);
   } catch (err) {
-    const why = (err as Error).message.replace(`create bucket ${flags.bucket}: `, '');
+    if (err instanceof CliError) throw err;
+    const why = (err as Error).message.replace(`create bucket ${flags.bucket}: `, '').replace(`HEAD bucket ${flags.bucket}: `, '');
     // The answers of S3 servers to keys they do not know or a secret that does not match.
     const refused = /\b(InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|InvalidClientTokenId)\b/.test(why) ? ` (the credentials came from ${credentialsSource})` : '';
     throw new CliError(`cannot create bucket ${flags.bucket} at ${base.endpoint}: ${why}${refused}`);
@@ -320,7 +327,6 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
   // The objects the next workload can count on: all of them when they were written first (or exist
   // already), else those the put and multipart runs so far wrote (objects 0..written-1: a run cut short
   // by --ops or -d writes fewer than -n, and reading the others would only count 404s as errors).
-  const writesFirst = flags.workload[0] === 'put' || flags.workload[0] === 'multipart';
   let objects = writesFirst ? 0 : flags.objects;
   for (const [at, workload] of flags.workload.entries()) {
     if (signal.aborted) break;
@@ -359,6 +365,7 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
   }
   report();
   const errors = results.reduce((n, r) => n + r.errors, 0);
-  if (errors > 0 && !signal.aborted) throw new CliError(`${errors} operation(s) failed (see the table)`);
-  if (errors > 0) ctx.stderr.write(`sediment: ${errors} operation(s) failed (see the table)\n`);
+  const see = flags.json ? 'see "results"' : 'see the table';
+  if (errors > 0 && !signal.aborted) throw new CliError(`${errors} operation(s) failed (${see})`);
+  if (errors > 0) ctx.stderr.write(`sediment: ${errors} operation(s) failed (${see})\n`);
 }
