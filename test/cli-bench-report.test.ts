@@ -320,7 +320,7 @@ describe('sediment bench, runs that measure nothing or go wrong', () => {
     }
   });
 
-  it('reports a server that goes away mid-run as network errors, each distinct message once', async () => {
+  it('reports a server that goes away mid-run as network errors, each distinct message once, and the objects a delete could not remove', async () => {
     const fake = await startFakeS3();
     let puts = 0;
     fake.fault = (req, res) => {
@@ -334,16 +334,18 @@ describe('sediment bench, runs that measure nothing or go wrong', () => {
       return false;
     };
     try {
-      const r = await run(['bench', '--endpoint', fake.endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'put,get', '-n', '40', '-c', '1', '-s', '10', '--json']);
+      const r = await run(['bench', '--endpoint', fake.endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'put,get,delete', '-n', '40', '-c', '1', '-s', '10', '--json']);
       expect(r.code).toBe(1);
-      const [put, get] = (JSON.parse(r.stdout) as Report).results;
+      const [put, get, del] = (JSON.parse(r.stdout) as Report).results;
       expect([put!.ops, put!.errors, put!.errorsByKind]).toEqual([4, 36, { network: 36 }]);
       expect([get!.ops, get!.errors, get!.errorsByKind]).toEqual([0, 40, { network: 40 }]);
-      for (const x of [put!, get!]) expect(new Set(x.errorSamples).size, x.workload).toBe(x.errorSamples.length);
+      expect([del!.ops, del!.errors]).toEqual([0, 40]);
+      for (const x of [put!, get!, del!]) expect(new Set(x.errorSamples).size, x.workload).toBe(x.errorSamples.length);
       expect(put!.errorSamples.at(-1)).toMatch(/^network: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
       expect(r.stderr).toBe(
         'sediment: put: 36 write(s) failed; the workloads after it will miss the objects those were for\n' +
-          'sediment: 76 operation(s) failed (see "results")\n',
+          'sediment: delete removed 0 of the 40 objects (40 DELETE(s) failed); those of the others that exist remain in bucket sediment-bench under prefix "bench/"\n' +
+          'sediment: 116 operation(s) failed (see "results")\n',
       );
     } finally {
       await fake.close();
@@ -353,7 +355,7 @@ describe('sediment bench, runs that measure nothing or go wrong', () => {
   it('says so when a delete that ends a run leaves objects behind', async () => {
     const r = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'report-delete', '-w', 'get,delete', '-n', '20', '-c', '2', '-s', '10', '--ops', '5', '--json']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe('sediment: delete removed 5 of the 20 objects; the others remain in bucket report-delete under prefix "bench/"\n');
+    expect(r.stderr).toBe('sediment: delete removed 5 of the 20 objects (15 not sent); those of the others that exist remain in bucket report-delete under prefix "bench/"\n');
     expect(h.engine.listObjects('report-delete').contents).toHaveLength(15);
     const all = await run(['bench', '--endpoint', h.endpoint, '--bucket', 'report-delete', '-w', 'delete', '-n', '20', '-c', '2', '-s', '10', '--no-prepare', '-q']);
     expect([all.code, all.stderr]).toEqual([0, '']);

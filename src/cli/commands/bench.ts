@@ -360,7 +360,8 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
     }
     if (workload === 'delete' && result.ops < n) {
       // Ending with delete is how a run cleans up: say when it did not (cut short by --ops, -d or Ctrl-C, or failed deletes).
-      warn(`delete removed ${result.ops} of the ${n} objects; the others remain in bucket ${flags.bucket} under prefix ${JSON.stringify(flags.prefix)}`);
+      const why = [result.errors > 0 ? `${result.errors} DELETE(s) failed` : '', result.opsIssued < n ? `${n - result.opsIssued} not sent` : ''].filter(Boolean).join(', ');
+      warn(`delete removed ${result.ops} of the ${n} objects (${why}); those of the others that exist remain in bucket ${flags.bucket} under prefix ${JSON.stringify(flags.prefix)}`);
     }
   }
   report();
