@@ -205,7 +205,7 @@ export function registerBenchCommand(program: Command): void {
     }, 50)
     .option('--part-size <bytes>', 'multipart: bytes per part, the last one shorter (5MiB to 5GiB)', parseSize, 8 * 1024 * 1024)
     .option('--parts-in-flight <n>', 'multipart: parts of one upload sent at once (connections: this times -c)', parseCount, 1)
-    .option('--timeout <time>', 'a request with no progress for this long fails (default 120s; creating the bucket: 30s)', parseDuration)
+    .option('--timeout <time>', 'a request with no progress for this long fails (default 120s, at most 24h; creating the bucket: 30s)', parseDuration)
     .addOption(jsonOption('print the results as JSON'))
     .action(async (flags: BenchFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
