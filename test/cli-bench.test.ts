@@ -155,7 +155,7 @@ describe('sediment bench', () => {
       expect(r.code).toBe(1);
       const res = (JSON.parse(r.stdout) as { results: Result[] }).results[0];
       expect([res.ops, res.errors, res.errorsByKind]).toEqual([0, 2, { timeout: 2 }]);
-      expect(r.stderr).toBe('sediment: 2 operation(s) failed (see the table)\n');
+      expect(r.stderr).toBe('sediment: 2 operation(s) failed (see "results")\n');
       const bad = await run(['bench', '--endpoint', endpoint, '--timeout', '0']);
       expect(bad.code).toBe(2);
     } finally {

@@ -107,7 +107,8 @@ describe('deterministic data', () => {
     expect(feed(body, 65_537)).toBeUndefined();
     const flipped = Buffer.from(body);
     flipped[123_456] ^= 0x40;
-    expect(feed(flipped, 4096)).toMatch(/wrong bytes within \[122880, 126976\)/);
+    expect(feed(flipped, 4096)).toBe(`v/1: wrong bytes from byte 123456 of 200000 (0x${(body[123_456]! ^ 0x40).toString(16).padStart(2, '0')}, expected 0x${body[123_456]!.toString(16).padStart(2, '0')})`);
+    expect(feed(flipped, 200_000)).toMatch(/^v\/1: wrong bytes from byte 123456 of 200000 /); // one chunk: the same byte named
     expect(feed(body.subarray(0, 199_999), 4096)).toMatch(/199999 bytes, expected 200000/);
     expect(feed(Buffer.concat([body, Buffer.alloc(1)]), 4096)).toMatch(/longer than/);
   });
@@ -428,5 +429,23 @@ describe('worker threads', () => {
     expect(timed.ops).toBe(timed.opsIssued);
     expectClean(await runWorkload({ ...o, prefix: 'wt/', workload: 'get', objects: timed.opsIssued }, { workerUrl }), timed.opsIssued);
     expectClean(await runWorkload({ ...o, workload: 'get', httpClient: 'node-http' }, { workerUrl }), 400); // the option crosses to the threads
+  });
+
+  it('merge the GET and PUT figures of a mixed run by kind, and the totals are their sums', async () => {
+    const o = { endpoint, accessKeyId: 'a', secretAccessKey: 'b', region: 'us-east-1', bucket: 'loadgen', prefix: 'wm/', objectBytes: 1000, objects: 50, concurrency: 4, workers: 2, data: LOG } as const;
+    await prepareObjects({ ...o, workload: 'put', workers: 1 });
+    const r = await runWorkload({ ...o, workload: 'mixed', opsMax: 300, getPercent: 70 }, { workerUrl });
+    expectClean(r, 300);
+    expect(Object.keys(r.operations)).toEqual(['get', 'put']);
+    const { get, put } = r.operations;
+    expect(get!.ops + put!.ops).toBe(300);
+    expect([get!.ops > 0, put!.ops > 0]).toEqual([true, true]); // 300 draws at 70/30
+    for (const x of [get!, put!]) {
+      expect(x.latency.count).toBe(x.ops);
+      expect(x.bytes).toBe(x.ops * 1000);
+      expect(x.errors).toBe(0);
+    }
+    expect(r.latency.maxMs).toBe(Math.max(get!.latency.maxMs, put!.latency.maxMs));
+    expect(r.bytes).toBe(get!.bytes + put!.bytes);
   });
 });

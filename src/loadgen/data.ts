@@ -104,7 +104,7 @@ export function objectBody(spec: DataSpec, key: string, size: number): Buffer {
 /**
  * Checks a body as it arrives, in chunks of any size, against the bytes object `key` must have.
  * Contract: after the last chunk, `finish()` returns undefined when every byte matched and the length was
- * exactly `size`, else a message naming the first bad range.
+ * exactly `size`, else a message naming the first wrong byte (offset, value, expected value) or the length.
  */
 export class ObjectVerifier {
   private readonly pool: Buffer;
@@ -129,7 +129,10 @@ export class ObjectVerifier {
       const at = (this.start + this.received) % pool.length;
       const n = Math.min(chunk.length - off, pool.length - at);
       if (chunk.compare(pool, at, at + n, off, off + n) !== 0) {
-        this.problem = `${this.key}: wrong bytes within [${this.received}, ${this.received + n})`;
+        let k = 0;
+        while (chunk[off + k] === pool[at + k]) k++; // only on a failure: find the first wrong byte
+        const hex = (b: number): string => `0x${b.toString(16).padStart(2, '0')}`;
+        this.problem = `${this.key}: wrong bytes from byte ${this.received + k} of ${this.size} (${hex(chunk[off + k]!)}, expected ${hex(pool[at + k]!)})`;
         return;
       }
       off += n;

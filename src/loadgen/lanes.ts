@@ -6,7 +6,7 @@
 // finished; it never rejects for a failed operation (failures are counted in the returned stats).
 import { type DataSpec } from './data.js';
 import { LatencyHistogram, type HistogramSnapshot } from './histogram.js';
-import { objectKeySuffix, type ResolvedOptions } from './options.js';
+import { objectKeySuffix, type ResolvedOptions, type Workload } from './options.js';
 import { SeededRandom } from './prng.js';
 import { OperationError, S3LoadClient, type OperationErrorKind } from './s3-client.js';
 
@@ -28,15 +28,45 @@ export function createControl(): Control {
 
 export const ERROR_SAMPLES_MAX = 5;
 
-export interface LaneStats {
+/**
+ * The kinds of operation a workload issues: one per workload, except mixed, which issues get and put.
+ * An operation is one request, except multipart: the whole upload.
+ */
+export const OPERATION_KINDS = ['put', 'get', 'delete', 'list', 'multipart'] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/** The operations of one kind, or of all kinds together. */
+export interface OperationStats {
   ops: number;
   bytes: number;
   errors: number;
   errorsByKind: Partial<Record<OperationErrorKind | 'other', number>>;
+  latency: HistogramSnapshot;
+}
+
+export interface LaneStats extends OperationStats {
+  /** Distinct error messages, the first ERROR_SAMPLES_MAX. */
   errorSamples: string[];
   /** Requests sent a second time (see Transport.retries); the operation's outcome is the second try's. */
   retries: number;
-  latency: HistogramSnapshot;
+  /** The same counts by kind of operation (only the kinds the workload issues). */
+  byKind: Partial<Record<OperationKind, OperationStats>>;
+}
+
+/** The kinds of operation a workload issues, in the order they are reported. */
+export function operationKinds(workload: Workload): OperationKind[] {
+  return workload === 'mixed' ? ['get', 'put'] : [workload];
+}
+
+function emptyOperationStats(): OperationStats {
+  return { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, latency: new LatencyHistogram().snapshot() };
+}
+
+function addErrorKinds(into: OperationStats['errorsByKind'], from: OperationStats['errorsByKind']): void {
+  for (const [k, v] of Object.entries(from)) {
+    const kind = k as keyof OperationStats['errorsByKind'];
+    into[kind] = (into[kind] ?? 0) + (v ?? 0);
+  }
 }
 
 /**
@@ -61,7 +91,8 @@ export interface LaneSetup {
   deadlineEpochMs: number | undefined;
 }
 
-type Operation = (index: number) => Promise<number>;
+/** Operation `index`: what kind it is, and a start() that runs it and resolves with the payload bytes moved. */
+type Operation = (index: number) => { kind: OperationKind; start: () => Promise<number> };
 
 function keyOf(o: ResolvedOptions, index: number): string {
   return `${o.prefix}${objectKeySuffix(index)}`;
@@ -71,23 +102,26 @@ function makeOperation(o: ResolvedOptions, client: S3LoadClient, lane: number): 
   const spec: DataSpec = o.data;
   switch (o.workload) {
     case 'put':
-      return (i) => client.putObject(o.bucket, keyOf(o, i % o.objects), o.objectBytes, spec);
+      return (i) => ({ kind: 'put', start: () => client.putObject(o.bucket, keyOf(o, i % o.objects), o.objectBytes, spec) });
     case 'multipart':
-      return (i) => client.putMultipart(o.bucket, keyOf(o, i % o.objects), o.objectBytes, o.partBytes, spec, o.partsInFlight);
+      return (i) => ({ kind: 'multipart', start: () => client.putMultipart(o.bucket, keyOf(o, i % o.objects), o.objectBytes, o.partBytes, spec, o.partsInFlight) });
     case 'get':
-      return (i) => client.getObject(o.bucket, keyOf(o, i % o.objects), o.objectBytes, spec, o.verify);
+      return (i) => ({ kind: 'get', start: () => client.getObject(o.bucket, keyOf(o, i % o.objects), o.objectBytes, spec, o.verify) });
     case 'delete':
-      return async (i) => {
-        await client.deleteObject(o.bucket, keyOf(o, i));
-        return 0;
-      };
+      return (i) => ({
+        kind: 'delete',
+        start: async () => {
+          await client.deleteObject(o.bucket, keyOf(o, i));
+          return 0;
+        },
+      });
     case 'mixed': {
       const rng = new SeededRandom((o.data.seed ^ Math.imul(lane + 1, 0x9e3779b9)) >>> 0);
       return (_i) => {
         const key = keyOf(o, rng.below(o.objects));
         return rng.below(100) < o.getPercent
-          ? client.getObject(o.bucket, key, o.objectBytes, spec, o.verify)
-          : client.putObject(o.bucket, key, o.objectBytes, spec);
+          ? { kind: 'get', start: () => client.getObject(o.bucket, key, o.objectBytes, spec, o.verify) }
+          : { kind: 'put', start: () => client.putObject(o.bucket, key, o.objectBytes, spec) };
       };
     }
     case 'list': {
@@ -101,7 +135,7 @@ function makeOperation(o: ResolvedOptions, client: S3LoadClient, lane: number): 
       let token: string | undefined;
       let seen = 0;
       let last = '';
-      return async (_i) => {
+      const listPage = async (): Promise<number> => {
         const page = await client.listPage(o.bucket, o.prefix, o.listPageKeys, token);
         for (const k of page.keys) {
           if (!k.startsWith(o.prefix) || k <= last) {
@@ -122,6 +156,7 @@ function makeOperation(o: ResolvedOptions, client: S3LoadClient, lane: number): 
         }
         return 0;
       };
+      return (_i) => ({ kind: 'list', start: listPage });
     }
   }
 }
@@ -132,8 +167,10 @@ export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
   // A multipart lane has up to partsInFlight requests out at once, each on a connection of its own.
   const perLane = o.workload === 'multipart' ? o.partsInFlight : 1;
   const client = new S3LoadClient({ ...o, connectionsMax: setup.lanes * perLane, timeoutMs: o.timeoutMs });
-  const histogram = new LatencyHistogram();
-  const stats: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], retries: 0, latency: histogram.snapshot() };
+  // One histogram per kind of operation; the total's is their merge (mergeLaneStats).
+  const histograms = new Map<OperationKind, LatencyHistogram>(operationKinds(o.workload).map((k) => [k, new LatencyHistogram()]));
+  const stats: LaneStats = { ...emptyOperationStats(), errorSamples: [], retries: 0, byKind: {} };
+  for (const k of histograms.keys()) stats.byKind[k] = emptyOperationStats();
 
   const next = (): number => {
     if (Atomics.load(control, CONTROL_STOP) !== 0n) return -1;
@@ -148,17 +185,20 @@ export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
   const lane = async (laneIndex: number): Promise<void> => {
     const op = makeOperation(o, client, laneIndex);
     for (let i = next(); i >= 0; i = next()) {
+      const { kind, start } = op(i);
+      const of = stats.byKind[kind]!;
       const t0 = performance.now();
       try {
-        const bytes = await op(i); // not `stats.bytes += await ...`: that would read stats.bytes before the await
-        histogram.recordMs(performance.now() - t0);
-        stats.ops++;
-        stats.bytes += bytes;
+        const bytes = await start(); // not `of.bytes += await ...`: that would read of.bytes before the await
+        histograms.get(kind)!.recordMs(performance.now() - t0);
+        of.ops++;
+        of.bytes += bytes;
       } catch (err) {
-        const kind = err instanceof OperationError ? err.kind : 'other';
-        stats.errors++;
-        stats.errorsByKind[kind] = (stats.errorsByKind[kind] ?? 0) + 1;
-        if (stats.errorSamples.length < ERROR_SAMPLES_MAX) stats.errorSamples.push(`${kind}: ${(err as Error)?.message ?? String(err)}`);
+        const errorKind = err instanceof OperationError ? err.kind : 'other';
+        of.errors++;
+        of.errorsByKind[errorKind] = (of.errorsByKind[errorKind] ?? 0) + 1;
+        const sample = `${errorKind}: ${(err as Error)?.message ?? String(err)}`;
+        if (stats.errorSamples.length < ERROR_SAMPLES_MAX && !stats.errorSamples.includes(sample)) stats.errorSamples.push(sample);
         Atomics.add(control, CONTROL_ERRORS, 1n);
       }
       Atomics.add(control, CONTROL_OPS_DONE, 1n);
@@ -171,25 +211,39 @@ export async function runLanes(setup: LaneSetup): Promise<LaneStats> {
     stats.retries = client.retries;
     client.close();
   }
-  stats.latency = histogram.snapshot();
-  return stats;
+  for (const [k, h] of histograms) stats.byKind[k]!.latency = h.snapshot();
+  return mergeLaneStats([stats]).stats;
 }
 
-export function mergeLaneStats(all: LaneStats[]): { stats: LaneStats; histogram: LatencyHistogram } {
+/** Adds `from` into `into` (counts, error kinds and latency). */
+function addOperationStats(into: OperationStats, intoHistogram: LatencyHistogram, from: OperationStats): void {
+  into.ops += from.ops;
+  into.bytes += from.bytes;
+  into.errors += from.errors;
+  addErrorKinds(into.errorsByKind, from.errorsByKind);
+  intoHistogram.merge(from.latency);
+}
+
+/**
+ * The stats of several threads as one: per kind, the sums of each kind's counts and latencies; the
+ * totals, the sums over the kinds (the totals of the inputs are not read).
+ */
+export function mergeLaneStats(all: LaneStats[]): { stats: LaneStats; histogram: LatencyHistogram; histogramsByKind: Map<OperationKind, LatencyHistogram> } {
   const histogram = new LatencyHistogram();
-  const out: LaneStats = { ops: 0, bytes: 0, errors: 0, errorsByKind: {}, errorSamples: [], retries: 0, latency: histogram.snapshot() };
+  const histogramsByKind = new Map<OperationKind, LatencyHistogram>();
+  const out: LaneStats = { ...emptyOperationStats(), errorSamples: [], retries: 0, byKind: {} };
   for (const s of all) {
-    out.ops += s.ops;
-    out.bytes += s.bytes;
-    out.errors += s.errors;
     out.retries += s.retries;
-    for (const [k, v] of Object.entries(s.errorsByKind)) {
-      const kind = k as keyof LaneStats['errorsByKind'];
-      out.errorsByKind[kind] = (out.errorsByKind[kind] ?? 0) + (v ?? 0);
+    for (const m of s.errorSamples) if (out.errorSamples.length < ERROR_SAMPLES_MAX && !out.errorSamples.includes(m)) out.errorSamples.push(m);
+    for (const [k, v] of Object.entries(s.byKind)) {
+      const kind = k as OperationKind;
+      const into = (out.byKind[kind] ??= emptyOperationStats());
+      if (!histogramsByKind.has(kind)) histogramsByKind.set(kind, new LatencyHistogram());
+      addOperationStats(into, histogramsByKind.get(kind)!, v!);
+      addOperationStats(out, histogram, v!);
     }
-    for (const m of s.errorSamples) if (out.errorSamples.length < ERROR_SAMPLES_MAX) out.errorSamples.push(m);
-    histogram.merge(s.latency);
   }
+  for (const [k, h] of histogramsByKind) out.byKind[k]!.latency = h.snapshot();
   out.latency = histogram.snapshot();
-  return { stats: out, histogram };
+  return { stats: out, histogram, histogramsByKind };
 }

@@ -52,6 +52,7 @@ export const WORKERS_MAX = 64;
 export const OBJECT_BYTES_MAX = 5 * 1024 ** 3;
 export const OBJECTS_MAX = 1_000_000_000;
 export const DEFAULT_TIMEOUT_MS = 120_000;
+export const TIMEOUT_MS_MAX = 24 * 3600_000;
 export const PART_BYTES_MIN = 5 * 1024 ** 2;
 export const PART_BYTES_MAX = 5 * 1024 ** 3;
 export const DEFAULT_PART_BYTES = 8 * 1024 ** 2;
@@ -99,7 +100,7 @@ export function validateOptions(o: WorkloadOptions): Required<Omit<WorkloadOptio
   check(intIn(o.listPageKeys, 1, 1000), 'listPageKeys must be an integer in 1..1000');
   check(intIn(o.partBytes, PART_BYTES_MIN, PART_BYTES_MAX), `partBytes must be an integer in ${PART_BYTES_MIN}..${PART_BYTES_MAX} (S3's part size limits)`);
   check(intIn(o.partsInFlight, 1, 64), 'partsInFlight must be an integer in 1..64');
-  check(intIn(o.timeoutMs, 1, 24 * 3600_000), 'timeoutMs must be a positive integer');
+  check(intIn(o.timeoutMs, 1, TIMEOUT_MS_MAX), `timeoutMs must be an integer in 1..${TIMEOUT_MS_MAX} (24 hours)`);
   if (o.workload === 'mixed' || o.workload === 'list') check(o.opsMax !== undefined || o.durationMs !== undefined, `${o.workload} needs opsMax or durationMs`);
   if (o.workload === 'delete') check((o.opsMax ?? o.objects) <= o.objects, 'delete cannot run more operations than objects');
   return {

@@ -19,6 +19,8 @@ import {
   type Control,
   type LaneSetup,
   type LaneStats,
+  type OperationKind,
+  type OperationStats,
 } from './lanes.js';
 import { validateOptions, type ResolvedOptions, type Workload, type WorkloadOptions } from './options.js';
 import type { OperationErrorKind } from './s3-client.js';
@@ -42,6 +44,21 @@ export interface RunHooks {
    * run returns its numbers so far, like a run whose duration ended.
    */
   signal?: AbortSignal;
+}
+
+/** The figures of the operations of one kind, or of all of them. Rates are per second of the workload's elapsed time. */
+export interface OperationResult {
+  /** Successful operations. */
+  ops: number;
+  errors: number;
+  errorsByKind: Partial<Record<OperationErrorKind | 'other', number>>;
+  /** Object payload bytes moved by successful operations. */
+  bytes: number;
+  opsPerS: number;
+  /** 10^6 bytes per second. */
+  mbPerS: number;
+  /** Of the successful operations; every figure is 0 when `count` is 0. */
+  latency: LatencySummary;
 }
 
 export interface WorkloadResult {
@@ -72,8 +89,33 @@ export interface WorkloadResult {
   /** 10^6 bytes per second. */
   mbPerS: number;
   latency: LatencySummary;
+  /**
+   * The same figures by kind of operation: one entry for most workloads (its own name), two for mixed
+   * (get and put, each present even when it issued nothing). The totals above are their sums.
+   */
+  operations: Partial<Record<OperationKind, OperationResult>>;
+  /** Wall-clock time of the start and the end of the timed run (ISO 8601, UTC). */
+  startedAt: string;
+  endedAt: string;
   /** This process's CPU time during the run; `cores` = CPU time / elapsed time. */
   cpu: { userMs: number; systemMs: number; cores: number };
+}
+
+/** x per second of `elapsedMs`; 0 for an empty run, never NaN or Infinity. */
+function perSecond(x: number, elapsedMs: number): number {
+  return elapsedMs > 0 ? x / (elapsedMs / 1000) : 0;
+}
+
+function operationResult(s: OperationStats, latency: LatencySummary, elapsedMs: number): OperationResult {
+  return {
+    ops: s.ops,
+    errors: s.errors,
+    errorsByKind: s.errorsByKind,
+    bytes: s.bytes,
+    opsPerS: perSecond(s.ops, elapsedMs),
+    mbPerS: perSecond(s.bytes / 1e6, elapsedMs),
+    latency,
+  };
 }
 
 const WORKER_URL = new URL('./worker-entry.js', import.meta.url);
@@ -123,10 +165,12 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
   dataPool(o.data);
   const control = createControl();
   let t0 = 0;
+  let startedAt = new Date();
   let cpu0 = process.cpuUsage();
   const startClock = (): number | undefined => {
     cpu0 = process.cpuUsage();
     t0 = performance.now();
+    startedAt = new Date();
     return o.durationMs === undefined ? undefined : Date.now() + o.durationMs;
   };
   const stop = (): void => void Atomics.store(control, CONTROL_STOP, 1n);
@@ -154,8 +198,11 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
     hooks.signal?.removeEventListener('abort', stop);
   }
   const elapsedMs = performance.now() - t0;
+  const endedAt = new Date();
   const cpu = process.cpuUsage(cpu0);
-  const { stats, histogram } = mergeLaneStats(all);
+  const { stats, histogram, histogramsByKind } = mergeLaneStats(all);
+  const operations: WorkloadResult['operations'] = {};
+  for (const [kind, h] of histogramsByKind) operations[kind] = operationResult(stats.byKind[kind]!, h.summary(), elapsedMs);
   return {
     workload: o.workload,
     objectBytes: o.objectBytes,
@@ -172,18 +219,23 @@ export async function runWorkload(options: WorkloadOptions, hooks: RunHooks = {}
     retries: stats.retries,
     bytes: stats.bytes,
     elapsedMs,
-    opsPerS: stats.ops / (elapsedMs / 1000),
-    mbPerS: stats.bytes / 1e6 / (elapsedMs / 1000),
+    opsPerS: perSecond(stats.ops, elapsedMs),
+    mbPerS: perSecond(stats.bytes / 1e6, elapsedMs),
     latency: histogram.summary(),
-    cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000, cores: (cpu.user + cpu.system) / 1000 / elapsedMs },
+    operations,
+    startedAt: startedAt.toISOString(),
+    endedAt: endedAt.toISOString(),
+    cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000, cores: perSecond((cpu.user + cpu.system) / 1e6, elapsedMs) },
   };
 }
 
 /**
- * Writes objects 0..objects-1 (what get, mixed, delete and list need), untimed. Throws when any PUT
+ * Writes objects 0..objects-1 (what get, mixed, delete and list need), untimed, and resolves with the
+ * number written: `objects`, or fewer when hooks.signal stopped it (objects 0..n-1). Throws when any PUT
  * failed, with the first failures in the message.
  */
-export async function prepareObjects(options: WorkloadOptions, hooks: RunHooks = {}): Promise<void> {
+export async function prepareObjects(options: WorkloadOptions, hooks: RunHooks = {}): Promise<number> {
   const r = await runWorkload({ ...options, workload: 'put', opsMax: options.objects, durationMs: undefined }, hooks);
   if (r.errors > 0) throw new Error(`preparing ${options.objects} objects: ${r.errors} PUT(s) failed: ${r.errorSamples.join('; ')}`);
+  return r.ops;
 }

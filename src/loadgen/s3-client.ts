@@ -123,6 +123,14 @@ export class S3LoadClient {
     S3LoadClient.expectStatus(res, `create bucket ${bucket}`, (s) => s === 200);
   }
 
+  /** HeadBucket: true when the bucket exists (200), false when it does not (404); any other answer throws. */
+  async bucketExists(bucket: string): Promise<boolean> {
+    const res = await this.send({ method: 'HEAD', path: `/${awsUriEncode(bucket, false)}`, query: '' });
+    if (res.status === 404) return false;
+    S3LoadClient.expectStatus(res, `HEAD bucket ${bucket}`, (s) => s === 200);
+    return true;
+  }
+
   /** PUTs object `key` with the deterministic bytes of `spec`. Resolves with the bytes sent. */
   async putObject(bucket: string, key: string, size: number, spec: DataSpec): Promise<number> {
     const path = `/${awsUriEncode(bucket, false)}/${awsUriEncode(key, true)}`;

@@ -4,7 +4,10 @@
 // they exist from an earlier run). Every GET byte is
 // checked against the deterministic data it was written with (unless --no-verify). The summary table
 // (or --json) reports ops/s, MB/s, latency percentiles, errors, retried requests and the client's own CPU
-// use. A run with errors exits 1 after printing its table. When a put or multipart run wrote fewer than -n
+// use, for each workload and, for mixed, for its GETs and PUTs apart; --json adds the run's settings (no
+// credentials), a command line that repeats it, the client's version and times. A run with errors exits 1
+// after printing its table; a workload that a tiny -d ended before its first operation is an error (exit 1),
+// not a row of zeros. When a put or multipart run wrote fewer than -n
 // objects (--ops, -d), the workloads after it use those it wrote. The first SIGINT/SIGTERM stops issuing
 // operations, lets those in flight finish and prints the results so far (exit 130/143); a second exits.
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -25,6 +28,8 @@ import {
 } from '../../loadgen/index.js';
 import { contextOf, jsonOption, type CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
+import { benchSettings, clientInfo, commandLine, type BenchReport } from '../bench-report.js';
+import { packageVersion } from '../version.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
 
@@ -37,12 +42,16 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
-/** "30s", "2m", "500ms", "10" (seconds) → milliseconds. */
+/**
+ * "30s", "2m", "500ms", "10" (seconds) → whole milliseconds (rounded: the clock a run stops by counts
+ * milliseconds), at least 1.
+ */
 export function parseDuration(text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
   if (!m) throw new InvalidArgumentError('expected a duration such as 30s, 2m or 500ms');
-  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!;
-  if (!(ms > 0)) throw new InvalidArgumentError('the duration must be positive');
+  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!);
+  if (!Number.isSafeInteger(ms)) throw new InvalidArgumentError('the duration is too long');
+  if (ms < 1) throw new InvalidArgumentError('the duration must be at least 1ms');
   return ms;
 }
 
@@ -111,8 +120,15 @@ interface BenchFlags {
   json?: boolean;
 }
 
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Where they came from, for the message when the endpoint refuses them. */
+  source: string;
+}
+
 /** Flags, else $SEDIMENT_ACCESS_KEY/$SEDIMENT_SECRET_KEY, else $AWS_ACCESS_KEY_ID/..., else DATA/credentials.json (read only). */
-async function credentials(flags: BenchFlags, ctx: CliContext): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+async function credentials(flags: BenchFlags, ctx: CliContext): Promise<Credentials> {
   const pairs: Array<[string | undefined, string | undefined, string]> = [
     [flags.accessKey, flags.secretKey, '--access-key and --secret-key'],
     [process.env.SEDIMENT_ACCESS_KEY, process.env.SEDIMENT_SECRET_KEY, 'SEDIMENT_ACCESS_KEY and SEDIMENT_SECRET_KEY'],
@@ -121,14 +137,14 @@ async function credentials(flags: BenchFlags, ctx: CliContext): Promise<{ access
   for (const [ak, sk, what] of pairs) {
     if (!ak && !sk) continue; // unset or empty
     if (!ak || !sk) throw new UsageError(`give both or neither of ${what}`);
-    return { accessKeyId: ak, secretAccessKey: sk };
+    return { accessKeyId: ak, secretAccessKey: sk, source: what };
   }
   const fs = new RealFileSystem();
   const path = `${ctx.dataDir}/credentials.json`;
   if (await fs.exists(path)) {
     try {
       const c = JSON.parse((await fs.readFile(path)).toString('utf8')) as { accessKeyId?: unknown; secretAccessKey?: unknown };
-      if (typeof c.accessKeyId === 'string' && typeof c.secretAccessKey === 'string') return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey };
+      if (typeof c.accessKeyId === 'string' && typeof c.secretAccessKey === 'string') return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, source: path };
     } catch {
       // reported below
     }
@@ -189,11 +205,11 @@ export function registerBenchCommand(program: Command): void {
     }, 50)
     .option('--part-size <bytes>', 'multipart: bytes per part, the last one shorter (5MiB to 5GiB)', parseSize, 8 * 1024 * 1024)
     .option('--parts-in-flight <n>', 'multipart: parts of one upload sent at once (connections: this times -c)', parseCount, 1)
-    .option('--timeout <time>', 'a request with no progress for this long fails (default 120s; creating the bucket: 30s)', parseDuration)
+    .option('--timeout <time>', 'a request with no progress for this long fails (default 120s, at most 24h; creating the bucket: 30s)', parseDuration)
     .addOption(jsonOption('print the results as JSON'))
     .action(async (flags: BenchFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const creds = await credentials(flags, ctx);
+      const { source: credentialsSource, ...creds } = await credentials(flags, ctx);
       const base: WorkloadOptions = {
         endpoint: flags.endpoint.replace(/\/+$/, ''),
         region: flags.region,
@@ -212,7 +228,7 @@ export function registerBenchCommand(program: Command): void {
         partBytes: flags.partSize,
         partsInFlight: flags.partsInFlight,
         workers: flags.workers,
-        timeoutMs: flags.timeout === undefined ? undefined : Math.ceil(flags.timeout),
+        timeoutMs: flags.timeout,
       };
       // Every workload's options are checked before anything is sent.
       try {
@@ -234,7 +250,7 @@ export function registerBenchCommand(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        await runBench(flags, ctx, base, interrupt.signal);
+        await runBench(flags, ctx, base, credentialsSource, interrupt.signal);
       } finally {
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
@@ -246,43 +262,75 @@ export function registerBenchCommand(program: Command): void {
     });
 }
 
-async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOptions, signal: AbortSignal): Promise<void> {
+/** 500 → "500ms", 1500 → "1.5s" (for messages). */
+function durationLabel(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
+}
+
+async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOptions, credentialsSource: string, signal: AbortSignal): Promise<void> {
+  const settings = benchSettings(base, flags.workload, flags.prepare);
+  const startedAt = new Date();
+  const writesFirst = flags.workload[0] === 'put' || flags.workload[0] === 'multipart';
   const client = new S3LoadClient({ ...base, connectionsMax: 1, timeoutMs: base.timeoutMs ?? 30_000 });
   try {
+    // --no-prepare promises objects of an earlier run: a bucket that does not exist has none, and every
+    // read would only fail with a 404.
+    if (!flags.prepare && !writesFirst && !(await client.bucketExists(flags.bucket))) {
+      throw new CliError(`bucket ${flags.bucket} does not exist at ${base.endpoint}: --no-prepare needs the objects an earlier run wrote there (run without --no-prepare to write them first)`);
+    }
     await client.createBucket(flags.bucket);
   } catch (err) {
-    throw new CliError(`cannot create bucket ${flags.bucket} at ${base.endpoint}: ${(err as Error).message}`);
+    if (err instanceof CliError) throw err;
+    const why = (err as Error).message.replace(`create bucket ${flags.bucket}: `, '').replace(`HEAD bucket ${flags.bucket}: `, '');
+    // The answers of S3 servers to keys they do not know or a secret that does not match.
+    const refused = /\b(InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|InvalidClientTokenId)\b/.test(why) ? ` (the credentials came from ${credentialsSource})` : '';
+    throw new CliError(`cannot create bucket ${flags.bucket} at ${base.endpoint}: ${why}${refused}`);
   } finally {
     client.close();
   }
   const say = (line: string): void => {
     if (!ctx.quiet && !flags.json) ctx.stderr.write(`${line}\n`);
   };
+  // What the user must know about the results (with -q and --json too: stderr, not the report).
+  const warn = (line: string): void => void ctx.stderr.write(`sediment: ${line}\n`);
+  const results: WorkloadResult[] = [];
+  let prepared = 0;
+  const report = (): void => {
+    if (!flags.json) return void ctx.stdout.write(`${formatSummary(results)}\n`);
+    const out: BenchReport = {
+      sediment: packageVersion(),
+      command: commandLine(settings, flags.timeout !== undefined),
+      settings,
+      client: clientInfo(),
+      startedAt: startedAt.toISOString(),
+      endedAt: new Date().toISOString(),
+      endpoint: settings.endpoint,
+      bucket: settings.bucket,
+      prepared,
+      interrupted: signal.aborted,
+      results,
+    };
+    ctx.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  };
   // put and multipart write the objects themselves.
   if (flags.workload[0] !== 'put' && flags.workload[0] !== 'multipart' && flags.prepare) {
     say(`writing ${flags.objects} objects of ${flags.size} B first (not timed)`);
     const progress = progressLine(ctx, 'writing', flags.objects);
     try {
-      await prepareObjects({ ...base, workload: 'put', concurrency: Math.min(flags.concurrency, 64), workers: 1 }, { ...progress.hooks, signal });
+      prepared = await prepareObjects({ ...base, workload: 'put', concurrency: Math.min(flags.concurrency, 64), workers: 1 }, { ...progress.hooks, signal });
     } catch (err) {
       throw new CliError((err as Error).message);
     } finally {
       progress.finish();
     }
   }
-  const results: WorkloadResult[] = [];
   // The objects the next workload can count on: all of them when they were written first (or exist
   // already), else those the put and multipart runs so far wrote (objects 0..written-1: a run cut short
   // by --ops or -d writes fewer than -n, and reading the others would only count 404s as errors).
-  const writesFirst = flags.workload[0] === 'put' || flags.workload[0] === 'multipart';
   let objects = writesFirst ? 0 : flags.objects;
   for (const [at, workload] of flags.workload.entries()) {
     if (signal.aborted) break;
     const writes = workload === 'put' || workload === 'multipart';
-    if (!writes && objects === 0) {
-      say(`${workload}: skipped, no objects were written`);
-      continue;
-    }
     const n = writes ? flags.objects : objects;
     const opsMax = workload === 'delete' && flags.ops !== undefined ? Math.min(flags.ops, n) : flags.ops;
     const total = flags.duration === undefined ? opsMax ?? (workload === 'mixed' || workload === 'list' ? undefined : n) : undefined;
@@ -293,15 +341,32 @@ async function runBench(flags: BenchFlags, ctx: CliContext, base: WorkloadOption
     } finally {
       progress.finish();
     }
+    if (result.opsIssued === 0 && !signal.aborted) {
+      // Only a duration shorter than the time to start the first operation gets here (--ops and -n are at
+      // least 1): a row of zeros would look like a measurement. The workloads before it are reported.
+      if (results.length > 0) report();
+      throw new CliError(`${workload}: -d ${durationLabel(flags.duration!)} ended before the first operation started; nothing was measured (give a longer -d)`);
+    }
     results.push(result);
-    if (writes && objects < flags.objects) {
+    if (writes) {
+      // Objects 0..objects-1 were attempted; those whose write failed are missing (and reading them fails).
       objects = Math.max(objects, Math.min(result.opsIssued, flags.objects));
-      if (objects < flags.objects && at < flags.workload.length - 1) say(`${workload} wrote ${objects} of ${flags.objects} objects; the workloads after it use those`);
+      const cutShort = objects < flags.objects;
+      if (at < flags.workload.length - 1) {
+        if (result.errors > 0 && cutShort) warn(`${workload} tried to write ${objects} of ${flags.objects} objects and ${result.errors} failed; the workloads after it use those ${objects} and will miss the ones that failed`);
+        else if (result.errors > 0) warn(`${workload}: ${result.errors} write(s) failed; the workloads after it will miss the objects those were for`);
+        else if (cutShort) say(`${workload} wrote ${objects} of ${flags.objects} objects; the workloads after it use those`);
+      }
+    }
+    if (workload === 'delete' && result.ops < n) {
+      // Ending with delete is how a run cleans up: say when it did not (cut short by --ops, -d or Ctrl-C, or failed deletes).
+      const why = [result.errors > 0 ? `${result.errors} DELETE(s) failed` : '', result.opsIssued < n ? `${n - result.opsIssued} not sent` : ''].filter(Boolean).join(', ');
+      warn(`delete removed ${result.ops} of the ${n} objects (${why}); those of the others that exist remain in bucket ${flags.bucket} under prefix ${JSON.stringify(flags.prefix)}`);
     }
   }
-  const interrupted = signal.aborted;
-  ctx.stdout.write(flags.json ? `${JSON.stringify({ endpoint: base.endpoint, bucket: flags.bucket, interrupted, results }, null, 2)}\n` : `${formatSummary(results)}\n`);
+  report();
   const errors = results.reduce((n, r) => n + r.errors, 0);
-  if (errors > 0 && !interrupted) throw new CliError(`${errors} operation(s) failed (see the table)`);
-  if (errors > 0) ctx.stderr.write(`sediment: ${errors} operation(s) failed (see the table)\n`);
+  const see = flags.json ? 'see "results"' : 'see the table';
+  if (errors > 0 && !signal.aborted) throw new CliError(`${errors} operation(s) failed (${see})`);
+  if (errors > 0) ctx.stderr.write(`sediment: ${errors} operation(s) failed (${see})\n`);
 }
