@@ -217,6 +217,9 @@ interface SegmentInfo {
 const EMPTY = Buffer.alloc(0);
 /** Reused chunk and group buffers beyond the few kept are dropped after this long unused. */
 const CHUNK_BUFFERS_IDLE_MS = 10_000;
+/** A GET reads a cold version's record at most this many times while passes keep re-committing it (manifestToRead). */
+const READ_RECORD_ATTEMPTS_MAX = 8;
+const noop = (): void => undefined;
 /** Mutations between checkpoints at least, by default (EngineOptions.checkpointEveryOps). */
 const CHECKPOINT_EVERY_OPS_MIN = 200_000;
 const HEADER_NAMES: Array<[keyof NonNullable<PutOptions['headers']>, string]> = [
@@ -1608,13 +1611,47 @@ export class Engine {
 
   async getObject(bucketName: string, key: string, opts: GetOptions = {}): Promise<GetResult> {
     this.checkOpen();
-    const { slot, bucket } = this.slotOf(bucketName, key, opts.versionId);
-    if (bucket.tiering) this.access.touch(bucketName, key, this.clock.now());
-    const manifest = await this.readManifest(this.table.read(slot));
-    const info = this.infoFromManifest(manifest);
-    const { start, end } = this.resolveRange(manifest, opts);
-    if (opts.partNumber !== undefined) withPartChecksum(info, manifest, opts.partNumber);
-    return { info, range: opts.range || opts.partNumber !== undefined ? { start, end } : undefined, body: await this.reader.body(manifest, start, end) };
+    const { manifest, unpin } = await this.manifestToRead(bucketName, key, opts.versionId);
+    try {
+      const info = this.infoFromManifest(manifest);
+      const { start, end } = this.resolveRange(manifest, opts);
+      if (opts.partNumber !== undefined) withPartChecksum(info, manifest, opts.partNumber);
+      // The stream pins what it reads before body() resolves: this pin can go then.
+      return { info, range: opts.range || opts.partNumber !== undefined ? { start, end } : undefined, body: await this.reader.body(manifest, start, end) };
+    } finally {
+      unpin();
+    }
+  }
+
+  /**
+   * The manifest of the version a GET reads, with its cold segments (if it is cold) pinned: the caller
+   * releases `unpin` once its own reads or stream hold them. A cold version's record names cold segments
+   * that a migration pass may rewrite and the next pass delete while the record is being read; so the
+   * segments are pinned first and the index checked after, in the same synchronous step: if the version
+   * still has the seq it had when its record was read, the record names the cold segments the index
+   * references, and no pass deletes a pinned one. If not (re-committed elsewhere, re-tagged, overwritten
+   * or deleted meanwhile), the version is looked up and read again.
+   */
+  private async manifestToRead(bucketName: string, key: string, versionId: string | undefined): Promise<{ manifest: ObjectManifest; unpin: () => void }> {
+    for (let attempt = 1; ; attempt++) {
+      const { slot, bucket } = this.slotOf(bucketName, key, versionId);
+      if (attempt === 1 && bucket.tiering) this.access.touch(bucketName, key, this.clock.now());
+      const seq = this.table.getSeq(slot);
+      const manifest = await this.readManifest(this.table.read(slot));
+      if (manifest.storageClass !== StorageClass.COLD) return { manifest, unpin: noop };
+      const unpin = this.cold.pin(manifest.chunks.map((c) => c.segmentId));
+      let now: number;
+      try {
+        now = this.table.getSeq(this.slotOf(bucketName, key, versionId).slot);
+      } catch (err) {
+        unpin(); // deleted meanwhile: the GET answers as one that came after the delete
+        throw err;
+      }
+      // Each retry means the version was re-committed during one record read; a key re-committed that
+      // often (a tagging loop) gets the last record read: at worst its read fails as a stale one would.
+      if (now === seq || attempt === READ_RECORD_ATTEMPTS_MAX) return { manifest, unpin };
+      unpin();
+    }
   }
 
   /**
@@ -1626,21 +1663,23 @@ export class Engine {
    */
   async getObjectData(bucketName: string, key: string, opts: GetOptions & { bufferBytesMax: number; lend?: boolean }): Promise<GetDataResult> {
     this.checkOpen();
-    const { slot, bucket } = this.slotOf(bucketName, key, opts.versionId);
-    if (bucket.tiering) this.access.touch(bucketName, key, this.clock.now());
-    const manifest = await this.readManifest(this.table.read(slot));
-    const info = this.infoFromManifest(manifest);
-    const { start, end } = this.resolveRange(manifest, opts);
-    if (opts.partNumber !== undefined) withPartChecksum(info, manifest, opts.partNumber);
-    const range = opts.range || opts.partNumber !== undefined ? { start, end } : undefined;
-    if (end - start + 1 > opts.bufferBytesMax) {
-      if (opts.lend) return { info, range, lent: await this.reader.lent(manifest, start, end) };
-      return { info, range, body: await this.reader.body(manifest, start, end) };
+    const { manifest, unpin } = await this.manifestToRead(bucketName, key, opts.versionId);
+    try {
+      const info = this.infoFromManifest(manifest);
+      const { start, end } = this.resolveRange(manifest, opts);
+      if (opts.partNumber !== undefined) withPartChecksum(info, manifest, opts.partNumber);
+      const range = opts.range || opts.partNumber !== undefined ? { start, end } : undefined;
+      if (end - start + 1 > opts.bufferBytesMax) {
+        if (opts.lend) return { info, range, lent: await this.reader.lent(manifest, start, end) };
+        return { info, range, body: await this.reader.body(manifest, start, end) };
+      }
+      const pieces = this.reader.planRange(manifest, start, end);
+      if (pieces.length === 1) return { info, range, data: await this.reader.readChunk(pieces[0]!) };
+      const parts = await Promise.all(pieces.map((p) => this.reader.readChunk(p)));
+      return { info, range, data: parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts) };
+    } finally {
+      unpin();
     }
-    const pieces = this.reader.planRange(manifest, start, end);
-    if (pieces.length === 1) return { info, range, data: await this.reader.readChunk(pieces[0]!) };
-    const parts = await Promise.all(pieces.map((p) => this.reader.readChunk(p)));
-    return { info, range, data: parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts) };
   }
 
   /**
