@@ -2239,6 +2239,43 @@ export class Engine {
     return d.check === check ? undefined : `coded with dictionary ${id} check ${check.toString(16)}, but that dictionary's check is ${d.check.toString(16)}`;
   }
 
+  /** ColdAccess.dropVersion: removes version `seq` of bucket/key whatever its lock, if it is unchanged. */
+  private async dropVersion(bucketName: string, key: string, seq: number): Promise<boolean> {
+    this.checkWritable();
+    const b = this.buckets.get(bucketName);
+    const name = `${bucketName}/${key}`;
+    /** The version's slot if it is still `seq` and nothing of the key is in flight, else -1. */
+    const find = (): number => {
+      if (!b || b.seq === 0 || b.deleting || this.buckets.get(bucketName) !== b || this.committing.has(name) || this.pendingDeletes.has(name)) return -1;
+      let slot = b.keys.get(key);
+      if ((slot < 0 || this.table.getSeq(slot) !== seq) && b.versions.versioned) slot = b.versions.history.get(key).find((s) => this.table.getSeq(s) === seq) ?? -1;
+      return slot >= 0 && this.table.getSeq(slot) === seq ? slot : -1;
+    };
+    let slot = find();
+    if (slot < 0) return false;
+    const bucket = b as Bucket;
+    const older = bucket.versions.versioned && bucket.keys.get(key) === slot ? bucket.versions.history.get(key)[0] : undefined;
+    if (older !== undefined && !isMarker(this.table, older)) {
+      // Marker first: a crash between the two leaves the lost version noncurrent, and the next run drops it.
+      const marker = this.newMarker(bucket, key);
+      const lostVersionId = this.table.versionIdOf(slot);
+      await this.commit(marker);
+      // A null marker (versioning suspended) replaces the null version: then it was the drop.
+      if (marker.versionId === lostVersionId) return true;
+      slot = find();
+      if (slot < 0) return false;
+    }
+    // Nothing awaits between find() and the append: a write of the key comes before (and find fails) or after.
+    const versionId = bucket.versions.versioned ? this.table.versionIdOf(slot) : '';
+    const delSeq = this.nextSeq();
+    const payload = encodeDelete({ seq: delSeq, bucket: bucketName, key, versionId, mtimeMs: this.clock.now(), flags: 0 });
+    await this.whileDeleting(name, this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
+      this.applyDelete(bucketName, key, delSeq, versionId),
+    ).done);
+    this.afterMutation();
+    return true;
+  }
+
   /** The narrow view cold-tier migration works through (src/maintenance/migration.ts). */
   coldAccess(): ColdAccess {
     const engine = this;
@@ -2351,6 +2388,7 @@ export class Engine {
         await engine.commit({ ...manifest, flags, seq: this.nextSeq() });
         return true;
       },
+      dropVersion: (bucket, key, seq) => this.dropVersion(bucket, key, seq),
       raiseFormatVersion: (version) => raiseFormatVersion(this.fs, this.dir, version),
       coldBusy: (id) => this.cold.busy(id),
       forgetCold: (id) => this.cold.forget(id),

@@ -18,7 +18,8 @@ export interface ColdVerifyReport {
   bytesChecked: number;
   /** Objects that changed (deleted, overwritten, or moved to other cold segments) while being checked. */
   objectsChanged: number;
-  damagedObjects: Array<{ bucket: string; key: string; reason: string }>;
+  /** `missing`: the store answered that the cold segment does not exist (not that its bytes are wrong). */
+  damagedObjects: Array<{ bucket: string; key: string; reason: string; missing?: boolean }>;
 }
 
 export interface ColdVerifyOptions {
@@ -66,7 +67,8 @@ export async function verifyColdTier(access: ColdAccess, opts: ColdVerifyOptions
           changed = true;
           break;
         }
-        report.damagedObjects.push({ bucket: o.bucket, key: o.key, reason: `cold segment ${c.segmentId} offset ${c.offset}: ${(err as Error).message}` });
+        const damaged = { bucket: o.bucket, key: o.key, reason: `cold segment ${c.segmentId} offset ${c.offset}: ${(err as Error).message}` };
+        report.damagedObjects.push(isSedimentError(err, 'SEDIMENT_COLD_NOT_FOUND') ? { ...damaged, missing: true } : damaged);
         break;
       }
       // Throttled: wait until the bytes checked so far are due, a second at a time so that a stop is seen.
