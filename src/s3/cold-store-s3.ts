@@ -105,7 +105,8 @@ export class S3ColdStore implements ColdStore {
       return Buffer.alloc(0);
     }
     const r = await this.send('GET', this.path(name), { range: `bytes=${offset}-${offset + length - 1}` });
-    if (r.status === 404) throw notFound(name);
+    // A missing bucket is not a missing blob: the store is misconfigured (or lost whole), not one segment.
+    if (r.status === 404 && !r.body.toString('utf8').includes('<Code>NoSuchBucket</Code>')) throw notFound(name);
     if (r.status === 416) checkRange(name, (await this.stat(name)) ?? 0, offset, length);
     S3ColdStore.check(r, `GET ${name}`);
     if (r.status === 200) {
@@ -134,7 +135,7 @@ export class S3ColdStore implements ColdStore {
     do {
       const q = [`list-type=2`, `prefix=${awsUriEncode(this.prefix + prefix, false)}`, ...(token ? [`continuation-token=${awsUriEncode(token, false)}`] : [])].sort().join('&');
       const r = await this.send('GET', `/${awsUriEncode(this.opts.bucket, false)}?${q}`);
-      S3ColdStore.check(r, `LIST ${prefix}`);
+      S3ColdStore.check(r, `LIST ${this.description}${prefix}`);
       const doc = parseXml(r.body, { maxBytes: 16 * 1024 * 1024 });
       for (const c of childElements(doc, 'Contents')) {
         const key = childText(c, 'Key') ?? '';
