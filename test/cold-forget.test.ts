@@ -74,6 +74,26 @@ describe('forgetting lost cold data', () => {
     await again.e.close();
   });
 
+  it('versioning suspended: a lost null version that is current is replaced by a null delete marker; the older version stays reachable', async () => {
+    const w = coldWorld();
+    const { e, m } = await w.open();
+    await e.createBucket('sus');
+    await e.setBucketVersioning('sus', 'Enabled');
+    const v1 = await e.putObject('sus', 'k', 'older, hot');
+    await e.setBucketVersioning('sus', 'Suspended');
+    await e.putObject('sus', 'k', logBody(9_000, 5)); // the null version
+    await e.setBucketLifecycle('sus', { rules: [{ id: 'c', enabled: true, filter: {}, transitions: [{ days: 1, storageClass: 'GLACIER' }] }] });
+    w.advanceDays(2);
+    expect((await m.runPass()).objectsMoved).toBe(1);
+    for (const b of await w.store.list()) if (b.name.endsWith('.cold')) await w.store.delete(b.name);
+    const r = await forgetLostColdData(e.coldAccess(), w.store);
+    expect(r).toMatchObject({ changed: 0, dropped: [{ key: 'k', size: 9_000 }] });
+    expect(await errorCode(e.headObject('sus', 'k'))).toBe('SEDIMENT_NO_SUCH_KEY');
+    expect(e.listObjectVersions('sus').versions.map((v) => [v.versionId, v.isDeleteMarker])).toEqual([['null', true], [v1.versionId, false]]);
+    expect((await verifyColdTier(e.coldAccess())).damagedObjects).toEqual([]);
+    await e.close();
+  });
+
   it('killed midway (power loss right after the first drop): the first stays dropped, the rest as they were; a rerun finishes', async () => {
     const { w, e } = await twoSegments();
     await w.store.delete('000000000002.cold');
