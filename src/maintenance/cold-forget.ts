@@ -26,6 +26,9 @@ import type { ColdStore } from '../tier/cold-store.js';
 import { SedimentError } from '../util/errors.js';
 import { COLD_OWNER_BLOB, claimColdStore } from './cold-owner.js';
 
+/** Keys whose lost versions are dropped at the same time (their DELETE records share fsyncs). */
+const DROPS_IN_FLIGHT = 64;
+
 export interface LostVersion {
   bucket: string;
   key: string;
@@ -107,21 +110,49 @@ export async function forgetLostColdData(access: ColdAccess, store: ColdStore, o
     );
   }
 
-  for (const v of versions) {
-    const { seq, ...lost } = v;
-    if (opts.dryRun) {
-      report.dropped.push(lost);
-      continue;
-    }
-    if (await access.dropVersion(v.bucket, v.key, seq)) {
-      report.dropped.push(lost);
-      const lock = lost.objectLock ? ` (it was under Object Lock: ${lockText(lost.objectLock)})` : '';
-      access.warn(`dropped ${v.bucket}/${v.key}${lost.versionId ? ` version ${lost.versionId}` : ''}: its cold segment(s) ${lost.missingSegments.map(coldSegmentName).join(', ')} are gone from ${store.description}${lock}`);
-    } else {
-      report.changed++;
-    }
+  if (opts.dryRun) {
+    report.dropped = versions.map(({ seq: _, ...lost }) => lost);
+    return report;
   }
-  if (!opts.dryRun) for (const id of report.missingSegments) access.forgetCold(id);
+  // Keys up to DROPS_IN_FLIGHT at a time, so that their records share fsyncs (a lost store may have held
+  // millions); the versions of one key one after another (a drop of the key in flight makes the next wait).
+  const byKey = new Map<string, number[]>();
+  versions.forEach((v, i) => {
+    const name = `${v.bucket}/${v.key}`;
+    const list = byKey.get(name);
+    if (list) list.push(i);
+    else byKey.set(name, [i]);
+  });
+  const dropped: boolean[] = [];
+  const dropKey = async (indexes: number[]): Promise<void> => {
+    for (const i of indexes) {
+      const { seq, ...lost } = versions[i]!;
+      if (!(await access.dropVersion(lost.bucket, lost.key, seq))) continue;
+      dropped[i] = true;
+      const lock = lost.objectLock ? ` (it was under Object Lock: ${lockText(lost.objectLock)})` : '';
+      access.warn(`dropped ${lost.bucket}/${lost.key}${lost.versionId ? ` version ${lost.versionId}` : ''}: its cold segment(s) ${lost.missingSegments.map(coldSegmentName).join(', ')} are gone from ${store.description}${lock}`);
+    }
+  };
+  const inflight = new Set<Promise<void>>();
+  let failure: unknown;
+  for (const indexes of byKey.values()) {
+    if (failure !== undefined) break;
+    const p: Promise<void> = dropKey(indexes)
+      .catch((err: unknown) => {
+        failure ??= err;
+      })
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+    if (inflight.size >= DROPS_IN_FLIGHT) await Promise.race(inflight);
+  }
+  await Promise.all(inflight);
+  if (failure !== undefined) throw failure;
+  // In the order they were found, whatever order they finished in.
+  versions.forEach(({ seq: _, ...lost }, i) => {
+    if (dropped[i]) report.dropped.push(lost);
+    else report.changed++;
+  });
+  for (const id of report.missingSegments) access.forgetCold(id);
   return report;
 }
 
