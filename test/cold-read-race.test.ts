@@ -83,6 +83,26 @@ describe('a GET of a cold object racing a pass that moves it', () => {
     await s.e.close();
   });
 
+  it('a version re-committed during every record read (a tagging loop): the GET stops retrying after a bound and reads the last record', async () => {
+    const s = await setUp();
+    let pause = s.fs().pauseRead(/\.seg$/);
+    const pending = s.e.getObject('logs', 'big');
+    let reads = 0;
+    for (;;) {
+      const reached = await Promise.race([pause.reached.then(() => true), pending.then(() => false)]);
+      if (!reached) break;
+      reads++;
+      await s.e.putObjectTagging('logs', 'big', { round: String(reads) }); // same chunks, new seq
+      const current = pause;
+      pause = s.fs().pauseRead(/\.seg$/);
+      current.resume();
+    }
+    expect(reads).toBe(8);
+    expect((await readAll((await pending).body)).equals(s.big)).toBe(true);
+    pause.resume();
+    await s.e.close();
+  });
+
   it('a GET of a version by id, in a bucket with versions', async () => {
     const s = await setUp(true);
     const got = await racePasses(s, () => s.e.getObject('logs', 'big', { versionId: s.versionId }));
