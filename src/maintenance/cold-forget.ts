@@ -17,8 +17,9 @@
 // HEAD claim an object that no GET can return, and keep `verify` failing and migration refused for as long
 // as the retention lasts (COMPLIANCE: possibly years). Each such version is reported with its lock.
 //
-// Crash safety: nothing is deleted from the cold store; each drop is its own fsync'd record, so a kill
-// midway leaves some versions dropped and the others as they were, and running it again finishes the job.
+// Crash safety: nothing is deleted from the cold store; each drop is its own record, durable before it is
+// reported (drops of different keys share fsyncs), so a kill midway leaves some versions dropped and the
+// others as they were, and running it again finishes the job.
 import { coldSegmentName, parseColdSegmentName } from '../format/cold-segment.js';
 import type { ColdAccess } from '../engine/cold-access.js';
 import { lockModeName } from '../engine/object-lock.js';
