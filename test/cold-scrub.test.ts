@@ -3,8 +3,9 @@
 // early stop; an object that migration or a client changes mid-check is not damage; an unreachable store
 // is a failed pass that is tried again, not damage.
 import { describe, expect, it } from 'vitest';
-import { SedimentError, readStatus, startColdScrubSchedule, verifyColdTier, type Engine, type Migrator } from '../src/index.js';
+import { readStatus, startColdScrubSchedule, verifyColdTier, type Engine, type Migrator } from '../src/index.js';
 import type { ColdAccess } from '../src/engine/cold-access.js';
+import { ColdStoreRefusedError } from '../src/tier/cold-store.js';
 import { fillLogText } from '../src/loadgen/log-text.js';
 import { errorCode, tryGet } from './helpers/engine-helpers.js';
 import { coldWorld } from './helpers/cold-world.js';
@@ -163,7 +164,7 @@ describe('cold scrub', () => {
     await coldObjects(e, m, w, 3, 20_000);
     const read = w.store.readRange.bind(w.store);
     w.store.readRange = async () => {
-      throw new SedimentError('SEDIMENT_IO', 'cold tier GET 000000000001.cold: HTTP 403 SignatureDoesNotMatch');
+      throw new ColdStoreRefusedError('cold tier GET 000000000001.cold: HTTP 403 SignatureDoesNotMatch');
     };
     await expect(verifyColdTier(e.coldAccess())).rejects.toThrow(/403 SignatureDoesNotMatch/);
     w.store.readRange = read;

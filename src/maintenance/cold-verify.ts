@@ -8,13 +8,13 @@
 // is read here and the moment its chunk is: a chunk that fails is therefore checked again against the
 // object's manifest as it is now, and counted as damage only if the object still names that very chunk.
 //
-// Damage is what the bytes or their absence say: a CorruptionError, a blob the store says does not exist,
-// or a local read error. A store that refuses the request itself (S3: wrong credentials, a missing bucket,
-// an answer that is not the range asked for — SEDIMENT_IO) says nothing about the object: like an
-// unreachable one, it fails the check instead of naming every object as damaged.
+// A store that refuses the request itself (S3: wrong credentials, a missing bucket: ColdStoreRefusedError)
+// says nothing about the objects: like an unreachable one, it fails the check instead of naming every
+// object as damaged.
 import type { ColdAccess } from '../engine/cold-access.js';
 import type { ChunkRef } from '../format/records.js';
-import { CorruptionError, SedimentError, isSedimentError } from '../util/errors.js';
+import { ColdStoreRefusedError } from '../tier/cold-store.js';
+import { isSedimentError } from '../util/errors.js';
 
 export interface ColdVerifyReport {
   /** Objects read to their end or to their first damaged chunk (a stop may leave the last one partly read). */
@@ -66,7 +66,7 @@ export async function verifyColdTier(access: ColdAccess, opts: ColdVerifyOptions
         report.bytesChecked += raw.length;
         opts.onProgress?.(report);
       } catch (err) {
-        if (err instanceof SedimentError && !(err instanceof CorruptionError) && !isSedimentError(err, 'SEDIMENT_COLD_NOT_FOUND')) throw err;
+        if (isSedimentError(err, 'SEDIMENT_COLD_UNAVAILABLE') || err instanceof ColdStoreRefusedError) throw err;
         const now = await access.readManifest(o.bucket, o.key, o.seq).catch(() => m);
         if (now === undefined || !now.chunks.some((x) => sameChunk(x, c))) {
           changed = true;

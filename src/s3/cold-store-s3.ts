@@ -6,7 +6,7 @@
 // SEDIMENT_COLD_UNAVAILABLE (retry later); nothing here ever deletes data on its own.
 import { createHash } from 'node:crypto';
 import { Agent, request, type IncomingMessage } from 'node:http';
-import { checkBlobName, checkRange, notFound, unavailable, type ColdBlob, type ColdStore } from '../tier/cold-store.js';
+import { ColdStoreRefusedError, checkBlobName, checkRange, notFound, unavailable, type ColdBlob, type ColdStore } from '../tier/cold-store.js';
 import { SedimentError } from '../util/errors.js';
 import { awsUriEncode } from './aws-uri.js';
 import { signRequest } from './sigv4-sign.js';
@@ -80,11 +80,12 @@ export class S3ColdStore implements ColdStore {
     });
   }
 
-  /** 2xx passes; 404 is the caller's; 5xx and throttling are "unavailable"; anything else is an error. */
+  /** 2xx passes; 404 is the caller's; 5xx and throttling are "unavailable"; a refusal of the store itself (credentials, no bucket) is ColdStoreRefusedError; anything else is an error. */
   private static check(r: Reply, what: string): void {
     if (r.status >= 200 && r.status < 300) return;
     const code = /<Code>([^<]*)<\/Code>/.exec(r.body.toString('utf8'))?.[1] ?? '';
     if (r.status >= 500 || r.status === 429 || code === 'SlowDown') throw unavailable(`${what}: HTTP ${r.status} ${code}`);
+    if (r.status === 401 || r.status === 403 || code === 'NoSuchBucket') throw new ColdStoreRefusedError(`cold tier ${what}: HTTP ${r.status} ${code}`);
     throw new SedimentError('SEDIMENT_IO', `cold tier ${what}: HTTP ${r.status} ${code}`);
   }
 
