@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readStatus, startColdScrubSchedule, verifyColdTier, type Engine, type Migrator } from '../src/index.js';
 import type { ColdAccess } from '../src/engine/cold-access.js';
+import { ColdStoreRefusedError } from '../src/tier/cold-store.js';
 import { fillLogText } from '../src/loadgen/log-text.js';
 import { errorCode, tryGet } from './helpers/engine-helpers.js';
 import { coldWorld } from './helpers/cold-world.js';
@@ -154,6 +155,20 @@ describe('cold scrub', () => {
     const rest = [...scan].map(id);
     expect(rest.some((r) => r.startsWith('logs/k4@'))).toBe(false);
     expect(rest).toHaveLength(4);
+    await e.close();
+  });
+
+  it('a cold store that refuses the reads (wrong credentials, a missing bucket) fails the check: it names no object as damaged', async () => {
+    const w = coldWorld();
+    const { e, m } = await w.open();
+    await coldObjects(e, m, w, 3, 20_000);
+    const read = w.store.readRange.bind(w.store);
+    w.store.readRange = async () => {
+      throw new ColdStoreRefusedError('cold tier GET 000000000001.cold: HTTP 403 SignatureDoesNotMatch');
+    };
+    await expect(verifyColdTier(e.coldAccess())).rejects.toThrow(/403 SignatureDoesNotMatch/);
+    w.store.readRange = read;
+    expect((await verifyColdTier(e.coldAccess())).objectsChecked).toBe(3);
     await e.close();
   });
 

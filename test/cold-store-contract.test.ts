@@ -161,9 +161,16 @@ describe('cold store specifics', () => {
     s.close();
   });
 
+  it('S3: a missing bucket is an error, not "missing" (not one lost blob: the whole store is not there)', async () => {
+    const s = new S3ColdStore({ endpoint: sediment!.endpoint, bucket: 'nosuch', accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY });
+    await expect(s.readRange('000000000001.cold', 0, 10)).rejects.toMatchObject({ code: 'SEDIMENT_IO', name: 'ColdStoreRefusedError', message: expect.stringMatching(/404 NoSuchBucket/) });
+    await expect(s.list()).rejects.toMatchObject({ code: 'SEDIMENT_IO', message: expect.stringMatching(/LIST s3 .*\/nosuch\/: HTTP 404 NoSuchBucket/) });
+    s.close();
+  });
+
   it('S3: wrong credentials are an error, not "missing" and not "unavailable"', async () => {
     const s = new S3ColdStore({ endpoint: sediment!.endpoint, bucket: 'cold', accessKeyId: ACCESS_KEY, secretAccessKey: 'wrong' });
-    await expect(s.put('y', blob(1, 0))).rejects.toMatchObject({ code: 'SEDIMENT_IO', message: expect.stringMatching(/403 SignatureDoesNotMatch/) });
+    await expect(s.put('y', blob(1, 0))).rejects.toMatchObject({ code: 'SEDIMENT_IO', name: 'ColdStoreRefusedError', message: expect.stringMatching(/403 SignatureDoesNotMatch/) });
     s.close();
   });
 });

@@ -60,6 +60,15 @@ export interface ColdAccess {
    * true after the COMMIT is fsync'd, false (nothing written) when the object changed: the change wins.
    */
   recommit(bucket: string, key: string, expectSeq: number, manifest: ObjectManifest): Promise<boolean>;
+  /**
+   * Removes version `seq` of bucket/key (current or noncurrent) for good, Object Lock or not, if the index
+   * still holds it and no write or delete of the key is in flight: for cold versions whose cold bytes are
+   * gone (cold-forget.ts), never for data that exists. One DELETE record, fsync'd before this resolves
+   * true; false (nothing written) when the version changed meanwhile. In a bucket with versions, a current
+   * version with older versions behind it first gets a delete marker (durable on its own): the key reads
+   * as deleted, not as the older content.
+   */
+  dropVersion(bucket: string, key: string, seq: number): Promise<boolean>;
   raiseFormatVersion(version: number): Promise<void>;
   /** A GET reads from cold segment `id` right now, or a GET stream open now will read from it. */
   coldBusy(id: number): boolean;

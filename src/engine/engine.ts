@@ -217,6 +217,9 @@ interface SegmentInfo {
 const EMPTY = Buffer.alloc(0);
 /** Reused chunk and group buffers beyond the few kept are dropped after this long unused. */
 const CHUNK_BUFFERS_IDLE_MS = 10_000;
+/** A GET reads a cold version's record at most this many times while passes keep re-committing it (manifestToRead). */
+const READ_RECORD_ATTEMPTS_MAX = 8;
+const noop = (): void => undefined;
 /** Mutations between checkpoints at least, by default (EngineOptions.checkpointEveryOps). */
 const CHECKPOINT_EVERY_OPS_MIN = 200_000;
 const HEADER_NAMES: Array<[keyof NonNullable<PutOptions['headers']>, string]> = [
@@ -1608,13 +1611,47 @@ export class Engine {
 
   async getObject(bucketName: string, key: string, opts: GetOptions = {}): Promise<GetResult> {
     this.checkOpen();
-    const { slot, bucket } = this.slotOf(bucketName, key, opts.versionId);
-    if (bucket.tiering) this.access.touch(bucketName, key, this.clock.now());
-    const manifest = await this.readManifest(this.table.read(slot));
-    const info = this.infoFromManifest(manifest);
-    const { start, end } = this.resolveRange(manifest, opts);
-    if (opts.partNumber !== undefined) withPartChecksum(info, manifest, opts.partNumber);
-    return { info, range: opts.range || opts.partNumber !== undefined ? { start, end } : undefined, body: await this.reader.body(manifest, start, end) };
+    const { manifest, unpin } = await this.manifestToRead(bucketName, key, opts.versionId);
+    try {
+      const info = this.infoFromManifest(manifest);
+      const { start, end } = this.resolveRange(manifest, opts);
+      if (opts.partNumber !== undefined) withPartChecksum(info, manifest, opts.partNumber);
+      // The stream pins what it reads before body() resolves: this pin can go then.
+      return { info, range: opts.range || opts.partNumber !== undefined ? { start, end } : undefined, body: await this.reader.body(manifest, start, end) };
+    } finally {
+      unpin();
+    }
+  }
+
+  /**
+   * The manifest of the version a GET reads, with its cold segments (if it is cold) pinned: the caller
+   * releases `unpin` once its own reads or stream hold them. A cold version's record names cold segments
+   * that a migration pass may rewrite and the next pass delete while the record is being read; so the
+   * segments are pinned first and the index checked after, in the same synchronous step: if the version
+   * still has the seq it had when its record was read, the record names the cold segments the index
+   * references, and no pass deletes a pinned one. If not (re-committed elsewhere, re-tagged, overwritten
+   * or deleted meanwhile), the version is looked up and read again.
+   */
+  private async manifestToRead(bucketName: string, key: string, versionId: string | undefined): Promise<{ manifest: ObjectManifest; unpin: () => void }> {
+    for (let attempt = 1; ; attempt++) {
+      const { slot, bucket } = this.slotOf(bucketName, key, versionId);
+      if (attempt === 1 && bucket.tiering) this.access.touch(bucketName, key, this.clock.now());
+      const seq = this.table.getSeq(slot);
+      const manifest = await this.readManifest(this.table.read(slot));
+      if (manifest.storageClass !== StorageClass.COLD) return { manifest, unpin: noop };
+      const unpin = this.cold.pin(manifest.chunks.map((c) => c.segmentId));
+      let now: number;
+      try {
+        now = this.table.getSeq(this.slotOf(bucketName, key, versionId).slot);
+      } catch (err) {
+        unpin(); // deleted meanwhile: the GET answers as one that came after the delete
+        throw err;
+      }
+      // Each retry means the version was re-committed during one record read; a key re-committed that
+      // often (a tagging loop) gets the last record read: at worst its read fails as a stale one would.
+      if (now === seq || attempt === READ_RECORD_ATTEMPTS_MAX) return { manifest, unpin };
+      unpin();
+    }
   }
 
   /**
@@ -1626,21 +1663,23 @@ export class Engine {
    */
   async getObjectData(bucketName: string, key: string, opts: GetOptions & { bufferBytesMax: number; lend?: boolean }): Promise<GetDataResult> {
     this.checkOpen();
-    const { slot, bucket } = this.slotOf(bucketName, key, opts.versionId);
-    if (bucket.tiering) this.access.touch(bucketName, key, this.clock.now());
-    const manifest = await this.readManifest(this.table.read(slot));
-    const info = this.infoFromManifest(manifest);
-    const { start, end } = this.resolveRange(manifest, opts);
-    if (opts.partNumber !== undefined) withPartChecksum(info, manifest, opts.partNumber);
-    const range = opts.range || opts.partNumber !== undefined ? { start, end } : undefined;
-    if (end - start + 1 > opts.bufferBytesMax) {
-      if (opts.lend) return { info, range, lent: await this.reader.lent(manifest, start, end) };
-      return { info, range, body: await this.reader.body(manifest, start, end) };
+    const { manifest, unpin } = await this.manifestToRead(bucketName, key, opts.versionId);
+    try {
+      const info = this.infoFromManifest(manifest);
+      const { start, end } = this.resolveRange(manifest, opts);
+      if (opts.partNumber !== undefined) withPartChecksum(info, manifest, opts.partNumber);
+      const range = opts.range || opts.partNumber !== undefined ? { start, end } : undefined;
+      if (end - start + 1 > opts.bufferBytesMax) {
+        if (opts.lend) return { info, range, lent: await this.reader.lent(manifest, start, end) };
+        return { info, range, body: await this.reader.body(manifest, start, end) };
+      }
+      const pieces = this.reader.planRange(manifest, start, end);
+      if (pieces.length === 1) return { info, range, data: await this.reader.readChunk(pieces[0]!) };
+      const parts = await Promise.all(pieces.map((p) => this.reader.readChunk(p)));
+      return { info, range, data: parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts) };
+    } finally {
+      unpin();
     }
-    const pieces = this.reader.planRange(manifest, start, end);
-    if (pieces.length === 1) return { info, range, data: await this.reader.readChunk(pieces[0]!) };
-    const parts = await Promise.all(pieces.map((p) => this.reader.readChunk(p)));
-    return { info, range, data: parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts) };
   }
 
   /**
@@ -2200,6 +2239,43 @@ export class Engine {
     return d.check === check ? undefined : `coded with dictionary ${id} check ${check.toString(16)}, but that dictionary's check is ${d.check.toString(16)}`;
   }
 
+  /** ColdAccess.dropVersion: removes version `seq` of bucket/key whatever its lock, if it is unchanged. */
+  private async dropVersion(bucketName: string, key: string, seq: number): Promise<boolean> {
+    this.checkWritable();
+    const b = this.buckets.get(bucketName);
+    const name = `${bucketName}/${key}`;
+    /** The version's slot if it is still `seq` and nothing of the key is in flight, else -1. */
+    const find = (): number => {
+      if (!b || b.seq === 0 || b.deleting || this.buckets.get(bucketName) !== b || this.committing.has(name) || this.pendingDeletes.has(name)) return -1;
+      let slot = b.keys.get(key);
+      if ((slot < 0 || this.table.getSeq(slot) !== seq) && b.versions.versioned) slot = b.versions.history.get(key).find((s) => this.table.getSeq(s) === seq) ?? -1;
+      return slot >= 0 && this.table.getSeq(slot) === seq ? slot : -1;
+    };
+    let slot = find();
+    if (slot < 0) return false;
+    const bucket = b as Bucket;
+    const older = bucket.versions.versioned && bucket.keys.get(key) === slot ? bucket.versions.history.get(key)[0] : undefined;
+    if (older !== undefined && !isMarker(this.table, older)) {
+      // Marker first: a crash between the two leaves the lost version noncurrent, and the next run drops it.
+      const marker = this.newMarker(bucket, key);
+      const lostVersionId = this.table.versionIdOf(slot);
+      await this.commit(marker);
+      // A null marker (versioning suspended) replaces the null version: then it was the drop.
+      if (marker.versionId === lostVersionId) return true;
+      slot = find();
+      if (slot < 0) return false;
+    }
+    // Nothing awaits between find() and the append: a write of the key comes before (and find fails) or after.
+    const versionId = bucket.versions.versioned ? this.table.versionIdOf(slot) : '';
+    const delSeq = this.nextSeq();
+    const payload = encodeDelete({ seq: delSeq, bucket: bucketName, key, versionId, mtimeMs: this.clock.now(), flags: 0 });
+    await this.whileDeleting(name, this.writer.append(encodeFrame(RecordType.DELETE, 0, EMPTY, payload), { type: RecordType.DELETE, payload }, true, () =>
+      this.applyDelete(bucketName, key, delSeq, versionId),
+    ).done);
+    this.afterMutation();
+    return true;
+  }
+
   /** The narrow view cold-tier migration works through (src/maintenance/migration.ts). */
   coldAccess(): ColdAccess {
     const engine = this;
@@ -2312,6 +2388,7 @@ export class Engine {
         await engine.commit({ ...manifest, flags, seq: this.nextSeq() });
         return true;
       },
+      dropVersion: (bucket, key, seq) => this.dropVersion(bucket, key, seq),
       raiseFormatVersion: (version) => raiseFormatVersion(this.fs, this.dir, version),
       coldBusy: (id) => this.cold.busy(id),
       forgetCold: (id) => this.cold.forget(id),

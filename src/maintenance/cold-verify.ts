@@ -7,8 +7,13 @@
 // Under `serve`, migration may rewrite a cold segment and delete the old one between the moment a manifest
 // is read here and the moment its chunk is: a chunk that fails is therefore checked again against the
 // object's manifest as it is now, and counted as damage only if the object still names that very chunk.
+//
+// A store that refuses the request itself (S3: wrong credentials, a missing bucket: ColdStoreRefusedError)
+// says nothing about the objects: like an unreachable one, it fails the check instead of naming every
+// object as damaged.
 import type { ColdAccess } from '../engine/cold-access.js';
 import type { ChunkRef } from '../format/records.js';
+import { ColdStoreRefusedError } from '../tier/cold-store.js';
 import { isSedimentError } from '../util/errors.js';
 
 export interface ColdVerifyReport {
@@ -18,7 +23,8 @@ export interface ColdVerifyReport {
   bytesChecked: number;
   /** Objects that changed (deleted, overwritten, or moved to other cold segments) while being checked. */
   objectsChanged: number;
-  damagedObjects: Array<{ bucket: string; key: string; reason: string }>;
+  /** `missing`: the store answered that the cold segment does not exist (not that its bytes are wrong). */
+  damagedObjects: Array<{ bucket: string; key: string; reason: string; missing?: boolean }>;
 }
 
 export interface ColdVerifyOptions {
@@ -60,13 +66,14 @@ export async function verifyColdTier(access: ColdAccess, opts: ColdVerifyOptions
         report.bytesChecked += raw.length;
         opts.onProgress?.(report);
       } catch (err) {
-        if (isSedimentError(err, 'SEDIMENT_COLD_UNAVAILABLE')) throw err;
+        if (isSedimentError(err, 'SEDIMENT_COLD_UNAVAILABLE') || err instanceof ColdStoreRefusedError) throw err;
         const now = await access.readManifest(o.bucket, o.key, o.seq).catch(() => m);
         if (now === undefined || !now.chunks.some((x) => sameChunk(x, c))) {
           changed = true;
           break;
         }
-        report.damagedObjects.push({ bucket: o.bucket, key: o.key, reason: `cold segment ${c.segmentId} offset ${c.offset}: ${(err as Error).message}` });
+        const damaged = { bucket: o.bucket, key: o.key, reason: `cold segment ${c.segmentId} offset ${c.offset}: ${(err as Error).message}` };
+        report.damagedObjects.push(isSedimentError(err, 'SEDIMENT_COLD_NOT_FOUND') ? { ...damaged, missing: true } : damaged);
         break;
       }
       // Throttled: wait until the bytes checked so far are due, a second at a time so that a stop is seen.

@@ -313,7 +313,8 @@ export class Migrator {
     throw new SedimentError(
       'SEDIMENT_COLD_FOREIGN',
       `cold store ${this.store.description} has no ${COLD_OWNER_BLOB} and none of the ${cold.live.size} cold segment(s) this data directory's objects are in (${sample}...): ` +
-        'it is not this directory\'s cold store, so nothing was moved, claimed or deleted. Give every command the cold store the objects were moved to (--cold-dir / --cold-s3, OPERATIONS.md "Cold tier")',
+        'it is not this directory\'s cold store, so nothing was moved, claimed or deleted. Give every command the cold store the objects were moved to (--cold-dir / --cold-s3, OPERATIONS.md "Cold tier"); ' +
+        'if that store was lost whole, "sediment verify --cold --forget-missing --cold-store-lost" drops the objects whose data was in it (OPERATIONS.md "A lost cold store")',
     );
   }
 

@@ -6,7 +6,7 @@
 // SEDIMENT_COLD_UNAVAILABLE (retry later); nothing here ever deletes data on its own.
 import { createHash } from 'node:crypto';
 import { Agent, request, type IncomingMessage } from 'node:http';
-import { checkBlobName, checkRange, notFound, unavailable, type ColdBlob, type ColdStore } from '../tier/cold-store.js';
+import { ColdStoreRefusedError, checkBlobName, checkRange, notFound, unavailable, type ColdBlob, type ColdStore } from '../tier/cold-store.js';
 import { SedimentError } from '../util/errors.js';
 import { awsUriEncode } from './aws-uri.js';
 import { signRequest } from './sigv4-sign.js';
@@ -80,11 +80,12 @@ export class S3ColdStore implements ColdStore {
     });
   }
 
-  /** 2xx passes; 404 is the caller's; 5xx and throttling are "unavailable"; anything else is an error. */
+  /** 2xx passes; 404 is the caller's; 5xx and throttling are "unavailable"; a refusal of the store itself (credentials, no bucket) is ColdStoreRefusedError; anything else is an error. */
   private static check(r: Reply, what: string): void {
     if (r.status >= 200 && r.status < 300) return;
     const code = /<Code>([^<]*)<\/Code>/.exec(r.body.toString('utf8'))?.[1] ?? '';
     if (r.status >= 500 || r.status === 429 || code === 'SlowDown') throw unavailable(`${what}: HTTP ${r.status} ${code}`);
+    if (r.status === 401 || r.status === 403 || code === 'NoSuchBucket') throw new ColdStoreRefusedError(`cold tier ${what}: HTTP ${r.status} ${code}`);
     throw new SedimentError('SEDIMENT_IO', `cold tier ${what}: HTTP ${r.status} ${code}`);
   }
 
@@ -105,7 +106,8 @@ export class S3ColdStore implements ColdStore {
       return Buffer.alloc(0);
     }
     const r = await this.send('GET', this.path(name), { range: `bytes=${offset}-${offset + length - 1}` });
-    if (r.status === 404) throw notFound(name);
+    // A missing bucket is not a missing blob: the store is misconfigured (or lost whole), not one segment.
+    if (r.status === 404 && !r.body.toString('utf8').includes('<Code>NoSuchBucket</Code>')) throw notFound(name);
     if (r.status === 416) checkRange(name, (await this.stat(name)) ?? 0, offset, length);
     S3ColdStore.check(r, `GET ${name}`);
     if (r.status === 200) {
@@ -134,7 +136,7 @@ export class S3ColdStore implements ColdStore {
     do {
       const q = [`list-type=2`, `prefix=${awsUriEncode(this.prefix + prefix, false)}`, ...(token ? [`continuation-token=${awsUriEncode(token, false)}`] : [])].sort().join('&');
       const r = await this.send('GET', `/${awsUriEncode(this.opts.bucket, false)}?${q}`);
-      S3ColdStore.check(r, `LIST ${prefix}`);
+      S3ColdStore.check(r, `LIST ${this.description}${prefix}`);
       const doc = parseXml(r.body, { maxBytes: 16 * 1024 * 1024 });
       for (const c of childElements(doc, 'Contents')) {
         const key = childText(c, 'Key') ?? '';

@@ -9,7 +9,8 @@
 // - list(prefix) returns every blob whose name starts with prefix, in name order, with its size.
 // - delete of a missing blob succeeds (deletes are retried after crashes).
 // - A store that cannot be reached throws SEDIMENT_COLD_UNAVAILABLE (the S3 front answers 503): callers
-//   retry later and never treat it as "the data is gone".
+//   retry later and never treat it as "the data is gone". One that refuses the request itself (credentials,
+//   a missing bucket) throws ColdStoreRefusedError: an error, but not one about any blob.
 import { SedimentError } from '../util/errors.js';
 
 export interface ColdBlob {
@@ -52,6 +53,18 @@ export function checkRange(name: string, size: number, offset: number, length: n
 
 export function notFound(name: string): SedimentError {
   return new SedimentError('SEDIMENT_COLD_NOT_FOUND', `cold blob ${name} does not exist`);
+}
+
+/**
+ * The store refused the request itself — wrong credentials, a bucket that does not exist — rather than
+ * answering about the blob (SEDIMENT_IO). Checks of the whole tier (cold-verify.ts) stop on it instead of
+ * naming every object as damaged: it says nothing about the data.
+ */
+export class ColdStoreRefusedError extends SedimentError {
+  constructor(message: string) {
+    super('SEDIMENT_IO', message);
+    this.name = 'ColdStoreRefusedError';
+  }
 }
 
 export function unavailable(what: string, cause?: unknown): SedimentError {

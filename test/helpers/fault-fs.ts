@@ -5,6 +5,8 @@
 // A disk-space budget (setSpace) makes the disk fill up as a real one does: a write that would grow
 // the files past it writes the part that fits, then fails with ENOSPC (a short write); truncate and
 // unlink give the space back, freeSpace() adds some (an operator deleting files elsewhere).
+// pauseRead holds the next matching read until the test resumes it: a deterministic window in which the
+// test runs other work (a race made to happen, not hoped for).
 import type { DirLock, FileHandle, FileSystem, OpenMode } from '../../src/io/types.js';
 
 export type FaultOp = 'datasync' | 'writev' | 'read' | 'truncate' | 'writeFile' | 'syncFile' | 'rename' | 'syncDir' | 'open';
@@ -43,6 +45,20 @@ export class FaultFs implements FileSystem {
   failOn(op: FaultOp, path: RegExp, nth = 1, code = 'EIO', sticky = false): void {
     this.rules.push({ op, path, nth, code, seen: 0, sticky });
   }
+
+  /**
+   * The next read of a file matching `path` waits until `resume()`; `reached` resolves once it waits.
+   */
+  pauseRead(path: RegExp): { reached: Promise<void>; resume: () => void } {
+    let reached!: () => void;
+    let resume!: () => void;
+    const p = { reached: new Promise<void>((r) => (reached = r)), resume: () => resume() };
+    const resumed = new Promise<void>((r) => (resume = r));
+    this.pauses.push({ path, hit: () => (reached(), resumed) });
+    return p;
+  }
+
+  private readonly pauses: Array<{ path: RegExp; hit: () => Promise<void> }> = [];
 
   /** Removes every rule (the disk was replaced / the fault is gone). */
   clearFaults(): void {
@@ -92,6 +108,8 @@ export class FaultFs implements FileSystem {
     return {
       path: fh.path,
       read: async (buf, off, len, pos) => {
+        const pause = this.pauses.findIndex((x) => x.path.test(path));
+        if (pause >= 0) await this.pauses.splice(pause, 1)[0]!.hit();
         try {
           this.check('read', path);
         } catch (err) {

@@ -9,13 +9,20 @@ import { withEngine } from '../with-engine.js';
 import { parseDate, parseInteger } from '../option-values.js';
 import { parseDayLength } from './lifecycle.js';
 
+/** How the cold bytes written compare with the hot ones read (incompressible data comes out no smaller). */
+function sizeRatio(r: MigrationReport): string {
+  if (r.hotBytes === 0 || r.coldBytes === 0) return '';
+  if (r.coldBytes < r.hotBytes) return ` (${(r.hotBytes / r.coldBytes).toFixed(2)}x smaller than hot)`;
+  return ` (no smaller than hot: ${(r.coldBytes / r.hotBytes).toFixed(2)}x its size)`;
+}
+
 function reportText(r: MigrationReport, where: string): string {
   const lines = [
     `migration as of ${new Date(r.asOfMs).toISOString()}${r.dryRun ? ' (dry run: nothing changed)' : ''}, cold tier: ${where}`,
     `${r.objectsDue} object(s) due; ${r.dryRun ? 'would move them' : `moved ${r.objectsMoved} (${formatBytes(r.logicalBytes)})`}`,
   ];
   if (!r.dryRun) {
-    lines.push(`read ${formatBytes(r.hotBytes)} of hot chunks, wrote ${r.coldSegmentsWritten} cold segment(s), ${formatBytes(r.coldBytes)}${r.hotBytes > 0 && r.coldBytes > 0 ? ` (${(r.hotBytes / r.coldBytes).toFixed(2)}x smaller than hot)` : ''} in ${(r.elapsedMs / 1000).toFixed(1)} s`);
+    lines.push(`read ${formatBytes(r.hotBytes)} of hot chunks, wrote ${r.coldSegmentsWritten} cold segment(s), ${formatBytes(r.coldBytes)}${sizeRatio(r)} in ${(r.elapsedMs / 1000).toFixed(1)} s`);
   }
   if (r.coldSegmentsRewritten > 0) lines.push(`${r.coldSegmentsRewritten} cold segment(s) past the dead-share threshold ${r.dryRun ? 'would be rewritten' : 'rewritten'}`);
   if (r.coldSegmentsDeleted > 0) lines.push(`${r.coldSegmentsDeleted} unreferenced cold segment(s) ${r.dryRun ? 'would be deleted' : 'deleted'}`);

@@ -2,9 +2,12 @@
 // are intact, then reports damage as `segment N offset X: detail` and damaged objects as
 // `bucket/key: reason`; with --cold also every cold object's chunks in the cold store; with --objects every
 // object version read whole and checked against its ETag and checksums (maintenance/object-verify.ts). Exits
-// 1 if anything is damaged, so it can gate scripts and cron jobs.
+// 1 if anything is damaged, so it can gate scripts and cron jobs. --forget-missing accepts lost segment
+// files after the report (with --cold also lost cold segments: maintenance/cold-forget.ts).
 import type { Command } from 'commander';
 import { MaintenancePool, type VerifyReport } from '../../index.js';
+import { coldSegmentName } from '../../format/cold-segment.js';
+import { forgetLostColdData, lockText, type ColdForgetReport } from '../../maintenance/cold-forget.js';
 import { verifyColdTier, type ColdVerifyReport } from '../../maintenance/cold-verify.js';
 import { verifyObjects, type ObjectVerifyReport } from '../../maintenance/object-verify.js';
 import { contextOf, jsonOption } from '../context.js';
@@ -43,10 +46,30 @@ function objectsText(r: ObjectVerifyReport): string {
   return lines.join('\n');
 }
 
-function coldText(r: ColdVerifyReport): string {
+function coldText(r: ColdVerifyReport, forgetting: boolean): string {
   const lines = [`cold tier: checked ${r.objectsChecked} objects, ${r.chunksChecked} chunks, ${formatBytes(r.bytesChecked)}`];
   if (r.damagedObjects.length === 0) lines.push('cold tier: no damage found');
   for (const o of r.damagedObjects) lines.push(`  ${o.bucket}/${o.key}: ${o.reason}`);
+  const missing = r.damagedObjects.filter((o) => o.missing).length;
+  if (missing > 0 && !forgetting) {
+    lines.push(
+      `cold tier: ${countOf(missing, 'object')} name cold segments the store does not have: put them back if you can; ` +
+        'if they are lost for good, "sediment verify --cold --forget-missing" drops those objects (OPERATIONS.md "A lost cold store")',
+    );
+  }
+  return lines.join('\n');
+}
+
+function forgetText(r: ColdForgetReport): string {
+  if (r.missingSegments.length === 0) return 'cold tier: the store has every cold segment the index names: nothing to forget';
+  const lines = [`cold tier: cold segments missing from the store: ${r.missingSegments.map(coldSegmentName).join(', ')}`];
+  lines.push(`cold tier: dropped ${countOf(r.dropped.length, 'object version')} whose bytes were in them (no longer listed or reported):`);
+  for (const v of r.dropped) {
+    const lock = v.objectLock ? ` — was under Object Lock (${lockText(v.objectLock)}): removed all the same, its bytes are gone` : '';
+    lines.push(`  ${v.bucket}/${v.key}${v.versionId ? ` (version ${v.versionId})` : ''}, ${formatBytes(v.size)}${lock}`);
+  }
+  if (r.changed > 0) lines.push(`cold tier: ${countOf(r.changed, 'object version')} changed meanwhile, left as they are: run it again`);
+  for (const u of r.unreadable) lines.push(`cold tier: left ${u.bucket}/${u.key}: its record cannot be read: ${u.reason}`);
   return lines.join('\n');
 }
 
@@ -56,17 +79,20 @@ export function registerVerifyCommand(program: Command): void {
     .description('check every checksum in the data directory; exit 1 if anything is damaged')
     .option('--cold', 'also read every chunk of every cold object from the cold store (reads the whole cold tier)')
     .option('--objects', 'also read every object version whole and check it against its ETag (MD5) and checksums')
-    .option('--forget-missing', 'accept the loss of segment files the manifest lists but the directory lacks: stop reporting them')
+    .option('--forget-missing', 'accept the loss of segment files the manifest lists but the directory lacks: stop reporting them; with --cold, also drop the object versions whose cold segments the cold store does not have')
+    .option('--cold-store-lost', 'with --cold --forget-missing: the cold store was lost whole (it has no OWNER and none of the cold segments); drop every object version whose data was in it')
     .addOption(jsonOption())
-    .action(async (flags: { json?: boolean; cold?: boolean; objects?: boolean; forgetMissing?: boolean }, cmd: Command) => {
+    .action(async (flags: { json?: boolean; cold?: boolean; objects?: boolean; forgetMissing?: boolean; coldStoreLost?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
+      if (flags.coldStoreLost && !(flags.cold && flags.forgetMissing)) throw new CliError('--cold-store-lost goes with --cold --forget-missing');
       const progress = byteProgress(ctx, 'verifying');
       let report: VerifyReport;
       let cold: ColdVerifyReport | undefined;
       let objects: ObjectVerifyReport | undefined;
       let forgotten: number[] = [];
+      let forgottenCold: ColdForgetReport | undefined;
       try {
-        report = await withEngine(ctx, {}, async (engine) => {
+        report = await withEngine(ctx, {}, async (engine, coldStore) => {
           // Frames are checked in a worker thread (the main thread only matches the index against them).
           const pool = new MaintenancePool(engine.fs, 1);
           try {
@@ -97,6 +123,7 @@ export function registerVerifyCommand(program: Command): void {
             }
             // After the report that names them: this run still exits 1, the next one no longer sees them.
             if (flags.forgetMissing) forgotten = await engine.forgetMissingSegments();
+            if (flags.forgetMissing && flags.cold) forgottenCold = await forgetLostColdData(engine.coldAccess(), coldStore, { storeLost: flags.coldStoreLost });
             return hot;
           } finally {
             await pool.close();
@@ -111,8 +138,8 @@ export function registerVerifyCommand(program: Command): void {
       ctx.stdout.write(
         `${
           flags.json
-            ? toJson({ ok, ...report, ...(cold ? { cold } : {}), ...(objects ? { objects } : {}), ...(flags.forgetMissing ? { forgottenSegments: forgotten } : {}) })
-            : humanReport(report) + (cold ? `\n${coldText(cold)}` : '') + (objects ? `\n${objectsText(objects)}` : '') + forgotText
+            ? toJson({ ok, ...report, ...(cold ? { cold } : {}), ...(objects ? { objects } : {}), ...(flags.forgetMissing ? { forgottenSegments: forgotten } : {}), ...(forgottenCold ? { forgottenCold } : {}) })
+            : humanReport(report) + (cold ? `\n${coldText(cold, flags.forgetMissing === true)}` : '') + (objects ? `\n${objectsText(objects)}` : '') + forgotText + (forgottenCold ? `\n${forgetText(forgottenCold)}` : '')
         }\n`,
       );
       if (!ok) {
