@@ -174,7 +174,9 @@ export interface LifecycleReport {
   dryRun: boolean;
   bucketsWithRules: number;
   objectsExamined: number;
+  /** The objects expired, in key order: at most `listMax` of them (runLifecycle's option); `expiredCount` counts them all. */
   expired: Array<{ bucket: string; key: string; size: number }>;
+  expiredCount: number;
   expiredBytes: number;
   abortedUploads: Array<{ bucket: string; key: string; uploadId: string }>;
   /** Objects a Transition rule makes due for the cold tier (moved by a migration pass, src/maintenance/migration.ts). */
@@ -183,10 +185,27 @@ export interface LifecycleReport {
   skippedChanged: number;
   /** Noncurrent versions and delete markers removed for good (NoncurrentVersionExpiration, ExpiredObjectDeleteMarker). */
   noncurrentExpired: Array<{ bucket: string; key: string; versionId: string; size: number }>;
+  /** All noncurrent versions and delete markers removed, listed or not (`noncurrentExpired` holds at most `listMax`). */
+  noncurrentExpiredCount: number;
   /** Versions due for removal but under retention or legal hold: never removed by lifecycle. */
   skippedLocked: number;
   /** Buckets whose stored rules fail today's checks: not applied (put new rules, or delete them). */
   invalidRules: Array<{ bucket: string; problem: string }>;
+}
+
+/** What one runLifecycle pass carries from bucket to bucket. */
+interface LifecyclePass {
+  now: number;
+  dayMs: number;
+  dryRun: boolean;
+  /** Objects and versions the report lists at most. */
+  listMax: number;
+  /** Current objects of the buckets with rules when the pass began (for progress). */
+  total: number;
+  /** Expirations written and not yet durable. */
+  inflight: Set<Promise<void>>;
+  report: LifecycleReport;
+  onProgress?: (done: number, total: number) => void;
 }
 
 interface UploadState {
@@ -207,6 +226,14 @@ interface ContentFields {
 export const PART_NUMBER_MAX = 10_000;
 /** Lifecycle expirations written at once (they share group commits). */
 const LIFECYCLE_DELETES_IN_FLIGHT = 64;
+/**
+ * Keys a lifecycle pass examines between two turns of the event loop: a pass over a bucket of a million
+ * keys with nothing due would otherwise hold the loop (and every request) for a second or more.
+ */
+export const LIFECYCLE_SLICE_KEYS = 1024;
+
+/** Lets the event loop run (I/O callbacks included) before the caller goes on. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface SegmentInfo {
   id: number;
@@ -1037,16 +1064,21 @@ export class Engine {
    * objects they make due (a DELETE, as S3 does) and aborts incomplete multipart uploads. `dayMs` is the
    * length of a lifecycle day (tests shorten it). With `dryRun`, reports and changes nothing. An object
    * overwritten or deleted while the pass runs is left alone (its new version is judged on the next pass).
+   * The pass walks the live index, LIFECYCLE_SLICE_KEYS keys per event-loop turn, so it neither copies a
+   * bucket's keys nor holds the loop; `listMax` (default: no limit) bounds the objects and versions the
+   * report lists (`sediment serve` lists none: a pass may expire millions), the counts cover all.
    */
-  async runLifecycle(opts: { asOfMs?: number; dryRun?: boolean; dayMs?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LifecycleReport> {
+  async runLifecycle(opts: { asOfMs?: number; dryRun?: boolean; dayMs?: number; listMax?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LifecycleReport> {
     this.checkOpen();
     const now = opts.asOfMs ?? this.clock.now();
     const dayMs = opts.dayMs ?? DAY_MS;
     const dryRun = opts.dryRun === true;
+    const listMax = opts.listMax ?? Infinity;
+    if (!(listMax >= 0)) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'listMax must be a non-negative number');
     if (!dryRun) this.checkWritable();
     const report: LifecycleReport = {
-      asOfMs: now, dryRun, bucketsWithRules: 0, objectsExamined: 0, expired: [], expiredBytes: 0, abortedUploads: [], transitionsDue: 0, skippedChanged: 0,
-      noncurrentExpired: [], skippedLocked: 0, invalidRules: [],
+      asOfMs: now, dryRun, bucketsWithRules: 0, objectsExamined: 0, expired: [], expiredCount: 0, expiredBytes: 0, abortedUploads: [], transitionsDue: 0, skippedChanged: 0,
+      noncurrentExpired: [], noncurrentExpiredCount: 0, skippedLocked: 0, invalidRules: [],
     };
     const live = [...this.buckets.values()].filter((b) => b.seq > 0 && !b.deleting);
     for (const b of live) {
@@ -1056,51 +1088,70 @@ export class Engine {
     report.bucketsWithRules = buckets.length;
     const total = buckets.reduce((n, b) => n + b.keys.size, 0);
     // Deletes go out up to LIFECYCLE_DELETES_IN_FLIGHT at a time so that they share fsyncs (group commit).
-    const inflight = new Set<Promise<void>>();
-    const expire = async (b: Bucket, key: string, entry: ObjectEntry): Promise<void> => {
-      if (!dryRun && !(await this.deleteIfUnchanged(b, key, entry.seq))) {
-        report.skippedChanged++;
-        return;
-      }
-      report.expired.push({ bucket: b.name, key, size: entry.size });
-      report.expiredBytes += entry.size;
-    };
-    for (const b of buckets) {
-      const rules = b.lifecycle!.config.rules.filter((r) => r.enabled);
-      const tagRules = rules.some(needsTags);
-      for (const [key, slot] of [...b.keys.scan()]) {
-        report.objectsExamined++;
-        if (report.objectsExamined % 1024 === 0) opts.onProgress?.(report.objectsExamined, total);
-        if (b.keys.get(key) !== slot) continue; // changed since the scan began: the next pass judges it
-        const entry = this.table.read(slot);
-        let tags: Array<[string, string]> | undefined;
-        if (tagRules) tags = (await this.readManifest(entry)).tags;
-        const matching = rules.filter((r) => filterMatches(r.filter, key, entry.size, tags));
-        if (matching.some((r) => expirationDue(r, entry.mtimeMs, now, dayMs))) {
-          const p: Promise<void> = expire(b, key, entry).finally(() => inflight.delete(p));
-          inflight.add(p);
-          if (inflight.size >= LIFECYCLE_DELETES_IN_FLIGHT) await Promise.race(inflight);
-        } else if (entry.storageClass === StorageClass.STANDARD && matching.some((r) => transitionDue(r, entry.mtimeMs, now, dayMs) !== undefined)) {
-          report.transitionsDue++;
-        }
-      }
-      await Promise.all(inflight);
-      if (b.versions.versioned) await this.expireNoncurrent(b, rules, now, dayMs, dryRun, report);
-      for (const [id, u] of [...this.uploads]) {
-        if (u.create.bucket !== b.name || u.completing) continue;
-        if (!rules.some((r) => abortDue(r, u.create.key, u.create.initiatedMs, now, dayMs))) continue;
-        if (!dryRun) {
-          if (!this.uploads.has(id)) continue;
-          await this.abortMultipartUpload(b.name, u.create.key, String(id)).catch((err: unknown) => {
-            if (!(err instanceof SedimentError && err.code === 'SEDIMENT_NO_SUCH_UPLOAD')) throw err;
-          });
-        }
-        report.abortedUploads.push({ bucket: b.name, key: u.create.key, uploadId: String(id) });
-      }
+    const pass: LifecyclePass = { now, dayMs, dryRun, listMax, total, inflight: new Set(), report, onProgress: opts.onProgress };
+    try {
+      for (const b of buckets) await this.lifecycleBucket(pass, b);
+    } finally {
+      // A pass cut short (engine closed, write failed) leaves no delete unawaited.
+      await Promise.allSettled(pass.inflight);
     }
     report.expired.sort((x, y) => (x.bucket === y.bucket ? compareUtf8(x.key, y.key) : x.bucket < y.bucket ? -1 : 1));
     opts.onProgress?.(total, total);
     return report;
+  }
+
+  /** One bucket of runLifecycle: current objects, then noncurrent versions, then stale uploads. */
+  private async lifecycleBucket(pass: LifecyclePass, b: Bucket): Promise<void> {
+    const { now, dayMs, dryRun, report, inflight } = pass;
+    const rules = b.lifecycle!.config.rules.filter((r) => r.enabled);
+    const tagRules = rules.some(needsTags);
+    // The live index, not a copy: a key written or deleted meanwhile is seen as it is at its step (the
+    // scan yields each key once, in order), and an object changed after its step is left alone below.
+    for (const [key, slot] of b.keys.scan()) {
+      report.objectsExamined++;
+      if (report.objectsExamined % LIFECYCLE_SLICE_KEYS === 0) {
+        pass.onProgress?.(report.objectsExamined, pass.total);
+        await nextTurn();
+        this.checkOpen();
+        if (this.buckets.get(b.name) !== b || b.deleting) break;
+      }
+      if (b.keys.get(key) !== slot) continue; // changed since this step: the next pass judges it
+      const entry = this.table.read(slot);
+      let tags: Array<[string, string]> | undefined;
+      if (tagRules) tags = (await this.readManifest(entry)).tags;
+      const matching = rules.filter((r) => filterMatches(r.filter, key, entry.size, tags));
+      if (matching.some((r) => expirationDue(r, entry.mtimeMs, now, dayMs))) {
+        const p: Promise<void> = this.expireObject(pass, b, key, entry).finally(() => inflight.delete(p));
+        inflight.add(p);
+        if (inflight.size >= LIFECYCLE_DELETES_IN_FLIGHT) await Promise.race(inflight);
+      } else if (entry.storageClass === StorageClass.STANDARD && matching.some((r) => transitionDue(r, entry.mtimeMs, now, dayMs) !== undefined)) {
+        report.transitionsDue++;
+      }
+    }
+    await Promise.all(inflight);
+    if (b.versions.versioned) await this.expireNoncurrent(b, rules, now, dayMs, dryRun, pass.listMax, report);
+    for (const [id, u] of [...this.uploads]) {
+      if (u.create.bucket !== b.name || u.completing) continue;
+      if (!rules.some((r) => abortDue(r, u.create.key, u.create.initiatedMs, now, dayMs))) continue;
+      if (!dryRun) {
+        if (!this.uploads.has(id)) continue;
+        await this.abortMultipartUpload(b.name, u.create.key, String(id)).catch((err: unknown) => {
+          if (!(err instanceof SedimentError && err.code === 'SEDIMENT_NO_SUCH_UPLOAD')) throw err;
+        });
+      }
+      report.abortedUploads.push({ bucket: b.name, key: u.create.key, uploadId: String(id) });
+    }
+  }
+
+  /** Expires one current object that was due (unless it changed meanwhile) and reports it. */
+  private async expireObject(pass: LifecyclePass, b: Bucket, key: string, entry: ObjectEntry): Promise<void> {
+    const report = pass.report;
+    if (!pass.dryRun && !(await this.deleteIfUnchanged(b, key, entry.seq))) {
+      report.skippedChanged++;
+      return;
+    }
+    if (report.expiredCount++ < pass.listMax) report.expired.push({ bucket: b.name, key, size: entry.size });
+    report.expiredBytes += entry.size;
   }
 
   /** Deletes `key` only if its current version is still `seq` and no write of it is in flight. */
@@ -1955,17 +2006,24 @@ export class Engine {
    * NoncurrentVersionExpiration: removes versions that have been noncurrent for the rule's days (keeping
    * the rule's newest noncurrent versions), never one under retention or legal hold.
    */
-  private async expireNoncurrent(b: Bucket, rules: LifecycleConfig['rules'], now: number, dayMs: number, dryRun: boolean, report: LifecycleReport): Promise<void> {
+  private async expireNoncurrent(b: Bucket, rules: LifecycleConfig['rules'], now: number, dayMs: number, dryRun: boolean, listMax: number, report: LifecycleReport): Promise<void> {
     const withRule = rules.filter((r) => r.noncurrentVersionExpiration);
     const markerRules = rules.filter((r) => r.expiration?.expiredObjectDeleteMarker === true);
     if (withRule.length === 0 && markerRules.length === 0) return;
-    for (const [key] of [...b.versions.history.scan()]) {
+    let examined = 0;
+    // The live history (see runLifecycle): each key once, in order, however its chain changes meanwhile.
+    for (const [key] of b.versions.history.scan()) {
+      if (++examined % LIFECYCLE_SLICE_KEYS === 0) {
+        await nextTurn();
+        this.checkOpen();
+        if (this.buckets.get(b.name) !== b || b.deleting) break;
+      }
       const chain = versionsOf(b, key);
       // ExpiredObjectDeleteMarker: a delete marker that is a key's only version hides nothing; remove it.
       if (chain.length === 1 && isMarker(this.table, chain[0]!) && markerRules.some((r) => filterMatches({ ...r.filter, tags: undefined }, key, 0) && !r.filter.tags?.length)) {
         const versionId = this.table.versionIdOf(chain[0]!);
         if (!dryRun && !(await this.deleteVersion(b, key, versionId, false)).existed) continue;
-        report.noncurrentExpired.push({ bucket: b.name, key, versionId: showVersionId(versionId), size: 0 });
+        if (report.noncurrentExpiredCount++ < listMax) report.noncurrentExpired.push({ bucket: b.name, key, versionId: showVersionId(versionId), size: 0 });
         continue;
       }
       let noncurrentIndex = 0;
@@ -2003,7 +2061,7 @@ export class Engine {
             throw err;
           }
         }
-        report.noncurrentExpired.push({ bucket: b.name, key, versionId, size });
+        if (report.noncurrentExpiredCount++ < listMax) report.noncurrentExpired.push({ bucket: b.name, key, versionId, size });
       }
     }
   }

@@ -22,10 +22,13 @@ export function startLifecycleSchedule(engine: Engine, opts: LifecycleScheduleOp
   const tick = (): void => {
     if (running || stopped) return;
     running = engine
-      .runLifecycle({ dayMs: opts.dayMs })
+      // Counts only: a pass may expire millions of objects, and the log names none of them.
+      .runLifecycle({ dayMs: opts.dayMs, listMax: 0 })
       .then((r) => {
-        if (r.expired.length + r.abortedUploads.length > 0) {
-          opts.log(`lifecycle: expired ${r.expired.length} object(s) (${r.expiredBytes} B), aborted ${r.abortedUploads.length} upload(s)`);
+        if (r.expiredCount + r.noncurrentExpiredCount + r.abortedUploads.length > 0) {
+          opts.log(
+            `lifecycle: expired ${r.expiredCount} object(s) (${r.expiredBytes} B) and ${r.noncurrentExpiredCount} noncurrent version(s) or delete marker(s), aborted ${r.abortedUploads.length} upload(s)`,
+          );
         }
         for (const x of r.invalidRules) opts.log(`lifecycle: ${x.problem}`);
       })
