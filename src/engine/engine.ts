@@ -2261,7 +2261,7 @@ export class Engine {
   /** The narrow view cold-tier migration works through (src/maintenance/migration.ts). */
   coldAccess(): ColdAccess {
     const engine = this;
-    return {
+    const access: ColdAccess = {
       fs: this.fs,
       dir: this.dir,
       warn: (m) => this.warn(m),
@@ -2272,30 +2272,34 @@ export class Engine {
           .filter((b) => b.seq > 0 && !b.deleting && (b.lifecycle || b.tiering))
           // Rules that fail today's checks move nothing (runLifecycle reports them).
           .map((b) => ({ name: b.name, lifecycle: b.lifecycle?.invalid === undefined ? b.lifecycle?.config : undefined, tieringDays: b.tiering?.days })),
-      objects: (bucket) => {
-        const b = this.buckets.get(bucket);
-        if (!b) return [];
-        const out: ColdCandidate[] = [];
+      objects: (bucket) => [...access.scanObjects(bucket)],
+      scanObjects: function* (this: void, bucket: string): Generator<ColdCandidate> {
+        const b = engine.buckets.get(bucket);
+        if (!b) return;
+        const gone = (): boolean => engine.closed || engine.buckets.get(bucket) !== b;
         for (const [key, slot] of b.keys.scan()) {
+          if (gone()) return;
           // A delete marker has no bytes to move.
-          if (isMarker(this.table, slot)) continue;
-          const e = this.table.read(slot);
-          out.push({ bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, lastAccessMs: this.access.lastAccessMs(bucket, key) });
+          if (isMarker(engine.table, slot)) continue;
+          const e = engine.table.read(slot);
+          yield { bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, lastAccessMs: engine.access.lastAccessMs(bucket, key) };
         }
-        if (b.versions.versioned) {
-          // Noncurrent versions (NoncurrentVersionTransition): each became noncurrent when the next newer
-          // version was created.
-          for (const [key] of [...b.versions.history.scan()]) {
-            const chain = versionsOf(b, key);
-            for (let i = 1; i < chain.length; i++) {
-              const slot = chain[i]!;
-              if (isMarker(this.table, slot)) continue;
-              const e = this.table.read(slot);
-              out.push({ bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, noncurrentSinceMs: this.table.mtimeOf(chain[i - 1]!) });
-            }
+        if (!b.versions.versioned) return;
+        // Noncurrent versions (NoncurrentVersionTransition): each became noncurrent when the next newer
+        // version was created.
+        for (const [key] of b.versions.history.scan()) {
+          if (gone()) return;
+          // Read now: the chain may change while the consumer awaits.
+          const chain = versionsOf(b, key);
+          const found: ColdCandidate[] = [];
+          for (let i = 1; i < chain.length; i++) {
+            const slot = chain[i]!;
+            if (isMarker(engine.table, slot)) continue;
+            const e = engine.table.read(slot);
+            found.push({ bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, noncurrentSinceMs: engine.table.mtimeOf(chain[i - 1]!) });
           }
+          yield* found;
         }
-        return out;
       },
       coldObjects: () => {
         const out: ColdCandidate[] = [];
@@ -2374,6 +2378,7 @@ export class Engine {
       coldBusy: (id) => this.cold.busy(id),
       forgetCold: (id) => this.cold.forget(id),
     };
+    return access;
   }
 
   /** The narrow view compaction and scrub work through (src/maintenance/). */
