@@ -78,6 +78,25 @@ describe('lifecycle pass over a large bucket', () => {
     await e.close();
   });
 
+  it('stops at the next slice once its signal is aborted, and the next pass goes on', async () => {
+    const n = 4 * LIFECYCLE_SLICE_KEYS;
+    const { e, advance } = await openWith(n, () => 'old');
+    await e.setBucketLifecycle('logs', { rules: [{ id: 'old', enabled: true, filter: { prefix: 'old/' }, expiration: { days: 7 } }] });
+    advance(8);
+    // A stopping server aborts the pass (lifecycle-schedule.ts): it must not wait for millions of deletes.
+    const stop = new AbortController();
+    setImmediate(() => stop.abort());
+    const first = await e.runLifecycle({ listMax: 0, signal: stop.signal });
+    expect(first.interrupted).toBe(true);
+    expect(first.objectsExamined).toBeLessThanOrEqual(LIFECYCLE_SLICE_KEYS);
+    expect(first.expiredCount).toBeLessThan(n);
+    const second = await e.runLifecycle({ listMax: 0 });
+    expect(second.interrupted).toBe(false);
+    expect(first.expiredCount + second.expiredCount).toBe(n);
+    expect(e.listObjects('logs', {}).contents).toEqual([]);
+    await e.close();
+  });
+
   it('walks the live index: keys changed ahead of the pass are judged as they are when reached', async () => {
     const n = 4 * LIFECYCLE_SLICE_KEYS;
     const { e, advance } = await openWith(n, () => 'old');

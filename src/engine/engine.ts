@@ -191,6 +191,8 @@ export interface LifecycleReport {
   skippedLocked: number;
   /** Buckets whose stored rules fail today's checks: not applied (put new rules, or delete them). */
   invalidRules: Array<{ bucket: string; problem: string }>;
+  /** The pass was stopped by its `signal` before it was done (what it did is durable; the next pass goes on). */
+  interrupted: boolean;
 }
 
 /** What one runLifecycle pass carries from bucket to bucket. */
@@ -206,6 +208,8 @@ interface LifecyclePass {
   inflight: Set<Promise<void>>;
   report: LifecycleReport;
   onProgress?: (done: number, total: number) => void;
+  /** Checked between slices: once aborted, nothing more is started (a stopping server does not wait for a whole pass). */
+  signal?: AbortSignal;
 }
 
 interface UploadState {
@@ -1071,7 +1075,9 @@ export class Engine {
    * bucket's keys nor holds the loop; `listMax` (default: no limit) bounds the objects and versions the
    * report lists (`sediment serve` lists none: a pass may expire millions), the counts cover all.
    */
-  async runLifecycle(opts: { asOfMs?: number; dryRun?: boolean; dayMs?: number; listMax?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LifecycleReport> {
+  async runLifecycle(
+    opts: { asOfMs?: number; dryRun?: boolean; dayMs?: number; listMax?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<LifecycleReport> {
     this.checkOpen();
     const now = opts.asOfMs ?? this.clock.now();
     const dayMs = opts.dayMs ?? DAY_MS;
@@ -1081,7 +1087,7 @@ export class Engine {
     if (!dryRun) this.checkWritable();
     const report: LifecycleReport = {
       asOfMs: now, dryRun, bucketsWithRules: 0, objectsExamined: 0, expired: [], expiredCount: 0, expiredBytes: 0, abortedUploads: [], transitionsDue: 0, skippedChanged: 0,
-      noncurrentExpired: [], noncurrentExpiredCount: 0, skippedLocked: 0, invalidRules: [],
+      noncurrentExpired: [], noncurrentExpiredCount: 0, skippedLocked: 0, invalidRules: [], interrupted: false,
     };
     const live = [...this.buckets.values()].filter((b) => b.seq > 0 && !b.deleting);
     for (const b of live) {
@@ -1091,9 +1097,14 @@ export class Engine {
     report.bucketsWithRules = buckets.length;
     const total = buckets.reduce((n, b) => n + b.keys.size, 0);
     // Deletes go out up to LIFECYCLE_DELETES_IN_FLIGHT at a time so that they share fsyncs (group commit).
-    const pass: LifecyclePass = { now, dayMs, dryRun, listMax, total, inflight: new Set(), report, onProgress: opts.onProgress };
+    const pass: LifecyclePass = { now, dayMs, dryRun, listMax, total, inflight: new Set(), report, onProgress: opts.onProgress, signal: opts.signal };
     try {
-      for (const b of buckets) await this.lifecycleBucket(pass, b);
+      for (const b of buckets) {
+        if (opts.signal?.aborted) report.interrupted = true;
+        if (report.interrupted) break;
+        await this.lifecycleBucket(pass, b);
+      }
+      await Promise.all(pass.inflight);
     } finally {
       // A pass cut short (engine closed, write failed) leaves no delete unawaited.
       await Promise.allSettled(pass.inflight);
@@ -1116,6 +1127,10 @@ export class Engine {
         pass.onProgress?.(report.objectsExamined, pass.total);
         await nextTurn();
         this.checkOpen();
+        if (pass.signal?.aborted) {
+          report.interrupted = true;
+          return;
+        }
         if (this.buckets.get(b.name) !== b || b.deleting) break;
       }
       if (b.keys.get(key) !== slot) continue; // changed since this step: the next pass judges it
@@ -1132,7 +1147,8 @@ export class Engine {
       }
     }
     await Promise.all(inflight);
-    if (b.versions.versioned) await this.expireNoncurrent(b, rules, now, dayMs, dryRun, pass.listMax, report);
+    if (b.versions.versioned) await this.expireNoncurrent(b, rules, now, dayMs, dryRun, pass.listMax, report, pass.signal);
+    if (report.interrupted) return;
     for (const [id, u] of [...this.uploads]) {
       if (u.create.bucket !== b.name || u.completing) continue;
       if (!rules.some((r) => abortDue(r, u.create.key, u.create.initiatedMs, now, dayMs))) continue;
@@ -2009,7 +2025,16 @@ export class Engine {
    * NoncurrentVersionExpiration: removes versions that have been noncurrent for the rule's days (keeping
    * the rule's newest noncurrent versions), never one under retention or legal hold.
    */
-  private async expireNoncurrent(b: Bucket, rules: LifecycleConfig['rules'], now: number, dayMs: number, dryRun: boolean, listMax: number, report: LifecycleReport): Promise<void> {
+  private async expireNoncurrent(
+    b: Bucket,
+    rules: LifecycleConfig['rules'],
+    now: number,
+    dayMs: number,
+    dryRun: boolean,
+    listMax: number,
+    report: LifecycleReport,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const withRule = rules.filter((r) => r.noncurrentVersionExpiration);
     const markerRules = rules.filter((r) => r.expiration?.expiredObjectDeleteMarker === true);
     if (withRule.length === 0 && markerRules.length === 0) return;
@@ -2019,7 +2044,8 @@ export class Engine {
       if (++examined % LIFECYCLE_SLICE_KEYS === 0) {
         await nextTurn();
         this.checkOpen();
-        if (this.buckets.get(b.name) !== b || b.deleting) break;
+        if (signal?.aborted) report.interrupted = true;
+        if (report.interrupted || this.buckets.get(b.name) !== b || b.deleting) break;
       }
       const chain = versionsOf(b, key);
       // ExpiredObjectDeleteMarker: a delete marker that is a key's only version hides nothing; remove it.
