@@ -12,6 +12,15 @@ export interface Progress {
 }
 
 export function byteProgress(ctx: CliContext, label: string): Progress {
+  return progressLine(ctx, label, formatBytes);
+}
+
+/** As byteProgress, for counts of things (`label: 40% (400 of 1000 objects)`). */
+export function countProgress(ctx: CliContext, label: string, unit: string): Progress {
+  return progressLine(ctx, label, (n) => `${n}`, ` ${unit}`);
+}
+
+function progressLine(ctx: CliContext, label: string, format: (n: number) => string, unit = ''): Progress {
   if (ctx.quiet || !ctx.stderr.isTTY) return { update: () => undefined, finish: () => undefined };
   let lastDrawMs = 0;
   let drawn = false;
@@ -21,7 +30,7 @@ export function byteProgress(ctx: CliContext, label: string): Progress {
       if (now - lastDrawMs < REDRAW_INTERVAL_MS && doneBytes < totalBytes) return;
       lastDrawMs = now;
       const pct = totalBytes > 0 ? Math.min(100, Math.floor((doneBytes / totalBytes) * 100)) : 100;
-      ctx.stderr.write(`\r\x1b[K${label}: ${pct}% (${formatBytes(doneBytes)} of ${formatBytes(totalBytes)})`);
+      ctx.stderr.write(`\r\x1b[K${label}: ${pct}% (${format(doneBytes)} of ${format(totalBytes)}${unit})`);
       drawn = true;
     },
     finish() {

@@ -33,6 +33,13 @@ export interface ColdAccess {
   policies(): ColdBucketPolicy[];
   /** The bucket's current objects and, in a bucket with versions, its noncurrent ones (a snapshot; no delete markers). */
   objects(bucket: string): ColdCandidate[];
+  /**
+   * The same objects one at a time from the live index, keys in UTF-8 order (current versions, then the
+   * noncurrent ones): memory for one at a time, however large the bucket. The index may change between
+   * steps: an object written later may or may not be yielded, none twice; a bucket deleted meanwhile ends
+   * the scan.
+   */
+  scanObjects(bucket: string): Generator<ColdCandidate>;
   /** Every current object in the cold tier, in all buckets (a snapshot; hot objects cost no allocation). */
   coldObjects(): ColdCandidate[];
   /**

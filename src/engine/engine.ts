@@ -104,7 +104,6 @@ import {
   showVersionId,
   versionIdFor,
   versioningConfigPayloads,
-  versionRows,
   mergeVersionRows,
   versionsOf,
   type VersioningStatus,
@@ -114,6 +113,7 @@ import { ObjectTable, type ObjectEntry, type TableView } from './object-table.js
 import type { HistorySnapshot } from './version-history.js';
 import { createSegment, parseSegmentFileName, parseSpareFileName, segmentFileName, spareFileName } from './segment-files.js';
 import { listSegment, scanSegment, type Damage } from './segment-scan.js';
+import { RecordOffsets } from './record-offsets.js';
 import { SegmentStore, verifyFrame } from './segment-store.js';
 import { openChunkFrame } from './chunk-codec.js';
 import { loadPacks, RelocationMap, type LoadedPack } from './pack-files.js';
@@ -174,7 +174,9 @@ export interface LifecycleReport {
   dryRun: boolean;
   bucketsWithRules: number;
   objectsExamined: number;
+  /** The objects expired, in key order: at most `listMax` of them (runLifecycle's option); `expiredCount` counts them all. */
   expired: Array<{ bucket: string; key: string; size: number }>;
+  expiredCount: number;
   expiredBytes: number;
   abortedUploads: Array<{ bucket: string; key: string; uploadId: string }>;
   /** Objects a Transition rule makes due for the cold tier (moved by a migration pass, src/maintenance/migration.ts). */
@@ -183,10 +185,31 @@ export interface LifecycleReport {
   skippedChanged: number;
   /** Noncurrent versions and delete markers removed for good (NoncurrentVersionExpiration, ExpiredObjectDeleteMarker). */
   noncurrentExpired: Array<{ bucket: string; key: string; versionId: string; size: number }>;
+  /** All noncurrent versions and delete markers removed, listed or not (`noncurrentExpired` holds at most `listMax`). */
+  noncurrentExpiredCount: number;
   /** Versions due for removal but under retention or legal hold: never removed by lifecycle. */
   skippedLocked: number;
   /** Buckets whose stored rules fail today's checks: not applied (put new rules, or delete them). */
   invalidRules: Array<{ bucket: string; problem: string }>;
+  /** The pass was stopped by its `signal` before it was done (what it did is durable; the next pass goes on). */
+  interrupted: boolean;
+}
+
+/** What one runLifecycle pass carries from bucket to bucket. */
+interface LifecyclePass {
+  now: number;
+  dayMs: number;
+  dryRun: boolean;
+  /** Objects and versions the report lists at most. */
+  listMax: number;
+  /** Current objects of the buckets with rules when the pass began (for progress). */
+  total: number;
+  /** Expirations written and not yet durable. */
+  inflight: Set<Promise<void>>;
+  report: LifecycleReport;
+  onProgress?: (done: number, total: number) => void;
+  /** Checked between slices: once aborted, nothing more is started (a stopping server does not wait for a whole pass). */
+  signal?: AbortSignal;
 }
 
 interface UploadState {
@@ -207,6 +230,17 @@ interface ContentFields {
 export const PART_NUMBER_MAX = 10_000;
 /** Lifecycle expirations written at once (they share group commits). */
 const LIFECYCLE_DELETES_IN_FLIGHT = 64;
+/**
+ * Keys a lifecycle pass examines between two turns of the event loop: a pass over a bucket of a million
+ * keys with nothing due would otherwise hold the loop (and every request) for a second or more.
+ */
+export const LIFECYCLE_SLICE_KEYS = 1024;
+
+/** Index entries verify checks between two progress reports. */
+const VERIFY_PROGRESS_ENTRIES = 1024;
+
+/** Lets the event loop run (I/O callbacks included) before the caller goes on. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface SegmentInfo {
   id: number;
@@ -1040,16 +1074,23 @@ export class Engine {
    * objects they make due (a DELETE, as S3 does) and aborts incomplete multipart uploads. `dayMs` is the
    * length of a lifecycle day (tests shorten it). With `dryRun`, reports and changes nothing. An object
    * overwritten or deleted while the pass runs is left alone (its new version is judged on the next pass).
+   * The pass walks the live index, LIFECYCLE_SLICE_KEYS keys per event-loop turn, so it neither copies a
+   * bucket's keys nor holds the loop; `listMax` (default: no limit) bounds the objects and versions the
+   * report lists (`sediment serve` lists none: a pass may expire millions), the counts cover all.
    */
-  async runLifecycle(opts: { asOfMs?: number; dryRun?: boolean; dayMs?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LifecycleReport> {
+  async runLifecycle(
+    opts: { asOfMs?: number; dryRun?: boolean; dayMs?: number; listMax?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<LifecycleReport> {
     this.checkOpen();
     const now = opts.asOfMs ?? this.clock.now();
     const dayMs = opts.dayMs ?? DAY_MS;
     const dryRun = opts.dryRun === true;
+    const listMax = opts.listMax ?? Infinity;
+    if (!(listMax >= 0)) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'listMax must be a non-negative number');
     if (!dryRun) this.checkWritable();
     const report: LifecycleReport = {
-      asOfMs: now, dryRun, bucketsWithRules: 0, objectsExamined: 0, expired: [], expiredBytes: 0, abortedUploads: [], transitionsDue: 0, skippedChanged: 0,
-      noncurrentExpired: [], skippedLocked: 0, invalidRules: [],
+      asOfMs: now, dryRun, bucketsWithRules: 0, objectsExamined: 0, expired: [], expiredCount: 0, expiredBytes: 0, abortedUploads: [], transitionsDue: 0, skippedChanged: 0,
+      noncurrentExpired: [], noncurrentExpiredCount: 0, skippedLocked: 0, invalidRules: [], interrupted: false,
     };
     const live = [...this.buckets.values()].filter((b) => b.seq > 0 && !b.deleting);
     for (const b of live) {
@@ -1059,51 +1100,80 @@ export class Engine {
     report.bucketsWithRules = buckets.length;
     const total = buckets.reduce((n, b) => n + b.keys.size, 0);
     // Deletes go out up to LIFECYCLE_DELETES_IN_FLIGHT at a time so that they share fsyncs (group commit).
-    const inflight = new Set<Promise<void>>();
-    const expire = async (b: Bucket, key: string, entry: ObjectEntry): Promise<void> => {
-      if (!dryRun && !(await this.deleteIfUnchanged(b, key, entry.seq))) {
-        report.skippedChanged++;
-        return;
+    const pass: LifecyclePass = { now, dayMs, dryRun, listMax, total, inflight: new Set(), report, onProgress: opts.onProgress, signal: opts.signal };
+    try {
+      for (const b of buckets) {
+        if (opts.signal?.aborted) report.interrupted = true;
+        if (report.interrupted) break;
+        await this.lifecycleBucket(pass, b);
       }
-      report.expired.push({ bucket: b.name, key, size: entry.size });
-      report.expiredBytes += entry.size;
-    };
-    for (const b of buckets) {
-      const rules = b.lifecycle!.config.rules.filter((r) => r.enabled);
-      const tagRules = rules.some(needsTags);
-      for (const [key, slot] of [...b.keys.scan()]) {
-        report.objectsExamined++;
-        if (report.objectsExamined % 1024 === 0) opts.onProgress?.(report.objectsExamined, total);
-        if (b.keys.get(key) !== slot) continue; // changed since the scan began: the next pass judges it
-        const entry = this.table.read(slot);
-        let tags: Array<[string, string]> | undefined;
-        if (tagRules) tags = (await this.readManifest(entry)).tags;
-        const matching = rules.filter((r) => filterMatches(r.filter, key, entry.size, tags));
-        if (matching.some((r) => expirationDue(r, entry.mtimeMs, now, dayMs))) {
-          const p: Promise<void> = expire(b, key, entry).finally(() => inflight.delete(p));
-          inflight.add(p);
-          if (inflight.size >= LIFECYCLE_DELETES_IN_FLIGHT) await Promise.race(inflight);
-        } else if (entry.storageClass === StorageClass.STANDARD && matching.some((r) => transitionDue(r, entry.mtimeMs, now, dayMs) !== undefined)) {
-          report.transitionsDue++;
-        }
-      }
-      await Promise.all(inflight);
-      if (b.versions.versioned) await this.expireNoncurrent(b, rules, now, dayMs, dryRun, report);
-      for (const [id, u] of [...this.uploads]) {
-        if (u.create.bucket !== b.name || u.completing) continue;
-        if (!rules.some((r) => abortDue(r, u.create.key, u.create.initiatedMs, now, dayMs))) continue;
-        if (!dryRun) {
-          if (!this.uploads.has(id)) continue;
-          await this.abortMultipartUpload(b.name, u.create.key, String(id)).catch((err: unknown) => {
-            if (!(err instanceof SedimentError && err.code === 'SEDIMENT_NO_SUCH_UPLOAD')) throw err;
-          });
-        }
-        report.abortedUploads.push({ bucket: b.name, key: u.create.key, uploadId: String(id) });
-      }
+      await Promise.all(pass.inflight);
+    } finally {
+      // A pass cut short (engine closed, write failed) leaves no delete unawaited.
+      await Promise.allSettled(pass.inflight);
     }
     report.expired.sort((x, y) => (x.bucket === y.bucket ? compareUtf8(x.key, y.key) : x.bucket < y.bucket ? -1 : 1));
     opts.onProgress?.(total, total);
     return report;
+  }
+
+  /** One bucket of runLifecycle: current objects, then noncurrent versions, then stale uploads. */
+  private async lifecycleBucket(pass: LifecyclePass, b: Bucket): Promise<void> {
+    const { now, dayMs, dryRun, report, inflight } = pass;
+    const rules = b.lifecycle!.config.rules.filter((r) => r.enabled);
+    const tagRules = rules.some(needsTags);
+    // The live index, not a copy: a key written or deleted meanwhile is seen as it is at its step (the
+    // scan yields each key once, in order), and an object changed after its step is left alone below.
+    for (const [key, slot] of b.keys.scan()) {
+      report.objectsExamined++;
+      if (report.objectsExamined % LIFECYCLE_SLICE_KEYS === 0) {
+        pass.onProgress?.(report.objectsExamined, pass.total);
+        await nextTurn();
+        this.checkOpen();
+        if (pass.signal?.aborted) {
+          report.interrupted = true;
+          return;
+        }
+        if (this.buckets.get(b.name) !== b || b.deleting) break;
+      }
+      if (b.keys.get(key) !== slot) continue; // changed since this step: the next pass judges it
+      const entry = this.table.read(slot);
+      let tags: Array<[string, string]> | undefined;
+      if (tagRules) tags = (await this.readManifest(entry)).tags;
+      const matching = rules.filter((r) => filterMatches(r.filter, key, entry.size, tags));
+      if (matching.some((r) => expirationDue(r, entry.mtimeMs, now, dayMs))) {
+        const p: Promise<void> = this.expireObject(pass, b, key, entry).finally(() => inflight.delete(p));
+        inflight.add(p);
+        if (inflight.size >= LIFECYCLE_DELETES_IN_FLIGHT) await Promise.race(inflight);
+      } else if (entry.storageClass === StorageClass.STANDARD && matching.some((r) => transitionDue(r, entry.mtimeMs, now, dayMs) !== undefined)) {
+        report.transitionsDue++;
+      }
+    }
+    await Promise.all(inflight);
+    if (b.versions.versioned) await this.expireNoncurrent(b, rules, now, dayMs, dryRun, pass.listMax, report, pass.signal);
+    if (report.interrupted) return;
+    for (const [id, u] of [...this.uploads]) {
+      if (u.create.bucket !== b.name || u.completing) continue;
+      if (!rules.some((r) => abortDue(r, u.create.key, u.create.initiatedMs, now, dayMs))) continue;
+      if (!dryRun) {
+        if (!this.uploads.has(id)) continue;
+        await this.abortMultipartUpload(b.name, u.create.key, String(id)).catch((err: unknown) => {
+          if (!(err instanceof SedimentError && err.code === 'SEDIMENT_NO_SUCH_UPLOAD')) throw err;
+        });
+      }
+      report.abortedUploads.push({ bucket: b.name, key: u.create.key, uploadId: String(id) });
+    }
+  }
+
+  /** Expires one current object that was due (unless it changed meanwhile) and reports it. */
+  private async expireObject(pass: LifecyclePass, b: Bucket, key: string, entry: ObjectEntry): Promise<void> {
+    const report = pass.report;
+    if (!pass.dryRun && !(await this.deleteIfUnchanged(b, key, entry.seq))) {
+      report.skippedChanged++;
+      return;
+    }
+    if (report.expiredCount++ < pass.listMax) report.expired.push({ bucket: b.name, key, size: entry.size });
+    report.expiredBytes += entry.size;
   }
 
   /** Deletes `key` only if its current version is still `seq` and no write of it is in flight. */
@@ -1994,17 +2064,34 @@ export class Engine {
    * NoncurrentVersionExpiration: removes versions that have been noncurrent for the rule's days (keeping
    * the rule's newest noncurrent versions), never one under retention or legal hold.
    */
-  private async expireNoncurrent(b: Bucket, rules: LifecycleConfig['rules'], now: number, dayMs: number, dryRun: boolean, report: LifecycleReport): Promise<void> {
+  private async expireNoncurrent(
+    b: Bucket,
+    rules: LifecycleConfig['rules'],
+    now: number,
+    dayMs: number,
+    dryRun: boolean,
+    listMax: number,
+    report: LifecycleReport,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const withRule = rules.filter((r) => r.noncurrentVersionExpiration);
     const markerRules = rules.filter((r) => r.expiration?.expiredObjectDeleteMarker === true);
     if (withRule.length === 0 && markerRules.length === 0) return;
-    for (const [key] of [...b.versions.history.scan()]) {
+    let examined = 0;
+    // The live history (see runLifecycle): each key once, in order, however its chain changes meanwhile.
+    for (const [key] of b.versions.history.scan()) {
+      if (++examined % LIFECYCLE_SLICE_KEYS === 0) {
+        await nextTurn();
+        this.checkOpen();
+        if (signal?.aborted) report.interrupted = true;
+        if (report.interrupted || this.buckets.get(b.name) !== b || b.deleting) break;
+      }
       const chain = versionsOf(b, key);
       // ExpiredObjectDeleteMarker: a delete marker that is a key's only version hides nothing; remove it.
       if (chain.length === 1 && isMarker(this.table, chain[0]!) && markerRules.some((r) => filterMatches({ ...r.filter, tags: undefined }, key, 0) && !r.filter.tags?.length)) {
         const versionId = this.table.versionIdOf(chain[0]!);
         if (!dryRun && !(await this.deleteVersion(b, key, versionId, false)).existed) continue;
-        report.noncurrentExpired.push({ bucket: b.name, key, versionId: showVersionId(versionId), size: 0 });
+        if (report.noncurrentExpiredCount++ < listMax) report.noncurrentExpired.push({ bucket: b.name, key, versionId: showVersionId(versionId), size: 0 });
         continue;
       }
       let noncurrentIndex = 0;
@@ -2042,7 +2129,7 @@ export class Engine {
             throw err;
           }
         }
-        report.noncurrentExpired.push({ bucket: b.name, key, versionId, size });
+        if (report.noncurrentExpiredCount++ < listMax) report.noncurrentExpired.push({ bucket: b.name, key, versionId, size });
       }
     }
   }
@@ -2125,9 +2212,12 @@ export class Engine {
 
   /**
    * Checks every frame of every segment and that every indexed object's records are intact.
-   * `onProgress` gets bytes checked so far and the total.
+   * `onProgress` gets, in phase 'segments', bytes checked so far and the total, then, in phase 'objects',
+   * index entries (objects, versions, delete markers) checked so far and their number.
+   * Memory: the valid record offsets of each segment, 8 bytes a record (at 1.5 million objects, a Set of
+   * them took ~600 MiB), and one index entry at a time.
    */
-  async verify(onProgress?: (doneBytes: number, totalBytes: number) => void, opts: { scan?: SegmentScanner } = {}): Promise<VerifyReport> {
+  async verify(onProgress?: (done: number, total: number, phase: 'segments' | 'objects') => void, opts: { scan?: SegmentScanner } = {}): Promise<VerifyReport> {
     this.checkOpen();
     // Writes may go on while this runs: the check covers the log up to where it ended when verify was
     // called, so records appended later are neither scanned half-written nor looked up by the index.
@@ -2136,8 +2226,8 @@ export class Engine {
     const ids = [...this.segments.keys()].filter((id) => id <= end.segmentId || this.store.packIds.has(id)).sort((a, b) => a - b);
     let total = 0;
     for (const id of ids) total += this.segments.get(id)!.id === this.writer.activeSegmentId ? this.writer.activeSize : this.segments.get(id)!.sizeBytes;
-    const report: VerifyReport = { segmentsChecked: 0, recordsChecked: 0, bytesChecked: 0, damage: [], damagedObjects: [], damagedDictionaries: this.dicts.damage() };
-    const valid = new Map<number, Set<number>>();
+    const report: VerifyReport = { segmentsChecked: 0, recordsChecked: 0, bytesChecked: 0, objectsChecked: 0, damage: [], damagedObjects: [], damagedDictionaries: this.dicts.damage() };
+    const valid = new Map<number, RecordOffsets>();
     for (const id of ids) {
       let fh;
       try {
@@ -2150,8 +2240,8 @@ export class Engine {
         const size = id === end.segmentId ? Math.min(end.offset, await fh.size()) : await fh.size();
         // A scanner (compaction's worker pool) checks the frames off the main thread.
         const listing = opts.scan
-          ? await opts.scan(this.store.pathOf(id), id, size).then((r) => ({ ...r, entries: r.offsets.map((offset) => ({ offset })) }))
-          : await scanSegment(fh, id, size);
+          ? await opts.scan(this.store.pathOf(id), id, size)
+          : await scanSegment(fh, id, size).then((r) => ({ ...r, offsets: r.entries.map((e) => e.offset) }));
         const isActive = id === end.segmentId;
         report.damage.push(...listing.damage);
         if (!isActive && !listing.sealed) {
@@ -2159,24 +2249,29 @@ export class Engine {
         } else if (isActive && listing.validEnd < size) {
           report.damage.push({ segmentId: id, offset: listing.validEnd, length: size - listing.validEnd, detail: 'unreadable bytes at the end of the active segment' });
         }
-        valid.set(id, new Set(listing.entries.map((e) => e.offset)));
+        valid.set(id, new RecordOffsets(listing.offsets));
         report.segmentsChecked++;
-        report.recordsChecked += listing.entries.length;
+        report.recordsChecked += listing.offsets.length;
         report.bytesChecked += size;
-        onProgress?.(report.bytesChecked, total);
+        onProgress?.(report.bytesChecked, total, 'segments');
       } finally {
         await fh.close();
       }
     }
     const missing = new Set<number>();
+    let entries = 0;
+    for (const b of this.buckets.values()) entries += b.keys.size + b.versions.history.size;
     for (const b of this.buckets.values()) {
-      for (const [key, slot] of b.versions.versioned ? versionRows(b) : b.keys.scan()) {
+      // Lazily, one row at a time from the live index (a versioned bucket's rows were copied whole).
+      for (const [key, slot] of b.versions.versioned ? mergeVersionRows(b.keys.scan(), b.versions.history.scan()) : b.keys.scan()) {
+        if (++report.objectsChecked % VERIFY_PROGRESS_ENTRIES === 0) onProgress?.(report.objectsChecked, entries, 'objects');
         const entry = this.table.read(slot);
         if (entry.segmentId > end.segmentId || (entry.segmentId === end.segmentId && entry.commitOffset >= end.offset)) continue;
         const reason = await this.objectProblem(entry, valid, missing);
         if (reason) report.damagedObjects.push({ bucket: b.name, key, reason });
       }
     }
+    onProgress?.(report.objectsChecked, Math.max(entries, report.objectsChecked), 'objects');
     // A segment the index points into that the directory does not have (deleted, lost) is damage too,
     // and so is one the manifest lists (whatever it held that nothing else refers to is lost unseen).
     for (const id of missing) report.damage.push({ segmentId: id, offset: 0, length: 0, detail: 'segment file is missing but objects refer to it' });
@@ -2200,7 +2295,7 @@ export class Engine {
     return ids;
   }
 
-  private async objectProblem(entry: ObjectEntry, valid: Map<number, Set<number>>, missing: Set<number>): Promise<string | undefined> {
+  private async objectProblem(entry: ObjectEntry, valid: Map<number, RecordOffsets>, missing: Set<number>): Promise<string | undefined> {
     const at = this.relocation.locate(entry.segmentId, entry.commitOffset) ?? { segmentId: entry.segmentId, offset: entry.commitOffset };
     if (!valid.has(at.segmentId) && !this.segments.has(at.segmentId)) missing.add(at.segmentId);
     if (!valid.get(at.segmentId)?.has(at.offset)) return `commit record at segment ${at.segmentId} offset ${at.offset} is damaged`;
@@ -2279,7 +2374,7 @@ export class Engine {
   /** The narrow view cold-tier migration works through (src/maintenance/migration.ts). */
   coldAccess(): ColdAccess {
     const engine = this;
-    return {
+    const access: ColdAccess = {
       fs: this.fs,
       dir: this.dir,
       warn: (m) => this.warn(m),
@@ -2290,30 +2385,34 @@ export class Engine {
           .filter((b) => b.seq > 0 && !b.deleting && (b.lifecycle || b.tiering))
           // Rules that fail today's checks move nothing (runLifecycle reports them).
           .map((b) => ({ name: b.name, lifecycle: b.lifecycle?.invalid === undefined ? b.lifecycle?.config : undefined, tieringDays: b.tiering?.days })),
-      objects: (bucket) => {
-        const b = this.buckets.get(bucket);
-        if (!b) return [];
-        const out: ColdCandidate[] = [];
+      objects: (bucket) => [...access.scanObjects(bucket)],
+      scanObjects: function* (this: void, bucket: string): Generator<ColdCandidate> {
+        const b = engine.buckets.get(bucket);
+        if (!b) return;
+        const gone = (): boolean => engine.closed || engine.buckets.get(bucket) !== b;
         for (const [key, slot] of b.keys.scan()) {
+          if (gone()) return;
           // A delete marker has no bytes to move.
-          if (isMarker(this.table, slot)) continue;
-          const e = this.table.read(slot);
-          out.push({ bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, lastAccessMs: this.access.lastAccessMs(bucket, key) });
+          if (isMarker(engine.table, slot)) continue;
+          const e = engine.table.read(slot);
+          yield { bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, lastAccessMs: engine.access.lastAccessMs(bucket, key) };
         }
-        if (b.versions.versioned) {
-          // Noncurrent versions (NoncurrentVersionTransition): each became noncurrent when the next newer
-          // version was created.
-          for (const [key] of [...b.versions.history.scan()]) {
-            const chain = versionsOf(b, key);
-            for (let i = 1; i < chain.length; i++) {
-              const slot = chain[i]!;
-              if (isMarker(this.table, slot)) continue;
-              const e = this.table.read(slot);
-              out.push({ bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, noncurrentSinceMs: this.table.mtimeOf(chain[i - 1]!) });
-            }
+        if (!b.versions.versioned) return;
+        // Noncurrent versions (NoncurrentVersionTransition): each became noncurrent when the next newer
+        // version was created.
+        for (const [key] of b.versions.history.scan()) {
+          if (gone()) return;
+          // Read now: the chain may change while the consumer awaits.
+          const chain = versionsOf(b, key);
+          const found: ColdCandidate[] = [];
+          for (let i = 1; i < chain.length; i++) {
+            const slot = chain[i]!;
+            if (isMarker(engine.table, slot)) continue;
+            const e = engine.table.read(slot);
+            found.push({ bucket, key, seq: e.seq, size: e.size, mtimeMs: e.mtimeMs, storageClass: e.storageClass, noncurrentSinceMs: engine.table.mtimeOf(chain[i - 1]!) });
           }
+          yield* found;
         }
-        return out;
       },
       coldObjects: () => {
         const out: ColdCandidate[] = [];
@@ -2393,6 +2492,7 @@ export class Engine {
       coldBusy: (id) => this.cold.busy(id),
       forgetCold: (id) => this.cold.forget(id),
     };
+    return access;
   }
 
   /** The narrow view compaction and scrub work through (src/maintenance/). */

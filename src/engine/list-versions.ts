@@ -5,7 +5,7 @@
 import { SedimentError } from '../util/errors.js';
 import type { ObjectTable } from './object-table.js';
 import { MAX_KEYS_LIMIT } from './list.js';
-import { compareUtf8 } from './utf8-order.js';
+import { compareUtf8, prefixSuccessor } from './utf8-order.js';
 import { isMarker, parseVersionId, showVersionId, versionsOf, type VersionedBucket } from './versions.js';
 
 export interface ListVersionsOptions {
@@ -40,12 +40,6 @@ export interface ListVersionsResult {
   nextVersionIdMarker?: string;
 }
 
-/** The smallest string greater than every string that starts with `p` (undefined if none is simple). */
-function prefixSuccessor(p: string): string | undefined {
-  const last = p.charCodeAt(p.length - 1);
-  if (p.length === 0 || last >= 0xd7ff) return undefined;
-  return p.slice(0, -1) + String.fromCharCode(last + 1);
-}
 
 /** Keys that have a current object or a history, in UTF-8 order, from `from` (inclusive) or after `after`. */
 function* mergedKeys(b: VersionedBucket, opts: { from?: string; after?: string }): Generator<string> {

@@ -4,7 +4,7 @@
 // every key under it.
 import { SedimentError } from '../util/errors.js';
 import type { KeyIndex } from './key-index.js';
-import { compareUtf8 } from './utf8-order.js';
+import { compareUtf8, prefixSuccessor } from './utf8-order.js';
 import type { ListEntry, ListOptions, ListResult } from './types.js';
 
 export const MAX_KEYS_LIMIT = 1000;
@@ -27,12 +27,6 @@ function decodeToken(s: string): Token {
   return { after: raw.slice(1), isPrefix: raw[0] === 'p' };
 }
 
-/** The smallest string greater than every string that starts with `p` (undefined if none is simple). */
-function prefixSuccessor(p: string): string | undefined {
-  const last = p.charCodeAt(p.length - 1);
-  if (p.length === 0 || last >= 0xd7ff) return undefined;
-  return p.slice(0, -1) + String.fromCharCode(last + 1);
-}
 
 export function listKeys(index: KeyIndex, opts: ListOptions, entry: (key: string, slot: number) => ListEntry): ListResult {
   const prefix = opts.prefix ?? '';

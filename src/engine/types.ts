@@ -313,6 +313,8 @@ export interface VerifyReport {
   segmentsChecked: number;
   recordsChecked: number;
   bytesChecked: number;
+  /** Index entries (objects, versions, delete markers) whose records were checked. */
+  objectsChecked: number;
   damage: Damage[];
   /** Objects whose bytes cannot be read correctly. */
   damagedObjects: Array<{ bucket: string; key: string; reason: string }>;

@@ -18,3 +18,30 @@ export function compareUtf8(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+/**
+ * The smallest string greater (in UTF-8 order) than every string that starts with `p`: `p` with its last
+ * code point raised by one (past the surrogate range; a last U+10FFFF is dropped and the one before it
+ * raised). A listing resumes there after a common prefix instead of stepping over every key under it.
+ * Undefined when there is none: `p` is empty or all U+10FFFF, or ends in a lone surrogate (keys are valid
+ * UTF-8 and never do).
+ */
+export function prefixSuccessor(p: string): string | undefined {
+  let end = p.length;
+  while (end > 0) {
+    const low = p.charCodeAt(end - 1);
+    let start = end - 1;
+    let cp = low;
+    if (low >= 0xdc00 && low <= 0xdfff && end >= 2) {
+      const high = p.charCodeAt(end - 2);
+      if (high >= 0xd800 && high <= 0xdbff) {
+        cp = 0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00);
+        start = end - 2;
+      }
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) return undefined;
+    if (cp < 0x10ffff) return p.slice(0, start) + String.fromCodePoint(cp + 1 === 0xd800 ? 0xe000 : cp + 1);
+    end = start;
+  }
+  return undefined;
+}

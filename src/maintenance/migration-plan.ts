@@ -7,7 +7,7 @@
 //   counted from when it became noncurrent, and no NoncurrentVersionExpiration by age is (or one is, but
 //   Object Lock keeps the version from being expired).
 import { DAY_MS, expirationDue, filterMatches, needsTags, noncurrentExpirationDue, noncurrentTransitionDue, transitionDue } from '../engine/lifecycle.js';
-import type { ColdAccess, ColdCandidate } from '../engine/cold-access.js';
+import type { ColdAccess, ColdBucketPolicy, ColdCandidate } from '../engine/cold-access.js';
 import { StorageClass } from '../format/constants.js';
 import { isLocked } from '../engine/object-lock.js';
 
@@ -15,12 +15,33 @@ export interface DueObject extends ColdCandidate {
   reason: 'transition' | 'tiering' | 'noncurrent-transition';
 }
 
+/**
+ * Objects examined between two turns of the event loop: a bucket of a million log objects would otherwise
+ * hold the loop (and every request of `sediment serve`) for about a second per pass.
+ */
+export const PLAN_SLICE_OBJECTS = 1024;
+
+/**
+ * Can anything of a bucket with this policy be due for the cold tier? Not without an enabled Transition or
+ * NoncurrentVersionTransition or access-based tiering: a log-retention bucket whose rules only expire is
+ * then not walked at all, pass after pass.
+ */
+export function policyMovesAny(policy: ColdBucketPolicy): boolean {
+  if (policy.tieringDays !== undefined) return true;
+  return (policy.lifecycle?.rules ?? []).some((r) => r.enabled && ((r.transitions?.length ?? 0) > 0 || (r.noncurrentVersionTransitions?.length ?? 0) > 0));
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export async function dueForCold(access: ColdAccess, asOfMs: number, dayMs = DAY_MS): Promise<DueObject[]> {
   const out: DueObject[] = [];
   for (const policy of access.policies()) {
+    if (!policyMovesAny(policy)) continue;
     const rules = (policy.lifecycle?.rules ?? []).filter((r) => r.enabled);
     const tagRules = rules.some(needsTags);
-    for (const o of access.objects(policy.name)) {
+    let examined = 0;
+    for (const o of access.scanObjects(policy.name)) {
+      if (++examined % PLAN_SLICE_OBJECTS === 0) await nextTurn();
       if (o.storageClass !== StorageClass.STANDARD) continue;
       let tags: Array<[string, string]> | undefined;
       if (tagRules) {

@@ -69,7 +69,7 @@ function runReport(ctx: CliContext, r: Awaited<ReturnType<import('../../index.js
   const verb = r.dryRun ? 'would expire' : 'expired';
   const lines = [
     `lifecycle as of ${new Date(r.asOfMs).toISOString()}${r.dryRun ? ' (dry run: nothing changed)' : ''}: ${r.bucketsWithRules} bucket(s) with rules, ${r.objectsExamined} object(s) examined`,
-    `${verb} ${r.expired.length} object(s), ${formatBytes(r.expiredBytes)}`,
+    `${verb} ${r.expiredCount} object(s), ${formatBytes(r.expiredBytes)}`,
   ];
   if (!ctx.quiet) for (const o of r.expired) lines.push(`  ${o.bucket}/${o.key}`);
   lines.push(`${r.dryRun ? 'would abort' : 'aborted'} ${r.abortedUploads.length} incomplete multipart upload(s)`);

@@ -14,10 +14,10 @@ import { contextOf, jsonOption } from '../context.js';
 import { withEngine } from '../with-engine.js';
 import { CliError } from '../errors.js';
 import { countOf, formatBytes, toJson } from '../format.js';
-import { byteProgress } from '../progress.js';
+import { byteProgress, countProgress } from '../progress.js';
 
 function humanReport(r: VerifyReport): string {
-  const lines = [`checked ${r.segmentsChecked} segments, ${r.recordsChecked} records, ${formatBytes(r.bytesChecked)}`];
+  const lines = [`checked ${r.segmentsChecked} segments, ${r.recordsChecked} records, ${formatBytes(r.bytesChecked)}; the records of ${r.objectsChecked} objects and versions`];
   if (r.damage.length === 0 && r.damagedObjects.length === 0 && r.damagedDictionaries.length === 0) {
     lines.push('no damage found');
     return lines.join('\n');
@@ -96,9 +96,18 @@ export function registerVerifyCommand(program: Command): void {
           // Frames are checked in a worker thread (the main thread only matches the index against them).
           const pool = new MaintenancePool(engine.fs, 1);
           try {
-            const hot = await engine.verify((done, total) => progress.update(done, total), {
+            // Frames first (bytes), then every object's records against them (index entries).
+            const entries = countProgress(ctx, 'checking objects', 'objects and versions');
+            let segmentsDone = false;
+            const hot = await engine.verify((done, total, phase) => {
+              if (phase === 'segments') return progress.update(done, total);
+              if (!segmentsDone) progress.finish();
+              segmentsDone = true;
+              entries.update(done, total);
+            }, {
               scan: (path, segmentId, size) => pool.scrub({ kind: 'scrub', path, segmentId, size }),
             });
+            entries.finish();
             if (flags.cold) {
               progress.finish();
               // The cold tier's logical bytes are what a full read returns: the progress total.
