@@ -410,3 +410,38 @@ describe('the checkpoint a pass needs', () => {
     await again.close();
   });
 });
+
+describe('what a pass picks', () => {
+  it('leaves segments sealed at their record limit alone, and packs under-filled ones within that limit', async () => {
+    // Small log objects fill a segment's records long before its bytes (65,536 records of ~250 B objects
+    // are ~16 MiB of a 128 MiB segment). Taking such segments for under-filled packed them all, 8 to a
+    // file: a whole rewrite that reclaimed nothing, grew the directory by the pack's origins, and made
+    // files of 8 times the record limit.
+    const fs = new MemoryFileSystem();
+    const RECORDS = 64;
+    const e = await Engine.open({ dir: '/d', fs, workerThreads: 0, segmentBytesMax: 1 << 20, segmentRecordsMax: RECORDS });
+    const c = new Compactor(e.maintenance(), new MaintenancePool(fs, 0), { freeBytesReserve: 0 });
+    await e.createBucket('logs');
+    const body = (i: number): Buffer => Buffer.from(`${i} GET /index.html 200 `.repeat(8));
+    for (let i = 0; i < 600; i++) await e.putObject('logs', `app/${String(i).padStart(4, '0')}.log`, body(i));
+    await e.sealActiveSegment();
+    const files = async (): Promise<string[]> => (await fs.readdir('/d/segments')).sort();
+    const before = await files();
+    expect(before.length).toBeGreaterThan(8);
+
+    const idle = await c.runPass();
+    expect([idle.packsWritten, idle.segmentsCompacted, idle.bytesWritten]).toEqual([0, 0, 0]);
+    expect(await files()).toEqual(before);
+
+    // Three in four deleted: now under-filled by records as well, packed together, no file above the limit.
+    for (let i = 0; i < 600; i++) if (i % 4 !== 0) await e.deleteObject('logs', `app/${String(i).padStart(4, '0')}.log`);
+    await e.sealActiveSegment();
+    const st = await c.runPass();
+    expect(st.packsWritten).toBeGreaterThan(0);
+    expect(st.bytesReclaimed).toBeGreaterThan(0);
+    const census = await takeCensus(e.maintenance());
+    for (const a of census.segments) expect(a.table.count, `${a.kind} ${a.id}`).toBeLessThanOrEqual(RECORDS);
+    for (let i = 0; i < 600; i += 4) expect((await readAll((await e.getObject('logs', `app/${String(i).padStart(4, '0')}.log`)).body)).toString()).toBe(body(i).toString());
+    await e.close();
+  });
+});

@@ -333,6 +333,7 @@ export class Engine {
   readonly durability: Durability;
   readonly chunkBytes: number;
   readonly segmentBytesMax: number;
+  readonly segmentRecordsMax: number;
   /** 0: the default (see EngineOptions.checkpointEveryOps). */
   private readonly checkpointEveryOps: number;
   private readonly defaultRegion: string;
@@ -366,6 +367,7 @@ export class Engine {
       () => this.dicts,
     );
     this.segmentBytesMax = opts.segmentBytesMax ?? 128 << 20;
+    this.segmentRecordsMax = opts.segmentRecordsMax ?? 65_536;
     this.checkpointEveryOps = opts.checkpointEveryOps ?? 0;
     this.defaultRegion = opts.defaultRegion ?? 'us-east-1';
     checkRegion(this.defaultRegion);
@@ -379,6 +381,9 @@ export class Engine {
     }
     if (this.segmentBytesMax < 1 << 20 || this.segmentBytesMax > 0xffff_ffff) {
       throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'segmentBytesMax must be between 1 MiB and 4 GiB - 1');
+    }
+    if (!Number.isInteger(this.segmentRecordsMax) || this.segmentRecordsMax < 1 || this.segmentRecordsMax > 0xffff_ffff) {
+      throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'segmentRecordsMax must be an integer between 1 and 4294967295');
     }
   }
 
@@ -571,7 +576,7 @@ export class Engine {
         clock: this.clock,
         durability: this.durability,
         segmentBytesMax: this.segmentBytesMax,
-        segmentRecordsMax: this.opts.segmentRecordsMax ?? 65_536,
+        segmentRecordsMax: this.segmentRecordsMax,
         // No checkpoint of its own after a seal (until session 22, one whenever an eighth of the index had
         // changed): the interval of afterMutation alone bounds both a checkpoint's cost per mutation (≤ 4
         // rows encoded) and what an open after a crash replays from footers (docs/PERFORMANCE.md, session 22).
@@ -2502,6 +2507,7 @@ export class Engine {
       dir: this.dir,
       segmentsDir: this.segmentsDir,
       segmentBytesMax: this.segmentBytesMax,
+      segmentRecordsMax: this.segmentRecordsMax,
       warn: (m) => this.warn(m),
       isClosed: () => this.closed,
       seq: () => this.seq,

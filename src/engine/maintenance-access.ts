@@ -34,6 +34,8 @@ export interface MaintenanceAccess {
   readonly dir: string;
   readonly segmentsDir: string;
   readonly segmentBytesMax: number;
+  /** A log segment is sealed at this many records too (EngineOptions.segmentRecordsMax). */
+  readonly segmentRecordsMax: number;
   warn(message: string): void;
   isClosed(): boolean;
   /** Highest mutation seq applied: changes whenever the index does. */

@@ -53,6 +53,8 @@ export interface SegmentAccount {
   kind: 'log' | 'pack';
   sizeBytes: number;
   liveBytes: number;
+  /** Live records (rows of `table` whose verdict is live). */
+  liveRecords: number;
   /** Bytes of dead records (header, footer and tail are overhead, neither live nor dead). */
   deadBytes: number;
   /** Smallest seq of any metadata record it holds (Infinity if none). */
@@ -291,7 +293,7 @@ async function readTables(access: MaintenanceAccess, opts: CensusOptions, tick: 
     // The active segment (only on request: `info`) is read by a scan of its frames.
     const table = await tableOf(access, s, opts, tick);
     accounts.push({
-      id: s.id, kind: s.kind, sizeBytes: s.sizeBytes, liveBytes: 0, deadBytes: 0, minSeq: table.minSeq,
+      id: s.id, kind: s.kind, sizeBytes: s.sizeBytes, liveBytes: 0, liveRecords: 0, deadBytes: 0, minSeq: table.minSeq,
       covered: s.sealed && (s.kind === 'pack' || s.id < covered), active: !s.sealed, damaged: table.damaged,
       table, live: new Uint8Array(table.count), tombstoneSeq: new Float64Array(table.count).fill(NaN),
     });
@@ -373,8 +375,10 @@ async function settle(census: Census, tailBytes: number, tick: Tick): Promise<vo
     const t = a.table;
     for (let i = 0; i < t.count; i++) {
       if (a.live[i] === 1 && tombstoneDroppable(census, a, i, alone, others)) a.live[i] = 0;
-      if (a.live[i] === 1) a.liveBytes += t.frameLen[i];
-      else a.deadBytes += t.frameLen[i];
+      if (a.live[i] === 1) {
+        a.liveBytes += t.frameLen[i];
+        a.liveRecords++;
+      } else a.deadBytes += t.frameLen[i];
       if ((i & (ROWS_PER_TICK - 1)) === ROWS_PER_TICK - 1) {
         const w = tick(ROWS_PER_TICK);
         if (w) await w;
@@ -439,6 +443,7 @@ function keepEverything(c: Census, tailBytes: number): Census {
     a.live.fill(1);
     a.tombstoneSeq.fill(NaN);
     a.liveBytes = a.table.frameLen.reduce((n, len) => n + len, 0);
+    a.liveRecords = a.table.count;
     a.deadBytes = 0;
     a.covered = false; // nothing is compacted while the census is incomplete
     live += a.liveBytes;

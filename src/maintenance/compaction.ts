@@ -31,7 +31,10 @@ import type { MaintenancePool } from './maintenance-pool.js';
 export interface CompactionSettings {
   /** A sealed segment whose dead share (dead / file bytes) reaches this is compacted. Default 0.3. */
   deadShareMin?: number;
-  /** Sealed segments whose live bytes are below this share of segmentBytesMax are packed together. Default 0.5. */
+  /**
+   * Sealed segments whose live bytes are below this share of segmentBytesMax, and whose live records are
+   * below this share of segmentRecordsMax, are packed together. Default 0.5.
+   */
   underFilledShare?: number;
   /** Copy throttle in bytes read per second; 0 = unthrottled. */
   bytesPerSecMax?: number;
@@ -149,6 +152,7 @@ export class Compactor {
   /** Groups the picker would compact now, with the census they come from. */
   pick(census: Census, coveredOnly: boolean): SegmentAccount[][] {
     const max = this.access.segmentBytesMax;
+    const recordsMax = this.access.segmentRecordsMax;
     const eligible = census.segments.filter((a) => !a.active && !a.damaged && (a.covered || !coveredOnly));
     const groups: SegmentAccount[][] = [];
     const under: SegmentAccount[] = [];
@@ -156,23 +160,28 @@ export class Compactor {
       const deadShare = a.sizeBytes > 0 ? a.deadBytes / a.sizeBytes : 0;
       // Wholly dead (e.g. every record expired): dropped without writing anything, whatever the settings.
       if (a.liveBytes === 0 && a.deadBytes > 0) groups.push([a]);
-      else if (a.liveBytes < max * this.s.underFilledShare) under.push(a);
+      // A segment sealed at its record limit is full, however few bytes its (small) records take: packing it
+      // with others would reclaim nothing, rewrite it all and make a file of more records than the limit.
+      else if (a.liveBytes < max * this.s.underFilledShare && a.liveRecords < recordsMax * this.s.underFilledShare) under.push(a);
       else if (deadShare >= this.s.deadShareMin) groups.push([a]);
     }
-    // Under-filled ones are packed together in id order, up to one segment's worth of live bytes.
+    // Under-filled ones are packed together in id order, up to one segment's worth of live bytes and records.
     let cur: SegmentAccount[] = [];
     let curLive = 0;
+    let curRecords = 0;
     const flush = (): void => {
       if (cur.length === 0) return;
       const single = cur.length === 1 ? cur[0] : undefined;
       if (!single || single.liveBytes === 0 || single.deadBytes / single.sizeBytes >= this.s.deadShareMin) groups.push(cur);
       cur = [];
       curLive = 0;
+      curRecords = 0;
     };
     for (const a of under) {
-      if (curLive + a.liveBytes > max) flush();
+      if (curLive + a.liveBytes > max || curRecords + a.liveRecords > recordsMax) flush();
       cur.push(a);
       curLive += a.liveBytes;
+      curRecords += a.liveRecords;
     }
     flush();
     return groups.sort((x, y) => x[0].id - y[0].id);
