@@ -179,8 +179,15 @@ export function upgradeTest(name: string): void {
       expect(info.code, info.stderr).toBe(0);
       // Every open raises a directory below 5 to 5 (it then keeps DIR/manifest); nothing else is raised by reading.
       expect(JSON.parse(info.stdout).formatVersion).toBe(Math.max(m.format, DATA_DIR_FORMAT_MANIFEST));
+      // That raise is told, once: the sediment that wrote the directory can no longer open it.
+      if (m.format < DATA_DIR_FORMAT_MANIFEST) {
+        expect(info.stderr).toBe(`sediment: warning: data directory raised from format ${m.format} to 5 (it now keeps DIR/manifest): sediment versions that read only up to format 4 refuse it from now on (docs/OPERATIONS.md "Upgrading and going back")\n`);
+      } else {
+        expect(info.stderr).toBe('');
+      }
       const verify = await runCli(dir, ['verify', '--cold', '--objects']);
       expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+      expect(verify.stderr).toBe('');
       expect(verify.stdout).toMatch(/objects: every one as written/);
 
       let srv = await serve(dir, cleanup);
