@@ -227,6 +227,13 @@ interface ContentFields {
   tags: Array<[string, string]>;
 }
 
+/** An object's tags as stored: at most 10. */
+function tagEntries(tags: Record<string, string> | undefined): Array<[string, string]> {
+  const entries = Object.entries(tags ?? {});
+  if (entries.length > 10) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'at most 10 tags per object');
+  return entries;
+}
+
 export const PART_NUMBER_MAX = 10_000;
 /** Lifecycle expirations written at once (they share group commits). */
 const LIFECYCLE_DELETES_IN_FLIGHT = 64;
@@ -1286,24 +1293,23 @@ export class Engine {
     });
   }
 
-  private contentFields(opts: { contentType?: string; userMetadata?: Record<string, string>; headers?: PutOptions['headers']; tags?: Record<string, string> }): ContentFields {
+  private contentFields(opts: { contentType?: string; userMetadata?: Record<string, string>; headers?: PutOptions['headers']; tags?: Record<string, string>; storedContent?: boolean }): ContentFields {
+    const stored = opts.storedContent === true;
     const userMetadata = Object.entries(opts.userMetadata ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]);
-    checkUserMetadata(userMetadata);
+    checkUserMetadata(userMetadata, stored);
     const headers: Array<[string, string]> = [];
     for (const [field, name] of HEADER_NAMES) {
       const v = opts.headers?.[field];
       if (v !== undefined) {
         if (Buffer.byteLength(v) > 8192) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `${name} is too long`);
-        checkHeaderValue(name, v);
+        if (!stored) checkHeaderValue(name, v);
         headers.push([name, v]);
       }
     }
     const contentType = opts.contentType ?? 'binary/octet-stream';
     if (Buffer.byteLength(contentType) > 1024) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'content-type is too long');
-    checkHeaderValue('content-type', contentType);
-    const tags = Object.entries(opts.tags ?? {});
-    if (tags.length > 10) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', 'at most 10 tags per object');
-    return { contentType, headers, userMetadata, tags };
+    if (!stored) checkHeaderValue('content-type', contentType);
+    return { contentType, headers, userMetadata, tags: tagEntries(opts.tags) };
   }
 
   /**
@@ -1792,7 +1798,9 @@ export class Engine {
    * version changed while its manifest was read.
    */
   async putObjectTagging(bucketName: string, key: string, tags: Record<string, string>, opts: { versionId?: string } = {}): Promise<void> {
-    await this.recommitVersion(bucketName, key, opts.versionId, (old) => ({ ...old, tags: this.contentFields({ contentType: old.contentType, tags }).tags }));
+    // Only the tags are new: the version's stored content type and metadata are kept as they are, unchecked
+    // (an older sediment may have stored values this one refuses for new writes).
+    await this.recommitVersion(bucketName, key, opts.versionId, (old) => ({ ...old, tags: tagEntries(tags) }));
   }
 
   /**

@@ -240,5 +240,9 @@ export async function openLiveSegments(
   if (r.changed || format < DATA_DIR_FORMAT_MANIFEST) await live.save();
   // Only with the manifest durable: an older sediment must not change segments/ without keeping it.
   await raiseFormatVersion(fs, dir, DATA_DIR_FORMAT_MANIFEST);
+  // A directory an older sediment wrote: say so once, since that sediment can no longer open it.
+  if (format < DATA_DIR_FORMAT_MANIFEST && anyFiles) {
+    warn(`data directory raised from format ${format} to ${DATA_DIR_FORMAT_MANIFEST} (it now keeps DIR/${MANIFEST_FILE}): sediment versions that read only up to format ${DATA_DIR_FORMAT_MANIFEST - 1} refuse it from now on (docs/OPERATIONS.md "Upgrading and going back")`);
+  }
   return { live, damage };
 }

@@ -76,13 +76,17 @@ export function checkHeaderValue(what: string, value: string): void {
   }
 }
 
-/** User metadata: names are lowercase HTTP tokens; total UTF-8 bytes of names and values ≤ 2 KB. */
-export function checkUserMetadata(meta: Array<[string, string]>): void {
+/**
+ * User metadata: names are lowercase HTTP tokens; total UTF-8 bytes of names and values ≤ 2 KB. `stored`:
+ * values copied from a stored object, which an older sediment may have taken with characters no header
+ * carries (served RFC 2047-encoded): their header check is skipped.
+ */
+export function checkUserMetadata(meta: Array<[string, string]>, stored = false): void {
   let total = 0;
   for (const [k, v] of meta) {
     if (!META_NAME_RE.test(k)) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `invalid user metadata name "${k}"`);
     if (typeof v !== 'string' || hasLoneSurrogate(v)) throw new SedimentError('SEDIMENT_INVALID_ARGUMENT', `invalid value for user metadata "${k}"`);
-    checkHeaderValue(`user metadata "${k}"`, v);
+    if (!stored) checkHeaderValue(`user metadata "${k}"`, v);
     total += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
   }
   if (total > USER_METADATA_BYTES_MAX) {

@@ -134,6 +134,12 @@ export interface PutOptions {
   condition?: { ifNoneMatch?: boolean; ifMatch?: string };
   /** Object Lock for the new version; the bucket must have been created with object lock. */
   lock?: ObjectLockOptions;
+  /**
+   * `contentType`, `userMetadata` and `headers` are another object's as stored (S3 CopyObject with the COPY
+   * directive): a value an older sediment stored that no HTTP header carries (a character past U+00FF, a
+   * line break; served RFC 2047-encoded) is copied as it is instead of refused. Sizes and names are checked.
+   */
+  storedContent?: boolean;
 }
 
 /** Object Lock of a new version: a retention (mode and date, both or neither) and/or a legal hold. */

@@ -367,6 +367,8 @@ export async function copyObject(r: S3Request): Promise<void> {
           userMetadata: info.userMetadata,
           headers: info.headers,
           tags: taggingDirective === 'REPLACE' ? replace.tags : info.tags,
+          // The source's values as stored, even one an older sediment took that a header cannot carry.
+          storedContent: true,
         };
   // Lock settings are never copied from the source: the destination gets the request's, or its bucket's default.
   // The copy is a single-part object: a FULL_OBJECT checksum of the source still holds for its bytes, a

@@ -34,6 +34,8 @@ export interface HarnessOptions {
   log?: (line: string) => void;
   /** S3ServerOptions.connectionsMax. */
   connectionsMax?: number;
+  /** An existing data directory to open (a copied fixture); close() leaves it in place. Default: a new temp directory. */
+  dir?: string;
 }
 
 export interface S3Harness {
@@ -62,7 +64,7 @@ async function listen(s3: S3Server): Promise<number> {
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<S3Harness> {
-  const dir = await mkdtemp(join(tmpdir(), 'sediment-s3-test-'));
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'sediment-s3-test-')));
   const clients: S3Client[] = [];
   let engine!: Engine;
   let s3!: S3Server;
@@ -119,7 +121,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<S3Harness
     },
     async close() {
       await shut();
-      await rm(dir, { recursive: true, force: true });
+      if (opts.dir === undefined) await rm(dir, { recursive: true, force: true });
     },
   };
 }
