@@ -207,7 +207,8 @@ export async function runPhase(server: RunningServer, p: PhaseSpec, o: PhaseRunO
   );
   const srv1 = processCpuMs(server.pid);
   const machine = busyCores(sys0, systemCpu());
-  const serverCores = srv0 !== undefined && srv1 !== undefined ? (srv1 - srv0) / result.elapsedMs : undefined;
-  const otherCores = machine === undefined ? undefined : Math.max(0, machine - result.cpu.cores - (serverCores ?? 0));
+  // A phase whose every request failed at once can take 0 ms: no rate then, not NaN.
+  const serverCores = srv0 !== undefined && srv1 !== undefined && result.elapsedMs > 0 ? (srv1 - srv0) / result.elapsedMs : undefined;
+  const otherCores = machine === undefined || !Number.isFinite(machine) ? undefined : Math.max(0, machine - result.cpu.cores - (serverCores ?? 0));
   return { phase: p.id, server: server.name, client, result, serverCores, otherCores };
 }

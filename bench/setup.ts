@@ -104,8 +104,9 @@ export function markdownTable(header: string[], rows: Array<Array<string | numbe
 }
 
 /** Formats a number with `digits` decimals and comma thousands separators. */
+/** `n` for a table; 'n/a' for what was not measured (NaN, an infinite rate of a phase that took no time). */
 export function fmt(n: number, digits = 0): string {
-  if (!Number.isFinite(n)) return String(n);
+  if (!Number.isFinite(n)) return 'n/a';
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
