@@ -1,7 +1,8 @@
 // Versioning and Object Lock through the compiled CLI (dist/src/cli/main.js): `mb --object-lock`,
 // `put --lock-mode/--retain-until/--legal-hold`, `rm` (delete marker), `rm --version-id` refused for a
 // locked version (with and without --bypass-governance-retention), `rb` refused while versions exist,
-// `versioning`, with `compact` and separate processes (restarts) in between.
+// `versioning`, with `compact` and separate processes (restarts) in between; `ls --versions`, and
+// `get` / `stat --version-id` of a noncurrent version.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,5 +78,39 @@ describe('sediment CLI with versions and object lock', () => {
     await ok(['rm', 'plain/k', '--version-id', marker]);
     // Only the two versions were there: the refused and forced removals left nothing behind.
     await ok(['rb', 'plain']);
+  });
+  it('ls --versions lists every version and marker; get and stat --version-id read a noncurrent one', async () => {
+    const one = join(root, 'one.txt');
+    const two = join(root, 'two.txt');
+    writeFileSync(one, 'first bytes');
+    writeFileSync(two, 'second bytes, longer');
+    await ok(['mb', 'history']);
+    await ok(['versioning', 'history', 'Enabled']);
+    const v1 = versionOf(await ok(['put', 'history/logs/a.txt', one]));
+    const v2 = versionOf(await ok(['put', 'history/logs/a.txt', two]));
+    await ok(['rm', 'history/logs/a.txt']);
+
+    const rows = (await ok(['ls', 'history', '--versions', '--recursive', '--json'])).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows.map((r) => [r.type, r.versionId, r.isLatest])).toEqual([
+      ['deleteMarker', expect.any(String), true],
+      ['version', v2, false],
+      ['version', v1, false],
+    ]);
+    expect(rows[1]).toMatchObject({ key: 'logs/a.txt', size: 20 });
+    const marker = rows[0]!.versionId as string;
+    const human = await ok(['ls', 'history/logs/', '--versions', '--summarize']);
+    expect(human).toMatch(new RegExp(`DEL\\s+a\\.txt  ${marker} \\(latest\\)`));
+    expect(human).toMatch(new RegExp(`\\s20  \\S+  a\\.txt  ${v2}\\n`));
+    expect(human).toMatch(/Total Versions: 2\n/);
+
+    // The current object is a delete marker; its older versions are still there to read.
+    await refused(['get', 'history/logs/a.txt', '-'], /does not exist/);
+    expect(await ok(['get', 'history/logs/a.txt', '-', '--version-id', v1])).toBe('first bytes');
+    expect(await ok(['get', 'history/logs/a.txt', '-', '--version-id', v2, '--range', '-6'])).toBe('longer');
+    expect(await ok(['stat', 'history/logs/a.txt', '--version-id', v1])).toMatch(new RegExp(`size: +11 B[\\s\\S]*version id: +${v1}`));
+    await refused(['get', 'history/logs/a.txt', '-', '--version-id', marker], /is a delete marker/);
+    await refused(['stat', 'history/logs/a.txt', '--version-id', '0000000000000999'], /does not exist/);
+    const noBucket = await sediment(['ls', '--versions']);
+    expect([noBucket.code, noBucket.stderr.trim()]).toEqual([2, 'sediment: --versions lists the versions in a bucket: give BUCKET[/PREFIX]']);
   });
 });

@@ -16,6 +16,7 @@ import { UsageError } from '../errors.js';
 interface GetFlags {
   range?: string;
   part?: string;
+  versionId?: string;
 }
 
 export function registerGetCommand(program: Command): void {
@@ -25,6 +26,7 @@ export function registerGetCommand(program: Command): void {
     .argument('<path>', 'BUCKET/KEY')
     .argument('[file]', 'destination file or directory, or "-" for stdout', '-')
     .option('--range <range>', 'only bytes START-END (inclusive), START- or -LENGTH (the last LENGTH bytes)')
+    .option('--version-id <id>', 'read this version ("null" for the null version; `sediment ls --versions` lists them)')
     .option('--part <n>', 'only part N of an object uploaded in parts (S3 multipart; 1 is all of any other object)')
     .action(async (pathArg: string, dest: string, flags: GetFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
@@ -36,8 +38,9 @@ export function registerGetCommand(program: Command): void {
       const out = dest === '-' ? undefined : await openOutputFile(dest, key);
       try {
         await withEngine(ctx, {}, async (engine) => {
-          const size = spec?.kind === 'suffix' ? (await engine.headObject(bucket, key)).size : 0;
-          const result = await engine.getObject(bucket, key, { range: spec && toByteRange(spec, size), partNumber });
+          const versionId = flags.versionId;
+          const size = spec?.kind === 'suffix' ? (await engine.headObject(bucket, key, { versionId })).size : 0;
+          const result = await engine.getObject(bucket, key, { range: spec && toByteRange(spec, size), partNumber, versionId });
           if (out === undefined) await pipeline(result.body, ctx.stdout);
           else await out.write(result.body);
         });

@@ -57,11 +57,12 @@ export function registerStatCommand(program: Command): void {
     .command('stat')
     .description('show everything recorded about the object BUCKET/KEY')
     .argument('<path>', 'BUCKET/KEY')
+    .option('--version-id <id>', 'this version ("null" for the null version; `sediment ls --versions` lists them)')
     .addOption(jsonOption())
-    .action(async (pathArg: string, flags: { json?: boolean }, cmd: Command) => {
+    .action(async (pathArg: string, flags: { json?: boolean; versionId?: string }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { bucket, key } = parseObjectPath(pathArg);
-      const info = await withEngine(ctx, {}, (engine) => engine.headObject(bucket, key));
+      const info = await withEngine(ctx, {}, (engine) => engine.headObject(bucket, key, { versionId: flags.versionId }));
       ctx.stdout.write(`${flags.json ? jsonStat(info) : humanStat(info)}\n`);
     });
 }
