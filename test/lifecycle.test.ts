@@ -2,7 +2,7 @@
 // expires, aborts or leaves alone as the injected clock moves through the days.
 import { describe, expect, it } from 'vitest';
 import { Engine, MemoryFileSystem } from '../src/index.js';
-import { DAY_MS, dueAt, validateLifecycle, type LifecycleConfig, type LifecycleRule } from '../src/engine/lifecycle.js';
+import { DAY_MS, dueAt, transitionDue, validateLifecycle, type LifecycleConfig, type LifecycleRule } from '../src/engine/lifecycle.js';
 import { ProcessFs } from './helpers/process-fs.js';
 import { BucketConfigKind } from '../src/format/constants.js';
 import { dueForCold } from '../src/maintenance/migration-plan.js';
@@ -40,6 +40,8 @@ describe('lifecycle rules: validation', () => {
     ['days and date', { rules: [rule({ id: 'a', expiration: { days: 3, dateMs: Date.UTC(2027, 0, 1) } })] }, /exactly one of Days or Date/],
     ['date not midnight', { rules: [rule({ id: 'a', expiration: { dateMs: Date.UTC(2027, 0, 1, 5) } })] }, /midnight UTC/],
     ['transition after expiration', { rules: [rule({ id: 'a', expiration: { days: 7 }, transitions: [{ days: 7, storageClass: 'GLACIER' }] })] }, /greater than 'Days' in its Transition/],
+    ['a Transition to STANDARD_IA after 0 days', { rules: [rule({ id: 'a', transitions: [{ days: 0, storageClass: 'STANDARD_IA' }] })] }, /'Days' in the Transition action must be a positive integer/],
+    ['a Transition after -1 days', { rules: [rule({ id: 'a', transitions: [{ days: -1, storageClass: 'GLACIER' }] })] }, /'Days' in the Transition action must be a non-negative integer/],
     ['unknown storage class', { rules: [rule({ id: 'a', transitions: [{ days: 1, storageClass: 'TAPE' as never }] })] }, /storage class/],
     ['size range empty', { rules: [rule({ id: 'a', filter: { sizeGreaterThan: 10, sizeLessThan: 10 }, expiration: { days: 1 } })] }, /less than ObjectSizeLessThan/],
     ['abort with tag filter', { rules: [rule({ id: 'a', filter: { tags: [['k', 'v']] }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } })] }, /tag or object size/],
@@ -93,6 +95,15 @@ describe('lifecycle rules: validation', () => {
         { id: 'legacy', enabled: true, filter: { prefix: 'old/' }, legacyPrefix: true, expiration: { days: 1 } },
       ],
     });
+  });
+
+  it('takes a Transition to GLACIER_IR, GLACIER or DEEP_ARCHIVE after 0 days (as S3 does): due at the next midnight UTC', () => {
+    for (const storageClass of ['GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'] as const) {
+      const r = rule({ id: 'now', transitions: [{ days: 0, storageClass }], expiration: { days: 1 } });
+      expect(() => validateLifecycle({ rules: [r] })).not.toThrow();
+      expect(transitionDue(r, T0, Date.UTC(2026, 10, 1, 23, 59), DAY_MS)).toBeUndefined();
+      expect(transitionDue(r, T0, Date.UTC(2026, 10, 2), DAY_MS)).toBe(storageClass);
+    }
   });
 
   it('rounds "after N days" up to the next midnight UTC, and not with a test day length', () => {

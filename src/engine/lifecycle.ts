@@ -51,10 +51,13 @@ function invalid(message: string): never {
 const isMidnightUtc = (ms: number): boolean => Number.isFinite(ms) && ms % DAY_MS === 0;
 const positiveInt = (n: unknown): boolean => typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
 
-function checkDaysOrDate(what: string, a: { days?: number; dateMs?: number }): void {
+/** `zeroDays`: Days 0 is valid too (S3: a Transition to GLACIER_IR, GLACIER or DEEP_ARCHIVE; due the next midnight UTC). */
+function checkDaysOrDate(what: string, a: { days?: number; dateMs?: number }, zeroDays = false): void {
   const has = (a.days !== undefined ? 1 : 0) + (a.dateMs !== undefined ? 1 : 0);
   if (has !== 1) invalid(`${what} needs exactly one of Days or Date`);
-  if (a.days !== undefined && !positiveInt(a.days)) invalid(`'Days' in the ${what} action must be a positive integer`);
+  if (a.days !== undefined && !(positiveInt(a.days) || (zeroDays && a.days === 0))) {
+    invalid(`'Days' in the ${what} action must be a ${zeroDays ? 'non-negative' : 'positive'} integer`);
+  }
   if (a.dateMs !== undefined && !isMidnightUtc(a.dateMs)) invalid(`'Date' in the ${what} action must be midnight UTC (ISO 8601, e.g. 2027-01-01T00:00:00Z)`);
 }
 
@@ -196,8 +199,8 @@ export function validateLifecycle(config: unknown): asserts config is LifecycleC
     }
     const byClass = new Set<string>();
     for (const t of r.transitions ?? []) {
-      checkDaysOrDate('Transition', t);
       if (!(COLD_STORAGE_CLASSES as readonly string[]).includes(t.storageClass)) invalid(`transition storage class must be one of ${COLD_STORAGE_CLASSES.join(', ')}`);
+      checkDaysOrDate('Transition', t, t.storageClass !== 'STANDARD_IA');
       if (byClass.has(t.storageClass)) invalid(`rule "${r.id}" has two transitions to ${t.storageClass}`);
       byClass.add(t.storageClass);
       if (e?.days !== undefined && t.days !== undefined && t.days >= e.days) {
