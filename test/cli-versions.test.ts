@@ -110,6 +110,11 @@ describe('sediment CLI with versions and object lock', () => {
     expect(await ok(['stat', 'history/logs/a.txt', '--version-id', v1])).toMatch(new RegExp(`size: +11 B[\\s\\S]*version id: +${v1}`));
     await refused(['get', 'history/logs/a.txt', '-', '--version-id', marker], /is a delete marker/);
     await refused(['stat', 'history/logs/a.txt', '--version-id', '0000000000000999'], /does not exist/);
+    // A key with a line break is shown on one line by stat (a JSON escape), as every other field is.
+    await ok(['put', 'history/two\nlines', one]);
+    const stat = (await ok(['stat', 'history/two\nlines'])).trimEnd().split('\n');
+    expect(stat[0]).toBe('path:          history/two\\nlines');
+    expect(stat.every((l) => /^[a-z0-9 ]+: /.test(l)), stat.join('|')).toBe(true);
     const noBucket = await sediment(['ls', '--versions']);
     expect([noBucket.code, noBucket.stderr.trim()]).toEqual([2, 'sediment: --versions lists the versions in a bucket: give BUCKET[/PREFIX]']);
   });

@@ -37,7 +37,14 @@ export function formatIsoTime(ms: number): string {
 /** Renders `label: value` rows with the values aligned. */
 export function formatFields(rows: Array<[string, string]>): string {
   const width = Math.max(0, ...rows.map(([label]) => label.length)) + 2;
-  return rows.map(([label, value]) => `${`${label}:`.padEnd(width)}${value}`).join('\n');
+  return rows.map(([label, value]) => `${`${label}:`.padEnd(width)}${oneLine(value)}`).join('\n');
+}
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/g;
+
+/** A value on one line: control characters (a line break in stored metadata, a key) written as JSON escapes. */
+export function oneLine(value: string): string {
+  return value.replace(CONTROL_CHARS, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 /** "1 damaged region", "2 damaged regions": a count with its noun (plural by an "s", or `many`). */
