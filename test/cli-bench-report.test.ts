@@ -4,7 +4,7 @@
 // goes away reported as errors, and a delete that leaves objects behind said so. The compiled CLI runs
 // in a child process against sediment's S3 server (the in-process harness) or a small in-memory S3
 // stand-in on 127.0.0.1 whose faults each test picks.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDuration } from '../src/cli/commands/bench.js';
 import { ACCESS_KEY, SECRET_KEY, startHarness, type S3Harness } from './helpers/s3-server.js';
+import { runInterrupted } from './helpers/child.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'dist/src/cli/main.js');
@@ -386,22 +387,11 @@ describe('sediment bench, runs that measure nothing or go wrong', () => {
       return true;
     };
     try {
-      const child = spawn(process.execPath, [cli, 'bench', '--endpoint', fake.endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'get,delete', '-n', '100', '-c', '3', '-s', '10', '--json']);
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      const stopping = new Promise<void>((resolve) => {
-        child.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          if (stderr.includes('stopping')) resolve();
-        });
+      const args = ['bench', '--endpoint', fake.endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'get,delete', '-n', '100', '-c', '3', '-s', '10', '--json'];
+      const { code, stdout } = await runInterrupted(args, holding, () => {
+        for (const res of held.splice(0)) res.end();
       });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await holding;
-      child.kill('SIGINT');
-      await Promise.race([stopping, exited]);
-      for (const res of held.splice(0)) res.end();
-      expect(await exited).toBe(130);
+      expect(code).toBe(130);
       const out = JSON.parse(stdout) as Report;
       expect([out.interrupted, out.prepared, out.results]).toEqual([true, 3, []]);
     } finally {

@@ -1,12 +1,13 @@
 // `sediment bench` as a user runs it: the compiled CLI in a child process against an S3 server on
 // 127.0.0.1 (the in-process test harness). Small counts: this checks behaviour, not speed.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_KEY, SECRET_KEY, startHarness, type S3Harness } from './helpers/s3-server.js';
+import { runInterrupted } from './helpers/child.js';
 
 const cli = join(fileURLToPath(new URL('..', import.meta.url)), 'dist/src/cli/main.js');
 
@@ -255,22 +256,11 @@ describe('sediment bench', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const child = spawn(process.execPath, [cli, 'bench', '--endpoint', endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'put,get', '-n', '100', '-c', '3', '-s', '10', '--json']);
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      const stopping = new Promise<void>((resolve) => {
-        child.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          if (stderr.includes('stopping')) resolve();
-        });
+      const args = ['bench', '--endpoint', endpoint, '--access-key', 'a', '--secret-key', 'b', '-w', 'put,get', '-n', '100', '-c', '3', '-s', '10', '--json'];
+      const { code, stdout, stderr } = await runInterrupted(args, threeHeld, () => {
+        for (const res of held.splice(0)) res.end();
       });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await threeHeld;
-      child.kill('SIGINT');
-      await Promise.race([stopping, exited]);
-      for (const res of held.splice(0)) res.end();
-      expect(await exited).toBe(130);
+      expect(code).toBe(130);
       const out = JSON.parse(stdout) as { interrupted: boolean; results: Array<Result & { opsIssued: number }> };
       expect(out.interrupted).toBe(true);
       expect(out.results.map((x) => [x.workload, x.ops, x.opsIssued, x.errors])).toEqual([['put', 3, 3, 0]]);

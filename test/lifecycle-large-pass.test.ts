@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Engine, MemoryFileSystem } from '../src/index.js';
 import { LIFECYCLE_SLICE_KEYS } from '../src/engine/engine.js';
 import { DAY_MS } from '../src/engine/lifecycle.js';
+import { turnsDuring } from './helpers/event-loop.js';
 
 const T0 = Date.UTC(2026, 10, 1, 10, 30);
 
@@ -19,23 +20,6 @@ async function openWith(keys: number, prefix: (i: number) => string): Promise<{ 
     await Promise.all(Array.from({ length: Math.min(64, keys - i) }, (_, j) => e.putObject('logs', `${prefix(i + j)}/${String(i + j).padStart(6, '0')}.log`, body)));
   }
   return { e, advance: (days) => (now += days * DAY_MS) };
-}
-
-/** Counts the turns of the event loop (check phase) while `work` runs. */
-async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
-  let turns = 0;
-  let running = true;
-  const tick = (): void => {
-    if (!running) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  try {
-    return { result: await work(), turns };
-  } finally {
-    running = false;
-  }
 }
 
 describe('lifecycle pass over a large bucket', () => {

@@ -7,6 +7,7 @@ import { Engine, MemoryFileSystem } from '../src/index.js';
 import type { ColdAccess } from '../src/engine/cold-access.js';
 import { DAY_MS, type LifecycleRule } from '../src/engine/lifecycle.js';
 import { dueForCold, PLAN_SLICE_OBJECTS } from '../src/maintenance/migration-plan.js';
+import { turnsDuring } from './helpers/event-loop.js';
 
 const T0 = Date.UTC(2026, 10, 1, 10, 30);
 
@@ -57,16 +58,7 @@ describe('migration plan over a large bucket', () => {
   it('gives the event loop a turn every slice of objects', async () => {
     const n = 4 * PLAN_SLICE_OBJECTS;
     const e = await bucketOf(n, [{ id: 'cold', enabled: true, filter: {}, transitions: [{ days: 30, storageClass: 'GLACIER_IR' }] }]);
-    let turns = 0;
-    let running = true;
-    const tick = (): void => {
-      if (!running) return;
-      turns++;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
-    const due = await dueForCold(e.coldAccess(), T0 + DAY_MS); // nothing due yet
-    running = false;
+    const { result: due, turns } = await turnsDuring(() => dueForCold(e.coldAccess(), T0 + DAY_MS)); // nothing due yet
     expect(due).toEqual([]);
     // Before, the whole plan ran in one turn (0 counted).
     expect(turns).toBeGreaterThanOrEqual(n / PLAN_SLICE_OBJECTS - 1);

@@ -52,3 +52,28 @@ export function startCrashChild(script: string, dir: string, seed: number): Cras
   const exited = new Promise<{ signal: NodeJS.Signals | null }>((resolve) => p.on('close', (_code, signal) => resolve({ signal })));
   return { p, lines, stderr, ready, exited };
 }
+
+/**
+ * Runs `sediment ARGS` (a `bench`, typically), sends SIGINT once `ready` resolves, calls `release` (e.g. to
+ * answer requests a test server held) once the child says it is stopping or exits, and returns how it ended.
+ */
+export async function runInterrupted(args: string[], ready: Promise<unknown>, release: () => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI_MAIN, ...args]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const stopping = new Promise<void>((resolve) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('stopping')) resolve();
+    });
+  });
+  // 'close', not 'exit': stdout is whole only once the pipes are closed.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  await ready;
+  child.kill('SIGINT');
+  await Promise.race([stopping, exited]);
+  release();
+  const code = await exited;
+  return { code, stdout, stderr };
+}
