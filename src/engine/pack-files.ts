@@ -14,6 +14,7 @@ import { decodeTail } from '../format/footer.js';
 import { decodePackFooter, type PackFooter } from '../format/pack-footer.js';
 import { decodeSegmentHeader } from '../format/segment-header.js';
 import type { FileSystem } from '../io/types.js';
+import { indexOfSorted } from '../util/sorted-search.js';
 
 export function packFileName(id: number): string {
   return String(id).padStart(12, '0') + '.pack';
@@ -108,7 +109,7 @@ export class RelocationMap {
     if (!list) return undefined;
     const key = segmentId * OFFSET_SPAN + offset;
     for (const p of list) {
-      const i = search(p.keys, key);
+      const i = indexOfSorted(p.keys, key);
       if (i >= 0) return { segmentId: p.packId, offset: p.offsets[i] };
     }
     return undefined;
@@ -170,19 +171,6 @@ function packOrigins(packId: number, records: Array<{ originSegmentId: number; o
     offsets = o2;
   }
   return { packId, keys, offsets, originSegments: [...segs] };
-}
-
-function search(keys: Float64Array, key: number): number {
-  let lo = 0;
-  let hi = keys.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = keys[mid];
-    if (v === key) return mid;
-    if (v < key) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }
 
 export interface LoadedPack extends PackFooter {

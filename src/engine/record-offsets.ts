@@ -2,6 +2,8 @@
 // records against them: ascending in one Float64Array (8 bytes a record), looked up by binary search.
 // With a Set<number> per segment instead, verify's peak RSS at 1.5 million small objects (3 million records)
 // was ~960 MiB instead of ~720 (docs/OPERATIONS.md "Checking data").
+import { indexOfSorted } from '../util/sorted-search.js';
+
 export class RecordOffsets {
   private readonly offsets: Float64Array;
 
@@ -23,16 +25,6 @@ export class RecordOffsets {
   }
 
   has(offset: number): boolean {
-    const a = this.offsets;
-    let lo = 0;
-    let hi = a.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = a[mid];
-      if (v === offset) return true;
-      if (v < offset) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return false;
+    return indexOfSorted(this.offsets, offset) >= 0;
   }
 }
