@@ -1,25 +1,17 @@
 // `sediment verify --cold --forget-missing [--cold-store-lost]` (OPERATIONS.md "A lost cold store"): a cold
 // segment file lost from DATA/cold, then the whole cold directory lost; what verify says, what is dropped,
 // and that migration works again afterwards.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillLogText } from '../src/loadgen/log-text.js';
+import { runCli } from './helpers/child.js';
 
-const cli = join(fileURLToPath(new URL('..', import.meta.url)), 'dist/src/cli/main.js');
 let work = '';
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, '--data', join(work, 'data'), ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]) => runCli(join(work, 'data'), args);
 
 const coldFiles = (): string[] => readdirSync(join(work, 'data', 'cold')).filter((n) => n.endsWith('.cold')).sort();
 const keys = async (): Promise<string[]> => (await run(['ls', '-r', 'logs'])).stdout.trim().split('\n').map((l) => l.split(/\s+/).pop()!);

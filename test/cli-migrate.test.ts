@@ -1,23 +1,15 @@
 // `sediment migrate`, `sediment tiering`, `lifecycle run` applying transitions, and `info` per tier, on a
 // data directory with the default local cold store (DATA/cold) and with --cold-dir.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillLogText } from '../src/loadgen/log-text.js';
+import { runCli } from './helpers/child.js';
 
-const cli = join(fileURLToPath(new URL('..', import.meta.url)), 'dist/src/cli/main.js');
 let work = '';
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, '--data', join(work, 'data'), ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]) => runCli(join(work, 'data'), args);
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'sediment-cli-migrate-'));
